@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/** `host:port,host:port` → ['host:port', …]. */
+export const kafkaBrokers = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.length > 0 && list.every((b) => HOST_PORT.test(b) && Number(b.split(':')[1]) <= 65535), {
+    message: 'must be a comma-separated list of host:port (e.g. 127.0.0.1:9092,127.0.0.1:9093)',
+  });
+
+export const postgresUrl = z.string().refine((s) => /^postgres(ql)?:\/\/.+/.test(s), {
+  message: 'must be a postgres:// or postgresql:// URL',
+});
+
+export const smtpUrl = z.string().refine((s) => /^smtps?:\/\/.+/.test(s), { message: 'must be an smtp:// or smtps:// URL' });
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+export const port = z.coerce.number().int().min(0).max(65535);
+
+export const positiveInt = z.coerce.number().int().positive();
+
+/** Topic names and partition counts, shared by the API (producer) and the mailer (consumer). */
+export const topicFields = {
+  EMAILS_TOPIC: z.string().min(1).default('emails'),
+  EMAILS_PARTITIONS: positiveInt.default(12),
+  RETRY_TOPIC: z.string().min(1).default('emails.retry'),
+  RETRY_PARTITIONS: positiveInt.default(6),
+  DEAD_LETTER_TOPIC: z.string().min(1).default('emails.dead-letter'),
+  DEAD_LETTER_PARTITIONS: positiveInt.default(3),
+};

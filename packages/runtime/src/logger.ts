@@ -1,0 +1,33 @@
+import { type Logger, type LoggerOptions, pino } from 'pino';
+
+/**
+ * Paths never logged: credentials, and anything that carries an email's content.
+ * Email bodies and attachments are personal data and can be megabytes.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.pass',
+  '*.secret',
+  'apiKey',
+  'body',
+  'text',
+  'html',
+  'attachments',
+  '*.text',
+  '*.html',
+  '*.attachments',
+  'databaseUrl',
+  'smtpUrl',
+];
+
+export function createLogger(options: { name: string; level: string } & LoggerOptions): Logger {
+  return pino({
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...options,
+  });
+}
+
+export type { Logger } from 'pino';

@@ -1,0 +1,40 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Topic-level configs, e.g. max.message.bytes. */
+  config?: Record<string, string>;
+}
+
+/** Every topic is replicated 3 ways and refuses writes with fewer than 2 in sync. */
+const DURABLE = { 'min.insync.replicas': '2', 'unclean.leader.election.enable': 'false' };
+
+/**
+ * Creates the topics that do not exist yet. Idempotent and safe to race: two services
+ * starting together may both try, and "already exists" is success. It never shrinks or
+ * reconfigures an existing topic (partition changes remap keys; that is an operator's call).
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = 3): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.name));
+  if (missing.length === 0) return [];
+  const topics: ITopicConfig[] = missing.map((s) => ({
+    topic: s.name,
+    numPartitions: s.partitions,
+    replicationFactor,
+    configEntries: Object.entries({ ...DURABLE, ...s.config }).map(([name, value]) => ({ name, value })),
+  }));
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  return missing.map((s) => s.name);
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  const e = error as { type?: string; errors?: { type?: string }[] };
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+}

@@ -1,0 +1,69 @@
+/** The durability settings every environment (local, compose, k8s) must share. */
+export const DURABILITY = {
+  'default.replication.factor': 3,
+  'min.insync.replicas': 2,
+  'unclean.leader.election.enable': false,
+  'offsets.topic.replication.factor': 3,
+  'transaction.state.log.replication.factor': 3,
+  'transaction.state.log.min.isr': 2,
+  'auto.create.topics.enable': false,
+} as const;
+
+/** Trims for a 2-core machine running three brokers. */
+const SMALL_MACHINE = {
+  'num.network.threads': 2,
+  'num.io.threads': 2,
+  'background.threads': 2,
+  'num.replica.fetchers': 1,
+  'log.cleaner.threads': 1,
+  'offsets.topic.num.partitions': 6,
+  'transaction.state.log.num.partitions': 6,
+  // The cleaner allocates 128 MiB on-heap by default: too much for 512 MiB heaps.
+  'log.cleaner.dedupe.buffer.size': 33554432,
+  'group.initial.rebalance.delay.ms': 0,
+} as const;
+
+/** Large enough for the largest request the API accepts (4 MiB body, base64 overhead included) plus headroom. */
+export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export interface NodeLayout {
+  id: number;
+  clientPort: number;
+  controllerPort: number;
+  logDir: string;
+}
+
+export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[]): string {
+  const voters = quorum.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const props: Record<string, string | number | boolean> = {
+    'process.roles': 'broker,controller',
+    'node.id': node.id,
+    'controller.quorum.voters': voters,
+    listeners: `PLAINTEXT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}`,
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': node.logDir,
+    'message.max.bytes': MAX_MESSAGE_BYTES,
+    'replica.fetch.max.bytes': MAX_MESSAGE_BYTES,
+    ...DURABILITY,
+    ...SMALL_MACHINE,
+  };
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`;
+}
+
+/** Console logging only: the launcher writes each node's stdout to its own file. */
+export const LOG4J_PROPERTIES = `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka=WARN
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.log=WARN
+log4j.logger.kafka.coordinator=WARN
+`;

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fields, parseEnv } from '@postline/runtime';
+import { z } from 'zod';
+import { Inbox } from './inbox.js';
+import { KafkaCluster } from './kafka-cluster.js';
+import { checkPostgresReachable } from './postgres-check.js';
+import { PostgresServer } from './postgres-server.js';
+
+export interface StackOptions {
+  /** Where Kafka and Postgres data go (persistent for `npm start`, a temp dir for tests). */
+  dataDir: string;
+  /** Start MailDev when SMTP_URL is not set. */
+  inbox?: boolean;
+  /** First Kafka client port (three nodes: port, port+1, port+2). */
+  kafkaPort?: number;
+  postgresPort?: number;
+  inboxSmtpPort?: number;
+  inboxWebPort?: number;
+  env?: NodeJS.ProcessEnv;
+  progress?: (line: string) => void;
+}
+
+/** What a caller may already provide: anything given is used instead of started. */
+const givenEnv = z.object({
+  KAFKA_BROKERS: fields.kafkaBrokers.optional(),
+  DATABASE_URL: fields.postgresUrl.optional(),
+  SMTP_URL: fields.smtpUrl.optional(),
+});
+
+export interface Stack {
+  dataDir: string;
+  /** KAFKA_BROKERS, DATABASE_URL, SMTP_URL (+ INBOX_URL when MailDev runs). */
+  env: Record<string, string>;
+  kafka: KafkaCluster | null;
+  postgres: PostgresServer | null;
+  inbox: Inbox | null;
+  stop(): Promise<void>;
+}
+
+/** Brings up whatever is not given, in parallel; on any failure stops what did start. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const given = parseEnv(givenEnv, options.env ?? process.env);
+  const say = options.progress ?? (() => {});
+  mkdirSync(options.dataDir, { recursive: true });
+
+  const kafka = given.KAFKA_BROKERS ? null : new KafkaCluster({ dir: join(options.dataDir, 'kafka'), basePort: options.kafkaPort ?? 9092 });
+  const postgres = given.DATABASE_URL
+    ? null
+    : new PostgresServer({ dataDir: join(options.dataDir, 'postgres', 'data'), port: options.postgresPort ?? 5432 });
+  const inbox =
+    given.SMTP_URL || options.inbox === false
+      ? null
+      : new Inbox({ smtpPort: options.inboxSmtpPort ?? 1025, webPort: options.inboxWebPort ?? 1080 });
+
+  const stop = async () => {
+    await Promise.allSettled([kafka?.stop(), postgres?.stop(), inbox?.stop()]);
+  };
+
+  const started = Date.now();
+  const tasks: Promise<unknown>[] = [];
+  if (kafka) tasks.push(kafka.start().then(() => say(`kafka: 3 nodes ready at ${kafka.brokers}`)));
+  if (postgres)
+    tasks.push(
+      postgres
+        .initialise()
+        .then(() => postgres.start())
+        .then(() => say('postgres: ready')),
+    );
+  if (given.DATABASE_URL) tasks.push(checkPostgresReachable(given.DATABASE_URL));
+  if (inbox) tasks.push(inbox.start().then(() => say(`inbox: ready at ${inbox.webUrl}`)));
+  const results = await Promise.allSettled(tasks);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    await stop();
+    throw failure.reason;
+  }
+  say(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: given.KAFKA_BROKERS?.join(',') ?? kafka?.brokers ?? '',
+    DATABASE_URL: (options.env ?? process.env).DATABASE_URL || (postgres?.url ?? ''),
+    SMTP_URL: (options.env ?? process.env).SMTP_URL || (inbox?.smtpUrl ?? ''),
+  };
+  if (inbox) env.INBOX_URL = inbox.webUrl;
+  return { dataDir: options.dataDir, env, kafka, postgres, inbox, stop };
+}
