@@ -1,5 +1,6 @@
 export { ConfigError } from './config-error.js';
 export * as fields from './config-fields.js';
+export { emailTopics, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
 export { createKafka } from './kafka-client.js';
 export { createLogger, type Logger, REDACT_PATHS } from './logger.js';

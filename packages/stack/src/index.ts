@@ -1,5 +1,5 @@
 export { type StackControl, stackControl } from './control-client.js';
 export { KafkaCluster } from './kafka-cluster.js';
-export { DURABILITY, MAX_MESSAGE_BYTES } from './kafka-config.js';
+export { DURABILITY } from './kafka-config.js';
 export { type Stack, type StackOptions, startStack } from './stack.js';
 export { StackError } from './stack-error.js';

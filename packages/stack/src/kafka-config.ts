@@ -1,3 +1,5 @@
+import { MAX_RECORD_BYTES } from '@postline/runtime';
+
 /** The durability settings every environment (local, compose, k8s) must share. */
 export const DURABILITY = {
   'default.replication.factor': 3,
@@ -23,9 +25,6 @@ const SMALL_MACHINE = {
   'group.initial.rebalance.delay.ms': 0,
 } as const;
 
-/** Large enough for the largest request the API accepts (4 MiB body, base64 overhead included) plus headroom. */
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-
 export interface NodeLayout {
   id: number;
   clientPort: number;
@@ -45,8 +44,8 @@ export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[]): 
     'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     'log.dirs': node.logDir,
-    'message.max.bytes': MAX_MESSAGE_BYTES,
-    'replica.fetch.max.bytes': MAX_MESSAGE_BYTES,
+    'message.max.bytes': MAX_RECORD_BYTES,
+    'replica.fetch.max.bytes': MAX_RECORD_BYTES,
     ...DURABILITY,
     ...SMALL_MACHINE,
   };

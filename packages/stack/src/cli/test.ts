@@ -3,7 +3,7 @@
 // given), runs every test with tap against it, stops the stack, and ends with the plain line
 // `N passed, N failed` that CI reads. Extra arguments go to tap (e.g. `npm test -- services/api`).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlServer } from '../control-server.js';
@@ -15,6 +15,8 @@ import { progress, runMain } from './run-main.js';
 
 runMain(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'postline-test-'));
+  // mkdtemp makes it 0700; as root, Postgres runs as `postgres` and must be able to enter it.
+  chmodSync(dataDir, 0o755);
   const stack = await startStack({
     dataDir,
     postgresPort: await freePort(),
@@ -28,7 +30,8 @@ runMain(async () => {
   try {
     const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...process.argv.slice(2)], {
       cwd: repoRoot,
-      env: { ...process.env, ...stack.env, STACK_CONTROL_URL: control.url },
+      // tap's TypeScript loader would otherwise find the solution tsconfig.json (no options).
+      env: { ...process.env, ...stack.env, STACK_CONTROL_URL: control.url, TS_NODE_PROJECT: join(repoRoot, 'tsconfig.test.json') },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     tap.stdout.on('data', (chunk: Buffer) => {

@@ -1,0 +1,67 @@
+import { createKafka } from '@postline/runtime';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { quietLogger, stackEnv, uniqueName } from './env.js';
+
+/**
+ * Retries long enough (~25 s) to ride through a broker kill: a dead leader is fenced only after
+ * broker.session.timeout.ms (9 s), and kafkajs' default budget (~9 s) ends just before that.
+ */
+export function testKafka(clientId = 'test'): Kafka {
+  return createKafka({
+    brokers: stackEnv().brokers,
+    clientId,
+    logger: quietLogger,
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 3_000 },
+  });
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  headers: KafkaMessage['headers'];
+}
+
+/**
+ * Reads a topic from the beginning with a fresh consumer group until `done(records)` holds
+ * or the timeout passes; returns everything read.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  done: (records: ReadRecord[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ReadRecord[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const check = () => {
+        if (done(records)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          records.push({
+            partition,
+            offset: message.offset,
+            key: message.key?.toString() ?? null,
+            value: message.value?.toString() ?? null,
+            headers: message.headers,
+          });
+          check();
+        },
+      });
+      check();
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
