@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { sleep } from '../../../test/helpers/env.js';
+import { alive, descendants, processesMentioning } from '../../../test/helpers/processes.js';
+import { repoRoot } from '../src/paths.js';
+import { freePort } from '../src/ports.js';
+
+/**
+ * `npm start` on private ports and a private data dir (the test run's own stack holds the
+ * defaults), waiting until it prints its env; returns the process and all it started.
+ */
+async function startWholeSystem(t: Test) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'postline-start-'));
+  chmodSync(dataDir, 0o755);
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STACK_DATA_DIR: dataDir,
+    STACK_KAFKA_PORT: '29092',
+    STACK_POSTGRES_PORT: String(await freePort()),
+    STACK_INBOX_SMTP_PORT: String(await freePort()),
+    STACK_INBOX_WEB_PORT: String(await freePort()),
+    PORT: String(await freePort()),
+  };
+  for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'INBOX_URL', 'STACK_CONTROL_URL']) delete env[name];
+  const child = spawn(process.execPath, [join(repoRoot, 'packages/stack/dist/cli/start.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  t.teardown(() => child.kill('SIGKILL'));
+  for (let i = 0; i < 240 && !stderr.includes('press Ctrl-C'); i++) {
+    if (child.exitCode !== null) break;
+    await sleep(500);
+  }
+  return { child, dataDir, output: () => ({ stdout, stderr }) };
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; signal: string | null } | 'timeout'> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+    const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
+
+t.test('npm start prints where everything is; Ctrl-C stops everything and leaves no process behind', async (t) => {
+  const { child, dataDir, output } = await startWholeSystem(t);
+  const { stdout, stderr } = output();
+  t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:29092,127\.0\.0\.1:29093,127\.0\.0\.1:29094$/m, stderr);
+  t.match(stdout, /^DATABASE_URL=postgres:\/\/.+$/m);
+  t.match(stdout, /^SMTP_URL=smtp:\/\/127\.0\.0\.1:\d+$/m);
+  t.match(stdout, /^Inbox: +http:\/\/127\.0\.0\.1:\d+$/m);
+  const tree = descendants(child.pid!);
+  t.ok(processesMentioning(dataDir).length >= 4, 'three Kafka JVMs and a postmaster run from the private data dir');
+
+  child.kill('SIGINT');
+  const result = await exited(child, 60_000);
+  t.same(result, { code: 0, signal: null }, 'exits 0');
+  await sleep(500);
+  t.same(tree.filter(alive), [], 'every process it started is gone');
+  t.same(processesMentioning(dataDir), [], 'no Java or Postgres process from its data dir is left');
+});
+
+t.test('SIGKILL of npm start still leaves no Java or Postgres process behind', async (t) => {
+  const { child, dataDir } = await startWholeSystem(t);
+  const tree = descendants(child.pid!);
+  t.ok(tree.length >= 4);
+  child.kill('SIGKILL');
+  await exited(child, 10_000);
+  // The kernel delivers the parent-death signal at once; give the JVMs a moment to go.
+  for (let i = 0; i < 20 && tree.some(alive); i++) await sleep(250);
+  t.same(tree.filter(alive), [], 'the kernel took every child with it');
+  t.same(processesMentioning(dataDir), []);
+});
