@@ -10,6 +10,9 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || 'environment';
+    return cleaned[name] === undefined && issue.code === 'invalid_type' ? `${name} is required` : `${name}: ${issue.message}`;
+  });
   throw new ConfigError(`Invalid configuration — ${problems.join('; ')}.`);
 }

@@ -3,5 +3,5 @@ export * as fields from './config-fields.js';
 export { emailTopics, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
 export { createKafka } from './kafka-client.js';
-export { createLogger, type Logger, REDACT_PATHS } from './logger.js';
+export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { ensureTopics, type TopicSpec } from './topics.js';

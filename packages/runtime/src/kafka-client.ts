@@ -1,5 +1,5 @@
 import { Kafka, type KafkaConfig, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { LogSink } from './logger.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -9,7 +9,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /** Routes kafkajs' own logs into pino, object first, with a constant message. */
-function pinoLogCreator(logger: Logger) {
+function pinoLogCreator(logger: LogSink) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
@@ -18,7 +18,7 @@ function pinoLogCreator(logger: Logger) {
     };
 }
 
-export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger } & Partial<KafkaConfig>): Kafka {
+export function createKafka(options: { brokers: string[]; clientId: string; logger: LogSink } & Partial<KafkaConfig>): Kafka {
   const { brokers, clientId, logger, ...rest } = options;
   return new Kafka({
     brokers,

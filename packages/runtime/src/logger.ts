@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
 
 /**
  * Paths never logged: credentials, and anything that carries an email's content.
@@ -31,3 +31,12 @@ export function createLogger(options: { name: string; level: string } & LoggerOp
 }
 
 export type { Logger } from 'pino';
+
+/** What shared code needs of a logger: satisfied by pino and by fastify's request/app loggers. */
+export interface LogSink {
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  child(bindings: Record<string, unknown>): LogSink;
+}

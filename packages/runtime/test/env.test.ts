@@ -22,3 +22,8 @@ t.test('broker ports must be real ports', async (t) => {
   t.throws(() => parseEnv(schema, { KAFKA_BROKERS: 'a:70000' }), ConfigError);
   t.throws(() => parseEnv(schema, { KAFKA_BROKERS: ',' }), ConfigError);
 });
+
+t.test('a missing required variable is called missing', async (t) => {
+  const error = t.throws(() => parseEnv(schema, {})) as Error;
+  t.equal(error.message, 'Invalid configuration — KAFKA_BROKERS is required.');
+});

@@ -1,0 +1,30 @@
+/**
+ * Versioned, append-only. Never edit a migration that has shipped; add the next one.
+ * `state` also has the internal value 'accepting': the API reserved the id (idempotency)
+ * but Kafka has not acknowledged the record yet. Such rows are invisible to the status API.
+ */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'emails ledger',
+    sql: `
+      create table emails (
+        id               text primary key,
+        account          text not null,
+        state            text not null check (state in ('accepting', 'queued', 'sending', 'sent', 'retrying', 'failed')),
+        request_hash     text,
+        attempts         integer not null default 0,
+        uncertain        boolean not null default false,
+        claimed_by       text,
+        claim_expires_at timestamptz,
+        last_error       text,
+        smtp_response    text,
+        message_id       text,
+        created_at       timestamptz not null default now(),
+        updated_at       timestamptz not null default now(),
+        sent_at          timestamptz
+      );
+      create index emails_updated_at_idx on emails (updated_at);
+    `,
+  },
+];

@@ -1,0 +1,75 @@
+import type { EmailState, EmailStatus } from '@postline/contracts';
+import type pg from 'pg';
+
+export type Reservation = { kind: 'new' } | { kind: 'existing'; sameRequest: boolean; accepted: boolean };
+
+/**
+ * Reserves an id derived from an Idempotency-Key before anything is produced. Concurrent
+ * requests with the same key race on the primary key; exactly one wins, the others learn
+ * whether they carried the same request (→ same answer) or another (→ 409).
+ */
+export async function reserve(db: pg.Pool, id: string, account: string, requestHash: string): Promise<Reservation> {
+  const inserted = await db.query(
+    `insert into emails (id, account, state, request_hash) values ($1, $2, 'accepting', $3)
+     on conflict (id) do nothing returning id`,
+    [id, account, requestHash],
+  );
+  if (inserted.rowCount === 1) return { kind: 'new' };
+  const { rows } = await db.query<{ request_hash: string | null; state: string }>('select request_hash, state from emails where id = $1', [
+    id,
+  ]);
+  const row = rows[0];
+  // The row can only be missing if retention deleted it in between: treat as new.
+  if (!row) return { kind: 'new' };
+  return { kind: 'existing', sameRequest: row.request_hash === requestHash, accepted: row.state !== 'accepting' };
+}
+
+/**
+ * After Kafka's ack: the emails are `queued`, so a status lookup right after the 202 finds them.
+ * Never moves an email backwards: a mailer may already have claimed or sent it.
+ */
+export async function recordAccepted(db: pg.Pool, emails: { id: string; account: string }[]): Promise<void> {
+  if (emails.length === 0) return;
+  await db.query(
+    `insert into emails (id, account, state)
+     select id, account, 'queued' from unnest($1::text[], $2::text[]) as t(id, account)
+     on conflict (id) do update set state = 'queued', updated_at = now() where emails.state = 'accepting'`,
+    [emails.map((e) => e.id), emails.map((e) => e.account)],
+  );
+}
+
+interface StatusRow {
+  id: string;
+  state: EmailState;
+  attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+  last_error: string | null;
+  smtp_response: string | null;
+  message_id: string | null;
+  uncertain: boolean;
+}
+
+/** The status of one of `account`'s emails; another account's email is as unknown as a missing one. */
+export async function getStatus(db: pg.Pool, id: string, account: string): Promise<EmailStatus | null> {
+  const { rows } = await db.query<StatusRow>(
+    `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain
+     from emails where id = $1 and account = $2 and state <> 'accepting'`,
+    [id, account],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id,
+    status: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    sentAt: r.sent_at?.toISOString() ?? null,
+    lastError: r.last_error,
+    smtpResponse: r.smtp_response,
+    messageId: r.message_id,
+    uncertain: r.uncertain,
+  };
+}

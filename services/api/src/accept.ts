@@ -1,0 +1,79 @@
+import { domainOf, type EmailRequest, ENVELOPE_HEADERS, type Envelope, parseAddress } from '@postline/contracts';
+import { recordAccepted, reserve } from '@postline/ledger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
+import { idempotentId, requestHash, uuidv7 } from './ids.js';
+
+export interface Accepted {
+  id: string;
+  status: 'queued';
+}
+
+/** A sender is allowed when its domain is one of SENDER_DOMAINS: the API is never an open relay. */
+export function checkSenders(emails: EmailRequest[], allowed: string[]): void {
+  for (const email of emails) {
+    const domain = domainOf(parseAddress(email.from)?.address ?? email.from);
+    if (!allowed.includes(domain)) throw new SenderNotAllowedError(domain);
+  }
+}
+
+/**
+ * Puts already-validated emails on the requests topic and answers only once Kafka has
+ * acknowledged every one of them with acks=all.
+ *
+ * With an Idempotency-Key the ids are derived from (account, key[, item index]) and reserved
+ * in the ledger first: a retry gets the same ids (and, once accepted, produces nothing again);
+ * the same key with another body is a 409. If the ledger is unreachable the reservation is
+ * skipped — the deterministic ids still make the mailer send each email once — and only the
+ * 409 check is lost for that request.
+ */
+export async function accept(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  emails: EmailRequest[],
+  { idempotencyKey, body, batch }: { idempotencyKey: string | undefined; body: unknown; batch: boolean },
+): Promise<Accepted[]> {
+  const account = request.account;
+  const ids = emails.map((_, i) => {
+    if (idempotencyKey === undefined) return uuidv7();
+    return idempotentId(account, batch ? `${idempotencyKey}#${i}` : idempotencyKey);
+  });
+
+  if (idempotencyKey !== undefined) {
+    const hash = requestHash(body);
+    try {
+      const reservations = await Promise.all(ids.map((id) => reserve(app.ledger, id, account, hash)));
+      if (reservations.some((r) => r.kind === 'existing' && !r.sameRequest)) throw new IdempotencyConflictError();
+      if (reservations.every((r) => r.kind === 'existing' && r.accepted)) {
+        request.log.info({ ids, replay: true }, 'idempotent replay');
+        return ids.map((id) => ({ id, status: 'queued' as const }));
+      }
+    } catch (error) {
+      if (error instanceof IdempotencyConflictError) throw error;
+      request.log.warn({ err: error }, 'ledger unavailable: idempotency reservation skipped');
+    }
+  }
+
+  const acceptedAt = new Date().toISOString();
+  const messages = emails.map((email, i) => {
+    const envelope: Envelope = { v: 1, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
+    if (idempotencyKey !== undefined) envelope.idempotencyKey = idempotencyKey;
+    return { key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } };
+  });
+  try {
+    await app.emailQueue.enqueue(messages);
+  } catch (error) {
+    request.log.warn({ err: error, ids }, 'not acknowledged by Kafka');
+    throw new QueueUnavailableError();
+  }
+  app.metrics.accepted.inc(ids.length);
+  request.log.info({ ids, account }, 'emails accepted');
+
+  // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
+  // email is still safe in Kafka and the mailer creates the row when it claims the email.
+  await recordAccepted(
+    app.ledger,
+    ids.map((id) => ({ id, account })),
+  ).catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
+  return ids.map((id) => ({ id, status: 'queued' as const }));
+}

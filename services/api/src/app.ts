@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiConfig } from './config.js';
+import { ShuttingDownError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { authPlugin } from './plugins/auth.js';
+import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
+import { ledgerPlugin } from './plugins/ledger.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { problemHandlerPlugin } from './plugins/problem-handler.js';
+import { docsRoutes } from './routes/docs.js';
+import { emailRoutes } from './routes/emails.js';
+import { healthRoutes } from './routes/health.js';
+import { apiSchemas } from './schemas.js';
+
+/** Everything the API is, as one plugin: resources, error handling, routes. */
+export const app = fp(async (instance: FastifyInstance, { config }: { config: ApiConfig }) => {
+  await instance.register(metricsPlugin);
+  await instance.register(problemHandlerPlugin);
+  await instance.register(ledgerPlugin, { config });
+  await instance.register(kafkaProducerPlugin, { config });
+  await instance.register(authPlugin, { config });
+
+  // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
+  // those already in flight finish and are answered before the producer is flushed.
+  let closing = false;
+  instance.addHook('preClose', async () => {
+    closing = true;
+  });
+  instance.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      reply.header('Connection', 'close');
+      throw new ShuttingDownError();
+    }
+  });
+
+  await instance.register(healthRoutes);
+  await instance.register(docsRoutes, {
+    document: openApiDocument(
+      apiSchemas(
+        { maxRecipients: config.MAX_RECIPIENTS, maxSubjectLength: config.MAX_SUBJECT_LENGTH, maxAttachments: config.MAX_ATTACHMENTS },
+        config.MAX_BATCH_SIZE,
+      ),
+    ),
+  });
+  await instance.register(emailRoutes, { config, prefix: '/v1' });
+});
+
+/** Fastify server options that belong with the app (tests build the same server). */
+export function serverOptions(config: ApiConfig) {
+  return {
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle' as const,
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: false,
+  };
+}

@@ -1,0 +1,38 @@
+import createError from '@fastify/error';
+
+/**
+ * Every error the API answers with. The code is stable (clients may switch on it) and becomes
+ * the problem `type` (urn:postline:problem:<code>); the message is the problem `title`.
+ */
+export const ValidationError = createError('EMAIL_ERR_VALIDATION', 'The request is invalid', 400);
+export const BadIdempotencyKeyError = createError(
+  'EMAIL_ERR_IDEMPOTENCY_KEY',
+  'Idempotency-Key must be 1-255 printable ASCII characters',
+  400,
+);
+export const UnauthorizedError = createError('EMAIL_ERR_UNAUTHORIZED', 'A valid API key is required (Authorization: Bearer <key>)', 401);
+export const SenderNotAllowedError = createError(
+  'EMAIL_ERR_SENDER_NOT_ALLOWED',
+  'The sender domain %s is not allowed for this service',
+  403,
+);
+export const NotFoundError = createError('EMAIL_ERR_NOT_FOUND', 'Not found', 404);
+export const IdempotencyConflictError = createError(
+  'EMAIL_ERR_IDEMPOTENCY_CONFLICT',
+  'This Idempotency-Key was already used with a different request',
+  409,
+);
+export const RateLimitedError = createError('EMAIL_ERR_RATE_LIMITED', 'Rate limit exceeded for this API key', 429);
+export const QueueUnavailableError = createError(
+  'EMAIL_ERR_QUEUE_UNAVAILABLE',
+  'The email queue did not confirm the request in time; it may or may not have been accepted — retry with the same Idempotency-Key',
+  503,
+);
+export const LedgerUnavailableError = createError('EMAIL_ERR_LEDGER_UNAVAILABLE', 'Email status is temporarily unavailable', 503);
+export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
+
+/** A validation problem in one field, as a JSON pointer into the request body. */
+export interface FieldError {
+  path: string;
+  message: string;
+}

@@ -1,0 +1,105 @@
+import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { type Message, Partitioners } from 'kafkajs';
+import type { ApiConfig } from '../config.js';
+import { ProduceBatcher } from '../produce-batcher.js';
+
+export interface EmailQueue {
+  /** Resolves once every message is acknowledged by the in-sync replicas (acks=all). */
+  enqueue(messages: Message[]): Promise<void>;
+  /** Connected, and the requests topic exists with leaders. */
+  ready(): Promise<boolean>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    emailQueue: EmailQueue;
+  }
+}
+
+/** The idempotent acks=all producer behind a micro-batcher, and the topics it writes to. */
+export const kafkaProducerPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'postline-api',
+      logger: app.log,
+      // Idempotence needs unbounded retries (a bounded count can break its ordering guarantee);
+      // the ack deadline below is what bounds a request. Short backoff: recover fast after a failover.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, emailTopics(config));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    let connected = false;
+    producer.on(producer.events.CONNECT, () => (connected = true));
+    producer.on(producer.events.DISCONNECT, () => (connected = false));
+    await producer.connect();
+
+    const metrics = app.metrics;
+    const batcher = new ProduceBatcher(
+      async (messages) => {
+        const end = metrics.produceDuration.startTimer();
+        metrics.produceBatchSize.observe(messages.length);
+        try {
+          await producer.send({ topic: config.EMAILS_TOPIC, acks: -1, timeout: config.ACK_TIMEOUT_MS, messages });
+          end({ outcome: 'acked' });
+        } catch (error) {
+          end({ outcome: 'error' });
+          app.log.warn({ err: error, records: messages.length }, 'produce failed');
+          throw error;
+        }
+      },
+      {
+        lingerMs: config.PRODUCE_LINGER_MS,
+        maxBatch: config.PRODUCE_MAX_BATCH,
+        maxInFlight: config.PRODUCE_MAX_IN_FLIGHT,
+        timeoutMs: config.ACK_TIMEOUT_MS,
+      },
+    );
+
+    let readyCache: { at: number; value: boolean } = { at: 0, value: false };
+    app.decorate('emailQueue', {
+      enqueue: (messages: Message[]) => batcher.enqueue(messages),
+      ready: async () => {
+        if (Date.now() - readyCache.at < 1_000) return readyCache.value;
+        let value = false;
+        try {
+          const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000);
+          value = connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
+        } catch {
+          value = false;
+        }
+        readyCache = { at: Date.now(), value };
+        return value;
+      },
+    });
+
+    app.addHook('onClose', async () => {
+      // Runs after the server stopped accepting and every in-flight request was answered;
+      // whatever is still queued is sent (or times out) before the producer goes.
+      await withTimeout(batcher.drain(), config.ACK_TIMEOUT_MS).catch(() => app.log.warn('produce queue not drained before shutdown'));
+      await producer.disconnect();
+      await admin.disconnect();
+    });
+  },
+  { name: 'kafka-producer', dependencies: ['metrics'] },
+);
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

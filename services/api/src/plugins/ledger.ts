@@ -1,0 +1,32 @@
+import { migrate } from '@postline/ledger';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import pg from 'pg';
+import type { ApiConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ledger: pg.Pool;
+  }
+}
+
+/** The Postgres pool for the ledger; migrations are applied (under a lock) before the API serves. */
+export const ledgerPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
+    const pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: 10,
+      connectionTimeoutMillis: config.LEDGER_TIMEOUT_MS,
+      query_timeout: config.LEDGER_TIMEOUT_MS,
+      application_name: 'postline-api',
+    });
+    // An idle client's connection dying (Postgres restarted) must not crash the process.
+    pool.on('error', (error) => app.log.warn({ err: error }, 'ledger connection lost'));
+    await migrate(pool, app.log);
+    app.decorate('ledger', pool);
+    app.addHook('onClose', async () => {
+      await pool.end();
+    });
+  },
+  { name: 'ledger' },
+);

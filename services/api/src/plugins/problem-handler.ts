@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { type FieldError, NotFoundError } from '../errors.js';
+
+/** Fastify's own errors that are the client's fault, mapped to a clear problem. */
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported media type: send application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Invalid Content-Length' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, title: 'The request body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'The request body is not valid JSON' },
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: string;
+  errors?: FieldError[];
+}
+
+/**
+ * One error handler for the whole API: every error is application/problem+json (RFC 9457).
+ * 4xx explain themselves; 5xx other than our own coded 503s hide their cause (it is logged).
+ */
+export const problemHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError & { errors?: FieldError[]; detail?: string }, request, reply) => {
+      let problem: Problem;
+      const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
+      if (known) {
+        problem = { type: `urn:postline:problem:${error.code}`, title: known.title, status: known.status, code: error.code };
+      } else if (error instanceof SyntaxError || (error.statusCode === 400 && !error.code?.startsWith('EMAIL_ERR_'))) {
+        problem = {
+          type: 'urn:postline:problem:FST_ERR_CTP_INVALID_JSON_BODY',
+          title: 'The request body is not valid JSON',
+          status: 400,
+          code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+        };
+      } else if (error.code?.startsWith('EMAIL_ERR_') && error.statusCode) {
+        problem = { type: `urn:postline:problem:${error.code}`, title: error.message, status: error.statusCode, code: error.code };
+        if (error.detail) problem.detail = error.detail;
+        if (error.errors) problem.errors = error.errors;
+      } else {
+        request.log.error({ err: error }, 'unhandled error');
+        problem = {
+          type: 'about:blank',
+          title: 'Internal Server Error',
+          status: 500,
+          code: 'EMAIL_ERR_INTERNAL',
+          detail: 'The server could not complete the request.',
+        };
+      }
+      if (problem.status >= 500 && problem.code !== 'EMAIL_ERR_INTERNAL')
+        request.log.warn({ err: error, code: problem.code }, 'request failed');
+      app.metrics.rejected.inc({ code: problem.code });
+      reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    });
+
+    app.setNotFoundHandler(async (request) => {
+      throw Object.assign(new NotFoundError(), { detail: `No route ${request.method} ${request.url.split('?')[0]}` });
+    });
+  },
+  { name: 'problem-handler', dependencies: ['metrics'] },
+);

@@ -1,0 +1,112 @@
+import type { Message } from 'kafkajs';
+
+export interface BatcherOptions {
+  /** How long the first record waits for company when nothing is in flight. */
+  lingerMs: number;
+  /** Records per produce request at most (a unit is never split). */
+  maxBatch: number;
+  /** Produce requests in flight at once. */
+  maxInFlight: number;
+  /** A unit's ack deadline: past it, its promise rejects (and, if not sent yet, it never is). */
+  timeoutMs: number;
+}
+
+interface Unit {
+  messages: Message[];
+  resolve(): void;
+  reject(error: Error): void;
+  settled: boolean;
+  timer: NodeJS.Timeout;
+}
+
+export class AckTimeoutError extends Error {
+  override readonly name = 'AckTimeoutError';
+}
+
+/**
+ * Groups concurrent requests into one produce: a request waits at most `lingerMs` for others,
+ * and while a produce is in flight the next batch accumulates. Each request (a "unit": one
+ * email, or a whole batch request) still resolves only when its own records are acknowledged.
+ */
+export class ProduceBatcher {
+  private queue: Unit[] = [];
+  private inFlight = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly send: (messages: Message[]) => Promise<void>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  enqueue(messages: Message[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const unit: Unit = {
+        messages,
+        settled: false,
+        resolve: () => settle(unit, () => resolve()),
+        reject: (e) => settle(unit, () => reject(e)),
+        timer: setTimeout(() => {
+          // Still queued: drop it, so a request answered 503 is never produced afterwards.
+          this.queue = this.queue.filter((u) => u !== unit);
+          unit.reject(new AckTimeoutError(`not acknowledged within ${this.options.timeoutMs} ms`));
+        }, this.options.timeoutMs),
+      };
+      const settle = (u: Unit, fn: () => void) => {
+        if (u.settled) return;
+        u.settled = true;
+        clearTimeout(u.timer);
+        fn();
+      };
+      this.queue.push(unit);
+      const queued = this.queue.reduce((n, u) => n + u.messages.length, 0);
+      if (queued >= this.options.maxBatch || this.options.lingerMs === 0) this.flush();
+      else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+    });
+  }
+
+  private flush(): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
+      const batch: Unit[] = [];
+      let size = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0] as Unit;
+        if (batch.length > 0 && size + next.messages.length > this.options.maxBatch) break;
+        batch.push(next);
+        size += next.messages.length;
+        this.queue.shift();
+      }
+      this.inFlight++;
+      this.send(batch.flatMap((u) => u.messages))
+        .then(
+          () => {
+            for (const u of batch) u.resolve();
+          },
+          (error: Error) => {
+            for (const u of batch) u.reject(error);
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          // What queued meanwhile has already waited: send it now.
+          if (this.queue.length > 0) this.flush();
+          else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
+        });
+    }
+  }
+
+  /** Sends whatever is queued and resolves when nothing is in flight (for shutdown). */
+  async drain(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+}
