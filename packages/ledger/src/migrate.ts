@@ -3,7 +3,8 @@ import type { LogFn } from 'pino';
 import { MIGRATIONS } from './migrations.js';
 
 /** Any constant shared by every service: the advisory lock that serialises migrations. */
-const MIGRATION_LOCK = 0x706f73746c696e; // "postlin"
+// As text: Postgres reads it as a bigint; a JS number this large would lose precision.
+const MIGRATION_LOCK = '8029764587520462'; // "postline" ledger migrations
 
 /**
  * Applies the migrations not applied yet, each in its own transaction, under a session-level
