@@ -33,7 +33,7 @@ export async function readTopic(
   done: (records: ReadRecord[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<ReadRecord[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 });
   const records: ReadRecord[] = [];
   await consumer.connect();
   try {
@@ -64,4 +64,16 @@ export async function readTopic(
     await consumer.disconnect();
   }
   return records;
+}
+
+/** How many records a topic holds (sum of high watermarks). */
+export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -15,6 +15,9 @@ import { apiSchemas } from './schemas.js';
 
 /** Everything the API is, as one plugin: resources, error handling, routes. */
 export const app = fp(async (instance: FastifyInstance, { config }: { config: ApiConfig }) => {
+  // JSON only: fastify also parses text/plain by default, which would let a text body reach
+  // validation instead of being refused as the wrong media type (415).
+  instance.removeContentTypeParser('text/plain');
   await instance.register(metricsPlugin);
   await instance.register(problemHandlerPlugin);
   await instance.register(ledgerPlugin, { config });

@@ -1,0 +1,48 @@
+import { envelopeSchema } from '@postline/contracts';
+import t from 'tap';
+import { AUTH, buildApi, email } from '../../../test/helpers/api.js';
+import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+
+t.test('a 202 comes with the id, and the record is on the topic in the envelope the mailer expects', async (t) => {
+  const { app, config } = await buildApi(t);
+  const body = email({ to: ['a@example.net', 'B <b@example.net>'], cc: 'c@example.net', html: '<p>Hi</p>', tags: { campaign: 'welcome' }, headers: { 'X-Trace': 'abc' } });
+  const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: body });
+  t.equal(res.statusCode, 202);
+  const { id, status } = res.json();
+  t.equal(status, 'queued');
+  t.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a UUIDv7');
+  t.equal(res.headers.location, `/v1/emails/${id}`);
+
+  const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => rs.length >= 1);
+  t.equal(records.length, 1);
+  const record = records[0]!;
+  t.equal(record.key, id, 'keyed by email id');
+  t.equal(record.headers?.['envelope-version']?.toString(), '1');
+  const envelope = envelopeSchema.parse(JSON.parse(record.value!));
+  t.equal(envelope.id, id);
+  t.equal(envelope.account, 'test');
+  t.equal(envelope.attempt, 0);
+  t.same(envelope.email, body, 'the request as sent');
+
+  // Recorded as queued right after the ack: no 404 window.
+  const status1 = await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: AUTH });
+  t.equal(status1.statusCode, 200);
+  t.match(status1.json(), { id, status: 'queued', attempts: 0, sentAt: null, messageId: null });
+});
+
+t.test('a batch is validated whole, produced together, answered in order', async (t) => {
+  const { app, config } = await buildApi(t);
+  const emails = [0, 1, 2].map((i) => email({ subject: `item ${i}` }));
+  const res = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails } });
+  t.equal(res.statusCode, 202);
+  const { data } = res.json() as { data: { id: string; status: string }[] };
+  t.equal(data.length, 3);
+  t.equal(new Set(data.map((d) => d.id)).size, 3);
+  const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => rs.length >= 3);
+  const byId = new Map(records.map((r) => [r.key, envelopeSchema.parse(JSON.parse(r.value!))]));
+  data.forEach((d, i) => t.equal(byId.get(d.id)?.email.subject, `item ${i}`, `item ${i} is on the topic under its id`));
+
+  const bad = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails: [email(), email({ subject: 'a\r\nb' })] } });
+  t.equal(bad.statusCode, 400);
+  t.same(bad.json().errors, [{ path: '/emails/1/subject', message: 'must not contain line breaks' }], 'names the item index and field');
+});
