@@ -33,7 +33,12 @@ export async function readTopic(
   done: (records: ReadRecord[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<ReadRecord[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('test-reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({
+    groupId: uniqueName('test-reader'),
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxWaitTimeInMs: 250,
+  });
   const records: ReadRecord[] = [];
   await consumer.connect();
   try {

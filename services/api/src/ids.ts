@@ -20,7 +20,9 @@ export function uuidv7(now = Date.now()): string {
  * over SHA-256; the account is part of the hash so two accounts' keys never collide.
  */
 export function idempotentId(account: string, idempotencyKey: string): string {
-  const b = createHash('sha256').update(`postline:v1\0${account}\0${idempotencyKey}`).digest().subarray(0, 16);
+  // Length-prefixed, so no (account, key) pair can be spelled like another.
+  const input = `postline:v1:${account.length}:${account}:${idempotencyKey}`;
+  const b = createHash('sha256').update(input).digest().subarray(0, 16);
   b[6] = ((b[6] as number) & 0x0f) | 0x80;
   b[8] = ((b[8] as number) & 0x3f) | 0x80;
   return format(b);

@@ -5,7 +5,13 @@ import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 
 t.test('a 202 comes with the id, and the record is on the topic in the envelope the mailer expects', async (t) => {
   const { app, config } = await buildApi(t);
-  const body = email({ to: ['a@example.net', 'B <b@example.net>'], cc: 'c@example.net', html: '<p>Hi</p>', tags: { campaign: 'welcome' }, headers: { 'X-Trace': 'abc' } });
+  const body = email({
+    to: ['a@example.net', 'B <b@example.net>'],
+    cc: 'c@example.net',
+    html: '<p>Hi</p>',
+    tags: { campaign: 'welcome' },
+    headers: { 'X-Trace': 'abc' },
+  });
   const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: body });
   t.equal(res.statusCode, 202);
   const { id, status } = res.json();
@@ -42,7 +48,12 @@ t.test('a batch is validated whole, produced together, answered in order', async
   const byId = new Map(records.map((r) => [r.key, envelopeSchema.parse(JSON.parse(r.value!))]));
   data.forEach((d, i) => t.equal(byId.get(d.id)?.email.subject, `item ${i}`, `item ${i} is on the topic under its id`));
 
-  const bad = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails: [email(), email({ subject: 'a\r\nb' })] } });
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/v1/emails/batch',
+    headers: AUTH,
+    payload: { emails: [email(), email({ subject: 'a\r\nb' })] },
+  });
   t.equal(bad.statusCode, 400);
   t.same(bad.json().errors, [{ path: '/emails/1/subject', message: 'must not contain line breaks' }], 'names the item index and field');
 });

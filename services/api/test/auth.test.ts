@@ -19,7 +19,11 @@ t.test('status: 401 without a key, 404 for another account’s email and for unk
   const { id } = (await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email() })).json();
   t.equal((await app.inject({ method: 'GET', url: `/v1/emails/${id}` })).statusCode, 401);
   t.equal((await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: AUTH })).statusCode, 200);
-  t.equal((await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: { authorization: `Bearer ${OTHER_KEY}` } })).statusCode, 404, 'not visible to another key');
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: { authorization: `Bearer ${OTHER_KEY}` } })).statusCode,
+    404,
+    'not visible to another key',
+  );
   t.equal((await app.inject({ method: 'GET', url: '/v1/emails/00000000-0000-7000-8000-000000000000', headers: AUTH })).statusCode, 404);
   t.equal((await app.inject({ method: 'GET', url: '/v1/emails/not-an-id', headers: AUTH })).statusCode, 404);
 });
@@ -30,12 +34,25 @@ t.test('the per-key rate limit counts emails and answers 429 with RateLimit head
   t.equal(first.statusCode, 202);
   t.equal(first.headers['ratelimit-limit'], '3');
   t.equal(first.headers['ratelimit-remaining'], '2');
-  const batch = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails: [email(), email(), email()] } });
+  const batch = await app.inject({
+    method: 'POST',
+    url: '/v1/emails/batch',
+    headers: AUTH,
+    payload: { emails: [email(), email(), email()] },
+  });
   t.equal(batch.statusCode, 429, 'a batch of 3 does not fit in the 2 left');
   t.equal(batch.json().code, 'EMAIL_ERR_RATE_LIMITED');
   t.ok(Number(batch.headers['retry-after']) >= 1, 'Retry-After');
-  t.equal((await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails: [email(), email()] } })).statusCode, 202);
+  t.equal(
+    (await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails: [email(), email()] } })).statusCode,
+    202,
+  );
   t.equal((await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email() })).statusCode, 429);
-  const other = await app.inject({ method: 'POST', url: '/v1/emails', headers: { authorization: `Bearer ${OTHER_KEY}` }, payload: email() });
+  const other = await app.inject({
+    method: 'POST',
+    url: '/v1/emails',
+    headers: { authorization: `Bearer ${OTHER_KEY}` },
+    payload: email(),
+  });
   t.equal(other.statusCode, 202, 'another key has its own budget');
 });

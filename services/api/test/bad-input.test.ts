@@ -19,50 +19,242 @@ const many = (n: number) => Array.from({ length: n }, (_, i) => `r${i}@example.n
 const b64 = Buffer.from('%PDF-1.4 hello').toString('base64');
 
 const cases: Case[] = [
-  { name: 'CRLF in subject (header injection)', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/subject', payload: email({ subject: 'Hi\r\nBcc: victim@example.net' }) },
+  {
+    name: 'CRLF in subject (header injection)',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/subject',
+    payload: email({ subject: 'Hi\r\nBcc: victim@example.net' }),
+  },
   { name: 'LF alone in subject', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/subject', payload: email({ subject: 'Hi\nthere' }) },
-  { name: 'CRLF in a custom header value', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/headers/X-Note', payload: email({ headers: { 'X-Note': 'a\r\nBcc: x@example.net' } }) },
-  { name: 'CRLF in from', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/from', payload: email({ from: 'sender@example.com\r\nBcc: x@example.net' }) },
-  { name: 'CRLF in a to address', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to/0', payload: email({ to: ['a@example.net\r\nRCPT TO:<x@example.net>'] }) },
-  { name: 'CRLF in a display name', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: email({ to: 'Evil\r\nName <a@example.net>' }) },
+  {
+    name: 'CRLF in a custom header value',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/X-Note',
+    payload: email({ headers: { 'X-Note': 'a\r\nBcc: x@example.net' } }),
+  },
+  {
+    name: 'CRLF in from',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/from',
+    payload: email({ from: 'sender@example.com\r\nBcc: x@example.net' }),
+  },
+  {
+    name: 'CRLF in a to address',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/to/0',
+    payload: email({ to: ['a@example.net\r\nRCPT TO:<x@example.net>'] }),
+  },
+  {
+    name: 'CRLF in a display name',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/to',
+    payload: email({ to: 'Evil\r\nName <a@example.net>' }),
+  },
   { name: 'unknown top-level key', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/priority', payload: email({ priority: 'high' }) },
-  { name: '51 recipients in total', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: email({ to: many(40), cc: many(6), bcc: many(5) }) },
+  {
+    name: '51 recipients in total',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/to',
+    payload: email({ to: many(40), cc: many(6), bcc: many(5) }),
+  },
   { name: 'sender domain not allowed', status: 403, code: 'EMAIL_ERR_SENDER_NOT_ALLOWED', payload: email({ from: 'ceo@bank.example' }) },
-  { name: 'sender subdomain trick', status: 403, code: 'EMAIL_ERR_SENDER_NOT_ALLOWED', payload: email({ from: 'x@example.com.evil.example' }) },
-  { name: 'attachment with a path', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments/0/path', payload: email({ attachments: [{ filename: 'a.txt', content: b64, path: '/etc/passwd' }] }) },
-  { name: 'attachment with a URL', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments/0/href', payload: email({ attachments: [{ filename: 'a.txt', content: b64, href: 'http://169.254.169.254/' }] }) },
-  { name: 'attachment content not base64', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments/0/content', payload: email({ attachments: [{ filename: 'a.txt', content: 'not base64!' }] }) },
-  { name: 'attachment filename with a slash', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments/0/filename', payload: email({ attachments: [{ filename: '../../etc/passwd', content: b64 }] }) },
-  { name: 'attachment with a bad content type', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments/0/contentType', payload: email({ attachments: [{ filename: 'a.pdf', content: b64, contentType: 'text/html\r\nX: y' }] }) },
-  { name: '11 attachments', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/attachments', payload: email({ attachments: Array.from({ length: 11 }, (_, i) => ({ filename: `f${i}.pdf`, content: b64 })) }) },
+  {
+    name: 'sender subdomain trick',
+    status: 403,
+    code: 'EMAIL_ERR_SENDER_NOT_ALLOWED',
+    payload: email({ from: 'x@example.com.evil.example' }),
+  },
+  {
+    name: 'attachment with a path',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/path',
+    payload: email({ attachments: [{ filename: 'a.txt', content: b64, path: '/etc/passwd' }] }),
+  },
+  {
+    name: 'attachment with a URL',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/href',
+    payload: email({ attachments: [{ filename: 'a.txt', content: b64, href: 'http://169.254.169.254/' }] }),
+  },
+  {
+    name: 'attachment content not base64',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/content',
+    payload: email({ attachments: [{ filename: 'a.txt', content: 'not base64!' }] }),
+  },
+  {
+    name: 'attachment filename with a slash',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/filename',
+    payload: email({ attachments: [{ filename: '../../etc/passwd', content: b64 }] }),
+  },
+  {
+    name: 'attachment with a bad content type',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/contentType',
+    payload: email({ attachments: [{ filename: 'a.pdf', content: b64, contentType: 'text/html\r\nX: y' }] }),
+  },
+  {
+    name: '11 attachments',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments',
+    payload: email({ attachments: Array.from({ length: 11 }, (_, i) => ({ filename: `f${i}.pdf`, content: b64 })) }),
+  },
   { name: 'malformed JSON', status: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY', raw: '{"from": "sender@example.com", "to": ' },
   { name: 'empty JSON body', status: 400, code: 'FST_ERR_CTP_EMPTY_JSON_BODY', raw: '' },
-  { name: 'oversized body (> 4 MiB)', status: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', payload: email({ text: 'x'.repeat(4 * 1024 * 1024 + 1) }) },
-  { name: 'wrong content type', status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', headers: { 'content-type': 'text/plain' }, raw: 'hello' },
-  { name: 'form-encoded body', status: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', headers: { 'content-type': 'application/x-www-form-urlencoded' }, raw: 'from=a' },
-  { name: 'wrong API key', status: 401, code: 'EMAIL_ERR_UNAUTHORIZED', headers: { authorization: 'Bearer nope-nope-nope' }, payload: email() },
+  {
+    name: 'oversized body (> 4 MiB)',
+    status: 413,
+    code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    payload: email({ text: 'x'.repeat(4 * 1024 * 1024 + 1) }),
+  },
+  {
+    name: 'wrong content type',
+    status: 415,
+    code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    headers: { 'content-type': 'text/plain' },
+    raw: 'hello',
+  },
+  {
+    name: 'form-encoded body',
+    status: 415,
+    code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    raw: 'from=a',
+  },
+  {
+    name: 'wrong API key',
+    status: 401,
+    code: 'EMAIL_ERR_UNAUTHORIZED',
+    headers: { authorization: 'Bearer nope-nope-nope' },
+    payload: email(),
+  },
   { name: 'no API key', status: 401, code: 'EMAIL_ERR_UNAUTHORIZED', headers: { authorization: '' }, payload: email() },
-  { name: 'Basic instead of Bearer', status: 401, code: 'EMAIL_ERR_UNAUTHORIZED', headers: { authorization: `Basic ${Buffer.from('test:x').toString('base64')}` }, payload: email() },
-  { name: 'missing from', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/from', payload: { to: 'a@example.net', subject: 's', text: 't' } },
-  { name: 'missing to', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: { from: 'sender@example.com', subject: 's', text: 't' } },
+  {
+    name: 'Basic instead of Bearer',
+    status: 401,
+    code: 'EMAIL_ERR_UNAUTHORIZED',
+    headers: { authorization: `Basic ${Buffer.from('test:x').toString('base64')}` },
+    payload: email(),
+  },
+  {
+    name: 'missing from',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/from',
+    payload: { to: 'a@example.net', subject: 's', text: 't' },
+  },
+  {
+    name: 'missing to',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/to',
+    payload: { from: 'sender@example.com', subject: 's', text: 't' },
+  },
   { name: 'empty to list', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: email({ to: [] }) },
   { name: 'neither text nor html', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/text', payload: email({ text: undefined }) },
-  { name: 'subject of 999 characters', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/subject', payload: email({ subject: 's'.repeat(999) }) },
-  { name: 'reserved header From', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/headers/From', payload: email({ headers: { From: 'ceo@example.com' } }) },
-  { name: 'reserved header Message-ID', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/headers/Message-ID', payload: email({ headers: { 'Message-ID': '<x@y>' } }) },
-  { name: 'Content-* header', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/headers/Content-Type', payload: email({ headers: { 'Content-Type': 'text/html' } }) },
-  { name: 'header name with a colon', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/headers/X-A:B', payload: email({ headers: { 'X-A:B': 'v' } }) },
+  {
+    name: 'subject of 999 characters',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/subject',
+    payload: email({ subject: 's'.repeat(999) }),
+  },
+  {
+    name: 'reserved header From',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/From',
+    payload: email({ headers: { From: 'ceo@example.com' } }),
+  },
+  {
+    name: 'reserved header Message-ID',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/Message-ID',
+    payload: email({ headers: { 'Message-ID': '<x@y>' } }),
+  },
+  {
+    name: 'Content-* header',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/Content-Type',
+    payload: email({ headers: { 'Content-Type': 'text/html' } }),
+  },
+  {
+    name: 'header name with a colon',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/X-A:B',
+    payload: email({ headers: { 'X-A:B': 'v' } }),
+  },
   { name: 'bad tag name', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/tags/bad tag', payload: email({ tags: { 'bad tag': 'v' } }) },
   { name: 'non-string tag value', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/tags/n', payload: email({ tags: { n: 1 } }) },
   { name: 'to is a number', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: email({ to: 42 }) },
   { name: 'body is an array', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/', payload: [email()] },
-  { name: 'bcc with an invalid address', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/bcc', payload: email({ bcc: 'not-an-address' }) },
-  { name: 'display name smuggling a second address', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/to', payload: email({ to: 'a <b@example.net>> <c@example.net>' }) },
-  { name: 'Idempotency-Key too long', status: 400, code: 'EMAIL_ERR_IDEMPOTENCY_KEY', headers: { 'idempotency-key': 'k'.repeat(256) }, payload: email() },
-  { name: 'Idempotency-Key with a control character', status: 400, code: 'EMAIL_ERR_IDEMPOTENCY_KEY', headers: { 'idempotency-key': 'a\tb' }, payload: email() },
-  { name: 'batch of 101', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/emails', url: '/v1/emails/batch', payload: { emails: Array.from({ length: 101 }, () => email()) } },
-  { name: 'batch with a bad item', status: 400, code: 'EMAIL_ERR_VALIDATION', path: '/emails/2/from', url: '/v1/emails/batch', payload: { emails: [email(), email(), email({ from: 'nope' })] } },
-  { name: 'batch with a disallowed sender', status: 403, code: 'EMAIL_ERR_SENDER_NOT_ALLOWED', url: '/v1/emails/batch', payload: { emails: [email(), email({ from: 'x@elsewhere.example' })] } },
+  {
+    name: 'bcc with an invalid address',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/bcc',
+    payload: email({ bcc: 'not-an-address' }),
+  },
+  {
+    name: 'display name smuggling a second address',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/to',
+    payload: email({ to: 'a <b@example.net>> <c@example.net>' }),
+  },
+  {
+    name: 'Idempotency-Key too long',
+    status: 400,
+    code: 'EMAIL_ERR_IDEMPOTENCY_KEY',
+    headers: { 'idempotency-key': 'k'.repeat(256) },
+    payload: email(),
+  },
+  {
+    name: 'Idempotency-Key with a control character',
+    status: 400,
+    code: 'EMAIL_ERR_IDEMPOTENCY_KEY',
+    headers: { 'idempotency-key': 'a\tb' },
+    payload: email(),
+  },
+  {
+    name: 'batch of 101',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/emails',
+    url: '/v1/emails/batch',
+    payload: { emails: Array.from({ length: 101 }, () => email()) },
+  },
+  {
+    name: 'batch with a bad item',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/emails/2/from',
+    url: '/v1/emails/batch',
+    payload: { emails: [email(), email(), email({ from: 'nope' })] },
+  },
+  {
+    name: 'batch with a disallowed sender',
+    status: 403,
+    code: 'EMAIL_ERR_SENDER_NOT_ALLOWED',
+    url: '/v1/emails/batch',
+    payload: { emails: [email(), email({ from: 'x@elsewhere.example' })] },
+  },
   { name: 'unknown route', status: 404, code: 'EMAIL_ERR_NOT_FOUND', url: '/v1/mails', payload: email() },
   { name: 'unknown method on a route', status: 404, code: 'EMAIL_ERR_NOT_FOUND', method: 'DELETE', url: '/v1/emails' },
 ];
@@ -87,15 +279,27 @@ t.test('every bad request gets the right 4xx as problem+json, and nothing reache
     t.equal(problem.status, c.status, `${c.name}: status in body`);
     t.type(problem.title, 'string');
     t.type(problem.type, 'string');
-    if (c.path) t.ok(problem.errors?.some((e: { path: string }) => e.path === c.path), `${c.name}: names ${c.path} (got ${JSON.stringify(problem.errors)})`);
+    if (c.path)
+      t.ok(
+        problem.errors?.some((e: { path: string }) => e.path === c.path),
+        `${c.name}: names ${c.path} (got ${JSON.stringify(problem.errors)})`,
+      );
   }
   t.equal(await topicSize(testKafka(), config.EMAILS_TOPIC), 0, 'the topic is unchanged: nothing was produced');
 });
 
 t.test('every bad field is listed, not just the first', async (t) => {
   const { app } = await buildApi(t);
-  const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: { from: 'x', to: 'y', subject: '', html: 1, extra: true } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/emails',
+    headers: AUTH,
+    payload: { from: 'x', to: 'y', subject: '', html: 1, extra: true },
+  });
   t.equal(res.statusCode, 400);
-  const paths = res.json().errors.map((e: { path: string }) => e.path).sort();
+  const paths = res
+    .json()
+    .errors.map((e: { path: string }) => e.path)
+    .sort();
   t.same(paths, ['/extra', '/from', '/html', '/subject', '/to']);
 });

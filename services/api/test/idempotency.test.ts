@@ -29,8 +29,13 @@ t.test('the same Idempotency-Key three times → one id, one record; another bod
 t.test('concurrent retries with one key get one id; the mailer dedupes any extra record by id', async (t) => {
   const { app, config } = await buildApi(t);
   const headers = { ...AUTH, 'idempotency-key': 'concurrent-key' };
-  const results = await Promise.all(Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: '/v1/emails', headers, payload: email() })));
-  t.same(results.map((r) => r.statusCode), [202, 202, 202, 202, 202]);
+  const results = await Promise.all(
+    Array.from({ length: 5 }, () => app.inject({ method: 'POST', url: '/v1/emails', headers, payload: email() })),
+  );
+  t.same(
+    results.map((r) => r.statusCode),
+    [202, 202, 202, 202, 202],
+  );
   t.equal(new Set(results.map((r) => r.json().id)).size, 1, 'one id');
   const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => rs.length >= 1);
   t.ok(records.length >= 1 && records.every((r) => r.key === results[0]!.json().id), 'every record carries that one id');

@@ -1,0 +1,42 @@
+import { ConfigError } from '@postline/runtime';
+import t from 'tap';
+import { loadConfig } from '../src/config.js';
+
+const base = { KAFKA_BROKERS: '127.0.0.1:9092', DATABASE_URL: 'postgres://u:p@h/db' };
+
+t.test('development defaults: a dev key and example sender domains, bound to loopback', async (t) => {
+  const c = loadConfig(base);
+  t.equal(c.usingDevDefaults, true);
+  t.equal(c.HOST, '127.0.0.1');
+  t.equal(c.PORT, 3000);
+  t.same(
+    c.API_KEYS.map((k) => k.name),
+    ['dev'],
+  );
+});
+
+t.test('production refuses to start without API_KEYS and SENDER_DOMAINS', async (t) => {
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), ConfigError);
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'production', API_KEYS: 'a:0123456789abcdef0123456789' }), ConfigError);
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'production', SENDER_DOMAINS: 'example.com' }), ConfigError);
+  t.throws(
+    () => loadConfig({ ...base, NODE_ENV: 'production', API_KEYS: 'a:short-secret', SENDER_DOMAINS: 'example.com' }),
+    /24 characters/,
+  );
+  const c = loadConfig({
+    ...base,
+    NODE_ENV: 'production',
+    API_KEYS: 'a:0123456789abcdef0123456789,b:abcdefghijklmnopqrstuvwxyz',
+    SENDER_DOMAINS: 'Example.com, mail.example.org',
+  });
+  t.same(
+    c.API_KEYS.map((k) => k.name),
+    ['a', 'b'],
+  );
+  t.same(c.SENDER_DOMAINS, ['example.com', 'mail.example.org']);
+  t.equal(c.HOST, '0.0.0.0');
+});
+
+t.test('malformed keys are named', async (t) => {
+  t.throws(() => loadConfig({ ...base, API_KEYS: 'no-colon-here' }), /API_KEYS/);
+});

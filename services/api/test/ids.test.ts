@@ -1,0 +1,26 @@
+import t from 'tap';
+import { idempotentId, requestHash, uuidv7 } from '../src/ids.js';
+
+t.test('uuidv7 is a v7 UUID and sorts by time', async (t) => {
+  const a = uuidv7(1_700_000_000_000);
+  const b = uuidv7(1_700_000_000_001);
+  t.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  t.ok(a < b);
+  t.not(uuidv7(), uuidv7());
+});
+
+t.test('idempotent ids depend on account and key, nothing else', async (t) => {
+  t.equal(idempotentId('acme', 'k'), idempotentId('acme', 'k'));
+  t.not(idempotentId('acme', 'k'), idempotentId('other', 'k'));
+  t.not(idempotentId('acme', 'k'), idempotentId('acme', 'k2'));
+  // The encoding keeps ("a", "b:c") and ("a:b", "c") apart, whatever the characters.
+  t.not(idempotentId('a', 'b:c'), idempotentId('a:b', 'c'));
+  t.not(idempotentId('a', 'b\0c'), idempotentId('a\0b', 'c'));
+  t.match(idempotentId('acme', 'k'), /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+t.test('request hashes ignore key order but not values', async (t) => {
+  t.equal(requestHash({ a: 1, b: [1, { c: 2, d: 3 }] }), requestHash({ b: [1, { d: 3, c: 2 }], a: 1 }));
+  t.not(requestHash({ a: 1 }), requestHash({ a: 2 }));
+  t.not(requestHash([1, 2]), requestHash([2, 1]));
+});

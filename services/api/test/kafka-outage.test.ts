@@ -1,0 +1,49 @@
+import t from 'tap';
+import { stackControl } from '../../../packages/stack/src/control-client.js';
+import { AUTH, buildApi, email } from '../../../test/helpers/api.js';
+import { sleep } from '../../../test/helpers/env.js';
+import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+
+const control = stackControl();
+const ACK_TIMEOUT_MS = 3_000;
+
+t.test(
+  'with 2 of 3 brokers down: 503 within the bound, never 202; after restart: 202 again',
+  { skip: !control && 'the stack is external (no STACK_CONTROL_URL)' },
+  async (t) => {
+    const { app, config } = await buildApi(t, { ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) });
+    const accepted: string[] = [];
+    const before = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email() });
+    t.equal(before.statusCode, 202);
+    accepted.push(before.json().id);
+
+    t.teardown(() => Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]));
+    await Promise.all([control!.kafka(2, 'kill'), control!.kafka(3, 'kill')]);
+
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email({ subject: `during ${i}` }) });
+      const took = Date.now() - started;
+      t.equal(res.statusCode, 503, `request ${i}: 503, not 202`);
+      t.equal(res.json().code, 'EMAIL_ERR_QUEUE_UNAVAILABLE');
+      t.ok(took <= ACK_TIMEOUT_MS + 1_500, `request ${i} answered in ${took} ms (bound ${ACK_TIMEOUT_MS} ms)`);
+    }
+
+    await Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]);
+    let recovered = false;
+    for (let i = 0; i < 60 && !recovered; i++) {
+      const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email({ subject: 'after' }) });
+      t.ok([202, 503].includes(res.statusCode), `only 202 or 503 while recovering (got ${res.statusCode})`);
+      if (res.statusCode === 202) {
+        recovered = true;
+        accepted.push(res.json().id);
+      } else await sleep(500);
+    }
+    t.ok(recovered, '202 again once the brokers are back');
+    const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => accepted.every((id) => rs.some((r) => r.key === id)), 60_000);
+    t.ok(
+      accepted.every((id) => records.some((r) => r.key === id)),
+      'every 202 is on the topic',
+    );
+  },
+);

@@ -1,0 +1,90 @@
+import type { Message } from 'kafkajs';
+import t from 'tap';
+import { AckTimeoutError, ProduceBatcher } from '../src/produce-batcher.js';
+
+const msg = (k: string): Message => ({ key: k, value: k });
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+t.test('concurrent units are sent in one produce and each resolves on the ack', async (t) => {
+  const sends: string[][] = [];
+  const b = new ProduceBatcher(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
+    lingerMs: 5,
+    maxBatch: 100,
+    maxInFlight: 1,
+    timeoutMs: 1000,
+  });
+  await Promise.all([b.enqueue([msg('a')]), b.enqueue([msg('b'), msg('c')]), b.enqueue([msg('d')])]);
+  t.same(sends, [['a', 'b', 'c', 'd']]);
+});
+
+t.test('while one produce is in flight the next batch accumulates; units are never split', async (t) => {
+  const sends: string[][] = [];
+  let release: () => void = () => {};
+  const b = new ProduceBatcher(
+    async (ms) => {
+      sends.push(ms.map((m) => String(m.key)));
+      if (sends.length === 1) await new Promise<void>((r) => (release = r));
+    },
+    { lingerMs: 0, maxBatch: 3, maxInFlight: 1, timeoutMs: 1000 },
+  );
+  const first = b.enqueue([msg('a')]);
+  await tick();
+  const rest = [b.enqueue([msg('b'), msg('c')]), b.enqueue([msg('d'), msg('e')]), b.enqueue([msg('f')])];
+  await tick();
+  t.equal(sends.length, 1, 'nothing more sent while the first is in flight');
+  release();
+  await Promise.all([first, ...rest]);
+  t.same(sends, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'max 3 a batch, units whole');
+});
+
+t.test('a failed produce rejects every unit in it', async (t) => {
+  const b = new ProduceBatcher(async () => Promise.reject(new Error('NOT_ENOUGH_REPLICAS')), {
+    lingerMs: 1,
+    maxBatch: 10,
+    maxInFlight: 1,
+    timeoutMs: 1000,
+  });
+  const results = await Promise.allSettled([b.enqueue([msg('a')]), b.enqueue([msg('b')])]);
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+});
+
+t.test('past its deadline a unit rejects; if it was still queued it is never sent', async (t) => {
+  const sent: string[] = [];
+  let release: () => void = () => {};
+  const b = new ProduceBatcher(
+    async (ms) => {
+      sent.push(...ms.map((m) => String(m.key)));
+      await new Promise<void>((r) => (release = r));
+    },
+    { lingerMs: 0, maxBatch: 10, maxInFlight: 1, timeoutMs: 50 },
+  );
+  const inFlight = b.enqueue([msg('stuck')]);
+  await tick();
+  const queued = b.enqueue([msg('queued')]);
+  const results = await Promise.allSettled([inFlight, queued]);
+  t.ok(
+    results.every((r) => r.status === 'rejected' && r.reason instanceof AckTimeoutError),
+    'both time out',
+  );
+  release();
+  await b.drain();
+  t.same(sent, ['stuck'], 'the queued one was dropped, not produced after its 503');
+});
+
+t.test('drain sends what is queued and waits for it', async (t) => {
+  const sent: string[] = [];
+  const b = new ProduceBatcher(async (ms) => void sent.push(...ms.map((m) => String(m.key))), {
+    lingerMs: 10_000,
+    maxBatch: 10,
+    maxInFlight: 1,
+    timeoutMs: 20_000,
+  });
+  const p = b.enqueue([msg('x')]);
+  await b.drain();
+  await p;
+  t.same(sent, ['x']);
+  t.equal(b.pending, 0);
+});

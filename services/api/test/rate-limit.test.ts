@@ -1,0 +1,23 @@
+import t from 'tap';
+import { EmailRateLimiter } from '../src/plugins/rate-limit.js';
+
+function fakeReply() {
+  const headers: Record<string, unknown> = {};
+  return { headers, header: (k: string, v: unknown) => ((headers[k] = v), undefined) } as never as {
+    headers: Record<string, unknown>;
+  } & Parameters<EmailRateLimiter['take']>[2];
+}
+
+t.test('fixed one-minute windows per account', async (t) => {
+  let now = 120_000;
+  const l = new EmailRateLimiter(5, () => now);
+  const r = fakeReply();
+  l.take('a', 3, r);
+  t.equal(r.headers['RateLimit-Remaining'], 2);
+  t.equal(r.headers['RateLimit-Reset'], 60);
+  t.throws(() => l.take('a', 3, fakeReply()), { code: 'EMAIL_ERR_RATE_LIMITED' });
+  l.take('b', 5, fakeReply());
+  now += 60_000;
+  l.take('a', 5, fakeReply());
+  t.pass('a new window has the full budget');
+});
