@@ -1,11 +1,14 @@
 import t from 'tap';
 import { EmailRateLimiter } from '../src/plugins/rate-limit.js';
 
-function fakeReply() {
+type Reply = Parameters<EmailRateLimiter['take']>[2];
+
+function fakeReply(): Reply & { headers: Record<string, unknown> } {
   const headers: Record<string, unknown> = {};
-  return { headers, header: (k: string, v: unknown) => ((headers[k] = v), undefined) } as never as {
-    headers: Record<string, unknown>;
-  } & Parameters<EmailRateLimiter['take']>[2];
+  const header = (k: string, v: unknown) => {
+    headers[k] = v;
+  };
+  return { headers, header } as unknown as Reply & { headers: Record<string, unknown> };
 }
 
 t.test('fixed one-minute windows per account', async (t) => {
