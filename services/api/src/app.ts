@@ -56,6 +56,5 @@ export function serverOptions(config: ApiConfig) {
     return503OnClosing: false,
     forceCloseConnections: 'idle' as const,
     requestIdHeader: 'x-request-id',
-    disableRequestLogging: false,
   };
 }

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { ConfigError, fields, parseEnv } from '@postline/runtime';
+import { z } from 'zod';
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: fields.logLevel,
+  KAFKA_BROKERS: fields.kafkaBrokers,
+  DATABASE_URL: fields.postgresUrl,
+  SMTP_URL: fields.smtpUrl,
+  /** Verify the SMTP server's certificate (smtps:// or STARTTLS). Turn off only for test servers. */
+  SMTP_TLS_REJECT_UNAUTHORIZED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  SMTP_POOL_SIZE: fields.positiveInt.default(5),
+  /** Each SMTP phase (connect, greeting, every command) must answer within this; below the Kafka session timeout. */
+  SMTP_TIMEOUT_MS: fields.positiveInt.default(10_000),
+  MESSAGE_ID_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
+    .optional(),
+  MAX_ATTEMPTS: fields.positiveInt.default(8),
+  /** Retry n waits RETRY_BASE_MS * 2^(n-1), capped, with ±20 % jitter: 8 attempts span about 2 hours by default. */
+  RETRY_BASE_MS: fields.positiveInt.default(30_000),
+  RETRY_MAX_MS: fields.positiveInt.default(3_600_000),
+  CONSUMER_GROUP: z.string().min(1).default('postline-mailer'),
+  /** Partitions processed at once, and sends in flight within one partition. */
+  PARTITION_CONCURRENCY: fields.positiveInt.default(6),
+  SENDS_PER_PARTITION: fields.positiveInt.default(4),
+  SESSION_TIMEOUT_MS: fields.positiveInt.default(30_000),
+  /** How long a claim protects an email being sent; longer than any send can take. */
+  CLAIM_TTL_MS: fields.positiveInt.default(60_000),
+  MAILER_ID: z.string().optional(),
+  METRICS_PORT: fields.port.default(9464),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  LEDGER_RETENTION_DAYS: fields.positiveInt.default(30),
+  SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(30_000),
+  ...fields.topicFields,
+});
+
+export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID'> & {
+  MESSAGE_ID_DOMAIN: string;
+  MAILER_ID: string;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
+  const c = parseEnv(schema, env);
+  if (c.NODE_ENV === 'production' && !c.MESSAGE_ID_DOMAIN) {
+    throw new ConfigError(
+      'Invalid configuration — MESSAGE_ID_DOMAIN is required in production (the domain of your Message-IDs, e.g. mail.example.com).',
+    );
+  }
+  if (c.SMTP_TIMEOUT_MS * 2 >= c.SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration — SMTP_TIMEOUT_MS must be under half of SESSION_TIMEOUT_MS, or a slow send gets the mailer kicked out of its consumer group.',
+    );
+  }
+  return {
+    ...c,
+    MESSAGE_ID_DOMAIN: c.MESSAGE_ID_DOMAIN ?? 'postline.localhost',
+    // Unique per process: two live mailers must never share claims.
+    MAILER_ID: c.MAILER_ID ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  };
+}

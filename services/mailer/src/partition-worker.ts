@@ -1,0 +1,67 @@
+import type { EachBatchPayload } from 'kafkajs';
+import type { HandleResult, InboundRecord } from './record-handler.js';
+
+export interface WorkerOptions {
+  /** Sends in flight within one partition. */
+  concurrency: number;
+  handle(record: InboundRecord): Promise<HandleResult>;
+  onDefer(reason: string): void;
+  /** Called with a function that resumes the partition, and when. */
+  scheduleResume(resume: () => void, ms: number): void;
+  stopping(): boolean;
+  onError(error: unknown): void;
+}
+
+/**
+ * Processes one fetched batch of a partition with up to `concurrency` records in flight, and
+ * resolves offsets only over the contiguous prefix of finished records: a committed offset
+ * never skips a record that is not done. A record that must wait (retry not due, ledger or
+ * SMTP down) stops the batch and pauses the partition; it is fetched again on resume.
+ */
+export async function processBatch(payload: EachBatchPayload, options: WorkerOptions): Promise<void> {
+  const { batch, resolveOffset, heartbeat, isRunning, isStale, pause, commitOffsetsIfNecessary } = payload;
+  const messages = batch.messages;
+  const done: boolean[] = messages.map(() => false);
+  let resolved = -1;
+  let deferred: { index: number; ms: number } | null = null;
+  const inFlight = new Set<Promise<void>>();
+
+  const advance = () => {
+    while (resolved + 1 < messages.length && done[resolved + 1]) {
+      resolved++;
+      resolveOffset((messages[resolved] as (typeof messages)[number]).offset);
+    }
+  };
+  const beat = () => heartbeat().catch(() => {});
+
+  for (let next = 0; next < messages.length; ) {
+    if (deferred || !isRunning() || isStale() || options.stopping()) break;
+    if (inFlight.size >= options.concurrency) {
+      await Promise.race(inFlight);
+      continue;
+    }
+    const index = next++;
+    const message = messages[index] as (typeof messages)[number];
+    const task = options
+      .handle({ topic: batch.topic, partition: batch.partition, message, heartbeat: beat })
+      .catch((error): HandleResult => {
+        options.onError(error);
+        return { kind: 'defer', ms: 1_000, reason: 'error' };
+      })
+      .then((result) => {
+        if (result.kind === 'done') done[index] = true;
+        else {
+          options.onDefer(result.reason);
+          if (!deferred || index < deferred.index) deferred = { index, ms: result.ms };
+        }
+        advance();
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  }
+  await Promise.all(inFlight);
+  advance();
+  if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
+  await commitOffsetsIfNecessary();
+  await beat();
+}

@@ -1,0 +1,121 @@
+import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { type Message, Partitioners } from 'kafkajs';
+import { CircuitBreaker } from '../circuit-breaker.js';
+import type { MailerConfig } from '../config.js';
+import { processBatch } from '../partition-worker.js';
+import { handleRecord } from '../record-handler.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    consumerReady(): boolean;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The consumer group over the requests and retry topics, and the producer for retries and
+ * dead letters. Registered last, so on close it drains first: no new records are started,
+ * the ones in flight are sent and recorded, offsets are committed, then the group is left.
+ */
+export const kafkaPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: MailerConfig }) => {
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'postline-mailer',
+      logger: app.log,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, emailTopics(config));
+    await admin.disconnect();
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const produce = async (topic: string, messages: Message[]) => {
+      await withTimeout(producer.send({ topic, acks: -1, timeout: 10_000, messages }), 15_000, `produce to ${topic}`);
+    };
+
+    const consumer = kafka.consumer({
+      groupId: config.CONSUMER_GROUP,
+      sessionTimeout: config.SESSION_TIMEOUT_MS,
+      rebalanceTimeout: config.SESSION_TIMEOUT_MS * 2,
+      heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
+      // Low: an idle mailer picks up a new email within this, not kafkajs' default 5 s.
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    let stopping = false;
+    let ready = false;
+    const resumeTimers = new Set<NodeJS.Timeout>();
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      ready = true;
+      app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      ready = false;
+      app.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      app.metrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
+    });
+    app.decorate('consumerReady', () => ready && !stopping);
+
+    const breaker = new CircuitBreaker(500, 30_000);
+    const deps = {
+      config,
+      db: app.ledger,
+      smtp: app.smtp,
+      breaker,
+      metrics: app.metrics,
+      log: app.log,
+      produce,
+      running: () => !stopping,
+    };
+
+    app.addHook('onReady', async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [config.EMAILS_TOPIC, config.RETRY_TOPIC], fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) =>
+          processBatch(payload, {
+            concurrency: config.SENDS_PER_PARTITION,
+            handle: (record) => handleRecord(deps, record),
+            onDefer: (reason) => app.metrics.deferred.inc({ reason }),
+            onError: (error) => app.log.error({ err: error }, 'record handling failed; will retry'),
+            stopping: () => stopping,
+            scheduleResume: (resume, ms) => {
+              const timer = setTimeout(() => {
+                resumeTimers.delete(timer);
+                if (!stopping) resume();
+              }, ms);
+              resumeTimers.add(timer);
+            },
+          }),
+      });
+    });
+
+    app.addHook('onClose', async () => {
+      stopping = true;
+      for (const timer of resumeTimers) clearTimeout(timer);
+      // Waits for the batches in progress (which stop starting records and finish the ones in
+      // flight), commits what they resolved, and leaves the group so partitions move at once.
+      await consumer.disconnect();
+      await producer.disconnect();
+      app.log.info('consumer stopped');
+    });
+  },
+  { name: 'kafka', dependencies: ['metrics', 'ledger', 'smtp'] },
+);

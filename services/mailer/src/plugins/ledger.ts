@@ -1,0 +1,43 @@
+import { migrate, purgeFinalOlderThan } from '@postline/ledger';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import pg from 'pg';
+import type { MailerConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ledger: pg.Pool;
+  }
+}
+
+/** The ledger pool; migrations at start (under a lock); hourly retention cleanup. */
+export const ledgerPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: MailerConfig }) => {
+    const pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: config.PARTITION_CONCURRENCY * config.SENDS_PER_PARTITION + 2,
+      connectionTimeoutMillis: 5_000,
+      query_timeout: 10_000,
+      application_name: 'postline-mailer',
+    });
+    // A dropped idle connection (Postgres restarted) must not crash the mailer.
+    pool.on('error', (error) => app.log.warn({ err: error }, 'ledger connection lost'));
+    await migrate(pool, app.log);
+    const cleanup = async () => {
+      try {
+        const deleted = await purgeFinalOlderThan(pool, config.LEDGER_RETENTION_DAYS);
+        if (deleted > 0) app.log.info({ deleted, days: config.LEDGER_RETENTION_DAYS }, 'ledger retention cleanup');
+      } catch (error) {
+        app.log.warn({ err: error }, 'ledger retention cleanup failed');
+      }
+    };
+    const timer = setInterval(cleanup, 3_600_000).unref();
+    void cleanup();
+    app.decorate('ledger', pool);
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await pool.end();
+    });
+  },
+  { name: 'ledger' },
+);

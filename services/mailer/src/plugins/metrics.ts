@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'postline_mailer_' });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name: `postline_mailer_${name}`, help, labelNames, registers: [registry] });
+  return {
+    registry,
+    sent: counter('emails_sent_total', 'Emails accepted by the SMTP server'),
+    failed: counter('emails_failed_total', 'Emails given up on', ['reason']),
+    retried: counter('emails_retried_total', 'Attempts that failed transiently and were scheduled again', ['uncertain']),
+    deadLettered: counter('dead_lettered_total', 'Records written to the dead-letter topic', ['reason']),
+    dedupeHits: counter('dedupe_hits_total', 'Redelivered records skipped because the email was already final'),
+    deferred: counter('deferred_total', 'Times a partition was paused and a record left for later', ['reason']),
+    smtpUnavailable: counter('smtp_unavailable_total', 'Sends that could not reach the SMTP server'),
+    ledgerErrors: counter('ledger_errors_total', 'Ledger queries that failed'),
+    smtpDuration: new Histogram({
+      name: 'postline_mailer_smtp_send_duration_seconds',
+      help: 'Time to hand one email to the SMTP server',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: 'postline_mailer_consumer_lag',
+      help: 'Records behind the end of each partition',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type MailerMetrics = ReturnType<typeof createMetrics>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: MailerMetrics;
+  }
+}
+
+export const metricsPlugin = fp(
+  async (app: FastifyInstance) => {
+    const metrics = createMetrics();
+    app.decorate('metrics', metrics);
+    app.get('/metrics', async (_request, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+  },
+  { name: 'metrics' },
+);

@@ -1,0 +1,169 @@
+import { type Envelope, envelopeSchema } from '@postline/contracts';
+import { claim, recordFailed, recordRetrying, recordSent } from '@postline/ledger';
+import type { LogSink } from '@postline/runtime';
+import type { KafkaMessage, Message } from 'kafkajs';
+import type pg from 'pg';
+import { retryDelayMs } from './backoff.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { MailerConfig } from './config.js';
+import { deadLetter } from './dead-letter.js';
+import type { MailerMetrics } from './plugins/metrics.js';
+import type { SmtpSender } from './smtp-sender.js';
+
+/** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
+export type HandleResult = { kind: 'done' } | { kind: 'defer'; ms: number; reason: string };
+
+export interface HandlerDeps {
+  config: MailerConfig;
+  db: pg.Pool;
+  smtp: SmtpSender;
+  breaker: CircuitBreaker;
+  metrics: MailerMetrics;
+  log: LogSink;
+  produce(topic: string, messages: Message[]): Promise<void>;
+  running(): boolean;
+}
+
+export interface InboundRecord {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  heartbeat(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function parse(message: KafkaMessage): { envelope: Envelope } | { error: string } {
+  try {
+    const result = envelopeSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
+    if (result.success) return { envelope: result.data };
+    return { error: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+  } catch (error) {
+    return { error: `not JSON: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Writes an outcome once the email has been handed to SMTP. Postgres may be down; giving up
+ * would resend an email that went out, so this waits for the ledger (keeping the group
+ * membership alive) for as long as the mailer runs.
+ */
+async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: () => Promise<unknown>): Promise<boolean> {
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      deps.metrics.ledgerErrors.inc();
+      deps.log.warn({ err: error }, 'ledger write failed; retrying');
+      if (!deps.running()) return false;
+      await sleep(delay);
+      await record.heartbeat().catch(() => {});
+    }
+  }
+}
+
+/** One record: validate → claim → send → record the outcome (→ retry topic / dead letter). Never throws. */
+export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Promise<HandleResult> {
+  const { config, db, smtp, breaker, metrics } = deps;
+  const parsed = parse(record.message);
+  if ('error' in parsed) {
+    await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_INVALID_RECORD', parsed.error)]);
+    metrics.deadLettered.inc({ reason: 'invalid' });
+    deps.log.warn(
+      { topic: record.topic, partition: record.partition, offset: record.message.offset, reason: parsed.error },
+      'invalid record dead-lettered',
+    );
+    return { kind: 'done' };
+  }
+  const { envelope } = parsed;
+  const log = deps.log.child({ emailId: envelope.id });
+  const dueIn = envelope.notBefore ? Date.parse(envelope.notBefore) - Date.now() : 0;
+  if (dueIn > 0) return { kind: 'defer', ms: dueIn, reason: 'retry not due' };
+  if (breaker.waitMs > 0) return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
+
+  let claimed: Awaited<ReturnType<typeof claim>>;
+  try {
+    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS);
+  } catch (error) {
+    metrics.ledgerErrors.inc();
+    log.warn({ err: error }, 'ledger unavailable; pausing');
+    return { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
+  }
+  if (claimed.kind === 'final') {
+    metrics.dedupeHits.inc();
+    log.info({ state: claimed.state }, 'already final: redelivery skipped');
+    return { kind: 'done' };
+  }
+  if (claimed.kind === 'busy') {
+    // Another mailer is sending it (we got its partition in a rebalance): neither send it
+    // again nor drop it; look again once that claim is released or has expired.
+    return { kind: 'defer', ms: Math.min(Math.max(claimed.expiresInMs, 100), 1_000), reason: 'claimed by another mailer' };
+  }
+
+  const attempt = claimed.attempts + 1;
+  const endTimer = metrics.smtpDuration.startTimer();
+  const outcome = await smtp.send(envelope);
+  endTimer({ outcome: outcome.kind });
+
+  switch (outcome.kind) {
+    case 'sent': {
+      breaker.success();
+      const rejected = outcome.rejected.length > 0 ? `rejected recipients: ${outcome.rejected.join(', ')}` : null;
+      await persistOutcome(deps, record, () =>
+        recordSent(db, envelope.id, config.MAILER_ID, {
+          smtpResponse: outcome.response,
+          messageId: outcome.messageId,
+          lastError: rejected,
+        }),
+      );
+      metrics.sent.inc();
+      log.info({ attempt, messageId: outcome.messageId }, 'email sent');
+      return { kind: 'done' };
+    }
+    case 'unavailable': {
+      breaker.failure();
+      metrics.smtpUnavailable.inc();
+      log.warn({ error: outcome.error }, 'smtp server unreachable; pausing');
+      return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
+    }
+    case 'permanent': {
+      await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_SMTP_PERMANENT', outcome.response ?? outcome.error)]);
+      await persistOutcome(deps, record, () =>
+        recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: outcome.response, lastError: outcome.error }),
+      );
+      metrics.failed.inc({ reason: 'permanent' });
+      metrics.deadLettered.inc({ reason: 'permanent' });
+      log.warn({ attempt, response: outcome.response }, 'email failed permanently');
+      return { kind: 'done' };
+    }
+    default: {
+      // transient or uncertain
+      const uncertain = outcome.kind === 'uncertain';
+      const response = outcome.kind === 'transient' ? outcome.response : null;
+      // A server that says 421 (or drops us) is in trouble as a whole: slow down for everyone.
+      if (uncertain || response === null || response.startsWith('421')) breaker.failure();
+      if (attempt >= config.MAX_ATTEMPTS) {
+        await deps.produce(config.DEAD_LETTER_TOPIC, [
+          deadLetter(record, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', `after ${attempt} attempts: ${outcome.error}`),
+        ]);
+        await persistOutcome(deps, record, () =>
+          recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: response, lastError: outcome.error, uncertain }),
+        );
+        metrics.failed.inc({ reason: 'attempts' });
+        metrics.deadLettered.inc({ reason: 'attempts' });
+        log.warn({ attempt }, 'email failed: out of attempts');
+        return { kind: 'done' };
+      }
+      const notBefore = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS)).toISOString();
+      const retry: Envelope = { ...envelope, attempt, notBefore };
+      await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers: record.message.headers }]);
+      await persistOutcome(deps, record, () =>
+        recordRetrying(db, envelope.id, config.MAILER_ID, { smtpResponse: response, lastError: outcome.error, uncertain }),
+      );
+      metrics.retried.inc({ uncertain: String(uncertain) });
+      log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');
+      return { kind: 'done' };
+    }
+  }
+}
