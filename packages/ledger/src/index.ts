@@ -1,4 +1,4 @@
-export { type Claim, claim, purgeFinalOlderThan, recordFailed, recordRetrying, recordSent } from './mailer-queries.js';
+export { type Claim, claim, purgeFinalOlderThan, recordFailed, recordRetrying, recordSent, releaseClaim } from './mailer-queries.js';
 export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';

@@ -57,6 +57,15 @@ export const recordSent = (db: pg.Pool, id: string, mailerId: string, o: Outcome
 export const recordRetrying = (db: pg.Pool, id: string, mailerId: string, o: Outcome) => finish(db, id, mailerId, 'retrying', o);
 export const recordFailed = (db: pg.Pool, id: string, mailerId: string, o: Outcome) => finish(db, id, mailerId, 'failed', o);
 
+/** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */
+export async function releaseClaim(db: pg.Pool, id: string, mailerId: string): Promise<void> {
+  await db.query(
+    `update emails set state = case when attempts > 0 then 'retrying' else 'queued' end, claimed_by = null, claim_expires_at = null, updated_at = now()
+     where id = $1 and claimed_by = $2 and state = 'sending'`,
+    [id, mailerId],
+  );
+}
+
 /** Retention: final rows older than `days` go. Rows still in flight are never deleted. */
 export async function purgeFinalOlderThan(db: pg.Pool, days: number): Promise<number> {
   const result = await db.query(`delete from emails where state in ('sent', 'failed') and updated_at < now() - $1 * interval '1 day'`, [

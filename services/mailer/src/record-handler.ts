@@ -1,5 +1,5 @@
 import { type Envelope, envelopeSchema } from '@postline/contracts';
-import { claim, recordFailed, recordRetrying, recordSent } from '@postline/ledger';
+import { claim, recordFailed, recordRetrying, recordSent, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
@@ -22,6 +22,8 @@ export interface HandlerDeps {
   log: LogSink;
   produce(topic: string, messages: Message[]): Promise<void>;
   running(): boolean;
+  /** Emails being handled in this process right now, by id. */
+  inFlight: Map<string, Promise<unknown>>;
 }
 
 export interface InboundRecord {
@@ -82,6 +84,20 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
   if (dueIn > 0) return { kind: 'defer', ms: dueIn, reason: 'retry not due' };
   if (breaker.waitMs > 0) return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
 
+  // Two copies of one email in this process (a redelivery, or a client retry that produced
+  // twice) must not both hold the claim: the later one waits for the first, then looks again.
+  for (let other = deps.inFlight.get(envelope.id); other; other = deps.inFlight.get(envelope.id)) await other.catch(() => {});
+  const work = claimAndSend(deps, record, envelope, log);
+  deps.inFlight.set(envelope.id, work);
+  try {
+    return await work;
+  } finally {
+    deps.inFlight.delete(envelope.id);
+  }
+}
+
+async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult> {
+  const { config, db, smtp, breaker, metrics } = deps;
   let claimed: Awaited<ReturnType<typeof claim>>;
   try {
     claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS);
@@ -124,6 +140,8 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
     case 'unavailable': {
       breaker.failure();
       metrics.smtpUnavailable.inc();
+      // Nothing reached the server: hand the email back so any mailer may take it at once.
+      await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
       log.warn({ error: outcome.error }, 'smtp server unreachable; pausing');
       return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
     }

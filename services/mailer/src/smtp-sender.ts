@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { classifySmtpError, type SmtpOutcome } from './smtp-outcome.js';
 
 export interface SmtpSenderOptions {

@@ -67,7 +67,7 @@ export const kafkaPlugin = fp(
       app.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-      app.metrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
+      app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
     });
     app.decorate('consumerReady', () => ready && !stopping);
 
@@ -77,10 +77,11 @@ export const kafkaPlugin = fp(
       db: app.ledger,
       smtp: app.smtp,
       breaker,
-      metrics: app.metrics,
+      metrics: app.mailerMetrics,
       log: app.log,
       produce,
       running: () => !stopping,
+      inFlight: new Map<string, Promise<unknown>>(),
     };
 
     app.addHook('onReady', async () => {
@@ -93,7 +94,7 @@ export const kafkaPlugin = fp(
           processBatch(payload, {
             concurrency: config.SENDS_PER_PARTITION,
             handle: (record) => handleRecord(deps, record),
-            onDefer: (reason) => app.metrics.deferred.inc({ reason }),
+            onDefer: (reason) => app.mailerMetrics.deferred.inc({ reason }),
             onError: (error) => app.log.error({ err: error }, 'record handling failed; will retry'),
             stopping: () => stopping,
             scheduleResume: (resume, ms) => {

@@ -37,14 +37,14 @@ export type MailerMetrics = ReturnType<typeof createMetrics>;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: MailerMetrics;
+    mailerMetrics: MailerMetrics;
   }
 }
 
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const metrics = createMetrics();
-    app.decorate('metrics', metrics);
+    app.decorate('mailerMetrics', metrics);
     app.get('/metrics', async (_request, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();

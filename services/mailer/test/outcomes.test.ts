@@ -1,0 +1,125 @@
+import t, { type Test } from 'tap';
+import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+import {
+  createTopics,
+  envelope,
+  eventually,
+  ledgerPool,
+  ledgerRows,
+  mailerEnv,
+  produce,
+  startMailer,
+} from '../../../test/helpers/mailer.js';
+import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
+
+async function setup(t: Test, overrides: Record<string, string> = {}) {
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  const env = mailerEnv(sink.url, overrides);
+  await createTopics(env);
+  return { sink, env, pool: ledgerPool(t) };
+}
+
+t.test('the same record produced 3 times → one message; redeliveries are counted as dedupe hits', async (t) => {
+  const { sink, env, pool } = await setup(t);
+  const e = envelope();
+  await produce(env.EMAILS_TOPIC!, [e, e, e]);
+  const { app } = await startMailer(t, env);
+  t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'sent'));
+  t.ok(
+    await eventually(async () => /postline_mailer_dedupe_hits_total 2/.test(await app.mailerMetrics.registry.metrics())),
+    'two dedupe hits',
+  );
+  t.equal(sink.received.length, 1, 'one message');
+});
+
+t.test('421 twice then OK → sent with attempts 3, through the retry topic', async (t) => {
+  const { sink, env, pool } = await setup(t);
+  sink.behaviour = (_raw, i) => (i < 2 ? { code: 421, message: 'Try again later' } : 'accept');
+  const e = envelope();
+  await produce(env.EMAILS_TOPIC!, [e]);
+  await startMailer(t, env);
+  t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'sent', 60_000));
+  const row = (await ledgerRows(pool, [e.id])).get(e.id)!;
+  t.equal(row.attempts, 3);
+  t.equal(sink.attempts, 3, 'three SMTP attempts, no more');
+  t.equal(sink.received.length, 1);
+  const retries = await readTopic(testKafka(), env.RETRY_TOPIC!, (rs) => rs.length >= 2);
+  t.same(
+    retries.map((r) => JSON.parse(r.value!).attempt),
+    [1, 2],
+    'retry records carry the attempt',
+  );
+  t.ok(
+    retries.every((r) => JSON.parse(r.value!).notBefore),
+    'and when to try again',
+  );
+});
+
+t.test('550 → failed at once, dead-lettered, with the reply text in the status', async (t) => {
+  const { sink, env, pool } = await setup(t);
+  sink.behaviour = () => ({ code: 550, message: 'No such user here' });
+  const e = envelope();
+  await produce(env.EMAILS_TOPIC!, [e]);
+  await startMailer(t, env);
+  t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'failed'));
+  const row = (await ledgerRows(pool, [e.id])).get(e.id)!;
+  t.equal(row.attempts, 1, 'no retry of a permanent failure');
+  t.match(row.smtp_response, /^550 .*No such user here/);
+  const dlq = await readTopic(testKafka(), env.DEAD_LETTER_TOPIC!, (rs) => rs.length >= 1);
+  t.equal(dlq.length, 1);
+  t.equal(dlq[0]!.key, e.id);
+  t.equal(dlq[0]!.headers?.['dead-letter-code']?.toString(), 'MAILER_ERR_SMTP_PERMANENT');
+  t.match(dlq[0]!.headers?.['dead-letter-reason']?.toString(), /550/);
+  t.equal(JSON.parse(dlq[0]!.value!).id, e.id, 'the original record');
+});
+
+t.test('a malformed record between good ones → dead-lettered; the good ones are sent', async (t) => {
+  const { sink, env } = await setup(t);
+  const good = Array.from({ length: 10 }, () => envelope());
+  // All on one partition (same key), so the bad records sit between the good ones.
+  const key = 'same-partition';
+  await produce(env.EMAILS_TOPIC!, [
+    ...good.slice(0, 5).map((e) => ({ key, value: JSON.stringify(e) })),
+    { key, value: '{ not json' },
+    { key, value: JSON.stringify({ v: 99, id: 'x' }) },
+    { key, value: JSON.stringify({ ...envelope(), email: { from: 'nope' } }) },
+    ...good.slice(5).map((e) => ({ key, value: JSON.stringify(e) })),
+  ]);
+  await startMailer(t, env);
+  t.ok(await eventually(() => sink.received.length >= 10, 30_000), 'all 10 good ones sent');
+  const dlq = await readTopic(testKafka(), env.DEAD_LETTER_TOPIC!, (rs) => rs.length >= 3);
+  t.equal(dlq.length, 3, 'three dead letters');
+  t.ok(dlq.every((r) => r.headers?.['dead-letter-code']?.toString() === 'MAILER_ERR_INVALID_RECORD'));
+  t.match(dlq[0]!.headers?.['dead-letter-reason']?.toString(), /not JSON/);
+  t.equal(dlq[0]!.value, '{ not json', 'kept byte for byte');
+  t.ok(
+    dlq.every((r) => r.headers?.['source-topic']?.toString() === env.EMAILS_TOPIC),
+    'says where it came from',
+  );
+});
+
+t.test('connection dropped after the message was handed over → uncertain, resent with the same Message-ID', async (t) => {
+  const { sink, env, pool } = await setup(t);
+  sink.behaviour = (_raw, i) => (i === 0 ? 'drop' : 'accept');
+  const e = envelope();
+  await produce(env.EMAILS_TOPIC!, [e]);
+  await startMailer(t, env);
+  t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'sent', 30_000));
+  const row = (await ledgerRows(pool, [e.id])).get(e.id)!;
+  t.equal(row.uncertain, true, 'recorded as uncertain');
+  t.equal(row.attempts, 2);
+  t.equal(sink.received[0]?.messageId, `<${e.id}@mail.test.example>`);
+});
+
+t.test('out of attempts → failed and dead-lettered', async (t) => {
+  const { env, pool, sink } = await setup(t, { MAX_ATTEMPTS: '3', RETRY_BASE_MS: '50' });
+  sink.behaviour = () => ({ code: 451, message: 'Local error' });
+  const e = envelope();
+  await produce(env.EMAILS_TOPIC!, [e]);
+  await startMailer(t, env);
+  t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'failed', 60_000));
+  t.equal((await ledgerRows(pool, [e.id])).get(e.id)?.attempts, 3);
+  const dlq = await readTopic(testKafka(), env.DEAD_LETTER_TOPIC!, (rs) => rs.length >= 1);
+  t.equal(dlq[0]?.headers?.['dead-letter-code']?.toString(), 'MAILER_ERR_ATTEMPTS_EXHAUSTED');
+});

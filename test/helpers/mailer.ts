@@ -1,0 +1,112 @@
+import type { Envelope } from '@postline/contracts';
+import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type Message, Partitioners } from 'kafkajs';
+import pg from 'pg';
+import type { Test } from 'tap';
+import { app as mailerApp } from '../../services/mailer/src/app.js';
+import { loadConfig, type MailerConfig } from '../../services/mailer/src/config.js';
+import { quietLogger, sleep, stackEnv, uniqueName } from './env.js';
+
+export const MESSAGE_ID_DOMAIN = 'mail.test.example';
+
+/** Env for mailers of one test: private topics and group, fast retries. */
+export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const { brokers, databaseUrl } = stackEnv();
+  const base = uniqueName('mailer');
+  return {
+    KAFKA_BROKERS: brokers.join(','),
+    DATABASE_URL: databaseUrl,
+    SMTP_URL: smtpUrl,
+    MESSAGE_ID_DOMAIN,
+    EMAILS_TOPIC: `${base}.emails`,
+    RETRY_TOPIC: `${base}.retry`,
+    DEAD_LETTER_TOPIC: `${base}.dlq`,
+    CONSUMER_GROUP: `${base}.group`,
+    RETRY_BASE_MS: '200',
+    RETRY_MAX_MS: '2000',
+    SMTP_TIMEOUT_MS: '3000',
+    SESSION_TIMEOUT_MS: '10000',
+    CLAIM_TTL_MS: '8000',
+    METRICS_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  };
+}
+
+export async function createTopics(env: Record<string, string>): Promise<void> {
+  const kafka = createKafka({ brokers: stackEnv().brokers, clientId: 'test-admin', logger: quietLogger });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, emailTopics(loadConfig(env)));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A mailer in this process (real Kafka, Postgres, SMTP); it starts consuming at once. */
+export async function startMailer(t: Test, env: Record<string, string>): Promise<{ app: FastifyInstance; config: MailerConfig }> {
+  const config = loadConfig(env);
+  const app = Fastify({ logger: { level: config.LOG_LEVEL } });
+  await app.register(mailerApp, { config });
+  await app.ready();
+  t.teardown(() => app.close());
+  return { app, config };
+}
+
+export function envelope(overrides: Partial<Envelope> = {}, email: Partial<Envelope['email']> = {}): Envelope {
+  const id = overrides.id ?? crypto.randomUUID();
+  return {
+    v: 1,
+    id,
+    account: 'test',
+    acceptedAt: new Date().toISOString(),
+    attempt: 0,
+    ...overrides,
+    email: { from: 'Sender <sender@example.com>', to: 'rcpt@example.net', subject: `subject ${id}`, text: 'hello', ...email },
+  };
+}
+
+/** Produces raw values or envelopes to a topic with acks=all, keyed like the API does. */
+export async function produce(topic: string, records: (Envelope | { key: string; value: string })[]): Promise<void> {
+  const kafka = createKafka({ brokers: stackEnv().brokers, clientId: 'test-producer', logger: quietLogger });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const messages: Message[] = records.map((r) => ('v' in r ? { key: r.id, value: JSON.stringify(r) } : r));
+    for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export function ledgerPool(t: Test): pg.Pool {
+  const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2 });
+  pool.on('error', () => {});
+  t.teardown(() => pool.end());
+  return pool;
+}
+
+export async function ledgerRows(pool: pg.Pool, ids: string[]) {
+  const { rows } = await pool.query<{
+    id: string;
+    state: string;
+    attempts: number;
+    last_error: string | null;
+    smtp_response: string | null;
+    message_id: string | null;
+    uncertain: boolean;
+  }>('select id, state, attempts, last_error, smtp_response, message_id, uncertain from emails where id = any($1)', [ids]);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Polls until `check()` holds or the timeout passes; returns whether it held. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 200): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return check();
+}

@@ -1,0 +1,94 @@
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+
+/** What the sink does with one message, decided when its DATA has been received. */
+export type Behaviour = 'accept' | { code: number; message: string } | 'hang' | 'drop';
+
+export interface Received {
+  messageId: string | null;
+  subject: string | null;
+  raw: string;
+  from: string;
+  to: string[];
+}
+
+/**
+ * A real SMTP server (smtp-server) that records every message and can be told how to answer:
+ * accept, reply with any code (421, 550…), never answer (timeout), or drop the connection
+ * after the data (an "uncertain" send). `greeting` set to a code refuses whole sessions.
+ */
+export class SmtpSink {
+  readonly received: Received[] = [];
+  behaviour: (raw: string, index: number) => Behaviour = () => 'accept';
+  /** When set, every connection is refused with this reply at connect time. */
+  refuseConnections: { code: number; message: string } | null = null;
+  sessions = 0;
+  attempts = 0;
+  private server: SMTPServer;
+  port = 0;
+
+  constructor() {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      size: 16 * 1024 * 1024,
+      onConnect: (_session: SMTPServerSession, callback: (err?: Error) => void) => {
+        this.sessions++;
+        if (this.refuseConnections) {
+          const err = Object.assign(new Error(this.refuseConnections.message), { responseCode: this.refuseConnections.code });
+          return callback(err);
+        }
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          const index = this.attempts++;
+          const behaviour = this.behaviour(raw, index);
+          if (behaviour === 'hang') return;
+          if (behaviour === 'drop') {
+            (session as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+            // smtp-server keeps no handle to the socket in the session: close every connection.
+            for (const conn of (this.server as unknown as { connections: Set<{ _socket: { destroy(): void } }> }).connections)
+              conn._socket.destroy();
+            return;
+          }
+          if (behaviour !== 'accept') {
+            return callback(Object.assign(new Error(behaviour.message), { responseCode: behaviour.code }));
+          }
+          this.received.push({
+            raw,
+            messageId: /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? null,
+            subject: /^Subject:\s*(.*)$/im.exec(raw)?.[1]?.trim() ?? null,
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+          });
+          callback(null, 'Ok: queued');
+        });
+      },
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.server.address() as { port: number }).port;
+    return this;
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Message-ID → how many times it arrived. */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.received) if (r.messageId) counts.set(r.messageId, (counts.get(r.messageId) ?? 0) + 1);
+    return counts;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
