@@ -21,6 +21,8 @@ export class SmtpSink {
   behaviour: (raw: string, index: number) => Behaviour = () => 'accept';
   /** When set, every connection is refused with this reply at connect time. */
   refuseConnections: { code: number; message: string } | null = null;
+  /** Each message is answered this long after its data arrived (a slow server). */
+  delayMs = 0;
   sessions = 0;
   attempts = 0;
   private server: SMTPServer;
@@ -43,7 +45,8 @@ export class SmtpSink {
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
+        stream.on('end', async () => {
+          if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
           const raw = Buffer.concat(chunks).toString('utf8');
           const index = this.attempts++;
           const behaviour = this.behaviour(raw, index);
