@@ -35,6 +35,7 @@ runMain(async () => {
   const lines = [
     children.length > 0 ? `API:      http://127.0.0.1:${port}` : null,
     children.length > 0 ? `Docs:     http://127.0.0.1:${port}/docs` : null,
+    children.length > 1 ? `Mailer:   http://127.0.0.1:${process.env.METRICS_PORT ?? '9464'}/metrics` : null,
     stack.env.INBOX_URL ? `Inbox:    ${stack.env.INBOX_URL}` : null,
     ...Object.entries(stack.env).map(([k, v]) => `${k}=${v}`),
   ].filter(Boolean);
