@@ -1,0 +1,165 @@
+import type { Test } from 'tap';
+import { freePort } from '../../packages/stack/src/ports.js';
+import { AUTH, apiEnv } from '../helpers/api.js';
+import { sleep } from '../helpers/env.js';
+import { createTopics, eventually, ledgerPool, ledgerRows, MESSAGE_ID_DOMAIN, mailerEnv } from '../helpers/mailer.js';
+import { type ServiceProcess, spawnService } from '../helpers/processes-mailer.js';
+import { SmtpSink } from '../helpers/smtp-sink.js';
+
+export interface Summary {
+  scenario: string;
+  accepted: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  /** Every duplicate carried its original's Message-ID. */
+  duplicatesKeptMessageId: boolean;
+  fiveXX: number;
+  ledgerSent: number;
+  recoverMs?: number;
+}
+
+interface LoadResult {
+  stop(): Promise<void>;
+  /** Emails answered 202 per `windowMs` window, from the start of the load. */
+  timeline: number[];
+}
+
+/**
+ * The whole system as separate processes: the API, N mailers, against the test run's Kafka
+ * and Postgres and a recording SMTP server; plus an HTTP load driver and the reconciliation.
+ */
+export class System {
+  readonly accepted = new Map<string, string>(); // subject → id
+  readonly outcomes = new Map<string, number>();
+  readonly mailers: ServiceProcess[] = [];
+  api!: ServiceProcess;
+  apiUrl = '';
+  private counter = 0;
+
+  private constructor(
+    private readonly t: Test,
+    readonly sink: SmtpSink,
+    readonly apiEnv: Record<string, string>,
+    readonly mailerEnv: Record<string, string>,
+  ) {}
+
+  static async start(t: Test, options: { mailers?: number; api?: Record<string, string>; mailer?: Record<string, string> } = {}): Promise<System> {
+    const sink = await new SmtpSink().start();
+    t.teardown(() => sink.stop());
+    const api = apiEnv({ RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn', ...options.api });
+    const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
+    const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
+    await createTopics(mailer);
+    const system = new System(t, sink, api, mailer);
+    await system.startApi();
+    for (let i = 0; i < (options.mailers ?? 1); i++) system.startMailer();
+    return system;
+  }
+
+  async startApi(): Promise<void> {
+    const port = await freePort();
+    this.api = spawnService(this.t, 'api', { ...this.apiEnv, PORT: String(port) });
+    this.apiUrl = `http://127.0.0.1:${port}`;
+    const up = await eventually(() => fetch(`${this.apiUrl}/readyz`).then((r) => r.ok, () => false), 30_000, 100);
+    if (!up) throw new Error(`API did not become ready: ${this.api.output()}`);
+  }
+
+  startMailer(): ServiceProcess {
+    const mailer = spawnService(this.t, 'mailer', this.mailerEnv);
+    this.mailers.push(mailer);
+    return mailer;
+  }
+
+  /** POSTs one email; returns the status (or 0 on a connection error). */
+  async send(headers: Record<string, string> = {}, subject = `e2e-${++this.counter}`): Promise<{ status: number; id?: string }> {
+    try {
+      const res = await fetch(`${this.apiUrl}/v1/emails`, {
+        method: 'POST',
+        headers: { ...AUTH, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ from: 'Shop <orders@example.com>', to: 'customer@example.net', subject, text: `body of ${subject}` }),
+      });
+      const body = (await res.json()) as { id?: string };
+      this.count(String(res.status));
+      if (res.status === 202 && body.id) this.accepted.set(subject, body.id);
+      return { status: res.status, ...(body.id ? { id: body.id } : {}) };
+    } catch {
+      this.count('connection error');
+      return { status: 0 };
+    }
+  }
+
+  private count(outcome: string) {
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+  }
+
+  /** `concurrency` clients POSTing in a loop until stopped (or `total` sent). */
+  load(concurrency: number, options: { total?: number; windowMs?: number } = {}): LoadResult {
+    const windowMs = options.windowMs ?? 250;
+    const started = Date.now();
+    const timeline: number[] = [];
+    let stopped = false;
+    let issued = 0;
+    const worker = async () => {
+      while (!stopped && (options.total === undefined || issued < options.total)) {
+        issued++;
+        const { status } = await this.send();
+        if (status === 202) {
+          const w = Math.floor((Date.now() - started) / windowMs);
+          timeline[w] = (timeline[w] ?? 0) + 1;
+        } else if (status === 0) await sleep(50);
+      }
+    };
+    const workers = Array.from({ length: concurrency }, worker);
+    return {
+      timeline,
+      stop: async () => {
+        stopped = true;
+        await Promise.all(workers);
+        for (let i = 0; i < timeline.length; i++) timeline[i] ??= 0;
+      },
+    };
+  }
+
+  /**
+   * Waits until every accepted email has arrived (or the timeout), then compares the three
+   * lists: answered 202, received by the SMTP server (by Message-ID), rows in the ledger.
+   */
+  async reconcile(scenario: string, timeoutMs = 120_000): Promise<Summary> {
+    const expected = new Map([...this.accepted].map(([subject, id]) => [`<${id}@${MESSAGE_ID_DOMAIN}>`, subject]));
+    await eventually(() => [...expected.keys()].every((mid) => this.sink.counts().has(mid)), timeoutMs, 250);
+    await sleep(1_000); // late duplicates, if any, arrive now
+    const counts = this.sink.counts();
+    const delivered = [...expected.keys()].filter((mid) => counts.has(mid)).length;
+    const duplicated = [...counts].filter(([mid, n]) => expected.has(mid) && n > 1).length;
+    // A duplicate keeps its Message-ID when every message with that email's subject has it.
+    const bySubject = new Map<string, Set<string>>();
+    for (const r of this.sink.received) if (r.subject) bySubject.set(r.subject, (bySubject.get(r.subject) ?? new Set()).add(r.messageId ?? ''));
+    const duplicatesKeptMessageId = [...this.accepted].every(([subject, id]) => {
+      const ids = bySubject.get(subject);
+      return !ids || (ids.size === 1 && ids.has(`<${id}@${MESSAGE_ID_DOMAIN}>`));
+    });
+    const pool = ledgerPool(this.t);
+    const rows = await ledgerRows(pool, [...this.accepted.values()]);
+    const summary: Summary = {
+      scenario,
+      accepted: expected.size,
+      delivered,
+      lost: expected.size - delivered,
+      duplicated,
+      duplicatesKeptMessageId,
+      fiveXX: [...this.outcomes].filter(([s]) => s.startsWith('5')).reduce((n, [, c]) => n + c, 0),
+      ledgerSent: [...rows.values()].filter((r) => r.state === 'sent').length,
+    };
+    this.t.comment(`SUMMARY ${JSON.stringify(summary)} outcomes=${JSON.stringify(Object.fromEntries(this.outcomes))}`);
+    return summary;
+  }
+}
+
+/** Time from `fromWindow` until the first window at ≥ 90 % of the mean before it. */
+export function recoveryMs(timeline: number[], fromWindow: number, windowMs = 250): number | null {
+  const before = timeline.slice(Math.max(0, fromWindow - 12), fromWindow);
+  const baseline = before.reduce((a, b) => a + b, 0) / Math.max(1, before.length);
+  for (let w = fromWindow; w < timeline.length; w++) if ((timeline[w] ?? 0) >= 0.9 * baseline) return (w - fromWindow) * windowMs;
+  return null;
+}
