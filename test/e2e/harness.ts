@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
 import { sleep } from '../helpers/env.js';
+import { readTopic, testKafka } from '../helpers/kafka.js';
 import { createTopics, eventually, ledgerPool, ledgerRows, MESSAGE_ID_DOMAIN, mailerEnv } from '../helpers/mailer.js';
 import { type ServiceProcess, spawnService } from '../helpers/processes-mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
@@ -20,6 +21,9 @@ export interface Summary {
 }
 
 interface LoadResult {
+  /** Resolves when `total` requests have been answered (never, without a total, until stopped). */
+  finished: Promise<void>;
+  /** Stops issuing requests now and waits for those in flight. */
   stop(): Promise<void>;
   /** Emails answered 202 per `windowMs` window, from the start of the load. */
   timeline: number[];
@@ -44,7 +48,10 @@ export class System {
     readonly mailerEnv: Record<string, string>,
   ) {}
 
-  static async start(t: Test, options: { mailers?: number; api?: Record<string, string>; mailer?: Record<string, string> } = {}): Promise<System> {
+  static async start(
+    t: Test,
+    options: { mailers?: number; api?: Record<string, string>; mailer?: Record<string, string> } = {},
+  ): Promise<System> {
     const sink = await new SmtpSink().start();
     t.teardown(() => sink.stop());
     const api = apiEnv({ RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn', ...options.api });
@@ -53,7 +60,7 @@ export class System {
     await createTopics(mailer);
     const system = new System(t, sink, api, mailer);
     await system.startApi();
-    for (let i = 0; i < (options.mailers ?? 1); i++) system.startMailer();
+    await Promise.all(Array.from({ length: options.mailers ?? 1 }, () => system.startMailer()));
     return system;
   }
 
@@ -61,13 +68,33 @@ export class System {
     const port = await freePort();
     this.api = spawnService(this.t, 'api', { ...this.apiEnv, PORT: String(port) });
     this.apiUrl = `http://127.0.0.1:${port}`;
-    const up = await eventually(() => fetch(`${this.apiUrl}/readyz`).then((r) => r.ok, () => false), 30_000, 100);
+    const up = await eventually(
+      () =>
+        fetch(`${this.apiUrl}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      30_000,
+      100,
+    );
     if (!up) throw new Error(`API did not become ready: ${this.api.output()}`);
   }
 
-  startMailer(): ServiceProcess {
-    const mailer = spawnService(this.t, 'mailer', this.mailerEnv);
+  /** Starts a mailer process and waits until it has joined the group (its /readyz). */
+  async startMailer(): Promise<ServiceProcess> {
+    const port = await freePort();
+    const mailer = spawnService(this.t, 'mailer', { ...this.mailerEnv, METRICS_PORT: String(port) });
     this.mailers.push(mailer);
+    const up = await eventually(
+      () =>
+        fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      60_000,
+      100,
+    );
+    if (!up) throw new Error(`mailer did not become ready: ${mailer.output().slice(-2000)}`);
     return mailer;
   }
 
@@ -111,12 +138,15 @@ export class System {
       }
     };
     const workers = Array.from({ length: concurrency }, worker);
+    const finished = Promise.all(workers).then(() => {
+      for (let i = 0; i < timeline.length; i++) timeline[i] ??= 0;
+    });
     return {
       timeline,
+      finished,
       stop: async () => {
         stopped = true;
-        await Promise.all(workers);
-        for (let i = 0; i < timeline.length; i++) timeline[i] ??= 0;
+        await finished;
       },
     };
   }
@@ -134,7 +164,8 @@ export class System {
     const duplicated = [...counts].filter(([mid, n]) => expected.has(mid) && n > 1).length;
     // A duplicate keeps its Message-ID when every message with that email's subject has it.
     const bySubject = new Map<string, Set<string>>();
-    for (const r of this.sink.received) if (r.subject) bySubject.set(r.subject, (bySubject.get(r.subject) ?? new Set()).add(r.messageId ?? ''));
+    for (const r of this.sink.received)
+      if (r.subject) bySubject.set(r.subject, (bySubject.get(r.subject) ?? new Set()).add(r.messageId ?? ''));
     const duplicatesKeptMessageId = [...this.accepted].every(([subject, id]) => {
       const ids = bySubject.get(subject);
       return !ids || (ids.size === 1 && ids.has(`<${id}@${MESSAGE_ID_DOMAIN}>`));
@@ -152,7 +183,42 @@ export class System {
       ledgerSent: [...rows.values()].filter((r) => r.state === 'sent').length,
     };
     this.t.comment(`SUMMARY ${JSON.stringify(summary)} outcomes=${JSON.stringify(Object.fromEntries(this.outcomes))}`);
+    if (summary.lost > 0) {
+      const lost = [...this.accepted].filter(([, id]) => !counts.has(`<${id}@${MESSAGE_ID_DOMAIN}>`)).map(([, id]) => id);
+      this.t.comment(`LOST ${JSON.stringify(await this.diagnose(lost, rows))}`);
+      const errors = this.mailers.flatMap((m) =>
+        m
+          .output()
+          .split('\n')
+          .filter((l) => /"level":(50|60)/.test(l))
+          .slice(-5),
+      );
+      this.t.comment(`MAILER ERRORS ${errors.map((l) => l.slice(0, 400)).join('\n')}`);
+    }
     return summary;
+  }
+
+  /** Where each lost email is: on the topic (and past the group's committed offset?), in the ledger. */
+  async diagnose(ids: string[], rows: Awaited<ReturnType<typeof ledgerRows>>) {
+    const kafka = testKafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = this.apiEnv.EMAILS_TOPIC!;
+      const ends = await admin.fetchTopicOffsets(topic);
+      const total = ends.reduce((n, p) => n + Number(p.high), 0);
+      const records = await readTopic(kafka, topic, (rs) => rs.length >= total, 30_000);
+      const [committed] = await admin.fetchOffsets({ groupId: this.mailerEnv.CONSUMER_GROUP!, topics: [topic] });
+      return ids.map((id) => {
+        const on = records.filter((r) => r.key === id).map((r) => `${r.partition}@${r.offset}`);
+        const partition = records.find((r) => r.key === id)?.partition;
+        const c = committed?.partitions.find((p) => p.partition === partition);
+        const end = ends.find((p) => p.partition === partition);
+        return { id, onTopic: on, committed: c?.offset, end: end?.high, ledger: rows.get(id)?.state ?? 'no row' };
+      });
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 

@@ -5,3 +5,4 @@ export { parseEnv } from './env.js';
 export { createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { ensureTopics, type TopicSpec } from './topics.js';
+export { retryUntil } from './with-retry.js';

@@ -55,7 +55,12 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(2_000),
   SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(30_000),
+  /** How long start-up keeps retrying Kafka and Postgres before giving up. */
+  BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
 });
+
+/** Every environment variable this service reads (packaging tests check compose and k8s against it). */
+export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 
 export type ApiConfig = Omit<z.output<typeof schema>, 'API_KEYS' | 'SENDER_DOMAINS' | 'HOST'> & {
   HOST: string;

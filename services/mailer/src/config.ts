@@ -36,8 +36,13 @@ const schema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   LEDGER_RETENTION_DAYS: fields.positiveInt.default(30),
   SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(30_000),
+  /** How long start-up keeps retrying Kafka and Postgres before giving up. */
+  BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
   ...fields.topicFields,
 });
+
+/** Every environment variable this service reads (packaging tests check compose and k8s against it). */
+export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 
 export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID'> & {
   MESSAGE_ID_DOMAIN: string;

@@ -67,7 +67,7 @@ async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: (
 
 /** One record: validate → claim → send → record the outcome (→ retry topic / dead letter). Never throws. */
 export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Promise<HandleResult> {
-  const { config, db, smtp, breaker, metrics } = deps;
+  const { config, breaker, metrics } = deps;
   const parsed = parse(record.message);
   if ('error' in parsed) {
     await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_INVALID_RECORD', parsed.error)]);

@@ -1,4 +1,4 @@
-import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
+import { createKafka, emailTopics, ensureTopics, retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
@@ -30,13 +30,20 @@ export const kafkaProducerPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, emailTopics(config));
+    await retryUntil(
+      'kafka topics',
+      async () => {
+        await admin.connect();
+        await ensureTopics(admin, emailTopics(config));
+      },
+      app.log,
+      config.BOOT_TIMEOUT_MS,
+    );
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     let connected = false;
     producer.on(producer.events.CONNECT, () => (connected = true));
     producer.on(producer.events.DISCONNECT, () => (connected = false));
-    await producer.connect();
+    await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
 
     const metrics = app.metrics;
     const batcher = new ProduceBatcher(

@@ -1,4 +1,5 @@
 import { migrate } from '@postline/ledger';
+import { retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import pg from 'pg';
@@ -22,7 +23,7 @@ export const ledgerPlugin = fp(
     });
     // An idle client's connection dying (Postgres restarted) must not crash the process.
     pool.on('error', (error) => app.log.warn({ err: error }, 'ledger connection lost'));
-    await migrate(pool, app.log);
+    await retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS);
     app.decorate('ledger', pool);
     app.addHook('onClose', async () => {
       await pool.end();

@@ -1,9 +1,10 @@
-import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
+import { createKafka, emailTopics, ensureTopics, retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
 import { CircuitBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
+import { ConsumerSupervisor } from '../consumer-supervisor.js';
 import { processBatch } from '../partition-worker.js';
 import { handleRecord } from '../record-handler.js';
 
@@ -35,41 +36,45 @@ export const kafkaPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
     const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, emailTopics(config));
+    await retryUntil(
+      'kafka topics',
+      async () => {
+        await admin.connect();
+        await ensureTopics(admin, emailTopics(config));
+      },
+      app.log,
+      config.BOOT_TIMEOUT_MS,
+    );
     await admin.disconnect();
 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
     const produce = async (topic: string, messages: Message[]) => {
       await withTimeout(producer.send({ topic, acks: -1, timeout: 10_000, messages }), 15_000, `produce to ${topic}`);
     };
 
-    const consumer = kafka.consumer({
-      groupId: config.CONSUMER_GROUP,
-      sessionTimeout: config.SESSION_TIMEOUT_MS,
-      rebalanceTimeout: config.SESSION_TIMEOUT_MS * 2,
-      heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
-      // Low: an idle mailer picks up a new email within this, not kafkajs' default 5 s.
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
-    });
+    const createConsumer = () => {
+      const consumer = kafka.consumer({
+        groupId: config.CONSUMER_GROUP,
+        sessionTimeout: config.SESSION_TIMEOUT_MS,
+        rebalanceTimeout: config.SESSION_TIMEOUT_MS * 2,
+        heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
+        // Low: an idle mailer picks up a new email within this, not kafkajs' default 5 s.
+        maxWaitTimeInMs: 100,
+        allowAutoTopicCreation: false,
+        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+      });
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
+      });
+      return consumer;
+    };
     let stopping = false;
-    let ready = false;
     const resumeTimers = new Set<NodeJS.Timeout>();
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      ready = true;
-      app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      ready = false;
-      app.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    });
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-      app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
-    });
-    app.decorate('consumerReady', () => ready && !stopping);
+    app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
     const breaker = new CircuitBreaker(500, 30_000);
     const deps = {
@@ -84,36 +89,41 @@ export const kafkaPlugin = fp(
       inFlight: new Map<string, Promise<unknown>>(),
     };
 
-    app.addHook('onReady', async () => {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [config.EMAILS_TOPIC, config.RETRY_TOPIC], fromBeginning: true });
-      await consumer.run({
-        partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) =>
-          processBatch(payload, {
-            concurrency: config.SENDS_PER_PARTITION,
-            handle: (record) => handleRecord(deps, record),
-            onDefer: (reason) => app.mailerMetrics.deferred.inc({ reason }),
-            onError: (error) => app.log.error({ err: error }, 'record handling failed; will retry'),
-            stopping: () => stopping,
-            scheduleResume: (resume, ms) => {
-              const timer = setTimeout(() => {
-                resumeTimers.delete(timer);
-                if (!stopping) resume();
-              }, ms);
-              resumeTimers.add(timer);
-            },
-          }),
-      });
-    });
+    const supervisor = new ConsumerSupervisor(
+      createConsumer,
+      async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [config.EMAILS_TOPIC, config.RETRY_TOPIC], fromBeginning: true });
+        await consumer.run({
+          partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
+          eachBatchAutoResolve: false,
+          eachBatch: (payload) =>
+            processBatch(payload, {
+              concurrency: config.SENDS_PER_PARTITION,
+              handle: (record) => handleRecord(deps, record),
+              onDefer: (reason) => app.mailerMetrics.deferred.inc({ reason }),
+              onError: (error) => app.log.error({ err: error }, 'record handling failed; will retry'),
+              stopping: () => stopping,
+              scheduleResume: (resume, ms) => {
+                const timer = setTimeout(() => {
+                  resumeTimers.delete(timer);
+                  if (!stopping) resume();
+                }, ms);
+                resumeTimers.add(timer);
+              },
+            }),
+        });
+      },
+      app.log,
+    );
+    app.addHook('onReady', () => supervisor.run());
 
     app.addHook('onClose', async () => {
       stopping = true;
       for (const timer of resumeTimers) clearTimeout(timer);
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
-      await consumer.disconnect();
+      await supervisor.stop();
       await producer.disconnect();
       app.log.info('consumer stopped');
     });

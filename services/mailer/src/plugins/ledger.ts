@@ -1,4 +1,5 @@
 import { migrate, purgeFinalOlderThan } from '@postline/ledger';
+import { retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import pg from 'pg';
@@ -22,7 +23,7 @@ export const ledgerPlugin = fp(
     });
     // A dropped idle connection (Postgres restarted) must not crash the mailer.
     pool.on('error', (error) => app.log.warn({ err: error }, 'ledger connection lost'));
-    await migrate(pool, app.log);
+    await retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS);
     const cleanup = async () => {
       try {
         const deleted = await purgeFinalOlderThan(pool, config.LEDGER_RETENTION_DAYS);

@@ -1,0 +1,60 @@
+import type { LogSink } from '@postline/runtime';
+import type { Consumer } from 'kafkajs';
+
+/**
+ * Keeps a kafkajs consumer running. kafkajs restarts a crashed consumer only after retriable
+ * errors; after any other (e.g. no broker reachable while two of three are down) it stays
+ * stopped while the process looks healthy — emails would pile up unsent. Here every crash
+ * that kafkajs will not restart rebuilds the consumer, with growing pauses, until it runs.
+ */
+export class ConsumerSupervisor {
+  private consumer: Consumer | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  ready = false;
+
+  constructor(
+    private readonly create: () => Consumer,
+    private readonly start: (consumer: Consumer) => Promise<void>,
+    private readonly log: LogSink,
+  ) {}
+
+  async run(): Promise<void> {
+    const consumer = this.create();
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.ready = true;
+      this.attempt = 0;
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.ready = false;
+      this.log.error({ err: e.payload.error, restartedByKafkajs: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart) this.rebuildSoon(consumer);
+    });
+    try {
+      await this.start(consumer);
+    } catch (error) {
+      this.log.error({ err: error }, 'consumer could not start');
+      this.rebuildSoon(consumer);
+    }
+  }
+
+  private rebuildSoon(old: Consumer): void {
+    if (this.stopped || this.timer || old !== this.consumer) return;
+    const delay = Math.min(30_000, 1_000 * 2 ** this.attempt++);
+    this.log.warn({ delayMs: delay }, 'rebuilding the consumer');
+    this.timer = setTimeout(async () => {
+      this.timer = null;
+      await old.disconnect().catch(() => {});
+      if (!this.stopped) await this.run();
+    }, delay);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ready = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.consumer?.disconnect();
+  }
+}

