@@ -7,6 +7,7 @@ import type { Test } from 'tap';
 import { app as mailerApp } from '../../services/mailer/src/app.js';
 import { loadConfig, type MailerConfig } from '../../services/mailer/src/config.js';
 import { quietLogger, sleep, stackEnv, uniqueName } from './env.js';
+import { SmtpSink } from './smtp-sink.js';
 
 export const MESSAGE_ID_DOMAIN = 'mail.test.example';
 
@@ -109,4 +110,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await sleep(everyMs);
   }
   return check();
+}
+
+/** A recording SMTP server and a mailer env on fresh topics pointing at it. */
+export async function mailerFixture(t: Test, overrides: Record<string, string> = {}, options: { delayMs?: number } = {}) {
+  const sink = await new SmtpSink().start();
+  sink.delayMs = options.delayMs ?? 0;
+  t.teardown(() => sink.stop());
+  const env = mailerEnv(sink.url, overrides);
+  await createTopics(env);
+  return { sink, env };
 }

@@ -4,5 +4,6 @@ export { emailTopics, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.
 export { parseEnv } from './env.js';
 export { createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
-export { ensureTopics, type TopicSpec } from './topics.js';
+export { type ServeOptions, serve } from './serve.js';
+export { ensureTopics, provisionTopics, type TopicSpec } from './topics.js';
 export { retryUntil } from './with-retry.js';

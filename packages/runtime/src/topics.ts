@@ -1,4 +1,6 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type { LogSink } from './logger.js';
+import { retryUntil } from './with-retry.js';
 
 export interface TopicSpec {
   name: string;
@@ -60,4 +62,19 @@ function isAlreadyExists(error: unknown): boolean {
   const e = error as { type?: string; errors?: { type?: string }[] };
   if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
   return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+}
+
+/** At service start: connects an admin and provisions `specs`, retrying until `deadlineMs`. */
+export async function provisionTopics(kafka: Kafka, specs: TopicSpec[], log: LogSink, deadlineMs: number): Promise<Admin> {
+  const admin = kafka.admin();
+  await retryUntil(
+    'kafka topics',
+    async () => {
+      await admin.connect();
+      await ensureTopics(admin, specs);
+    },
+    log,
+    deadlineMs,
+  );
+  return admin;
 }

@@ -1,18 +1,8 @@
 import t from 'tap';
 import { stackControl } from '../../../packages/stack/src/control-client.js';
 import { sleep } from '../../../test/helpers/env.js';
-import {
-  createTopics,
-  envelope,
-  eventually,
-  ledgerPool,
-  ledgerRows,
-  mailerEnv,
-  produce,
-  startMailer,
-} from '../../../test/helpers/mailer.js';
+import { envelope, eventually, ledgerPool, ledgerRows, mailerFixture, produce, startMailer } from '../../../test/helpers/mailer.js';
 import { spawnService } from '../../../test/helpers/processes-mailer.js';
-import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
 
 const control = stackControl();
 const N = 600;
@@ -21,11 +11,7 @@ t.test(
   'Postgres stopped for 10 s mid-stream → every email sent exactly once after it returns',
   { skip: !control && 'external stack' },
   async (t) => {
-    const sink = await new SmtpSink().start();
-    sink.delayMs = 5;
-    t.teardown(() => sink.stop());
-    const env = mailerEnv(sink.url);
-    await createTopics(env);
+    const { sink, env } = await mailerFixture(t, {}, { delayMs: 5 });
     const envelopes = Array.from({ length: N }, () => envelope());
     await produce(env.EMAILS_TOPIC!, envelopes);
     await startMailer(t, env);
@@ -72,11 +58,7 @@ t.test(
 );
 
 t.test('SIGKILL a mailer mid-stream and start it again → every email sent; duplicates only in flight, same Message-ID', async (t) => {
-  const sink = await new SmtpSink().start();
-  sink.delayMs = 5;
-  t.teardown(() => sink.stop());
-  const env = mailerEnv(sink.url, { CLAIM_TTL_MS: '4000' });
-  await createTopics(env);
+  const { sink, env } = await mailerFixture(t, { CLAIM_TTL_MS: '4000' }, { delayMs: 5 });
   const envelopes = Array.from({ length: N }, () => envelope());
   await produce(env.EMAILS_TOPIC!, envelopes);
   const first = spawnService(t, 'mailer', env);
@@ -123,11 +105,7 @@ t.test('SIGKILL a mailer mid-stream and start it again → every email sent; dup
 });
 
 t.test('SIGTERM a mailer under load → exits 0 within its deadline; 0 lost, 0 duplicates after restart', async (t) => {
-  const sink = await new SmtpSink().start();
-  sink.delayMs = 5;
-  t.teardown(() => sink.stop());
-  const env = mailerEnv(sink.url, { SHUTDOWN_TIMEOUT_MS: '10000' });
-  await createTopics(env);
+  const { sink, env } = await mailerFixture(t, { SHUTDOWN_TIMEOUT_MS: '10000' }, { delayMs: 5 });
   const envelopes = Array.from({ length: N }, () => envelope());
   await produce(env.EMAILS_TOPIC!, envelopes);
   const first = spawnService(t, 'mailer', env);
@@ -149,11 +127,7 @@ t.test('SIGTERM a mailer under load → exits 0 within its deadline; 0 lost, 0 d
 });
 
 t.test('3 mailers share the group; one stopped mid-stream → nothing lost, nothing twice', async (t) => {
-  const sink = await new SmtpSink().start();
-  sink.delayMs = 5;
-  t.teardown(() => sink.stop());
-  const env = mailerEnv(sink.url);
-  await createTopics(env);
+  const { sink, env } = await mailerFixture(t, {}, { delayMs: 5 });
   const n = 1500;
   const envelopes = Array.from({ length: n }, () => envelope());
   const mailers = [spawnService(t, 'mailer', env), spawnService(t, 'mailer', env), spawnService(t, 'mailer', env)];

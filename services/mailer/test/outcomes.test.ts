@@ -1,23 +1,9 @@
 import t, { type Test } from 'tap';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
-import {
-  createTopics,
-  envelope,
-  eventually,
-  ledgerPool,
-  ledgerRows,
-  mailerEnv,
-  produce,
-  startMailer,
-} from '../../../test/helpers/mailer.js';
-import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
+import { envelope, eventually, ledgerPool, ledgerRows, mailerFixture, produce, startMailer } from '../../../test/helpers/mailer.js';
 
 async function setup(t: Test, overrides: Record<string, string> = {}) {
-  const sink = await new SmtpSink().start();
-  t.teardown(() => sink.stop());
-  const env = mailerEnv(sink.url, overrides);
-  await createTopics(env);
-  return { sink, env, pool: ledgerPool(t) };
+  return { ...(await mailerFixture(t, overrides)), pool: ledgerPool(t) };
 }
 
 t.test('the same record produced 3 times → one message; redeliveries are counted as dedupe hits', async (t) => {

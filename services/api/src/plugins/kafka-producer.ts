@@ -1,4 +1,4 @@
-import { createKafka, emailTopics, ensureTopics, retryUntil } from '@postline/runtime';
+import { createKafka, emailTopics, provisionTopics, retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
@@ -29,16 +29,7 @@ export const kafkaProducerPlugin = fp(
       // the ack deadline below is what bounds a request. Short backoff: recover fast after a failover.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    const admin = kafka.admin();
-    await retryUntil(
-      'kafka topics',
-      async () => {
-        await admin.connect();
-        await ensureTopics(admin, emailTopics(config));
-      },
-      app.log,
-      config.BOOT_TIMEOUT_MS,
-    );
+    const admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     let connected = false;
     producer.on(producer.events.CONNECT, () => (connected = true));

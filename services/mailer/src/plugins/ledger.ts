@@ -1,8 +1,8 @@
-import { migrate, purgeFinalOlderThan } from '@postline/ledger';
+import { openLedger, purgeFinalOlderThan } from '@postline/ledger';
 import { retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import pg from 'pg';
+import type pg from 'pg';
 import type { MailerConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -14,16 +14,17 @@ declare module 'fastify' {
 /** The ledger pool; migrations at start (under a lock); hourly retention cleanup. */
 export const ledgerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: MailerConfig }) => {
-    const pool = new pg.Pool({
-      connectionString: config.DATABASE_URL,
-      max: config.PARTITION_CONCURRENCY * config.SENDS_PER_PARTITION + 2,
-      connectionTimeoutMillis: 5_000,
-      query_timeout: 10_000,
-      application_name: 'postline-mailer',
-    });
-    // A dropped idle connection (Postgres restarted) must not crash the mailer.
-    pool.on('error', (error) => app.log.warn({ err: error }, 'ledger connection lost'));
-    await retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS);
+    const pool = await openLedger(
+      {
+        url: config.DATABASE_URL,
+        applicationName: 'postline-mailer',
+        maxConnections: config.PARTITION_CONCURRENCY * config.SENDS_PER_PARTITION + 2,
+        connectTimeoutMs: 5_000,
+        queryTimeoutMs: 10_000,
+      },
+      app.log,
+      (what, fn) => retryUntil(what, fn, app.log, config.BOOT_TIMEOUT_MS),
+    );
     const cleanup = async () => {
       try {
         const deleted = await purgeFinalOlderThan(pool, config.LEDGER_RETENTION_DAYS);

@@ -1,0 +1,66 @@
+// docs/benchmarks.md and its SVG charts, from one run's results.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { barChart } from './charts.mjs';
+
+const f = (n, d = 0) => Number(n).toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
+const range = (s, d = 0) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
+const verdict = (ok) => (ok ? '✅ met' : '❌ missed');
+
+export function writeReport(root, r, stamp) {
+  const docs = join(root, 'docs');
+  mkdirSync(docs, { recursive: true });
+  const bar = (label, s, color) => ({ label, value: s.median, min: s.min, max: s.max, color });
+  writeFileSync(
+    join(docs, 'bench-throughput.svg'),
+    barChart(`Throughput, median and min–max of ${r.settings.ROUNDS} interleaved rounds (${stamp})`, '/s', [
+      bar('fastify hello-world', r.G1.hello, '#999'),
+      bar('Kafka ProducerPerformance', r.G2.producerPerformance, '#999'),
+      bar('API: emails accepted', r.G1.api),
+      bar('raw pooled nodemailer', r.G4.rawNodemailer, '#999'),
+      bar('mailer: emails sent', r.G4.mailer),
+    ]),
+  );
+  writeFileSync(
+    join(docs, 'bench-latency.svg'),
+    barChart(`Latency (${stamp})`, 'ms', [
+      { label: `POST p50 @ ${r.G3.rate}/s`, value: r.G3.p50 },
+      { label: `POST p99 @ ${r.G3.rate}/s`, value: r.G3.p99 },
+      { label: `POST p99.9 @ ${r.G3.rate}/s`, value: r.G3.p999 },
+      { label: 'ProducerPerformance p99', value: r.G3.producerPerformanceP99, color: '#999' },
+      { label: `202 → inbox p50 @ ${r.G5.rate}/s`, value: r.G5.p50 },
+      { label: `202 → inbox p99 @ ${r.G5.rate}/s`, value: r.G5.p99 },
+    ]),
+  );
+  const md = `# Benchmarks
+
+Measured by \`npm run bench\` (${r.date}) on ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GiB,
+Node ${r.machine.node}, ${r.machine.java}, Kafka ${r.machine.kafka}. Everything — three brokers, Postgres, the SMTP
+sink, the services and the load generator — shares those cores, so the ratios matter, not the absolutes. Each
+comparison is interleaved (A B A B …, ${r.settings.ROUNDS} rounds of ${r.settings.SECONDS} s, ${r.settings.CONNECTIONS}
+connections); figures are medians with min–max. Raw figures: \`bench/results/${stamp}.json\`.
+
+![throughput](bench-throughput.svg)
+![latency](bench-latency.svg)
+
+| | measured | target | |
+| --- | --- | --- | --- |
+| **G1** API accepted emails/s ÷ fastify hello-world | ${range(r.G1.api)} ÷ ${range(r.G1.hello)} = **${f(r.G1.ratio, 2)}** | ≥ 0.30 | ${verdict(r.G1.ratio >= 0.3)} |
+| **G2** API accepted emails/s ÷ Kafka ProducerPerformance (acks=all, idempotent, ${r.G2.recordBytes} B) | ${range(r.G2.api)} ÷ ${range(r.G2.producerPerformance)} = **${f(r.G2.ratio, 2)}** | ≥ 0.30 | ${verdict(r.G2.ratio >= 0.3)} |
+| **G3** POST latency at ${r.G3.rate}/s (50 % of G1) | p50 ${r.G3.p50} ms, p99 ${r.G3.p99} ms, p99.9 ${r.G3.p999} ms, ${r.G3.errors} errors | p99 ≤ 2 × ${r.G3.producerPerformanceP99} + 5 = ${r.G3.targetP99} ms, 0 errors | ${verdict(r.G3.p99 <= r.G3.targetP99 && r.G3.errors === 0)} |
+| **G4** mailer emails/s ÷ raw pooled nodemailer (${r.G4.poolSize} connections) | ${range(r.G4.mailer)} ÷ ${range(r.G4.rawNodemailer)} = **${f(r.G4.ratio, 2)}** | ≥ 0.80 | ${verdict(r.G4.ratio >= 0.8)} |
+| **G5** 202 → message received, at ${r.G5.rate}/s (50 % of G4) | p50 ${f(r.G5.p50, 1)} ms, p99 ${f(r.G5.p99, 1)} ms (${r.G5.samples} samples) | p99 ≤ 50 ms | ${verdict(r.G5.p99 <= 50)} |
+| Peak RSS | API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB | ≤ 150 / ≤ 200 MB | ${verdict(r.rss.apiMb <= 150 && r.rss.mailerMb <= 200)} |
+
+## Scaling
+
+| API: PRODUCE_LINGER_MS | PRODUCE_MAX_BATCH | accepted/s |
+| --- | --- | --- |
+${r.scaling.api.map((s) => `| ${s.lingerMs} | ${s.maxBatch} | ${f(s.rps)} |`).join('\n')}
+
+| mailer: SENDS_PER_PARTITION | SMTP_POOL_SIZE | sent/s |
+| --- | --- | --- |
+${r.scaling.mailer.map((s) => `| ${s.sendsPerPartition} | ${s.poolSize} | ${f(s.rps)} |`).join('\n')}
+`;
+  writeFileSync(join(docs, 'benchmarks.md'), md);
+}
