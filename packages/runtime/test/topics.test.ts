@@ -16,7 +16,11 @@ t.test('provisions the pipeline topics once, replicated 3 ways with min ISR 2; a
     DEAD_LETTER_TOPIC: `${base}.dlq`,
     DEAD_LETTER_PARTITIONS: 3,
   });
-  const [first, second] = await Promise.all([ensureTopics(admin, specs), ensureTopics(admin, specs)]);
+  // Two services starting together: each with its own client, as in production.
+  const other = createKafka({ brokers: stackEnv().brokers, clientId: 'topics-test-2', logger: quietLogger }).admin();
+  await other.connect();
+  t.teardown(() => other.disconnect());
+  const [first, second] = await Promise.all([ensureTopics(admin, specs), ensureTopics(other, specs)]);
   t.ok(first.length + second.length >= 3, 'created (by one racer or the other)');
   t.same(await ensureTopics(admin, specs), [], 'nothing left to create');
 

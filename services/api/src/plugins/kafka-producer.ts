@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
+import { splitByPartition } from '../partition-split.js';
 import { ProduceBatcher } from '../produce-batcher.js';
 
 export interface EmailQueue {
@@ -36,13 +37,18 @@ export const kafkaProducerPlugin = fp(
     producer.on(producer.events.DISCONNECT, () => (connected = false));
     await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
 
+    // Fixed once the topic exists: the services never repartition it (that would remap keys).
+    const partitionMetadata = (await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
     const metrics = app.metrics;
     const batcher = new ProduceBatcher(
       async (messages) => {
         const end = metrics.produceDuration.startTimer();
         metrics.produceBatchSize.observe(messages.length);
         try {
-          await producer.send({ topic: config.EMAILS_TOPIC, acks: -1, timeout: config.ACK_TIMEOUT_MS, messages });
+          const groups = splitByPartition(config.EMAILS_TOPIC, partitionMetadata, messages);
+          await Promise.all(
+            groups.map((group) => producer.send({ topic: config.EMAILS_TOPIC, acks: -1, timeout: config.ACK_TIMEOUT_MS, messages: group })),
+          );
           end({ outcome: 'acked' });
         } catch (error) {
           end({ outcome: 'error' });
