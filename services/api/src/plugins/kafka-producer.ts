@@ -38,7 +38,17 @@ export const kafkaProducerPlugin = fp(
     await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
 
     // Fixed once the topic exists: the services never repartition it (that would remap keys).
-    const partitionMetadata = (await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
+    // Retried: a broker that has not caught up with a just-created topic says it does not exist.
+    const partitionMetadata = await retryUntil(
+      'topic metadata',
+      async () => {
+        const partitions = (await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
+        if (partitions.length === 0) throw new Error(`no partitions known for ${config.EMAILS_TOPIC} yet`);
+        return partitions;
+      },
+      app.log,
+      config.BOOT_TIMEOUT_MS,
+    );
     const metrics = app.metrics;
     const batcher = new ProduceBatcher(
       async (messages) => {
