@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
-import { sleep } from '../helpers/env.js';
+import { answers, sleep } from '../helpers/env.js';
 import { readTopic, testKafka } from '../helpers/kafka.js';
 import { createTopics, eventually, ledgerPool, ledgerRows, MESSAGE_ID_DOMAIN, mailerEnv } from '../helpers/mailer.js';
 import { type ServiceProcess, spawnService } from '../helpers/processes-mailer.js';
@@ -68,15 +68,7 @@ export class System {
     const port = await freePort();
     this.api = spawnService(this.t, 'api', { ...this.apiEnv, PORT: String(port) });
     this.apiUrl = `http://127.0.0.1:${port}`;
-    const up = await eventually(
-      () =>
-        fetch(`${this.apiUrl}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      30_000,
-      100,
-    );
+    const up = await eventually(() => answers(`${this.apiUrl}/readyz`), 30_000, 100);
     if (!up) throw new Error(`API did not become ready: ${this.api.output()}`);
   }
 
@@ -85,15 +77,7 @@ export class System {
     const port = await freePort();
     const mailer = spawnService(this.t, 'mailer', { ...this.mailerEnv, METRICS_PORT: String(port) });
     this.mailers.push(mailer);
-    const up = await eventually(
-      () =>
-        fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-      100,
-    );
+    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 60_000, 100);
     if (!up) throw new Error(`mailer did not become ready: ${mailer.output().slice(-2000)}`);
     return mailer;
   }

@@ -16,3 +16,10 @@ export function uniqueName(prefix: string): string {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `url` answers 2xx now (false on a refused connection): for polling readiness. */
+export const answers = (url: string): Promise<boolean> =>
+  fetch(url).then(
+    (r) => r.ok,
+    () => false,
+  );

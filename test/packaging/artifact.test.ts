@@ -6,6 +6,7 @@ import t from 'tap';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
+import { answers } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -42,17 +43,7 @@ t.test('the production artifacts contain what runs: API and mailer start from th
   };
   run('api', api);
   run('mailer', mailer);
-  t.ok(
-    await eventually(
-      () =>
-        fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      30_000,
-    ),
-    'API ready',
-  );
+  t.ok(await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 30_000), 'API ready');
   const res = await fetch(`http://127.0.0.1:${port}/v1/emails`, {
     method: 'POST',
     headers: { ...AUTH, 'content-type': 'application/json' },

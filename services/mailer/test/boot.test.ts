@@ -1,7 +1,7 @@
 import t from 'tap';
 import { stackControl } from '../../../packages/stack/src/control-client.js';
 import { freePort } from '../../../packages/stack/src/ports.js';
-import { sleep } from '../../../test/helpers/env.js';
+import { answers, sleep } from '../../../test/helpers/env.js';
 import { envelope, eventually, mailerFixture, produce } from '../../../test/helpers/mailer.js';
 import { spawnService } from '../../../test/helpers/processes-mailer.js';
 
@@ -17,17 +17,7 @@ t.test('a mailer started while Postgres is down waits for it, then starts and se
   t.equal(mailer.child.exitCode, null, 'still running: boot retries instead of dying');
   t.match(mailer.output(), /boot step failed; retrying/, 'and says why it is waiting');
   await control!.postgres('start');
-  t.ok(
-    await eventually(
-      () =>
-        fetch(`http://127.0.0.1:${port}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      60_000,
-    ),
-    'ready once Postgres is back',
-  );
+  t.ok(await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 60_000), 'ready once Postgres is back');
   const e = envelope();
   await produce(env.EMAILS_TOPIC!, [e]);
   t.ok(await eventually(() => sink.received.some((m) => m.messageId === `<${e.id}@mail.test.example>`), 30_000), 'and sends');
