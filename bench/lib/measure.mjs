@@ -1,18 +1,11 @@
 // Small measuring tools for the benchmarks: processes, autocannon runs, statistics.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { freePort } from '../../packages/stack/dist/index.js';
 
-export async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

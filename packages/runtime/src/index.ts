@@ -7,3 +7,4 @@ export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.
 export { type ServeOptions, serve } from './serve.js';
 export { ensureTopics, provisionTopics, type TopicSpec } from './topics.js';
 export { retryUntil } from './with-retry.js';
+export { withTimeout } from './with-timeout.js';

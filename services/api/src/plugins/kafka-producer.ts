@@ -1,4 +1,4 @@
-import { createKafka, emailTopics, provisionTopics, retryUntil } from '@postline/runtime';
+import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
@@ -81,7 +81,7 @@ export const kafkaProducerPlugin = fp(
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;
         try {
-          const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000);
+          const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
           value = connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
         } catch {
           value = false;
@@ -94,26 +94,12 @@ export const kafkaProducerPlugin = fp(
     app.addHook('onClose', async () => {
       // Runs after the server stopped accepting and every in-flight request was answered;
       // whatever is still queued is sent (or times out) before the producer goes.
-      await withTimeout(batcher.drain(), config.ACK_TIMEOUT_MS).catch(() => app.log.warn('produce queue not drained before shutdown'));
+      await withTimeout(batcher.drain(), config.ACK_TIMEOUT_MS, 'draining the produce queue').catch(() =>
+        app.log.warn('produce queue not drained before shutdown'),
+      );
       await producer.disconnect();
       await admin.disconnect();
     });
   },
   { name: 'kafka-producer', dependencies: ['metrics'] },
 );
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}

@@ -1,4 +1,4 @@
-import { createKafka, emailTopics, provisionTopics, retryUntil } from '@postline/runtime';
+import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type Message, Partitioners } from 'kafkajs';
@@ -12,14 +12,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     consumerReady(): boolean;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
