@@ -54,9 +54,9 @@ connections); figures are medians with min–max. Raw figures: \`bench/results/$
 
 ## Scaling
 
-| API: PRODUCE_LINGER_MS | PRODUCE_MAX_BATCH | accepted/s |
-| --- | --- | --- |
-${r.scaling.api.map((s) => `| ${s.lingerMs} | ${s.maxBatch} | ${f(s.rps)} |`).join('\n')}
+| API: PRODUCE_LINGER_MS | PRODUCE_MAX_BATCH | PRODUCERS | clients | accepted/s | p99 ms |
+| --- | --- | --- | --- | --- | --- |
+${r.scaling.api.map((s) => `| ${s.lingerMs} | ${s.maxBatch} | ${s.producers} | ${s.connections} | ${f(s.rps)} | ${s.p99} |`).join('\n')}
 
 | mailer: SENDS_PER_PARTITION | SMTP_POOL_SIZE | sent/s |
 | --- | --- | --- |

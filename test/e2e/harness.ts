@@ -166,7 +166,11 @@ export class System {
       fiveXX: [...this.outcomes].filter(([s]) => s.startsWith('5')).reduce((n, [, c]) => n + c, 0),
       ledgerSent: [...rows.values()].filter((r) => r.state === 'sent').length,
     };
-    this.t.comment(`SUMMARY ${JSON.stringify(summary)} outcomes=${JSON.stringify(Object.fromEntries(this.outcomes))}`);
+    // Shows, e.g., how often the API re-sent partitions kafkajs had left unacknowledged.
+    const apiWarnings = this.api?.warnings() ?? {};
+    this.t.comment(
+      `SUMMARY ${JSON.stringify(summary)} outcomes=${JSON.stringify(Object.fromEntries(this.outcomes))} apiWarnings=${JSON.stringify(apiWarnings)}`,
+    );
     if (summary.lost > 0) {
       const lost = [...this.accepted].filter(([, id]) => !counts.has(`<${id}@${MESSAGE_ID_DOMAIN}>`)).map(([, id]) => id);
       this.t.comment(`LOST ${JSON.stringify(await this.diagnose(lost, rows))}`);

@@ -7,6 +7,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): string;
+  /** How often each warning or error message (pino `msg`, level ≥ 40) was logged, over the whole run. */
+  warnings(): Record<string, number>;
 }
 
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
@@ -16,13 +18,25 @@ export function spawnService(t: Test, name: 'api' | 'mailer', env: Record<string
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (c) => (out = (out + c).slice(-20_000)));
-  child.stderr?.on('data', (c) => (out = (out + c).slice(-20_000)));
+  let partial = '';
+  const warnings: Record<string, number> = {};
+  const onData = (c: Buffer) => {
+    out = (out + c).slice(-20_000);
+    const lines = (partial + c).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!/"level":(40|50|60)/.test(line)) continue;
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? '?';
+      warnings[msg] = (warnings[msg] ?? 0) + 1;
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   t.teardown(() => {
     child.kill('SIGKILL');
   });
-  return { child, exited, output: () => out };
+  return { child, exited, output: () => out, warnings: () => ({ ...warnings }) };
 }

@@ -28,7 +28,10 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
  * After Kafka's ack: the emails are `queued`, so a status lookup right after the 202 finds them.
  * Never moves an email backwards: a mailer may already have claimed or sent it.
  */
-export async function recordAccepted(db: pg.Pool, emails: { id: string; account: string }[]): Promise<void> {
+export async function recordAccepted(db: pg.Pool, batch: { id: string; account: string }[]): Promise<void> {
+  // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
+  // land in the same (API-side micro-batched) insert.
+  const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
   if (emails.length === 0) return;
   await db.query(
     `insert into emails (id, account, state)

@@ -1,5 +1,5 @@
 import { domainOf, type EmailRequest, ENVELOPE_HEADERS, type Envelope, parseAddress } from '@postline/contracts';
-import { recordAccepted, reserve } from '@postline/ledger';
+import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { idempotentId, requestHash, uuidv7 } from './ids.js';
@@ -71,9 +71,8 @@ export async function accept(
 
   // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
   // email is still safe in Kafka and the mailer creates the row when it claims the email.
-  await recordAccepted(
-    app.ledger,
-    ids.map((id) => ({ id, account })),
-  ).catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
+  await app
+    .recordAccepted(ids.map((id) => ({ id, account })))
+    .catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
   return ids.map((id) => ({ id, status: 'queued' as const }));
 }

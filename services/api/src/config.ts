@@ -46,7 +46,8 @@ const schema = z.object({
   ACK_TIMEOUT_MS: fields.positiveInt.default(10_000),
   PRODUCE_LINGER_MS: z.coerce.number().int().min(0).default(2),
   PRODUCE_MAX_BATCH: fields.positiveInt.default(500),
-  PRODUCE_MAX_IN_FLIGHT: fields.positiveInt.default(1),
+  /** Idempotent producers sharing the partitions, each with one batch in flight (producer-pool.ts). */
+  PRODUCERS: fields.positiveInt.max(64).default(1),
   BODY_LIMIT_BYTES: fields.positiveInt.default(4 * 1024 * 1024),
   MAX_RECIPIENTS: fields.positiveInt.default(50),
   MAX_SUBJECT_LENGTH: fields.positiveInt.max(998).default(998),

@@ -39,6 +39,10 @@ t.test('concurrent retries with one key get one id; the mailer dedupes any extra
   t.equal(new Set(results.map((r) => r.json().id)).size, 1, 'one id');
   const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => rs.length >= 1);
   t.ok(records.length >= 1 && records.every((r) => r.key === results[0]!.json().id), 'every record carries that one id');
+  // The retries' ledger writes may share one (micro-batched) insert: it must still record the id.
+  const status = await app.inject({ method: 'GET', url: `/v1/emails/${results[0]!.json().id}`, headers: AUTH });
+  t.equal(status.statusCode, 200);
+  t.equal(status.json().status, 'queued');
 });
 
 t.test('keys are per API key: the same key from two accounts is two emails', async (t) => {

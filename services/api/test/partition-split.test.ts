@@ -15,14 +15,15 @@ t.test('one group per partition, each message where kafkajs would put it, none l
   const groups = splitByPartition('emails', partitionMetadata, messages);
   const reference = Partitioners.DefaultPartitioner();
   t.ok(groups.length > 1 && groups.length <= 12);
-  for (const group of groups) {
-    t.equal(new Set(group.map((m) => m.partition)).size, 1, 'a single partition per send');
+  t.equal(new Set(groups.map((g) => g.partition)).size, groups.length, 'one group per partition');
+  for (const { partition, messages: group } of groups) {
+    t.same(new Set(group.map((m) => m.partition)), new Set([partition]), 'a single partition per send');
     for (const m of group) t.equal(m.partition, reference({ topic: 'emails', partitionMetadata, message: { key: m.key, value: m.value } }));
   }
-  const flat = groups.flat();
+  const flat = groups.flatMap((g) => g.messages);
   t.equal(flat.length, 200);
   t.same(new Set(flat.map((m) => m.key)), new Set(messages.map((m) => m.key)));
-  for (const group of groups) {
+  for (const { messages: group } of groups) {
     const order = group.map((m) => Number(String(m.key).slice(6)));
     t.same(
       order,

@@ -1,10 +1,11 @@
 import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type Message, Partitioners } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
+import { MicroBatcher } from '../micro-batcher.js';
 import { splitByPartition } from '../partition-split.js';
-import { ProduceBatcher } from '../produce-batcher.js';
+import { ProducerPool } from '../producer-pool.js';
 
 export interface EmailQueue {
   /** Resolves once every message is acknowledged by the in-sync replicas (acks=all). */
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-/** The idempotent acks=all producer behind a micro-batcher, and the topics it writes to. */
+/** The idempotent acks=all producers behind a micro-batcher, and the topics it writes to. */
 export const kafkaProducerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
     const kafka = createKafka({
@@ -31,11 +32,10 @@ export const kafkaProducerPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     const admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    let connected = false;
-    producer.on(producer.events.CONNECT, () => (connected = true));
-    producer.on(producer.events.DISCONNECT, () => (connected = false));
-    await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
+    const producers = new ProducerPool(kafka, config.PRODUCERS, (partitions) =>
+      app.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
+    );
+    await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS);
 
     // Fixed once the topic exists: the services never repartition it (that would remap keys).
     // Retried: a broker that has not caught up with a just-created topic says it does not exist.
@@ -50,39 +50,48 @@ export const kafkaProducerPlugin = fp(
       config.BOOT_TIMEOUT_MS,
     );
     const metrics = app.metrics;
-    const batcher = new ProduceBatcher(
-      async (messages) => {
-        const end = metrics.produceDuration.startTimer();
-        metrics.produceBatchSize.observe(messages.length);
-        try {
-          const groups = splitByPartition(config.EMAILS_TOPIC, partitionMetadata, messages);
-          await Promise.all(
-            groups.map((group) => producer.send({ topic: config.EMAILS_TOPIC, acks: -1, timeout: config.ACK_TIMEOUT_MS, messages: group })),
-          );
-          end({ outcome: 'acked' });
-        } catch (error) {
-          end({ outcome: 'error' });
-          app.log.warn({ err: error, records: messages.length }, 'produce failed');
-          throw error;
-        }
-      },
-      {
-        lingerMs: config.PRODUCE_LINGER_MS,
-        maxBatch: config.PRODUCE_MAX_BATCH,
-        maxInFlight: config.PRODUCE_MAX_IN_FLIGHT,
-        timeoutMs: config.ACK_TIMEOUT_MS,
-      },
+    // One batcher per producer, each with a single send in flight: never two sends of one
+    // partition at once — a retried send racing a newer one could reuse its idempotence sequence
+    // number, and Kafka would acknowledge the newer records as duplicates without writing them.
+    // Within a send kafkajs makes one request per broker, so a batch costs three round trips in
+    // parallel, not one per partition (fewer, larger requests: the brokers' CPU is the bound).
+    const batchers = Array.from(
+      { length: producers.size },
+      (_, index) =>
+        new MicroBatcher<Message>(
+          async (messages) => {
+            const end = metrics.produceDuration.startTimer();
+            metrics.produceBatchSize.observe(messages.length);
+            try {
+              await producers.send(index, config.EMAILS_TOPIC, messages, config.ACK_TIMEOUT_MS);
+              end({ outcome: 'acked' });
+            } catch (error) {
+              end({ outcome: 'error' });
+              app.log.warn({ err: error, records: messages.length }, 'produce failed');
+              throw error;
+            }
+          },
+          { lingerMs: config.PRODUCE_LINGER_MS, maxBatch: config.PRODUCE_MAX_BATCH, maxInFlight: 1, timeoutMs: config.ACK_TIMEOUT_MS },
+        ),
     );
+    const enqueue = async (messages: Message[]) => {
+      const byOwner = new Map<number, Message[]>();
+      for (const g of splitByPartition(config.EMAILS_TOPIC, partitionMetadata, messages)) {
+        const owner = producers.owner(g.partition);
+        byOwner.set(owner, [...(byOwner.get(owner) ?? []), ...g.messages]);
+      }
+      await Promise.all([...byOwner].map(([owner, group]) => (batchers[owner] as MicroBatcher<Message>).enqueue(group)));
+    };
 
     let readyCache: { at: number; value: boolean } = { at: 0, value: false };
     app.decorate('emailQueue', {
-      enqueue: (messages: Message[]) => batcher.enqueue(messages),
+      enqueue,
       ready: async () => {
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;
         try {
           const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
-          value = connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
+          value = producers.connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
         } catch {
           value = false;
         }
@@ -94,10 +103,10 @@ export const kafkaProducerPlugin = fp(
     app.addHook('onClose', async () => {
       // Runs after the server stopped accepting and every in-flight request was answered;
       // whatever is still queued is sent (or times out) before the producer goes.
-      await withTimeout(batcher.drain(), config.ACK_TIMEOUT_MS, 'draining the produce queue').catch(() =>
+      await withTimeout(Promise.all(batchers.map((b) => b.drain())), config.ACK_TIMEOUT_MS, 'draining the produce queue').catch(() =>
         app.log.warn('produce queue not drained before shutdown'),
       );
-      await producer.disconnect();
+      await producers.disconnect();
       await admin.disconnect();
     });
   },

@@ -1,18 +1,16 @@
-import type { Message } from 'kafkajs';
-
 export interface BatcherOptions {
   /** How long the first record waits for company when nothing is in flight. */
   lingerMs: number;
-  /** Records per produce request at most (a unit is never split). */
+  /** Items per send at most (a unit is never split). */
   maxBatch: number;
-  /** Produce requests in flight at once. */
+  /** Sends in flight at once. */
   maxInFlight: number;
   /** A unit's ack deadline: past it, its promise rejects (and, if not sent yet, it never is). */
   timeoutMs: number;
 }
 
-interface Unit {
-  messages: Message[];
+interface Unit<T> {
+  items: T[];
   resolve(): void;
   reject(error: Error): void;
   settled: boolean;
@@ -24,18 +22,18 @@ export class AckTimeoutError extends Error {
 }
 
 /**
- * Groups concurrent requests into one produce: a request waits at most `lingerMs` for others,
- * and while a produce is in flight the next batch accumulates. Each request (a "unit": one
- * email, or a whole batch request) still resolves only when its own records are acknowledged.
+ * Groups concurrent requests into one send (a produce, a ledger insert): a request waits at most
+ * `lingerMs` for others, and while a send is in flight the next batch accumulates. Each request
+ * (a "unit": one email, or a whole batch request) still resolves only when its own items are sent.
  */
-export class ProduceBatcher {
-  private queue: Unit[] = [];
+export class MicroBatcher<T> {
+  private queue: Unit<T>[] = [];
   private inFlight = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly send: (messages: Message[]) => Promise<void>,
+    private readonly send: (items: T[]) => Promise<void>,
     private readonly options: BatcherOptions,
   ) {}
 
@@ -43,10 +41,10 @@ export class ProduceBatcher {
     return this.queue.length + this.inFlight;
   }
 
-  enqueue(messages: Message[]): Promise<void> {
+  enqueue(items: T[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const unit: Unit = {
-        messages,
+      const unit: Unit<T> = {
+        items,
         settled: false,
         resolve: () => settle(unit, () => resolve()),
         reject: (e) => settle(unit, () => reject(e)),
@@ -56,14 +54,14 @@ export class ProduceBatcher {
           unit.reject(new AckTimeoutError(`not acknowledged within ${this.options.timeoutMs} ms`));
         }, this.options.timeoutMs),
       };
-      const settle = (u: Unit, fn: () => void) => {
+      const settle = (u: Unit<T>, fn: () => void) => {
         if (u.settled) return;
         u.settled = true;
         clearTimeout(u.timer);
         fn();
       };
       this.queue.push(unit);
-      const queued = this.queue.reduce((n, u) => n + u.messages.length, 0);
+      const queued = this.queue.reduce((n, u) => n + u.items.length, 0);
       if (queued >= this.options.maxBatch || this.options.lingerMs === 0) this.flush();
       else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
     });
@@ -75,17 +73,17 @@ export class ProduceBatcher {
       this.lingerTimer = null;
     }
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
-      const batch: Unit[] = [];
+      const batch: Unit<T>[] = [];
       let size = 0;
       while (this.queue.length > 0) {
-        const next = this.queue[0] as Unit;
-        if (batch.length > 0 && size + next.messages.length > this.options.maxBatch) break;
+        const next = this.queue[0] as Unit<T>;
+        if (batch.length > 0 && size + next.items.length > this.options.maxBatch) break;
         batch.push(next);
-        size += next.messages.length;
+        size += next.items.length;
         this.queue.shift();
       }
       this.inFlight++;
-      this.send(batch.flatMap((u) => u.messages))
+      this.send(batch.flatMap((u) => u.items))
         .then(
           () => {
             for (const u of batch) u.resolve();

@@ -1,13 +1,13 @@
 import type { Message } from 'kafkajs';
 import t from 'tap';
-import { AckTimeoutError, ProduceBatcher } from '../src/produce-batcher.js';
+import { AckTimeoutError, MicroBatcher } from '../src/micro-batcher.js';
 
 const msg = (k: string): Message => ({ key: k, value: k });
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 t.test('concurrent units are sent in one produce and each resolves on the ack', async (t) => {
   const sends: string[][] = [];
-  const b = new ProduceBatcher(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
+  const b = new MicroBatcher<Message>(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
     lingerMs: 5,
     maxBatch: 100,
     maxInFlight: 1,
@@ -20,7 +20,7 @@ t.test('concurrent units are sent in one produce and each resolves on the ack', 
 t.test('while one produce is in flight the next batch accumulates; units are never split', async (t) => {
   const sends: string[][] = [];
   let release: () => void = () => {};
-  const b = new ProduceBatcher(
+  const b = new MicroBatcher<Message>(
     async (ms) => {
       sends.push(ms.map((m) => String(m.key)));
       if (sends.length === 1) await new Promise<void>((r) => (release = r));
@@ -38,7 +38,7 @@ t.test('while one produce is in flight the next batch accumulates; units are nev
 });
 
 t.test('a failed produce rejects every unit in it', async (t) => {
-  const b = new ProduceBatcher(async () => Promise.reject(new Error('NOT_ENOUGH_REPLICAS')), {
+  const b = new MicroBatcher<Message>(async () => Promise.reject(new Error('NOT_ENOUGH_REPLICAS')), {
     lingerMs: 1,
     maxBatch: 10,
     maxInFlight: 1,
@@ -54,7 +54,7 @@ t.test('a failed produce rejects every unit in it', async (t) => {
 t.test('past its deadline a unit rejects; if it was still queued it is never sent', async (t) => {
   const sent: string[] = [];
   let release: () => void = () => {};
-  const b = new ProduceBatcher(
+  const b = new MicroBatcher<Message>(
     async (ms) => {
       sent.push(...ms.map((m) => String(m.key)));
       await new Promise<void>((r) => (release = r));
@@ -76,7 +76,7 @@ t.test('past its deadline a unit rejects; if it was still queued it is never sen
 
 t.test('drain sends what is queued and waits for it', async (t) => {
   const sent: string[] = [];
-  const b = new ProduceBatcher(async (ms) => void sent.push(...ms.map((m) => String(m.key))), {
+  const b = new MicroBatcher<Message>(async (ms) => void sent.push(...ms.map((m) => String(m.key))), {
     lingerMs: 10_000,
     maxBatch: 10,
     maxInFlight: 1,

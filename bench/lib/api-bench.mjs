@@ -1,0 +1,96 @@
+// G1–G3 and the API's scaling: the API against a bare fastify and against Kafka's own producer.
+import { join } from 'node:path';
+import { producerPerformance } from './kafka-perf.mjs';
+import { load, stopProcess, summary } from './measure.mjs';
+
+const ratio = (a, b) => summary(a).median / summary(b).median;
+
+/** ctx: { root, say, stack, settings, perfTopic, startApi, startProcess, post, helloUrl, envelopeBytes } */
+export async function apiBench(ctx, results) {
+  const { say, settings, stack, perfTopic, envelopeBytes, post } = ctx;
+  const { ROUNDS, SECONDS, CONNECTIONS } = settings;
+  const hello = await ctx.startHello();
+  const api = await ctx.startApi();
+  const perf = (extra = {}) =>
+    producerPerformance({ brokers: stack.env.KAFKA_BROKERS, topic: perfTopic, size: envelopeBytes, records: 40_000, ...extra });
+
+  // One unmeasured round each: JIT, connection pools and Kafka metadata warm up first.
+  await load({ url: hello.url, connections: CONNECTIONS, duration: SECONDS });
+  await load({ ...post(api.url), connections: CONNECTIONS, duration: SECONDS });
+
+  // G1 and G2: API accepted/s vs bare fastify and vs ProducerPerformance, interleaved.
+  const g1 = { api: [], hello: [], perf: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    g1.hello.push((await load({ url: hello.url, connections: CONNECTIONS, duration: SECONDS })).rps);
+    const a = await load({ ...post(api.url), connections: CONNECTIONS, duration: SECONDS });
+    if (a.errors) say(`api round ${r + 1}: ${a.errors} errors`);
+    g1.api.push(a.rps);
+    g1.perf.push((await perf()).rps);
+    say(
+      `round ${r + 1}/${ROUNDS}: hello ${g1.hello.at(-1).toFixed(0)}/s, api ${g1.api.at(-1).toFixed(0)}/s, ProducerPerformance ${g1.perf.at(-1).toFixed(0)}/s`,
+    );
+  }
+  results.G1 = { api: summary(g1.api), hello: summary(g1.hello), ratio: ratio(g1.api, g1.hello), target: 0.3 };
+  results.G2 = {
+    api: summary(g1.api),
+    producerPerformance: summary(g1.perf),
+    ratio: ratio(g1.api, g1.perf),
+    target: 0.3,
+    recordBytes: envelopeBytes,
+  };
+
+  // G3: latency at half the API maximum, against ProducerPerformance at the same rate.
+  const rate = Math.max(1, Math.round(results.G1.api.median * 0.5));
+  const g3 = await load({ ...post(api.url), connections: CONNECTIONS, duration: SECONDS * 2, rate });
+  const perfAtRate = await perf({ records: rate * SECONDS * 2, throughput: rate });
+  results.G3 = {
+    rate,
+    p50: g3.p50,
+    p99: g3.p99,
+    p999: g3.p999,
+    errors: g3.errors,
+    producerPerformanceP99: perfAtRate.p99,
+    targetP99: 2 * perfAtRate.p99 + 5,
+  };
+  say(
+    `G3 at ${rate}/s: p50 ${g3.p50} ms, p99 ${g3.p99} ms, p999 ${g3.p999} ms, errors ${g3.errors} (ProducerPerformance p99 ${perfAtRate.p99} ms)`,
+  );
+  await stopProcess(hello.child);
+  return api;
+}
+
+/** API accepted/s as the micro-batching knobs and the number of clients move. */
+export async function apiScaling(ctx, results) {
+  const { say, settings, post } = ctx;
+  results.scaling.api = [];
+  const runs = [
+    { linger: 0, batch: 500, producers: 1, connections: settings.CONNECTIONS },
+    { linger: 2, batch: 50, producers: 1, connections: settings.CONNECTIONS },
+    { linger: 2, batch: 500, producers: 1, connections: settings.CONNECTIONS },
+    { linger: 5, batch: 500, producers: 1, connections: settings.CONNECTIONS },
+    { linger: 2, batch: 500, producers: 3, connections: settings.CONNECTIONS },
+    { linger: 2, batch: 500, producers: 1, connections: 64 },
+    { linger: 2, batch: 500, producers: 1, connections: 512 },
+  ];
+  for (const run of runs) {
+    const a = await ctx.startApi({
+      PRODUCE_LINGER_MS: String(run.linger),
+      PRODUCE_MAX_BATCH: String(run.batch),
+      PRODUCERS: String(run.producers),
+    });
+    await load({ ...post(a.url), connections: run.connections, duration: 2 });
+    const m = await load({ ...post(a.url), connections: run.connections, duration: settings.SECONDS });
+    results.scaling.api.push({
+      lingerMs: run.linger,
+      maxBatch: run.batch,
+      producers: run.producers,
+      connections: run.connections,
+      rps: m.rps,
+      p99: m.p99,
+    });
+    say(`api linger ${run.linger} ms, batch ${run.batch}, producers ${run.producers}, ${run.connections} clients: ${m.rps.toFixed(0)}/s`);
+    await stopProcess(a.child);
+  }
+}
+
+export const helloEntry = (root) => join(root, 'bench/lib/hello.mjs');

@@ -1,0 +1,107 @@
+// G4, G5 and the mailer's scaling: the mailer against nodemailer's own pooled transport.
+import { percentile, sleep, stopProcess, summary } from './measure.mjs';
+import { rawNodemailer } from './raw-nodemailer.mjs';
+
+export const MAILER_SCALING = [
+  [1, 5],
+  [4, 2],
+  [4, 5],
+  [4, 10],
+  [8, 10],
+];
+
+/** ctx: { say, settings, sink, kafka, email, key, mailerTopics, topicsFor, startMailer, startApi } */
+export async function mailerBench(ctx, results) {
+  const { say, settings, sink, mailerTopics } = ctx;
+  const { ROUNDS, EMAILS } = settings;
+  const mailer = await ctx.startMailer(mailerTopics);
+  // Unmeasured warm-up of both sides.
+  await mailerRound(ctx, Math.min(500, EMAILS), mailerTopics.EMAILS_TOPIC);
+  await rawNodemailer(sink, Math.min(500, EMAILS), 5);
+  const g4 = { mailer: [], raw: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    g4.mailer.push(await mailerRound(ctx, EMAILS, mailerTopics.EMAILS_TOPIC));
+    g4.raw.push(await rawNodemailer(sink, EMAILS, 5));
+    say(`round ${r + 1}/${ROUNDS}: mailer ${g4.mailer.at(-1).toFixed(0)}/s, raw nodemailer ${g4.raw.at(-1).toFixed(0)}/s`);
+  }
+  results.G4 = {
+    mailer: summary(g4.mailer),
+    rawNodemailer: summary(g4.raw),
+    ratio: summary(g4.mailer).median / summary(g4.raw).median,
+    target: 0.8,
+    poolSize: 5,
+  };
+
+  // G5: end-to-end latency (202 → fully received by the sink) at half the mailer maximum.
+  const rate = Math.max(1, Math.round(results.G4.mailer.median * 0.5));
+  const api = await ctx.startApi(mailerTopics);
+  const latencies = await endToEnd(ctx, api.url, rate, settings.SECONDS * 2);
+  await stopProcess(api.child);
+  if (latencies.length === 0) throw new Error('G5: no email made it through');
+  results.G5 = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length, targetP99: 50 };
+  say(`G5 at ${rate}/s: p50 ${results.G5.p50.toFixed(1)} ms, p99 ${results.G5.p99.toFixed(1)} ms`);
+  return mailer;
+}
+
+export async function mailerScaling(ctx, results) {
+  results.scaling.mailer = [];
+  for (const [sends, pool] of MAILER_SCALING) {
+    // Topics (created up front) and a group of its own: no earlier records to drain first.
+    const own = ctx.topicsFor(`s${sends}-${pool}`);
+    const m = await ctx.startMailer({
+      ...own,
+      SENDS_PER_PARTITION: String(sends),
+      SMTP_POOL_SIZE: String(pool),
+      CONSUMER_GROUP: `${own.EMAILS_TOPIC}.group`,
+    });
+    const rps = await mailerRound(ctx, ctx.settings.EMAILS, own.EMAILS_TOPIC);
+    results.scaling.mailer.push({ sendsPerPartition: sends, poolSize: pool, rps });
+    ctx.say(`mailer sends/partition ${sends}, pool ${pool}: ${rps.toFixed(0)}/s`);
+    await stopProcess(m);
+  }
+}
+
+/** Produces `n` envelopes straight to a running mailer's topic; emails/s from first to last arrival. */
+async function mailerRound(ctx, n, topic) {
+  const { sink, kafka, email } = ctx;
+  sink.reset();
+  const producer = kafka.producer({ idempotent: true, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 } });
+  await producer.connect();
+  const now = new Date().toISOString();
+  const messages = Array.from({ length: n }, () => {
+    const id = crypto.randomUUID();
+    return { key: id, value: JSON.stringify({ v: 1, id, account: 'bench', acceptedAt: now, attempt: 0, email }) };
+  });
+  for (let i = 0; i < n; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+  await producer.disconnect();
+  const deadline = Date.now() + 300_000;
+  while (sink.count < n && Date.now() < deadline) await sleep(50);
+  if (sink.count < n) throw new Error(`mailer round: ${sink.count} of ${n} emails arrived`);
+  const times = [...sink.arrivals.values()].sort((a, b) => a - b);
+  return ((times.length - 1) * 1000) / (times.at(-1) - times[0]);
+}
+
+/** POSTs at a fixed rate; each sample is 202 → arrival at the sink of that Message-ID. */
+async function endToEnd(ctx, url, rate, seconds) {
+  const { sink, key, body } = ctx;
+  sink.reset();
+  const accepted = new Map();
+  const inflight = [];
+  const started = performance.now();
+  for (let i = 0; i < rate * seconds; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    inflight.push(
+      fetch(`${url}/v1/emails`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body })
+        .then(async (r) => {
+          const answered = performance.now();
+          if (r.status === 202) accepted.set(`<${(await r.json()).id}@bench.example>`, answered);
+        })
+        .catch(() => {}),
+    );
+  }
+  await Promise.all(inflight);
+  const deadline = Date.now() + 60_000;
+  while ([...accepted.keys()].some((k) => !sink.arrivals.has(k)) && Date.now() < deadline) await sleep(50);
+  return [...accepted].filter(([k]) => sink.arrivals.has(k)).map(([k, t]) => sink.arrivals.get(k) - t);
+}
