@@ -28,7 +28,9 @@ export function peakRssMb(pid) {
 
 /** Starts `node <entry>` with env; resolves once GET url answers 200. */
 export async function startProcess(entry, env, readyUrl) {
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services under load.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c) => (err = (err + c).slice(-4000)));
   for (let i = 0; i < 300; i++) {
@@ -46,7 +48,7 @@ export async function startProcess(entry, env, readyUrl) {
 }
 
 export async function stopProcess(child) {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   const t = setTimeout(() => child.kill('SIGKILL'), 30_000);

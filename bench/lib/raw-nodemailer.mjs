@@ -2,7 +2,7 @@
 import nodemailer from 'nodemailer';
 
 export async function rawNodemailer(sink, n, poolSize) {
-  sink.reset();
+  await sink.reset();
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: sink.port,

@@ -1,30 +1,23 @@
-// An SMTP sink that records when each Message-ID arrived (the end of the pipeline).
-import { SMTPServer } from 'smtp-server';
+// An SMTP sink (in its own process) that records when each Message-ID arrived, in epoch ms:
+// the end of the pipeline. Compare with `now()`.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+export const now = () => performance.timeOrigin + performance.now();
 
 export async function startSink() {
+  const child = fork(join(import.meta.dirname, 'sink-server.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const [{ port }] = await once(child, 'message');
   const arrivals = new Map();
   let count = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      let head = '';
-      stream.on('data', (c) => {
-        if (head.length < 4096) head += c.toString('utf8');
-      });
-      stream.on('end', () => {
-        const id = /^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1];
-        if (id && !arrivals.has(id)) arrivals.set(id, performance.now());
-        count++;
-        callback(null, 'Ok');
-      });
-    },
+  let onReset = null;
+  child.on('message', (m) => {
+    if (m === 'reset') return onReset?.();
+    const [id, t] = m;
+    count++;
+    if (id) arrivals.set(id, t);
   });
-  // A killed client resets its socket: an 'error' event, not a crash of the benchmark.
-  server.on('error', () => {});
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.server.address();
   return {
     url: `smtp://127.0.0.1:${port}`,
     port,
@@ -32,10 +25,16 @@ export async function startSink() {
     get count() {
       return count;
     },
-    reset() {
+    async reset() {
+      const done = new Promise((r) => (onReset = r));
+      child.send('reset');
+      await done;
       arrivals.clear();
       count = 0;
     },
-    close: () => new Promise((r) => server.close(r)),
+    async close() {
+      child.disconnect();
+      await once(child, 'exit');
+    },
   };
 }
