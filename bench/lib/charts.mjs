@@ -22,7 +22,8 @@ export function barChart(title, unit, bars) {
 <text x="${x(b.max ?? b.value) + 6}" y="${y + 16}" font-size="12">${esc(Number(b.value).toLocaleString('en', { maximumFractionDigits: 1 }))} ${esc(unit)}</text>`;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" role="img">
+<title>${esc(title)}</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="12" y="24" font-size="16" font-weight="bold">${esc(title)}</text>
 ${rows}
