@@ -19,7 +19,12 @@ client waits for a replicated write, so with closed-loop clients the API's throu
     .map((a) => `${a.connections} clients ${f(a.rps)}/s`)
     .join(', ')}); hello-world's answer takes microseconds. G2 is the ratio that says how much the API costs.
 
-**G2 (API ÷ ProducerPerformance).** Profiling found three things, all fixed:
+**G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
+${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
+rounds score lower than the same API alone (the scaling table's row with the same settings:
+${f(r.scaling.api.find((a) => a.lingerMs === 2 && a.maxBatch === 500 && a.producers === 1 && a.connections === r.settings.CONNECTIONS)?.rps ?? 0)}/s);
+ProducerPerformance itself varies as much (${f(r.G2.producerPerformance.min)}–${f(r.G2.producerPerformance.max)}/s).
+Profiling found three things, all fixed:
 1. *One Kafka request per partition.* The fix for kafkajs' failover bug (README, "kafkajs and leader failover") had
    split every batch into one send per partition; an idempotent kafkajs producer holds a per-broker lock per
    request, so a batch cost four round trips in a row on each broker (produce time 124 ms per batch at 64 clients,
@@ -38,20 +43,26 @@ table shows the same).
 **G4 (mailer ÷ raw nodemailer).** Raw nodemailer does one SMTP transaction per email. The mailer also makes two
 durable writes per email — the claim that makes a redelivery a no-op and the outcome — plus its share of Kafka fetch
 and commit work, all on the cores the brokers and Postgres use. On an idle machine the mailer's SMTP path alone
-costs 3.3 ms per send against nodemailer's 2.6 ms. Tried: committing offsets on an interval instead of after each
-fetched batch — no effect, because kafkajs' runner commits after every batch whenever auto-commit is on (read in
-\`consumer/runner.js\`); so reverted. Left: (a) claiming and recording several emails per Postgres statement, which
-would halve the ledger round trips but touches the per-email dedupe contract, and (b) taking offset commits over
-from kafkajs — each is worth its own change with its own fault tests.
+costs 3.3 ms per send against nodemailer's 2.6 ms. Tried and reverted: committing offsets at most once a second
+instead of after every fetched batch (kafkajs' runner commits after each batch while auto-commit is on, read in
+\`consumer/runner.js\`; the worker took commits over and flushed them on stop) — G4 0.49 against 0.46 and G5 p99 at
+100–150/s 218–278 ms against 80–91 ms, i.e. no gain beyond run-to-run noise, for more moving parts. Left: claiming
+and recording several emails per Postgres statement, which would halve the ledger round trips but touches the
+per-email dedupe contract — worth its own change with its own fault tests.
 
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk
 rate, and latency grows for as long as the load lasts. The rate sweep shows where the p99 target holds
-(${held.length ? `at ${held.map((x) => `${x}/s`).join(', ')}` : 'at none of the measured rates'}). With the API and the
-mailer on their own machines (as in docker-compose or Kubernetes) this contention is gone; it was not measured here.
+(${held.length ? `at ${held.map((x) => `${x}/s`).join(', ')}` : 'at none of the measured rates'}). With Kafka, the API
+and the mailer on machines of their own (as a Kubernetes deployment places them) this contention is gone; that was
+not measured here.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
-G4–G5 (mailer). Most of it is V8 heap growth under load (the young generation and request/record buffers), not
-retained data.
+G4–G5 (mailer). It is not retained data: the API starts at 90 MB RSS (20 MB of heap in use), and a heap snapshot
+after the load holds 19 MB; the rest is V8 letting its young and old generations grow under ~3,000 requests/s of
+short-lived garbage (request bodies, envelopes, kafkajs' encode buffers). \`node --max-semi-space-size=2\` brought
+the API's peak from 181 to 166 MB at the same throughput in a profiling run; a lower \`--max-old-space-size\` would
+cap it further but would trade memory for crashes on large requests (bodies up to 4 MiB), so neither is set by
+default. Left: fewer allocations per request.
 `;
 }
