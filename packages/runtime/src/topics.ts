@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel } from 'kafkajs';
 import type { LogSink } from './logger.js';
 import { retryUntil } from './with-retry.js';
 
@@ -27,24 +27,44 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     replicationFactor,
     configEntries: Object.entries({ ...DURABLE, ...s.config }).map(([name, value]) => ({ name, value })),
   }));
+  let existed: string[] = [];
   try {
     // Not kafkajs' waitForLeaders: its polling lets a retriable UNKNOWN_TOPIC_OR_PARTITION
     // escape as an unhandled rejection, which would crash a service at boot.
     await admin.createTopics({ topics, waitForLeaders: false });
   } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
+    existed = alreadyExisting(error);
+    if (existed.length === 0) throw error;
   }
   await waitForLeaders(
     admin,
     missing.map((s) => s.name),
     timeoutMs,
   );
-  return missing.map((s) => s.name);
+  return missing.map((s) => s.name).filter((name) => !existed.includes(name));
 }
 
-/** Until every partition of `names` has a leader: producing before that fails. */
+/**
+ * Until every broker knows every partition of `names` with a leader. Each broker learns of a new
+ * topic from the metadata log in its own time; one that has not yet says the topic does not
+ * exist, so a single broker's answer is not enough (seen on a busy 2-core machine). A client
+ * seeded with one broker only asks that broker.
+ */
 async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const { brokers } = await admin.describeCluster();
+  for (const { host, port } of brokers) {
+    const probe = new Kafka({ clientId: 'postline-topics-probe', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING }).admin();
+    try {
+      await probe.connect();
+      await untilLeaders(probe, names, deadline, timeoutMs);
+    } finally {
+      await probe.disconnect().catch(() => {});
+    }
+  }
+}
+
+async function untilLeaders(admin: Admin, names: string[], deadline: number, timeoutMs: number): Promise<void> {
   for (;;) {
     try {
       const { topics } = await admin.fetchTopicMetadata({ topics: names });
@@ -58,10 +78,13 @@ async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number):
   }
 }
 
-function isAlreadyExists(error: unknown): boolean {
-  const e = error as { type?: string; errors?: { type?: string }[] };
-  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
-  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+/** The topics a failed createTopics reported as already existing, if that is all it reported. */
+function alreadyExisting(error: unknown): string[] {
+  const e = error as { type?: string; topic?: string; errors?: { type?: string; topic?: string }[] };
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return [e.topic ?? ''];
+  if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS'))
+    return e.errors.map((x) => x.topic ?? '');
+  return [];
 }
 
 /** At service start: connects an admin and provisions `specs`, retrying until `deadlineMs`. */
