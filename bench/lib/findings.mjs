@@ -53,8 +53,9 @@ per-email dedupe contract — worth its own change with its own fault tests.
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk
 rate, and latency grows for as long as the load lasts. The rate sweep shows where the p99 target holds
-(${held.length ? `at ${held.map((x) => `${x}/s`).join(', ')}` : 'at none of the measured rates'}). With Kafka, the API
-and the mailer on machines of their own (as a Kubernetes deployment places them) this contention is gone; that was
+(${held.length ? `at ${held.map((x) => `${x}/s`).join(', ')}` : 'at none of the measured rates'}). Tried and reverted: a
+fetch minimum of 32 KiB with a 50 ms wait (fewer, fuller fetches) made every rate worse (p99 65 ms at 20/s, 268 ms at
+100/s). With Kafka, the API and the mailer on machines of their own (as a Kubernetes deployment places them) this contention is gone; that was
 not measured here.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
