@@ -73,6 +73,9 @@ ${(r.G5.sweep ?? []).map((e) => `| G5 at ${e.rate}/s | p50 ${f(e.p50, 1)} ms, p9
 
 ## Scaling
 
+Each row is a single ${r.settings.SECONDS} s run after a 2 s warm-up, not interleaved: read the trends, not differences
+of a few hundred per second (between two full runs the same row moved by up to a quarter).
+
 ![API scaling](bench-api-scaling.svg)
 
 | API: PRODUCE_LINGER_MS | PRODUCE_MAX_BATCH | PRODUCERS | clients | accepted/s | p99 ms |
