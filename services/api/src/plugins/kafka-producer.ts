@@ -78,7 +78,9 @@ export const kafkaProducerPlugin = fp(
       const byOwner = new Map<number, Message[]>();
       for (const g of splitByPartition(config.EMAILS_TOPIC, partitionMetadata, messages)) {
         const owner = producers.owner(g.partition);
-        byOwner.set(owner, [...(byOwner.get(owner) ?? []), ...g.messages]);
+        const group = byOwner.get(owner) ?? [];
+        group.push(...g.messages);
+        byOwner.set(owner, group);
       }
       await Promise.all([...byOwner].map(([owner, group]) => (batchers[owner] as MicroBatcher<Message>).enqueue(group)));
     };
