@@ -23,6 +23,8 @@ export class SmtpSink {
   refuseConnections: { code: number; message: string } | null = null;
   /** Each message is answered this long after its data arrived (a slow server). */
   delayMs = 0;
+  /** Each new connection waits this long for its greeting (past the client's greeting timeout: a stuck server). */
+  greetingDelayMs = 0;
   sessions = 0;
   attempts = 0;
   private server: SMTPServer;
@@ -40,7 +42,8 @@ export class SmtpSink {
           const err = Object.assign(new Error(this.refuseConnections.message), { responseCode: this.refuseConnections.code });
           return callback(err);
         }
-        callback();
+        if (this.greetingDelayMs > 0) setTimeout(() => callback(), this.greetingDelayMs);
+        else callback();
       },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
@@ -52,10 +55,7 @@ export class SmtpSink {
           const behaviour = this.behaviour(raw, index);
           if (behaviour === 'hang') return;
           if (behaviour === 'drop') {
-            (session as unknown as { socket?: { destroy(): void } }).socket?.destroy();
-            // smtp-server keeps no handle to the socket in the session: close every connection.
-            for (const conn of (this.server as unknown as { connections: Set<{ _socket: { destroy(): void } }> }).connections)
-              conn._socket.destroy();
+            this.dropConnections();
             return;
           }
           if (behaviour !== 'accept') {
@@ -72,6 +72,13 @@ export class SmtpSink {
         });
       },
     });
+  }
+
+  /** Resets every open connection, as a server restart or a NAT timeout would. */
+  dropConnections(): void {
+    // smtp-server keeps no handle to the socket in the session: close every connection.
+    for (const conn of (this.server as unknown as { connections: Set<{ _socket: { destroy(): void } }> }).connections)
+      conn._socket.destroy();
   }
 
   async start(): Promise<this> {

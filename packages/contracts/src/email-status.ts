@@ -21,3 +21,17 @@ export interface EmailStatus {
   /** True when a send may have reached the server without our knowing (connection lost after DATA). */
   uncertain: boolean;
 }
+
+/** An accepted email with no final outcome long after it was due (`GET /v1/emails?stuck=true`). */
+export interface StuckEmail {
+  id: string;
+  status: 'queued' | 'sending' | 'retrying';
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  /** For `retrying`: when the retry fell due. */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  /** Where the record is: topic and partition always; the offset once a mailer has claimed it. */
+  kafka: { topic: string; partition: number; offset: string | null } | null;
+}

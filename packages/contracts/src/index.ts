@@ -7,5 +7,5 @@ export {
   type RequestLimits,
   toList,
 } from './email-request.js';
-export { EMAIL_STATES, type EmailState, type EmailStatus, FINAL_STATES } from './email-status.js';
+export { EMAIL_STATES, type EmailState, type EmailStatus, FINAL_STATES, type StuckEmail } from './email-status.js';
 export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } from './envelope.js';

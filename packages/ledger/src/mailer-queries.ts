@@ -1,5 +1,12 @@
 import type pg from 'pg';
 
+/** Where the record being sent sits: the stuck-email audit reports it. */
+export interface KafkaPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 export type Claim =
   | { kind: 'claimed'; attempts: number }
   /** Already final (sent or failed): a redelivery, to skip. */
@@ -12,16 +19,24 @@ export type Claim =
  * queued/retrying, or from a claim that expired (its mailer died mid-send). A claim of our
  * own is taken again (a redelivery to the same process).
  */
-export async function claim(db: pg.Pool, id: string, account: string, mailerId: string, ttlMs: number): Promise<Claim> {
+export async function claim(
+  db: pg.Pool,
+  id: string,
+  account: string,
+  mailerId: string,
+  ttlMs: number,
+  position: KafkaPosition,
+): Promise<Claim> {
   const claimed = await db.query<{ attempts: number }>(
-    `insert into emails (id, account, state, claimed_by, claim_expires_at)
-     values ($1, $2, 'sending', $3, now() + $4 * interval '1 millisecond')
+    `insert into emails (id, account, state, claimed_by, claim_expires_at, kafka_topic, kafka_partition, kafka_offset)
+     values ($1, $2, 'sending', $3, now() + $4 * interval '1 millisecond', $5, $6, $7)
      on conflict (id) do update
-       set state = 'sending', claimed_by = $3, claim_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+       set state = 'sending', claimed_by = $3, claim_expires_at = now() + $4 * interval '1 millisecond', updated_at = now(),
+           kafka_topic = $5, kafka_partition = $6, kafka_offset = $7
        where emails.state in ('accepting', 'queued', 'retrying')
           or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $3))
      returning attempts`,
-    [id, account, mailerId, ttlMs],
+    [id, account, mailerId, ttlMs, position.topic, position.partition, position.offset],
   );
   if (claimed.rows[0]) return { kind: 'claimed', attempts: claimed.rows[0].attempts };
   const { rows } = await db.query<{ state: string; expires_in_ms: number | null }>(
@@ -39,15 +54,18 @@ interface Outcome {
   messageId?: string | null;
   /** The connection broke after the message was handed over: it may have been delivered. */
   uncertain?: boolean;
+  /** For a retry: when it is due. */
+  nextAttemptAt?: Date | null;
 }
 
 async function finish(db: pg.Pool, id: string, mailerId: string, state: 'sent' | 'retrying' | 'failed', o: Outcome): Promise<boolean> {
   const result = await db.query(
     `update emails set state = $3, attempts = attempts + 1, claimed_by = null, claim_expires_at = null,
        smtp_response = coalesce($4, smtp_response), last_error = $5, message_id = coalesce($6, message_id),
-       uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now()
+       uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now(),
+       next_attempt_at = $8
      where id = $1 and claimed_by = $2`,
-    [id, mailerId, state, o.smtpResponse ?? null, o.lastError ?? null, o.messageId ?? null, o.uncertain ?? false],
+    [id, mailerId, state, o.smtpResponse ?? null, o.lastError ?? null, o.messageId ?? null, o.uncertain ?? false, o.nextAttemptAt ?? null],
   );
   // 0 rows: our claim expired and another mailer took the email over; it records its own outcome.
   return result.rowCount === 1;

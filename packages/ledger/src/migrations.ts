@@ -27,4 +27,19 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       create index emails_updated_at_idx on emails (updated_at);
     `,
   },
+  {
+    version: 2,
+    name: 'kafka position, next attempt, unfinished index',
+    sql: `
+      alter table emails
+        add column kafka_topic text,
+        add column kafka_partition integer,
+        add column kafka_offset bigint,
+        add column next_attempt_at timestamptz;
+      -- The stuck-email audit and its metrics look only at unfinished rows.
+      create index emails_unfinished_idx on emails (created_at) where state in ('queued', 'sending', 'retrying');
+      -- Periodic jobs that one mailer of many should run per period (turns.ts).
+      create table job_turns (name text primary key, last_run_at timestamptz not null);
+    `,
+  },
 ];

@@ -36,3 +36,9 @@ export const topicFields = {
   DEAD_LETTER_TOPIC: z.string().min(1).default('emails.dead-letter'),
   DEAD_LETTER_PARTITIONS: positiveInt.default(3),
 };
+
+/**
+ * An accepted email not final this long after it was due is "stuck": the mailers' audit and
+ * `GET /v1/emails?stuck=true` must agree on it, so both read this one setting.
+ */
+export const stuckAfterMs = positiveInt.default(900_000);

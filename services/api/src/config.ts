@@ -55,6 +55,7 @@ const schema = z.object({
   MAX_BATCH_SIZE: fields.positiveInt.max(1000).default(100),
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(2_000),
+  STUCK_AFTER_MS: fields.stuckAfterMs,
   SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(30_000),
   /** How long start-up keeps retrying Kafka and Postgres before giving up. */
   BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),

@@ -75,12 +75,56 @@ export function openApiDocument(schemas: ReturnType<typeof apiSchemas>) {
             uncertain: { type: 'boolean' },
           },
         },
+        StuckEmail: {
+          type: 'object',
+          required: ['id', 'status', 'attempts', 'createdAt', 'updatedAt', 'nextAttemptAt', 'lastError', 'kafka'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: ['queued', 'sending', 'retrying'] },
+            attempts: { type: 'integer' },
+            createdAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
+            nextAttemptAt: { type: ['string', 'null'], format: 'date-time', description: 'For retrying: when the retry fell due' },
+            lastError: { type: ['string', 'null'] },
+            kafka: {
+              type: ['object', 'null'],
+              description: 'Where the record is; the offset once a mailer has claimed it',
+              properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: ['string', 'null'] } },
+            },
+          },
+        },
         Problem: problem,
       },
     },
     security: [{ apiKey: [] }],
     paths: {
       '/v1/emails': {
+        get: {
+          summary: 'Stuck emails: accepted, with no final outcome STUCK_AFTER_MS after they were due (oldest first)',
+          parameters: [
+            { name: 'stuck', in: 'query', required: true, schema: { type: 'string', enum: ['true'] } },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          ],
+          responses: {
+            '200': {
+              description: "This account's stuck emails",
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      stuckAfterMs: { type: 'integer' },
+                      data: { type: 'array', items: { $ref: '#/components/schemas/StuckEmail' } },
+                    },
+                  },
+                },
+              },
+            },
+            '400': problemResponse('stuck is not true, or limit is out of range'),
+            '401': problemResponse('Missing or wrong API key'),
+            '503': problemResponse('The ledger is unavailable'),
+          },
+        },
         post: {
           summary: 'Send an email',
           parameters: [idempotencyKey],

@@ -22,3 +22,8 @@ export function splitByPartition(
   }
   return [...groups].map(([partition, messages]) => ({ partition, messages }));
 }
+
+/** The partition kafkajs' default partitioner picks for `key`: where an email id's record lives. */
+export function partitionOf(topic: string, partitionMetadata: PartitionMetadata[], key: string): number {
+  return partitioner({ topic, partitionMetadata, message: { key, value: null } });
+}

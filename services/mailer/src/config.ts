@@ -16,6 +16,19 @@ const schema = z.object({
   SMTP_POOL_SIZE: fields.positiveInt.default(5),
   /** Each SMTP phase (connect, greeting, every command) must answer within this; below the Kafka session timeout. */
   SMTP_TIMEOUT_MS: fields.positiveInt.default(10_000),
+  /**
+   * The deadline of one send, all in: waiting for a pooled connection, connecting, the whole
+   * conversation. Past it the send fails (transient, or uncertain if DATA began) and its record
+   * is resolved, so no send holds its partition forever. Below CLAIM_TTL_MS: a claim never
+   * expires while its send is pending.
+   */
+  SEND_TIMEOUT_MS: fields.positiveInt.default(45_000),
+  /** A partition with records to do that has not moved for this long is stalled: /readyz and /healthz fail. */
+  STALL_TIMEOUT_MS: fields.positiveInt.default(300_000),
+  /** An accepted email not final this long after it was due is reported as stuck (metric, log, GET /v1/emails?stuck=true). */
+  STUCK_AFTER_MS: fields.stuckAfterMs,
+  /** How often the stuck-email audit runs (one mailer at a time). */
+  AUDIT_INTERVAL_MS: fields.positiveInt.default(60_000),
   MESSAGE_ID_DOMAIN: z
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
@@ -59,6 +72,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
   if (c.SMTP_TIMEOUT_MS * 2 >= c.SESSION_TIMEOUT_MS) {
     throw new ConfigError(
       'Invalid configuration — SMTP_TIMEOUT_MS must be under half of SESSION_TIMEOUT_MS, or a slow send gets the mailer kicked out of its consumer group.',
+    );
+  }
+  if (c.SEND_TIMEOUT_MS >= c.CLAIM_TTL_MS || c.SEND_TIMEOUT_MS <= c.SMTP_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration — SEND_TIMEOUT_MS must be above SMTP_TIMEOUT_MS and below CLAIM_TTL_MS, or a claim could expire while its send is still pending.',
+    );
+  }
+  if (c.STALL_TIMEOUT_MS <= c.SEND_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration — STALL_TIMEOUT_MS must be above SEND_TIMEOUT_MS, or every slow send would look like a stall.',
     );
   }
   return {

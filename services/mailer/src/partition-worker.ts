@@ -1,5 +1,6 @@
 import type { EachBatchPayload } from 'kafkajs';
 import type { HandleResult, InboundRecord } from './record-handler.js';
+import type { StallMonitor } from './stall-monitor.js';
 
 export interface WorkerOptions {
   /** Sends in flight within one partition. */
@@ -10,6 +11,10 @@ export interface WorkerOptions {
   scheduleResume(resume: () => void, ms: number): void;
   stopping(): boolean;
   onError(error: unknown): void;
+  /** Told when each record starts and ends and when the partition pauses on purpose. */
+  monitor: Pick<StallMonitor, 'started' | 'finished' | 'deferred'>;
+  /** How often to heartbeat while the batch is worked through (kafkajs has no background heartbeat). */
+  heartbeatMs: number;
 }
 
 /**
@@ -33,35 +38,49 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
     }
   };
   const beat = () => heartbeat().catch(() => {});
-
-  for (let next = 0; next < messages.length; ) {
-    if (deferred || !isRunning() || isStale() || options.stopping()) break;
-    if (inFlight.size >= options.concurrency) {
-      await Promise.race(inFlight);
-      continue;
-    }
-    const index = next++;
-    const message = messages[index] as (typeof messages)[number];
-    const task = options
-      .handle({ topic: batch.topic, partition: batch.partition, message, heartbeat: beat })
-      .catch((error): HandleResult => {
-        options.onError(error);
-        return { kind: 'defer', ms: 1_000, reason: 'error' };
-      })
-      .then((result) => {
-        if (result.kind === 'done') done[index] = true;
-        else {
-          options.onDefer(result.reason);
-          if (!deferred || index < deferred.index) deferred = { index, ms: result.ms };
-        }
-        advance();
-      })
-      .finally(() => inFlight.delete(task));
-    inFlight.add(task);
+  const { topic, partition } = batch;
+  // Slow sends must not cost the group membership: a batch of slow records can take longer than
+  // the session timeout, and a member evicted mid-batch means its records are sent twice.
+  const heartbeats = setInterval(beat, options.heartbeatMs);
+  try {
+    await work();
+  } finally {
+    clearInterval(heartbeats);
   }
-  await Promise.all(inFlight);
-  advance();
-  if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
-  await commitOffsetsIfNecessary();
-  await beat();
+
+  async function work() {
+    for (let next = 0; next < messages.length; ) {
+      if (deferred || !isRunning() || isStale() || options.stopping()) break;
+      if (inFlight.size >= options.concurrency) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      const index = next++;
+      const message = messages[index] as (typeof messages)[number];
+      options.monitor.started(topic, partition, message.offset);
+      const task = options
+        .handle({ topic, partition, message, heartbeat: beat })
+        .catch((error): HandleResult => {
+          options.onError(error);
+          return { kind: 'defer', ms: 1_000, reason: 'error' };
+        })
+        .then((result) => {
+          options.monitor.finished(topic, partition, message.offset);
+          if (result.kind === 'done') done[index] = true;
+          else {
+            options.onDefer(result.reason);
+            options.monitor.deferred(topic, partition, result.ms);
+            if (!deferred || index < deferred.index) deferred = { index, ms: result.ms };
+          }
+          advance();
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+    }
+    await Promise.all(inFlight);
+    advance();
+    if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
+    await commitOffsetsIfNecessary();
+    await beat();
+  }
 }

@@ -100,7 +100,11 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
   const { config, db, smtp, breaker, metrics } = deps;
   let claimed: Awaited<ReturnType<typeof claim>>;
   try {
-    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS);
+    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS, {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.message.offset,
+    });
   } catch (error) {
     metrics.ledgerErrors.inc();
     log.warn({ err: error }, 'ledger unavailable; pausing');
@@ -173,11 +177,17 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
         log.warn({ attempt }, 'email failed: out of attempts');
         return { kind: 'done' };
       }
-      const notBefore = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS)).toISOString();
+      const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
+      const notBefore = due.toISOString();
       const retry: Envelope = { ...envelope, attempt, notBefore };
       await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers: record.message.headers }]);
       await persistOutcome(deps, record, () =>
-        recordRetrying(db, envelope.id, config.MAILER_ID, { smtpResponse: response, lastError: outcome.error, uncertain }),
+        recordRetrying(db, envelope.id, config.MAILER_ID, {
+          smtpResponse: response,
+          lastError: outcome.error,
+          uncertain,
+          nextAttemptAt: due,
+        }),
       );
       metrics.retried.inc({ uncertain: String(uncertain) });
       log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');

@@ -4,7 +4,7 @@ export type SmtpOutcome =
   | { kind: 'transient'; error: string; response: string | null }
   /** 5xx, rejected recipients, an unsendable message: never try again. */
   | { kind: 'permanent'; error: string; response: string | null }
-  /** The message was handed to the server and then the connection broke before its reply. */
+  /** The server answered DATA and the body went out, then the connection broke (or the deadline passed) before its reply. */
   | { kind: 'uncertain'; error: string }
   /** No SMTP server could be reached at all: nothing is wrong with this email. */
   | { kind: 'unavailable'; error: string };
@@ -18,20 +18,23 @@ interface SmtpError {
   command?: string;
 }
 
-const NEVER_SENDABLE = new Set(['EMESSAGE', 'EENVELOPE', 'ECONFIG', 'EFILEACCESS', 'EURLACCESS', 'EMAXRECIPIENTS', 'ESTREAM']);
+// Not ESTREAM: the message is a Buffer built before the send, so a stream error is local
+// trouble (it used to be a one-shot stream read twice), never a fault of the email.
+const NEVER_SENDABLE = new Set(['EMESSAGE', 'EENVELOPE', 'ECONFIG', 'EFILEACCESS', 'EURLACCESS', 'EMAXRECIPIENTS']);
 
 /**
- * What a nodemailer error means for this email. `handedOver` is true once the whole message
- * was written to the connection (after DATA): a failure without a reply is then uncertain.
+ * What a nodemailer error means for this email. `dataBegan` is true once the server answered
+ * DATA and the body started going out (data-probe.ts): a failure without a reply, including
+ * the send deadline (EABORT), is then uncertain. Before that nothing can have been delivered.
  */
-export function classifySmtpError(raw: unknown, handedOver: boolean): SmtpOutcome {
+export function classifySmtpError(raw: unknown, dataBegan: boolean): SmtpOutcome {
   const e = (raw ?? {}) as SmtpError;
   const error = e.message ?? String(raw);
   const response = e.response ?? null;
   if (e.responseCode) {
     return e.responseCode >= 500 ? { kind: 'permanent', error, response } : { kind: 'transient', error, response };
   }
-  if (handedOver) return { kind: 'uncertain', error };
+  if (dataBegan) return { kind: 'uncertain', error };
   if (e.code && NEVER_SENDABLE.has(e.code)) return { kind: 'permanent', error, response };
   // Could not connect, or the connection died before the server spoke.
   if (e.command === 'CONN' || e.originalCode === 'ECONNREFUSED' || e.code === 'EDNS' || e.code === 'ECONNREFUSED') {

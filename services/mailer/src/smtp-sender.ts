@@ -1,19 +1,21 @@
-import { PassThrough } from 'node:stream';
 import type { Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { createDataProbes } from './data-probe.js';
 import { classifySmtpError, type SmtpOutcome } from './smtp-outcome.js';
 
 export interface SmtpSenderOptions {
   url: string;
   poolSize: number;
   timeoutMs: number;
+  /** One send, all in: waiting for a pooled connection, connecting, the whole conversation. */
+  sendTimeoutMs: number;
   rejectUnauthorized: boolean;
   messageIdDomain: string;
 }
 
-/** The contract of an SMTP transport here: send one envelope, close. */
+/** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
 export interface SmtpSender {
   send(envelope: Envelope): Promise<SmtpOutcome & { messageId: string }>;
   verify(): Promise<boolean>;
@@ -51,6 +53,8 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     disableUrlAccess: true,
     logger,
   } as Parameters<typeof nodemailer.createTransport>[0]);
+  const probes = createDataProbes();
+  transport.use('stream', probes.plugin as Parameters<Transporter['use']>[1]);
 
   return {
     async send(envelope) {
@@ -78,17 +82,24 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         disableUrlAccess: true,
       });
       const node = composer.compile();
-      // The raw message flows through here; its end means every byte went to the connection,
-      // so a later failure without a reply is "uncertain" rather than "not sent".
-      let handedOver = false;
-      const body = new PassThrough();
-      body.once('end', () => (handedOver = true));
-      node.createReadStream().pipe(body);
+      let raw: Buffer;
       try {
-        const info = await transport.sendMail({ envelope: node.getEnvelope(), raw: body });
+        // Built once, as bytes: nodemailer may read the message again when the pool moves it to
+        // another connection (a one-shot stream failed there with "Content stream was already
+        // read", and could leave the send unsettled).
+        raw = await node.build();
+      } catch (error) {
+        return { ...classifySmtpError(error, false), messageId };
+      }
+      // The deadline covers the pool's queue too: nodemailer fails the send when it fires,
+      // closing the connection if it was mid-conversation. Nothing can hold a partition forever.
+      const signal = AbortSignal.timeout(options.sendTimeoutMs);
+      const probe = probes.watch(signal);
+      try {
+        const info = await transport.sendMail({ envelope: node.getEnvelope(), raw, signal });
         return { kind: 'sent', response: String(info.response ?? ''), rejected: (info.rejected ?? []).map(String), messageId };
       } catch (error) {
-        return { ...classifySmtpError(error, handedOver), messageId };
+        return { ...classifySmtpError(error, probe.dataBegan), messageId };
       }
     },
     async verify() {

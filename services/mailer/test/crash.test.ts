@@ -58,7 +58,7 @@ t.test(
 );
 
 t.test('SIGKILL a mailer mid-stream and start it again → every email sent; duplicates only in flight, same Message-ID', async (t) => {
-  const { sink, env } = await mailerFixture(t, { CLAIM_TTL_MS: '4000' }, { delayMs: 5 });
+  const { sink, env } = await mailerFixture(t, { CLAIM_TTL_MS: '4000', SEND_TIMEOUT_MS: '3500' }, { delayMs: 5 });
   const envelopes = Array.from({ length: N }, () => envelope());
   await produce(env.EMAILS_TOPIC!, envelopes);
   const first = spawnService(t, 'mailer', env);

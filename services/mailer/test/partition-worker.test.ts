@@ -2,14 +2,18 @@ import type { EachBatchPayload } from 'kafkajs';
 import t from 'tap';
 import { processBatch } from '../src/partition-worker.js';
 import type { HandleResult } from '../src/record-handler.js';
+import { StallMonitor } from '../src/stall-monitor.js';
 
 function payload(offsets: string[]) {
   const resolved: string[] = [];
   let paused = false;
+  let heartbeats = 0;
   const p = {
     batch: { topic: 't', partition: 0, messages: offsets.map((offset) => ({ offset, key: null, value: null, headers: {} })) },
     resolveOffset: (o: string) => resolved.push(o),
-    heartbeat: async () => {},
+    heartbeat: async () => {
+      heartbeats++;
+    },
     isRunning: () => true,
     isStale: () => false,
     pause: () => {
@@ -18,14 +22,18 @@ function payload(offsets: string[]) {
     },
     commitOffsetsIfNecessary: async () => {},
   } as unknown as EachBatchPayload;
-  return { p, resolved, paused: () => paused };
+  return { p, resolved, paused: () => paused, heartbeats: () => heartbeats };
 }
 
 const options = (handle: (offset: string) => Promise<HandleResult>, concurrency = 3) => {
   const resumes: number[] = [];
+  const monitor = new StallMonitor(60_000);
   return {
     resumes,
+    monitor,
     o: {
+      monitor,
+      heartbeatMs: 20,
       concurrency,
       handle: (r: { message: { offset: string } }) => handle(r.message.offset),
       onDefer: () => {},
@@ -81,4 +89,33 @@ t.test('at most `concurrency` records in flight', async (t) => {
   }, 4);
   await processBatch(p, o as never);
   t.equal(max, 4);
+});
+
+t.test('a slow batch heartbeats while it runs, not only at its end', async (t) => {
+  const { p, heartbeats } = payload(['0', '1']);
+  const { o } = options(async () => {
+    await new Promise((r) => setTimeout(r, 150));
+    return { kind: 'done' };
+  }, 1);
+  await processBatch(p, o as never);
+  // 300 ms of work at one beat per 20 ms, plus the one at the end; timers are loose, so ≥ 5.
+  t.ok(heartbeats() >= 5, `heartbeats during the batch: ${heartbeats()}`);
+});
+
+t.test('the stall monitor sees each record start and finish, and a deferral as a pause', async (t) => {
+  const { p } = payload(['5', '6', '7']);
+  let seenInFlight: string | null = null;
+  const { o, monitor } = options(async (off) => {
+    if (off === '5') seenInFlight = monitor.oldestUnfinished()[0]?.offset ?? null;
+    return off === '6' ? { kind: 'defer', ms: 10_000, reason: 'retry not due' } : { kind: 'done' };
+  }, 1);
+  await processBatch(p, o as never);
+  t.equal(seenInFlight, '5', 'record 5 was in flight while its handler ran');
+  t.same(
+    monitor.oldestUnfinished().map((u) => u.offset),
+    [null],
+    'nothing left in flight',
+  );
+  (monitor as unknown as { position(t: string, p: number, lag: number): void }).position('t', 0, 2);
+  t.same(monitor.stalls(), [], 'paused on purpose with lag: not a stall');
 });

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { Message } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
 import { MicroBatcher } from '../micro-batcher.js';
-import { splitByPartition } from '../partition-split.js';
+import { partitionOf, splitByPartition } from '../partition-split.js';
 import { ProducerPool } from '../producer-pool.js';
 
 export interface EmailQueue {
@@ -12,6 +12,8 @@ export interface EmailQueue {
   enqueue(messages: Message[]): Promise<void>;
   /** Connected, and the requests topic exists with leaders. */
   ready(): Promise<boolean>;
+  /** The requests-topic partition an email id is produced to (the same partitioner as enqueue). */
+  partitionOf(id: string): number;
 }
 
 declare module 'fastify' {
@@ -88,6 +90,7 @@ export const kafkaProducerPlugin = fp(
     let readyCache: { at: number; value: boolean } = { at: 0, value: false };
     app.decorate('emailQueue', {
       enqueue,
+      partitionOf: (id: string) => partitionOf(config.EMAILS_TOPIC, partitionMetadata, id),
       ready: async () => {
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;

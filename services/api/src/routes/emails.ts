@@ -1,8 +1,9 @@
-import { getStatus } from '@postline/ledger';
+import type { StuckEmail } from '@postline/contracts';
+import { getStatus, stuckEmails } from '@postline/ledger';
 import type { FastifyInstance } from 'fastify';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
-import { LedgerUnavailableError, NotFoundError } from '../errors.js';
+import { LedgerUnavailableError, NotFoundError, ValidationError } from '../errors.js';
 import { EmailRateLimiter } from '../plugins/rate-limit.js';
 import { apiSchemas } from '../schemas.js';
 import { idempotencyKeyOf, parseOrThrow } from '../validation.js';
@@ -35,6 +36,31 @@ export async function emailRoutes(app: FastifyInstance, { config }: { config: Ap
     const accepted = await accept(app, request, emails, { idempotencyKey, body: request.body, batch: true });
     reply.status(202);
     return { data: accepted };
+  });
+
+  // The stuck-email audit for this account: accepted, not final, and overdue by STUCK_AFTER_MS.
+  app.get<{ Querystring: Record<string, string | undefined> }>('/emails', async (request) => {
+    const { stuck, limit = '100' } = request.query;
+    const errors = [
+      ...(stuck === 'true'
+        ? []
+        : [{ path: '/stuck', message: 'only stuck=true is supported: list the emails stuck without a final outcome' }]),
+      ...(/^[1-9]\d{0,3}$/.test(limit) && Number(limit) <= 1000 ? [] : [{ path: '/limit', message: 'must be an integer from 1 to 1000' }]),
+    ];
+    if (errors.length > 0) throw Object.assign(new ValidationError(), { errors, detail: `${errors.length} invalid query parameter(s)` });
+    let rows: Awaited<ReturnType<typeof stuckEmails>>;
+    try {
+      rows = await stuckEmails(app.ledger, config.STUCK_AFTER_MS, Number(limit), request.account);
+    } catch (error) {
+      request.log.warn({ err: error }, 'ledger unavailable');
+      throw new LedgerUnavailableError();
+    }
+    const data: StuckEmail[] = rows.map(({ account: _account, ...email }) => ({
+      ...email,
+      // Never claimed by a mailer: it still sits where the API produced it.
+      kafka: email.kafka ?? { topic: config.EMAILS_TOPIC, partition: app.emailQueue.partitionOf(email.id), offset: null },
+    }));
+    return { stuckAfterMs: config.STUCK_AFTER_MS, data };
   });
 
   app.get<{ Params: { id: string } }>('/emails/:id', async (request) => {

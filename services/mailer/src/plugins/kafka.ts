@@ -1,12 +1,13 @@
 import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type Message, Partitioners } from 'kafkajs';
+import { type Admin, type Message, Partitioners } from 'kafkajs';
 import { CircuitBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
 import { ConsumerSupervisor } from '../consumer-supervisor.js';
 import { processBatch } from '../partition-worker.js';
 import { handleRecord } from '../record-handler.js';
+import type { StallMonitor } from '../stall-monitor.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,8 +28,9 @@ export const kafkaPlugin = fp(
       logger: app.log,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
+    // Kept connected: the watchdog asks it where the group stands on each assigned partition.
     const admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS);
-    await admin.disconnect();
+    const monitor = app.stallMonitor;
 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
@@ -49,9 +51,11 @@ export const kafkaPlugin = fp(
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
+        monitor.assigned(e.payload.memberAssignment);
       });
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
         app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
+        monitor.position(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
       });
       return consumer;
     };
@@ -87,6 +91,8 @@ export const kafkaPlugin = fp(
               onDefer: (reason) => app.mailerMetrics.deferred.inc({ reason }),
               onError: (error) => app.log.error({ err: error }, 'record handling failed; will retry'),
               stopping: () => stopping,
+              monitor,
+              heartbeatMs: Math.floor(config.SESSION_TIMEOUT_MS / 10),
               scheduleResume: (resume, ms) => {
                 const timer = setTimeout(() => {
                   resumeTimers.delete(timer);
@@ -101,15 +107,45 @@ export const kafkaPlugin = fp(
     );
     app.addHook('onReady', () => supervisor.run());
 
+    // The brokers' view of each assigned partition (lag, committed offset), so a consumer that
+    // silently stopped fetching shows up as a stall even though no batch reports it.
+    const positionTimer = setInterval(() => {
+      void brokerPositions(admin, config.CONSUMER_GROUP, monitor).catch((error) =>
+        app.log.debug({ err: error }, 'could not read the group position'),
+      );
+    }, POSITION_CHECK_MS).unref();
+
     app.addHook('onClose', async () => {
       stopping = true;
+      clearInterval(positionTimer);
       for (const timer of resumeTimers) clearTimeout(timer);
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
       await supervisor.stop();
       await producer.disconnect();
+      await admin.disconnect();
       app.log.info('consumer stopped');
     });
   },
-  { name: 'kafka', dependencies: ['metrics', 'ledger', 'smtp'] },
+  { name: 'kafka', dependencies: ['metrics', 'ledger', 'smtp', 'watchdog'] },
 );
+
+const POSITION_CHECK_MS = 30_000;
+
+async function brokerPositions(admin: Admin, groupId: string, monitor: StallMonitor): Promise<void> {
+  const assigned = monitor.assignment();
+  const topics = [...new Set(assigned.map((a) => a.topic))];
+  if (topics.length === 0) return;
+  const [ends, committed] = await Promise.all([
+    Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
+    admin.fetchOffsets({ groupId, topics }),
+  ]);
+  for (const { topic, partition } of assigned) {
+    const end = ends.find((e) => e.topic === topic)?.partitions.find((p) => p.partition === partition);
+    const offset = committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
+    if (!end || offset === undefined) continue;
+    // -1: nothing committed yet; the group starts from the beginning (fromBeginning).
+    const from = offset === '-1' ? Number(end.low) : Number(offset);
+    monitor.position(topic, partition, Number(end.high) - from, offset);
+  }
+}

@@ -16,6 +16,7 @@ export const smtpPlugin = fp(
         url: config.SMTP_URL,
         poolSize: config.SMTP_POOL_SIZE,
         timeoutMs: config.SMTP_TIMEOUT_MS,
+        sendTimeoutMs: config.SEND_TIMEOUT_MS,
         rejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED,
         messageIdDomain: config.MESSAGE_ID_DOMAIN,
       },

@@ -1,0 +1,133 @@
+import { createServer, type Socket } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import t from 'tap';
+import { quietLogger } from '../../../test/helpers/env.js';
+import { envelope } from '../../../test/helpers/mailer.js';
+import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
+
+type Outcome = Awaited<ReturnType<SmtpSender['send']>>;
+
+function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number } = {}) {
+  const s = createSmtpSender(
+    {
+      url: `smtp://127.0.0.1:${port}`,
+      poolSize: o.poolSize ?? 2,
+      timeoutMs: o.timeoutMs ?? 1_000,
+      sendTimeoutMs: o.sendTimeoutMs ?? 3_000,
+      rejectUnauthorized: false,
+      messageIdDomain: 'sender.test',
+    },
+    quietLogger,
+  );
+  t.teardown(() => s.close());
+  return s;
+}
+type Test = Parameters<Parameters<typeof t.test>[1]>[0];
+
+/** A real SMTP server; `onMessage` decides per message: answer (true), or never answer (false). */
+async function smtpServer(t: Test, onMessage: (subject: string) => boolean = () => true) {
+  const received: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const subject = /^Subject: (.*)$/m.exec(Buffer.concat(chunks).toString())?.[1]?.trim() ?? '';
+        received.push(subject);
+        if (onMessage(subject)) callback(null, 'Ok');
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.server.address() as { port: number }).port;
+  const dropAll = () => {
+    for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
+  };
+  return { port, received, dropAll };
+}
+
+t.test(
+  'a server that keeps dropping pooled connections: every send settles by its deadline, and none that arrived is called unsent',
+  async (t) => {
+    const server = await smtpServer(t);
+    const s = sender(t, server.port, { sendTimeoutMs: 3_000 });
+    const dropper = setInterval(server.dropAll, 120);
+    t.teardown(() => clearInterval(dropper));
+    const started = Date.now();
+    const emails = Array.from({ length: 120 }, (_, i) => envelope({}, { subject: `drop-${i}` }));
+    const outcomes = await Promise.all(emails.map((e) => s.send(e).then((o) => [e.email.subject, o] as [string, Outcome])));
+    const took = Date.now() - started;
+    t.ok(took < 3_000 + 1_500, `all 120 settled in ${took} ms (deadline 3 s)`);
+    const kinds: Record<string, number> = {};
+  for (const [, o] of outcomes) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
+    t.comment(`outcomes ${JSON.stringify(kinds)}, received ${server.received.length}`);
+    t.notOk(
+      outcomes.some(([, o]) => o.kind === 'permanent'),
+      'a dropped connection is never a permanent failure (it was: "Content stream was already read")',
+    );
+    // The safety property: an email the server got must never be reported as not sent, or it
+    // would go out again on a retry while a "not sent" email may be moved to another relay.
+    const arrived = new Set(server.received);
+    const wronglyUnsent = outcomes.filter(([subject, o]) => arrived.has(subject) && o.kind !== 'sent' && o.kind !== 'uncertain');
+    t.same(
+      wronglyUnsent.map(([subject, o]) => `${subject}: ${o.kind}`),
+      [],
+      'every received message was reported sent or uncertain',
+    );
+    t.ok(
+      outcomes.every(([subject, o]) => o.kind !== 'sent' || arrived.has(subject)),
+      'every "sent" arrived',
+    );
+  },
+);
+
+t.test('a server that accepts the connection and never speaks: the send settles, transient, not uncertain', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => sockets.add(socket.on('error', () => {})));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => silent.close(() => r()));
+  });
+  // Phase timeout above the send deadline: only the deadline can end this send.
+  const s = sender(t, (silent.address() as { port: number }).port, { timeoutMs: 10_000, sendTimeoutMs: 1_500 });
+  const started = Date.now();
+  const outcome = await s.send(envelope());
+  const took = Date.now() - started;
+  t.ok(took >= 1_400 && took < 3_000, `settled at the deadline (${took} ms)`);
+  t.equal(outcome.kind, 'transient', `${outcome.kind}: ${'error' in outcome ? outcome.error : ''}`);
+});
+
+t.test('a server that takes the whole message and never replies: uncertain at the deadline', async (t) => {
+  const server = await smtpServer(t, () => false);
+  const s = sender(t, server.port, { timeoutMs: 10_000, sendTimeoutMs: 1_500 });
+  const outcome = await s.send(envelope({}, { subject: 'hang-after-data' }));
+  t.equal(outcome.kind, 'uncertain');
+  t.same(server.received, ['hang-after-data'], 'the server did get it: uncertain is the truth');
+});
+
+t.test('a connection dropped before DATA is not uncertain', async (t) => {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(_address, session, callback) {
+      (session as unknown as { socket?: Socket }).socket?.destroy();
+      for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
+      callback();
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const s = sender(t, (server.server.address() as { port: number }).port, { sendTimeoutMs: 2_000 });
+  const outcome = await s.send(envelope());
+  t.not(outcome.kind, 'uncertain', `${outcome.kind}`);
+  t.not(outcome.kind, 'sent');
+  t.not(outcome.kind, 'permanent');
+});

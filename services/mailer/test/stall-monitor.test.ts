@@ -1,0 +1,72 @@
+import t from 'tap';
+import { StallMonitor } from '../src/stall-monitor.js';
+
+function monitor(stallMs = 1_000) {
+  let now = 0;
+  const m = new StallMonitor(stallMs, () => now);
+  m.assigned({ emails: [0, 1], retry: [0] });
+  return { m, tick: (ms: number) => (now += ms) };
+}
+
+t.test('a record in flight past the stall timeout stalls its partition, and only that one', async (t) => {
+  const { m, tick } = monitor();
+  m.started('emails', 0, '41');
+  m.started('emails', 0, '42');
+  m.started('emails', 1, '7');
+  tick(500);
+  m.finished('emails', 1, '7');
+  tick(400);
+  t.same(m.stalls(), [], 'not yet at 900 ms');
+  tick(200);
+  // Partition 0 has not moved for 1,100 ms; partition 1 moved 600 ms ago.
+  const stalls = m.stalls();
+  t.same(
+    stalls.map((s) => [s.topic, s.partition, s.oldestOffset]),
+    [['emails', 0, '41']],
+  );
+  t.same(
+    m.oldestUnfinished().find((u) => u.partition === 0 && u.topic === 'emails'),
+    { topic: 'emails', partition: 0, ageMs: 1_100, offset: '41' },
+  );
+  m.finished('emails', 0, '41');
+  t.same(m.stalls(), [], 'a finished record is movement');
+});
+
+t.test('lag without a batch (a consumer that stopped fetching) is a stall; a moving committed offset is not', async (t) => {
+  const { m, tick } = monitor();
+  m.position('emails', 0, 5, '100');
+  tick(1_500);
+  t.equal(m.stalls().length, 1, 'lag and nothing moved');
+  m.position('emails', 0, 3, '102');
+  t.same(m.stalls(), [], 'the committed offset moved');
+  tick(1_500);
+  m.position('emails', 0, 0, '105');
+  tick(5_000);
+  t.same(m.stalls(), [], 'no lag, nothing in flight: idle, not stalled');
+});
+
+t.test('a deliberate pause is not a stall until well after it should have resumed', async (t) => {
+  const { m, tick } = monitor();
+  m.started('retry', 0, '3');
+  m.finished('retry', 0, '3');
+  m.deferred('retry', 0, 60_000); // retry not due for a minute
+  m.position('retry', 0, 1);
+  tick(59_000);
+  t.same(m.stalls(), [], 'waiting for the due time');
+  tick(1_500);
+  t.same(m.stalls(), [], 'resumed 500 ms ago: still within the stall timeout');
+  tick(1_000);
+  t.equal(m.stalls().length, 1, 'not fetched again 1.5 s after it should have resumed');
+});
+
+t.test('a ledger outage suspends stall detection; a rebalance forgets revoked partitions', async (t) => {
+  const { m, tick } = monitor();
+  m.started('emails', 0, '9');
+  m.dependencyDown(10_000);
+  tick(9_000);
+  t.same(m.stalls(), [], 'waiting on the ledger');
+  m.assigned({ emails: [1] });
+  tick(20_000);
+  t.same(m.stalls(), [], 'partition 0 is no longer ours');
+  t.same(m.assignment(), [{ topic: 'emails', partition: 1 }]);
+});
