@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope } from '../../../test/helpers/mailer.js';
 import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
@@ -22,7 +22,6 @@ function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: 
   t.teardown(() => s.close());
   return s;
 }
-type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 
 /** A real SMTP server; `onMessage` decides per message: answer (true), or never answer (false). */
 async function smtpServer(t: Test, onMessage: (subject: string) => boolean = () => true) {
@@ -64,7 +63,7 @@ t.test(
     const took = Date.now() - started;
     t.ok(took < 3_000 + 1_500, `all 120 settled in ${took} ms (deadline 3 s)`);
     const kinds: Record<string, number> = {};
-  for (const [, o] of outcomes) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
+    for (const [, o] of outcomes) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
     t.comment(`outcomes ${JSON.stringify(kinds)}, received ${server.received.length}`);
     t.notOk(
       outcomes.some(([, o]) => o.kind === 'permanent'),
