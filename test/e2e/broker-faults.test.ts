@@ -1,38 +1,11 @@
 import t from 'tap';
 import { stackControl } from '../../packages/stack/src/control-client.js';
+import { leaderOfMost, waitForFullIsr } from '../helpers/cluster.js';
 import { sleep } from '../helpers/env.js';
-import { testKafka } from '../helpers/kafka.js';
 import { recoveryMs, System } from './harness.js';
 
 const control = stackControl();
 const skip = !control && 'the stack is external (no STACK_CONTROL_URL)';
-
-async function leaderOfMost(topic: string): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    const counts = new Map<number, number>();
-    for (const p of meta.topics[0]!.partitions) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
-    return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function waitForFullIsr(topic: string): Promise<void> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    for (let i = 0; i < 120; i++) {
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      if (meta.topics[0]!.partitions.every((p) => p.isr.length === 3)) return;
-      await sleep(500);
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 t.test('5. SIGKILL the broker leading the most partitions under load → only 202 or 503, 0 of the 202s lost', { skip }, async (t) => {
   const system = await System.start(t, { mailers: 1 });
@@ -59,28 +32,35 @@ t.test('5. SIGKILL the broker leading the most partitions under load → only 20
   await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
 });
 
-t.test('6. five bounces of a leader in a row (kill, wait, restart) → 0 lost', { skip }, async (t) => {
-  const system = await System.start(t, { mailers: 1 });
-  const load = system.load(8);
-  for (let bounce = 0; bounce < 5; bounce++) {
-    const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
-    t.teardown(() => control!.kafka(node, 'start'));
-    await control!.kafka(node, 'kill');
-    await sleep(3_000);
-    await control!.kafka(node, 'start');
-    await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
-  }
-  await load.stop();
-  t.same(
-    [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
-    [],
-    'only 202 or 503',
+// E2E_REPEAT=10 runs scenario 6 ten times in a row (issue #18's soak; not in CI).
+const repeat = Number(process.env.E2E_REPEAT ?? 1);
+for (let run = 1; run <= repeat; run++)
+  t.test(
+    `6. five bounces of a leader in a row (kill, wait, restart) → 0 lost${repeat > 1 ? ` (run ${run}/${repeat})` : ''}`,
+    { skip },
+    async (t) => {
+      const system = await System.start(t, { mailers: 1 });
+      const load = system.load(8);
+      for (let bounce = 0; bounce < 5; bounce++) {
+        const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
+        t.teardown(() => control!.kafka(node, 'start'));
+        await control!.kafka(node, 'kill');
+        await sleep(3_000);
+        await control!.kafka(node, 'start');
+        await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
+      }
+      await load.stop();
+      t.same(
+        [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+        [],
+        'only 202 or 503',
+      );
+      const s = await system.reconcile('5 leader bounces');
+      t.ok(s.accepted > 100, `accepted ${s.accepted}`);
+      t.equal(s.lost, 0);
+      t.equal(s.duplicated, 0);
+    },
   );
-  const s = await system.reconcile('5 leader bounces');
-  t.ok(s.accepted > 100, `accepted ${s.accepted}`);
-  t.equal(s.lost, 0);
-  t.equal(s.duplicated, 0);
-});
 
 t.test('11. two of three brokers down → 503 within the bound, recovery when they return; 0 lost', { skip }, async (t) => {
   const system = await System.start(t, { mailers: 1, api: { ACK_TIMEOUT_MS: '3000' } });

@@ -37,6 +37,8 @@ export class System {
   readonly accepted = new Map<string, string>(); // subject → id
   readonly outcomes = new Map<string, number>();
   readonly mailers: ServiceProcess[] = [];
+  /** Each mailer's metrics/health port, in the order of `mailers`. */
+  readonly mailerPorts: number[] = [];
   api!: ServiceProcess;
   apiUrl = '';
   private counter = 0;
@@ -77,6 +79,7 @@ export class System {
     const port = await freePort();
     const mailer = spawnService(this.t, 'mailer', { ...this.mailerEnv, METRICS_PORT: String(port) });
     this.mailers.push(mailer);
+    this.mailerPorts.push(port);
     const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 60_000, 100);
     if (!up) throw new Error(`mailer did not become ready: ${mailer.output().slice(-2000)}`);
     return mailer;

@@ -1,0 +1,31 @@
+import { sleep } from './env.js';
+import { testKafka } from './kafka.js';
+
+/** The broker leading the most partitions of `topic`: the one whose loss hurts most. */
+export async function leaderOfMost(topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const counts = new Map<number, number>();
+    for (const p of meta.topics[0]!.partitions) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits (up to a minute) until every partition of `topic` has all three replicas in sync. */
+export async function waitForFullIsr(topic: string): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 120; i++) {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      if (meta.topics[0]!.partitions.every((p) => p.isr.length === 3)) return;
+      await sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
