@@ -14,6 +14,9 @@ t.test('classifying SMTP failures', async (t) => {
   t.equal(classifySmtpError({ code: 'ETIMEDOUT' }, true).kind, 'uncertain', 'no reply after the message was handed over');
   t.equal(classifySmtpError({ code: 'ECONNECTION' }, true).kind, 'uncertain');
   t.equal(classifySmtpError({ code: 'EMESSAGE' }, false).kind, 'permanent');
+  t.equal(classifySmtpError({ code: 'EABORT', name: 'AbortError' }, false).kind, 'transient', 'the send deadline before DATA');
+  t.equal(classifySmtpError({ code: 'EABORT', name: 'AbortError' }, true).kind, 'uncertain', 'the send deadline after DATA began');
+  t.equal(classifySmtpError({ code: 'ESTREAM' }, false).kind, 'transient', 'a local stream error is never the email’s fault');
 });
 
 t.test('backoff doubles, caps, and jitters ±20 %', async (t) => {
@@ -66,6 +69,14 @@ t.test('config: SMTP timeouts must stay well under the session timeout; producti
   t.match(loadConfig(base), { MAX_ATTEMPTS: 8, SMTP_POOL_SIZE: 5, MESSAGE_ID_DOMAIN: 'postline.localhost' });
   t.throws(() => loadConfig({ ...base, SMTP_TIMEOUT_MS: '20000', SESSION_TIMEOUT_MS: '30000' }), /SMTP_TIMEOUT_MS/);
   t.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /MESSAGE_ID_DOMAIN/);
+  t.match(loadConfig(base), { SEND_TIMEOUT_MS: 45_000, CLAIM_TTL_MS: 60_000, STALL_TIMEOUT_MS: 300_000, STUCK_AFTER_MS: 900_000 });
+  t.throws(
+    () => loadConfig({ ...base, SEND_TIMEOUT_MS: '60000' }),
+    /SEND_TIMEOUT_MS must be .* below CLAIM_TTL_MS/,
+    'a claim could expire mid-send',
+  );
+  t.throws(() => loadConfig({ ...base, SEND_TIMEOUT_MS: '9000' }), /SEND_TIMEOUT_MS must be above SMTP_TIMEOUT_MS/);
+  t.throws(() => loadConfig({ ...base, STALL_TIMEOUT_MS: '45000' }), /STALL_TIMEOUT_MS must be above SEND_TIMEOUT_MS/);
   t.throws(() => loadConfig({ ...base, SMTP_URL: 'http://x' }), /SMTP_URL/);
   t.not(loadConfig(base).MAILER_ID, loadConfig(base).MAILER_ID, 'every process its own claim identity');
 });
