@@ -1,6 +1,6 @@
 import t from 'tap';
 import { stackControl } from '../../packages/stack/src/control-client.js';
-import { leaderOfMost, waitForFullIsr } from '../helpers/cluster.js';
+import { bounceLeaders, leaderOfMost, waitForFullIsr } from '../helpers/cluster.js';
 import { sleep } from '../helpers/env.js';
 import { recoveryMs, System } from './harness.js';
 
@@ -41,14 +41,7 @@ for (let run = 1; run <= repeat; run++)
     async (t) => {
       const system = await System.start(t, { mailers: 1 });
       const load = system.load(8);
-      for (let bounce = 0; bounce < 5; bounce++) {
-        const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
-        t.teardown(() => control!.kafka(node, 'start'));
-        await control!.kafka(node, 'kill');
-        await sleep(3_000);
-        await control!.kafka(node, 'start');
-        await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
-      }
+      await bounceLeaders(t, control!, system.apiEnv.EMAILS_TOPIC!, 5);
       await load.stop();
       t.same(
         [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { stackControl } from '../../packages/stack/src/control-client.js';
-import { leaderOfMost, waitForFullIsr } from '../helpers/cluster.js';
+import { bounceLeaders } from '../helpers/cluster.js';
 import { answers, sleep } from '../helpers/env.js';
 import { System } from './harness.js';
 
@@ -21,14 +21,7 @@ t.test(
     const dropper = setInterval(() => system.sink.dropConnections(), 500);
     t.teardown(() => clearInterval(dropper));
     const troubleStarted = Date.now();
-    for (let bounce = 0; bounce < 2; bounce++) {
-      const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
-      t.teardown(() => control!.kafka(node, 'start'));
-      await control!.kafka(node, 'kill');
-      await sleep(3_000);
-      await control!.kafka(node, 'start');
-      await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
-    }
+    await bounceLeaders(t, control!, system.apiEnv.EMAILS_TOPIC!, 2);
     await sleep(Math.max(0, 30_000 - (Date.now() - troubleStarted)));
     clearInterval(dropper);
     system.sink.greetingDelayMs = 0;

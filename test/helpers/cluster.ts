@@ -1,3 +1,5 @@
+import type { Test } from 'tap';
+import type { StackControl } from '../../packages/stack/src/control-client.js';
 import { sleep } from './env.js';
 import { testKafka } from './kafka.js';
 
@@ -27,5 +29,20 @@ export async function waitForFullIsr(topic: string): Promise<void> {
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Bounces the leader of most of `topic`'s partitions `times` times: SIGKILL, 3 s down, restart,
+ * wait for the full ISR. A teardown restarts each node in case the test fails midway.
+ */
+export async function bounceLeaders(t: Test, control: StackControl, topic: string, times: number): Promise<void> {
+  for (let bounce = 0; bounce < times; bounce++) {
+    const node = await leaderOfMost(topic);
+    t.teardown(() => control.kafka(node, 'start'));
+    await control.kafka(node, 'kill');
+    await sleep(3_000);
+    await control.kafka(node, 'start');
+    await waitForFullIsr(topic);
   }
 }
