@@ -32,11 +32,15 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
  */
 export class StallMonitor {
   private readonly partitions = new Map<string, PartitionState>();
+  /** Last movement on any partition: the consumer as a whole is alive. */
+  private anyMovedAt: number;
 
   constructor(
     private readonly stallMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.anyMovedAt = now();
+  }
 
   /** The group gave us these partitions (a rebalance): forget the others, start the clock for new ones. */
   assigned(assignment: Record<string, number[]>): void {
@@ -58,13 +62,13 @@ export class StallMonitor {
   finished(topic: string, partition: number, offset: string): void {
     const s = this.state(topic, partition);
     s.inFlight.delete(offset);
-    s.movedAt = this.now();
+    s.movedAt = this.anyMovedAt = this.now();
   }
 
   /** The partition was paused on purpose and resumes in `ms`. */
   deferred(topic: string, partition: number, ms: number): void {
     const s = this.state(topic, partition);
-    s.movedAt = this.now();
+    s.movedAt = this.anyMovedAt = this.now();
     s.waitingUntil = Math.max(s.waitingUntil, this.now() + ms);
   }
 
@@ -80,7 +84,7 @@ export class StallMonitor {
     if (!s) return;
     s.lag = Math.max(0, lag);
     if (committed !== undefined && committed !== s.committed) {
-      if (s.committed !== null) s.movedAt = this.now();
+      if (s.committed !== null) s.movedAt = this.anyMovedAt = this.now();
       s.committed = committed;
     }
   }
@@ -97,13 +101,19 @@ export class StallMonitor {
     });
   }
 
-  /** The partitions that have work and have not moved for `stallMs`. */
+  /**
+   * The partitions that have work and have not moved for `stallMs`. A partition with records in
+   * flight is judged on its own (each send has a deadline). One with only lag may be waiting its
+   * turn behind other partitions' slow batches (PARTITION_CONCURRENCY): that is load, not a
+   * fault, so it counts only once the whole consumer has stopped moving.
+   */
   stalls(): Stall[] {
     const now = this.now();
     const stalls: Stall[] = [];
     for (const [key, s] of this.partitions) {
       const hasWork = s.inFlight.size > 0 || s.lag > 0;
-      const stuck = hasWork && now >= s.waitingUntil && now - Math.max(s.movedAt, s.waitingUntil) > this.stallMs;
+      const since = Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 ? 0 : this.anyMovedAt);
+      const stuck = hasWork && now >= s.waitingUntil && now - since > this.stallMs;
       if (!stuck) continue;
       const [topic, partition] = key.split('\u0000') as [string, string];
       let oldest: string | null = null;

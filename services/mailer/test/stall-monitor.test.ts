@@ -70,3 +70,20 @@ t.test('a ledger outage suspends stall detection; a rebalance forgets revoked pa
   t.same(m.stalls(), [], 'partition 0 is no longer ours');
   t.same(m.assignment(), [{ topic: 'emails', partition: 1 }]);
 });
+
+t.test('a partition with lag waiting its turn while other partitions make progress is not stalled', async (t) => {
+  const { m, tick } = monitor();
+  m.position('emails', 1, 500, '0'); // lag, never fetched yet: the consumer is busy elsewhere
+  for (let i = 0; i < 5; i++) {
+    m.started('emails', 0, String(i));
+    tick(400);
+    m.finished('emails', 0, String(i));
+  }
+  t.same(m.stalls(), [], '2 s without a batch for partition 1, but partition 0 moves');
+  tick(1_100);
+  t.same(
+    m.stalls().map((s) => s.partition),
+    [1],
+    'once nothing moves anywhere, the lag counts',
+  );
+});
