@@ -43,12 +43,6 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
   // the session timeout, and a member evicted mid-batch means its records are sent twice.
   const heartbeats = setInterval(beat, options.heartbeatMs);
   try {
-    await work();
-  } finally {
-    clearInterval(heartbeats);
-  }
-
-  async function work() {
     for (let next = 0; next < messages.length; ) {
       if (deferred || !isRunning() || isStale() || options.stopping()) break;
       if (inFlight.size >= options.concurrency) {
@@ -82,5 +76,7 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
     if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
     await commitOffsetsIfNecessary();
     await beat();
+  } finally {
+    clearInterval(heartbeats);
   }
 }

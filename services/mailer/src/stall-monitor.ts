@@ -1,5 +1,7 @@
 /** One partition as this mailer sees it. */
 interface PartitionState {
+  topic: string;
+  partition: number;
   /** Offsets of records being handled now → when each started. */
   inFlight: Map<string, number>;
   /** Last time the partition moved: a record finished, a record was deferred on purpose, its committed offset changed. */
@@ -49,7 +51,7 @@ export class StallMonitor {
       for (const partition of partitions) {
         const key = keyOf(topic, partition);
         keep.add(key);
-        if (!this.partitions.has(key)) this.partitions.set(key, this.fresh());
+        if (!this.partitions.has(key)) this.partitions.set(key, this.fresh(topic, partition));
       }
     }
     for (const key of [...this.partitions.keys()]) if (!keep.has(key)) this.partitions.delete(key);
@@ -92,12 +94,11 @@ export class StallMonitor {
   /** Age of the oldest record started and not finished, per assigned partition. */
   oldestUnfinished(): { topic: string; partition: number; ageMs: number; offset: string | null }[] {
     const now = this.now();
-    return [...this.partitions].map(([key, s]) => {
-      const [topic, partition] = key.split('\u0000') as [string, string];
+    return [...this.partitions.values()].map((s) => {
       let offset: string | null = null;
       let since = now;
       for (const [o, at] of s.inFlight) if (offset === null || at < since) [offset, since] = [o, at];
-      return { topic, partition: Number(partition), ageMs: now - since, offset };
+      return { topic: s.topic, partition: s.partition, ageMs: now - since, offset };
     });
   }
 
@@ -110,25 +111,21 @@ export class StallMonitor {
   stalls(): Stall[] {
     const now = this.now();
     const stalls: Stall[] = [];
-    for (const [key, s] of this.partitions) {
+    for (const s of this.partitions.values()) {
       const hasWork = s.inFlight.size > 0 || s.lag > 0;
       const since = Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 ? 0 : this.anyMovedAt);
       const stuck = hasWork && now >= s.waitingUntil && now - since > this.stallMs;
       if (!stuck) continue;
-      const [topic, partition] = key.split('\u0000') as [string, string];
       let oldest: string | null = null;
       for (const o of s.inFlight.keys()) if (oldest === null || BigInt(o) < BigInt(oldest)) oldest = o;
-      stalls.push({ topic, partition: Number(partition), sinceMs: now - s.movedAt, lag: s.lag, oldestOffset: oldest });
+      stalls.push({ topic: s.topic, partition: s.partition, sinceMs: now - s.movedAt, lag: s.lag, oldestOffset: oldest });
     }
     return stalls;
   }
 
   /** Assigned partitions, for the broker-side position check. */
   assignment(): { topic: string; partition: number }[] {
-    return [...this.partitions.keys()].map((key) => {
-      const [topic, partition] = key.split('\u0000') as [string, string];
-      return { topic, partition: Number(partition) };
-    });
+    return [...this.partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
   }
 
   private state(topic: string, partition: number): PartitionState {
@@ -136,13 +133,13 @@ export class StallMonitor {
     let s = this.partitions.get(key);
     if (!s) {
       // Records of a partition not (yet) in the assignment event: track them anyway.
-      s = this.fresh();
+      s = this.fresh(topic, partition);
       this.partitions.set(key, s);
     }
     return s;
   }
 
-  private fresh(): PartitionState {
-    return { inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, lag: 0, committed: null };
+  private fresh(topic: string, partition: number): PartitionState {
+    return { topic, partition, inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, lag: 0, committed: null };
   }
 }
