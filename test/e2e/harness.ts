@@ -3,7 +3,7 @@ import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
 import { answers, sleep } from '../helpers/env.js';
 import { readTopic, testKafka } from '../helpers/kafka.js';
-import { createTopics, eventually, ledgerPool, ledgerRows, MESSAGE_ID_DOMAIN, mailerEnv } from '../helpers/mailer.js';
+import { createTopics, eventually, ledgerPool, ledgerRows, MESSAGE_ID_DOMAIN, mailerEnv, TEST_TIMINGS } from '../helpers/mailer.js';
 import { type ServiceProcess, spawnService } from '../helpers/processes-mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -52,13 +52,20 @@ export class System {
 
   static async start(
     t: Test,
-    options: { mailers?: number; api?: Record<string, string>; mailer?: Record<string, string> } = {},
+    options: {
+      mailers?: number;
+      api?: Record<string, string>;
+      mailer?: Record<string, string>;
+      /** Mailers with the production default for every timing setting (no TEST_TIMINGS). */
+      defaultTimings?: boolean;
+    } = {},
   ): Promise<System> {
     const sink = await new SmtpSink().start();
     t.teardown(() => sink.stop());
     const api = apiEnv({ RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn', ...options.api });
     const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
     const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
+    if (options.defaultTimings) for (const key of Object.keys(TEST_TIMINGS)) delete mailer[key];
     await createTopics(mailer);
     const system = new System(t, sink, api, mailer);
     await system.startApi();

@@ -11,7 +11,22 @@ import { SmtpSink } from './smtp-sink.js';
 
 export const MESSAGE_ID_DOMAIN = 'mail.test.example';
 
-/** Env for mailers of one test: private topics and group, fast retries. */
+/**
+ * Shortened timings, so the fault tests that wait out a timeout (a dead member's session, an
+ * expired claim, a silent SMTP server) finish in seconds rather than minutes. Each path they
+ * shorten also runs with the production defaults: e2e 12 (`stuck-smtp.test.ts`, System.start
+ * with `defaultTimings`) drops every one of them. SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
+ * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere: it is policy, not
+ * a timeout, and its curve is unit-tested (units.test.ts).
+ */
+export const TEST_TIMINGS = {
+  SMTP_TIMEOUT_MS: '3000',
+  SESSION_TIMEOUT_MS: '10000',
+  CLAIM_TTL_MS: '8000',
+  SEND_TIMEOUT_MS: '6000',
+} as const;
+
+/** Env for mailers of one test: private topics and group, fast retries, TEST_TIMINGS. */
 export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   const { brokers, databaseUrl } = stackEnv();
   const base = uniqueName('mailer');
@@ -26,11 +41,7 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     CONSUMER_GROUP: `${base}.group`,
     RETRY_BASE_MS: '200',
     RETRY_MAX_MS: '2000',
-    SMTP_TIMEOUT_MS: '3000',
-    SESSION_TIMEOUT_MS: '10000',
-    CLAIM_TTL_MS: '8000',
-    // Below CLAIM_TTL_MS, as the config requires (the default is 45 s against a 60 s claim).
-    SEND_TIMEOUT_MS: '6000',
+    ...TEST_TIMINGS,
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
