@@ -31,6 +31,7 @@ export async function buildApi(t: Test, overrides: Record<string, string> = {}):
   const app = Fastify({ logger: { level: config.LOG_LEVEL }, ...serverOptions(config) });
   await app.register(apiApp, { config });
   await app.ready();
+  await app.startup.settled();
   t.teardown(() => app.close());
   return { app, config };
 }

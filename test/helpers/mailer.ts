@@ -65,6 +65,7 @@ export async function startMailer(t: Test, env: Record<string, string>): Promise
   const app = Fastify({ logger: { level: config.LOG_LEVEL } });
   await app.register(mailerApp, { config });
   await app.ready();
+  await app.startup.settled();
   t.teardown(() => app.close());
   return { app, config };
 }

@@ -2,7 +2,6 @@ export {
   type Claim,
   claim,
   type KafkaPosition,
-  purgeFinalOlderThan,
   recordFailed,
   recordRetrying,
   recordSent,
@@ -10,7 +9,8 @@ export {
 } from './mailer-queries.js';
 export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
-export { type LedgerOptions, openLedger } from './open-ledger.js';
+export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
+export { type PurgeOptions, purgeExpired } from './retention.js';
 export { getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
 export { takeTurn } from './turns.js';

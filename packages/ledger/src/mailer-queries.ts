@@ -83,11 +83,3 @@ export async function releaseClaim(db: pg.Pool, id: string, mailerId: string): P
     [id, mailerId],
   );
 }
-
-/** Retention: final rows older than `days` go. Rows still in flight are never deleted. */
-export async function purgeFinalOlderThan(db: pg.Pool, days: number): Promise<number> {
-  const result = await db.query(`delete from emails where state in ('sent', 'failed') and updated_at < now() - $1 * interval '1 day'`, [
-    days,
-  ]);
-  return result.rowCount ?? 0;
-}

@@ -42,4 +42,12 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       create table job_turns (name text primary key, last_run_at timestamptz not null);
     `,
   },
+  {
+    version: 3,
+    name: 'retention index',
+    sql: `
+      -- The retention purge reads only rows it may delete, oldest first (retention.ts).
+      create index emails_purgeable_idx on emails (updated_at) where state in ('sent', 'failed', 'accepting');
+    `,
+  },
 ];

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { LogFn } from 'pino';
-import { migrate } from './migrate.js';
 
 export interface LedgerOptions {
   url: string;
@@ -11,14 +10,11 @@ export interface LedgerOptions {
 }
 
 /**
- * The ledger's pool, migrated. An idle connection dying (Postgres restarted) is logged, not
- * thrown: the pool replaces it. `retry` runs the migration as a boot step (see retryUntil).
+ * The ledger's pool. It connects lazily, so creating it never waits for Postgres; the services
+ * migrate in a boot step (see Startup). An idle connection dying (Postgres restarted) is logged,
+ * not thrown: the pool replaces it.
  */
-export async function openLedger(
-  options: LedgerOptions,
-  log: { info: LogFn; warn: LogFn },
-  retry: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
-): Promise<pg.Pool> {
+export function createLedgerPool(options: LedgerOptions, log: { warn: LogFn }): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.maxConnections,
@@ -27,6 +23,5 @@ export async function openLedger(
     application_name: options.applicationName,
   });
   pool.on('error', (error) => log.warn({ err: error }, 'ledger connection lost'));
-  await retry('ledger migrations', () => migrate(pool, log));
   return pool;
 }

@@ -8,13 +8,28 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs logs at error level what it then retries: a broker's error answer (`Response
+ * JoinGroup…` "The coordinator is loading", "no leader … leadership election", "does not host
+ * this topic-partition" while a new topic spreads) and each retried step. Those are the normal
+ * sound of a cluster starting or failing over; the caller still sees a final failure. They are
+ * warnings here, so an error-level line means something needs a person.
+ */
+export function kafkaLevel(level: number, log: { message: string; retryCount?: unknown }): 'error' | 'warn' | 'info' | 'debug' {
+  const mapped = LEVELS[level] ?? 'info';
+  if (mapped !== 'error') return mapped;
+  const retried = log.message.startsWith('Response ') || log.retryCount !== undefined || /reconnecting/i.test(log.message);
+  return retried ? 'warn' : 'error';
+}
+
 /** Routes kafkajs' own logs into pino, object first, with a constant message. */
 function pinoLogCreator(logger: LogSink) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...rest } = log;
-      child[LEVELS[level] ?? 'info']({ ...rest, kafkaMessage: message }, 'kafkajs');
+      const at = kafkaLevel(level, log);
+      child[at]({ ...rest, kafkaMessage: message, ...(at !== LEVELS[level] ? { retriedByKafkajs: true } : {}) }, 'kafkajs');
     };
 }
 

@@ -23,9 +23,13 @@ export const REDACT_PATHS = [
   'smtpUrl',
 ];
 
+/** JSON everywhere (log shippers read it), human-readable lines when a person watches a terminal. */
 export function createLogger(options: { name: string; level: string } & LoggerOptions): Logger {
   return pino({
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : {}),
     ...options,
   });
 }

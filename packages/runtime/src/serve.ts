@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import Fastify, { type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import { createLogger, type Logger } from './logger.js';
+import './startup.js';
 
 export interface ServeOptions<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: number }> {
   name: string;
@@ -39,9 +40,7 @@ export async function serve<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: 
   try {
     await server.register(options.app, { config });
   } catch (error) {
-    // Start-up retried its dependencies until BOOT_TIMEOUT_MS: say so in one line and let the
-    // orchestrator restart us.
-    logger.fatal({ err: error }, 'could not start: are KAFKA_BROKERS and DATABASE_URL reachable?');
+    logger.fatal({ err: error }, 'could not start');
     process.exit(1);
   }
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
@@ -52,4 +51,15 @@ export async function serve<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: 
   });
   await server.listen(options.listen(config));
   options.afterStart?.(config, logger);
+  // Boot steps (startup.ts) run after listen; one that fails after its retries ends the process.
+  if (server.hasDecorator('startup')) {
+    server.startup.onFatal((step, error) => {
+      logger.fatal({ err: error, step }, 'could not start: are KAFKA_BROKERS and DATABASE_URL reachable?');
+      process.exit(1);
+    });
+    server.startup.settled().then(
+      () => logger.info('ready'),
+      () => {},
+    );
+  }
 }

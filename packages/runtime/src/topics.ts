@@ -88,7 +88,13 @@ function alreadyExisting(error: unknown): string[] {
 }
 
 /** At service start: connects an admin and provisions `specs`, retrying until `deadlineMs`. */
-export async function provisionTopics(kafka: Kafka, specs: TopicSpec[], log: LogSink, deadlineMs: number): Promise<Admin> {
+export async function provisionTopics(
+  kafka: Kafka,
+  specs: TopicSpec[],
+  log: LogSink,
+  deadlineMs: number,
+  signal?: AbortSignal,
+): Promise<Admin> {
   const admin = kafka.admin();
   await retryUntil(
     'kafka topics',
@@ -98,6 +104,7 @@ export async function provisionTopics(kafka: Kafka, specs: TopicSpec[], log: Log
     },
     log,
     deadlineMs,
+    signal,
   );
   return admin;
 }

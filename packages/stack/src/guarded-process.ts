@@ -10,13 +10,20 @@ const SETPRIV = '/usr/bin/setpriv';
  * JVM or postmaster survives a crashed launcher or an interrupted test run.
  * The pid goes to `pidFile` so a later run can also reap leftovers of a run on a
  * machine without setpriv.
+ *
+ * Each child runs in a process group of its own (`detached`): a terminal's Ctrl-C signals the
+ * whole foreground group, and a service or a postmaster that got it at the same moment as the
+ * launcher would stop out of order (seen: the mailer took the launcher's SIGTERM as a second
+ * signal and exited 1 while Postgres shut down under it). Only the launcher hears the terminal;
+ * it stops the children itself, in order.
  */
 export function spawnGuarded(
   command: string,
   args: string[],
   options: SpawnOptions & { pidFile: string; deathSignal?: NodeJS.Signals },
 ): ChildProcess {
-  const { pidFile, deathSignal = 'SIGKILL', ...spawnOptions } = options;
+  const { pidFile, deathSignal = 'SIGKILL', ...rest } = options;
+  const spawnOptions: SpawnOptions = { detached: true, ...rest };
   const guarded = existsSync(SETPRIV);
   const child = guarded
     ? spawn(SETPRIV, ['--pdeathsig', deathSignal, '--', command, ...args], spawnOptions)

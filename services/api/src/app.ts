@@ -1,7 +1,8 @@
+import { startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.js';
-import { ShuttingDownError } from './errors.js';
+import { NotReadyError, ShuttingDownError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { authPlugin } from './plugins/auth.js';
 import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
@@ -18,6 +19,8 @@ export const app = fp(async (instance: FastifyInstance, { config }: { config: Ap
   // JSON only: fastify also parses text/plain by default, which would let a text body reach
   // validation instead of being refused as the wrong media type (415).
   instance.removeContentTypeParser('text/plain');
+  // Boot work runs in the background (runtime/startup.ts): the server listens at once.
+  await instance.register(startupPlugin);
   await instance.register(metricsPlugin);
   await instance.register(problemHandlerPlugin);
   await instance.register(ledgerPlugin, { config });
@@ -30,10 +33,16 @@ export const app = fp(async (instance: FastifyInstance, { config }: { config: Ap
   instance.addHook('preClose', async () => {
     closing = true;
   });
-  instance.addHook('onRequest', async (_request, reply) => {
+  instance.addHook('onRequest', async (request, reply) => {
     if (closing) {
       reply.header('Connection', 'close');
       throw new ShuttingDownError();
+    }
+    // Until Kafka and the ledger are ready, email routes answer a coded 503 a client retries;
+    // health, metrics and docs answer as usual.
+    if (!instance.startup.done && request.url.startsWith('/v1/')) {
+      reply.header('Retry-After', '1');
+      throw new NotReadyError();
     }
   });
 

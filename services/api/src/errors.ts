@@ -29,6 +29,11 @@ export const QueueUnavailableError = createError(
   503,
 );
 export const LedgerUnavailableError = createError('EMAIL_ERR_LEDGER_UNAVAILABLE', 'Email status is temporarily unavailable', 503);
+export const NotReadyError = createError(
+  'EMAIL_ERR_STARTING',
+  'The server is starting (waiting for Kafka or Postgres); retry shortly',
+  503,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

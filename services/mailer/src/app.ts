@@ -1,3 +1,4 @@
+import { startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { MailerConfig } from './config.js';
@@ -13,6 +14,8 @@ import { watchdogPlugin } from './plugins/watchdog.js';
  * metrics. The Kafka plugin is registered last so it is closed first (fastify closes LIFO).
  */
 export const app = fp(async (instance: FastifyInstance, { config }: { config: MailerConfig }) => {
+  // Boot work runs in the background (runtime/startup.ts): /healthz answers at once.
+  await instance.register(startupPlugin);
   await instance.register(metricsPlugin);
   await instance.register(ledgerPlugin, { config });
   await instance.register(smtpPlugin, { config });
@@ -34,7 +37,7 @@ export const app = fp(async (instance: FastifyInstance, { config }: { config: Ma
     const stalled = instance.stalls();
     const ready = consumer && ledger && stalled.length === 0;
     reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not ready', consumer, ledger, stalled };
+    return { status: ready ? 'ready' : 'not ready', consumer, ledger, stalled, starting: instance.startup.pending() };
   });
   await instance.register(kafkaPlugin, { config });
 });

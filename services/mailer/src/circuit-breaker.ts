@@ -1,31 +1,80 @@
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhenResult,
+  type IBackoff,
+  type IBackoffFactory,
+  noJitterGenerator,
+} from 'cockatiel';
+
+/** How long a record waits while a half-open probe is out (the probe decides for everyone). */
+const PROBE_WAIT_MS = 500;
+
 /**
- * Opens when the SMTP server cannot be reached, so the mailer stops taking records (and
- * burning attempts) instead of failing every email in a hot loop. Each consecutive failure
- * doubles the pause (from minMs up to maxMs); one success closes it.
+ * Stops the mailer from taking records (and burning attempts) while the SMTP server is down,
+ * on cockatiel's breaker:
+ * - One outage is one failure. Concurrent sends that fail together open the breaker once
+ *   (cockatiel ignores failures that arrive while it is already open), so the pause does not
+ *   jump to its maximum because 32 sends were in flight.
+ * - Each re-open after a failed probe doubles the pause, minMs → maxMs, without jitter: the
+ *   documented 0.5 s → 30 s curve. One successful probe closes it.
+ * - Half-open lets exactly one send through as the probe; every other record defers briefly
+ *   instead of queueing behind it.
+ * `isOutage` says which outcomes count: the server unreachable, dropping us, or answering 421.
  */
-export class CircuitBreaker {
-  private failures = 0;
+export class SmtpBreaker<R> {
+  private readonly policy: CircuitBreakerPolicy;
   private openUntil = 0;
 
-  constructor(
-    private readonly minMs: number,
-    private readonly maxMs: number,
-    private readonly now = () => Date.now(),
-  ) {}
+  constructor(isOutage: (result: R) => boolean, minMs: number, maxMs: number) {
+    const curve = new ExponentialBackoff({ initialDelay: minMs, maxDelay: maxMs, generator: noJitterGenerator });
+    this.policy = circuitBreaker(
+      handleWhenResult((r) => isOutage(r as R)),
+      {
+        halfOpenAfter: recording(curve, (ms) => {
+          this.openUntil = Date.now() + ms;
+        }),
+        breaker: new ConsecutiveBreaker(1),
+      },
+    );
+  }
 
-  /** Milliseconds until records may be tried again (0: closed). */
+  /** Milliseconds a record should wait before trying (0: go ahead). */
   get waitMs(): number {
-    return Math.max(0, this.openUntil - this.now());
+    const state = this.policy.state;
+    if (state === CircuitState.Open) return Math.max(1, this.openUntil - Date.now());
+    return 0;
   }
 
-  failure(): void {
-    this.failures++;
-    const pause = Math.min(this.maxMs, this.minMs * 2 ** (this.failures - 1));
-    this.openUntil = Math.max(this.openUntil, this.now() + pause);
+  get state(): 'closed' | 'open' | 'half-open' {
+    const state = this.policy.state;
+    return state === CircuitState.Closed ? 'closed' : state === CircuitState.HalfOpen ? 'half-open' : 'open';
   }
 
-  success(): void {
-    this.failures = 0;
-    this.openUntil = 0;
+  /**
+   * Runs `send` through the breaker. `{ wait }` instead of a result: the breaker is open (or a
+   * probe is out), and the record should come back in `wait` ms.
+   */
+  async execute<T extends R>(send: () => Promise<T>): Promise<{ result: T } | { wait: number }> {
+    if (this.policy.state === CircuitState.HalfOpen) return { wait: PROBE_WAIT_MS };
+    try {
+      return { result: (await this.policy.execute(send)) as T };
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) return { wait: this.waitMs || PROBE_WAIT_MS };
+      throw error;
+    }
   }
+}
+
+/** The backoff `factory`, reporting each pause it hands to cockatiel (its open state is private). */
+function recording<T>(factory: IBackoffFactory<T>, onPause: (ms: number) => void): IBackoffFactory<T> {
+  const wrap = (backoff: IBackoff<T>): IBackoff<T> => {
+    onPause(backoff.duration);
+    return { duration: backoff.duration, next: (context: T) => wrap(backoff.next(context)) };
+  };
+  return { next: (context: T) => wrap(factory.next(context)) };
 }

@@ -12,6 +12,7 @@ export class ConsumerSupervisor {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
+  private readonly onJoin = new Set<() => void>();
   ready = false;
 
   constructor(
@@ -26,6 +27,8 @@ export class ConsumerSupervisor {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.ready = true;
       this.attempt = 0;
+      for (const resolve of this.onJoin) resolve();
+      this.onJoin.clear();
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.ready = false;
@@ -38,6 +41,18 @@ export class ConsumerSupervisor {
       this.log.error({ err: error }, 'consumer could not start');
       this.rebuildSoon(consumer);
     }
+  }
+
+  /** Resolves at the next group join (of this consumer or a rebuilt one); rejects if `signal` aborts. */
+  joined(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => resolve();
+      this.onJoin.add(done);
+      signal.addEventListener('abort', () => {
+        this.onJoin.delete(done);
+        reject(signal.reason);
+      });
+    });
   }
 
   private rebuildSoon(old: Consumer): void {

@@ -4,10 +4,11 @@ import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
 import { retryDelayMs } from './backoff.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { SmtpBreaker } from './circuit-breaker.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
 import type { MailerMetrics } from './plugins/metrics.js';
+import type { SmtpOutcome } from './smtp-outcome.js';
 import type { SmtpSender } from './smtp-sender.js';
 
 /** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
@@ -17,7 +18,7 @@ export interface HandlerDeps {
   config: MailerConfig;
   db: pg.Pool;
   smtp: SmtpSender;
-  breaker: CircuitBreaker;
+  breaker: SmtpBreaker<SmtpOutcome>;
   metrics: MailerMetrics;
   log: LogSink;
   produce(topic: string, messages: Message[]): Promise<void>;
@@ -35,6 +36,16 @@ export interface InboundRecord {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The mailer is stopping and the outcome could not be written: the record must not count as
+ * done. Its offset stays uncommitted and its row keeps the claim (it expires), so the record is
+ * redelivered and the email handled again — with the same Message-ID if it had been sent.
+ */
+/** The longest a partition pauses for one record before it looks again. */
+export const MAX_DEFER_MS = 300_000;
+
+const OUTCOME_NOT_RECORDED: HandleResult = { kind: 'defer', ms: 1_000, reason: 'outcome not recorded' };
+
 function parse(message: KafkaMessage): { envelope: Envelope } | { error: string } {
   try {
     const result = envelopeSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
@@ -48,7 +59,7 @@ function parse(message: KafkaMessage): { envelope: Envelope } | { error: string 
 /**
  * Writes an outcome once the email has been handed to SMTP. Postgres may be down; giving up
  * would resend an email that went out, so this waits for the ledger (keeping the group
- * membership alive) for as long as the mailer runs.
+ * membership alive) for as long as the mailer runs. False: stopping, not written.
  */
 async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: () => Promise<unknown>): Promise<boolean> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
@@ -81,7 +92,8 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
   const { envelope } = parsed;
   const log = deps.log.child({ emailId: envelope.id });
   const dueIn = envelope.notBefore ? Date.parse(envelope.notBefore) - Date.now() : 0;
-  if (dueIn > 0) return { kind: 'defer', ms: dueIn, reason: 'retry not due' };
+  // Capped: a notBefore years ahead would overflow setTimeout (2^31 ms fires at once: a hot loop).
+  if (dueIn > 0) return { kind: 'defer', ms: Math.min(dueIn, MAX_DEFER_MS), reason: 'retry not due' };
   if (breaker.waitMs > 0) return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
 
   // Two copies of one email in this process (a redelivery, or a client retry that produced
@@ -123,37 +135,43 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
 
   const attempt = claimed.attempts + 1;
   const endTimer = metrics.smtpDuration.startTimer();
-  const outcome = await smtp.send(envelope);
+  const run = await breaker.execute(() => smtp.send(envelope));
+  if ('wait' in run) {
+    // The breaker opened (or a probe went out) while we claimed: nothing was sent.
+    await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
+    return { kind: 'defer', ms: run.wait, reason: 'smtp unavailable' };
+  }
+  const outcome = run.result;
   endTimer({ outcome: outcome.kind });
 
   switch (outcome.kind) {
     case 'sent': {
-      breaker.success();
       const rejected = outcome.rejected.length > 0 ? `rejected recipients: ${outcome.rejected.join(', ')}` : null;
-      await persistOutcome(deps, record, () =>
+      const recorded = await persistOutcome(deps, record, () =>
         recordSent(db, envelope.id, config.MAILER_ID, {
           smtpResponse: outcome.response,
           messageId: outcome.messageId,
           lastError: rejected,
         }),
       );
+      if (!recorded) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
       log.info({ attempt, messageId: outcome.messageId }, 'email sent');
       return { kind: 'done' };
     }
     case 'unavailable': {
-      breaker.failure();
       metrics.smtpUnavailable.inc();
       // Nothing reached the server: hand the email back so any mailer may take it at once.
       await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
       log.warn({ error: outcome.error }, 'smtp server unreachable; pausing');
-      return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
+      return { kind: 'defer', ms: Math.max(breaker.waitMs, 100), reason: 'smtp unavailable' };
     }
     case 'permanent': {
       await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_SMTP_PERMANENT', outcome.response ?? outcome.error)]);
-      await persistOutcome(deps, record, () =>
+      const recorded = await persistOutcome(deps, record, () =>
         recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: outcome.response, lastError: outcome.error }),
       );
+      if (!recorded) return OUTCOME_NOT_RECORDED;
       metrics.failed.inc({ reason: 'permanent' });
       metrics.deadLettered.inc({ reason: 'permanent' });
       log.warn({ attempt, response: outcome.response }, 'email failed permanently');
@@ -163,15 +181,14 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       // transient or uncertain
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
-      // A server that says 421 (or drops us) is in trouble as a whole: slow down for everyone.
-      if (uncertain || response === null || response.startsWith('421')) breaker.failure();
       if (attempt >= config.MAX_ATTEMPTS) {
         await deps.produce(config.DEAD_LETTER_TOPIC, [
           deadLetter(record, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', `after ${attempt} attempts: ${outcome.error}`),
         ]);
-        await persistOutcome(deps, record, () =>
+        const recorded = await persistOutcome(deps, record, () =>
           recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: response, lastError: outcome.error, uncertain }),
         );
+        if (!recorded) return OUTCOME_NOT_RECORDED;
         metrics.failed.inc({ reason: 'attempts' });
         metrics.deadLettered.inc({ reason: 'attempts' });
         log.warn({ attempt }, 'email failed: out of attempts');
@@ -181,7 +198,7 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       const notBefore = due.toISOString();
       const retry: Envelope = { ...envelope, attempt, notBefore };
       await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers: record.message.headers }]);
-      await persistOutcome(deps, record, () =>
+      const recorded = await persistOutcome(deps, record, () =>
         recordRetrying(db, envelope.id, config.MAILER_ID, {
           smtpResponse: response,
           lastError: outcome.error,
@@ -189,6 +206,7 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
           nextAttemptAt: due,
         }),
       );
+      if (!recorded) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
       log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');
       return { kind: 'done' };

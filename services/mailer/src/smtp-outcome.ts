@@ -9,6 +9,15 @@ export type SmtpOutcome =
   /** No SMTP server could be reached at all: nothing is wrong with this email. */
   | { kind: 'unavailable'; error: string };
 
+/**
+ * Whether an outcome says the server as a whole is in trouble (the circuit breaker counts it):
+ * unreachable, dropping us, or answering 421. A 4xx about one email is not an outage.
+ */
+export function isOutage(outcome: SmtpOutcome): boolean {
+  if (outcome.kind === 'unavailable' || outcome.kind === 'uncertain') return true;
+  return outcome.kind === 'transient' && (outcome.response === null || outcome.response.startsWith('421'));
+}
+
 interface SmtpError {
   message?: string;
   code?: string;

@@ -92,6 +92,7 @@ t.test('a send that never settles is detected: /healthz and /readyz fail naming 
       release = () => resolve(realSend(e));
     });
   await app.ready();
+  await app.startup.settled();
   t.teardown(async () => {
     release?.();
     await app.close();

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { retryDelayMs } from '../src/backoff.js';
-import { CircuitBreaker } from '../src/circuit-breaker.js';
+import { SmtpBreaker } from '../src/circuit-breaker.js';
 import { loadConfig } from '../src/config.js';
 import { classifySmtpError } from '../src/smtp-outcome.js';
 
@@ -45,23 +45,61 @@ t.test('backoff doubles, caps, and jitters ±20 %', async (t) => {
   t.ok(total > 3_600_000 && total < 4 * 3_600_000, `${Math.round(total / 60_000)} minutes`);
 });
 
-t.test('the circuit breaker opens longer on each failure and closes on success', async (t) => {
-  let now = 0;
-  const b = new CircuitBreaker(500, 4000, () => now);
+type Fake = { down: boolean };
+const outage = (r: Fake) => r.down;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('the circuit breaker counts one outage once, however many sends fail together', async (t) => {
+  const b = new SmtpBreaker(outage, 200, 1_600);
+  // 20 concurrent sends all fail in the same outage.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const runs = Array.from({ length: 20 }, () => b.execute(async () => (await gate, { down: true })));
+  release();
+  const results = await Promise.all(runs);
+  t.ok(
+    results.every((r) => 'result' in r),
+    'the sends already under way all complete',
+  );
+  t.equal(b.state, 'open');
+  t.ok(b.waitMs > 150 && b.waitMs <= 200, `the first pause is the minimum (${b.waitMs} ms), not 20 doublings`);
+  t.match(await b.execute(async () => ({ down: false })), { wait: Number }, 'while open nothing is sent');
+});
+
+t.test('the circuit breaker probes once when half-open, doubles its pause on a failed probe, and closes on a good one', async (t) => {
+  const b = new SmtpBreaker(outage, 100, 400);
+  await b.execute(async () => ({ down: true }));
+  await sleep(110);
+  let calls = 0;
+  let finishProbe!: (r: Fake) => void;
+  const probe = b.execute(
+    () =>
+      new Promise<Fake>((r) => {
+        calls++;
+        finishProbe = r;
+      }),
+  );
+  await sleep(5);
+  t.equal(b.state, 'half-open');
+  t.match(await b.execute(async () => (calls++, { down: false })), { wait: 500 }, 'a second send waits for the probe');
+  t.equal(calls, 1, 'only the probe went out');
+  finishProbe({ down: true });
+  await probe;
+  t.ok(b.waitMs > 150 && b.waitMs <= 200, `a failed probe doubles the pause (${b.waitMs} ms)`);
+  await sleep(210);
+  await b.execute(async () => ({ down: true }));
+  t.ok(b.waitMs > 350 && b.waitMs <= 400, `and again, capped at the maximum (${b.waitMs} ms)`);
+  await sleep(410);
+  await b.execute(async () => ({ down: true }));
+  t.ok(b.waitMs > 350 && b.waitMs <= 400, `capped (${b.waitMs} ms)`);
+  await sleep(410);
+  t.match(await b.execute(async () => ({ down: false })), { result: { down: false } });
+  t.equal(b.state, 'closed', 'one good probe closes it');
   t.equal(b.waitMs, 0);
-  b.failure();
-  t.equal(b.waitMs, 500);
-  b.failure();
-  t.equal(b.waitMs, 1000);
-  b.failure();
-  b.failure();
-  b.failure();
-  t.equal(b.waitMs, 4000, 'capped');
-  now += 4000;
-  t.equal(b.waitMs, 0);
-  b.success();
-  b.failure();
-  t.equal(b.waitMs, 500, 'reset by a success');
+  await b.execute(async () => ({ down: true }));
+  t.ok(b.waitMs > 50 && b.waitMs <= 100, `after closing, the curve starts again from the minimum (${b.waitMs} ms)`);
 });
 
 t.test('config: SMTP timeouts must stay well under the session timeout; production needs MESSAGE_ID_DOMAIN', async (t) => {

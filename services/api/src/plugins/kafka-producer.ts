@@ -1,18 +1,26 @@
-import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
+import {
+  createKafka,
+  emailTopics,
+  MicroBatcher,
+  ProducerPool,
+  partitionOf,
+  provisionTopics,
+  retryUntil,
+  splitByPartition,
+  withTimeout,
+} from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Message } from 'kafkajs';
+import type { Admin, Message, PartitionMetadata } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
-import { MicroBatcher } from '../micro-batcher.js';
-import { partitionOf, splitByPartition } from '../partition-split.js';
-import { ProducerPool } from '../producer-pool.js';
+import { NotReadyError } from '../errors.js';
 
 export interface EmailQueue {
   /** Resolves once every message is acknowledged by the in-sync replicas (acks=all). */
   enqueue(messages: Message[]): Promise<void>;
-  /** Connected, and the requests topic exists with leaders. */
+  /** Booted, connected, and the requests topic has leaders. */
   ready(): Promise<boolean>;
-  /** The requests-topic partition an email id is produced to (the same partitioner as enqueue). */
+  /** The requests-topic partition an email id is produced to (the same partitioner as enqueue). Throws before boot is done. */
   partitionOf(id: string): number;
 }
 
@@ -33,24 +41,34 @@ export const kafkaProducerPlugin = fp(
       // the ack deadline below is what bounds a request. Short backoff: recover fast after a failover.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    const admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS);
     const producers = new ProducerPool(kafka, config.PRODUCERS, (partitions) =>
       app.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
     );
-    await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS);
-
-    // Fixed once the topic exists: the services never repartition it (that would remap keys).
-    // Retried: a broker that has not caught up with a just-created topic says it does not exist.
-    const partitionMetadata = await retryUntil(
-      'topic metadata',
-      async () => {
-        const partitions = (await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
-        if (partitions.length === 0) throw new Error(`no partitions known for ${config.EMAILS_TOPIC} yet`);
-        return partitions;
-      },
-      app.log,
-      config.BOOT_TIMEOUT_MS,
-    );
+    // Set by the boot step; until then the API answers 503 (see app.ts) and is not ready.
+    let admin: Admin | null = null;
+    let partitionMetadata: PartitionMetadata[] | null = null;
+    void app.startup.step('kafka', async (signal) => {
+      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
+      const connected = admin;
+      await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS, signal);
+      // Fixed once the topic exists: the services never repartition it (that would remap keys).
+      // Retried: a broker that has not caught up with a just-created topic says it does not exist.
+      partitionMetadata = await retryUntil(
+        'topic metadata',
+        async () => {
+          const partitions = (await connected.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
+          if (partitions.length === 0) throw new Error(`no partitions known for ${config.EMAILS_TOPIC} yet`);
+          return partitions;
+        },
+        app.log,
+        config.BOOT_TIMEOUT_MS,
+        signal,
+      );
+    });
+    const metadata = () => {
+      if (!partitionMetadata) throw new NotReadyError();
+      return partitionMetadata;
+    };
     const metrics = app.metrics;
     // One batcher per producer, each with a single send in flight: never two sends of one
     // partition at once — a retried send racing a newer one could reuse its idempotence sequence
@@ -78,7 +96,7 @@ export const kafkaProducerPlugin = fp(
     );
     const enqueue = async (messages: Message[]) => {
       const byOwner = new Map<number, Message[]>();
-      for (const g of splitByPartition(config.EMAILS_TOPIC, partitionMetadata, messages)) {
+      for (const g of splitByPartition(config.EMAILS_TOPIC, metadata(), messages)) {
         const owner = producers.owner(g.partition);
         const group = byOwner.get(owner) ?? [];
         group.push(...g.messages);
@@ -90,10 +108,11 @@ export const kafkaProducerPlugin = fp(
     let readyCache: { at: number; value: boolean } = { at: 0, value: false };
     app.decorate('emailQueue', {
       enqueue,
-      partitionOf: (id: string) => partitionOf(config.EMAILS_TOPIC, partitionMetadata, id),
+      partitionOf: (id: string) => partitionOf(config.EMAILS_TOPIC, metadata(), id),
       ready: async () => {
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;
+        if (!admin || !app.startup.done) return false;
         try {
           const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
           value = producers.connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
@@ -112,8 +131,8 @@ export const kafkaProducerPlugin = fp(
         app.log.warn('produce queue not drained before shutdown'),
       );
       await producers.disconnect();
-      await admin.disconnect();
+      await admin?.disconnect();
     });
   },
-  { name: 'kafka-producer', dependencies: ['metrics'] },
+  { name: 'kafka-producer', dependencies: ['metrics', 'startup'] },
 );

@@ -1,10 +1,9 @@
-import { openLedger, recordAccepted } from '@postline/ledger';
-import { retryUntil, withTimeout } from '@postline/runtime';
+import { createLedgerPool, migrate, recordAccepted } from '@postline/ledger';
+import { MicroBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import type { ApiConfig } from '../config.js';
-import { MicroBatcher } from '../micro-batcher.js';
 
 export interface AcceptedEmail {
   id: string;
@@ -19,10 +18,10 @@ declare module 'fastify' {
   }
 }
 
-/** The Postgres pool for the ledger; migrations are applied (under a lock) before the API serves. */
+/** The Postgres pool for the ledger; migrations are applied (under a lock) as a boot step: the API is not ready before. */
 export const ledgerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
-    const pool = await openLedger(
+    const pool = createLedgerPool(
       {
         url: config.DATABASE_URL,
         applicationName: 'postline-api',
@@ -31,7 +30,9 @@ export const ledgerPlugin = fp(
         queryTimeoutMs: config.LEDGER_TIMEOUT_MS,
       },
       app.log,
-      (what, fn) => retryUntil(what, fn, app.log, config.BOOT_TIMEOUT_MS),
+    );
+    void app.startup.step('ledger', (signal) =>
+      retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS, signal),
     );
     // One insert per request was the API's largest CPU cost under load (profiled: the loopback
     // writes of ~one query per 202); while an insert runs, the next ones gather into one.
@@ -48,5 +49,5 @@ export const ledgerPlugin = fp(
       await pool.end();
     });
   },
-  { name: 'ledger' },
+  { name: 'ledger', dependencies: ['startup'] },
 );

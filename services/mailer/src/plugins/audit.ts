@@ -45,10 +45,16 @@ export const auditPlugin = fp(
         app.log.warn({ err: error }, 'stuck-email audit failed');
       }
     };
-    const timer = setInterval(() => void audit(), config.AUDIT_INTERVAL_MS).unref();
-    app.addHook('onReady', () => {
-      void audit();
-    });
+    // From the moment the ledger is migrated (a boot step): before, every query would fail.
+    let timer: NodeJS.Timeout | undefined;
+    app.startup.when('ledger').then(
+      () => {
+        if (app.startup.signal.aborted) return;
+        timer = setInterval(() => void audit(), config.AUDIT_INTERVAL_MS).unref();
+        void audit();
+      },
+      () => {},
+    );
     app.addHook('onClose', async () => clearInterval(timer));
   },
   { name: 'audit', dependencies: ['metrics', 'ledger'] },

@@ -1,12 +1,14 @@
-import { createKafka, emailTopics, provisionTopics, retryUntil, withTimeout } from '@postline/runtime';
+import { createKafka, emailTopics, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type Admin, type Message, Partitioners } from 'kafkajs';
-import { CircuitBreaker } from '../circuit-breaker.js';
+import type { Admin } from 'kafkajs';
+import { SmtpBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
 import { ConsumerSupervisor } from '../consumer-supervisor.js';
 import { processBatch } from '../partition-worker.js';
 import { handleRecord } from '../record-handler.js';
+import { RecordProducer } from '../record-producer.js';
+import { isOutage } from '../smtp-outcome.js';
 import type { StallMonitor } from '../stall-monitor.js';
 
 declare module 'fastify' {
@@ -28,15 +30,10 @@ export const kafkaPlugin = fp(
       logger: app.log,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
-    // Kept connected: the watchdog asks it where the group stands on each assigned partition.
-    const admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS);
     const monitor = app.stallMonitor;
-
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await retryUntil('kafka producer', () => producer.connect(), app.log, config.BOOT_TIMEOUT_MS);
-    const produce = async (topic: string, messages: Message[]) => {
-      await withTimeout(producer.send({ topic, acks: -1, timeout: 10_000, messages }), 15_000, `produce to ${topic}`);
-    };
+    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC]);
+    // Kept connected once booted: the watchdog asks it where the group stands on each partition.
+    let admin: Admin | null = null;
 
     const createConsumer = () => {
       const consumer = kafka.consumer({
@@ -63,7 +60,7 @@ export const kafkaPlugin = fp(
     const resumeTimers = new Set<NodeJS.Timeout>();
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
-    const breaker = new CircuitBreaker(500, 30_000);
+    const breaker = new SmtpBreaker(isOutage, 500, 30_000);
     const deps = {
       config,
       db: app.ledger,
@@ -71,7 +68,7 @@ export const kafkaPlugin = fp(
       breaker,
       metrics: app.mailerMetrics,
       log: app.log,
-      produce,
+      produce: (topic: string, messages: Parameters<RecordProducer['produce']>[1]) => producer.produce(topic, messages),
       running: () => !stopping,
       inFlight: new Map<string, Promise<unknown>>(),
     };
@@ -105,11 +102,25 @@ export const kafkaPlugin = fp(
       },
       app.log,
     );
-    app.addHook('onReady', () => supervisor.run());
+    // Boot in the background (runtime/startup.ts): topics and the producer, then — once the
+    // ledger is migrated — the group. Joining may wait out a dead member's session (30 s by
+    // default after a crash); /readyz says "consumer: false" meanwhile, /healthz stays 200.
+    void app.startup.step('kafka', async (signal) => {
+      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
+      await producer.connect(admin, config.BOOT_TIMEOUT_MS, signal);
+    });
+    void app.startup.step('consumer group', async (signal) => {
+      await Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]);
+      signal.throwIfAborted();
+      const joined = supervisor.joined(signal);
+      void supervisor.run();
+      await joined;
+    });
 
     // The brokers' view of each assigned partition (lag, committed offset), so a consumer that
     // silently stopped fetching shows up as a stall even though no batch reports it.
     const positionTimer = setInterval(() => {
+      if (!admin) return;
       void brokerPositions(admin, config.CONSUMER_GROUP, monitor).catch((error) =>
         app.log.debug({ err: error }, 'could not read the group position'),
       );
@@ -123,11 +134,11 @@ export const kafkaPlugin = fp(
       // flight), commits what they resolved, and leaves the group so partitions move at once.
       await supervisor.stop();
       await producer.disconnect();
-      await admin.disconnect();
+      await admin?.disconnect();
       app.log.info('consumer stopped');
     });
   },
-  { name: 'kafka', dependencies: ['metrics', 'ledger', 'smtp', 'watchdog'] },
+  { name: 'kafka', dependencies: ['startup', 'metrics', 'ledger', 'smtp', 'watchdog'] },
 );
 
 const POSITION_CHECK_MS = 30_000;

@@ -1,4 +1,4 @@
-import { openLedger, purgeFinalOlderThan } from '@postline/ledger';
+import { createLedgerPool, migrate, purgeExpired, takeTurn } from '@postline/ledger';
 import { retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -11,10 +11,15 @@ declare module 'fastify' {
   }
 }
 
-/** The ledger pool; migrations at start (under a lock); hourly retention cleanup. */
+const PURGE_EVERY_MS = 3_600_000;
+
+/**
+ * The ledger pool; migrations as a boot step (under a lock); the retention purge, run by one
+ * mailer per hour however many there are.
+ */
 export const ledgerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: MailerConfig }) => {
-    const pool = await openLedger(
+    const pool = createLedgerPool(
       {
         url: config.DATABASE_URL,
         applicationName: 'postline-mailer',
@@ -23,23 +28,39 @@ export const ledgerPlugin = fp(
         queryTimeoutMs: 10_000,
       },
       app.log,
-      (what, fn) => retryUntil(what, fn, app.log, config.BOOT_TIMEOUT_MS),
     );
-    const cleanup = async () => {
+    const migrated = app.startup.step('ledger', (signal) =>
+      retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS, signal),
+    );
+    const stop = new AbortController();
+    let running: Promise<void> | null = null;
+    const purge = async () => {
       try {
-        const deleted = await purgeFinalOlderThan(pool, config.LEDGER_RETENTION_DAYS);
-        if (deleted > 0) app.log.info({ deleted, days: config.LEDGER_RETENTION_DAYS }, 'ledger retention cleanup');
+        if (!(await takeTurn(pool, 'retention-purge', PURGE_EVERY_MS))) return;
+        const deleted = await purgeExpired(pool, {
+          retentionDays: config.LEDGER_RETENTION_DAYS,
+          staleAcceptingMs: 86_400_000,
+          batchSize: 1_000,
+          pauseMs: 100,
+          signal: stop.signal,
+        });
+        if (deleted > 0) app.log.info({ deleted, days: config.LEDGER_RETENTION_DAYS }, 'ledger retention purge');
       } catch (error) {
-        app.log.warn({ err: error }, 'ledger retention cleanup failed');
+        if (!stop.signal.aborted) app.log.warn({ err: error }, 'ledger retention purge failed');
       }
     };
-    const timer = setInterval(cleanup, 3_600_000).unref();
-    void cleanup();
+    const runPurge = () => {
+      if (!running) running = purge().finally(() => (running = null));
+    };
+    const timer = setInterval(runPurge, PURGE_EVERY_MS).unref();
+    migrated.then(runPurge, () => {});
     app.decorate('ledger', pool);
     app.addHook('onClose', async () => {
       clearInterval(timer);
+      stop.abort();
+      await running;
       await pool.end();
     });
   },
-  { name: 'ledger' },
+  { name: 'ledger', dependencies: ['startup'] },
 );

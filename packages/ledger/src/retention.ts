@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+
+export interface PurgeOptions {
+  /** Final rows (sent, failed) older than this go. */
+  retentionDays: number;
+  /**
+   * An `accepting` row is an id the API reserved and never confirmed (it died between the
+   * reservation and Kafka's ack). Past a day its idempotency key has expired anyway; if the
+   * email did reach Kafka, the mailer's claim creates the row again.
+   */
+  staleAcceptingMs: number;
+  /** Rows per delete: each statement holds its locks and WAL for one bounded batch. */
+  batchSize: number;
+  /** Pause between batches, so the purge never competes with sending for long. */
+  pauseMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Retention: deletes old final rows and stale reservations in bounded batches until none are
+ * left (or `signal` aborts). Rows still in flight are never deleted. Uses emails_purgeable_idx.
+ */
+export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<number> {
+  let total = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const { rowCount } = await db.query(
+      `delete from emails where id in (
+         select id from emails
+          where (state in ('sent', 'failed') and updated_at < now() - $1 * interval '1 day')
+             or (state = 'accepting' and updated_at < now() - $2 * interval '1 millisecond')
+          order by updated_at
+          limit $3
+          for update skip locked)`,
+      [options.retentionDays, options.staleAcceptingMs, options.batchSize],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < options.batchSize) return total;
+    await sleep(options.pauseMs, undefined, { signal: options.signal });
+  }
+}
