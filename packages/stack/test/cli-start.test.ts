@@ -65,46 +65,49 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<{ code: number 
   });
 }
 
-t.test('npm start prints where everything is, starts clean; Ctrl-C (SIGINT to the process group) drains in order and leaves no process behind', async (t) => {
-  const { child, dataDir, output } = await startWholeSystem(t);
-  const { stdout, stderr } = output();
-  t.equal(readyServices(stdout), 2, 'the API and the mailer are ready (the mailer joined its group)');
-  t.same(
-    logLines(stdout).filter((l) => l.level >= 50),
-    [],
-    'a clean start logs nothing at error level',
-  );
-  t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:29092,127\.0\.0\.1:29093,127\.0\.0\.1:29094$/m, stderr);
-  t.match(stdout, /^DATABASE_URL=postgres:\/\/.+$/m);
-  t.match(stdout, /^SMTP_URL=smtp:\/\/127\.0\.0\.1:\d+$/m);
-  t.match(stdout, /^Inbox: +http:\/\/127\.0\.0\.1:\d+$/m);
-  const tree = descendants(child.pid!);
-  t.ok(processesMentioning(dataDir).length >= 4, 'three Kafka JVMs and a postmaster run from the private data dir');
+t.test(
+  'npm start prints where everything is, starts clean; Ctrl-C (SIGINT to the process group) drains in order and leaves no process behind',
+  async (t) => {
+    const { child, dataDir, output } = await startWholeSystem(t);
+    const { stdout, stderr } = output();
+    t.equal(readyServices(stdout), 2, 'the API and the mailer are ready (the mailer joined its group)');
+    t.same(
+      logLines(stdout).filter((l) => l.level >= 50),
+      [],
+      'a clean start logs nothing at error level',
+    );
+    t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:29092,127\.0\.0\.1:29093,127\.0\.0\.1:29094$/m, stderr);
+    t.match(stdout, /^DATABASE_URL=postgres:\/\/.+$/m);
+    t.match(stdout, /^SMTP_URL=smtp:\/\/127\.0\.0\.1:\d+$/m);
+    t.match(stdout, /^Inbox: +http:\/\/127\.0\.0\.1:\d+$/m);
+    const tree = descendants(child.pid!);
+    t.ok(processesMentioning(dataDir).length >= 4, 'three Kafka JVMs and a postmaster run from the private data dir');
 
-  // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group at once.
-  process.kill(-child.pid!, 'SIGINT');
-  const result = await exited(child, 60_000);
-  t.same(result, { code: 0, signal: null }, 'exits 0');
-  const after = output();
-  t.match(after.stderr, /mailer exited \(code 0, signal null\)/, 'the mailer drained and exited 0');
-  t.match(after.stderr, /api exited \(code 0, signal null\)/, 'the API drained and exited 0');
-  const mailerLog = logLines(after.stdout).filter((l) => l.name === 'postline-mailer');
-  t.ok(
-    mailerLog.some((l) => l.msg === 'consumer stopped'),
-    'the mailer left its group (committed) before exiting',
-  );
-  t.notOk(
-    mailerLog.some((l) => /second|exiting/.test(l.msg)),
-    'it got one signal, from the launcher, not the terminal's as well',
-  );
-  t.ok(
-    after.stderr.indexOf('mailer exited') < after.stderr.indexOf('stopped', after.stderr.indexOf('mailer exited')),
-    'services stop before the infrastructure',
-  );
-  await sleep(500);
-  t.same(tree.filter(alive), [], 'every process it started is gone');
-  t.same(processesMentioning(dataDir), [], 'no Java or Postgres process from its data dir is left');
-});
+    // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group at once.
+    process.kill(-child.pid!, 'SIGINT');
+    const result = await exited(child, 60_000);
+    t.same(result, { code: 0, signal: null }, 'exits 0');
+    const after = output();
+    t.match(after.stderr, /mailer exited \(code 0, signal null\)/, 'the mailer drained and exited 0');
+    t.match(after.stderr, /api exited \(code 0, signal null\)/, 'the API drained and exited 0');
+    const mailerLog = logLines(after.stdout).filter((l) => l.name === 'postline-mailer');
+    t.ok(
+      mailerLog.some((l) => l.msg === 'consumer stopped'),
+      'the mailer left its group (committed) before exiting',
+    );
+    t.notOk(
+      mailerLog.some((l) => /second|exiting/.test(l.msg)),
+      "it got one signal, from the launcher, not the terminal's as well",
+    );
+    t.ok(
+      after.stderr.indexOf('mailer exited') < after.stderr.indexOf('stopped', after.stderr.indexOf('mailer exited')),
+      'services stop before the infrastructure',
+    );
+    await sleep(500);
+    t.same(tree.filter(alive), [], 'every process it started is gone');
+    t.same(processesMentioning(dataDir), [], 'no Java or Postgres process from its data dir is left');
+  },
+);
 
 t.test('SIGKILL of npm start still leaves no Java or Postgres process behind', async (t) => {
   const { child, dataDir } = await startWholeSystem(t);
