@@ -73,23 +73,41 @@ export class System {
     return system;
   }
 
-  async startApi(): Promise<void> {
-    const port = await freePort();
-    this.api = spawnService(this.t, 'api', { ...this.apiEnv, PORT: String(port) });
-    this.apiUrl = `http://127.0.0.1:${port}`;
-    const up = await eventually(() => answers(`${this.apiUrl}/readyz`), 30_000, 100);
+  async startApi(timeoutMs = 30_000): Promise<void> {
+    await this.spawnApi();
+    const up = await eventually(() => answers(`${this.apiUrl}/readyz`), timeoutMs, 100);
     if (!up) throw new Error(`API did not become ready: ${this.api.output()}`);
   }
 
-  /** Starts a mailer process and waits until it has joined the group (its /readyz). */
-  async startMailer(): Promise<ServiceProcess> {
+  /** Starts the API process without waiting for it to be ready. */
+  async spawnApi(): Promise<ServiceProcess> {
     const port = await freePort();
-    const mailer = spawnService(this.t, 'mailer', { ...this.mailerEnv, METRICS_PORT: String(port) });
-    this.mailers.push(mailer);
-    this.mailerPorts.push(port);
-    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 60_000, 100);
+    this.api = spawnService(this.t, 'api', { ...this.apiEnv, PORT: String(port) });
+    this.apiUrl = `http://127.0.0.1:${port}`;
+    return this.api;
+  }
+
+  /** Starts a mailer process and waits until it has joined the group (its /readyz). */
+  async startMailer(timeoutMs = 60_000): Promise<ServiceProcess> {
+    const mailer = await this.spawnMailer();
+    const port = this.mailerPorts[this.mailers.indexOf(mailer)];
+    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), timeoutMs, 100);
     if (!up) throw new Error(`mailer did not become ready: ${mailer.output().slice(-2000)}`);
     return mailer;
+  }
+
+  /** Starts a mailer process without waiting for anything (as an orchestrator restarts one). */
+  async spawnMailer(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    const mailer = spawnService(this.t, 'mailer', { ...this.mailerEnv, METRICS_PORT: String(port), ...env });
+    this.mailers.push(mailer);
+    this.mailerPorts.push(port);
+    return mailer;
+  }
+
+  /** When the SMTP server first accepted a message after `since` (null: none yet). */
+  firstDeliveryAfter(since: number): number | null {
+    return this.sink.received.find((r) => r.at >= since)?.at ?? null;
   }
 
   /** POSTs one email; returns the status (or 0 on a connection error). */

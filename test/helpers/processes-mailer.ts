@@ -9,6 +9,8 @@ export interface ServiceProcess {
   output(): string;
   /** How often each warning or error message (pino `msg`, level ≥ 40) was logged, over the whole run. */
   warnings(): Record<string, number>;
+  /** How often each message (pino `msg`, any level) was logged, over the whole run. */
+  messages(): Record<string, number>;
 }
 
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
@@ -20,13 +22,15 @@ export function spawnService(t: Test, name: 'api' | 'mailer', env: Record<string
   let out = '';
   let partial = '';
   const warnings: Record<string, number> = {};
+  const messages: Record<string, number> = {};
   const onData = (c: Buffer) => {
     out = (out + c).slice(-20_000);
     const lines = (partial + c).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      if (!/"level":(40|50|60)/.test(line)) continue;
       const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? '?';
+      messages[msg] = (messages[msg] ?? 0) + 1;
+      if (!/"level":(40|50|60)/.test(line)) continue;
       warnings[msg] = (warnings[msg] ?? 0) + 1;
     }
   };
@@ -38,5 +42,5 @@ export function spawnService(t: Test, name: 'api' | 'mailer', env: Record<string
   t.teardown(() => {
     child.kill('SIGKILL');
   });
-  return { child, exited, output: () => out, warnings: () => ({ ...warnings }) };
+  return { child, exited, output: () => out, warnings: () => ({ ...warnings }), messages: () => ({ ...messages }) };
 }

@@ -9,6 +9,8 @@ export interface Received {
   raw: string;
   from: string;
   to: string[];
+  /** When the server accepted it (ms since the epoch). */
+  at: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export class SmtpSink {
             subject: /^Subject:\s*(.*)$/im.exec(raw)?.[1]?.trim() ?? null,
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
+            at: Date.now(),
           });
           callback(null, 'Ok: queued');
         });

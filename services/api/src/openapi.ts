@@ -172,9 +172,11 @@ export function openApiDocument(schemas: ReturnType<typeof apiSchemas>) {
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Up' } } } },
       '/readyz': {
         get: {
-          summary: 'Readiness (Kafka producer connected, topic present)',
+          summary: 'Readiness (booted: ledger migrated, Kafka producer connected, topic has leaders)',
+          description:
+            'The server listens at once and boots in the background (waiting for Kafka and Postgres up to BOOT_TIMEOUT_MS); `starting` lists the boot steps still running. Until ready, /v1 routes answer 503 EMAIL_ERR_STARTING with Retry-After: 1; /healthz answers 200 throughout.',
           security: [],
-          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready (still booting, or Kafka unavailable)' } },
         },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics' } } } },

@@ -6,7 +6,7 @@ t.test('health, readiness, metrics, docs and openapi.json need no key', async (t
   for (const url of ['/healthz', '/readyz', '/metrics', '/docs', '/openapi.json']) {
     t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
   }
-  t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', kafka: true });
+  t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', kafka: true, starting: [] });
   const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
   t.equal(doc.openapi, '3.1.0');
   t.ok(doc.paths['/v1/emails'].post, 'documents POST /v1/emails');

@@ -20,7 +20,7 @@ t.test('SIGTERM under load: exits 0, and every id answered 202 is on the topic',
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   for (let i = 0; i < 100; i++) {
     if (
-      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      await fetch(`http://127.0.0.1:${port}/readyz`).then(
         (r) => r.ok,
         () => false,
       )
