@@ -43,10 +43,15 @@ export class SmtpBreaker<R> {
     );
   }
 
-  /** Milliseconds a record should wait before trying (0: go ahead). */
+  /**
+   * Milliseconds a record should wait before trying (0: go ahead). Once the pause is over the
+   * breaker still says "open" until a send goes through execute() and becomes the probe, so
+   * that is 0 here: someone must try.
+   */
   get waitMs(): number {
     const state = this.policy.state;
-    if (state === CircuitState.Open) return Math.max(1, this.openUntil - Date.now());
+    if (state === CircuitState.HalfOpen) return PROBE_WAIT_MS;
+    if (state === CircuitState.Open) return Math.max(0, this.openUntil - Date.now());
     return 0;
   }
 
@@ -64,7 +69,7 @@ export class SmtpBreaker<R> {
     try {
       return { result: (await this.policy.execute(send)) as T };
     } catch (error) {
-      if (error instanceof BrokenCircuitError) return { wait: this.waitMs || PROBE_WAIT_MS };
+      if (error instanceof BrokenCircuitError) return { wait: Math.max(this.waitMs, 1) };
       throw error;
     }
   }

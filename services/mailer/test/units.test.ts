@@ -71,7 +71,9 @@ t.test('the circuit breaker counts one outage once, however many sends fail toge
 t.test('the circuit breaker probes once when half-open, doubles its pause on a failed probe, and closes on a good one', async (t) => {
   const b = new SmtpBreaker(outage, 100, 400);
   await b.execute(async () => ({ down: true }));
+  t.ok(b.waitMs > 0, 'open: wait');
   await sleep(110);
+  t.equal(b.waitMs, 0, 'the pause is over: a record may go ahead and become the probe');
   let calls = 0;
   let finishProbe!: (r: Fake) => void;
   const probe = b.execute(
@@ -83,6 +85,7 @@ t.test('the circuit breaker probes once when half-open, doubles its pause on a f
   );
   await sleep(5);
   t.equal(b.state, 'half-open');
+  t.equal(b.waitMs, 500, 'while the probe is out, the others wait');
   t.match(await b.execute(async () => (calls++, { down: false })), { wait: 500 }, 'a second send waits for the probe');
   t.equal(calls, 1, 'only the probe went out');
   finishProbe({ down: true });
