@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { stackControl } from '../../packages/stack/src/control-client.js';
+import { waitForFullIsr } from '../helpers/cluster.js';
 import { answers, sleep } from '../helpers/env.js';
 import { eventually } from '../helpers/mailer.js';
 import type { ServiceProcess } from '../helpers/processes-mailer.js';
@@ -101,10 +102,10 @@ t.test(
     system.api.child.kill('SIGTERM');
     await system.api.exited;
     const nodes = await control!.kafkaNodes();
-    t.teardown(async () => {
-      for (const n of nodes) await control!.kafka(n.id, 'start').catch(() => {});
-    });
-    for (const n of nodes) await control!.kafka(n.id, 'stop');
+    // Started together: a node cannot finish starting until a majority of the controller quorum is up.
+    const startAll = () => Promise.all(nodes.map((n) => control!.kafka(n.id, 'start')));
+    t.teardown(() => startAll().catch(() => {}));
+    await Promise.all(nodes.map((n) => control!.kafka(n.id, 'stop')));
     const api = await system.spawnApi();
     await sleep(5_000);
     t.ok(await answers(`${system.apiUrl}/healthz`), '/healthz answers while Kafka is down');
@@ -119,12 +120,14 @@ t.test(
     t.equal(early.headers.get('retry-after'), '1');
     await sleep(25_000);
     t.ok(await running(api), 'still running after 30 s');
-    for (const n of nodes) await control!.kafka(n.id, 'start');
+    await startAll();
     t.ok(await eventually(() => answers(`${system.apiUrl}/readyz`), 120_000, 250), 'ready once Kafka is back');
     await system.load(4, { total: 300 }).finished;
     const s = await system.reconcile('Kafka down 30 s at API boot (defaults)', 180_000);
     t.equal(s.accepted, 300);
     t.equal(s.lost, 0);
     t.equal(s.duplicated, 0);
+    // The next scenarios need the whole cluster back in sync.
+    await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
   },
 );

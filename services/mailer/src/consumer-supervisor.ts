@@ -38,6 +38,7 @@ export class ConsumerSupervisor {
     try {
       await this.start(consumer);
     } catch (error) {
+      if (this.stopped) return; // stopped while joining (SIGTERM during boot): not a failure
       this.log.error({ err: error }, 'consumer could not start');
       this.rebuildSoon(consumer);
     }
