@@ -10,7 +10,8 @@ const control = stackControl();
 t.test('17. slow SMTP (2 s a message) for 2 minutes under load, with the defaults → no eviction, no rebalance, 0 duplicates', async (t) => {
   // Defaults: pool 5, 6 partitions × 4 sends in flight, session 30 s. A batch of slow sends takes
   // far longer than the session timeout; only the heartbeat during the batch keeps the member.
-  const system = await System.start(t, { mailers: 1, defaultTimings: true });
+  // LOG_LEVEL info (not a timing): the group joins are counted from the mailer's log.
+  const system = await System.start(t, { mailers: 1, defaultTimings: true, mailer: { LOG_LEVEL: 'info' } });
   system.sink.delayMs = 2_000;
   const started = Date.now();
   // About 2 emails a second for 2 minutes: a little under the 2.5/s five slow connections manage.
@@ -27,6 +28,7 @@ t.test('17. slow SMTP (2 s a message) for 2 minutes under load, with the default
   t.equal(s.duplicated, 0, '0 duplicates');
   const log = system.mailers[0]!.messages();
   t.equal(log['joined consumer group'], 1, `joined once: never evicted, no rebalance (${JSON.stringify(system.mailers[0]!.warnings())})`);
+  t.equal(log['email sent'], s.accepted, 'each email sent once by the mailer, no resend after a lost claim');
   t.notOk(system.mailers[0]!.warnings()['record handling failed; will retry'], 'no record failed');
 });
 
@@ -50,7 +52,14 @@ t.test(
     await bounceLeaders(t, control!, system.mailerEnv.RETRY_TOPIC!, 2);
     await load.finished;
     const s = await system.reconcile('leader kills during retry produces (defaults)', 240_000);
-    t.equal(s.accepted, 600);
+    // The bounced broker also leads partitions of the requests topic: a few POSTs may get a 503
+    // (not confirmed), which is the API's contract; every 202 must be delivered.
+    t.ok(s.accepted >= 550, `accepted ${s.accepted} of 600`);
+    t.same(
+      [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+      [],
+      'only 202 or 503',
+    );
     t.equal(s.lost, 0, '0 lost: every retry record was written');
     t.ok(s.duplicatesKeptMessageId);
     const pool = ledgerPool(t);
@@ -58,6 +67,6 @@ t.test(
       [...system.accepted.values()],
     ]);
     t.equal(rows[0]!.n, 0, 'none left in retrying');
-    t.ok(refused.size >= 600, `every email was refused once (${refused.size}) and retried`);
+    t.ok(refused.size >= s.accepted, `every email was refused once (${refused.size}) and retried`);
   },
 );
