@@ -1,4 +1,4 @@
-import { type Admin, type ITopicConfig, Kafka, logLevel } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel, type PartitionMetadata } from 'kafkajs';
 import type { LogSink } from './logger.js';
 import { retryUntil } from './with-retry.js';
 
@@ -107,4 +107,30 @@ export async function provisionTopics(
     signal,
   );
   return admin;
+}
+
+/**
+ * Each topic's partitions, for pinning messages to them (partition-split.ts). Fixed once the
+ * topics exist: the services never repartition them (that would remap keys). Retried: a broker
+ * that has not caught up with a just-created topic says it does not exist, or has no partitions.
+ */
+export async function topicPartitions(
+  admin: Admin,
+  topics: string[],
+  log: LogSink,
+  deadlineMs: number,
+  signal?: AbortSignal,
+): Promise<Map<string, PartitionMetadata[]>> {
+  return retryUntil(
+    'topic metadata',
+    async () => {
+      const known = new Map((await admin.fetchTopicMetadata({ topics })).topics.map((t) => [t.name, t.partitions]));
+      const missing = topics.filter((name) => (known.get(name)?.length ?? 0) === 0);
+      if (missing.length > 0) throw new Error(`no partitions known for ${missing.join(', ')} yet`);
+      return known;
+    },
+    log,
+    deadlineMs,
+    signal,
+  );
 }

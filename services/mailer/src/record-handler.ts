@@ -36,14 +36,14 @@ export interface InboundRecord {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The longest a partition pauses for one record before it looks again. */
+export const MAX_DEFER_MS = 300_000;
+
 /**
  * The mailer is stopping and the outcome could not be written: the record must not count as
  * done. Its offset stays uncommitted and its row keeps the claim (it expires), so the record is
  * redelivered and the email handled again — with the same Message-ID if it had been sent.
  */
-/** The longest a partition pauses for one record before it looks again. */
-export const MAX_DEFER_MS = 300_000;
-
 const OUTCOME_NOT_RECORDED: HandleResult = { kind: 'defer', ms: 1_000, reason: 'outcome not recorded' };
 
 function parse(message: KafkaMessage): { envelope: Envelope } | { error: string } {

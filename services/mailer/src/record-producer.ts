@@ -1,4 +1,4 @@
-import { type LogSink, MicroBatcher, ProducerPool, partitionOf, retryUntil, withTimeout } from '@postline/runtime';
+import { type LogSink, MicroBatcher, ProducerPool, retryUntil, splitByPartition, topicPartitions, withTimeout } from '@postline/runtime';
 import type { Admin, Kafka, Message, PartitionMetadata } from 'kafkajs';
 
 /** A produce that is not acknowledged within this rejects (the record is then handled again). */
@@ -19,7 +19,7 @@ const ACK_TIMEOUT_MS = 15_000;
 export class RecordProducer {
   private readonly pool: ProducerPool;
   private readonly batchers = new Map<string, MicroBatcher<Message>>();
-  private readonly partitions = new Map<string, PartitionMetadata[]>();
+  private partitions = new Map<string, PartitionMetadata[]>();
 
   constructor(
     kafka: Kafka,
@@ -45,14 +45,7 @@ export class RecordProducer {
   /** A boot step: connects, and learns each topic's partitions (fixed: topics are never repartitioned). */
   async connect(admin: Admin, deadlineMs: number, signal: AbortSignal): Promise<void> {
     await retryUntil('kafka producer', () => this.pool.connect(), this.log, deadlineMs, signal);
-    const { topics } = await retryUntil(
-      'topic metadata',
-      () => admin.fetchTopicMetadata({ topics: this.topics }),
-      this.log,
-      deadlineMs,
-      signal,
-    );
-    for (const t of topics) this.partitions.set(t.name, t.partitions);
+    this.partitions = await topicPartitions(admin, this.topics, this.log, deadlineMs, signal);
   }
 
   /** Resolves once every message is acknowledged by the in-sync replicas (acks=all). */
@@ -60,8 +53,7 @@ export class RecordProducer {
     const batcher = this.batchers.get(topic);
     const metadata = this.partitions.get(topic);
     if (!batcher || !metadata) throw new Error(`not connected to ${topic}`);
-    const pinned = messages.map((m) => ({ ...m, partition: m.key ? partitionOf(topic, metadata, String(m.key)) : 0 }));
-    await batcher.enqueue(pinned);
+    await batcher.enqueue(splitByPartition(topic, metadata, messages).flatMap((group) => group.messages));
   }
 
   /** Sends what is queued (shutdown; bounded, as a send can retry for as long as ISR < 2), then disconnects. */

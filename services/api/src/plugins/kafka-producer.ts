@@ -7,6 +7,7 @@ import {
   provisionTopics,
   retryUntil,
   splitByPartition,
+  topicPartitions,
   withTimeout,
 } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -49,21 +50,9 @@ export const kafkaProducerPlugin = fp(
     let partitionMetadata: PartitionMetadata[] | null = null;
     void app.startup.step('kafka', async (signal) => {
       admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
-      const connected = admin;
       await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS, signal);
-      // Fixed once the topic exists: the services never repartition it (that would remap keys).
-      // Retried: a broker that has not caught up with a just-created topic says it does not exist.
-      partitionMetadata = await retryUntil(
-        'topic metadata',
-        async () => {
-          const partitions = (await connected.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] })).topics[0]?.partitions ?? [];
-          if (partitions.length === 0) throw new Error(`no partitions known for ${config.EMAILS_TOPIC} yet`);
-          return partitions;
-        },
-        app.log,
-        config.BOOT_TIMEOUT_MS,
-        signal,
-      );
+      const partitions = await topicPartitions(admin, [config.EMAILS_TOPIC], app.log, config.BOOT_TIMEOUT_MS, signal);
+      partitionMetadata = partitions.get(config.EMAILS_TOPIC) ?? null;
     });
     const metadata = () => {
       if (!partitionMetadata) throw new NotReadyError();

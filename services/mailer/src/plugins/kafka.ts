@@ -6,7 +6,7 @@ import { SmtpBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
 import { ConsumerSupervisor } from '../consumer-supervisor.js';
 import { processBatch } from '../partition-worker.js';
-import { handleRecord } from '../record-handler.js';
+import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
 import { isOutage } from '../smtp-outcome.js';
 import type { StallMonitor } from '../stall-monitor.js';
@@ -61,14 +61,14 @@ export const kafkaPlugin = fp(
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
     const breaker = new SmtpBreaker(isOutage, 500, 30_000);
-    const deps = {
+    const deps: HandlerDeps = {
       config,
       db: app.ledger,
       smtp: app.smtp,
       breaker,
       metrics: app.mailerMetrics,
       log: app.log,
-      produce: (topic: string, messages: Parameters<RecordProducer['produce']>[1]) => producer.produce(topic, messages),
+      produce: (topic, messages) => producer.produce(topic, messages),
       running: () => !stopping,
       inFlight: new Map<string, Promise<unknown>>(),
     };
