@@ -41,6 +41,8 @@ t.test('4. scale mailers 1 → 3 → 1 mid-stream → 0 lost, 0 duplicates', asy
 });
 
 t.test('8. SIGTERM the mailer under load → exits within its deadline, 0 lost, 0 duplicates', async (t) => {
+  // Tighter than the default 30 s drain deadline, so "within its deadline" means 10 s; the
+  // default one drains in packages/stack/test/cli-start.test.ts (Ctrl-C to npm start).
   const system = await System.start(t, { mailers: 1, mailer: { SHUTDOWN_TIMEOUT_MS: '10000' } });
   system.sink.delayMs = 3;
   const load = system.load(16, { total: 1_500 });

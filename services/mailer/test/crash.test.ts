@@ -58,6 +58,9 @@ t.test(
 );
 
 t.test('SIGKILL a mailer mid-stream and start it again → every email sent; duplicates only in flight, same Message-ID', async (t) => {
+  // The restarted mailer waits out the dead one's claims: 4 s here instead of 60 s, so the test
+  // takes seconds (SEND_TIMEOUT_MS stays below it, as the config requires). e2e 13 and 14
+  // (test/e2e/restarts.test.ts) run the same path with the default claim TTL and session.
   const { sink, env } = await mailerFixture(t, { CLAIM_TTL_MS: '4000', SEND_TIMEOUT_MS: '3500' }, { delayMs: 5 });
   const envelopes = Array.from({ length: N }, () => envelope());
   await produce(env.EMAILS_TOPIC!, envelopes);
@@ -105,6 +108,8 @@ t.test('SIGKILL a mailer mid-stream and start it again → every email sent; dup
 });
 
 t.test('SIGTERM a mailer under load → exits 0 within its deadline; 0 lost, 0 duplicates after restart', async (t) => {
+  // A tighter drain deadline than the default 30 s, so "exits within its deadline" is checked
+  // against 10 s; the default one drains in packages/stack/test/cli-start.test.ts (Ctrl-C).
   const { sink, env } = await mailerFixture(t, { SHUTDOWN_TIMEOUT_MS: '10000' }, { delayMs: 5 });
   const envelopes = Array.from({ length: N }, () => envelope());
   await produce(env.EMAILS_TOPIC!, envelopes);
