@@ -1,4 +1,4 @@
-import type { Envelope } from '@postline/contracts';
+import { ENVELOPE_VERSION, type Envelope, emailRequestSchema, HARD_LIMITS } from '@postline/contracts';
 import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Message, Partitioners } from 'kafkajs';
@@ -35,6 +35,8 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     SMTP_URL: smtpUrl,
     MESSAGE_ID_DOMAIN,
+    // The same allowlist as apiEnv: the mailer checks every record against it again.
+    SENDER_DOMAINS: 'example.com,example.org',
     EMAILS_TOPIC: `${base}.emails`,
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
@@ -70,16 +72,18 @@ export async function startMailer(t: Test, env: Record<string, string>): Promise
   return { app, config };
 }
 
-export function envelope(overrides: Partial<Envelope> = {}, email: Partial<Envelope['email']> = {}): Envelope {
+/** An envelope as the API writes it: `email` is given as a request (address strings) and parsed like one. */
+export function envelope(overrides: Partial<Envelope> = {}, email: Record<string, unknown> = {}): Envelope {
   const id = overrides.id ?? crypto.randomUUID();
+  const request = { from: 'Sender <sender@example.com>', to: 'rcpt@example.net', subject: `subject ${id}`, text: 'hello', ...email };
   return {
-    v: 1,
+    v: ENVELOPE_VERSION,
     id,
     account: 'test',
     acceptedAt: new Date().toISOString(),
     attempt: 0,
     ...overrides,
-    email: { from: 'Sender <sender@example.com>', to: 'rcpt@example.net', subject: `subject ${id}`, text: 'hello', ...email },
+    email: emailRequestSchema(HARD_LIMITS).parse(request),
   };
 }
 

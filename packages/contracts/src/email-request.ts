@@ -1,52 +1,44 @@
 import { z } from 'zod';
-import { emailAddress, parseAddress } from './address.js';
+import { mailboxObject, mailboxString } from './address.js';
+import { customHeaders } from './headers.js';
+import type { Mailbox } from './mailbox.js';
 
 export interface RequestLimits {
   maxRecipients: number;
   maxSubjectLength: number;
   maxAttachments: number;
+  /** Decoded bytes of all attachments of one email together. */
+  maxAttachmentBytes: number;
 }
 
-export const DEFAULT_LIMITS: RequestLimits = { maxRecipients: 50, maxSubjectLength: 998, maxAttachments: 10 };
+export const DEFAULT_LIMITS: RequestLimits = {
+  maxRecipients: 50,
+  maxSubjectLength: 998,
+  maxAttachments: 10,
+  maxAttachmentBytes: 3 * 1024 * 1024,
+};
 
-/**
- * Headers the service sets or derives itself. A client may not set them: From/To/… come from
- * the request's own fields, Message-ID is derived from the email id (so every resend carries
- * the same one), and Content-* and MIME structure are nodemailer's job.
- */
-const RESERVED_HEADERS = new Set([
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'reply-to',
-  'sender',
-  'subject',
-  'message-id',
-  'date',
-  'mime-version',
-  'return-path',
-  'received',
-  'dkim-signature',
-]);
+/** What any producer may put on the topics, whatever a deployment configured (the mailer's schema bound). */
+export const HARD_LIMITS: RequestLimits = {
+  maxRecipients: 1000,
+  maxSubjectLength: 998,
+  maxAttachments: 100,
+  maxAttachmentBytes: 64 * 1024 * 1024,
+};
+export const MAX_TAGS = 20;
 
-/** RFC 5322 field name: printable US-ASCII except colon. */
-const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]{1,76}$/;
-const NO_CRLF = /^[^\r\n\0]*$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MIME_TYPE =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?:\s*;\s*[A-Za-z0-9_-]+=(?:[A-Za-z0-9_.-]+|"[^"\r\n]*"))*$/;
 
-const oneLine = (max: number) => z.string().max(max).regex(NO_CRLF, 'must not contain line breaks');
+const oneLine = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
 
-const recipients = z.union([emailAddress, z.array(emailAddress).min(1)]);
-
-const headerName = z
-  .string()
-  .regex(FIELD_NAME, 'must be an RFC 5322 field name (printable ASCII, no colon or space)')
-  .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()) && !n.toLowerCase().startsWith('content-'), {
-    message: 'is set by the service and cannot be overridden',
-  });
+/** Decoded size of a base64 string (valid base64 assumed). */
+export const base64Bytes = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
 
 const attachment = z.strictObject({
   // A name for the recipient's mail client, never a path on our side.
@@ -61,46 +53,92 @@ const attachment = z.strictObject({
 
 const tagKey = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tag names are 1-64 letters, digits, _ or -');
 
-export function toList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
+/** A recipient field on the request: one mailbox string or a list of them; always a list after parsing. */
+const recipientList = z.union([mailboxString.transform((m) => [m]), z.array(mailboxString).min(1)]);
+
+/** The fields of an email other than its addresses, shared by the request and the envelope. */
+function content(limits: RequestLimits) {
+  return {
+    subject: oneLine(limits.maxSubjectLength).min(1),
+    text: z.string().min(1).optional(),
+    html: z.string().min(1).optional(),
+    headers: customHeaders.optional(),
+    attachments: z.array(attachment).max(limits.maxAttachments).optional(),
+    tags: z.record(tagKey, z.string().max(256)).optional(),
+  };
 }
 
-/** The email request, as POSTed and as carried in the Kafka envelope. Unknown keys are rejected. */
+interface Countable {
+  to: Mailbox[];
+  cc?: Mailbox[] | undefined;
+  bcc?: Mailbox[] | undefined;
+  text?: string | undefined;
+  html?: string | undefined;
+  attachments?: { content: string }[] | undefined;
+  tags?: Record<string, string> | undefined;
+}
+
+/** Rules across fields, counted on parsed mailboxes: what is counted is what is sent. */
+function crossChecks(limits: RequestLimits) {
+  return (email: Countable, ctx: z.RefinementCtx) => {
+    if (email.text === undefined && email.html === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html (or both) is required' });
+    }
+    const count = recipientCount(email);
+    if (count > limits.maxRecipients) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `at most ${limits.maxRecipients} recipients in total (to + cc + bcc), got ${count}`,
+      });
+    }
+    const bytes = (email.attachments ?? []).reduce((sum, a) => sum + base64Bytes(a.content), 0);
+    if (bytes > limits.maxAttachmentBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attachments'],
+        message: `attachments are at most ${limits.maxAttachmentBytes} bytes in total`,
+      });
+    }
+    if (email.tags && Object.keys(email.tags).length > MAX_TAGS)
+      ctx.addIssue({ code: 'custom', path: ['tags'], message: `at most ${MAX_TAGS} tags` });
+  };
+}
+
+/** The email request as POSTed: addresses are strings, parsed here once. Unknown keys are rejected. */
 export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
   return z
     .strictObject({
-      from: emailAddress,
-      to: recipients,
-      cc: recipients.optional(),
-      bcc: recipients.optional(),
-      replyTo: recipients.optional(),
-      subject: oneLine(limits.maxSubjectLength).min(1),
-      text: z.string().min(1).optional(),
-      html: z.string().min(1).optional(),
-      headers: z.record(headerName, oneLine(998)).optional(),
-      attachments: z.array(attachment).max(limits.maxAttachments).optional(),
-      tags: z.record(tagKey, z.string().max(256)).optional(),
+      from: mailboxString,
+      to: recipientList,
+      cc: recipientList.optional(),
+      bcc: recipientList.optional(),
+      replyTo: recipientList.optional(),
+      ...content(limits),
     })
-    .superRefine((req, ctx) => {
-      if (req.text === undefined && req.html === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html (or both) is required' });
-      }
-      const count = toList(req.to).length + toList(req.cc).length + toList(req.bcc).length;
-      if (count > limits.maxRecipients) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['to'],
-          message: `at most ${limits.maxRecipients} recipients in total (to + cc + bcc), got ${count}`,
-        });
-      }
-      if (req.tags && Object.keys(req.tags).length > 20) ctx.addIssue({ code: 'custom', path: ['tags'], message: 'at most 20 tags' });
-    });
+    .superRefine(crossChecks(limits));
 }
 
-export type EmailRequest = z.output<ReturnType<typeof emailRequestSchema>>;
+/** The email as it travels on the topics: addresses are `{ name, address }`, never strings. */
+export const queuedEmailSchema = z
+  .strictObject({
+    from: mailboxObject,
+    to: z.array(mailboxObject).min(1),
+    cc: z.array(mailboxObject).optional(),
+    bcc: z.array(mailboxObject).optional(),
+    replyTo: z.array(mailboxObject).optional(),
+    ...content(HARD_LIMITS),
+  })
+  .superRefine(crossChecks(HARD_LIMITS));
 
-/** Every address of a request, parsed (for sender checks and SMTP envelopes). */
-export function allRecipients(req: EmailRequest): string[] {
-  return [...toList(req.to), ...toList(req.cc), ...toList(req.bcc)].map((a) => parseAddress(a)?.address ?? a);
+export type EmailRequest = z.output<ReturnType<typeof emailRequestSchema>>;
+export type QueuedEmail = z.output<typeof queuedEmailSchema>;
+
+export function recipientCount(email: Pick<Countable, 'to' | 'cc' | 'bcc'>): number {
+  return email.to.length + (email.cc?.length ?? 0) + (email.bcc?.length ?? 0);
+}
+
+/** Every envelope recipient (RCPT TO), in order: to, cc, bcc. */
+export function allRecipients(email: Pick<Countable, 'to' | 'cc' | 'bcc'>): string[] {
+  return [...email.to, ...(email.cc ?? []), ...(email.bcc ?? [])].map((m) => m.address);
 }

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Public states of an email, in the ledger and the status API.
  * queued → sending → sent; sending → retrying → sending …; → failed (permanent, or out of attempts).
@@ -7,31 +9,35 @@ export type EmailState = (typeof EMAIL_STATES)[number];
 
 export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed'];
 
-export interface EmailStatus {
-  id: string;
-  status: EmailState;
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-  sentAt: string | null;
-  lastError: string | null;
+const timestamp = z.string().meta({ format: 'date-time' });
+
+export const emailStatusSchema = z.object({
+  id: z.string(),
+  status: z.enum(EMAIL_STATES),
+  attempts: z.number().int(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  sentAt: timestamp.nullable(),
+  lastError: z.string().nullable(),
   /** The SMTP server's reply to the final attempt, e.g. "250 2.0.0 Ok: queued as 4F2". */
-  smtpResponse: string | null;
-  messageId: string | null;
-  /** True when a send may have reached the server without our knowing (connection lost after DATA). */
-  uncertain: boolean;
-}
+  smtpResponse: z.string().nullable().describe("The SMTP server's reply to the final attempt"),
+  messageId: z.string().nullable(),
+  uncertain: z.boolean().describe('True when a send may have reached the server without our knowing (connection lost after DATA)'),
+});
+export type EmailStatus = z.output<typeof emailStatusSchema>;
 
 /** An accepted email with no final outcome long after it was due (`GET /v1/emails?stuck=true`). */
-export interface StuckEmail {
-  id: string;
-  status: 'queued' | 'sending' | 'retrying';
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-  /** For `retrying`: when the retry fell due. */
-  nextAttemptAt: string | null;
-  lastError: string | null;
-  /** Where the record is: topic and partition always; the offset once a mailer has claimed it. */
-  kafka: { topic: string; partition: number; offset: string | null } | null;
-}
+export const stuckEmailSchema = z.object({
+  id: z.string(),
+  status: z.enum(['queued', 'sending', 'retrying']),
+  attempts: z.number().int(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  nextAttemptAt: timestamp.nullable().describe('For retrying: when the retry fell due'),
+  lastError: z.string().nullable(),
+  kafka: z
+    .object({ topic: z.string(), partition: z.number().int(), offset: z.string().nullable() })
+    .nullable()
+    .describe('Where the record is: topic and partition always; the offset once a mailer has claimed it'),
+});
+export type StuckEmail = z.output<typeof stuckEmailSchema>;

@@ -1,15 +1,9 @@
 import { z } from 'zod';
-import { emailRequestSchema } from './email-request.js';
+import { emailRequestSchema, HARD_LIMITS, queuedEmailSchema } from './email-request.js';
 
-export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_VERSION = 2;
 
-/**
- * What travels on the Kafka topics: the validated request plus what the API decided
- * (the id, the account, when it was accepted). The record key is the email id, so all
- * deliveries of one email land on one partition, in order.
- */
-export const envelopeSchema = z.strictObject({
-  v: z.literal(ENVELOPE_VERSION),
+const meta = {
   id: z.string().min(1).max(64),
   /** The API key's name (never its secret). */
   account: z.string().min(1),
@@ -19,12 +13,28 @@ export const envelopeSchema = z.strictObject({
   attempt: z.number().int().min(0).default(0),
   /** On the retry topic: not to be sent before this time. */
   notBefore: z.string().datetime().optional(),
-  // The mailer must accept whatever the API accepted, whatever its configured limits, so the
-  // envelope is validated against the hard upper bounds only.
-  email: emailRequestSchema({ maxRecipients: 1000, maxSubjectLength: 998, maxAttachments: 100 }),
-});
+};
 
-export type Envelope = z.output<typeof envelopeSchema>;
+/**
+ * What travels on the Kafka topics: the parsed request plus what the API decided (the id, the
+ * account, when it was accepted). The record key is the email id, so all deliveries of one
+ * email land on one partition, in order. The email is validated against the hard upper bounds
+ * only: the mailer applies this deployment's policy itself (policy.ts).
+ */
+const currentEnvelope = z.strictObject({ v: z.literal(ENVELOPE_VERSION), ...meta, email: queuedEmailSchema });
+
+/**
+ * Version 1 (round 1) carried addresses as strings. Records of it may still sit on a topic
+ * after an upgrade; they are read through the same strict parser as a request, so a string no
+ * API would accept now is refused here too (and dead-lettered), never handed to nodemailer.
+ */
+const legacyEnvelope = z
+  .strictObject({ v: z.literal(1), ...meta, email: emailRequestSchema(HARD_LIMITS) })
+  .transform((e) => ({ ...e, v: ENVELOPE_VERSION as typeof ENVELOPE_VERSION }));
+
+export const envelopeSchema = z.discriminatedUnion('v', [currentEnvelope, legacyEnvelope]);
+
+export type Envelope = z.output<typeof currentEnvelope>;
 
 /** Kafka record headers that tell a consumer what it is reading without parsing it. */
 export const ENVELOPE_HEADERS = { 'content-type': 'application/json', 'envelope-version': String(ENVELOPE_VERSION) } as const;

@@ -42,3 +42,37 @@ export const topicFields = {
  * `GET /v1/emails?stuck=true` must agree on it, so both read this one setting.
  */
 export const stuckAfterMs = positiveInt.default(900_000);
+
+/** NODE_ENV, unset unless given: only `development` and `test` turn on development defaults. */
+export const nodeEnv = z.string().optional();
+
+/**
+ * Development defaults (a dev API key, example sender domains, a localhost Message-ID domain)
+ * apply only when NODE_ENV says so; `npm start` and `npm run api|mailer` set `development` when it
+ * is unset. Any other value, `prod` or unset included, fails closed: the setting is required.
+ */
+export function allowsDevDefaults(env: string | undefined): boolean {
+  return env === 'development' || env === 'test';
+}
+
+/** `example.com, Example.org` → ['example.com', 'example.org']: the sender domains allowed to send. */
+export const senderDomains = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((d) => d.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'must be domain names')).min(1));
+
+export const DEV_SENDER_DOMAINS = ['example.com', 'example.test', 'localhost'];
+
+/** Per-email limits, read by the API (at the edge) and the mailer (again, for any producer). */
+export const requestLimitFields = {
+  MAX_RECIPIENTS: positiveInt.max(1000).default(50),
+  MAX_SUBJECT_LENGTH: positiveInt.max(998).default(998),
+  MAX_ATTACHMENTS: positiveInt.max(100).default(10),
+  /** Decoded bytes of all attachments of one email together. */
+  MAX_ATTACHMENT_BYTES: positiveInt.max(64 * 1024 * 1024).default(3 * 1024 * 1024),
+};

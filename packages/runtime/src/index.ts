@@ -7,6 +7,7 @@ export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.
 export { MicroBatcher } from './micro-batcher.js';
 export { partitionOf, splitByPartition } from './partition-split.js';
 export { ProducerPool } from './producer-pool.js';
+export { errSerializer, maskUrl } from './redact.js';
 export { type ServeOptions, serve } from './serve.js';
 export { Startup, startupPlugin } from './startup.js';
 export { ensureTopics, provisionTopics, type TopicSpec, topicPartitions } from './topics.js';

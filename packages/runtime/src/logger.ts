@@ -1,4 +1,5 @@
 import { type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
+import { errSerializer } from './redact.js';
 
 /**
  * Paths never logged: credentials, and anything that carries an email's content.
@@ -27,6 +28,8 @@ export const REDACT_PATHS = [
 export function createLogger(options: { name: string; level: string } & LoggerOptions): Logger {
   return pino({
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Never a client or socket object, whatever a library attached to its error.
+    serializers: { err: errSerializer, error: errSerializer },
     ...(process.stdout.isTTY
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
       : {}),

@@ -1,3 +1,4 @@
+import { maskUrl } from '@postline/runtime';
 import pg from 'pg';
 import { StackError } from './stack-error.js';
 
@@ -8,7 +9,7 @@ export async function checkPostgresReachable(url: string, timeoutMs = 5_000): Pr
     await client.connect();
     await client.query('select 1');
   } catch (error) {
-    const safe = url.replace(/\/\/[^@/]*@/, '//***@');
+    const safe = maskUrl(url);
     throw new StackError(
       `DATABASE_URL (${safe}) is not reachable: ${(error as Error).message || (error as { code?: string }).code}; start that database or unset DATABASE_URL to use the embedded one.`,
     );

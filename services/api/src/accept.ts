@@ -1,4 +1,4 @@
-import { domainOf, type EmailRequest, ENVELOPE_HEADERS, type Envelope, parseAddress } from '@postline/contracts';
+import { domainOf, type EmailRequest, ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope } from '@postline/contracts';
 import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
@@ -12,7 +12,7 @@ export interface Accepted {
 /** A sender is allowed when its domain is one of SENDER_DOMAINS: the API is never an open relay. */
 export function checkSenders(emails: EmailRequest[], allowed: string[]): void {
   for (const email of emails) {
-    const domain = domainOf(parseAddress(email.from)?.address ?? email.from);
+    const domain = domainOf(email.from.address);
     if (!allowed.includes(domain)) throw new SenderNotAllowedError(domain);
   }
 }
@@ -31,7 +31,7 @@ export async function accept(
   app: FastifyInstance,
   request: FastifyRequest,
   emails: EmailRequest[],
-  { idempotencyKey, body, batch }: { idempotencyKey: string | undefined; body: unknown; batch: boolean },
+  { idempotencyKey, batch }: { idempotencyKey: string | undefined; batch: boolean },
 ): Promise<Accepted[]> {
   const account = request.account;
   const ids = emails.map((_, i) => {
@@ -40,7 +40,8 @@ export async function accept(
   });
 
   if (idempotencyKey !== undefined) {
-    const hash = requestHash(body);
+    // Of the parsed emails: `"to": "a@x"` and `"to": ["a@x"]` are the same request.
+    const hash = requestHash(emails);
     try {
       const reservations = await Promise.all(ids.map((id) => reserve(app.ledger, id, account, hash)));
       if (reservations.some((r) => r.kind === 'existing' && !r.sameRequest)) throw new IdempotencyConflictError();
@@ -56,7 +57,7 @@ export async function accept(
 
   const acceptedAt = new Date().toISOString();
   const messages = emails.map((email, i) => {
-    const envelope: Envelope = { v: 1, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
+    const envelope: Envelope = { v: ENVELOPE_VERSION, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
     if (idempotencyKey !== undefined) envelope.idempotencyKey = idempotencyKey;
     return { key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } };
   });

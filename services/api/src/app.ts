@@ -1,27 +1,40 @@
 import { startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';
 import { NotReadyError, ShuttingDownError } from './errors.js';
-import { openApiDocument } from './openapi.js';
 import { authPlugin } from './plugins/auth.js';
 import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
 import { ledgerPlugin } from './plugins/ledger.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { problemHandlerPlugin } from './plugins/problem-handler.js';
-import { docsRoutes } from './routes/docs.js';
+import { docsPlugin } from './routes/docs.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { apiSchemas } from './schemas.js';
+import { validatorCompiler } from './validation.js';
 
 /** Everything the API is, as one plugin: resources, error handling, routes. */
 export const app = fp(async (instance: FastifyInstance, { config }: { config: ApiConfig }) => {
   // JSON only: fastify also parses text/plain by default, which would let a text body reach
   // validation instead of being refused as the wrong media type (415).
   instance.removeContentTypeParser('text/plain');
+  // Route schemas are zod: they validate requests and generate the OpenAPI document.
+  instance.setValidatorCompiler(validatorCompiler);
+  instance.setSerializerCompiler(serializerCompiler);
+  const schemas = apiSchemas(
+    {
+      maxRecipients: config.MAX_RECIPIENTS,
+      maxSubjectLength: config.MAX_SUBJECT_LENGTH,
+      maxAttachments: config.MAX_ATTACHMENTS,
+      maxAttachmentBytes: config.MAX_ATTACHMENT_BYTES,
+    },
+    config.MAX_BATCH_SIZE,
+  );
   // Boot work runs in the background (runtime/startup.ts): the server listens at once.
   await instance.register(startupPlugin);
-  await instance.register(metricsPlugin);
+  await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });
   await instance.register(problemHandlerPlugin);
   await instance.register(ledgerPlugin, { config });
   await instance.register(kafkaProducerPlugin, { config });
@@ -46,16 +59,9 @@ export const app = fp(async (instance: FastifyInstance, { config }: { config: Ap
     }
   });
 
+  await instance.register(docsPlugin, { registry: schemas.registry });
   await instance.register(healthRoutes);
-  await instance.register(docsRoutes, {
-    document: openApiDocument(
-      apiSchemas(
-        { maxRecipients: config.MAX_RECIPIENTS, maxSubjectLength: config.MAX_SUBJECT_LENGTH, maxAttachments: config.MAX_ATTACHMENTS },
-        config.MAX_BATCH_SIZE,
-      ),
-    ),
-  });
-  await instance.register(emailRoutes, { config, prefix: '/v1' });
+  await instance.register(emailRoutes, { config, schemas, prefix: '/v1' });
 });
 
 /** Fastify server options that belong with the app (tests build the same server). */

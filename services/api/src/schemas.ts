@@ -1,12 +1,96 @@
-import { emailRequestSchema, type RequestLimits } from '@postline/contracts';
+import { emailRequestSchema, emailStatusSchema, type RequestLimits, stuckEmailSchema } from '@postline/contracts';
 import { z } from 'zod';
 
-/** The request bodies of the API, built from the shared contract with this deployment's limits. */
+export const problemSchema = z.object({
+  type: z.string().describe('urn:postline:problem:<code>'),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  code: z.string().describe('Stable error code, e.g. EMAIL_ERR_VALIDATION'),
+  errors: z
+    .array(z.object({ path: z.string().describe('JSON pointer (RFC 6901) into the request'), message: z.string() }))
+    .max(20)
+    .optional()
+    .describe('The first 20 problems; `detail` says how many there were'),
+});
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+
+/** The error answers every authenticated route may give. */
+export const commonErrors = {
+  401: problem('Missing or wrong API key'),
+  503: problem('Starting, shutting down, or a dependency (Kafka, Postgres) is unavailable: retry'),
+};
+
+const acceptErrors = {
+  ...commonErrors,
+  400: problem('Invalid request (the first 20 bad fields are listed in `errors`) or malformed JSON'),
+  403: problem('Sender domain not allowed'),
+  409: problem('Idempotency-Key reused with a different body'),
+  413: problem('Body too large'),
+  415: problem('Not application/json'),
+  429: problem('Rate limit exceeded (see RateLimit-* and Retry-After headers)'),
+};
+
+// Loose: fastify replaces request.headers with the parsed value, and the other headers must stay.
+const idempotencyHeaders = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x20-\x7e]{1,255}$/)
+    .optional()
+    .describe('Retries with the same key get the same id(s) and never a second email; the same key with another body is a 409.'),
+});
+
+/**
+ * Every route schema of the API, built once per app from this deployment's limits. They validate
+ * requests (validation.ts) and generate the OpenAPI document (@fastify/swagger), so the two
+ * cannot disagree. The registry names the shared components of the document.
+ */
 export function apiSchemas(limits: RequestLimits, maxBatch: number) {
+  const registry = z.registry<{ id: string }>();
   const email = emailRequestSchema(limits);
+  const accepted = z.object({ id: z.string(), status: z.literal('queued') });
+  registry.add(email, { id: 'EmailRequest' });
+  registry.add(accepted, { id: 'Accepted' });
+  registry.add(emailStatusSchema, { id: 'EmailStatus' });
+  registry.add(stuckEmailSchema, { id: 'StuckEmail' });
+  registry.add(problemSchema, { id: 'Problem' });
   return {
+    registry,
     email,
-    batch: z.strictObject({ emails: z.array(email).min(1).max(maxBatch) }),
-    accepted: z.object({ id: z.string(), status: z.literal('queued') }),
+    send: {
+      summary: 'Send an email',
+      headers: idempotencyHeaders,
+      body: email,
+      response: { 202: accepted.describe('Accepted: acknowledged by the Kafka in-sync replicas (acks=all)'), ...acceptErrors },
+    },
+    batch: {
+      summary: `Send up to ${maxBatch} emails at once (validated as a whole first: one bad item rejects all)`,
+      headers: idempotencyHeaders,
+      body: z.strictObject({ emails: z.array(email).min(1).max(maxBatch) }),
+      response: { 202: z.object({ data: z.array(accepted) }).describe('All accepted, one entry per email, in order'), ...acceptErrors },
+    },
+    status: {
+      summary: "An email's delivery status",
+      params: z.object({ id: z.string() }),
+      response: { 200: emailStatusSchema, 404: problem('No such email for this API key'), ...commonErrors },
+    },
+    stuck: {
+      summary: 'Stuck emails: accepted, with no final outcome STUCK_AFTER_MS after they were due (oldest first)',
+      querystring: z.strictObject({
+        stuck: z.literal('true', { error: 'only stuck=true is supported: list the emails stuck without a final outcome' }),
+        limit: z.coerce
+          .number({ error: 'must be an integer from 1 to 1000' })
+          .int('must be an integer from 1 to 1000')
+          .min(1, 'must be an integer from 1 to 1000')
+          .max(1000, 'must be an integer from 1 to 1000')
+          .default(100),
+      }),
+      response: {
+        200: z.object({ stuckAfterMs: z.number().int(), data: z.array(stuckEmailSchema) }),
+        400: problem('stuck is not true, or limit is out of range'),
+        ...commonErrors,
+      },
+    },
   };
 }

@@ -1,31 +1,57 @@
-import type { z } from 'zod';
+import type { FastifySchemaCompiler } from 'fastify';
+import { ZodType, type z } from 'zod';
 import { BadIdempotencyKeyError, type FieldError, ValidationError } from './errors.js';
 
-/** Zod issues → RFC 6901 JSON pointers into the body, every bad field listed. */
-export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
-  const pointer = (path: PropertyKey[]) =>
-    `${prefix}/${path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`.replace(/\/$/, '') || '/';
-  return error.issues.flatMap((issue) =>
-    // An unknown key is reported where it is, one entry per key, so a client sees which one.
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: pointer([...issue.path, key]), message: 'is not a known field' }))
-      : [{ path: pointer(issue.path), message: issue.message }],
-  );
-}
+/** A client is told this many problems at most, and how many there were in all. */
+export const MAX_REPORTED_ERRORS = 20;
 
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const errors = fieldErrors(result.error);
-    throw Object.assign(new ValidationError(), { errors, detail: `${errors.length} invalid field(s)` });
+const pointer = (path: readonly PropertyKey[]) =>
+  path.length === 0 ? '/' : `/${path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Zod issues → RFC 6901 JSON pointers. An unknown key is reported where it is. A field that may be
+ * a string or a list (`to`) reports the reading that matches what was sent, not "invalid input".
+ */
+function* issuesToErrors(issues: readonly Issue[], base: readonly PropertyKey[]): Generator<FieldError> {
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) yield { path: pointer([...path, key]), message: 'is not a known field' };
+    } else if (issue.code === 'invalid_union') {
+      const branch = issue.errors.find((b) => !(b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0));
+      if (branch) yield* issuesToErrors(branch, path);
+      else yield { path: pointer(path), message: 'must be an address string or a list of them' };
+    } else {
+      yield { path: pointer(path), message: issue.message };
+    }
   }
-  return result.data;
 }
 
-/** 1-255 printable ASCII characters, or absent. */
-export function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const raw = headers['idempotency-key'];
-  if (raw === undefined) return undefined;
-  if (Array.isArray(raw) || !/^[\x20-\x7e]{1,255}$/.test(raw)) throw new BadIdempotencyKeyError();
-  return raw;
+/** A 400 naming the first MAX_REPORTED_ERRORS problems and counting the rest. */
+export function validationProblem(errors: Iterable<FieldError>): Error {
+  const first: FieldError[] = [];
+  let total = 0;
+  for (const e of errors) {
+    if (total++ < MAX_REPORTED_ERRORS) first.push(e);
+  }
+  const more = total - first.length;
+  const detail = more > 0 ? `${total} invalid fields; the first ${first.length} are listed` : `${total} invalid field(s)`;
+  return Object.assign(new ValidationError(), { errors: first, detail });
 }
+
+/**
+ * Validates with the route's zod schema (the same one the OpenAPI document is generated from)
+ * and answers our own problem: fastify-type-provider-zod's compiler would join paths without
+ * JSON-pointer escaping and list every issue of a 200,000-element body.
+ */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
+  if (!(schema instanceof ZodType)) throw new Error('route schemas must be zod schemas');
+  return (data: unknown) => {
+    const result = schema.safeParse(data);
+    if (result.success) return { value: result.data };
+    if (httpPart === 'headers') return { error: new BadIdempotencyKeyError() };
+    return { error: validationProblem(issuesToErrors(result.error.issues, [])) };
+  };
+};

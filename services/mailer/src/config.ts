@@ -1,9 +1,13 @@
 import { hostname } from 'node:os';
+import type { SendPolicy } from '@postline/contracts';
 import { ConfigError, fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 
 const schema = z.object({
-  NODE_ENV: z.string().default('development'),
+  NODE_ENV: fields.nodeEnv,
+  /** Checked again here for every record, whoever produced it (the same setting as the API's). */
+  SENDER_DOMAINS: fields.senderDomains.optional(),
+  ...fields.requestLimitFields,
   LOG_LEVEL: fields.logLevel,
   KAFKA_BROKERS: fields.kafkaBrokers,
   DATABASE_URL: fields.postgresUrl,
@@ -57,16 +61,19 @@ const schema = z.object({
 /** Every environment variable this service reads (packaging tests check compose and k8s against it). */
 export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 
-export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID'> & {
+export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID' | 'SENDER_DOMAINS'> & {
   MESSAGE_ID_DOMAIN: string;
   MAILER_ID: string;
+  SENDER_DOMAINS: string[];
+  /** What every record must meet before it is sent (policy.ts in contracts). */
+  policy: SendPolicy;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
   const c = parseEnv(schema, env);
-  if (c.NODE_ENV === 'production' && !c.MESSAGE_ID_DOMAIN) {
+  if (!fields.allowsDevDefaults(c.NODE_ENV) && (!c.MESSAGE_ID_DOMAIN || !c.SENDER_DOMAINS)) {
     throw new ConfigError(
-      'Invalid configuration — MESSAGE_ID_DOMAIN is required in production (the domain of your Message-IDs, e.g. mail.example.com).',
+      `Invalid configuration — MESSAGE_ID_DOMAIN (the domain of your Message-IDs, e.g. mail.example.com) and SENDER_DOMAINS must be set (NODE_ENV is ${c.NODE_ENV === undefined ? 'unset' : `"${c.NODE_ENV}"`}; only development or test allow the development defaults).`,
     );
   }
   if (c.SMTP_TIMEOUT_MS * 2 >= c.SESSION_TIMEOUT_MS) {
@@ -84,8 +91,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
       'Invalid configuration — STALL_TIMEOUT_MS must be above SEND_TIMEOUT_MS, or every slow send would look like a stall.',
     );
   }
+  const senderDomains = c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS;
   return {
     ...c,
+    SENDER_DOMAINS: senderDomains,
+    policy: {
+      senderDomains,
+      maxRecipients: c.MAX_RECIPIENTS,
+      maxAttachments: c.MAX_ATTACHMENTS,
+      maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
+    },
     MESSAGE_ID_DOMAIN: c.MESSAGE_ID_DOMAIN ?? 'postline.localhost',
     // Unique per process: two live mailers must never share claims.
     MAILER_ID: c.MAILER_ID ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,

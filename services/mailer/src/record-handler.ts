@@ -1,4 +1,4 @@
-import { type Envelope, envelopeSchema } from '@postline/contracts';
+import { ENVELOPE_HEADERS, type Envelope, envelopeSchema, policyViolation } from '@postline/contracts';
 import { claim, recordFailed, recordRetrying, recordSent, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
@@ -133,6 +133,22 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
     return { kind: 'defer', ms: Math.min(Math.max(claimed.expiresInMs, 100), 1_000), reason: 'claimed by another mailer' };
   }
 
+  // Defence in depth: a record from any producer with topic access meets this deployment's
+  // policy (sender domains, limits) here too, or it is dead-lettered and never sent.
+  const violation = policyViolation(envelope.email, config.policy);
+  if (violation) {
+    const reason = violation.code === 'sender-not-allowed' ? `sender domain ${violation.domain} is not allowed` : violation.detail;
+    await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_POLICY', reason)]);
+    const recorded = await persistOutcome(deps, record, () =>
+      recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: null, lastError: `refused by policy: ${reason}` }),
+    );
+    if (!recorded) return OUTCOME_NOT_RECORDED;
+    metrics.failed.inc({ reason: 'policy' });
+    metrics.deadLettered.inc({ reason: 'policy' });
+    log.warn({ reason }, 'email refused by policy and dead-lettered');
+    return { kind: 'done' };
+  }
+
   const attempt = claimed.attempts + 1;
   const endTimer = metrics.smtpDuration.startTimer();
   const run = await breaker.execute(() => smtp.send(envelope));
@@ -197,7 +213,9 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
       const notBefore = due.toISOString();
       const retry: Envelope = { ...envelope, attempt, notBefore };
-      await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers: record.message.headers }]);
+      // Written in the current envelope version, whatever version the record was read in.
+      const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
+      await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers }]);
       const recorded = await persistOutcome(deps, record, () =>
         recordRetrying(db, envelope.id, config.MAILER_ID, {
           smtpResponse: response,

@@ -1,4 +1,4 @@
-import { serve } from '@postline/runtime';
+import { maskUrl, serve } from '@postline/runtime';
 import { app } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -12,6 +12,5 @@ await serve({
   serverOptions: () => ({ forceCloseConnections: true }),
   logBindings: (config) => ({ mailerId: config.MAILER_ID }),
   listen: (config) => ({ port: config.METRICS_PORT, host: config.METRICS_HOST }),
-  afterStart: (config, log) =>
-    log.info({ smtp: config.SMTP_URL.replace(/\/\/[^@/]*@/, '//***@'), group: config.CONSUMER_GROUP }, 'mailer started'),
+  afterStart: (config, log) => log.info({ smtp: maskUrl(config.SMTP_URL), group: config.CONSUMER_GROUP }, 'mailer started'),
 });

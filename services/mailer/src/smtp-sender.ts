@@ -1,4 +1,4 @@
-import type { Envelope } from '@postline/contracts';
+import { allRecipients, type Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -60,6 +60,8 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     async send(envelope) {
       const messageId = messageIdFor(envelope.id, options.messageIdDomain);
       const { email } = envelope;
+      // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
+      // them and never parses a string of ours (its addressparser reads some strings differently).
       const composer = new MailComposer({
         from: email.from,
         to: email.to,
@@ -96,7 +98,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
       const signal = AbortSignal.timeout(options.sendTimeoutMs);
       const probe = probes.watch(signal);
       try {
-        const info = await transport.sendMail({ envelope: node.getEnvelope(), raw, signal });
+        // The SMTP envelope is set from the same structures, not derived from the headers.
+        const smtpEnvelope = { from: email.from.address, to: allRecipients(email) };
+        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal });
         return { kind: 'sent', response: String(info.response ?? ''), rejected: (info.rejected ?? []).map(String), messageId };
       } catch (error) {
         return { ...classifySmtpError(error, probe.dataBegan), messageId };

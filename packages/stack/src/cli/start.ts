@@ -17,7 +17,9 @@ const SERVICES = [
 runMain(async () => {
   const stack = await startStack({ ...stackOptionsFromEnv(), progress });
   const port = process.env.PORT ?? '3000';
-  const env = { ...process.env, ...stack.env, PORT: port };
+  // `npm start` is a development command: the services' development defaults apply unless the
+  // caller says otherwise (outside development and test they fail closed; see allowsDevDefaults).
+  const env = { NODE_ENV: 'development', ...process.env, ...stack.env, PORT: port };
   const children: ChildProcess[] = [];
   for (const service of SERVICES) {
     const entry = join(repoRoot, service.entry);

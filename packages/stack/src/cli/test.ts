@@ -31,7 +31,13 @@ runMain(async () => {
     const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...process.argv.slice(2)], {
       cwd: repoRoot,
       // tap's TypeScript loader would otherwise find the solution tsconfig.json (no options).
-      env: { ...process.env, ...stack.env, STACK_CONTROL_URL: control.url, TS_NODE_PROJECT: join(repoRoot, 'tsconfig.test.json') },
+      env: {
+        NODE_ENV: 'test',
+        ...process.env,
+        ...stack.env,
+        STACK_CONTROL_URL: control.url,
+        TS_NODE_PROJECT: join(repoRoot, 'tsconfig.test.json'),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     tap.stdout.on('data', (chunk: Buffer) => {

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -46,12 +47,17 @@ export type ApiMetrics = ReturnType<typeof createMetrics>;
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: ApiMetrics;
+    /** The separate /metrics server when METRICS_PORT is set (null: /metrics is on the API's port). */
+    metricsServer: Server | null;
   }
 }
 
-/** Prometheus metrics, including an HTTP duration histogram, served at GET /metrics. */
+/**
+ * Prometheus metrics, including an HTTP duration histogram, at GET /metrics: on the API's port,
+ * or with `port` set on a listener of its own (METRICS_PORT, METRICS_HOST) so it need not be public.
+ */
 export const metricsPlugin = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, options: { port?: number | undefined; host?: string }) => {
     const metrics = createMetrics();
     app.decorate('metrics', metrics);
     app.addHook('onResponse', async (request, reply) => {
@@ -60,9 +66,32 @@ export const metricsPlugin = fp(
         reply.elapsedTime / 1000,
       );
     });
-    app.get('/metrics', async (_request, reply) => {
-      reply.type(metrics.registry.contentType);
-      return metrics.registry.metrics();
+    if (options.port === undefined) {
+      app.decorate('metricsServer', null);
+      app.get('/metrics', async (_request, reply) => {
+        reply.type(metrics.registry.contentType);
+        return metrics.registry.metrics();
+      });
+      return;
+    }
+    const server = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url !== '/metrics') {
+        response.writeHead(404).end();
+        return;
+      }
+      metrics.registry.metrics().then(
+        (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+        () => response.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+    });
+    app.decorate('metricsServer', server);
+    app.addHook('onClose', async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     });
   },
   { name: 'metrics' },
