@@ -1,5 +1,5 @@
 import { startupPlugin } from '@postline/runtime';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';
@@ -16,53 +16,62 @@ import { apiSchemas } from './schemas.js';
 import { validatorCompiler } from './validation.js';
 
 /** Everything the API is, as one plugin: resources, error handling, routes. */
-export const app = fp(async (instance: FastifyInstance, { config }: { config: ApiConfig }) => {
-  // JSON only: fastify also parses text/plain by default, which would let a text body reach
-  // validation instead of being refused as the wrong media type (415).
-  instance.removeContentTypeParser('text/plain');
-  // Route schemas are zod: they validate requests and generate the OpenAPI document.
-  instance.setValidatorCompiler(validatorCompiler);
-  instance.setSerializerCompiler(serializerCompiler);
-  const schemas = apiSchemas(
-    {
-      maxRecipients: config.MAX_RECIPIENTS,
-      maxSubjectLength: config.MAX_SUBJECT_LENGTH,
-      maxAttachments: config.MAX_ATTACHMENTS,
-      maxAttachmentBytes: config.MAX_ATTACHMENT_BYTES,
-    },
-    config.MAX_BATCH_SIZE,
-  );
-  // Boot work runs in the background (runtime/startup.ts): the server listens at once.
-  await instance.register(startupPlugin);
-  await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });
-  await instance.register(problemHandlerPlugin);
+/** The ledger and the queue (`app.ledger`, `app.recordAccepted`, `app.emailQueue`): Postgres and Kafka unless given. */
+async function realResources(instance: FastifyInstance, { config }: { config: ApiConfig }) {
   await instance.register(ledgerPlugin, { config });
   await instance.register(kafkaProducerPlugin, { config });
-  await instance.register(authPlugin, { config });
+}
 
-  // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
-  // those already in flight finish and are answered before the producer is flushed.
-  let closing = false;
-  instance.addHook('preClose', async () => {
-    closing = true;
-  });
-  instance.addHook('onRequest', async (request, reply) => {
-    if (closing) {
-      reply.header('Connection', 'close');
-      throw new ShuttingDownError();
-    }
-    // Until Kafka and the ledger are ready, email routes answer a coded 503 a client retries;
-    // health, metrics and docs answer as usual.
-    if (!instance.startup.done && request.url.startsWith('/v1/')) {
-      reply.header('Retry-After', '1');
-      throw new NotReadyError();
-    }
-  });
+export const app = fp(
+  async (instance: FastifyInstance, options: { config: ApiConfig; resources?: FastifyPluginAsync<{ config: ApiConfig }> }) => {
+    const { config } = options;
+    // JSON only: fastify also parses text/plain by default, which would let a text body reach
+    // validation instead of being refused as the wrong media type (415).
+    instance.removeContentTypeParser('text/plain');
+    // Route schemas are zod: they validate requests and generate the OpenAPI document.
+    instance.setValidatorCompiler(validatorCompiler);
+    instance.setSerializerCompiler(serializerCompiler);
+    const schemas = apiSchemas(
+      {
+        maxRecipients: config.MAX_RECIPIENTS,
+        maxSubjectLength: config.MAX_SUBJECT_LENGTH,
+        maxAttachments: config.MAX_ATTACHMENTS,
+        maxAttachmentBytes: config.MAX_ATTACHMENT_BYTES,
+      },
+      config.MAX_BATCH_SIZE,
+    );
+    // Boot work runs in the background (runtime/startup.ts): the server listens at once.
+    await instance.register(startupPlugin);
+    await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });
+    await instance.register(problemHandlerPlugin);
+    // The infrastructure-free test tier passes in-memory stand-ins here (test/helpers/memory-api.ts).
+    await instance.register(fp(options.resources ?? realResources), { config });
+    await instance.register(authPlugin, { config });
 
-  await instance.register(docsPlugin, { registry: schemas.registry });
-  await instance.register(healthRoutes);
-  await instance.register(emailRoutes, { config, schemas, prefix: '/v1' });
-});
+    // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
+    // those already in flight finish and are answered before the producer is flushed.
+    let closing = false;
+    instance.addHook('preClose', async () => {
+      closing = true;
+    });
+    instance.addHook('onRequest', async (request, reply) => {
+      if (closing) {
+        reply.header('Connection', 'close');
+        throw new ShuttingDownError();
+      }
+      // Until Kafka and the ledger are ready, email routes answer a coded 503 a client retries;
+      // health, metrics and docs answer as usual.
+      if (!instance.startup.done && request.url.startsWith('/v1/')) {
+        reply.header('Retry-After', '1');
+        throw new NotReadyError();
+      }
+    });
+
+    await instance.register(docsPlugin, { registry: schemas.registry });
+    await instance.register(healthRoutes);
+    await instance.register(emailRoutes, { config, schemas, prefix: '/v1' });
+  },
+);
 
 /** Fastify server options that belong with the app (tests build the same server). */
 export function serverOptions(config: ApiConfig) {

@@ -1,0 +1,33 @@
+import { validate } from '@readme/openapi-parser';
+import t from 'tap';
+import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
+
+t.test('the OpenAPI document is generated from the route schemas and is valid OpenAPI 3.1', async (t) => {
+  const { app } = await buildMemoryApi(t);
+  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+  t.equal(res.statusCode, 200);
+  const doc = res.json();
+  const result = await validate(structuredClone(doc));
+  t.ok(result.valid, `valid: ${JSON.stringify(result.valid ? [] : result.errors).slice(0, 2000)}`);
+  t.equal(doc.openapi, '3.1.0');
+  for (const [path, method] of [
+    ['/v1/emails', 'post'],
+    ['/v1/emails', 'get'],
+    ['/v1/emails/batch', 'post'],
+    ['/v1/emails/{id}', 'get'],
+  ] as const) {
+    t.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} documented`);
+  }
+  const request = doc.components.schemas.EmailRequest;
+  t.equal(request.additionalProperties, false, 'unknown keys rejected, also in the spec');
+  t.ok(request.properties.attachments, 'the request schema is the zod one');
+  t.ok(doc.paths['/v1/emails'].post.responses['400'].content['application/problem+json'], 'errors are problem+json');
+  t.ok(
+    doc.paths['/v1/emails'].post.parameters.some((p: { name: string; in: string }) => p.name === 'idempotency-key' && p.in === 'header'),
+    'Idempotency-Key documented',
+  );
+  t.notOk(doc.paths['/openapi.json'], 'the document does not list itself');
+  const ui = await app.inject({ method: 'GET', url: '/docs/' });
+  t.equal(ui.statusCode, 200);
+  t.match(ui.headers['content-type'], /text\/html/);
+});
