@@ -133,6 +133,7 @@ const ctx = {
       ...common,
       SMTP_URL: sink.url,
       MESSAGE_ID_DOMAIN: 'bench.example',
+      SENDER_DOMAINS: 'example.com',
       METRICS_PORT: String(port),
       CONSUMER_GROUP: `${base}.group`,
       ...extra,

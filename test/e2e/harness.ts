@@ -62,6 +62,14 @@ export class System {
   ): Promise<System> {
     const sink = await new SmtpSink().start();
     t.teardown(() => sink.stop());
+    // Whatever the scenario, everything that reached the SMTP server met the sender allowlist and
+    // the recipient cap, as the server itself recorded the session.
+    // (A teardown cannot assert in tap; an error thrown here fails the scenario.)
+    t.teardown(() => {
+      if (sink.violations.length > 0) {
+        throw new Error(`the SMTP server received mail that breaks the sending policy: ${sink.violations.slice(0, 5).join('; ')}`);
+      }
+    });
     const api = apiEnv({ RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn', ...options.api });
     const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
     const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
@@ -171,6 +179,7 @@ export class System {
     const expected = new Map([...this.accepted].map(([subject, id]) => [`<${id}@${MESSAGE_ID_DOMAIN}>`, subject]));
     await eventually(() => [...expected.keys()].every((mid) => this.sink.counts().has(mid)), timeoutMs, 250);
     await sleep(1_000); // late duplicates, if any, arrive now
+    this.t.same(this.sink.violations.slice(0, 5), [], `${scenario}: every message the SMTP server received met the sending policy`);
     const counts = this.sink.counts();
     const delivered = [...expected.keys()].filter((mid) => counts.has(mid)).length;
     const duplicated = [...counts].filter(([mid, n]) => expected.has(mid) && n > 1).length;

@@ -1,3 +1,4 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 /** What the sink does with one message, decided when its DATA has been received. */
@@ -18,8 +19,33 @@ export interface Received {
  * accept, reply with any code (421, 550…), never answer (timeout), or drop the connection
  * after the data (an "uncertain" send). `greeting` set to a code refuses whole sessions.
  */
+/** The policy the test services run with (apiEnv / mailerEnv): what may ever reach an SMTP server. */
+export const SINK_POLICY = { senderDomains: ['example.com', 'example.org'], maxRecipients: 50 };
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/**
+ * What this server saw that the policy forbids, read from the SMTP session and the message's own
+ * From: header (by nodemailer's RFC 5322 parser, not ours): MAIL FROM and From: in the allowlist,
+ * exactly one From: mailbox, RCPT TO within the cap.
+ */
+function policyViolations(raw: string, mailFrom: string, rcptTo: string[]): string[] {
+  const found: string[] = [];
+  if (!SINK_POLICY.senderDomains.includes(domainOf(mailFrom))) found.push(`MAIL FROM:<${mailFrom}>`);
+  if (rcptTo.length > SINK_POLICY.maxRecipients) found.push(`${rcptTo.length} RCPT TO`);
+  const head = raw.split(/\r?\n\r?\n/, 1)[0]?.replace(/\r?\n[ \t]+/g, ' ') ?? '';
+  const fromLines = head.split(/\r?\n/).filter((l) => /^from:/i.test(l));
+  const mailboxes = fromLines.flatMap((l) => addressparser(l.slice(5)) as { address?: string }[]);
+  if (fromLines.length !== 1 || mailboxes.length !== 1 || !SINK_POLICY.senderDomains.includes(domainOf(mailboxes[0]?.address ?? ''))) {
+    found.push(`From: ${fromLines.join(' | ')}`);
+  }
+  return found;
+}
+
 export class SmtpSink {
   readonly received: Received[] = [];
+  /** Every message received (accepted or not) that breaks SINK_POLICY; e2e scenarios assert it stays empty. */
+  readonly violations: string[] = [];
   behaviour: (raw: string, index: number) => Behaviour = () => 'accept';
   /** When set, every connection is refused with this reply at connect time. */
   refuseConnections: { code: number; message: string } | null = null;
@@ -53,6 +79,14 @@ export class SmtpSink {
         stream.on('end', async () => {
           if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
           const raw = Buffer.concat(chunks).toString('utf8');
+          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          this.violations.push(
+            ...policyViolations(
+              raw,
+              mailFrom,
+              session.envelope.rcptTo.map((r) => r.address),
+            ),
+          );
           const index = this.attempts++;
           const behaviour = this.behaviour(raw, index);
           if (behaviour === 'hang') return;

@@ -10,7 +10,7 @@ import { loadManifests } from './manifests.test.js';
 /** What each service cannot run without in production (no default, or refused without). */
 const REQUIRED = {
   api: ['NODE_ENV', 'KAFKA_BROKERS', 'DATABASE_URL', 'API_KEYS', 'SENDER_DOMAINS'],
-  mailer: ['NODE_ENV', 'KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'MESSAGE_ID_DOMAIN'],
+  mailer: ['NODE_ENV', 'KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'MESSAGE_ID_DOMAIN', 'SENDER_DOMAINS'],
 };
 const READS = { api: new Set(API_VARS), mailer: new Set(MAILER_VARS) };
 

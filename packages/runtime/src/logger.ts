@@ -1,4 +1,4 @@
-import { type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
 import { errSerializer } from './redact.js';
 
 /**
@@ -25,16 +25,16 @@ export const REDACT_PATHS = [
 ];
 
 /** JSON everywhere (log shippers read it), human-readable lines when a person watches a terminal. */
-export function createLogger(options: { name: string; level: string } & LoggerOptions): Logger {
-  return pino({
+export function createLogger(options: { name: string; level: string } & LoggerOptions, destination?: DestinationStream): Logger {
+  const pretty = process.stdout.isTTY && !destination;
+  const config: LoggerOptions = {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Never a client or socket object, whatever a library attached to its error.
     serializers: { err: errSerializer, error: errSerializer },
-    ...(process.stdout.isTTY
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     ...options,
-  });
+  };
+  return destination ? pino(config, destination) : pino(config);
 }
 
 export type { Logger } from 'pino';

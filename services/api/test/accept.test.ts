@@ -23,12 +23,21 @@ t.test('a 202 comes with the id, and the record is on the topic in the envelope 
   t.equal(records.length, 1);
   const record = records[0]!;
   t.equal(record.key, id, 'keyed by email id');
-  t.equal(record.headers?.['envelope-version']?.toString(), '1');
+  t.equal(record.headers?.['envelope-version']?.toString(), '2');
   const envelope = envelopeSchema.parse(JSON.parse(record.value!));
   t.equal(envelope.id, id);
   t.equal(envelope.account, 'test');
   t.equal(envelope.attempt, 0);
-  t.same(envelope.email, body, 'the request as sent');
+  t.same(
+    envelope.email,
+    {
+      ...body,
+      from: { name: 'Sender', address: 'sender@example.com' },
+      to: [{ address: 'a@example.net' }, { name: 'B', address: 'b@example.net' }],
+      cc: [{ address: 'c@example.net' }],
+    },
+    'the request as sent, its addresses parsed once into { name, address }',
+  );
 
   // Recorded as queued right after the ack: no 404 window.
   const status1 = await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: AUTH });

@@ -5,7 +5,8 @@ import { loadConfig } from '../src/config.js';
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', DATABASE_URL: 'postgres://u:p@h/db' };
 
 t.test('development defaults: a dev key and example sender domains, bound to loopback', async (t) => {
-  const c = loadConfig(base);
+  const c = loadConfig({ ...base, NODE_ENV: 'development' });
+  t.same(loadConfig({ ...base, NODE_ENV: 'test' }).SENDER_DOMAINS, ['example.com', 'example.test', 'localhost']);
   t.equal(c.usingDevDefaults, true);
   t.equal(c.HOST, '127.0.0.1');
   t.equal(c.PORT, 3000);
@@ -13,6 +14,17 @@ t.test('development defaults: a dev key and example sender domains, bound to loo
     c.API_KEYS.map((k) => k.name),
     ['dev'],
   );
+});
+
+t.test('fail closed: any NODE_ENV but development or test, unset included, needs API_KEYS and SENDER_DOMAINS', async (t) => {
+  for (const env of [undefined, 'prod', 'staging', 'Production', 'dev', '']) {
+    t.throws(
+      () => loadConfig({ ...base, ...(env === undefined ? {} : { NODE_ENV: env }) }),
+      /API_KEYS and SENDER_DOMAINS must be set/,
+      `NODE_ENV=${env}`,
+    );
+  }
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'prod', API_KEYS: 'a:short-secret', SENDER_DOMAINS: 'example.com' }), /24 characters/);
 });
 
 t.test('production refuses to start without API_KEYS and SENDER_DOMAINS', async (t) => {
@@ -38,5 +50,5 @@ t.test('production refuses to start without API_KEYS and SENDER_DOMAINS', async 
 });
 
 t.test('malformed keys are named', async (t) => {
-  t.throws(() => loadConfig({ ...base, API_KEYS: 'no-colon-here' }), /API_KEYS/);
+  t.throws(() => loadConfig({ ...base, NODE_ENV: 'development', API_KEYS: 'no-colon-here' }), /API_KEYS/);
 });

@@ -106,8 +106,17 @@ t.test('the circuit breaker probes once when half-open, doubles its pause on a f
 });
 
 t.test('config: SMTP timeouts must stay well under the session timeout; production needs MESSAGE_ID_DOMAIN', async (t) => {
-  const base = { KAFKA_BROKERS: 'a:9092', DATABASE_URL: 'postgres://x/y', SMTP_URL: 'smtp://h:25' };
+  const base = { NODE_ENV: 'development', KAFKA_BROKERS: 'a:9092', DATABASE_URL: 'postgres://x/y', SMTP_URL: 'smtp://h:25' };
   t.match(loadConfig(base), { MAX_ATTEMPTS: 8, SMTP_POOL_SIZE: 5, MESSAGE_ID_DOMAIN: 'postline.localhost' });
+  for (const env of [undefined, 'prod', 'staging']) {
+    const e = { ...base, NODE_ENV: env };
+    t.throws(() => loadConfig(e), /MESSAGE_ID_DOMAIN .* and SENDER_DOMAINS must be set/, `fails closed with NODE_ENV=${env}`);
+    t.throws(() => loadConfig({ ...e, MESSAGE_ID_DOMAIN: 'm.example.com' }), /SENDER_DOMAINS/, 'the allowlist is required too');
+  }
+  t.match(loadConfig({ ...base, NODE_ENV: 'production', MESSAGE_ID_DOMAIN: 'm.example.com', SENDER_DOMAINS: 'Example.com' }).policy, {
+    senderDomains: ['example.com'],
+    maxRecipients: 50,
+  });
   t.throws(() => loadConfig({ ...base, SMTP_TIMEOUT_MS: '20000', SESSION_TIMEOUT_MS: '30000' }), /SMTP_TIMEOUT_MS/);
   t.throws(() => loadConfig({ ...base, NODE_ENV: 'production' }), /MESSAGE_ID_DOMAIN/);
   t.match(loadConfig(base), { SEND_TIMEOUT_MS: 45_000, CLAIM_TTL_MS: 60_000, STALL_TIMEOUT_MS: 300_000, STUCK_AFTER_MS: 900_000 });
