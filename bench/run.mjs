@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { apiBench, apiScaling, helloEntry } from './lib/api-bench.mjs';
+import { hostileBench } from './lib/hostile-bench.mjs';
 import { ensureKafkaTools } from './lib/kafka-perf.mjs';
 import { mailerBench, mailerScaling } from './lib/mailer-bench.mjs';
 import { freePort, peakRssMb, sleep, startProcess, stopProcess } from './lib/measure.mjs';
@@ -147,6 +148,8 @@ const ctx = {
 const only = new Set((process.env.BENCH_ONLY ?? 'api,mailer,scaling').split(','));
 try {
   results.rss = { targets: { apiMb: 150, mailerMb: 200 } };
+  // In-process and stack-free: the worst requests a key holder can send, by event-loop block.
+  results.hostile = await hostileBench({ say });
   if (only.has('api')) {
     const api = await apiBench(ctx, results);
     results.rss.apiMb = peakRssMb(api.child.pid);

@@ -70,6 +70,12 @@ connections); figures are medians with min–max. Raw figures: \`bench/results/$
 | **G5** 202 → message received, at ${r.G5.rate}/s (50 % of G4) | p50 ${f(r.G5.p50, 1)} ms, p99 ${f(r.G5.p99, 1)} ms (${r.G5.samples} samples) | p99 ≤ 50 ms | ${verdict(r.G5.p99 <= 50)} |
 ${(r.G5.sweep ?? []).map((e) => `| G5 at ${e.rate}/s | p50 ${f(e.p50, 1)} ms, p99 ${f(e.p99, 1)} ms | p99 ≤ 50 ms | ${verdict(e.p99 <= 50)} |`).join('\n')}
 | Peak RSS | API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB | ≤ 150 / ≤ 200 MB | ${verdict(r.rss.apiMb <= 150 && r.rss.mailerMb <= 200)} |
+${Object.entries(r.hostile?.requests ?? {})
+  .map(
+    ([name, h]) =>
+      `| Hostile request: ${name} | ${h.status}, worst event-loop block ${h.maxBlockMs} ms | < 50 ms | ${verdict(h.maxBlockMs < 50)} |`,
+  )
+  .join('\n')}
 
 ## Scaling
 
