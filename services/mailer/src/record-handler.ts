@@ -76,6 +76,27 @@ async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: (
   }
 }
 
+/**
+ * The email will not be sent: dead-letter the record (kept byte for byte, with the reason), then
+ * record `failed` in the ledger. False: stopping, the outcome not written (see OUTCOME_NOT_RECORDED).
+ */
+async function failToDeadLetter(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  id: string,
+  code: string,
+  reason: string,
+  metric: 'policy' | 'permanent' | 'attempts',
+  failure: Parameters<typeof recordFailed>[3],
+): Promise<boolean> {
+  const { config, db, metrics } = deps;
+  await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, code, reason)]);
+  if (!(await persistOutcome(deps, record, () => recordFailed(db, id, config.MAILER_ID, failure)))) return false;
+  metrics.failed.inc({ reason: metric });
+  metrics.deadLettered.inc({ reason: metric });
+  return true;
+}
+
 /** One record: validate → claim → send → record the outcome (→ retry topic / dead letter). Never throws. */
 export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Promise<HandleResult> {
   const { config, breaker, metrics } = deps;
@@ -138,13 +159,8 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
   const violation = policyViolation(envelope.email, config.policy);
   if (violation) {
     const reason = violation.code === 'sender-not-allowed' ? `sender domain ${violation.domain} is not allowed` : violation.detail;
-    await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_POLICY', reason)]);
-    const recorded = await persistOutcome(deps, record, () =>
-      recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: null, lastError: `refused by policy: ${reason}` }),
-    );
-    if (!recorded) return OUTCOME_NOT_RECORDED;
-    metrics.failed.inc({ reason: 'policy' });
-    metrics.deadLettered.inc({ reason: 'policy' });
+    const failure = { smtpResponse: null, lastError: `refused by policy: ${reason}` };
+    if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_POLICY', reason, 'policy', failure))) return OUTCOME_NOT_RECORDED;
     log.warn({ reason }, 'email refused by policy and dead-lettered');
     return { kind: 'done' };
   }
@@ -183,13 +199,11 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       return { kind: 'defer', ms: Math.max(breaker.waitMs, 100), reason: 'smtp unavailable' };
     }
     case 'permanent': {
-      await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_SMTP_PERMANENT', outcome.response ?? outcome.error)]);
-      const recorded = await persistOutcome(deps, record, () =>
-        recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: outcome.response, lastError: outcome.error }),
-      );
-      if (!recorded) return OUTCOME_NOT_RECORDED;
-      metrics.failed.inc({ reason: 'permanent' });
-      metrics.deadLettered.inc({ reason: 'permanent' });
+      const failure = { smtpResponse: outcome.response, lastError: outcome.error };
+      const reason = outcome.response ?? outcome.error;
+      if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_SMTP_PERMANENT', reason, 'permanent', failure))) {
+        return OUTCOME_NOT_RECORDED;
+      }
       log.warn({ attempt, response: outcome.response }, 'email failed permanently');
       return { kind: 'done' };
     }
@@ -198,15 +212,11 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
       if (attempt >= config.MAX_ATTEMPTS) {
-        await deps.produce(config.DEAD_LETTER_TOPIC, [
-          deadLetter(record, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', `after ${attempt} attempts: ${outcome.error}`),
-        ]);
-        const recorded = await persistOutcome(deps, record, () =>
-          recordFailed(db, envelope.id, config.MAILER_ID, { smtpResponse: response, lastError: outcome.error, uncertain }),
-        );
-        if (!recorded) return OUTCOME_NOT_RECORDED;
-        metrics.failed.inc({ reason: 'attempts' });
-        metrics.deadLettered.inc({ reason: 'attempts' });
+        const failure = { smtpResponse: response, lastError: outcome.error, uncertain };
+        const reason = `after ${attempt} attempts: ${outcome.error}`;
+        if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', reason, 'attempts', failure))) {
+          return OUTCOME_NOT_RECORDED;
+        }
         log.warn({ attempt }, 'email failed: out of attempts');
         return { kind: 'done' };
       }
