@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import { app as apiApp, serverOptions } from '../../services/api/src/app.js';
 import { type ApiConfig, loadConfig } from '../../services/api/src/config.js';
-import { stackEnv, uniqueName } from './env.js';
+import { stackEnv, TEST_SENDER_DOMAINS, uniqueName } from './env.js';
 
 export const KEY = 'test-secret-0123456789abcdef';
 export const OTHER_KEY = 'other-secret-0123456789abcdef';
@@ -16,7 +16,7 @@ export function apiEnv(overrides: Record<string, string> = {}): Record<string, s
     KAFKA_BROKERS: brokers.join(','),
     DATABASE_URL: databaseUrl,
     API_KEYS: `test:${KEY},other:${OTHER_KEY}`,
-    SENDER_DOMAINS: 'example.com,example.org',
+    SENDER_DOMAINS: TEST_SENDER_DOMAINS.join(','),
     EMAILS_TOPIC: `${base}.emails`,
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,

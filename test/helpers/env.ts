@@ -15,6 +15,18 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** The sender allowlist every test API and mailer runs with, and that the SMTP sink checks. */
+export const TEST_SENDER_DOMAINS = ['example.com', 'example.org'];
+
+/**
+ * The API's rate-limit windows are fixed minutes: a test that spends a budget starts well inside
+ * one, or the budget resets in the middle of it.
+ */
+export async function startOfRateLimitWindow(): Promise<void> {
+  const msLeft = 60_000 - (Date.now() % 60_000);
+  if (msLeft < 10_000) await sleep(msLeft + 50);
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether `url` answers 2xx now (false on a refused connection): for polling readiness. */

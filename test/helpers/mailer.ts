@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Test } from 'tap';
 import { app as mailerApp } from '../../services/mailer/src/app.js';
 import { loadConfig, type MailerConfig } from '../../services/mailer/src/config.js';
-import { quietLogger, sleep, stackEnv, uniqueName } from './env.js';
+import { quietLogger, sleep, stackEnv, TEST_SENDER_DOMAINS, uniqueName } from './env.js';
 import { SmtpSink } from './smtp-sink.js';
 
 export const MESSAGE_ID_DOMAIN = 'mail.test.example';
@@ -36,7 +36,7 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     SMTP_URL: smtpUrl,
     MESSAGE_ID_DOMAIN,
     // The same allowlist as apiEnv: the mailer checks every record against it again.
-    SENDER_DOMAINS: 'example.com,example.org',
+    SENDER_DOMAINS: TEST_SENDER_DOMAINS.join(','),
     EMAILS_TOPIC: `${base}.emails`,
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,

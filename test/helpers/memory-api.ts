@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 import { app as apiApp, serverOptions } from '../../services/api/src/app.js';
 import { type ApiConfig, loadConfig } from '../../services/api/src/config.js';
 import { KEY, OTHER_KEY } from './api.js';
+import { TEST_SENDER_DOMAINS } from './env.js';
 
 /**
  * The real API app with in-memory stand-ins for Kafka and Postgres: no Java, no database, ready
@@ -20,7 +21,7 @@ export async function buildMemoryApi(
     KAFKA_BROKERS: '127.0.0.1:1',
     DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
     API_KEYS: `test:${KEY},other:${OTHER_KEY}`,
-    SENDER_DOMAINS: 'example.com,example.org',
+    SENDER_DOMAINS: TEST_SENDER_DOMAINS.join(','),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });

@@ -1,5 +1,7 @@
+import { domainOf } from '@postline/contracts';
 import addressparser from 'nodemailer/lib/addressparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { TEST_SENDER_DOMAINS } from './env.js';
 
 /** What the sink does with one message, decided when its DATA has been received. */
 export type Behaviour = 'accept' | { code: number; message: string } | 'hang' | 'drop';
@@ -20,9 +22,7 @@ export interface Received {
  * after the data (an "uncertain" send). `greeting` set to a code refuses whole sessions.
  */
 /** The policy the test services run with (apiEnv / mailerEnv): what may ever reach an SMTP server. */
-export const SINK_POLICY = { senderDomains: ['example.com', 'example.org'], maxRecipients: 50 };
-
-const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+export const SINK_POLICY = { senderDomains: TEST_SENDER_DOMAINS, maxRecipients: 50 };
 
 /**
  * What this server saw that the policy forbids, read from the SMTP session and the message's own

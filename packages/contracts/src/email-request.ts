@@ -26,6 +26,7 @@ export const HARD_LIMITS: RequestLimits = {
   maxAttachmentBytes: 64 * 1024 * 1024,
 };
 export const MAX_TAGS = 20;
+export const MAX_REPLY_TO = 10;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MIME_TYPE =
@@ -38,7 +39,12 @@ const oneLine = (max: number) =>
     .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
 
 /** Decoded size of a base64 string (valid base64 assumed). */
-export const base64Bytes = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+const base64Bytes = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+
+/** Decoded bytes of all attachments of one email together. */
+export function attachmentBytes(attachments: readonly { content: string }[] | undefined): number {
+  return (attachments ?? []).reduce((sum, a) => sum + base64Bytes(a.content), 0);
+}
 
 const attachment = z.strictObject({
   // A name for the recipient's mail client, never a path on our side.
@@ -54,7 +60,11 @@ const attachment = z.strictObject({
 const tagKey = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tag names are 1-64 letters, digits, _ or -');
 
 /** A recipient field on the request: one mailbox string or a list of them; always a list after parsing. */
-const recipientList = z.union([mailboxString.transform((m) => [m]), z.array(mailboxString).min(1)]);
+const recipientList = (max?: number) =>
+  z.union([
+    mailboxString.transform((m) => [m]),
+    max === undefined ? z.array(mailboxString).min(1) : z.array(mailboxString).min(1).max(max),
+  ]);
 
 /** The fields of an email other than its addresses, shared by the request and the envelope. */
 function content(limits: RequestLimits) {
@@ -92,8 +102,7 @@ function crossChecks(limits: RequestLimits) {
         message: `at most ${limits.maxRecipients} recipients in total (to + cc + bcc), got ${count}`,
       });
     }
-    const bytes = (email.attachments ?? []).reduce((sum, a) => sum + base64Bytes(a.content), 0);
-    if (bytes > limits.maxAttachmentBytes) {
+    if (attachmentBytes(email.attachments) > limits.maxAttachmentBytes) {
       ctx.addIssue({
         code: 'custom',
         path: ['attachments'],
@@ -110,10 +119,10 @@ export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
   return z
     .strictObject({
       from: mailboxString,
-      to: recipientList,
-      cc: recipientList.optional(),
-      bcc: recipientList.optional(),
-      replyTo: recipientList.optional(),
+      to: recipientList(),
+      cc: recipientList().optional(),
+      bcc: recipientList().optional(),
+      replyTo: recipientList(MAX_REPLY_TO).optional(),
       ...content(limits),
     })
     .superRefine(crossChecks(limits));

@@ -1,16 +1,14 @@
-export { mailboxObject, mailboxString } from './address.js';
 export {
   allRecipients,
-  base64Bytes,
+  attachmentBytes,
   DEFAULT_LIMITS,
   type EmailRequest,
   emailRequestSchema,
   HARD_LIMITS,
+  MAX_REPLY_TO,
   MAX_TAGS,
   type QueuedEmail,
-  queuedEmailSchema,
   type RequestLimits,
-  recipientCount,
 } from './email-request.js';
 export {
   EMAIL_STATES,
@@ -22,6 +20,6 @@ export {
   stuckEmailSchema,
 } from './email-status.js';
 export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } from './envelope.js';
-export { customHeaders, headerNameProblem, MAX_HEADER_BYTES, MAX_HEADERS } from './headers.js';
-export { addrSpecProblem, domainOf, type Mailbox, type MailboxResult, parseMailbox } from './mailbox.js';
-export { type PolicyViolation, policyViolation, type SendPolicy } from './policy.js';
+export { MAX_HEADERS } from './headers.js';
+export { domainOf, type Mailbox, parseMailbox } from './mailbox.js';
+export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';

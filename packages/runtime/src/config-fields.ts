@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
@@ -53,6 +54,14 @@ export const nodeEnv = z.string().optional();
  */
 export function allowsDevDefaults(env: string | undefined): boolean {
   return env === 'development' || env === 'test';
+}
+
+/** The one sentence a service fails with when a setting that has only a development default is missing. */
+export function devDefaultsRefused(env: string | undefined, settings: string, consequence = ''): ConfigError {
+  const nodeEnv = env === undefined ? 'unset' : `"${env}"`;
+  return new ConfigError(
+    `Invalid configuration — ${settings} must be set (NODE_ENV is ${nodeEnv}; only development or test allow the development defaults)${consequence ? `, ${consequence}` : ''}.`,
+  );
 }
 
 /** `example.com, Example.org` → ['example.com', 'example.org']: the sender domains allowed to send. */

@@ -1,4 +1,4 @@
-import { domainOf, type EmailRequest, ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope } from '@postline/contracts';
+import { domainOf, type EmailRequest, ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, senderAllowed } from '@postline/contracts';
 import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
@@ -12,8 +12,7 @@ export interface Accepted {
 /** A sender is allowed when its domain is one of SENDER_DOMAINS: the API is never an open relay. */
 export function checkSenders(emails: EmailRequest[], allowed: string[]): void {
   for (const email of emails) {
-    const domain = domainOf(email.from.address);
-    if (!allowed.includes(domain)) throw new SenderNotAllowedError(domain);
+    if (!senderAllowed(email.from, allowed)) throw new SenderNotAllowedError(domainOf(email.from.address));
   }
 }
 

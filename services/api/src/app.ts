@@ -31,15 +31,7 @@ export const app = fp(
     // Route schemas are zod: they validate requests and generate the OpenAPI document.
     instance.setValidatorCompiler(validatorCompiler);
     instance.setSerializerCompiler(serializerCompiler);
-    const schemas = apiSchemas(
-      {
-        maxRecipients: config.MAX_RECIPIENTS,
-        maxSubjectLength: config.MAX_SUBJECT_LENGTH,
-        maxAttachments: config.MAX_ATTACHMENTS,
-        maxAttachmentBytes: config.MAX_ATTACHMENT_BYTES,
-      },
-      config.MAX_BATCH_SIZE,
-    );
+    const schemas = apiSchemas(config.limits, config.MAX_BATCH_SIZE);
     // Boot work runs in the background (runtime/startup.ts): the server listens at once.
     await instance.register(startupPlugin);
     await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });

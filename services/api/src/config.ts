@@ -1,3 +1,4 @@
+import type { RequestLimits } from '@postline/contracts';
 import { ConfigError, fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 
@@ -61,6 +62,8 @@ export type ApiConfig = Omit<z.output<typeof schema>, 'API_KEYS' | 'SENDER_DOMAI
   SENDER_DOMAINS: string[];
   /** True when API_KEYS / SENDER_DOMAINS were not given and development defaults are in use. */
   usingDevDefaults: boolean;
+  /** The per-email limits (MAX_*), for the route schemas and the preflight count. */
+  limits: RequestLimits;
 };
 
 /** Development defaults: usable out of the box with `npm start`, refused unless NODE_ENV allows them. */
@@ -70,8 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const c = parseEnv(schema, env);
   const dev = fields.allowsDevDefaults(c.NODE_ENV);
   if (!dev && (!c.API_KEYS || !c.SENDER_DOMAINS)) {
-    throw new ConfigError(
-      `Invalid configuration — API_KEYS and SENDER_DOMAINS must be set (NODE_ENV is ${c.NODE_ENV === undefined ? 'unset' : `"${c.NODE_ENV}"`}; only development or test allow the development defaults), or the API would accept mail from anyone or for any sender.`,
+    throw fields.devDefaultsRefused(
+      c.NODE_ENV,
+      'API_KEYS and SENDER_DOMAINS',
+      'or the API would accept mail from anyone or for any sender',
     );
   }
   if (!dev && c.API_KEYS?.some((k) => k.secret.length < 24)) {
@@ -83,5 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     API_KEYS: c.API_KEYS ?? [DEV_API_KEY],
     SENDER_DOMAINS: c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS,
     usingDevDefaults: !c.API_KEYS || !c.SENDER_DOMAINS,
+    limits: {
+      maxRecipients: c.MAX_RECIPIENTS,
+      maxSubjectLength: c.MAX_SUBJECT_LENGTH,
+      maxAttachments: c.MAX_ATTACHMENTS,
+      maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
+    },
   };
 }

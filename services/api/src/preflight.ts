@@ -1,9 +1,8 @@
-import { MAX_HEADERS, MAX_TAGS, type RequestLimits } from '@postline/contracts';
+import { MAX_HEADERS, MAX_REPLY_TO, MAX_TAGS, type RequestLimits } from '@postline/contracts';
 import type { FieldError } from './errors.js';
 import { validationProblem } from './validation.js';
 
 const RECIPIENT_FIELDS = ['to', 'cc', 'bcc'] as const;
-const MAX_REPLY_TO = 10;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const lengthOf = (v: unknown) => (Array.isArray(v) ? v.length : typeof v === 'string' ? 1 : 0);

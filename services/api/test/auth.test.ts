@@ -1,5 +1,6 @@
 import t from 'tap';
 import { AUTH, buildApi, email, OTHER_KEY } from '../../../test/helpers/api.js';
+import { startOfRateLimitWindow } from '../../../test/helpers/env.js';
 
 t.test('health, readiness, metrics, docs and openapi.json need no key', async (t) => {
   const { app } = await buildApi(t);
@@ -30,9 +31,7 @@ t.test('status: 401 without a key, 404 for another account’s email and for unk
 
 t.test('the per-key rate limit counts emails and answers 429 with RateLimit headers', async (t) => {
   const { app } = await buildApi(t, { RATE_LIMIT_PER_MINUTE: '3' });
-  // The limiter's windows are fixed minutes: start well inside one, or the budget resets mid-test.
-  const msLeft = 60_000 - (Date.now() % 60_000);
-  if (msLeft < 10_000) await new Promise((r) => setTimeout(r, msLeft + 50));
+  await startOfRateLimitWindow();
   const first = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email() });
   t.equal(first.statusCode, 202);
   t.equal(first.headers['ratelimit-limit'], '3');

@@ -72,8 +72,9 @@ export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | '
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
   const c = parseEnv(schema, env);
   if (!fields.allowsDevDefaults(c.NODE_ENV) && (!c.MESSAGE_ID_DOMAIN || !c.SENDER_DOMAINS)) {
-    throw new ConfigError(
-      `Invalid configuration — MESSAGE_ID_DOMAIN (the domain of your Message-IDs, e.g. mail.example.com) and SENDER_DOMAINS must be set (NODE_ENV is ${c.NODE_ENV === undefined ? 'unset' : `"${c.NODE_ENV}"`}; only development or test allow the development defaults).`,
+    throw fields.devDefaultsRefused(
+      c.NODE_ENV,
+      'MESSAGE_ID_DOMAIN (the domain of your Message-IDs, e.g. mail.example.com) and SENDER_DOMAINS',
     );
   }
   if (c.SMTP_TIMEOUT_MS * 2 >= c.SESSION_TIMEOUT_MS) {

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { z } from 'zod';
 import { type FieldError, NotFoundError } from '../errors.js';
+import type { problemSchema } from '../schemas.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> = {
@@ -11,14 +13,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> =
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'The request body is not valid JSON' },
 };
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code: string;
-  errors?: FieldError[];
-}
+/** The body of every error answer: the same schema the OpenAPI document shows. */
+type Problem = z.output<typeof problemSchema>;
 
 /**
  * One error handler for the whole API: every error is application/problem+json (RFC 9457).

@@ -14,19 +14,13 @@ export async function emailRoutes(
   { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> },
 ) {
   const app = instance.withTypeProvider<ZodTypeProvider>();
-  const limits = {
-    maxRecipients: config.MAX_RECIPIENTS,
-    maxSubjectLength: config.MAX_SUBJECT_LENGTH,
-    maxAttachments: config.MAX_ATTACHMENTS,
-    maxAttachmentBytes: config.MAX_ATTACHMENT_BYTES,
-  };
   const limiter = new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE);
   app.addHook('onRequest', app.authenticate);
 
   // Before validation, in this order: count every list (cheap, bounded), then charge the rate
   // limit for the emails the body holds, so that even a rejected request costs its sender.
   const bounded = (maxBatch: number | null) => async (request: FastifyRequest, reply: FastifyReply) => {
-    limiter.take(request.account, preflight(request.body, limits, maxBatch), reply);
+    limiter.take(request.account, preflight(request.body, config.limits, maxBatch), reply);
   };
 
   app.post('/emails', { schema: schemas.send, preValidation: bounded(null) }, async (request, reply) => {

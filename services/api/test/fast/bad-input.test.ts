@@ -1,6 +1,7 @@
 import { envelopeSchema } from '@postline/contracts';
 import t from 'tap';
 import { AUTH, email } from '../../../../test/helpers/api.js';
+import { startOfRateLimitWindow } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { cases, expectProblem, forgedHeaderCases, hostileAddressCases, many } from '../bad-input-cases.js';
 
@@ -87,9 +88,7 @@ t.test('at most 20 errors are listed, and the detail says how many there were', 
 
 t.test('the rate limit is charged before validation: invalid requests cost their emails too', async (t) => {
   const { app } = await buildMemoryApi(t, { RATE_LIMIT_PER_MINUTE: '3' });
-  // The limiter's windows are fixed minutes: start well inside one, or the budget resets mid-test.
-  const msLeft = 60_000 - (Date.now() % 60_000);
-  if (msLeft < 10_000) await new Promise((r) => setTimeout(r, msLeft + 50));
+  await startOfRateLimitWindow();
   for (let i = 0; i < 3; i++) {
     const r = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email({ from: 'bad' }) });
     t.equal(r.statusCode, 400);
