@@ -1,13 +1,16 @@
 import { z } from 'zod';
+import { recipientOutcomeSchema } from './recipients.js';
 
 /**
  * Public states of an email, in the ledger and the status API.
- * queued → sending → sent; sending → retrying → sending …; → failed (permanent, or out of attempts).
+ * queued → sending → sent; sending → retrying → sending …; → failed (permanent, or out of attempts);
+ * → suppressed (every recipient is on the account's suppression list: nothing was handed to SMTP).
+ * `sent` means at least one recipient was accepted; the others' outcomes are in `recipients`.
  */
-export const EMAIL_STATES = ['queued', 'sending', 'sent', 'retrying', 'failed'] as const;
+export const EMAIL_STATES = ['queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed'] as const;
 export type EmailState = (typeof EMAIL_STATES)[number];
 
-export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed'];
+export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed', 'suppressed'];
 
 const timestamp = z.string().meta({ format: 'date-time' });
 
@@ -23,6 +26,7 @@ export const emailStatusSchema = z.object({
   smtpResponse: z.string().nullable().describe("The SMTP server's reply to the final attempt"),
   messageId: z.string().nullable(),
   uncertain: z.boolean().describe('True when a send may have reached the server without our knowing (connection lost after DATA)'),
+  recipients: z.array(recipientOutcomeSchema).describe('The outcome of each recipient (to, cc and bcc), once a mailer has handled the email'),
 });
 export type EmailStatus = z.output<typeof emailStatusSchema>;
 

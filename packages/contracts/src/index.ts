@@ -23,3 +23,19 @@ export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } fro
 export { MAX_HEADERS } from './headers.js';
 export { domainOf, type Mailbox, parseMailbox } from './mailbox.js';
 export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';
+export {
+  EVENT_HEADERS,
+  EVENT_TYPES,
+  type EmailEvent,
+  type EventData,
+  type EventType,
+  emailEvent,
+  emailEventSchema,
+  eventDataSchema,
+  eventId,
+  queuedEvent,
+  toWebhookPayload,
+  type WebhookPayload,
+  webhookPayloadSchema,
+} from './events.js';
+export { normalizeAddress, RECIPIENT_STATES, type RecipientOutcome, type RecipientState, recipientOutcomeSchema } from './recipients.js';

@@ -1,10 +1,24 @@
 export {
+  type AttemptResult,
+  type DeliveryView,
+  type DueDelivery,
+  enqueueDeliveries,
+  listDeliveries,
+  type NewDelivery,
+  pendingDeliveries,
+  recordAttempt,
+  releaseBackoff,
+  takeDue,
+} from './delivery-queries.js';
+export { insertEvents, type ListedEvent, listEvents, OUTBOX_RELAY_LOCK, relayOutbox } from './event-queries.js';
+export {
   type Claim,
   claim,
+  type FinalState,
   type KafkaPosition,
-  recordFailed,
-  recordRetrying,
-  recordSent,
+  type Outcome,
+  type RecipientWrite,
+  recordOutcome,
   releaseClaim,
 } from './mailer-queries.js';
 export { migrate } from './migrate.js';
@@ -13,4 +27,16 @@ export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
 export { getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
+export { addSuppression, deleteSuppression, listSuppressions, type Suppression, suppressedAmong } from './suppression-queries.js';
 export { takeTurn } from './turns.js';
+export {
+  createEndpoint,
+  deleteEndpoint,
+  disableEndpoint,
+  type EndpointSecrets,
+  enabledEndpoints,
+  getEndpoint,
+  listEndpoints,
+  rotateSecret,
+  type WebhookEndpoint,
+} from './webhook-queries.js';

@@ -1,4 +1,6 @@
+import type { EmailEvent, RecipientState } from '@postline/contracts';
 import type pg from 'pg';
+import { insertEvents } from './event-queries.js';
 
 /** Where the record being sent sits: the stuck-email audit reports it. */
 export interface KafkaPosition {
@@ -8,9 +10,10 @@ export interface KafkaPosition {
 }
 
 export type Claim =
-  | { kind: 'claimed'; attempts: number }
-  /** Already final (sent or failed): a redelivery, to skip. */
-  | { kind: 'final'; state: 'sent' | 'failed' }
+  /** `suppressed`: which of the recipients asked about are on the account's suppression list now. */
+  | { kind: 'claimed'; attempts: number; suppressed: string[] }
+  /** Already final (sent, failed or suppressed): a redelivery, to skip. */
+  | { kind: 'final'; state: 'sent' | 'failed' | 'suppressed' }
   /** Another mailer holds a live claim (it is sending this email right now). */
   | { kind: 'busy'; expiresInMs: number };
 
@@ -18,6 +21,9 @@ export type Claim =
  * Claims an email for sending: creates its row if the API could not, or takes it from
  * queued/retrying, or from a claim that expired (its mailer died mid-send). A claim of our
  * own is taken again (a redelivery to the same process).
+ *
+ * The same statement writes the email's `queued` event if no one has (the API writes it when its
+ * row insert after the ack succeeds) and reads which of `recipients` are suppressed: one round trip.
  */
 export async function claim(
   db: pg.Pool,
@@ -26,29 +32,60 @@ export async function claim(
   mailerId: string,
   ttlMs: number,
   position: KafkaPosition,
+  queued: EmailEvent,
+  recipients: string[],
 ): Promise<Claim> {
-  const claimed = await db.query<{ attempts: number }>(
-    `insert into emails (id, account, state, claimed_by, claim_expires_at, kafka_topic, kafka_partition, kafka_offset)
-     values ($1, $2, 'sending', $3, now() + $4 * interval '1 millisecond', $5, $6, $7)
-     on conflict (id) do update
-       set state = 'sending', claimed_by = $3, claim_expires_at = now() + $4 * interval '1 millisecond', updated_at = now(),
-           kafka_topic = $5, kafka_partition = $6, kafka_offset = $7
-       where emails.state in ('accepting', 'queued', 'retrying')
-          or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $3))
-     returning attempts`,
-    [id, account, mailerId, ttlMs, position.topic, position.partition, position.offset],
+  const claimed = await db.query<{ attempts: number; suppressed: string[] }>(
+    `with claimed as (
+       insert into emails (id, account, state, claimed_by, claim_expires_at, kafka_topic, kafka_partition, kafka_offset)
+       values ($1, $2, 'sending', $3, now() + $4 * interval '1 millisecond', $5, $6, $7)
+       on conflict (id) do update
+         set state = 'sending', claimed_by = $3, claim_expires_at = now() + $4 * interval '1 millisecond', updated_at = now(),
+             kafka_topic = $5, kafka_partition = $6, kafka_offset = $7
+         where emails.state in ('accepting', 'queued', 'retrying')
+            or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $3))
+       returning attempts
+     ), queued as (
+       insert into email_events (id, email_id, account, type, payload)
+       select $8, $1, $2, 'email.queued', $9::jsonb from claimed
+       on conflict (id) do nothing
+     )
+     select attempts,
+            array(select address from suppressions where account = $2 and address = any($10::text[])) as suppressed
+       from claimed`,
+    [
+      id,
+      account,
+      mailerId,
+      ttlMs,
+      position.topic,
+      position.partition,
+      position.offset,
+      queued.id,
+      JSON.stringify({ type: queued.type, timestamp: queued.timestamp, data: queued.data }),
+      recipients,
+    ],
   );
-  if (claimed.rows[0]) return { kind: 'claimed', attempts: claimed.rows[0].attempts };
+  const row = claimed.rows[0];
+  if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed };
   const { rows } = await db.query<{ state: string; expires_in_ms: number | null }>(
     `select state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms from emails where id = $1`,
     [id],
   );
-  const row = rows[0];
-  if (row?.state === 'sent' || row?.state === 'failed') return { kind: 'final', state: row.state };
-  return { kind: 'busy', expiresInMs: row?.expires_in_ms ?? 0 };
+  const current = rows[0];
+  if (current?.state === 'sent' || current?.state === 'failed' || current?.state === 'suppressed') {
+    return { kind: 'final', state: current.state };
+  }
+  return { kind: 'busy', expiresInMs: current?.expires_in_ms ?? 0 };
 }
 
-interface Outcome {
+export interface RecipientWrite {
+  address: string;
+  status: RecipientState;
+  smtpResponse: string | null;
+}
+
+export interface Outcome {
   smtpResponse?: string | null;
   lastError?: string | null;
   messageId?: string | null;
@@ -56,24 +93,73 @@ interface Outcome {
   uncertain?: boolean;
   /** For a retry: when it is due. */
   nextAttemptAt?: Date | null;
+  /** The recipients whose outcome this attempt decided. */
+  recipients?: RecipientWrite[];
+  /** The events of this state change: written in the same transaction, so none is ever lost. */
+  events?: EmailEvent[];
+  /** Recipients to add to the account's suppression list (hard bounces). */
+  suppress?: { address: string; reason: string; smtpResponse: string | null }[];
 }
 
-async function finish(db: pg.Pool, id: string, mailerId: string, state: 'sent' | 'retrying' | 'failed', o: Outcome): Promise<boolean> {
-  const result = await db.query(
-    `update emails set state = $3, attempts = attempts + 1, claimed_by = null, claim_expires_at = null,
-       smtp_response = coalesce($4, smtp_response), last_error = $5, message_id = coalesce($6, message_id),
-       uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now(),
-       next_attempt_at = $8
-     where id = $1 and claimed_by = $2`,
-    [id, mailerId, state, o.smtpResponse ?? null, o.lastError ?? null, o.messageId ?? null, o.uncertain ?? false, o.nextAttemptAt ?? null],
-  );
-  // 0 rows: our claim expired and another mailer took the email over; it records its own outcome.
-  return result.rowCount === 1;
-}
+export type FinalState = 'sent' | 'retrying' | 'failed' | 'suppressed';
 
-export const recordSent = (db: pg.Pool, id: string, mailerId: string, o: Outcome) => finish(db, id, mailerId, 'sent', o);
-export const recordRetrying = (db: pg.Pool, id: string, mailerId: string, o: Outcome) => finish(db, id, mailerId, 'retrying', o);
-export const recordFailed = (db: pg.Pool, id: string, mailerId: string, o: Outcome) => finish(db, id, mailerId, 'failed', o);
+/**
+ * Records the outcome of a claimed email: its state, its recipients' outcomes, its events and
+ * any new suppressions, in one transaction. False: our claim had expired and another mailer took
+ * the email over; nothing was written (it records its own outcome).
+ */
+export async function recordOutcome(
+  db: pg.Pool,
+  id: string,
+  account: string,
+  mailerId: string,
+  state: FinalState,
+  o: Outcome,
+): Promise<boolean> {
+  const client = await db.connect();
+  try {
+    await client.query('begin');
+    const result = await client.query(
+      `update emails set state = $3, attempts = attempts + case when $3 = 'suppressed' then 0 else 1 end,
+         claimed_by = null, claim_expires_at = null,
+         smtp_response = coalesce($4, smtp_response), last_error = $5, message_id = coalesce($6, message_id),
+         uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now(),
+         next_attempt_at = $8
+       where id = $1 and claimed_by = $2`,
+      [id, mailerId, state, o.smtpResponse ?? null, o.lastError ?? null, o.messageId ?? null, o.uncertain ?? false, o.nextAttemptAt ?? null],
+    );
+    if (result.rowCount !== 1) {
+      await client.query('rollback');
+      return false;
+    }
+    const recipients = o.recipients ?? [];
+    if (recipients.length > 0) {
+      await client.query(
+        `insert into email_recipients (email_id, address, status, smtp_response)
+         select $1, * from unnest($2::text[], $3::text[], $4::text[])
+         on conflict (email_id, address) do update set status = excluded.status, smtp_response = excluded.smtp_response, updated_at = now()`,
+        [id, recipients.map((r) => r.address), recipients.map((r) => r.status), recipients.map((r) => r.smtpResponse)],
+      );
+    }
+    const suppress = o.suppress ?? [];
+    if (suppress.length > 0) {
+      await client.query(
+        `insert into suppressions (account, address, reason, email_id, smtp_response)
+         select $1, a, r, $2, s from unnest($3::text[], $4::text[], $5::text[]) as t(a, r, s)
+         on conflict (account, address) do nothing`,
+        [account, id, suppress.map((x) => x.address), suppress.map((x) => x.reason), suppress.map((x) => x.smtpResponse)],
+      );
+    }
+    await insertEvents(client, o.events ?? []);
+    await client.query('commit');
+    return true;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
 
 /** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */
 export async function releaseClaim(db: pg.Pool, id: string, mailerId: string): Promise<void> {

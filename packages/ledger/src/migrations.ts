@@ -50,4 +50,85 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       create index emails_purgeable_idx on emails (updated_at) where state in ('sent', 'failed', 'accepting');
     `,
   },
+  {
+    version: 4,
+    name: 'recipients, events outbox, suppressions, webhooks',
+    sql: `
+      alter table emails drop constraint emails_state_check;
+      alter table emails add constraint emails_state_check
+        check (state in ('accepting', 'queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed'));
+      drop index emails_purgeable_idx;
+      create index emails_purgeable_idx on emails (updated_at) where state in ('sent', 'failed', 'suppressed', 'accepting');
+
+      -- The outcome of each recipient, written with the email's state (one transaction).
+      create table email_recipients (
+        email_id      text not null references emails (id) on delete cascade,
+        address       text not null,
+        status        text not null check (status in ('pending', 'accepted', 'refused', 'suppressed')),
+        smtp_response text,
+        updated_at    timestamptz not null default now(),
+        primary key (email_id, address)
+      );
+
+      -- The event log and the outbox in one: a state change inserts its events in the same
+      -- transaction; the relay publishes the rows with no published_at, in seq order.
+      create table email_events (
+        seq          bigserial primary key,
+        id           text not null unique,
+        email_id     text not null references emails (id) on delete cascade,
+        account      text not null,
+        type         text not null,
+        payload      jsonb not null,
+        created_at   timestamptz not null default now(),
+        published_at timestamptz
+      );
+      create index email_events_email_idx on email_events (email_id, seq);
+      create index email_events_outbox_idx on email_events (seq) where published_at is null;
+
+      create table suppressions (
+        account       text not null,
+        address       text not null,
+        reason        text not null,
+        email_id      text,
+        smtp_response text,
+        created_at    timestamptz not null default now(),
+        primary key (account, address)
+      );
+
+      create table webhook_endpoints (
+        id                         text primary key,
+        account                    text not null,
+        url                        text not null,
+        events                     text[] not null,
+        secret                     text not null,
+        previous_secret            text,
+        previous_secret_expires_at timestamptz,
+        disabled_at                timestamptz,
+        disabled_reason            text,
+        created_at                 timestamptz not null default now()
+      );
+      create index webhook_endpoints_account_idx on webhook_endpoints (account);
+
+      -- One row per (endpoint, event): the dispatcher's durable queue and the attempts' record.
+      create table webhook_deliveries (
+        endpoint_id      text not null references webhook_endpoints (id) on delete cascade,
+        event_id         text not null,
+        event_type       text not null,
+        email_id         text not null,
+        body             text not null,
+        status           text not null check (status in ('pending', 'delivered', 'failed')),
+        attempts         integer not null default 0,
+        next_attempt_at  timestamptz,
+        locked_until     timestamptz,
+        last_status_code integer,
+        last_latency_ms  integer,
+        last_error       text,
+        created_at       timestamptz not null default now(),
+        updated_at       timestamptz not null default now(),
+        primary key (endpoint_id, event_id)
+      );
+      create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status = 'pending';
+      create index webhook_deliveries_done_idx on webhook_deliveries (updated_at) where status <> 'pending';
+    `,
+  },
 ];

@@ -28,15 +28,23 @@ export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<
     const { rowCount } = await db.query(
       `delete from emails where id in (
          select id from emails
-          where (state in ('sent', 'failed') and updated_at < now() - $1 * interval '1 day')
+          where (state in ('sent', 'failed', 'suppressed') and updated_at < now() - $1 * interval '1 day')
              or (state = 'accepting' and updated_at < now() - $2 * interval '1 millisecond')
           order by updated_at
           limit $3
           for update skip locked)`,
       [options.retentionDays, options.staleAcceptingMs, options.batchSize],
     );
+    // Finished webhook deliveries go after the same time (pending ones are still being tried).
+    const deliveries = await db.query(
+      `delete from webhook_deliveries where (endpoint_id, event_id) in (
+         select endpoint_id, event_id from webhook_deliveries
+          where status <> 'pending' and updated_at < now() - $1 * interval '1 day'
+          order by updated_at limit $2 for update skip locked)`,
+      [options.retentionDays, options.batchSize],
+    );
     total += rowCount ?? 0;
-    if ((rowCount ?? 0) < options.batchSize) return total;
+    if ((rowCount ?? 0) < options.batchSize && (deliveries.rowCount ?? 0) < options.batchSize) return total;
     await sleep(options.pauseMs, undefined, { signal: options.signal });
   }
 }

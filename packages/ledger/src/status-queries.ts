@@ -1,4 +1,4 @@
-import type { EmailState, EmailStatus } from '@postline/contracts';
+import type { EmailEvent, EmailState, EmailStatus, RecipientState } from '@postline/contracts';
 import type pg from 'pg';
 
 export type Reservation = { kind: 'new' } | { kind: 'existing'; sameRequest: boolean; accepted: boolean };
@@ -28,16 +28,31 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
  * After Kafka's ack: the emails are `queued`, so a status lookup right after the 202 finds them.
  * Never moves an email backwards: a mailer may already have claimed or sent it.
  */
-export async function recordAccepted(db: pg.Pool, batch: { id: string; account: string }[]): Promise<void> {
+export async function recordAccepted(db: pg.Pool, batch: { id: string; account: string; queued: EmailEvent }[]): Promise<void> {
   // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
   // land in the same (API-side micro-batched) insert.
   const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
   if (emails.length === 0) return;
+  // The row and its `queued` event in one statement. The event only for rows this statement
+  // moved to queued: a mailer that claimed the email first wrote the event itself (same id).
   await db.query(
-    `insert into emails (id, account, state)
-     select id, account, 'queued' from unnest($1::text[], $2::text[]) as t(id, account)
-     on conflict (id) do update set state = 'queued', updated_at = now() where emails.state = 'accepting'`,
-    [emails.map((e) => e.id), emails.map((e) => e.account)],
+    `with moved as (
+       insert into emails (id, account, state)
+       select id, account, 'queued' from unnest($1::text[], $2::text[]) as t(id, account)
+       on conflict (id) do update set state = 'queued', updated_at = now() where emails.state = 'accepting'
+       returning id
+     )
+     insert into email_events (id, email_id, account, type, payload)
+     select t.event_id, t.email_id, t.account, 'email.queued', t.payload
+       from unnest($3::text[], $1::text[], $2::text[], $4::jsonb[]) as t(event_id, email_id, account, payload)
+       join moved on moved.id = t.email_id
+     on conflict (id) do nothing`,
+    [
+      emails.map((e) => e.id),
+      emails.map((e) => e.account),
+      emails.map((e) => e.queued.id),
+      emails.map((e) => JSON.stringify({ type: e.queued.type, timestamp: e.queued.timestamp, data: e.queued.data })),
+    ],
   );
 }
 
@@ -63,6 +78,10 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
   );
   const r = rows[0];
   if (!r) return null;
+  const recipients = await db.query<{ address: string; status: RecipientState; smtp_response: string | null; updated_at: Date }>(
+    'select address, status, smtp_response, updated_at from email_recipients where email_id = $1 order by address',
+    [id],
+  );
   return {
     id: r.id,
     status: r.state,
@@ -74,5 +93,11 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
     smtpResponse: r.smtp_response,
     messageId: r.message_id,
     uncertain: r.uncertain,
+    recipients: recipients.rows.map((x) => ({
+      address: x.address,
+      status: x.status,
+      smtpResponse: x.smtp_response,
+      updatedAt: x.updated_at.toISOString(),
+    })),
   };
 }

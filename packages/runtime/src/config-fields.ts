@@ -36,6 +36,9 @@ export const topicFields = {
   RETRY_PARTITIONS: positiveInt.default(6),
   DEAD_LETTER_TOPIC: z.string().min(1).default('emails.dead-letter'),
   DEAD_LETTER_PARTITIONS: positiveInt.default(3),
+  /** Every email's events (keyed by email id), published from the ledger's outbox; read by the webhook dispatchers. */
+  EVENTS_TOPIC: z.string().min(1).default('emails.events'),
+  EVENTS_PARTITIONS: positiveInt.default(6),
 };
 
 /**

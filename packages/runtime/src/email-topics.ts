@@ -7,6 +7,8 @@ export interface TopicConfig {
   RETRY_PARTITIONS: number;
   DEAD_LETTER_TOPIC: string;
   DEAD_LETTER_PARTITIONS: number;
+  EVENTS_TOPIC: string;
+  EVENTS_PARTITIONS: number;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface TopicConfig {
  */
 export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
 
-/** The three topics of the pipeline, provisioned by whichever service starts first. */
+/** The topics of the pipeline, provisioned by whichever service starts first. */
 export function emailTopics(c: TopicConfig): TopicSpec[] {
   const config = { 'max.message.bytes': String(MAX_RECORD_BYTES) };
   return [
@@ -27,5 +29,7 @@ export function emailTopics(c: TopicConfig): TopicSpec[] {
       partitions: c.DEAD_LETTER_PARTITIONS,
       config: { ...config, 'retention.ms': String(30 * 24 * 3600 * 1000) },
     },
+    // Events are small; a week covers any dispatcher outage (the ledger keeps them for GET /events).
+    { name: c.EVENTS_TOPIC, partitions: c.EVENTS_PARTITIONS, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
   ];
 }

@@ -15,6 +15,8 @@ t.test('provisions the pipeline topics once, replicated 3 ways with min ISR 2; a
     RETRY_PARTITIONS: 6,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
     DEAD_LETTER_PARTITIONS: 3,
+    EVENTS_TOPIC: `${base}.events`,
+    EVENTS_PARTITIONS: 6,
   });
   // Two services starting together: each with its own client, as in production.
   const other = createKafka({ brokers: stackEnv().brokers, clientId: 'topics-test-2', logger: quietLogger }).admin();

@@ -18,6 +18,8 @@ t.test('produces to `emails` with acks=all and reads the record back', async (t)
       RETRY_PARTITIONS: 6,
       DEAD_LETTER_TOPIC: 'emails.dead-letter',
       DEAD_LETTER_PARTITIONS: 3,
+      EVENTS_TOPIC: 'emails.events',
+      EVENTS_PARTITIONS: 6,
     }),
   );
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });

@@ -1,4 +1,12 @@
-import { domainOf, type EmailRequest, ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, senderAllowed } from '@postline/contracts';
+import {
+  domainOf,
+  type EmailRequest,
+  ENVELOPE_HEADERS,
+  ENVELOPE_VERSION,
+  type Envelope,
+  queuedEvent,
+  senderAllowed,
+} from '@postline/contracts';
 import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
@@ -55,11 +63,12 @@ export async function accept(
   }
 
   const acceptedAt = new Date().toISOString();
-  const messages = emails.map((email, i) => {
+  const envelopes = emails.map((email, i) => {
     const envelope: Envelope = { v: ENVELOPE_VERSION, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
     if (idempotencyKey !== undefined) envelope.idempotencyKey = idempotencyKey;
-    return { key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } };
+    return envelope;
   });
+  const messages = envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } }));
   try {
     await app.emailQueue.enqueue(messages);
   } catch (error) {
@@ -72,7 +81,7 @@ export async function accept(
   // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
   // email is still safe in Kafka and the mailer creates the row when it claims the email.
   await app
-    .recordAccepted(ids.map((id) => ({ id, account })))
+    .recordAccepted(envelopes.map((e) => ({ id: e.id, account, queued: queuedEvent(e) })))
     .catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
   return ids.map((id) => ({ id, status: 'queued' as const }));
 }

@@ -1,5 +1,13 @@
-import { ENVELOPE_HEADERS, type Envelope, envelopeSchema, policyViolation } from '@postline/contracts';
-import { claim, recordFailed, recordRetrying, recordSent, releaseClaim } from '@postline/ledger';
+import {
+  allRecipients,
+  ENVELOPE_HEADERS,
+  type Envelope,
+  envelopeSchema,
+  normalizeAddress,
+  policyViolation,
+  queuedEvent,
+} from '@postline/contracts';
+import { claim, recordOutcome, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
@@ -7,8 +15,10 @@ import { retryDelayMs } from './backoff.js';
 import type { SmtpBreaker } from './circuit-breaker.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
+import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { MailerMetrics } from './plugins/metrics.js';
-import type { SmtpOutcome } from './smtp-outcome.js';
+import { isHardBounce } from './bounce-class.js';
+import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
 import type { SmtpSender } from './smtp-sender.js';
 
 /** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
@@ -25,6 +35,8 @@ export interface HandlerDeps {
   running(): boolean;
   /** Emails being handled in this process right now, by id. */
   inFlight: Map<string, Promise<unknown>>;
+  /** An outcome and its events were written: the outbox relay may publish now. */
+  eventsWritten?(): void;
 }
 
 export interface InboundRecord {
@@ -76,6 +88,14 @@ async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: (
   }
 }
 
+/** recordOutcome() through persistOutcome(): the state, recipients, suppressions and events in one transaction. */
+async function writeOutcome(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, write: OutcomeWrite): Promise<boolean> {
+  const { id, account } = envelope;
+  const done = await persistOutcome(deps, record, () => recordOutcome(deps.db, id, account, deps.config.MAILER_ID, write.state, write));
+  if (done) deps.eventsWritten?.();
+  return done;
+}
+
 /**
  * The email will not be sent: dead-letter the record (kept byte for byte, with the reason), then
  * record `failed` in the ledger. False: stopping, the outcome not written (see OUTCOME_NOT_RECORDED).
@@ -83,15 +103,15 @@ async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: (
 async function failToDeadLetter(
   deps: HandlerDeps,
   record: InboundRecord,
-  id: string,
+  envelope: Envelope,
   code: string,
   reason: string,
   metric: 'policy' | 'permanent' | 'attempts',
-  failure: Parameters<typeof recordFailed>[3],
+  failure: OutcomeWrite,
 ): Promise<boolean> {
-  const { config, db, metrics } = deps;
+  const { config, metrics } = deps;
   await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, code, reason)]);
-  if (!(await persistOutcome(deps, record, () => recordFailed(db, id, config.MAILER_ID, failure)))) return false;
+  if (!(await writeOutcome(deps, record, envelope, failure))) return false;
   metrics.failed.inc({ reason: metric });
   metrics.deadLettered.inc({ reason: metric });
   return true;
@@ -131,13 +151,13 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
 
 async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult> {
   const { config, db, smtp, breaker, metrics } = deps;
+  const recipients = allRecipients(envelope.email);
   let claimed: Awaited<ReturnType<typeof claim>>;
   try {
-    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS, {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.message.offset,
-    });
+    const position = { topic: record.topic, partition: record.partition, offset: record.message.offset };
+    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS, position, queuedEvent(envelope), [
+      ...new Set(recipients.map(normalizeAddress)),
+    ]);
   } catch (error) {
     metrics.ledgerErrors.inc();
     log.warn({ err: error }, 'ledger unavailable; pausing');
@@ -159,15 +179,26 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
   const violation = policyViolation(envelope.email, config.policy);
   if (violation) {
     const reason = violation.code === 'sender-not-allowed' ? `sender domain ${violation.domain} is not allowed` : violation.detail;
-    const failure = { smtpResponse: null, lastError: `refused by policy: ${reason}` };
-    if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_POLICY', reason, 'policy', failure))) return OUTCOME_NOT_RECORDED;
+    const failure = failedWrite(envelope, { error: `refused by policy: ${reason}`, response: null });
+    if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_POLICY', reason, 'policy', failure))) return OUTCOME_NOT_RECORDED;
     log.warn({ reason }, 'email refused by policy and dead-lettered');
+    return { kind: 'done' };
+  }
+
+  // The suppression list as it is now, read with the claim: this check is the one that counts.
+  const isSuppressed = new Set(claimed.suppressed);
+  const suppressed = recipients.filter((r) => isSuppressed.has(normalizeAddress(r)));
+  const rcptTo = recipients.filter((r) => !isSuppressed.has(normalizeAddress(r)));
+  if (rcptTo.length === 0) {
+    if (!(await writeOutcome(deps, record, envelope, allSuppressed(envelope, suppressed)))) return OUTCOME_NOT_RECORDED;
+    metrics.suppressed.inc(suppressed.length);
+    log.info({ recipients: suppressed.length }, 'every recipient suppressed: not sent');
     return { kind: 'done' };
   }
 
   const attempt = claimed.attempts + 1;
   const endTimer = metrics.smtpDuration.startTimer();
-  const run = await breaker.execute(() => smtp.send(envelope));
+  const run = await breaker.execute(() => smtp.send(envelope, rcptTo));
   if ('wait' in run) {
     // The breaker opened (or a probe went out) while we claimed: nothing was sent.
     await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
@@ -175,20 +206,15 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
   }
   const outcome = run.result;
   endTimer({ outcome: outcome.kind });
+  if (suppressed.length > 0) metrics.suppressed.inc(suppressed.length);
 
   switch (outcome.kind) {
     case 'sent': {
-      const rejected = outcome.rejected.length > 0 ? `rejected recipients: ${outcome.rejected.join(', ')}` : null;
-      const recorded = await persistOutcome(deps, record, () =>
-        recordSent(db, envelope.id, config.MAILER_ID, {
-          smtpResponse: outcome.response,
-          messageId: outcome.messageId,
-          lastError: rejected,
-        }),
-      );
-      if (!recorded) return OUTCOME_NOT_RECORDED;
+      const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed });
+      if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
-      log.info({ attempt, messageId: outcome.messageId }, 'email sent');
+      if (outcome.refusals.length > 0) metrics.bounced.inc(outcome.refusals.length);
+      log.info({ attempt, messageId: outcome.messageId, refused: outcome.refusals.length }, 'email sent');
       return { kind: 'done' };
     }
     case 'unavailable': {
@@ -199,11 +225,13 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       return { kind: 'defer', ms: Math.max(breaker.waitMs, 100), reason: 'smtp unavailable' };
     }
     case 'permanent': {
-      const failure = { smtpResponse: outcome.response, lastError: outcome.error };
+      const refusals = permanentRefusals(outcome, rcptTo);
+      const failure = failedWrite(envelope, { error: outcome.error, response: outcome.response, refusals, suppressed });
       const reason = outcome.response ?? outcome.error;
-      if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_SMTP_PERMANENT', reason, 'permanent', failure))) {
+      if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_SMTP_PERMANENT', reason, 'permanent', failure))) {
         return OUTCOME_NOT_RECORDED;
       }
+      if (refusals.length > 0) metrics.bounced.inc(refusals.length);
       log.warn({ attempt, response: outcome.response }, 'email failed permanently');
       return { kind: 'done' };
     }
@@ -212,9 +240,9 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
       if (attempt >= config.MAX_ATTEMPTS) {
-        const failure = { smtpResponse: response, lastError: outcome.error, uncertain };
+        const failure = failedWrite(envelope, { error: outcome.error, response, uncertain, suppressed });
         const reason = `after ${attempt} attempts: ${outcome.error}`;
-        if (!(await failToDeadLetter(deps, record, envelope.id, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', reason, 'attempts', failure))) {
+        if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', reason, 'attempts', failure))) {
           return OUTCOME_NOT_RECORDED;
         }
         log.warn({ attempt }, 'email failed: out of attempts');
@@ -226,18 +254,23 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       // Written in the current envelope version, whatever version the record was read in.
       const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
       await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers }]);
-      const recorded = await persistOutcome(deps, record, () =>
-        recordRetrying(db, envelope.id, config.MAILER_ID, {
-          smtpResponse: response,
-          lastError: outcome.error,
-          uncertain,
-          nextAttemptAt: due,
-        }),
-      );
-      if (!recorded) return OUTCOME_NOT_RECORDED;
+      const write = retryWrite(envelope, { attempt, error: outcome.error, response, uncertain, nextAttemptAt: due });
+      if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
       log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');
       return { kind: 'done' };
     }
   }
+}
+
+/**
+ * The recipients a permanent failure bounced: those refused at RCPT, or — for an email to one
+ * recipient — that recipient, when the reply is a hard bounce at any phase (some servers refuse
+ * an unknown user only after DATA).
+ */
+function permanentRefusals(outcome: Extract<SmtpOutcome, { kind: 'permanent' }>, rcptTo: string[]): Refusal[] {
+  if (outcome.refusals && outcome.refusals.length > 0) return outcome.refusals;
+  const [only] = rcptTo;
+  if (rcptTo.length === 1 && only && isHardBounce(outcome.response)) return [{ recipient: only, response: outcome.response }];
+  return [];
 }

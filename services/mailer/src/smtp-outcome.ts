@@ -1,9 +1,16 @@
+/** A recipient refused at RCPT TO, with the server's reply. */
+export interface Refusal {
+  recipient: string;
+  response: string | null;
+}
+
 export type SmtpOutcome =
-  | { kind: 'sent'; response: string; rejected: string[] }
+  /** Accepted for `accepted`; `refusals` were refused at RCPT while the others went through. */
+  | { kind: 'sent'; response: string; accepted: string[]; refusals: Refusal[] }
   /** 4xx, or a connection that failed mid-conversation: try again later (counts an attempt). */
-  | { kind: 'transient'; error: string; response: string | null }
-  /** 5xx, rejected recipients, an unsendable message: never try again. */
-  | { kind: 'permanent'; error: string; response: string | null }
+  | { kind: 'transient'; error: string; response: string | null; refusals?: Refusal[] }
+  /** 5xx, every recipient refused, an unsendable message: never try again. */
+  | { kind: 'permanent'; error: string; response: string | null; refusals?: Refusal[] }
   /** The server answered DATA and the body went out, then the connection broke (or the deadline passed) before its reply. */
   | { kind: 'uncertain'; error: string }
   /** No SMTP server could be reached at all: nothing is wrong with this email. */
@@ -20,6 +27,7 @@ export function isOutage(outcome: SmtpOutcome): boolean {
 
 interface SmtpError {
   message?: string;
+  rejectedErrors?: { recipient?: string; response?: string }[];
   code?: string;
   originalCode?: string;
   responseCode?: number;
@@ -31,6 +39,11 @@ interface SmtpError {
 // trouble (it used to be a one-shot stream read twice), never a fault of the email.
 const NEVER_SENDABLE = new Set(['EMESSAGE', 'EENVELOPE', 'ECONFIG', 'EFILEACCESS', 'EURLACCESS', 'EMAXRECIPIENTS']);
 
+/** nodemailer's per-recipient RCPT errors (on a sent message's info, or on the all-refused error). */
+export function refusalsOf(rejectedErrors: SmtpError['rejectedErrors']): Refusal[] {
+  return (rejectedErrors ?? []).map((r) => ({ recipient: String(r.recipient ?? ''), response: r.response ?? null }));
+}
+
 /**
  * What a nodemailer error means for this email. `dataBegan` is true once the server answered
  * DATA and the body started going out (data-probe.ts): a failure without a reply, including
@@ -41,7 +54,9 @@ export function classifySmtpError(raw: unknown, dataBegan: boolean): SmtpOutcome
   const error = e.message ?? String(raw);
   const response = e.response ?? null;
   if (e.responseCode) {
-    return e.responseCode >= 500 ? { kind: 'permanent', error, response } : { kind: 'transient', error, response };
+    const refusals = refusalsOf(e.rejectedErrors);
+    const kind = e.responseCode >= 500 ? 'permanent' : 'transient';
+    return refusals.length > 0 ? { kind, error, response, refusals } : { kind, error, response };
   }
   if (dataBegan) return { kind: 'uncertain', error };
   if (e.code && NEVER_SENDABLE.has(e.code)) return { kind: 'permanent', error, response };

@@ -3,7 +3,7 @@ import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { createDataProbes } from './data-probe.js';
-import { classifySmtpError, type SmtpOutcome } from './smtp-outcome.js';
+import { classifySmtpError, refusalsOf, type SmtpOutcome } from './smtp-outcome.js';
 
 export interface SmtpSenderOptions {
   url: string;
@@ -17,7 +17,8 @@ export interface SmtpSenderOptions {
 
 /** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
 export interface SmtpSender {
-  send(envelope: Envelope): Promise<SmtpOutcome & { messageId: string }>;
+  /** `recipients`: the RCPT TO list (the email's recipients less any suppressed ones). */
+  send(envelope: Envelope, recipients?: string[]): Promise<SmtpOutcome & { messageId: string }>;
   verify(): Promise<boolean>;
   close(): void;
 }
@@ -57,7 +58,7 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
   transport.use('stream', probes.plugin as Parameters<Transporter['use']>[1]);
 
   return {
-    async send(envelope) {
+    async send(envelope, recipients = allRecipients(envelope.email)) {
       const messageId = messageIdFor(envelope.id, options.messageIdDomain);
       const { email } = envelope;
       // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
@@ -99,9 +100,13 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
       const probe = probes.watch(signal);
       try {
         // The SMTP envelope is set from the same structures, not derived from the headers.
-        const smtpEnvelope = { from: email.from.address, to: allRecipients(email) };
+        const smtpEnvelope = { from: email.from.address, to: recipients };
         const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal });
-        return { kind: 'sent', response: String(info.response ?? ''), rejected: (info.rejected ?? []).map(String), messageId };
+        const refusals = refusalsOf((info as { rejectedErrors?: Parameters<typeof refusalsOf>[0] }).rejectedErrors);
+        // A refusal nodemailer listed without its error keeps its address, with no reply.
+        for (const r of (info.rejected ?? []).map(String)) if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
+        const accepted = (info.accepted ?? []).map(String);
+        return { kind: 'sent', response: String(info.response ?? ''), accepted, refusals, messageId };
       } catch (error) {
         return { ...classifySmtpError(error, probe.dataBegan), messageId };
       }

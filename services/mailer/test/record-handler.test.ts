@@ -50,6 +50,8 @@ t.test(
     const db = {
       query: (...args: unknown[]) =>
         ledgerDown ? Promise.reject(new Error('ledger down')) : (pool.query as (...a: unknown[]) => Promise<unknown>)(...args),
+      // The outcome is written in a transaction (its events and recipients with it).
+      connect: () => (ledgerDown ? Promise.reject(new Error('ledger down')) : pool.connect()),
     } as unknown as HandlerDeps['db'];
     const e = envelope();
     const d = deps(
@@ -58,7 +60,7 @@ t.test(
         // Sent; then Postgres goes and the mailer is told to stop before the outcome is written.
         ledgerDown = true;
         stopping = true;
-        return { kind: 'sent', response: '250 OK', rejected: [], messageId: `<${e.id}@x>` };
+        return { kind: 'sent', response: '250 OK', accepted: ['a@example.net'], refusals: [], messageId: `<${e.id}@x>` };
       },
       () => !stopping,
     );

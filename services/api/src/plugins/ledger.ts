@@ -1,3 +1,4 @@
+import type { EmailEvent } from '@postline/contracts';
 import { createLedgerPool, migrate, recordAccepted } from '@postline/ledger';
 import { MicroBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,8 @@ import type { ApiConfig } from '../config.js';
 export interface AcceptedEmail {
   id: string;
   account: string;
+  /** Its `queued` event, written with the row. */
+  queued: EmailEvent;
 }
 
 declare module 'fastify' {

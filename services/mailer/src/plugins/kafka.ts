@@ -5,6 +5,7 @@ import type { Admin } from 'kafkajs';
 import { SmtpBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
 import { ConsumerSupervisor } from '../consumer-supervisor.js';
+import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
@@ -31,7 +32,8 @@ export const kafkaPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
     const monitor = app.stallMonitor;
-    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC]);
+    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC, config.EVENTS_TOPIC]);
+    const relay = new OutboxRelay(app.ledger, (messages) => producer.produce(config.EVENTS_TOPIC, messages), app.mailerMetrics, app.log);
     // Kept connected once booted: the watchdog asks it where the group stands on each partition.
     let admin: Admin | null = null;
 
@@ -71,6 +73,7 @@ export const kafkaPlugin = fp(
       produce: (topic, messages) => producer.produce(topic, messages),
       running: () => !stopping,
       inFlight: new Map<string, Promise<unknown>>(),
+      eventsWritten: () => relay.nudge(),
     };
 
     const supervisor = new ConsumerSupervisor(
@@ -109,6 +112,10 @@ export const kafkaPlugin = fp(
       admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
       await producer.connect(admin, config.BOOT_TIMEOUT_MS, signal);
     });
+    void Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]).then(
+      () => !stopping && relay.start(),
+      () => {},
+    );
     void app.startup.step('consumer group', async (signal) => {
       await Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]);
       signal.throwIfAborted();
@@ -133,6 +140,8 @@ export const kafkaPlugin = fp(
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
       await supervisor.stop();
+      // After the last outcomes were written, before the producer goes: publish what they wrote.
+      await relay.stop();
       await producer.disconnect();
       await admin?.disconnect();
       app.log.info('consumer stopped');

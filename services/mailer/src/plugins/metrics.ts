@@ -17,6 +17,10 @@ export function createMetrics() {
     deferred: counter('deferred_total', 'Times a partition was paused and a record left for later', ['reason']),
     smtpUnavailable: counter('smtp_unavailable_total', 'Sends that could not reach the SMTP server'),
     ledgerErrors: counter('ledger_errors_total', 'Ledger queries that failed'),
+    suppressed: counter('recipients_suppressed_total', 'Recipients skipped because they are on their account’s suppression list'),
+    bounced: counter('recipients_bounced_total', 'Recipients the SMTP server refused (RCPT 4xx/5xx, or a hard bounce)'),
+    eventsPublished: counter('events_published_total', 'Events the outbox relay published to the events topic'),
+    relayErrors: counter('outbox_relay_errors_total', 'Outbox relay rounds that failed (the events stay in the outbox)'),
     smtpDuration: new Histogram({
       name: 'postline_mailer_smtp_send_duration_seconds',
       help: 'Time to hand one email to the SMTP server',

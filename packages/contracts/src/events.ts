@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Every state change of an email is one event (README, "Events and webhooks"). Types are only
+ * ever added, never renamed: webhook receivers outside this repository switch on them.
+ */
+export const EVENT_TYPES = [
+  'email.queued',
+  'email.scheduled',
+  'email.sent',
+  'email.delivery_delayed',
+  'email.failed',
+  'email.bounced',
+  'email.suppressed',
+  'email.uncertain',
+  'email.canceled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const timestamp = z.string().meta({ format: 'date-time' });
+
+export const eventDataSchema = z.looseObject({
+  emailId: z.string(),
+  recipient: z.string().optional().describe('Set on per-recipient events (email.bounced, email.suppressed)'),
+  smtpResponse: z.string().optional().describe("The SMTP server's reply, where there is one"),
+  tags: z.record(z.string(), z.string()).optional(),
+  /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */
+  final: z.boolean().optional().describe("True on exactly one event per email: the one that set the email's final state"),
+});
+export type EventData = z.output<typeof eventDataSchema>;
+
+/** What a webhook receives (the body of the POST) and what GET /v1/emails/{id}/events lists with its id. */
+export const webhookPayloadSchema = z.object({
+  type: z.enum(EVENT_TYPES),
+  timestamp,
+  data: eventDataSchema,
+});
+export type WebhookPayload = z.output<typeof webhookPayloadSchema>;
+
+/** An event as stored in the outbox and carried on the events topic (keyed by email id). */
+export const emailEventSchema = webhookPayloadSchema.extend({
+  /** Deterministic (eventId()): a redelivery or a republish carries the same id, and it is the webhook-id. */
+  id: z.string(),
+  /** The API key's name: whose webhooks receive it. Never sent to a receiver. */
+  account: z.string(),
+});
+export type EmailEvent = z.output<typeof emailEventSchema>;
+
+/**
+ * The id of an event, derived from what makes it unique: the email, the type, and the recipient
+ * or the attempt it is about. Whoever writes it, however many times, writes the same id.
+ */
+export function eventId(emailId: string, type: EventType, discriminator: string | number = ''): string {
+  const h = createHash('sha256').update(`${emailId}\0${type}\0${discriminator}`).digest('base64url');
+  return `evt_${h.slice(0, 32)}`;
+}
+
+/** The event without the fields that stay inside the system. */
+export function toWebhookPayload(event: EmailEvent): WebhookPayload {
+  return { type: event.type, timestamp: event.timestamp, data: event.data };
+}
+
+/** Builds one event of an email: its id follows from the arguments. */
+export function emailEvent(
+  account: string,
+  type: EventType,
+  data: EventData,
+  at: Date | string,
+  discriminator: string | number = data.recipient ?? '',
+): EmailEvent {
+  const when = typeof at === 'string' ? at : at.toISOString();
+  return { id: eventId(data.emailId, type, discriminator), account, type, timestamp: when, data };
+}
+
+/** An email's `queued` event: the API and a mailer (whichever records the email first) write the same one. */
+export function queuedEvent(e: { id: string; account: string; acceptedAt: string; email: { tags?: Record<string, string> | undefined } }): EmailEvent {
+  const data: EventData = { emailId: e.id };
+  if (e.email.tags) data.tags = e.email.tags;
+  return emailEvent(e.account, 'email.queued', data, e.acceptedAt);
+}
+
+/** Record headers on the events topic: a consumer routes without parsing the value. */
+export const EVENT_HEADERS = { 'content-type': 'application/json', 'event-version': '1' } as const;

@@ -1,0 +1,85 @@
+import type { EmailEvent, WebhookPayload } from '@postline/contracts';
+import type pg from 'pg';
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/**
+ * Appends events to the log (and so to the outbox), in the caller's transaction. An event that
+ * is already there (same deterministic id: a redelivery, a second writer) is not written twice.
+ */
+export async function insertEvents(db: Queryable, events: EmailEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `insert into email_events (id, email_id, account, type, payload)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+     on conflict (id) do nothing`,
+    [
+      events.map((e) => e.id),
+      events.map((e) => e.data.emailId),
+      events.map((e) => e.account),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify({ type: e.type, timestamp: e.timestamp, data: e.data })),
+    ],
+  );
+}
+
+export interface ListedEvent extends WebhookPayload {
+  id: string;
+}
+
+/** One of `account`'s emails' events, in the order they were written (at most 1,000). */
+export async function listEvents(db: pg.Pool, emailId: string, account: string): Promise<ListedEvent[] | null> {
+  const { rows } = await db.query<{ id: string; payload: WebhookPayload; known: boolean }>(
+    `select e.id, e.payload, true as known from emails m
+       left join email_events e on e.email_id = m.id
+      where m.id = $1 and m.account = $2 and m.state <> 'accepting'
+      order by e.seq limit 1000`,
+    [emailId, account],
+  );
+  if (rows.length === 0) return null;
+  return rows.filter((r) => r.id !== null).map((r) => ({ id: r.id, ...r.payload }));
+}
+
+// Any constant shared by every mailer: only one relay publishes at a time, so an email's events
+// reach the topic in the order they were written.
+const RELAY_LOCK = '8029764587520463';
+
+/**
+ * Publishes up to `limit` unpublished events, oldest first, then marks them published — in one
+ * transaction that holds the relay lock. A crash before the mark republishes them (same ids);
+ * nothing is marked that was not acknowledged. Returns how many were published (0: none to do,
+ * or another mailer's relay holds the lock).
+ */
+export async function relayOutbox(
+  pool: pg.Pool,
+  limit: number,
+  publish: (events: EmailEvent[]) => Promise<void>,
+): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [RELAY_LOCK]);
+    if (!lock[0]?.ok) {
+      await client.query('rollback');
+      return 0;
+    }
+    const { rows } = await client.query<{ seq: string; id: string; account: string; payload: WebhookPayload }>(
+      'select seq, id, account, payload from email_events where published_at is null order by seq limit $1',
+      [limit],
+    );
+    if (rows.length > 0) {
+      await publish(rows.map((r) => ({ id: r.id, account: r.account, ...r.payload })));
+      await client.query('update email_events set published_at = now() where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
+    }
+    await client.query('commit');
+    return rows.length;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The relay's lock key, for tests that hold it to keep events in the outbox. */
+export const OUTBOX_RELAY_LOCK = RELAY_LOCK;

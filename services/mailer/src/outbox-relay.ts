@@ -1,0 +1,82 @@
+import { EVENT_HEADERS, type EmailEvent } from '@postline/contracts';
+import { relayOutbox } from '@postline/ledger';
+import type { LogSink } from '@postline/runtime';
+import type { Message } from 'kafkajs';
+import type pg from 'pg';
+import type { MailerMetrics } from './plugins/metrics.js';
+
+/** How often the relay looks at the outbox when nothing nudged it (events another mailer wrote). */
+const TICK_MS = 200;
+/** Events per transaction: one produce, one update. */
+const BATCH = 500;
+
+/**
+ * Publishes the ledger's outbox to the events topic (keyed by email id, acks=all). Every mailer
+ * runs one; the relay lock lets one publish at a time, so an email's events keep their order. A
+ * mailer killed between the ledger write and the publish leaves its events in the outbox, and
+ * the next round of any mailer publishes them; killed after the publish and before the mark,
+ * they are published again with the same ids (receivers dedupe on webhook-id).
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly produce: (messages: Message[]) => Promise<void>,
+    private readonly metrics: MailerMetrics,
+    private readonly log: LogSink,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.nudge(), TICK_MS);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  /** Events were written: publish soon (coalesced with a round already running). */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        const published = await relayOutbox(this.db, BATCH, (events) => this.produce(events.map(toMessage)));
+        this.metrics.eventsPublished.inc(published);
+        if (published < BATCH || this.stopped) return;
+      }
+    } catch (error) {
+      this.metrics.relayErrors.inc();
+      this.log.warn({ err: error }, 'outbox relay round failed; events stay in the outbox');
+    }
+  }
+
+  /** Stops the timer and runs one last round, so a clean shutdown leaves nothing of ours behind. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+    this.again = false;
+    this.nudge();
+    this.stopped = true;
+    await this.running;
+  }
+}
+
+function toMessage(event: EmailEvent): Message {
+  return { key: event.data.emailId, value: JSON.stringify(event), headers: { ...EVENT_HEADERS, 'event-type': event.type } };
+}

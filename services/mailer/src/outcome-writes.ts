@@ -1,0 +1,129 @@
+import { type EmailEvent, type Envelope, type EventData, type EventType, emailEvent, normalizeAddress } from '@postline/contracts';
+import type { FinalState, Outcome, RecipientWrite } from '@postline/ledger';
+import { isHardBounce } from './bounce-class.js';
+import type { Refusal } from './smtp-outcome.js';
+
+/** What one attempt decided, ready for recordOutcome(): the state, and everything written with it. */
+export interface OutcomeWrite extends Outcome {
+  state: FinalState;
+}
+
+/** Builds the events of one email, each with its deterministic id and the email's tags. */
+export class EventBuilder {
+  readonly events: EmailEvent[] = [];
+  private readonly at = new Date();
+
+  constructor(private readonly envelope: Envelope) {}
+
+  add(type: EventType, data: Omit<EventData, 'emailId' | 'tags'>, discriminator?: string | number): this {
+    const full: EventData = { emailId: this.envelope.id, ...data };
+    if (this.envelope.email.tags) full.tags = this.envelope.email.tags;
+    this.events.push(emailEvent(this.envelope.account, type, full, this.at, discriminator));
+    return this;
+  }
+}
+
+/** Recipients skipped because they are suppressed: their outcome and an event each. */
+function addSuppressed(events: EventBuilder, suppressed: string[]): RecipientWrite[] {
+  for (const recipient of suppressed) events.add('email.suppressed', { recipient, reason: 'on the suppression list' });
+  return suppressed.map((address) => ({ address, status: 'suppressed', smtpResponse: null }));
+}
+
+/** Refused recipients: `email.bounced` each; a hard bounce also suppresses the address. */
+function addRefused(events: EventBuilder, refusals: Refusal[]): Pick<Outcome, 'recipients' | 'suppress'> {
+  const suppress: NonNullable<Outcome['suppress']> = [];
+  for (const { recipient, response } of refusals) {
+    const hard = isHardBounce(response);
+    const permanent = response !== null && response.startsWith('5');
+    events.add('email.bounced', {
+      recipient,
+      ...(response ? { smtpResponse: response } : {}),
+      bounceType: hard ? 'hard' : permanent ? 'permanent' : 'transient',
+    });
+    if (hard) suppress.push({ address: normalizeAddress(recipient), reason: 'hard_bounce', smtpResponse: response });
+  }
+  return {
+    recipients: refusals.map((r) => ({ address: r.recipient, status: 'refused', smtpResponse: r.response })),
+    suppress,
+  };
+}
+
+/** Every recipient is suppressed: nothing goes to SMTP; the last event is the final one. */
+export function allSuppressed(envelope: Envelope, suppressed: string[]): OutcomeWrite {
+  const events = new EventBuilder(envelope);
+  const recipients = addSuppressed(events, suppressed);
+  const last = events.events.at(-1);
+  if (last) last.data.final = true;
+  return { state: 'suppressed', recipients, events: events.events, lastError: 'every recipient is suppressed' };
+}
+
+/** Accepted by the server for `accepted`, refused for the others (a partial refusal is still `sent`). */
+export function sentWrite(
+  envelope: Envelope,
+  o: { response: string; messageId: string; accepted: string[]; refusals: Refusal[]; suppressed: string[] },
+): OutcomeWrite {
+  const events = new EventBuilder(envelope);
+  const suppressed = addSuppressed(events, o.suppressed);
+  const refused = addRefused(events, o.refusals);
+  events.add('email.sent', { smtpResponse: o.response, messageId: o.messageId, final: true });
+  const accepted: RecipientWrite[] = o.accepted.map((address) => ({ address, status: 'accepted', smtpResponse: o.response }));
+  return {
+    state: 'sent',
+    smtpResponse: o.response,
+    messageId: o.messageId,
+    lastError: o.refusals.length > 0 ? `refused recipients: ${o.refusals.map((r) => r.recipient).join(', ')}` : null,
+    recipients: [...accepted, ...(refused.recipients ?? []), ...suppressed],
+    suppress: refused.suppress ?? [],
+    events: events.events,
+  };
+}
+
+/** The email will not be sent: `email.failed`, plus a bounce for each recipient the server refused. */
+export function failedWrite(
+  envelope: Envelope,
+  o: { error: string; response: string | null; uncertain?: boolean; refusals?: Refusal[]; suppressed?: string[] },
+): OutcomeWrite {
+  const events = new EventBuilder(envelope);
+  const suppressed = addSuppressed(events, o.suppressed ?? []);
+  const refused = addRefused(events, o.refusals ?? []);
+  events.add('email.failed', {
+    error: o.error,
+    ...(o.response ? { smtpResponse: o.response } : {}),
+    ...(o.uncertain ? { uncertain: true } : {}),
+    final: true,
+  });
+  return {
+    state: 'failed',
+    smtpResponse: o.response,
+    lastError: o.error,
+    uncertain: o.uncertain ?? false,
+    recipients: [...(refused.recipients ?? []), ...suppressed],
+    suppress: refused.suppress ?? [],
+    events: events.events,
+  };
+}
+
+/** A retry is scheduled: `email.delivery_delayed`, or `email.uncertain` when the message may have arrived. */
+export function retryWrite(
+  envelope: Envelope,
+  o: { attempt: number; error: string; response: string | null; uncertain: boolean; nextAttemptAt: Date },
+): OutcomeWrite {
+  const events = new EventBuilder(envelope).add(
+    o.uncertain ? 'email.uncertain' : 'email.delivery_delayed',
+    {
+      attempt: o.attempt,
+      error: o.error,
+      ...(o.response ? { smtpResponse: o.response } : {}),
+      nextAttemptAt: o.nextAttemptAt.toISOString(),
+    },
+    o.attempt,
+  );
+  return {
+    state: 'retrying',
+    smtpResponse: o.response,
+    lastError: o.error,
+    uncertain: o.uncertain,
+    nextAttemptAt: o.nextAttemptAt,
+    events: events.events,
+  };
+}
