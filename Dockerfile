@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One build, two images:  docker build --target api .   /   docker build --target mailer .
+# One build, three images:  docker build --target api|mailer|webhooks .
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -11,6 +11,7 @@ COPY packages/ledger/package.json packages/ledger/
 COPY packages/stack/package.json packages/stack/
 COPY services/api/package.json services/api/
 COPY services/mailer/package.json services/mailer/
+COPY services/webhooks/package.json services/webhooks/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
@@ -18,7 +19,8 @@ COPY services services
 COPY scripts scripts
 RUN npx tsc -b \
  && node scripts/build-artifact.mjs api /out/api \
- && node scripts/build-artifact.mjs mailer /out/mailer
+ && node scripts/build-artifact.mjs mailer /out/mailer \
+ && node scripts/build-artifact.mjs webhooks /out/webhooks
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
@@ -42,3 +44,12 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/mailer/dist/server.js"]
+
+FROM runtime AS webhooks
+COPY --from=build --chown=node:node /out/webhooks /app
+ENV METRICS_PORT=9465 METRICS_HOST=0.0.0.0
+EXPOSE 9465
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9465)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "services/webhooks/dist/server.js"]

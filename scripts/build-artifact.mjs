@@ -3,7 +3,7 @@
 // the workspace packages it uses, and a production-only node_modules (no dev tools, no local
 // stack). The Dockerfile runs exactly this, and so does the test that starts services from it.
 //
-//   node scripts/build-artifact.mjs api|mailer OUT_DIR      (run `npm run build` first)
+//   node scripts/build-artifact.mjs api|mailer|webhooks OUT_DIR      (run `npm run build` first)
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [service, outArg] = process.argv.slice(2);
-if (!['api', 'mailer'].includes(service ?? '') || !outArg) {
-  process.stderr.write('usage: node scripts/build-artifact.mjs api|mailer OUT_DIR\n');
+if (!['api', 'mailer', 'webhooks'].includes(service ?? '') || !outArg) {
+  process.stderr.write('usage: node scripts/build-artifact.mjs api|mailer|webhooks OUT_DIR\n');
   process.exit(2);
 }
 const out = resolve(outArg);

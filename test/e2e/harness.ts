@@ -71,7 +71,12 @@ export class System {
       }
     });
     const api = apiEnv({ RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn', ...options.api });
-    const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
+    const topics = {
+      EMAILS_TOPIC: api.EMAILS_TOPIC!,
+      RETRY_TOPIC: api.RETRY_TOPIC!,
+      DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC!,
+      EVENTS_TOPIC: api.EVENTS_TOPIC!,
+    };
     const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
     if (options.defaultTimings) for (const key of Object.keys(TEST_TIMINGS)) delete mailer[key];
     await createTopics(mailer);

@@ -20,6 +20,8 @@ export function apiEnv(overrides: Record<string, string> = {}): Record<string, s
     EMAILS_TOPIC: `${base}.emails`,
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
+    EVENTS_TOPIC: `${base}.events`,
+    EVENTS_PARTITIONS: '3',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

@@ -40,6 +40,8 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     EMAILS_TOPIC: `${base}.emails`,
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
+    EVENTS_TOPIC: `${base}.events`,
+    EVENTS_PARTITIONS: '3',
     CONSUMER_GROUP: `${base}.group`,
     RETRY_BASE_MS: '200',
     RETRY_MAX_MS: '2000',

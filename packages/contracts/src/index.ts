@@ -20,13 +20,10 @@ export {
   stuckEmailSchema,
 } from './email-status.js';
 export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } from './envelope.js';
-export { MAX_HEADERS } from './headers.js';
-export { domainOf, type Mailbox, parseMailbox } from './mailbox.js';
-export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';
 export {
+  type EmailEvent,
   EVENT_HEADERS,
   EVENT_TYPES,
-  type EmailEvent,
   type EventData,
   type EventType,
   emailEvent,
@@ -38,4 +35,7 @@ export {
   type WebhookPayload,
   webhookPayloadSchema,
 } from './events.js';
+export { MAX_HEADERS } from './headers.js';
+export { addrSpecProblem, domainOf, type Mailbox, parseMailbox } from './mailbox.js';
+export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';
 export { normalizeAddress, RECIPIENT_STATES, type RecipientOutcome, type RecipientState, recipientOutcomeSchema } from './recipients.js';

@@ -50,11 +50,7 @@ const RELAY_LOCK = '8029764587520463';
  * nothing is marked that was not acknowledged. Returns how many were published (0: none to do,
  * or another mailer's relay holds the lock).
  */
-export async function relayOutbox(
-  pool: pg.Pool,
-  limit: number,
-  publish: (events: EmailEvent[]) => Promise<void>,
-): Promise<number> {
+export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events: EmailEvent[]) => Promise<void>): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('begin');

@@ -126,7 +126,16 @@ export async function recordOutcome(
          uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now(),
          next_attempt_at = $8
        where id = $1 and claimed_by = $2`,
-      [id, mailerId, state, o.smtpResponse ?? null, o.lastError ?? null, o.messageId ?? null, o.uncertain ?? false, o.nextAttemptAt ?? null],
+      [
+        id,
+        mailerId,
+        state,
+        o.smtpResponse ?? null,
+        o.lastError ?? null,
+        o.messageId ?? null,
+        o.uncertain ?? false,
+        o.nextAttemptAt ?? null,
+      ],
     );
     if (result.rowCount !== 1) {
       await client.query('rollback');

@@ -62,9 +62,9 @@ export async function deleteSuppression(db: pg.Pool, account: string, address: s
 /** Which of `addresses` (normalised) are on the account's list now. */
 export async function suppressedAmong(db: pg.Pool, account: string, addresses: string[]): Promise<string[]> {
   if (addresses.length === 0) return [];
-  const { rows } = await db.query<{ address: string }>('select address from suppressions where account = $1 and address = any($2::text[])', [
-    account,
-    addresses,
-  ]);
+  const { rows } = await db.query<{ address: string }>(
+    'select address from suppressions where account = $1 and address = any($2::text[])',
+    [account, addresses],
+  );
   return rows.map((r) => r.address);
 }

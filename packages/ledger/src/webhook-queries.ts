@@ -97,7 +97,10 @@ export async function enabledEndpoints(db: pg.Pool): Promise<EndpointSecrets[]> 
 
 /** A receiver said 410 Gone: no more deliveries to it; its pending ones fail now. */
 export async function disableEndpoint(db: pg.Pool, id: string, reason: string): Promise<void> {
-  await db.query(`update webhook_endpoints set disabled_at = now(), disabled_reason = $2 where id = $1 and disabled_at is null`, [id, reason]);
+  await db.query(`update webhook_endpoints set disabled_at = now(), disabled_reason = $2 where id = $1 and disabled_at is null`, [
+    id,
+    reason,
+  ]);
   await db.query(
     `update webhook_deliveries set status = 'failed', last_error = $2, next_attempt_at = null, updated_at = now()
       where endpoint_id = $1 and status = 'pending'`,

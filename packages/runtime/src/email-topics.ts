@@ -29,7 +29,12 @@ export function emailTopics(c: TopicConfig): TopicSpec[] {
       partitions: c.DEAD_LETTER_PARTITIONS,
       config: { ...config, 'retention.ms': String(30 * 24 * 3600 * 1000) },
     },
-    // Events are small; a week covers any dispatcher outage (the ledger keeps them for GET /events).
-    { name: c.EVENTS_TOPIC, partitions: c.EVENTS_PARTITIONS, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } },
+    eventsTopic(c),
   ];
+}
+
+/** The events topic alone (the webhook dispatcher provisions only this one). */
+export function eventsTopic(c: Pick<TopicConfig, 'EVENTS_TOPIC' | 'EVENTS_PARTITIONS'>): TopicSpec {
+  // Events are small; a week covers any dispatcher outage (the ledger keeps them for GET /events).
+  return { name: c.EVENTS_TOPIC, partitions: c.EVENTS_PARTITIONS, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } };
 }

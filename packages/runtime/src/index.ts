@@ -1,6 +1,7 @@
 export { ConfigError } from './config-error.js';
 export * as fields from './config-fields.js';
-export { emailTopics, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
+export { ConsumerSupervisor } from './consumer-supervisor.js';
+export { emailTopics, eventsTopic, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
 export { createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
@@ -11,5 +12,15 @@ export { errSerializer, maskUrl } from './redact.js';
 export { type ServeOptions, serve } from './serve.js';
 export { Startup, startupPlugin } from './startup.js';
 export { ensureTopics, provisionTopics, type TopicSpec, topicPartitions } from './topics.js';
+export {
+  createResolver,
+  guardedLookup,
+  isPublicAddress,
+  type ResolveAll,
+  type TargetPolicy,
+  targetProblem,
+  webhookTargetFields,
+  webhookTargetPolicy,
+} from './webhook-target.js';
 export { retryUntil } from './with-retry.js';
 export { withTimeout } from './with-timeout.js';

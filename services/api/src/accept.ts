@@ -1,13 +1,15 @@
 import {
+  allRecipients,
   domainOf,
   type EmailRequest,
   ENVELOPE_HEADERS,
   ENVELOPE_VERSION,
   type Envelope,
+  normalizeAddress,
   queuedEvent,
   senderAllowed,
 } from '@postline/contracts';
-import { reserve } from '@postline/ledger';
+import { reserve, suppressedAmong } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { idempotentId, requestHash, uuidv7 } from './ids.js';
@@ -15,6 +17,8 @@ import { idempotentId, requestHash, uuidv7 } from './ids.js';
 export interface Accepted {
   id: string;
   status: 'queued';
+  /** Recipients on the account's suppression list now (the mailer skips them). */
+  suppressed?: string[];
 }
 
 /** A sender is allowed when its domain is one of SENDER_DOMAINS: the API is never an open relay. */
@@ -69,6 +73,8 @@ export async function accept(
     return envelope;
   });
   const messages = envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } }));
+  // Read alongside the produce, so it adds no latency; informational only (null: not known).
+  const suppressed = suppressedRecipients(app, account, emails);
   try {
     await app.emailQueue.enqueue(messages);
   } catch (error) {
@@ -83,5 +89,22 @@ export async function accept(
   await app
     .recordAccepted(envelopes.map((e) => ({ id: e.id, account, queued: queuedEvent(e) })))
     .catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
-  return ids.map((id) => ({ id, status: 'queued' as const }));
+  const lists = await suppressed;
+  return ids.map((id, i) => {
+    const list = lists?.[i];
+    return list && list.length > 0 ? { id, status: 'queued' as const, suppressed: list } : { id, status: 'queued' as const };
+  });
+}
+
+/** Per email, its recipients that are suppressed now; null when the ledger cannot say. */
+async function suppressedRecipients(app: FastifyInstance, account: string, emails: EmailRequest[]): Promise<string[][] | null> {
+  const perEmail = emails.map((email) => allRecipients(email));
+  const all = [...new Set(perEmail.flat().map(normalizeAddress))];
+  try {
+    const found = new Set(await suppressedAmong(app.ledger, account, all));
+    if (found.size === 0) return null;
+    return perEmail.map((list) => list.filter((a) => found.has(normalizeAddress(a))));
+  } catch {
+    return null;
+  }
 }

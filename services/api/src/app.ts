@@ -12,6 +12,8 @@ import { problemHandlerPlugin } from './plugins/problem-handler.js';
 import { docsPlugin } from './routes/docs.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
+import { suppressionRoutes } from './routes/suppressions.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { apiSchemas } from './schemas.js';
 import { validatorCompiler } from './validation.js';
 
@@ -62,6 +64,8 @@ export const app = fp(
     await instance.register(docsPlugin, { registry: schemas.registry });
     await instance.register(healthRoutes);
     await instance.register(emailRoutes, { config, schemas, prefix: '/v1' });
+    await instance.register(webhookRoutes, { config, schemas, prefix: '/v1' });
+    await instance.register(suppressionRoutes, { schemas, prefix: '/v1' });
   },
 );
 

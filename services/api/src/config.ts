@@ -1,5 +1,5 @@
 import type { RequestLimits } from '@postline/contracts';
-import { ConfigError, fields, parseEnv } from '@postline/runtime';
+import { ConfigError, fields, parseEnv, type TargetPolicy, webhookTargetFields, webhookTargetPolicy } from '@postline/runtime';
 import { z } from 'zod';
 
 const apiKeys = z
@@ -51,6 +51,7 @@ const schema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** How long start-up keeps retrying Kafka and Postgres before giving up. */
   BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
+  ...webhookTargetFields,
 });
 
 /** Every environment variable this service reads (packaging tests check compose and k8s against it). */
@@ -64,6 +65,8 @@ export type ApiConfig = Omit<z.output<typeof schema>, 'API_KEYS' | 'SENDER_DOMAI
   usingDevDefaults: boolean;
   /** The per-email limits (MAX_*), for the route schemas and the preflight count. */
   limits: RequestLimits;
+  /** Which webhook URLs may be registered (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_DNS_SERVERS). */
+  webhookTargets: TargetPolicy;
 };
 
 /** Development defaults: usable out of the box with `npm start`, refused unless NODE_ENV allows them. */
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     API_KEYS: c.API_KEYS ?? [DEV_API_KEY],
     SENDER_DOMAINS: c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS,
     usingDevDefaults: !c.API_KEYS || !c.SENDER_DOMAINS,
+    webhookTargets: webhookTargetPolicy(c, dev),
     limits: {
       maxRecipients: c.MAX_RECIPIENTS,
       maxSubjectLength: c.MAX_SUBJECT_LENGTH,

@@ -34,6 +34,11 @@ export const NotReadyError = createError(
   'The server is starting (waiting for Kafka or Postgres); retry shortly',
   503,
 );
+export const WebhookUrlNotAllowedError = createError(
+  'EMAIL_ERR_WEBHOOK_URL_NOT_ALLOWED',
+  'This URL may not receive webhooks (only public http(s) addresses)',
+  400,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

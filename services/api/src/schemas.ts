@@ -1,26 +1,7 @@
 import { emailRequestSchema, emailStatusSchema, type RequestLimits, stuckEmailSchema } from '@postline/contracts';
 import { z } from 'zod';
-
-export const problemSchema = z.object({
-  type: z.string().describe('urn:postline:problem:<code>'),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string().optional(),
-  code: z.string().describe('Stable error code, e.g. EMAIL_ERR_VALIDATION'),
-  errors: z
-    .array(z.object({ path: z.string().describe('JSON pointer (RFC 6901) into the request'), message: z.string() }))
-    .max(20)
-    .optional()
-    .describe('The first 20 problems; `detail` says how many there were'),
-});
-
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
-
-/** The error answers every authenticated route may give. */
-export const commonErrors = {
-  401: problem('Missing or wrong API key'),
-  503: problem('Starting, shutting down, or a dependency (Kafka, Postgres) is unavailable: retry'),
-};
+import { commonErrors, problem, problemSchema } from './problem-schema.js';
+import { resultSchemas } from './webhook-schemas.js';
 
 const acceptErrors = {
   ...commonErrors,
@@ -49,13 +30,23 @@ const idempotencyHeaders = z.looseObject({
 export function apiSchemas(limits: RequestLimits, maxBatch: number) {
   const registry = z.registry<{ id: string }>();
   const email = emailRequestSchema(limits);
-  const accepted = z.object({ id: z.string(), status: z.literal('queued') });
+  const accepted = z.object({
+    id: z.string(),
+    status: z.literal('queued'),
+    suppressed: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "Recipients on this account's suppression list right now: the mailer will skip them (its check at send time is the one that counts)",
+      ),
+  });
   registry.add(email, { id: 'EmailRequest' });
   registry.add(accepted, { id: 'Accepted' });
   registry.add(emailStatusSchema, { id: 'EmailStatus' });
   registry.add(stuckEmailSchema, { id: 'StuckEmail' });
   registry.add(problemSchema, { id: 'Problem' });
   return {
+    ...resultSchemas(registry),
     registry,
     email,
     send: {

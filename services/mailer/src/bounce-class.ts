@@ -8,7 +8,8 @@
  */
 const HARD_ENHANCED = /^5\d\d[ -]5\.1\.(1|2|3|6|10)(\s|$)/;
 const ENHANCED = /^\d{3}[ -]\d\.\d{1,3}\.\d{1,3}(\s|$)/;
-const UNKNOWN_USER = /\b(user unknown|unknown user|no such (user|mailbox|recipient)|mailbox (not found|does not exist)|recipient (address )?rejected: user unknown|does not exist)\b/i;
+const UNKNOWN_USER =
+  /\b(user unknown|unknown user|no such (user|mailbox|recipient)|mailbox (not found|does not exist)|recipient (address )?rejected: user unknown|does not exist)\b/i;
 
 export function isHardBounce(reply: string | null | undefined): boolean {
   if (!reply) return false;

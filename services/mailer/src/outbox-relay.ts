@@ -1,4 +1,4 @@
-import { EVENT_HEADERS, type EmailEvent } from '@postline/contracts';
+import { type EmailEvent, EVENT_HEADERS } from '@postline/contracts';
 import { relayOutbox } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';

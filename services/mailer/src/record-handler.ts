@@ -12,12 +12,12 @@ import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
 import { retryDelayMs } from './backoff.js';
+import { isHardBounce } from './bounce-class.js';
 import type { SmtpBreaker } from './circuit-breaker.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
 import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { MailerMetrics } from './plugins/metrics.js';
-import { isHardBounce } from './bounce-class.js';
 import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
 import type { SmtpSender } from './smtp-sender.js';
 

@@ -104,7 +104,8 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal });
         const refusals = refusalsOf((info as { rejectedErrors?: Parameters<typeof refusalsOf>[0] }).rejectedErrors);
         // A refusal nodemailer listed without its error keeps its address, with no reply.
-        for (const r of (info.rejected ?? []).map(String)) if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
+        for (const r of (info.rejected ?? []).map(String))
+          if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
         const accepted = (info.accepted ?? []).map(String);
         return { kind: 'sent', response: String(info.response ?? ''), accepted, refusals, messageId };
       } catch (error) {

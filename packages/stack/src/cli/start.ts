@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: the whole system on one machine — infra, the API on PORT (3000) and one mailer.
+// `npm start`: the whole system on one machine — infra, the API on PORT (3000), one mailer and one webhook dispatcher.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { progress, runMain, untilSignal } from './run-main.js';
 const SERVICES = [
   { name: 'api', entry: 'services/api/dist/server.js' },
   { name: 'mailer', entry: 'services/mailer/dist/server.js' },
+  { name: 'webhooks', entry: 'services/webhooks/dist/server.js' },
 ];
 
 runMain(async () => {
@@ -38,6 +39,7 @@ runMain(async () => {
     children.length > 0 ? `API:      http://127.0.0.1:${port}` : null,
     children.length > 0 ? `Docs:     http://127.0.0.1:${port}/docs` : null,
     children.length > 1 ? `Mailer:   http://127.0.0.1:${process.env.METRICS_PORT ?? '9464'}/metrics` : null,
+    children.length > 2 ? 'Webhooks: http://127.0.0.1:9465/metrics' : null,
     stack.env.INBOX_URL ? `Inbox:    ${stack.env.INBOX_URL}` : null,
     ...Object.entries(stack.env).map(([k, v]) => `${k}=${v}`),
   ].filter(Boolean);

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
 import { type FieldError, NotFoundError } from '../errors.js';
-import type { problemSchema } from '../schemas.js';
+import type { problemSchema } from '../problem-schema.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> = {

@@ -1,4 +1,4 @@
-import { getStatus, stuckEmails } from '@postline/ledger';
+import { getStatus, listEvents, stuckEmails } from '@postline/ledger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accept, checkSenders } from '../accept.js';
@@ -7,6 +7,7 @@ import { LedgerUnavailableError, NotFoundError } from '../errors.js';
 import { EmailRateLimiter } from '../plugins/rate-limit.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
+import { fromLedger } from './webhooks.js';
 
 /** /v1/emails: accept one, accept a batch, look one up. Every route needs an API key. */
 export async function emailRoutes(
@@ -67,5 +68,12 @@ export async function emailRoutes(
     }
     if (!status) throw new NotFoundError();
     return status;
+  });
+
+  app.get('/emails/:id/events', { schema: schemas.events }, async (request) => {
+    if (!/^[0-9a-f-]{36}$/.test(request.params.id)) throw new NotFoundError();
+    const events = await fromLedger(request, () => listEvents(app.ledger, request.params.id, request.account));
+    if (!events) throw new NotFoundError();
+    return { data: events };
   });
 }

@@ -1,10 +1,9 @@
-import { createKafka, emailTopics, provisionTopics } from '@postline/runtime';
+import { ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
 import { SmtpBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
-import { ConsumerSupervisor } from '../consumer-supervisor.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';

@@ -1,5 +1,5 @@
-import type { LogSink } from '@postline/runtime';
 import type { Consumer } from 'kafkajs';
+import type { LogSink } from './logger.js';
 
 /**
  * Keeps a kafkajs consumer running. kafkajs restarts a crashed consumer only after retriable

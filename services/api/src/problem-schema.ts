@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+export const problemSchema = z.object({
+  type: z.string().describe('urn:postline:problem:<code>'),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  code: z.string().describe('Stable error code, e.g. EMAIL_ERR_VALIDATION'),
+  errors: z
+    .array(z.object({ path: z.string().describe('JSON pointer (RFC 6901) into the request'), message: z.string() }))
+    .max(20)
+    .optional()
+    .describe('The first 20 problems; `detail` says how many there were'),
+});
+
+export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
+
+/** The error answers every authenticated route may give. */
+export const commonErrors = {
+  401: problem('Missing or wrong API key'),
+  503: problem('Starting, shutting down, or a dependency (Kafka, Postgres) is unavailable: retry'),
+};

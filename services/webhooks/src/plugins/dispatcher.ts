@@ -1,0 +1,122 @@
+import { emailEventSchema } from '@postline/contracts';
+import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
+import { ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { EachBatchPayload } from 'kafkajs';
+import type { WebhooksConfig } from '../config.js';
+import { Deliverer, deliveryBody } from '../deliverer.js';
+import { EndpointCache } from '../endpoint-cache.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    consumerReady(): boolean;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The consumer group over the events topic. Each batch becomes delivery rows in the ledger
+ * (one per subscribed endpoint) before its offsets are committed: killed at any point, the
+ * dispatcher loses nothing — a batch not committed is read again and queues nothing twice.
+ */
+export const dispatcherPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: WebhooksConfig }) => {
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'postline-webhooks',
+      logger: app.log,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    const endpoints = new EndpointCache(app.ledger);
+    const deliverer = new Deliverer(app.ledger, endpoints, config, app.webhookMetrics, app.log);
+    let stopping = false;
+
+    const queue = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+      for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+        try {
+          await endpoints.refresh();
+          const deliveries: NewDelivery[] = [];
+          for (const message of batch.messages) {
+            const parsed = emailEventSchema.safeParse(parseJson(message.value));
+            if (!parsed.success) {
+              app.log.warn({ partition: batch.partition, offset: message.offset }, 'not an event: skipped');
+              continue;
+            }
+            const event = parsed.data;
+            const body = deliveryBody(event);
+            for (const e of endpoints.subscribers(event.account, event.type)) {
+              deliveries.push({ endpointId: e.id, eventId: event.id, eventType: event.type, emailId: event.data.emailId, body });
+            }
+          }
+          app.webhookMetrics.queued.inc(await enqueueDeliveries(app.ledger, deliveries));
+          break;
+        } catch (error) {
+          app.log.warn({ err: error }, 'could not queue deliveries; retrying');
+          // Stopping: leave the batch uncommitted; it is read again after the restart.
+          if (stopping) return;
+          await sleep(delay);
+          await heartbeat().catch(() => {});
+        }
+      }
+      const last = batch.messages.at(-1);
+      if (last) resolveOffset(last.offset);
+      await commitOffsetsIfNecessary();
+      deliverer.nudge();
+    };
+
+    const supervisor = new ConsumerSupervisor(
+      () =>
+        kafka.consumer({
+          groupId: config.WEBHOOK_CONSUMER_GROUP,
+          sessionTimeout: config.SESSION_TIMEOUT_MS,
+          heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
+          maxWaitTimeInMs: 100,
+          allowAutoTopicCreation: false,
+        }),
+      async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [config.EVENTS_TOPIC], fromBeginning: true });
+        await consumer.run({ eachBatchAutoResolve: false, eachBatch: queue });
+      },
+      app.log,
+    );
+    app.decorate('consumerReady', () => supervisor.ready && !stopping);
+
+    void app.startup.step('kafka', async (signal) => {
+      const provisioned = await provisionTopics(kafka, [eventsTopic(config)], app.log, config.BOOT_TIMEOUT_MS, signal);
+      await provisioned.disconnect();
+    });
+    void app.startup.step('consumer group', async (signal) => {
+      await Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]);
+      signal.throwIfAborted();
+      deliverer.start();
+      const joined = supervisor.joined(signal);
+      void supervisor.run();
+      await joined;
+    });
+    const gauge = setInterval(() => {
+      pendingDeliveries(app.ledger).then(
+        (n) => app.webhookMetrics.pending.set(n),
+        () => {},
+      );
+    }, 10_000).unref();
+
+    app.addHook('onClose', async () => {
+      stopping = true;
+      clearInterval(gauge);
+      await supervisor.stop();
+      await deliverer.stop();
+    });
+  },
+  { name: 'dispatcher', dependencies: ['startup', 'metrics', 'ledger'] },
+);
+
+function parseJson(value: Buffer | null): unknown {
+  try {
+    return JSON.parse(value?.toString('utf8') ?? 'null');
+  } catch {
+    return null;
+  }
+}
