@@ -39,6 +39,7 @@ export class System {
   readonly mailers: ServiceProcess[] = [];
   /** Each mailer's metrics/health port, in the order of `mailers`. */
   readonly mailerPorts: number[] = [];
+  readonly dispatchers: ServiceProcess[] = [];
   api!: ServiceProcess;
   apiUrl = '';
   private counter = 0;
@@ -116,6 +117,26 @@ export class System {
     this.mailers.push(mailer);
     this.mailerPorts.push(port);
     return mailer;
+  }
+
+  /** Starts a webhook dispatcher on this system's events topic and waits until it has joined its group. */
+  async startWebhooks(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
+    const port = await freePort();
+    const dispatcher = spawnService(this.t, 'webhooks', {
+      KAFKA_BROKERS: this.mailerEnv.KAFKA_BROKERS!,
+      DATABASE_URL: this.mailerEnv.DATABASE_URL!,
+      EVENTS_TOPIC: this.mailerEnv.EVENTS_TOPIC!,
+      EVENTS_PARTITIONS: this.mailerEnv.EVENTS_PARTITIONS!,
+      WEBHOOK_CONSUMER_GROUP: `${this.mailerEnv.CONSUMER_GROUP}.webhooks`,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      METRICS_PORT: String(port),
+      ...env,
+    });
+    this.dispatchers.push(dispatcher);
+    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), timeoutMs, 100);
+    if (!up) throw new Error(`webhook dispatcher did not become ready: ${dispatcher.output().slice(-2000)}`);
+    return dispatcher;
   }
 
   /** When the SMTP server first accepted a message after `since` (null: none yet). */

@@ -14,7 +14,7 @@ export interface ServiceProcess {
 }
 
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
-export function spawnService(t: Test, name: 'api' | 'mailer', env: Record<string, string>): ServiceProcess {
+export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [join(repoRoot, `services/${name}/dist/server.js`)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -49,6 +49,8 @@ export class SmtpSink {
   behaviour: (raw: string, index: number) => Behaviour = () => 'accept';
   /** When set, every connection is refused with this reply at connect time. */
   refuseConnections: { code: number; message: string } | null = null;
+  /** Recipients refused at RCPT TO with this reply (the others of the same message are accepted). */
+  readonly refuseRecipients = new Map<string, { code: number; message: string }>();
   /** Each message is answered this long after its data arrived (a slow server). */
   delayMs = 0;
   /** Each new connection waits this long for its greeting (past the client's greeting timeout: a stuck server). */
@@ -72,6 +74,11 @@ export class SmtpSink {
         }
         if (this.greetingDelayMs > 0) setTimeout(() => callback(), this.greetingDelayMs);
         else callback();
+      },
+      onRcptTo: (address, _session, callback) => {
+        const refusal = this.refuseRecipients.get(address.address.toLowerCase());
+        if (!refusal) return callback();
+        callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
       },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
