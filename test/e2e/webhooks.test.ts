@@ -14,7 +14,7 @@ import { System } from './harness.js';
 t.test('events and webhooks, end to end: signed, complete, isolated, and never lost', async (t) => {
   const system = await System.start(t, { mailers: 1, defaultTimings: true });
   const pool = ledgerPool(t);
-  const dispatcher = await system.startWebhooks();
+  let dispatcher = await system.startWebhooks();
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${system.apiUrl}${path}`, {
       method,
@@ -267,7 +267,7 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
         headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: r.status, body: await r.json() };
+      return { status: r.status, body: (await r.json()) as Record<string, any> };
     };
     const api = { post: (path: string, body: unknown) => apiCall('POST', path, body), get: (path: string) => apiCall('GET', path) };
     for (const url of [
