@@ -26,6 +26,9 @@ export class WebhookReceiver {
   readonly attempts: string[] = [];
   /** Requests whose signature did not verify: must stay empty. */
   readonly badSignatures: string[] = [];
+  /** Delivered webhook-ids, and deliveries by email id (scenarios reconcile thousands). */
+  readonly deliveredIds = new Set<string>();
+  private readonly byEmail = new Map<string, Delivery[]>();
   mode: 'ok' | 'down' | 'gone' = 'ok';
   delayMs = 0;
   secret = '';
@@ -53,7 +56,7 @@ export class WebhookReceiver {
           return res.end();
         }
         const data = payload.data as { emailId: string; recipient?: string; final?: boolean };
-        this.delivered.push({
+        const delivery: Delivery = {
           webhookId: headers['webhook-id'] ?? '',
           type: payload.type,
           emailId: data.emailId,
@@ -62,7 +65,10 @@ export class WebhookReceiver {
           eventAt: Date.parse(payload.timestamp),
           receivedAt: Date.now(),
           payload,
-        });
+        };
+        this.delivered.push(delivery);
+        this.deliveredIds.add(delivery.webhookId);
+        this.byEmail.set(data.emailId, [...(this.byEmail.get(data.emailId) ?? []), delivery]);
         res.statusCode = 204;
         res.end();
       });
@@ -84,7 +90,7 @@ export class WebhookReceiver {
 
   /** Delivered events of `emailId`, in arrival order. */
   of(emailId: string): Delivery[] {
-    return this.delivered.filter((d) => d.emailId === emailId);
+    return this.byEmail.get(emailId) ?? [];
   }
 
   async stop(): Promise<void> {
