@@ -112,8 +112,14 @@ export interface DeliveryView {
   updatedAt: string;
 }
 
-/** The newest deliveries of one of the account's endpoints (null: no such endpoint). */
-export async function listDeliveries(db: pg.Pool, account: string, endpointId: string, limit: number): Promise<DeliveryView[] | null> {
+/** The newest deliveries of one of the account's endpoints, optionally of one email (null: no such endpoint). */
+export async function listDeliveries(
+  db: pg.Pool,
+  account: string,
+  endpointId: string,
+  limit: number,
+  emailId?: string,
+): Promise<DeliveryView[] | null> {
   const owner = await db.query('select 1 from webhook_endpoints where id = $1 and account = $2', [endpointId, account]);
   if (owner.rowCount !== 1) return null;
   const { rows } = await db.query<{
@@ -130,8 +136,9 @@ export async function listDeliveries(db: pg.Pool, account: string, endpointId: s
     updated_at: Date;
   }>(
     `select event_id, event_type, email_id, status, attempts, last_status_code, last_latency_ms, last_error, next_attempt_at, created_at, updated_at
-       from webhook_deliveries where endpoint_id = $1 order by created_at desc limit $2`,
-    [endpointId, limit],
+       from webhook_deliveries where endpoint_id = $1 and ($3::text is null or email_id = $3)
+      order by created_at desc limit $2`,
+    [endpointId, limit, emailId ?? null],
   );
   return rows.map((r) => ({
     eventId: r.event_id,

@@ -111,7 +111,7 @@ export function resultSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
     deliveries: {
       summary: "An endpoint's deliveries, newest first: status code, latency, next retry",
       params: idParams,
-      querystring: z.strictObject({ limit: limit(1000, 100) }),
+      querystring: z.strictObject({ limit: limit(1000, 100), emailId: z.string().max(64).optional().describe("Only this email's events") }),
       response: { 200: z.object({ data: z.array(deliverySchema) }), 400: problem('limit out of range'), 404: notFound, ...commonErrors },
     },
     addSuppression: {

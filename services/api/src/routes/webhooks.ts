@@ -82,6 +82,10 @@ export async function webhookRoutes(
   });
 
   app.get('/webhooks/:id/deliveries', { schema: schemas.deliveries }, async (request) => ({
-    data: found(await fromLedger(request, () => listDeliveries(app.ledger, request.account, request.params.id, request.query.limit))),
+    data: found(
+      await fromLedger(request, () =>
+        listDeliveries(app.ledger, request.account, request.params.id, request.query.limit, request.query.emailId),
+      ),
+    ),
   }));
 }

@@ -15,6 +15,16 @@ t.test('the OpenAPI document is generated from the route schemas and is valid Op
     ['/v1/emails', 'get'],
     ['/v1/emails/batch', 'post'],
     ['/v1/emails/{id}', 'get'],
+    ['/v1/emails/{id}/events', 'get'],
+    ['/v1/webhooks', 'post'],
+    ['/v1/webhooks', 'get'],
+    ['/v1/webhooks/{id}', 'get'],
+    ['/v1/webhooks/{id}', 'delete'],
+    ['/v1/webhooks/{id}/rotate-secret', 'post'],
+    ['/v1/webhooks/{id}/deliveries', 'get'],
+    ['/v1/suppressions', 'post'],
+    ['/v1/suppressions', 'get'],
+    ['/v1/suppressions/{address}', 'delete'],
   ] as const) {
     t.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} documented`);
   }
