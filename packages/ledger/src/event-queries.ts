@@ -1,5 +1,6 @@
 import type { EmailEvent, WebhookPayload } from '@postline/contracts';
 import type pg from 'pg';
+import { inTransaction } from './transaction.js';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -51,14 +52,9 @@ const RELAY_LOCK = '8029764587520463';
  * or another mailer's relay holds the lock).
  */
 export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events: EmailEvent[]) => Promise<void>): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return inTransaction(pool, async (client) => {
     const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [RELAY_LOCK]);
-    if (!lock[0]?.ok) {
-      await client.query('rollback');
-      return 0;
-    }
+    if (!lock[0]?.ok) return 0;
     const { rows } = await client.query<{ seq: string; id: string; account: string; payload: WebhookPayload }>(
       'select seq, id, account, payload from email_events where published_at is null order by seq limit $1',
       [limit],
@@ -67,14 +63,8 @@ export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events
       await publish(rows.map((r) => ({ id: r.id, account: r.account, ...r.payload })));
       await client.query('update email_events set published_at = now() where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
     }
-    await client.query('commit');
     return rows.length;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The relay's lock key, for tests that hold it to keep events in the outbox. */

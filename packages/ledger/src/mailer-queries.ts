@@ -1,6 +1,7 @@
 import type { EmailEvent, RecipientState } from '@postline/contracts';
 import type pg from 'pg';
 import { insertEvents } from './event-queries.js';
+import { inTransaction } from './transaction.js';
 
 /** Where the record being sent sits: the stuck-email audit reports it. */
 export interface KafkaPosition {
@@ -116,9 +117,9 @@ export async function recordOutcome(
   state: FinalState,
   o: Outcome,
 ): Promise<boolean> {
-  const client = await db.connect();
-  try {
-    await client.query('begin');
+  // A rollback (our claim was lost) is not an error: nothing is written, false is returned.
+  const lost = new Error('claim lost');
+  return inTransaction(db, async (client) => {
     const result = await client.query(
       `update emails set state = $3, attempts = attempts + case when $3 = 'suppressed' then 0 else 1 end,
          claimed_by = null, claim_expires_at = null,
@@ -137,10 +138,7 @@ export async function recordOutcome(
         o.nextAttemptAt ?? null,
       ],
     );
-    if (result.rowCount !== 1) {
-      await client.query('rollback');
-      return false;
-    }
+    if (result.rowCount !== 1) throw lost;
     const recipients = o.recipients ?? [];
     if (recipients.length > 0) {
       await client.query(
@@ -160,14 +158,11 @@ export async function recordOutcome(
       );
     }
     await insertEvents(client, o.events ?? []);
-    await client.query('commit');
     return true;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
+  }).catch((error) => {
+    if (error === lost) return false;
     throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */

@@ -9,10 +9,11 @@ import { startStack } from '../stack.js';
 import { stackOptionsFromEnv } from '../stack-env.js';
 import { progress, runMain, untilSignal } from './run-main.js';
 
-const SERVICES = [
+const SERVICES: { name: string; entry: string; env?: Record<string, string> }[] = [
   { name: 'api', entry: 'services/api/dist/server.js' },
   { name: 'mailer', entry: 'services/mailer/dist/server.js' },
-  { name: 'webhooks', entry: 'services/webhooks/dist/server.js' },
+  // Its own metrics port, whatever METRICS_PORT says (that one is the mailer's).
+  { name: 'webhooks', entry: 'services/webhooks/dist/server.js', env: { METRICS_PORT: '9465' } },
 ];
 
 runMain(async () => {
@@ -29,7 +30,7 @@ runMain(async () => {
     const child = spawnGuarded(process.execPath, [entry], {
       pidFile: join(stack.dataDir, `${service.name}.pid`),
       deathSignal: 'SIGTERM',
-      env,
+      env: { ...env, ...service.env },
       stdio: 'inherit',
     });
     child.once('exit', (code, signal) => progress(`${service.name} exited (code ${code}, signal ${signal})`));

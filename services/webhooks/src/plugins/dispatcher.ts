@@ -23,12 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const dispatcherPlugin = fp(
   async (app: FastifyInstance, { config }: { config: WebhooksConfig }) => {
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'postline-webhooks',
-      logger: app.log,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
+    // Consumes only: kafkajs' default retries (a crashed consumer is rebuilt by the supervisor).
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'postline-webhooks', logger: app.log });
     const endpoints = new EndpointCache(app.ledger);
     const deliverer = new Deliverer(app.ledger, endpoints, config, app.webhookMetrics, app.log);
     let stopping = false;

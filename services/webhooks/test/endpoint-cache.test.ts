@@ -1,0 +1,38 @@
+import type pg from 'pg';
+import t from 'tap';
+import { EndpointCache } from '../src/endpoint-cache.js';
+
+const rows = [
+  { id: 'wh_a', account: 'shop', url: 'https://a.test/', events: ['*'], secrets: ['whsec_a'] },
+  { id: 'wh_b', account: 'shop', url: 'https://b.test/', events: ['email.bounced'], secrets: ['whsec_b'] },
+  { id: 'wh_c', account: 'other', url: 'https://c.test/', events: ['*'], secrets: ['whsec_c'] },
+];
+
+t.test("an event goes only to its own account's endpoints that subscribed to its type", async (t) => {
+  let reads = 0;
+  const db = {
+    query: async () => {
+      reads++;
+      return { rows };
+    },
+  } as unknown as pg.Pool;
+  const cache = new EndpointCache(db);
+  await cache.refresh();
+  t.same(
+    cache.subscribers('shop', 'email.sent').map((e) => e.id),
+    ['wh_a'],
+  );
+  t.same(
+    cache.subscribers('shop', 'email.bounced').map((e) => e.id),
+    ['wh_a', 'wh_b'],
+  );
+  t.same(
+    cache.subscribers('other', 'email.bounced').map((e) => e.id),
+    ['wh_c'],
+  );
+  t.same(cache.subscribers('nobody', 'email.sent'), [], 'an account without endpoints gets nothing');
+  await cache.refresh();
+  t.equal(reads, 1, 'read again at most once a second');
+  await cache.refresh(true);
+  t.equal(reads, 2, 'unless forced (an endpoint was just disabled)');
+});
