@@ -104,6 +104,24 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     );
   });
 
+  t.test('rotating the secret: new deliveries verify with the new secret, and the old one still works for a day', async (t) => {
+    const old = fast.secret;
+    const rotated = await call('POST', `/v1/webhooks/${fastId}/rotate-secret`);
+    t.equal(rotated.status, 200);
+    t.match(rotated.body.secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+    t.not(rotated.body.secret, old);
+    await sleep(1_500); // the dispatcher's endpoint list is at most a second old
+    fast.secret = rotated.body.secret;
+    const res = await sendEmail(['rotated@example.net'], 'after the rotation');
+    await reconcile(t, 'new secret', fast, [res.body.id]);
+    fast.secret = old;
+    const again = await sendEmail(['rotated@example.net'], 'after the rotation, old secret');
+    await reconcile(t, 'old secret during the overlap', fast, [again.body.id]);
+    fast.secret = rotated.body.secret;
+    const listed = await call('GET', `/v1/webhooks/${fastId}`);
+    t.notOk('secret' in listed.body, 'the secret is never shown again');
+  });
+
   t.test('a hard bounce for one of two recipients: the other is sent, the bounced one suppressed and skipped next time', async (t) => {
     system.sink.refuseRecipients.set('gone@example.net', {
       code: 550,

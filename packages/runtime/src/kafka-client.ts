@@ -44,3 +44,9 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
     ...rest,
   });
 }
+
+/**
+ * A consumer's own retries: enough to ride out a group coordinator that is still loading (a
+ * fresh or restarted cluster) without crashing the consumer — which kafkajs logs at error level.
+ */
+export const CONSUMER_RETRY = { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 };

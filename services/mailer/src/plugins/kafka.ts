@@ -1,4 +1,4 @@
-import { ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
+import { CONSUMER_RETRY, ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
@@ -45,7 +45,7 @@ export const kafkaPlugin = fp(
         // Low: an idle mailer picks up a new email within this, not kafkajs' default 5 s.
         maxWaitTimeInMs: 100,
         allowAutoTopicCreation: false,
-        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+        retry: CONSUMER_RETRY,
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');

@@ -1,6 +1,6 @@
 import { emailEventSchema } from '@postline/contracts';
 import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
-import { ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
+import { CONSUMER_RETRY, ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EachBatchPayload } from 'kafkajs';
@@ -23,8 +23,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const dispatcherPlugin = fp(
   async (app: FastifyInstance, { config }: { config: WebhooksConfig }) => {
-    // Consumes only: kafkajs' default retries (a crashed consumer is rebuilt by the supervisor).
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'postline-webhooks', logger: app.log });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'postline-webhooks',
+      logger: app.log,
+      // As the mailer's: a broker failover must not surface as errors (the admin provisions topics).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
     const endpoints = new EndpointCache(app.ledger);
     const deliverer = new Deliverer(app.ledger, endpoints, config, app.webhookMetrics, app.log);
     let stopping = false;
@@ -70,6 +75,7 @@ export const dispatcherPlugin = fp(
           heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
           maxWaitTimeInMs: 100,
           allowAutoTopicCreation: false,
+          retry: CONSUMER_RETRY,
         }),
       async (consumer) => {
         await consumer.connect();
