@@ -74,6 +74,13 @@ export async function startMailer(t: Test, env: Record<string, string>): Promise
   return { app, config };
 }
 
+/**
+ * The account of this test file's envelopes. Its own: an account's suppression list is in the
+ * shared ledger, and a test that hard-bounces `rcpt@example.net` must not suppress it for the
+ * tests that run after it.
+ */
+export const TEST_ACCOUNT = uniqueName('acct');
+
 /** An envelope as the API writes it: `email` is given as a request (address strings) and parsed like one. */
 export function envelope(overrides: Partial<Envelope> = {}, email: Record<string, unknown> = {}): Envelope {
   const id = overrides.id ?? crypto.randomUUID();
@@ -81,7 +88,7 @@ export function envelope(overrides: Partial<Envelope> = {}, email: Record<string
   return {
     v: ENVELOPE_VERSION,
     id,
-    account: 'test',
+    account: TEST_ACCOUNT,
     acceptedAt: new Date().toISOString(),
     attempt: 0,
     ...overrides,

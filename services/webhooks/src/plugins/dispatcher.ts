@@ -87,8 +87,14 @@ export const dispatcherPlugin = fp(
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
     void app.startup.step('kafka', async (signal) => {
-      const provisioned = await provisionTopics(kafka, [eventsTopic(config)], app.log, config.BOOT_TIMEOUT_MS, signal);
-      await provisioned.disconnect();
+      const admin = await provisionTopics(kafka, [eventsTopic(config)], app.log, config.BOOT_TIMEOUT_MS, signal);
+      try {
+        // Asks the group's coordinator, with the admin's unbounded retries: on a fresh cluster it
+        // is still loading, and a consumer joining then crashes (an error-level restart).
+        await admin.describeGroups([config.WEBHOOK_CONSUMER_GROUP]);
+      } finally {
+        await admin.disconnect();
+      }
     });
     void app.startup.step('consumer group', async (signal) => {
       await Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]);
