@@ -45,7 +45,9 @@ t.test('421 twice then OK → sent with attempts 3, through the retry topic', as
 t.test('550 → failed at once, dead-lettered, with the reply text in the status', async (t) => {
   const { sink, env, pool } = await setup(t);
   sink.behaviour = () => ({ code: 550, message: 'No such user here' });
-  const e = envelope();
+  // A recipient of its own: this hard bounce suppresses it for the account, and the tests after
+  // this one send to the default recipient.
+  const e = envelope({}, { to: 'no-such-user@example.net' });
   await produce(env.EMAILS_TOPIC!, [e]);
   await startMailer(t, env);
   t.ok(await eventually(async () => (await ledgerRows(pool, [e.id])).get(e.id)?.state === 'failed'));
@@ -58,6 +60,11 @@ t.test('550 → failed at once, dead-lettered, with the reply text in the status
   t.equal(dlq[0]!.headers?.['dead-letter-code']?.toString(), 'MAILER_ERR_SMTP_PERMANENT');
   t.match(dlq[0]!.headers?.['dead-letter-reason']?.toString(), /550/);
   t.equal(JSON.parse(dlq[0]!.value!).id, e.id, 'the original record');
+  const suppressed = await pool.query('select reason, email_id from suppressions where account = $1 and address = $2', [
+    e.account,
+    'no-such-user@example.net',
+  ]);
+  t.same(suppressed.rows, [{ reason: 'hard_bounce', email_id: e.id }], 'a hard bounce: the recipient is suppressed for its account');
 });
 
 t.test('a malformed record between good ones → dead-lettered; the good ones are sent', async (t) => {
