@@ -21,7 +21,7 @@ export function apiEnv(overrides: Record<string, string> = {}): Record<string, s
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
     EVENTS_TOPIC: `${base}.events`,
-    EVENTS_PARTITIONS: '3',
+    EVENTS_PARTITIONS: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

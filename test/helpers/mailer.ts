@@ -41,7 +41,7 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     RETRY_TOPIC: `${base}.retry`,
     DEAD_LETTER_TOPIC: `${base}.dlq`,
     EVENTS_TOPIC: `${base}.events`,
-    EVENTS_PARTITIONS: '3',
+    EVENTS_PARTITIONS: '1',
     CONSUMER_GROUP: `${base}.group`,
     RETRY_BASE_MS: '200',
     RETRY_MAX_MS: '2000',

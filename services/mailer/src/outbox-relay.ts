@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { MailerMetrics } from './plugins/metrics.js';
 
 /** How often the relay looks at the outbox when nothing nudged it (events another mailer wrote). */
-const TICK_MS = 200;
+const TICK_MS = 500;
 /** Events per transaction: one produce, one update. */
 const BATCH = 500;
 
