@@ -61,6 +61,9 @@ export function toWebhookPayload(event: EmailEvent): WebhookPayload {
   return { type: event.type, timestamp: event.timestamp, data: event.data };
 }
 
+/** The payload as JSON: what the outbox stores and, byte for byte, what a webhook receives and is signed over. */
+export const webhookBody = (event: EmailEvent): string => JSON.stringify(toWebhookPayload(event));
+
 /** Builds one event of an email: its id follows from the arguments. */
 export function emailEvent(
   account: string,

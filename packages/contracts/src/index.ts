@@ -31,8 +31,8 @@ export {
   eventDataSchema,
   eventId,
   queuedEvent,
-  toWebhookPayload,
   type WebhookPayload,
+  webhookBody,
   webhookPayloadSchema,
 } from './events.js';
 export { MAX_HEADERS } from './headers.js';

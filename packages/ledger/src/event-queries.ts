@@ -1,4 +1,4 @@
-import type { EmailEvent, WebhookPayload } from '@postline/contracts';
+import { type EmailEvent, type WebhookPayload, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 import { inTransaction } from './transaction.js';
 
@@ -19,7 +19,7 @@ export async function insertEvents(db: Queryable, events: EmailEvent[]): Promise
       events.map((e) => e.data.emailId),
       events.map((e) => e.account),
       events.map((e) => e.type),
-      events.map((e) => JSON.stringify({ type: e.type, timestamp: e.timestamp, data: e.data })),
+      events.map((e) => webhookBody(e)),
     ],
   );
 }
@@ -30,15 +30,16 @@ export interface ListedEvent extends WebhookPayload {
 
 /** One of `account`'s emails' events, in the order they were written (at most 1,000). */
 export async function listEvents(db: pg.Pool, emailId: string, account: string): Promise<ListedEvent[] | null> {
-  const { rows } = await db.query<{ id: string; payload: WebhookPayload; known: boolean }>(
-    `select e.id, e.payload, true as known from emails m
+  // One row per event, or one row of nulls for a known email without events yet (left join).
+  const { rows } = await db.query<{ id: string | null; payload: WebhookPayload }>(
+    `select e.id, e.payload from emails m
        left join email_events e on e.email_id = m.id
       where m.id = $1 and m.account = $2 and m.state <> 'accepting'
       order by e.seq limit 1000`,
     [emailId, account],
   );
   if (rows.length === 0) return null;
-  return rows.filter((r) => r.id !== null).map((r) => ({ id: r.id, ...r.payload }));
+  return rows.flatMap((r) => (r.id === null ? [] : [{ id: r.id, ...r.payload }]));
 }
 
 // Any constant shared by every mailer: only one relay publishes at a time, so an email's events

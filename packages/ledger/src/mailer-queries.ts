@@ -1,4 +1,4 @@
-import type { EmailEvent, RecipientState } from '@postline/contracts';
+import { type EmailEvent, type RecipientState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 import { insertEvents } from './event-queries.js';
 import { inTransaction } from './transaction.js';
@@ -54,18 +54,7 @@ export async function claim(
      select attempts,
             array(select address from suppressions where account = $2 and address = any($10::text[])) as suppressed
        from claimed`,
-    [
-      id,
-      account,
-      mailerId,
-      ttlMs,
-      position.topic,
-      position.partition,
-      position.offset,
-      queued.id,
-      JSON.stringify({ type: queued.type, timestamp: queued.timestamp, data: queued.data }),
-      recipients,
-    ],
+    [id, account, mailerId, ttlMs, position.topic, position.partition, position.offset, queued.id, webhookBody(queued), recipients],
   );
   const row = claimed.rows[0];
   if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed };
@@ -117,8 +106,6 @@ export async function recordOutcome(
   state: FinalState,
   o: Outcome,
 ): Promise<boolean> {
-  // A rollback (our claim was lost) is not an error: nothing is written, false is returned.
-  const lost = new Error('claim lost');
   return inTransaction(db, async (client) => {
     const result = await client.query(
       `update emails set state = $3, attempts = attempts + case when $3 = 'suppressed' then 0 else 1 end,
@@ -138,7 +125,8 @@ export async function recordOutcome(
         o.nextAttemptAt ?? null,
       ],
     );
-    if (result.rowCount !== 1) throw lost;
+    // 0 rows: our claim was lost; nothing else is written (the transaction commits nothing).
+    if (result.rowCount !== 1) return false;
     const recipients = o.recipients ?? [];
     if (recipients.length > 0) {
       await client.query(
@@ -159,9 +147,6 @@ export async function recordOutcome(
     }
     await insertEvents(client, o.events ?? []);
     return true;
-  }).catch((error) => {
-    if (error === lost) return false;
-    throw error;
   });
 }
 

@@ -1,4 +1,4 @@
-import type { EmailEvent, EmailState, EmailStatus, RecipientState } from '@postline/contracts';
+import { type EmailEvent, type EmailState, type EmailStatus, type RecipientState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 
 export type Reservation = { kind: 'new' } | { kind: 'existing'; sameRequest: boolean; accepted: boolean };
@@ -47,12 +47,7 @@ export async function recordAccepted(db: pg.Pool, batch: { id: string; account: 
        from unnest($3::text[], $1::text[], $2::text[], $4::jsonb[]) as t(event_id, email_id, account, payload)
        join moved on moved.id = t.email_id
      on conflict (id) do nothing`,
-    [
-      emails.map((e) => e.id),
-      emails.map((e) => e.account),
-      emails.map((e) => e.queued.id),
-      emails.map((e) => JSON.stringify({ type: e.queued.type, timestamp: e.queued.timestamp, data: e.queued.data })),
-    ],
+    [emails.map((e) => e.id), emails.map((e) => e.account), emails.map((e) => e.queued.id), emails.map((e) => webhookBody(e.queued))],
   );
 }
 

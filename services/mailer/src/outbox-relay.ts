@@ -1,6 +1,6 @@
 import { type EmailEvent, EVENT_HEADERS } from '@postline/contracts';
 import { relayOutbox } from '@postline/ledger';
-import type { LogSink } from '@postline/runtime';
+import { CoalescedLoop, type LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import type { MailerMetrics } from './plugins/metrics.js';
@@ -18,10 +18,9 @@ const BATCH = 500;
  * they are published again with the same ids (receivers dedupe on webhook-id).
  */
 export class OutboxRelay {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop = new CoalescedLoop(() => this.drain(), TICK_MS);
+  /** Stopping: a round publishes one more batch at most, so a backlog never holds up a shutdown. */
+  private stopping = false;
 
   constructor(
     private readonly db: pg.Pool,
@@ -31,25 +30,12 @@ export class OutboxRelay {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.nudge(), TICK_MS);
-    this.timer.unref();
-    this.nudge();
+    this.loop.start();
   }
 
   /** Events were written: publish soon (coalesced with a round already running). */
   nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.nudge();
-      }
-    });
+    this.loop.nudge();
   }
 
   private async drain(): Promise<void> {
@@ -57,7 +43,7 @@ export class OutboxRelay {
       for (;;) {
         const published = await relayOutbox(this.db, BATCH, (events) => this.produce(events.map(toMessage)));
         this.metrics.eventsPublished.inc(published);
-        if (published < BATCH || this.stopped) return;
+        if (published < BATCH || this.stopping) return;
       }
     } catch (error) {
       this.metrics.relayErrors.inc();
@@ -67,13 +53,8 @@ export class OutboxRelay {
 
   /** Stops the timer and runs one last round, so a clean shutdown leaves nothing of ours behind. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-    this.again = false;
-    this.nudge();
-    this.stopped = true;
-    await this.running;
+    this.stopping = true;
+    await this.loop.stop(true);
   }
 }
 

@@ -30,7 +30,7 @@ function addSuppressed(events: EventBuilder, suppressed: string[]): RecipientWri
 }
 
 /** Refused recipients: `email.bounced` each; a hard bounce also suppresses the address. */
-function addRefused(events: EventBuilder, refusals: Refusal[]): Pick<Outcome, 'recipients' | 'suppress'> {
+function addRefused(events: EventBuilder, refusals: Refusal[]): Required<Pick<Outcome, 'recipients' | 'suppress'>> {
   const suppress: NonNullable<Outcome['suppress']> = [];
   for (const { recipient, response } of refusals) {
     const hard = isHardBounce(response);
@@ -72,8 +72,8 @@ export function sentWrite(
     smtpResponse: o.response,
     messageId: o.messageId,
     lastError: o.refusals.length > 0 ? `refused recipients: ${o.refusals.map((r) => r.recipient).join(', ')}` : null,
-    recipients: [...accepted, ...(refused.recipients ?? []), ...suppressed],
-    suppress: refused.suppress ?? [],
+    recipients: [...accepted, ...refused.recipients, ...suppressed],
+    suppress: refused.suppress,
     events: events.events,
   };
 }
@@ -97,8 +97,8 @@ export function failedWrite(
     smtpResponse: o.response,
     lastError: o.error,
     uncertain: o.uncertain ?? false,
-    recipients: [...(refused.recipients ?? []), ...suppressed],
-    suppress: refused.suppress ?? [],
+    recipients: [...refused.recipients, ...suppressed],
+    suppress: refused.suppress,
     events: events.events,
   };
 }

@@ -1,6 +1,5 @@
-import { toWebhookPayload } from '@postline/contracts';
 import { type DueDelivery, disableEndpoint, recordAttempt, releaseBackoff, takeDue } from '@postline/ledger';
-import type { LogSink } from '@postline/runtime';
+import { CoalescedLoop, type LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { WebhooksConfig } from './config.js';
 import type { EndpointCache } from './endpoint-cache.js';
@@ -21,10 +20,10 @@ const TICK_MS = 250;
 export class Deliverer {
   private readonly perEndpoint = new Map<string, number>();
   private inFlight = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop = new CoalescedLoop(
+    () => this.poll().catch((error) => this.log.warn({ err: error }, 'could not read due deliveries')),
+    TICK_MS,
+  );
   private readonly running = new Set<Promise<void>>();
   /** Endpoints whose last attempt here failed: their next success releases their backlog. */
   private readonly failing = new Set<string>();
@@ -38,25 +37,11 @@ export class Deliverer {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.nudge(), TICK_MS);
-    this.timer.unref();
+    this.loop.start();
   }
 
   nudge(): void {
-    if (this.stopped) return;
-    if (this.polling) {
-      this.again = true;
-      return;
-    }
-    this.polling = this.poll()
-      .catch((error) => this.log.warn({ err: error }, 'could not read due deliveries'))
-      .finally(() => {
-        this.polling = null;
-        if (this.again) {
-          this.again = false;
-          this.nudge();
-        }
-      });
+    this.loop.nudge();
   }
 
   private async poll(): Promise<void> {
@@ -154,12 +139,7 @@ export class Deliverer {
 
   /** Stops taking deliveries and waits for those in flight (bounded by their timeout). */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.polling;
+    await this.loop.stop();
     await Promise.all(this.running);
   }
 }
-
-/** The exact bytes a receiver gets (and that are signed), fixed when the delivery is queued. */
-export const deliveryBody = (event: Parameters<typeof toWebhookPayload>[0]): string => JSON.stringify(toWebhookPayload(event));

@@ -3,11 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
-import { LedgerUnavailableError, NotFoundError } from '../errors.js';
+import { found, fromLedger } from '../from-ledger.js';
 import { EmailRateLimiter } from '../plugins/rate-limit.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
-import { fromLedger } from './webhooks.js';
+
+const EMAIL_ID = /^[0-9a-f-]{36}$/;
 
 /** /v1/emails: accept one, accept a batch, look one up. Every route needs an API key. */
 export async function emailRoutes(
@@ -42,13 +43,7 @@ export async function emailRoutes(
 
   // The stuck-email audit for this account: accepted, not final, and overdue by STUCK_AFTER_MS.
   app.get('/emails', { schema: schemas.stuck }, async (request) => {
-    let rows: Awaited<ReturnType<typeof stuckEmails>>;
-    try {
-      rows = await stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account);
-    } catch (error) {
-      request.log.warn({ err: error }, 'ledger unavailable');
-      throw new LedgerUnavailableError();
-    }
+    const rows = await fromLedger(request, () => stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account));
     const data = rows.map(({ account: _account, ...email }) => ({
       ...email,
       // Never claimed by a mailer: it still sits where the API produced it.
@@ -57,23 +52,16 @@ export async function emailRoutes(
     return { stuckAfterMs: config.STUCK_AFTER_MS, data };
   });
 
+  // An id that cannot be an email's is a 404 without asking the ledger.
+  const emailId = (id: string) => found(EMAIL_ID.test(id) && id);
+
   app.get('/emails/:id', { schema: schemas.status }, async (request) => {
-    if (!/^[0-9a-f-]{36}$/.test(request.params.id)) throw new NotFoundError();
-    let status: Awaited<ReturnType<typeof getStatus>>;
-    try {
-      status = await getStatus(app.ledger, request.params.id, request.account);
-    } catch (error) {
-      request.log.warn({ err: error }, 'ledger unavailable');
-      throw new LedgerUnavailableError();
-    }
-    if (!status) throw new NotFoundError();
-    return status;
+    const id = emailId(request.params.id);
+    return found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
   });
 
   app.get('/emails/:id/events', { schema: schemas.events }, async (request) => {
-    if (!/^[0-9a-f-]{36}$/.test(request.params.id)) throw new NotFoundError();
-    const events = await fromLedger(request, () => listEvents(app.ledger, request.params.id, request.account));
-    if (!events) throw new NotFoundError();
-    return { data: events };
+    const id = emailId(request.params.id);
+    return { data: found(await fromLedger(request, () => listEvents(app.ledger, id, request.account))) };
   });
 }

@@ -2,9 +2,8 @@ import { normalizeAddress } from '@postline/contracts';
 import { addSuppression, deleteSuppression, listSuppressions } from '@postline/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { NotFoundError } from '../errors.js';
+import { found, fromLedger } from '../from-ledger.js';
 import type { apiSchemas } from '../schemas.js';
-import { fromLedger } from './webhooks.js';
 
 /** /v1/suppressions: the addresses this API key's emails are never sent to. */
 export async function suppressionRoutes(instance: FastifyInstance, { schemas }: { schemas: ReturnType<typeof apiSchemas> }) {
@@ -24,7 +23,7 @@ export async function suppressionRoutes(instance: FastifyInstance, { schemas }: 
 
   app.delete('/suppressions/:address', { schema: schemas.deleteSuppression }, async (request, reply) => {
     const address = normalizeAddress(request.params.address);
-    if (!(await fromLedger(request, () => deleteSuppression(app.ledger, request.account, address)))) throw new NotFoundError();
+    found(await fromLedger(request, () => deleteSuppression(app.ledger, request.account, address)));
     reply.status(204);
     return null;
   });

@@ -9,10 +9,11 @@ import {
   type WebhookEndpoint,
 } from '@postline/ledger';
 import { targetProblem } from '@postline/runtime';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiConfig } from '../config.js';
-import { LedgerUnavailableError, NotFoundError, WebhookUrlNotAllowedError } from '../errors.js';
+import { WebhookUrlNotAllowedError } from '../errors.js';
+import { found, fromLedger } from '../from-ledger.js';
 import { uuidv7 } from '../ids.js';
 import type { apiSchemas } from '../schemas.js';
 
@@ -21,21 +22,6 @@ const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 32 random bytes. */
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-/** The ledger's answer, or the coded 503 when Postgres is unreachable. */
-export async function fromLedger<T>(request: FastifyRequest, query: () => Promise<T>): Promise<T> {
-  try {
-    return await query();
-  } catch (error) {
-    request.log.warn({ err: error }, 'ledger unavailable');
-    throw new LedgerUnavailableError();
-  }
-}
-
-const found = <T>(value: T | null | false): T => {
-  if (!value) throw new NotFoundError();
-  return value;
-};
 
 /** /v1/webhooks: endpoints per API key, their secrets and their deliveries. */
 export async function webhookRoutes(

@@ -1,11 +1,11 @@
-import { emailEventSchema } from '@postline/contracts';
+import { emailEventSchema, webhookBody } from '@postline/contracts';
 import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
 import { CONSUMER_RETRY, ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EachBatchPayload } from 'kafkajs';
 import type { WebhooksConfig } from '../config.js';
-import { Deliverer, deliveryBody } from '../deliverer.js';
+import { Deliverer } from '../deliverer.js';
 import { EndpointCache } from '../endpoint-cache.js';
 
 declare module 'fastify' {
@@ -46,7 +46,7 @@ export const dispatcherPlugin = fp(
               continue;
             }
             const event = parsed.data;
-            const body = deliveryBody(event);
+            const body = webhookBody(event);
             for (const e of endpoints.subscribers(event.account, event.type)) {
               deliveries.push({ endpointId: e.id, eventId: event.id, eventType: event.type, emailId: event.data.emailId, body });
             }

@@ -1,0 +1,50 @@
+/**
+ * A round of work run on a tick and on demand, never two at once: a nudge during a round asks
+ * for exactly one more after it. The outbox relay (events just written) and the webhook
+ * deliverer (a slot just freed) both run this way; the tick catches work nobody nudged for.
+ * `round` must not throw: it handles (logs, counts) its own failures.
+ */
+export class CoalescedLoop {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly round: () => Promise<void>,
+    private readonly tickMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.nudge(), this.tickMs);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.round().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  /** No more rounds; waits for the one in progress. `lastRound`: one more runs after it first. */
+  async stop(lastRound = false): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (lastRound) {
+      await this.running;
+      this.nudge();
+    }
+    this.stopped = true;
+    await this.running;
+  }
+}

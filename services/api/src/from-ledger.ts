@@ -1,0 +1,18 @@
+import type { FastifyRequest } from 'fastify';
+import { LedgerUnavailableError, NotFoundError } from './errors.js';
+
+/** The ledger's answer, or the coded 503 when Postgres is unreachable (every read route answers this way). */
+export async function fromLedger<T>(request: FastifyRequest, query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    request.log.warn({ err: error }, 'ledger unavailable');
+    throw new LedgerUnavailableError();
+  }
+}
+
+/** The value, or a 404 when there is none (unknown, or another API key's). */
+export function found<T>(value: T | null | false): T {
+  if (!value) throw new NotFoundError();
+  return value;
+}
