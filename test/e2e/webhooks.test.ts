@@ -15,8 +15,9 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
   const system = await System.start(t, { mailers: 1, defaultTimings: true });
   const pool = ledgerPool(t);
   let dispatcher = await system.startWebhooks();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${system.apiUrl}${path}`, {
+  /** A JSON call with the test API key, to the system's API or (`base`) another. */
+  const call = async (method: string, path: string, body?: unknown, base = system.apiUrl) => {
+    const res = await fetch(`${base}${path}`, {
       method,
       headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -288,15 +289,11 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     const port = await freePort();
     spawnService(t, 'api', { ...system.apiEnv, ...guarded, PORT: String(port) });
     t.ok(await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), 60_000, 100), 'second API ready');
-    const apiCall = async (method: string, path: string, body?: unknown) => {
-      const r = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: { ...AUTH, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: r.status, body: (await r.json()) as Record<string, any> };
+    const second = `http://127.0.0.1:${port}`;
+    const api = {
+      post: (path: string, body: unknown) => call('POST', path, body, second),
+      get: (path: string) => call('GET', path, undefined, second),
     };
-    const api = { post: (path: string, body: unknown) => apiCall('POST', path, body), get: (path: string) => apiCall('GET', path) };
     for (const url of [
       'http://127.0.0.1:8080/x',
       'http://[::1]/x',

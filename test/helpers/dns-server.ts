@@ -41,7 +41,7 @@ export class TestDns {
     rr.writeUInt16BE(1, 4); // IN
     rr.writeUInt32BE(0, 6); // TTL 0: every lookup asks again
     rr.writeUInt16BE(4, 10);
-    this.ipv4.split('.').forEach((octet, i) => rr.writeUInt8(Number(octet), 12 + i));
+    for (const [i, octet] of this.ipv4.split('.').entries()) rr.writeUInt8(Number(octet), 12 + i);
     return Buffer.concat([header, question, rr]);
   }
 

@@ -34,7 +34,7 @@ function addRefused(events: EventBuilder, refusals: Refusal[]): Required<Pick<Ou
   const suppress: NonNullable<Outcome['suppress']> = [];
   for (const { recipient, response } of refusals) {
     const hard = isHardBounce(response);
-    const permanent = response !== null && response.startsWith('5');
+    const permanent = response?.startsWith('5') === true;
     events.add('email.bounced', {
       recipient,
       ...(response ? { smtpResponse: response } : {}),
