@@ -1,4 +1,4 @@
-import { ENVELOPE_VERSION, type Envelope, emailRequestSchema, HARD_LIMITS } from '@postline/contracts';
+import { ENVELOPE_VERSION, type Envelope, legacyEmailSchema } from '@postline/contracts';
 import { createKafka, emailTopics, ensureTopics } from '@postline/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Message, Partitioners } from 'kafkajs';
@@ -92,7 +92,7 @@ export function envelope(overrides: Partial<Envelope> = {}, email: Record<string
     acceptedAt: new Date().toISOString(),
     attempt: 0,
     ...overrides,
-    email: emailRequestSchema(HARD_LIMITS).parse(request),
+    email: legacyEmailSchema.parse(request),
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { mailboxObject, mailboxString } from './address.js';
 import { customHeaders } from './headers.js';
 import type { Mailbox } from './mailbox.js';
+import { templateRefSchema } from './templates.js';
 
 export interface RequestLimits {
   maxRecipients: number;
@@ -9,6 +10,8 @@ export interface RequestLimits {
   maxAttachments: number;
   /** Decoded bytes of all attachments of one email together. */
   maxAttachmentBytes: number;
+  /** How far ahead `scheduledAt` may be (MAX_SCHEDULE_DAYS). */
+  maxScheduleDays: number;
 }
 
 export const DEFAULT_LIMITS: RequestLimits = {
@@ -16,6 +19,7 @@ export const DEFAULT_LIMITS: RequestLimits = {
   maxSubjectLength: 998,
   maxAttachments: 10,
   maxAttachmentBytes: 3 * 1024 * 1024,
+  maxScheduleDays: 30,
 };
 
 /** What any producer may put on the topics, whatever a deployment configured (the mailer's schema bound). */
@@ -24,6 +28,7 @@ export const HARD_LIMITS: RequestLimits = {
   maxSubjectLength: 998,
   maxAttachments: 100,
   maxAttachmentBytes: 64 * 1024 * 1024,
+  maxScheduleDays: 3650,
 };
 export const MAX_TAGS = 20;
 export const MAX_REPLY_TO = 10;
@@ -66,10 +71,13 @@ const recipientList = (max?: number) =>
     max === undefined ? z.array(mailboxString).min(1) : z.array(mailboxString).min(1).max(max),
   ]);
 
+/** The subject as sent: one line. */
+export const subjectSchema = (limits: Pick<RequestLimits, 'maxSubjectLength'>) => oneLine(limits.maxSubjectLength).min(1);
+
 /** The fields of an email other than its addresses, shared by the request and the envelope. */
 function content(limits: RequestLimits) {
   return {
-    subject: oneLine(limits.maxSubjectLength).min(1),
+    subject: subjectSchema(limits),
     text: z.string().min(1).optional(),
     html: z.string().min(1).optional(),
     headers: customHeaders.optional(),
@@ -79,6 +87,8 @@ function content(limits: RequestLimits) {
 }
 
 interface Countable {
+  subject?: string | undefined;
+  template?: unknown;
   to: Mailbox[];
   cc?: Mailbox[] | undefined;
   bcc?: Mailbox[] | undefined;
@@ -91,8 +101,16 @@ interface Countable {
 /** Rules across fields, counted on parsed mailboxes: what is counted is what is sent. */
 function crossChecks(limits: RequestLimits) {
   return (email: Countable, ctx: z.RefinementCtx) => {
-    if (email.text === undefined && email.html === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html (or both) is required' });
+    if (email.template !== undefined) {
+      // The template is the content: a subject, html or text next to it would be ignored, so it is refused.
+      for (const field of ['subject', 'html', 'text'] as const) {
+        if (email[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'not allowed with template' });
+      }
+    } else {
+      if (email.subject === undefined) ctx.addIssue({ code: 'custom', path: ['subject'], message: 'subject is required (or a template)' });
+      if (email.text === undefined && email.html === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html (or both) is required' });
+      }
     }
     const count = recipientCount(email);
     if (count > limits.maxRecipients) {
@@ -114,6 +132,18 @@ function crossChecks(limits: RequestLimits) {
   };
 }
 
+/**
+ * When to send: ISO 8601 with an offset (Z or ±hh:mm), at most maxScheduleDays ahead; normalised
+ * to UTC. A time in the past means now (accept.ts sends it at once).
+ */
+export function scheduledAtSchema(maxScheduleDays: number) {
+  return z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset, e.g. 2026-12-01T09:00:00+01:00' })
+    .transform((v) => new Date(v).toISOString())
+    .refine((v) => Date.parse(v) - Date.now() <= maxScheduleDays * 86_400_000, `at most ${maxScheduleDays} days ahead`)
+    .describe(`When to send (ISO 8601 with an offset), at most ${maxScheduleDays} days ahead; a time in the past means now`);
+}
+
 /** The email request as POSTed: addresses are strings, parsed here once. Unknown keys are rejected. */
 export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
   return z
@@ -124,9 +154,26 @@ export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
       bcc: recipientList().optional(),
       replyTo: recipientList(MAX_REPLY_TO).optional(),
       ...content(limits),
+      subject: subjectSchema(limits).optional().describe('Required unless `template` is given'),
+      scheduledAt: scheduledAtSchema(limits.maxScheduleDays).optional(),
+      template: templateRefSchema
+        .optional()
+        .describe('Render a stored template instead of giving subject/html/text (rendered at the API, before the 202)'),
     })
     .superRefine(crossChecks(limits));
 }
+
+/** A round-1 (envelope v1) email: address strings, parsed as a request is, and no schedule or template. */
+export const legacyEmailSchema = z
+  .strictObject({
+    from: mailboxString,
+    to: recipientList(),
+    cc: recipientList().optional(),
+    bcc: recipientList().optional(),
+    replyTo: recipientList(MAX_REPLY_TO).optional(),
+    ...content(HARD_LIMITS),
+  })
+  .superRefine(crossChecks(HARD_LIMITS));
 
 /** The email as it travels on the topics: addresses are `{ name, address }`, never strings. */
 export const queuedEmailSchema = z

@@ -6,11 +6,19 @@ import { recipientOutcomeSchema } from './recipients.js';
  * queued → sending → sent; sending → retrying → sending …; → failed (permanent, or out of attempts);
  * → suppressed (every recipient is on the account's suppression list: nothing was handed to SMTP).
  * `sent` means at least one recipient was accepted; the others' outcomes are in `recipients`.
+ *
+ * Scheduled: scheduled → queued (due: released to the requests topic) → sending …. A cancel or a
+ * reschedule is decided against the claim (queued/scheduled → sending) on the same row, so one of
+ * them wins: scheduled|queued → canceled, or scheduled|queued → scheduled (new time). From
+ * `sending` on it is too late (CANCELABLE_STATES).
  */
-export const EMAIL_STATES = ['queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed'] as const;
+export const EMAIL_STATES = ['scheduled', 'queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed', 'canceled'] as const;
 export type EmailState = (typeof EMAIL_STATES)[number];
 
-export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed', 'suppressed'];
+export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed', 'suppressed', 'canceled'];
+
+/** The states a cancel or a reschedule may still change: nothing has been handed to SMTP. */
+export const CANCELABLE_STATES = ['scheduled', 'queued'] as const satisfies readonly EmailState[];
 
 const timestamp = z.string().meta({ format: 'date-time' });
 
@@ -25,6 +33,11 @@ export const emailStatusSchema = z.object({
   /** The SMTP server's reply to the final attempt, e.g. "250 2.0.0 Ok: queued as 4F2". */
   smtpResponse: z.string().nullable().describe("The SMTP server's reply to the final attempt"),
   messageId: z.string().nullable(),
+  scheduledAt: timestamp.nullable().describe('For a scheduled email: when it is (or was) due'),
+  template: z
+    .object({ id: z.string(), version: z.number().int() })
+    .nullable()
+    .describe('The template the email was rendered from, if any'),
   uncertain: z.boolean().describe('True when a send may have reached the server without our knowing (connection lost after DATA)'),
   recipients: z
     .array(recipientOutcomeSchema)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { emailRequestSchema, HARD_LIMITS, queuedEmailSchema } from './email-request.js';
+import { legacyEmailSchema, queuedEmailSchema } from './email-request.js';
+import { renderedFromSchema } from './templates.js';
 
 export const ENVELOPE_VERSION = 2;
 
@@ -13,6 +14,13 @@ const meta = {
   attempt: z.number().int().min(0).default(0),
   /** On the retry topic: not to be sent before this time. */
   notBefore: z.string().datetime().optional(),
+  /**
+   * Requested send time, as accepted. The ledger's copy is the one that counts (a PATCH may have
+   * moved it, or a cancel ended it); this one only lets a mailer park an email the API could not record.
+   */
+  scheduledAt: z.string().datetime().optional(),
+  /** The template the email was rendered from, at the API: the email itself is already rendered. */
+  template: renderedFromSchema.optional(),
 };
 
 /**
@@ -29,7 +37,7 @@ const currentEnvelope = z.strictObject({ v: z.literal(ENVELOPE_VERSION), ...meta
  * API would accept now is refused here too (and dead-lettered), never handed to nodemailer.
  */
 const legacyEnvelope = z
-  .strictObject({ v: z.literal(1), ...meta, email: emailRequestSchema(HARD_LIMITS) })
+  .strictObject({ v: z.literal(1), ...meta, email: legacyEmailSchema })
   .transform((e) => ({ ...e, v: ENVELOPE_VERSION as typeof ENVELOPE_VERSION }));
 
 export const envelopeSchema = z.discriminatedUnion('v', [currentEnvelope, legacyEnvelope]);

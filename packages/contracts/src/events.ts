@@ -27,6 +27,7 @@ export const eventDataSchema = z.looseObject({
   tags: z.record(z.string(), z.string()).optional(),
   /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */
   final: z.boolean().optional().describe("True on exactly one event per email: the one that set the email's final state"),
+  scheduledAt: timestamp.optional().describe('On email.scheduled: the due time it set'),
 });
 export type EventData = z.output<typeof eventDataSchema>;
 
@@ -86,6 +87,18 @@ export function queuedEvent(e: {
   const data: EventData = { emailId: e.id };
   if (e.email.tags) data.tags = e.email.tags;
   return emailEvent(e.account, 'email.queued', data, e.acceptedAt);
+}
+
+/** A schedule was set or moved: one event per due time (the discriminator), so a repeat is deduped. */
+export function scheduledEvent(account: string, emailId: string, scheduledAt: string, at: Date | string, tags?: Record<string, string>): EmailEvent {
+  const data: EventData = { emailId, scheduledAt };
+  if (tags) data.tags = tags;
+  return emailEvent(account, 'email.scheduled', data, at, scheduledAt);
+}
+
+/** The email was canceled before any mailer claimed it: its final event. */
+export function canceledEvent(account: string, emailId: string, at: Date | string): EmailEvent {
+  return emailEvent(account, 'email.canceled', { emailId, final: true }, at, '');
 }
 
 /** Record headers on the events topic: a consumer routes without parsing the value. */

@@ -5,12 +5,16 @@ export {
   type EmailRequest,
   emailRequestSchema,
   HARD_LIMITS,
+  legacyEmailSchema,
+  scheduledAtSchema,
+  subjectSchema,
   MAX_REPLY_TO,
   MAX_TAGS,
   type QueuedEmail,
   type RequestLimits,
 } from './email-request.js';
 export {
+  CANCELABLE_STATES,
   EMAIL_STATES,
   type EmailState,
   type EmailStatus,
@@ -21,6 +25,7 @@ export {
 } from './email-status.js';
 export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } from './envelope.js';
 export {
+  canceledEvent,
   type EmailEvent,
   EVENT_HEADERS,
   EVENT_TYPES,
@@ -31,6 +36,7 @@ export {
   eventDataSchema,
   eventId,
   queuedEvent,
+  scheduledEvent,
   type WebhookPayload,
   webhookBody,
   webhookPayloadSchema,
@@ -39,3 +45,18 @@ export { MAX_HEADERS } from './headers.js';
 export { addrSpecProblem, domainOf, type Mailbox, parseMailbox } from './mailbox.js';
 export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';
 export { normalizeAddress, RECIPIENT_STATES, type RecipientOutcome, type RecipientState, recipientOutcomeSchema } from './recipients.js';
+export {
+  MAX_TEMPLATE_SOURCE,
+  MAX_TEMPLATE_VARIABLES,
+  renderedFromSchema,
+  type TemplateRef,
+  templateName,
+  templateRefSchema,
+  VARIABLE_TYPES,
+  type VariableDeclaration,
+  type VariablesDeclaration,
+  type VariableType,
+  variableDeclarationSchema,
+  variableName,
+  variablesDeclarationSchema,
+} from './templates.js';

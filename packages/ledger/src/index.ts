@@ -25,7 +25,30 @@ export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
-export { getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
+export {
+  type Change,
+  cancelEmail,
+  type DueEmail,
+  type Parked,
+  park,
+  releaseDue,
+  rescheduleEmail,
+  scheduleSummary,
+} from './schedule-queries.js';
+export { type AcceptedRow, getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
+export {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  getTemplateVersion,
+  listTemplates,
+  publishTemplate,
+  resolveTemplate,
+  type StoredTemplate,
+  type TemplateContent,
+  type TemplateVersion,
+  updateDraft,
+} from './template-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
 export { addSuppression, deleteSuppression, listSuppressions, type Suppression, suppressedAmong } from './suppression-queries.js';
 export { takeTurn } from './turns.js';

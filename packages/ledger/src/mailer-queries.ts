@@ -13,14 +13,16 @@ export interface KafkaPosition {
 export type Claim =
   /** `suppressed`: which of the recipients asked about are on the account's suppression list now. */
   | { kind: 'claimed'; attempts: number; suppressed: string[] }
-  /** Already final (sent, failed or suppressed): a redelivery, to skip. */
-  | { kind: 'final'; state: 'sent' | 'failed' | 'suppressed' }
+  /** Already final (sent, failed, suppressed or canceled): a redelivery, to skip. */
+  | { kind: 'final'; state: 'sent' | 'failed' | 'suppressed' | 'canceled' }
+  /** Scheduled for later (a reschedule moved it after its record was produced): park it. */
+  | { kind: 'scheduled'; scheduledAt: string }
   /** Another mailer holds a live claim (it is sending this email right now). */
   | { kind: 'busy'; expiresInMs: number };
 
 /**
  * Claims an email for sending: creates its row if the API could not, or takes it from
- * queued/retrying, or from a claim that expired (its mailer died mid-send). A claim of our
+ * queued/retrying or a due scheduled state, or from a claim that expired (its mailer died mid-send). A claim of our
  * own is taken again (a redelivery to the same process).
  *
  * The same statement writes the email's `queued` event if no one has (the API writes it when its
@@ -44,6 +46,7 @@ export async function claim(
          set state = 'sending', claimed_by = $3, claim_expires_at = now() + $4 * interval '1 millisecond', updated_at = now(),
              kafka_topic = $5, kafka_partition = $6, kafka_offset = $7
          where emails.state in ('accepting', 'queued', 'retrying')
+            or (emails.state = 'scheduled' and emails.scheduled_at <= now())
             or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $3))
        returning attempts
      ), queued as (
@@ -58,14 +61,15 @@ export async function claim(
   );
   const row = claimed.rows[0];
   if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed };
-  const { rows } = await db.query<{ state: string; expires_in_ms: number | null }>(
-    `select state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms from emails where id = $1`,
+  const { rows } = await db.query<{ state: string; expires_in_ms: number | null; scheduled_at: Date | null }>(
+    `select state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms, scheduled_at
+       from emails where id = $1`,
     [id],
   );
   const current = rows[0];
-  if (current?.state === 'sent' || current?.state === 'failed' || current?.state === 'suppressed') {
-    return { kind: 'final', state: current.state };
-  }
+  const state = current?.state;
+  if (state === 'sent' || state === 'failed' || state === 'suppressed' || state === 'canceled') return { kind: 'final', state };
+  if (state === 'scheduled' && current?.scheduled_at) return { kind: 'scheduled', scheduledAt: current.scheduled_at.toISOString() };
   return { kind: 'busy', expiresInMs: current?.expires_in_ms ?? 0 };
 }
 

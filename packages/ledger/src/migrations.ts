@@ -131,4 +131,53 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       create index webhook_deliveries_done_idx on webhook_deliveries (updated_at) where status <> 'pending';
     `,
   },
+  {
+    version: 5,
+    name: 'scheduled sends, templates',
+    sql: `
+      alter table emails drop constraint emails_state_check;
+      alter table emails add constraint emails_state_check
+        check (state in ('accepting', 'scheduled', 'queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed', 'canceled'));
+      alter table emails
+        add column scheduled_at timestamptz,
+        add column template_id text,
+        add column template_version integer;
+      -- The releaser's scan: due scheduled rows, oldest first; far-future rows are never read.
+      create index emails_due_idx on emails (scheduled_at) where state = 'scheduled';
+      drop index emails_purgeable_idx;
+      create index emails_purgeable_idx on emails (updated_at) where state in ('sent', 'failed', 'suppressed', 'canceled', 'accepting');
+
+      -- A scheduled email's record, parked by a mailer until it is due: then produced again as it was.
+      create table scheduled_envelopes (
+        email_id  text primary key references emails (id) on delete cascade,
+        envelope  text not null,
+        parked_at timestamptz not null default now()
+      );
+
+      create table templates (
+        id                text primary key,
+        account           text not null,
+        name              text not null,
+        latest_version    integer not null,
+        published_version integer,
+        created_at        timestamptz not null default now(),
+        updated_at        timestamptz not null default now(),
+        deleted_at        timestamptz
+      );
+      create unique index templates_name_idx on templates (account, name) where deleted_at is null;
+
+      -- Versions are immutable once published; only the latest, unpublished one (the draft) is edited.
+      create table template_versions (
+        template_id  text not null references templates (id) on delete cascade,
+        version      integer not null,
+        subject      text not null,
+        html         text,
+        text         text,
+        variables    jsonb not null,
+        created_at   timestamptz not null default now(),
+        published_at timestamptz,
+        primary key (template_id, version)
+      );
+    `,
+  },
 ];

@@ -28,7 +28,7 @@ export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<
     const { rowCount } = await db.query(
       `delete from emails where id in (
          select id from emails
-          where (state in ('sent', 'failed', 'suppressed') and updated_at < now() - $1 * interval '1 day')
+          where (state in ('sent', 'failed', 'suppressed', 'canceled') and updated_at < now() - $1 * interval '1 day')
              or (state = 'accepting' and updated_at < now() - $2 * interval '1 millisecond')
           order by updated_at
           limit $3

@@ -24,30 +24,54 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
   return { kind: 'existing', sameRequest: row.request_hash === requestHash, accepted: row.state !== 'accepting' };
 }
 
+export interface AcceptedRow {
+  id: string;
+  account: string;
+  /** `scheduled` with a due time, or `queued` for now. */
+  scheduledAt: string | null;
+  template: { id: string; version: number } | null;
+  /** Its first event (`email.queued`, or `email.scheduled`), written with the row. */
+  event: EmailEvent;
+}
+
 /**
- * After Kafka's ack: the emails are `queued`, so a status lookup right after the 202 finds them.
- * Never moves an email backwards: a mailer may already have claimed or sent it.
+ * After Kafka's ack: the emails are `queued` (or `scheduled`), so a status lookup, a cancel or a
+ * reschedule right after the 202 finds them. Never moves an email backwards: a mailer may
+ * already have claimed, parked or sent it.
  */
-export async function recordAccepted(db: pg.Pool, batch: { id: string; account: string; queued: EmailEvent }[]): Promise<void> {
+export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise<void> {
   // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
   // land in the same (API-side micro-batched) insert.
   const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
   if (emails.length === 0) return;
-  // The row and its `queued` event in one statement. The event only for rows this statement
-  // moved to queued: a mailer that claimed the email first wrote the event itself (same id).
+  // The row and its first event in one statement. The event only for rows this statement
+  // moved: a mailer that recorded the email first wrote the event itself (same id).
   await db.query(
     `with moved as (
-       insert into emails (id, account, state)
-       select id, account, 'queued' from unnest($1::text[], $2::text[]) as t(id, account)
-       on conflict (id) do update set state = 'queued', updated_at = now() where emails.state = 'accepting'
+       insert into emails (id, account, state, scheduled_at, template_id, template_version)
+       select id, account, case when due is null then 'queued' else 'scheduled' end, due, tid, tver
+         from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[]) as t(id, account, due, tid, tver)
+       on conflict (id) do update
+         set state = excluded.state, scheduled_at = excluded.scheduled_at, template_id = excluded.template_id,
+             template_version = excluded.template_version, updated_at = now()
+         where emails.state = 'accepting'
        returning id
      )
      insert into email_events (id, email_id, account, type, payload)
-     select t.event_id, t.email_id, t.account, 'email.queued', t.payload
-       from unnest($3::text[], $1::text[], $2::text[], $4::jsonb[]) as t(event_id, email_id, account, payload)
+     select t.event_id, t.email_id, t.account, t.type, t.payload
+       from unnest($6::text[], $1::text[], $2::text[], $7::text[], $8::jsonb[]) as t(event_id, email_id, account, type, payload)
        join moved on moved.id = t.email_id
      on conflict (id) do nothing`,
-    [emails.map((e) => e.id), emails.map((e) => e.account), emails.map((e) => e.queued.id), emails.map((e) => webhookBody(e.queued))],
+    [
+      emails.map((e) => e.id),
+      emails.map((e) => e.account),
+      emails.map((e) => e.scheduledAt),
+      emails.map((e) => e.template?.id ?? null),
+      emails.map((e) => e.template?.version ?? null),
+      emails.map((e) => e.event.id),
+      emails.map((e) => e.event.type),
+      emails.map((e) => webhookBody(e.event)),
+    ],
   );
 }
 
@@ -62,12 +86,16 @@ interface StatusRow {
   smtp_response: string | null;
   message_id: string | null;
   uncertain: boolean;
+  scheduled_at: Date | null;
+  template_id: string | null;
+  template_version: number | null;
 }
 
 /** The status of one of `account`'s emails; another account's email is as unknown as a missing one. */
 export async function getStatus(db: pg.Pool, id: string, account: string): Promise<EmailStatus | null> {
   const { rows } = await db.query<StatusRow>(
-    `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain
+    `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain,
+            scheduled_at, template_id, template_version
      from emails where id = $1 and account = $2 and state <> 'accepting'`,
     [id, account],
   );
@@ -87,6 +115,8 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
     lastError: r.last_error,
     smtpResponse: r.smtp_response,
     messageId: r.message_id,
+    scheduledAt: r.scheduled_at?.toISOString() ?? null,
+    template: r.template_id !== null && r.template_version !== null ? { id: r.template_id, version: r.template_version } : null,
     uncertain: r.uncertain,
     recipients: recipients.rows.map((x) => ({
       address: x.address,

@@ -3,12 +3,12 @@ import type pg from 'pg';
 
 /**
  * An accepted email is stuck when it has had no final outcome for `afterMs` past the time it
- * should have been worked on: queued since it was accepted, sending since its claim was taken
+ * should have been worked on: queued since it was accepted (or fell due), sending since its claim was taken
  * (every send has a deadline far below that), or retrying since its retry fell due. A long
  * backlog shows here too, which is as it should be: someone is waiting for these emails.
  */
 const STUCK = `(
-    (state = 'queued' and created_at < now() - $1 * interval '1 millisecond')
+    (state = 'queued' and coalesce(scheduled_at, created_at) < now() - $1 * interval '1 millisecond')
     or (state = 'sending' and updated_at < now() - $1 * interval '1 millisecond')
     or (state = 'retrying' and coalesce(next_attempt_at, updated_at) < now() - $1 * interval '1 millisecond')
   )`;
@@ -62,7 +62,7 @@ export async function stuckEmails(
 export async function unfinishedSummary(db: pg.Pool, afterMs: number): Promise<{ stuck: number; oldestQueuedMs: number }> {
   const { rows } = await db.query<{ stuck: string; oldest_queued_ms: number | null }>(
     `select count(*) filter (where ${STUCK}) as stuck,
-       (extract(epoch from now() - min(created_at) filter (where state = 'queued')) * 1000)::float8 as oldest_queued_ms
+       (extract(epoch from now() - min(coalesce(scheduled_at, created_at)) filter (where state = 'queued')) * 1000)::float8 as oldest_queued_ms
      from emails where ${UNFINISHED}`,
     [afterMs],
   );

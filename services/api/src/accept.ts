@@ -6,17 +6,22 @@ import {
   ENVELOPE_VERSION,
   type Envelope,
   normalizeAddress,
+  type QueuedEmail,
   queuedEvent,
+  scheduledEvent,
   senderAllowed,
 } from '@postline/contracts';
 import { reserve, suppressedAmong } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
+import { fromLedger } from './from-ledger.js';
 import { idempotentId, requestHash, uuidv7 } from './ids.js';
+import { REQUEST_RENDER_BUDGET_MS } from './templates/render.js';
 
 export interface Accepted {
   id: string;
-  status: 'queued';
+  status: 'queued' | 'scheduled';
+  scheduledAt?: string;
   /** Recipients on the account's suppression list now (the mailer skips them). */
   suppressed?: string[];
 }
@@ -50,15 +55,23 @@ export async function accept(
     return idempotentId(account, batch ? `${idempotencyKey}#${i}` : idempotencyKey);
   });
 
+  // A time in the past means now: only a future one schedules.
+  const later = emails.map((e) => (e.scheduledAt !== undefined && Date.parse(e.scheduledAt) > Date.now() ? e.scheduledAt : null));
+  const answer = (id: string, i: number): Accepted => {
+    const due = later[i];
+    return due ? { id, status: 'scheduled', scheduledAt: due } : { id, status: 'queued' };
+  };
+
   if (idempotencyKey !== undefined) {
-    // Of the parsed emails: `"to": "a@x"` and `"to": ["a@x"]` are the same request.
+    // Of the parsed emails: `"to": "a@x"` and `"to": ["a@x"]` are the same request (and for a
+    // template send: the same template, version and variables).
     const hash = requestHash(emails);
     try {
       const reservations = await Promise.all(ids.map((id) => reserve(app.ledger, id, account, hash)));
       if (reservations.some((r) => r.kind === 'existing' && !r.sameRequest)) throw new IdempotencyConflictError();
       if (reservations.every((r) => r.kind === 'existing' && r.accepted)) {
         request.log.info({ ids, replay: true }, 'idempotent replay');
-        return ids.map((id) => ({ id, status: 'queued' as const }));
+        return ids.map(answer);
       }
     } catch (error) {
       if (error instanceof IdempotencyConflictError) throw error;
@@ -67,9 +80,14 @@ export async function accept(
   }
 
   const acceptedAt = new Date().toISOString();
-  const envelopes = emails.map((email, i) => {
+  const rendered = await renderTemplates(app, request, emails, batch);
+  const envelopes = emails.map((_, i) => {
+    const { email, template } = rendered[i] as RenderedEmail;
     const envelope: Envelope = { v: ENVELOPE_VERSION, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
     if (idempotencyKey !== undefined) envelope.idempotencyKey = idempotencyKey;
+    const due = later[i];
+    if (due) envelope.scheduledAt = due;
+    if (template) envelope.template = template;
     return envelope;
   });
   const messages = envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } }));
@@ -87,13 +105,47 @@ export async function accept(
   // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
   // email is still safe in Kafka and the mailer creates the row when it claims the email.
   await app
-    .recordAccepted(envelopes.map((e) => ({ id: e.id, account, queued: queuedEvent(e) })))
+    .recordAccepted(
+      envelopes.map((e) => ({
+        id: e.id,
+        account,
+        scheduledAt: e.scheduledAt ?? null,
+        template: e.template ?? null,
+        event: e.scheduledAt ? scheduledEvent(account, e.id, e.scheduledAt, acceptedAt, e.email.tags) : queuedEvent(e),
+      })),
+    )
     .catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
   const lists = await suppressed;
   return ids.map((id, i) => {
     const list = lists?.[i];
-    return list && list.length > 0 ? { id, status: 'queued' as const, suppressed: list } : { id, status: 'queued' as const };
+    return list && list.length > 0 ? { ...answer(id, i), suppressed: list } : answer(id, i);
   });
+}
+
+interface RenderedEmail {
+  email: QueuedEmail;
+  template: { id: string; version: number } | null;
+}
+
+/**
+ * The email as it will be sent: a template send is rendered here, before the produce, so the
+ * record holds exactly what goes out and a redelivery renders nothing. One render budget for
+ * the whole request. Throws the 400 that names the template problem; 503 without the ledger.
+ */
+async function renderTemplates(app: FastifyInstance, request: FastifyRequest, emails: EmailRequest[], batch: boolean): Promise<RenderedEmail[]> {
+  const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
+  const account = request.account;
+  const out: RenderedEmail[] = [];
+  for (const [i, email] of emails.entries()) {
+    const { scheduledAt: _due, template: ref, subject, ...rest } = email;
+    if (!ref) {
+      out.push({ email: { ...rest, subject: subject as string }, template: null });
+      continue;
+    }
+    const result = await fromLedger(request, () => app.templates.render(account, ref, batch ? `/emails/${i}` : '', deadline));
+    out.push({ email: { ...rest, ...result.rendered }, template: { id: result.id, version: result.version } });
+  }
+  return out;
 }
 
 /** Per email, its recipients that are suppressed now; null when the ledger cannot say. */

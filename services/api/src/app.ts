@@ -13,9 +13,18 @@ import { docsPlugin } from './routes/docs.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
 import { suppressionRoutes } from './routes/suppressions.js';
+import { templateRoutes } from './routes/templates.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { apiSchemas } from './schemas.js';
+import { TemplateRenderer } from './templates/render.js';
 import { validatorCompiler } from './validation.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Renders template sends (resolved from the ledger, compiled once per published version). */
+    templates: TemplateRenderer;
+  }
+}
 
 /** Everything the API is, as one plugin: resources, error handling, routes. */
 /** The ledger and the queue (`app.ledger`, `app.recordAccepted`, `app.emailQueue`): Postgres and Kafka unless given. */
@@ -40,6 +49,7 @@ export const app = fp(
     await instance.register(problemHandlerPlugin);
     // The infrastructure-free test tier passes in-memory stand-ins here (test/helpers/memory-api.ts).
     await instance.register(fp(options.resources ?? realResources), { config });
+    instance.decorate('templates', new TemplateRenderer(instance.ledger, config.limits));
     await instance.register(authPlugin, { config });
 
     // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
@@ -66,6 +76,7 @@ export const app = fp(
     await instance.register(emailRoutes, { config, schemas, prefix: '/v1' });
     await instance.register(webhookRoutes, { config, schemas, prefix: '/v1' });
     await instance.register(suppressionRoutes, { schemas, prefix: '/v1' });
+    await instance.register(templateRoutes, { config, schemas, prefix: '/v1' });
   },
 );
 

@@ -42,6 +42,8 @@ const schema = z.object({
   BODY_LIMIT_BYTES: fields.positiveInt.default(4 * 1024 * 1024),
   ...fields.requestLimitFields,
   MAX_BATCH_SIZE: fields.positiveInt.max(1000).default(100),
+  /** How far ahead `scheduledAt` may be. */
+  MAX_SCHEDULE_DAYS: fields.positiveInt.max(3650).default(30),
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(2_000),
   STUCK_AFTER_MS: fields.stuckAfterMs,
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       maxSubjectLength: c.MAX_SUBJECT_LENGTH,
       maxAttachments: c.MAX_ATTACHMENTS,
       maxAttachmentBytes: c.MAX_ATTACHMENT_BYTES,
+      maxScheduleDays: c.MAX_SCHEDULE_DAYS,
     },
   };
 }

@@ -39,6 +39,17 @@ export const WebhookUrlNotAllowedError = createError(
   'This URL may not receive webhooks (only public http(s) addresses)',
   400,
 );
+export const TooLateError = createError(
+  'EMAIL_ERR_TOO_LATE',
+  'Too late: a mailer has already taken this email (or it is final); it can no longer be canceled or rescheduled',
+  409,
+);
+export const TemplateNameTakenError = createError('EMAIL_ERR_TEMPLATE_NAME_TAKEN', 'A template with this name already exists', 409);
+export const NoDraftError = createError(
+  'EMAIL_ERR_TEMPLATE_NO_DRAFT',
+  'This template has no draft to publish (edit it first: PATCH creates the draft)',
+  409,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

@@ -1,11 +1,16 @@
 import type { FastifyRequest } from 'fastify';
 import { LedgerUnavailableError, NotFoundError } from './errors.js';
 
-/** The ledger's answer, or the coded 503 when Postgres is unreachable (every read route answers this way). */
+/**
+ * The ledger's answer, or the coded 503 when Postgres is unreachable (every route answers this
+ * way). Our own 4xx, thrown by a check inside the query (a template that does not parse), pass.
+ */
 export async function fromLedger<T>(request: FastifyRequest, query: () => Promise<T>): Promise<T> {
   try {
     return await query();
   } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status < 500) throw error;
     request.log.warn({ err: error }, 'ledger unavailable');
     throw new LedgerUnavailableError();
   }

@@ -11,6 +11,7 @@ export const problemSchema = z.object({
     .max(20)
     .optional()
     .describe('The first 20 problems; `detail` says how many there were'),
+  state: z.string().optional().describe("On a 409 from cancel or reschedule: the email's current state"),
 });
 
 export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });

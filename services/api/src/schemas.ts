@@ -1,6 +1,7 @@
-import { emailRequestSchema, emailStatusSchema, type RequestLimits, stuckEmailSchema } from '@postline/contracts';
+import { emailRequestSchema, emailStatusSchema, type RequestLimits, scheduledAtSchema, stuckEmailSchema } from '@postline/contracts';
 import { z } from 'zod';
 import { commonErrors, problem, problemSchema } from './problem-schema.js';
+import { templateSchemas } from './template-schemas.js';
 import { resultSchemas } from './webhook-schemas.js';
 
 const acceptErrors = {
@@ -32,7 +33,8 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
   const email = emailRequestSchema(limits);
   const accepted = z.object({
     id: z.string(),
-    status: z.literal('queued'),
+    status: z.enum(['queued', 'scheduled']),
+    scheduledAt: z.string().meta({ format: 'date-time' }).optional().describe('For a scheduled email: when it is due (UTC)'),
     suppressed: z
       .array(z.string())
       .optional()
@@ -45,8 +47,28 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
   registry.add(emailStatusSchema, { id: 'EmailStatus' });
   registry.add(stuckEmailSchema, { id: 'StuckEmail' });
   registry.add(problemSchema, { id: 'Problem' });
+  const emailParams = z.object({ id: z.string() });
+  const tooLate = problem("Too late: a mailer has taken the email, or it is final (`state` says which)");
   return {
     ...resultSchemas(registry),
+    ...templateSchemas(registry),
+    reschedule: {
+      summary: 'Reschedule an email no mailer has taken yet (a time in the past: send now)',
+      params: emailParams,
+      body: z.strictObject({ scheduledAt: scheduledAtSchema(limits.maxScheduleDays) }),
+      response: {
+        200: emailStatusSchema,
+        400: problem('scheduledAt is malformed or too far ahead'),
+        404: problem('No such email for this API key'),
+        409: tooLate,
+        ...commonErrors,
+      },
+    },
+    cancel: {
+      summary: 'Cancel an email no mailer has taken yet: it ends `canceled` and is never sent',
+      params: emailParams,
+      response: { 200: emailStatusSchema, 404: problem('No such email for this API key'), 409: tooLate, ...commonErrors },
+    },
     registry,
     email,
     send: {

@@ -6,8 +6,9 @@ import {
   normalizeAddress,
   policyViolation,
   queuedEvent,
+  scheduledEvent,
 } from '@postline/contracts';
-import { claim, recordOutcome, releaseClaim } from '@postline/ledger';
+import { claim, park, recordOutcome, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
@@ -149,8 +150,37 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
   }
 }
 
+const LEDGER_UNAVAILABLE: HandleResult = { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
+
+/**
+ * A scheduled email due later is parked in the ledger (the record as it was read), and its
+ * offset is committed: a month-ahead email never holds its partition. Null: not parked (the
+ * ledger says it is due, claimed or final): go on and claim it.
+ */
+async function parkIfLater(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, scheduledAt: string, log: LogSink) {
+  const { id, account } = envelope;
+  const event = scheduledEvent(account, id, scheduledAt, envelope.acceptedAt, envelope.email.tags);
+  try {
+    const value = record.message.value?.toString('utf8') ?? '';
+    const parked = await park(deps.db, { id, account, scheduledAt, template: envelope.template ?? null }, value, event);
+    if (parked.kind === 'not parked') return null;
+  } catch (error) {
+    deps.metrics.ledgerErrors.inc();
+    log.warn({ err: error }, 'ledger unavailable; pausing');
+    return LEDGER_UNAVAILABLE;
+  }
+  deps.metrics.parked.inc();
+  deps.eventsWritten?.();
+  log.info({ scheduledAt }, 'scheduled email parked until due');
+  return { kind: 'done' } satisfies HandleResult;
+}
+
 async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult> {
   const { config, db, smtp, breaker, metrics } = deps;
+  if (envelope.scheduledAt && Date.parse(envelope.scheduledAt) > Date.now()) {
+    const parked = await parkIfLater(deps, record, envelope, envelope.scheduledAt, log);
+    if (parked) return parked;
+  }
   const recipients = allRecipients(envelope.email);
   let claimed: Awaited<ReturnType<typeof claim>>;
   try {
@@ -161,7 +191,11 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
   } catch (error) {
     metrics.ledgerErrors.inc();
     log.warn({ err: error }, 'ledger unavailable; pausing');
-    return { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
+    return LEDGER_UNAVAILABLE;
+  }
+  if (claimed.kind === 'scheduled') {
+    // Rescheduled after its record was produced: park it now (or, if it fell due meanwhile, look again).
+    return (await parkIfLater(deps, record, envelope, claimed.scheduledAt, log)) ?? { kind: 'defer', ms: 100, reason: 'schedule changed' };
   }
   if (claimed.kind === 'final') {
     metrics.dedupeHits.inc();

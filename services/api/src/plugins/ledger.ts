@@ -1,22 +1,16 @@
-import type { EmailEvent } from '@postline/contracts';
-import { createLedgerPool, migrate, recordAccepted } from '@postline/ledger';
+import { type AcceptedRow, createLedgerPool, migrate, recordAccepted } from '@postline/ledger';
 import { MicroBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
 import type { ApiConfig } from '../config.js';
 
-export interface AcceptedEmail {
-  id: string;
-  account: string;
-  /** Its `queued` event, written with the row. */
-  queued: EmailEvent;
-}
+export type AcceptedEmail = AcceptedRow;
 
 declare module 'fastify' {
   interface FastifyInstance {
     ledger: pg.Pool;
-    /** Records emails as `queued`; concurrent calls share one insert. */
+    /** Records emails as `queued` (or `scheduled`); concurrent calls share one insert. */
     recordAccepted(emails: AcceptedEmail[]): Promise<void>;
   }
 }

@@ -22,7 +22,7 @@ type Problem = z.output<typeof problemSchema>;
  */
 export const problemHandlerPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError & { errors?: FieldError[]; detail?: string }, request, reply) => {
+    app.setErrorHandler((error: FastifyError & { errors?: FieldError[]; detail?: string; state?: string }, request, reply) => {
       let problem: Problem;
       const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
       if (known) {
@@ -38,6 +38,7 @@ export const problemHandlerPlugin = fp(
         problem = { type: `urn:postline:problem:${error.code}`, title: error.message, status: error.statusCode, code: error.code };
         if (error.detail) problem.detail = error.detail;
         if (error.errors) problem.errors = error.errors;
+        if (error.state) problem.state = error.state;
       } else {
         request.log.error({ err: error }, 'unhandled error');
         problem = {

@@ -1,8 +1,10 @@
-import { getStatus, listEvents, stuckEmails } from '@postline/ledger';
+import { canceledEvent, scheduledEvent } from '@postline/contracts';
+import { type Change, cancelEmail, getStatus, listEvents, rescheduleEmail, stuckEmails } from '@postline/ledger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
+import { TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { EmailRateLimiter } from '../plugins/rate-limit.js';
 import { preflight } from '../preflight.js';
@@ -58,6 +60,26 @@ export async function emailRoutes(
   app.get('/emails/:id', { schema: schemas.status }, async (request) => {
     const id = emailId(request.params.id);
     return found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+  });
+
+  // Decided in the ledger against the mailer's claim: the email ends sent or canceled, never both.
+  const changed = async (request: FastifyRequest, id: string, change: Promise<Change>) => {
+    const result = await fromLedger(request, () => change);
+    if (result.kind === 'not found') found(null);
+    if (result.kind === 'too late') throw Object.assign(new TooLateError(), { state: result.state });
+    return found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+  };
+
+  app.patch('/emails/:id', { schema: schemas.reschedule }, async (request) => {
+    const id = emailId(request.params.id);
+    const { scheduledAt } = request.body;
+    const event = scheduledEvent(request.account, id, scheduledAt, new Date());
+    return changed(request, id, rescheduleEmail(app.ledger, id, request.account, scheduledAt, event));
+  });
+
+  app.post('/emails/:id/cancel', { schema: schemas.cancel }, async (request) => {
+    const id = emailId(request.params.id);
+    return changed(request, id, cancelEmail(app.ledger, id, request.account, canceledEvent(request.account, id, new Date())));
   });
 
   app.get('/emails/:id/events', { schema: schemas.events }, async (request) => {

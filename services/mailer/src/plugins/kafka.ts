@@ -8,6 +8,7 @@ import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
+import { ScheduleReleaser } from '../schedule-releaser.js';
 import { isOutage } from '../smtp-outcome.js';
 import type { StallMonitor } from '../stall-monitor.js';
 
@@ -31,8 +32,14 @@ export const kafkaPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
     const monitor = app.stallMonitor;
-    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC, config.EVENTS_TOPIC]);
+    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC, config.EVENTS_TOPIC, config.EMAILS_TOPIC]);
     const relay = new OutboxRelay(app.ledger, (messages) => producer.produce(config.EVENTS_TOPIC, messages), app.mailerMetrics, app.log);
+    const releaser = new ScheduleReleaser(
+      app.ledger,
+      (messages) => producer.produce(config.EMAILS_TOPIC, messages),
+      app.mailerMetrics,
+      app.log,
+    );
     // Kept connected once booted: the watchdog asks it where the group stands on each partition.
     let admin: Admin | null = null;
 
@@ -112,7 +119,11 @@ export const kafkaPlugin = fp(
       await producer.connect(admin, config.BOOT_TIMEOUT_MS, signal);
     });
     void Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]).then(
-      () => !stopping && relay.start(),
+      () => {
+        if (stopping) return;
+        relay.start();
+        releaser.start();
+      },
       () => {},
     );
     void app.startup.step('consumer group', async (signal) => {
@@ -138,6 +149,7 @@ export const kafkaPlugin = fp(
       for (const timer of resumeTimers) clearTimeout(timer);
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
+      await releaser.stop();
       await supervisor.stop();
       // After the last outcomes were written, before the producer goes: publish what they wrote.
       await relay.stop();

@@ -21,6 +21,15 @@ export function createMetrics() {
     bounced: counter('recipients_bounced_total', 'Recipients the SMTP server refused (RCPT 4xx/5xx, or a hard bounce)'),
     eventsPublished: counter('events_published_total', 'Events the outbox relay published to the events topic'),
     relayErrors: counter('outbox_relay_errors_total', 'Outbox relay rounds that failed (the events stay in the outbox)'),
+    parked: counter('emails_parked_total', 'Scheduled emails parked in the ledger until due (their partition moved on)'),
+    released: counter('emails_released_total', 'Scheduled emails put back on the requests topic when due'),
+    releaseErrors: counter('schedule_release_errors_total', 'Release rounds that failed (the emails stay scheduled)'),
+    releaseLateness: new Histogram({
+      name: 'postline_mailer_schedule_release_lateness_seconds',
+      help: 'How long after its due time a scheduled email was released to the requests topic',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     smtpDuration: new Histogram({
       name: 'postline_mailer_smtp_send_duration_seconds',
       help: 'Time to hand one email to the SMTP server',

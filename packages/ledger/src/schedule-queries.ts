@@ -1,0 +1,153 @@
+import { type EmailEvent, type EmailState, webhookBody } from '@postline/contracts';
+import type pg from 'pg';
+import { insertEvents } from './event-queries.js';
+import { inTransaction } from './transaction.js';
+
+export type Parked =
+  /** Due later: the record is stored in the ledger and its offset may be committed. */
+  | { kind: 'parked' }
+  /** Not (or no longer) a future email: the caller goes on to claim it (or finds it final). */
+  | { kind: 'not parked' };
+
+/**
+ * A mailer read a record whose email is scheduled: if the ledger says it is due later, parks
+ * the record (byte for byte) so no partition waits for it. The ledger's due time is the one
+ * that counts (a PATCH may have moved it, a cancel ended it); the envelope's only creates the
+ * row when the API could not. One statement: the row, its `scheduled` event, and the park.
+ */
+export async function park(
+  db: pg.Pool,
+  email: { id: string; account: string; scheduledAt: string; template: { id: string; version: number } | null },
+  record: string,
+  scheduled: EmailEvent,
+): Promise<Parked> {
+  const { rows } = await db.query<{ parked: boolean }>(
+    `with created as (
+       insert into emails (id, account, state, scheduled_at, template_id, template_version)
+       values ($1, $2, 'scheduled', $3, $4, $5)
+       on conflict (id) do update set state = 'scheduled', scheduled_at = $3, template_id = $4, template_version = $5, updated_at = now()
+         where emails.state = 'accepting'
+       returning state, scheduled_at
+     ), current as (
+       select state, scheduled_at from created
+       union all
+       select state, scheduled_at from emails where id = $1 and not exists (select 1 from created)
+     ), event as (
+       insert into email_events (id, email_id, account, type, payload)
+       select $7, $1, $2, 'email.scheduled', $8::jsonb from created
+       on conflict (id) do nothing
+     ), stored as (
+       insert into scheduled_envelopes (email_id, envelope)
+       select $1, $6 from current where state = 'scheduled' and scheduled_at > now()
+       on conflict (email_id) do update set envelope = excluded.envelope
+       returning 1
+     )
+     select exists (select 1 from stored) as parked`,
+    [email.id, email.account, email.scheduledAt, email.template?.id ?? null, email.template?.version ?? null, record, scheduled.id, webhookBody(scheduled)],
+  );
+  return rows[0]?.parked ? { kind: 'parked' } : { kind: 'not parked' };
+}
+
+export interface DueEmail {
+  id: string;
+  account: string;
+  /** The parked record, as it was read. */
+  envelope: string;
+  scheduledAt: Date;
+}
+
+/**
+ * Releases up to `limit` due emails: publishes their parked records (acks=all) and marks them
+ * `queued`, in one transaction that holds their row locks. Several mailers share the work (SKIP
+ * LOCKED); a cancel or a reschedule waits for the lock and then finds `queued` (still cancelable
+ * until a mailer claims it). A crash after the publish and before the commit leaves them
+ * `scheduled`: they are published again, and the claim lets only one copy be sent.
+ */
+export async function releaseDue(
+  pool: pg.Pool,
+  limit: number,
+  publish: (due: DueEmail[]) => Promise<EmailEvent[]>,
+): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<DueEmail>(
+      `select e.id, e.account, s.envelope, e.scheduled_at as "scheduledAt" from emails e join scheduled_envelopes s on s.email_id = e.id
+        where e.state = 'scheduled' and e.scheduled_at <= now()
+        order by e.scheduled_at limit $1
+        for update of e skip locked`,
+      [limit],
+    );
+    if (rows.length === 0) return 0;
+    const events = await publish(rows);
+    const ids = rows.map((r) => r.id);
+    await client.query(`update emails set state = 'queued', updated_at = now() where id = any($1::text[])`, [ids]);
+    await client.query('delete from scheduled_envelopes where email_id = any($1::text[])', [ids]);
+    await insertEvents(client, events);
+    return rows.length;
+  });
+}
+
+export type Change = { kind: 'changed' } | { kind: 'too late'; state: EmailState } | { kind: 'not found' };
+
+/** Reads why a change did not apply: the email is unknown (404) or past the point of change (409). */
+async function whyNot(db: pg.Pool, id: string, account: string): Promise<Change> {
+  const { rows } = await db.query<{ state: EmailState }>(
+    `select state from emails where id = $1 and account = $2 and state <> 'accepting'`,
+    [id, account],
+  );
+  const row = rows[0];
+  return row ? { kind: 'too late', state: row.state } : { kind: 'not found' };
+}
+
+/**
+ * Cancels an email no mailer has claimed: one statement against the same row as the claim, so
+ * exactly one of them wins. Its `canceled` event is written with it.
+ */
+export async function cancelEmail(db: pg.Pool, id: string, account: string, canceled: EmailEvent): Promise<Change> {
+  const { rows } = await db.query<{ n: number }>(
+    `with canceled as (
+       update emails set state = 'canceled', updated_at = now()
+        where id = $1 and account = $2 and state in ('scheduled', 'queued')
+       returning id
+     ), event as (
+       insert into email_events (id, email_id, account, type, payload)
+       select $3, $1, $2, 'email.canceled', $4::jsonb from canceled
+       on conflict (id) do nothing
+     ), unparked as (
+       delete from scheduled_envelopes where email_id in (select id from canceled)
+     )
+     select count(*)::int as n from canceled`,
+    [id, account, canceled.id, webhookBody(canceled)],
+  );
+  return rows[0]?.n === 1 ? { kind: 'changed' } : whyNot(db, id, account);
+}
+
+/**
+ * Moves the due time of an email no mailer has claimed (a time in the past: due now). A queued
+ * email becomes scheduled again: its record, when read, is parked. Decided against the claim.
+ */
+export async function rescheduleEmail(db: pg.Pool, id: string, account: string, scheduledAt: string, scheduled: EmailEvent): Promise<Change> {
+  const { rows } = await db.query<{ n: number }>(
+    `with moved as (
+       update emails set state = 'scheduled', scheduled_at = $3, updated_at = now()
+        where id = $1 and account = $2 and state in ('scheduled', 'queued')
+       returning id
+     ), event as (
+       insert into email_events (id, email_id, account, type, payload)
+       select $4, $1, $2, 'email.scheduled', $5::jsonb from moved
+       on conflict (id) do nothing
+     )
+     select count(*)::int as n from moved`,
+    [id, account, scheduledAt, scheduled.id, webhookBody(scheduled)],
+  );
+  return rows[0]?.n === 1 ? { kind: 'changed' } : whyNot(db, id, account);
+}
+
+/** For metrics and the benchmark: how many emails wait, and how late the most overdue one is. */
+export async function scheduleSummary(db: pg.Pool): Promise<{ scheduled: number; overdueMs: number }> {
+  const { rows } = await db.query<{ scheduled: string; overdue_ms: number | null }>(
+    `select count(*) as scheduled,
+            greatest(0, extract(epoch from now() - min(scheduled_at)) * 1000)::float8 as overdue_ms
+       from emails where state = 'scheduled'`,
+  );
+  return { scheduled: Number(rows[0]?.scheduled ?? 0), overdueMs: rows[0]?.overdue_ms ?? 0 };
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  getTemplateVersion,
+  listTemplates,
+  publishTemplate,
+  type TemplateContent,
+  updateDraft,
+} from '@postline/ledger';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiConfig } from '../config.js';
+import { NoDraftError, TemplateNameTakenError } from '../errors.js';
+import { found, fromLedger } from '../from-ledger.js';
+import type { apiSchemas } from '../schemas.js';
+import { compile, TemplateSourceError, usedVariables } from '../templates/engine.js';
+import { REQUEST_RENDER_BUDGET_MS, renderVersion } from '../templates/render.js';
+import { validationProblem } from '../validation.js';
+
+const templateId = () => `tmpl_${randomBytes(12).toString('hex')}`;
+
+/**
+ * A template is accepted only if every part parses, reads no other file, and uses only the
+ * variables it declares: a typo is a 400 now, not a failed send later.
+ */
+function checkSource(content: TemplateContent): void {
+  let compiled: ReturnType<typeof compile>;
+  try {
+    compiled = compile(content);
+  } catch (error) {
+    if (error instanceof TemplateSourceError) throw validationProblem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
+    throw error;
+  }
+  const problems = [...usedVariables(compiled)].flatMap(([part, names]) =>
+    names
+      .filter((n) => !Object.hasOwn(content.variables, n))
+      .map((n) => ({ path: `/${part}`, message: `uses ${n}, which is not declared in variables` })),
+  );
+  if (problems.length > 0) throw validationProblem(problems);
+}
+
+/** /v1/templates: stored, versioned templates; sends render them at the API (accept.ts). */
+export async function templateRoutes(
+  instance: FastifyInstance,
+  { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> },
+) {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', app.authenticate);
+
+  app.post('/templates', { schema: schemas.createTemplate }, async (request, reply) => {
+    const { name, publish, ...body } = request.body;
+    const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
+    checkSource(content);
+    const created = await fromLedger(request, () => createTemplate(app.ledger, templateId(), request.account, name, content, publish));
+    if (!created) throw new TemplateNameTakenError();
+    reply.status(201).header('Location', `/v1/templates/${created.id}`);
+    return created;
+  });
+
+  app.get('/templates', { schema: schemas.listTemplates }, async (request) => ({
+    data: await fromLedger(request, () => listTemplates(app.ledger, request.account, request.query.limit)),
+  }));
+
+  app.get('/templates/:id', { schema: schemas.getTemplate }, async (request) =>
+    found(await fromLedger(request, () => getTemplate(app.ledger, request.account, request.params.id))),
+  );
+
+  app.get('/templates/:id/versions/:version', { schema: schemas.getTemplateVersion }, async (request) => {
+    const { id, version } = request.params;
+    const { id: _id, ...v } = found(await fromLedger(request, () => getTemplateVersion(app.ledger, request.account, id, version)));
+    return v;
+  });
+
+  app.patch('/templates/:id', { schema: schemas.updateTemplate }, async (request) => {
+    // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
+    const updated = await fromLedger(request, () => updateDraft(app.ledger, request.account, request.params.id, request.body, checkSource));
+    if (updated === false) throw new TemplateNameTakenError();
+    return found(updated);
+  });
+
+  app.post('/templates/:id/publish', { schema: schemas.publishTemplate }, async (request) => {
+    const published = await fromLedger(request, () => publishTemplate(app.ledger, request.account, request.params.id));
+    if (published === false) throw new NoDraftError();
+    return found(published);
+  });
+
+  app.delete('/templates/:id', { schema: schemas.deleteTemplate }, async (request, reply) => {
+    found(await fromLedger(request, () => deleteTemplate(app.ledger, request.account, request.params.id)));
+    reply.status(204);
+    return null;
+  });
+
+  app.post('/templates/:id/render', { schema: schemas.renderTemplate }, async (request) => {
+    const { version, variables } = request.body;
+    const template = found(await fromLedger(request, () => getTemplate(app.ledger, request.account, request.params.id)));
+    const chosen =
+      version === undefined
+        ? (template.draft ?? template.published)
+        : await fromLedger(request, () => getTemplateVersion(app.ledger, request.account, template.id, version));
+    const v = found(chosen);
+    // A published version comes from the send path's cache; a draft is compiled for this preview only.
+    const compiled = v.publishedAt === null ? compile(v) : app.templates.compiled(template.id, v);
+    const rendered = renderVersion(v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
+    return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
+  });
+}
