@@ -34,10 +34,7 @@ export const emailStatusSchema = z.object({
   smtpResponse: z.string().nullable().describe("The SMTP server's reply to the final attempt"),
   messageId: z.string().nullable(),
   scheduledAt: timestamp.nullable().describe('For a scheduled email: when it is (or was) due'),
-  template: z
-    .object({ id: z.string(), version: z.number().int() })
-    .nullable()
-    .describe('The template the email was rendered from, if any'),
+  template: z.object({ id: z.string(), version: z.number().int() }).nullable().describe('The template the email was rendered from, if any'),
   uncertain: z.boolean().describe('True when a send may have reached the server without our knowing (connection lost after DATA)'),
   recipients: z
     .array(recipientOutcomeSchema)

@@ -90,7 +90,13 @@ export function queuedEvent(e: {
 }
 
 /** A schedule was set or moved: one event per due time (the discriminator), so a repeat is deduped. */
-export function scheduledEvent(account: string, emailId: string, scheduledAt: string, at: Date | string, tags?: Record<string, string>): EmailEvent {
+export function scheduledEvent(
+  account: string,
+  emailId: string,
+  scheduledAt: string,
+  at: Date | string,
+  tags?: Record<string, string>,
+): EmailEvent {
   const data: EventData = { emailId, scheduledAt };
   if (tags) data.tags = tags;
   return emailEvent(account, 'email.scheduled', data, at, scheduledAt);

@@ -6,12 +6,12 @@ export {
   emailRequestSchema,
   HARD_LIMITS,
   legacyEmailSchema,
-  scheduledAtSchema,
-  subjectSchema,
   MAX_REPLY_TO,
   MAX_TAGS,
   type QueuedEmail,
   type RequestLimits,
+  scheduledAtSchema,
+  subjectSchema,
 } from './email-request.js';
 export {
   CANCELABLE_STATES,

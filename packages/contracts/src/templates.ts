@@ -35,12 +35,18 @@ export const templateName = z
  */
 export const templateRefSchema = z
   .strictObject({
-    id: z.string().regex(/^tmpl_[A-Za-z0-9]{1,40}$/, 'a template id looks like tmpl_…').optional(),
+    id: z
+      .string()
+      .regex(/^tmpl_[A-Za-z0-9]{1,40}$/, 'a template id looks like tmpl_…')
+      .optional(),
     name: templateName.optional(),
     version: z.number().int().min(1).optional().describe('A published version; default: the one published now'),
     variables: z.record(z.string(), z.unknown()).default({}),
   })
-  .refine((r) => (r.id === undefined) !== (r.name === undefined), { message: 'give the template id or its name (exactly one)', path: ['id'] })
+  .refine((r) => (r.id === undefined) !== (r.name === undefined), {
+    message: 'give the template id or its name (exactly one)',
+    path: ['id'],
+  })
   .refine((r) => Object.keys(r.variables).length <= MAX_TEMPLATE_VARIABLES, {
     message: `at most ${MAX_TEMPLATE_VARIABLES} variables`,
     path: ['variables'],

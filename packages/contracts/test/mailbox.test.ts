@@ -86,7 +86,13 @@ t.test('property: whatever we accept, nodemailer reads as exactly that one mailb
 });
 
 t.test('the request schema parses addresses once and counts parsed recipients', async (t) => {
-  const schema = emailRequestSchema({ ...DEFAULT_LIMITS, maxRecipients: 2, maxSubjectLength: 10, maxAttachments: 1, maxAttachmentBytes: 10 });
+  const schema = emailRequestSchema({
+    ...DEFAULT_LIMITS,
+    maxRecipients: 2,
+    maxSubjectLength: 10,
+    maxAttachments: 1,
+    maxAttachmentBytes: 10,
+  });
   const ok = { from: 'A <a@example.com>', to: 'b@example.com', subject: 'hi', text: 't' };
   t.same(schema.parse(ok).from, { name: 'A', address: 'a@example.com' });
   t.same(schema.parse(ok).to, [{ address: 'b@example.com' }], 'one string becomes a list of one');

@@ -36,6 +36,8 @@ export {
   scheduleSummary,
 } from './schedule-queries.js';
 export { type AcceptedRow, getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
+export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
+export { addSuppression, deleteSuppression, listSuppressions, type Suppression, suppressedAmong } from './suppression-queries.js';
 export {
   createTemplate,
   deleteTemplate,
@@ -49,8 +51,6 @@ export {
   type TemplateVersion,
   updateDraft,
 } from './template-queries.js';
-export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
-export { addSuppression, deleteSuppression, listSuppressions, type Suppression, suppressedAmong } from './suppression-queries.js';
 export { takeTurn } from './turns.js';
 export {
   createEndpoint,

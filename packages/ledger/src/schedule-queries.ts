@@ -43,7 +43,16 @@ export async function park(
        returning 1
      )
      select exists (select 1 from stored) as parked`,
-    [email.id, email.account, email.scheduledAt, email.template?.id ?? null, email.template?.version ?? null, record, scheduled.id, webhookBody(scheduled)],
+    [
+      email.id,
+      email.account,
+      email.scheduledAt,
+      email.template?.id ?? null,
+      email.template?.version ?? null,
+      record,
+      scheduled.id,
+      webhookBody(scheduled),
+    ],
   );
   return rows[0]?.parked ? { kind: 'parked' } : { kind: 'not parked' };
 }
@@ -63,11 +72,7 @@ export interface DueEmail {
  * until a mailer claims it). A crash after the publish and before the commit leaves them
  * `scheduled`: they are published again, and the claim lets only one copy be sent.
  */
-export async function releaseDue(
-  pool: pg.Pool,
-  limit: number,
-  publish: (due: DueEmail[]) => Promise<EmailEvent[]>,
-): Promise<number> {
+export async function releaseDue(pool: pg.Pool, limit: number, publish: (due: DueEmail[]) => Promise<EmailEvent[]>): Promise<number> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<DueEmail>(
       `select e.id, e.account, s.envelope, e.scheduled_at as "scheduledAt" from emails e join scheduled_envelopes s on s.email_id = e.id
@@ -125,7 +130,13 @@ export async function cancelEmail(db: pg.Pool, id: string, account: string, canc
  * Moves the due time of an email no mailer has claimed (a time in the past: due now). A queued
  * email becomes scheduled again: its record, when read, is parked. Decided against the claim.
  */
-export async function rescheduleEmail(db: pg.Pool, id: string, account: string, scheduledAt: string, scheduled: EmailEvent): Promise<Change> {
+export async function rescheduleEmail(
+  db: pg.Pool,
+  id: string,
+  account: string,
+  scheduledAt: string,
+  scheduled: EmailEvent,
+): Promise<Change> {
   const { rows } = await db.query<{ n: number }>(
     `with moved as (
        update emails set state = 'scheduled', scheduled_at = $3, updated_at = now()

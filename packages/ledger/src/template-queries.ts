@@ -51,8 +51,7 @@ const toVersion = (r: VersionRow): TemplateVersion => ({
 });
 
 /** `ref` is a template id (tmpl_…) or its name: the routes accept either. */
-const byRef = (t = '') =>
-  `${t}account = $1 and ${t}deleted_at is null and (${t}id = $2 or (${t}name = $2 and $2 not like 'tmpl\\_%'))`;
+const byRef = (t = '') => `${t}account = $1 and ${t}deleted_at is null and (${t}id = $2 or (${t}name = $2 and $2 not like 'tmpl\\_%'))`;
 const BY_REF = byRef();
 
 type Db = pg.Pool | pg.PoolClient;
@@ -65,10 +64,10 @@ async function templateRow(db: Db, account: string, ref: string, lock = false) {
     published_version: number | null;
     created_at: Date;
     updated_at: Date;
-  }>(`select id, name, latest_version, published_version, created_at, updated_at from templates where ${BY_REF}${lock ? ' for update' : ''}`, [
-    account,
-    ref,
-  ]);
+  }>(
+    `select id, name, latest_version, published_version, created_at, updated_at from templates where ${BY_REF}${lock ? ' for update' : ''}`,
+    [account, ref],
+  );
   return rows[0] ?? null;
 }
 
@@ -106,10 +105,12 @@ export async function createTemplate(
 ): Promise<StoredTemplate | null> {
   try {
     await inTransaction(db, async (client) => {
-      await client.query(
-        `insert into templates (id, account, name, latest_version, published_version) values ($1, $2, $3, 1, $4)`,
-        [id, account, name, publish ? 1 : null],
-      );
+      await client.query(`insert into templates (id, account, name, latest_version, published_version) values ($1, $2, $3, 1, $4)`, [
+        id,
+        account,
+        name,
+        publish ? 1 : null,
+      ]);
       await insertVersion(client, id, 1, content, publish);
     });
   } catch (error) {
@@ -179,22 +180,23 @@ export async function updateDraft(
         variables: patch.variables ?? latest.variables,
       };
       check(content);
-      const touchesContent = patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined || patch.variables !== undefined;
+      const touchesContent =
+        patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined || patch.variables !== undefined;
       let version = t.latest_version;
       if (touchesContent && latest.published_at === null) {
-        await client.query('update template_versions set subject = $3, html = $4, text = $5, variables = $6 where template_id = $1 and version = $2', [
-          t.id,
-          version,
-          content.subject,
-          content.html,
-          content.text,
-          JSON.stringify(content.variables),
-        ]);
+        await client.query(
+          'update template_versions set subject = $3, html = $4, text = $5, variables = $6 where template_id = $1 and version = $2',
+          [t.id, version, content.subject, content.html, content.text, JSON.stringify(content.variables)],
+        );
       } else if (touchesContent) {
         version += 1;
         await insertVersion(client, t.id, version, content, false);
       }
-      await client.query('update templates set name = $2, latest_version = $3, updated_at = now() where id = $1', [t.id, patch.name ?? t.name, version]);
+      await client.query('update templates set name = $2, latest_version = $3, updated_at = now() where id = $1', [
+        t.id,
+        patch.name ?? t.name,
+        version,
+      ]);
       return t.id;
     });
     return id === null ? null : getTemplate(db, account, id);
@@ -227,7 +229,12 @@ export async function deleteTemplate(db: pg.Pool, account: string, ref: string):
 }
 
 /** One version of a template (a draft included): for the API's preview and version listing. */
-export async function getTemplateVersion(db: Db, account: string, ref: string, version: number): Promise<(TemplateVersion & { id: string }) | null> {
+export async function getTemplateVersion(
+  db: Db,
+  account: string,
+  ref: string,
+  version: number,
+): Promise<(TemplateVersion & { id: string }) | null> {
   const { rows } = await db.query<VersionRow & { id: string }>(
     `select t.id, v.version, v.subject, v.html, v.text, v.variables, v.created_at, v.published_at
        from templates t join template_versions v on v.template_id = t.id

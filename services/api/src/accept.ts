@@ -132,7 +132,12 @@ interface RenderedEmail {
  * record holds exactly what goes out and a redelivery renders nothing. One render budget for
  * the whole request. Throws the 400 that names the template problem; 503 without the ledger.
  */
-async function renderTemplates(app: FastifyInstance, request: FastifyRequest, emails: EmailRequest[], batch: boolean): Promise<RenderedEmail[]> {
+async function renderTemplates(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  emails: EmailRequest[],
+  batch: boolean,
+): Promise<RenderedEmail[]> {
   const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
   const account = request.account;
   const out: RenderedEmail[] = [];

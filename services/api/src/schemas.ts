@@ -48,7 +48,7 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
   registry.add(stuckEmailSchema, { id: 'StuckEmail' });
   registry.add(problemSchema, { id: 'Problem' });
   const emailParams = z.object({ id: z.string() });
-  const tooLate = problem("Too late: a mailer has taken the email, or it is final (`state` says which)");
+  const tooLate = problem('Too late: a mailer has taken the email, or it is final (`state` says which)');
   return {
     ...resultSchemas(registry),
     ...templateSchemas(registry),

@@ -36,7 +36,14 @@ const templateSchema = z.object({
   versions: z.array(z.object({ version: z.number().int(), createdAt: timestamp, publishedAt: timestamp.nullable() })),
 });
 
-const summarySchema = templateSchema.pick({ id: true, name: true, createdAt: true, updatedAt: true, publishedVersion: true, latestVersion: true });
+const summarySchema = templateSchema.pick({
+  id: true,
+  name: true,
+  createdAt: true,
+  updatedAt: true,
+  publishedVersion: true,
+  latestVersion: true,
+});
 const params = z.object({ id: z.string().describe('The template id (tmpl_…) or its name') });
 const notFound = problem('No such template for this API key');
 const badTemplate = problem('Invalid template: a part does not parse, uses an undeclared variable, or reads other files');

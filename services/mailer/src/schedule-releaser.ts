@@ -1,4 +1,4 @@
-import { ENVELOPE_HEADERS, type EmailEvent, queuedEvent } from '@postline/contracts';
+import { type EmailEvent, ENVELOPE_HEADERS, queuedEvent } from '@postline/contracts';
 import { type DueEmail, releaseDue } from '@postline/ledger';
 import { CoalescedLoop, type LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';
@@ -52,7 +52,9 @@ export class ScheduleReleaser {
     this.metrics.released.inc(due.length);
     this.log.info({ released: due.length }, 'scheduled emails released');
     // Their `queued` event, at the time they became due for sending (the claim writes the same id).
-    return due.map((d) => queuedEvent({ id: d.id, account: d.account, acceptedAt: now.toISOString(), email: { tags: tagsOf(d.envelope) } }));
+    return due.map((d) =>
+      queuedEvent({ id: d.id, account: d.account, acceptedAt: now.toISOString(), email: { tags: tagsOf(d.envelope) } }),
+    );
   }
 
   async stop(): Promise<void> {

@@ -30,7 +30,8 @@ function checkSource(content: TemplateContent): void {
   try {
     compiled = compile(content);
   } catch (error) {
-    if (error instanceof TemplateSourceError) throw validationProblem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
+    if (error instanceof TemplateSourceError)
+      throw validationProblem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
     throw error;
   }
   const problems = [...usedVariables(compiled)].flatMap(([part, names]) =>

@@ -1,4 +1,4 @@
-import { Liquid, type Template, Tag, type TagToken } from 'liquidjs';
+import { Liquid, Tag, type TagToken, type Template } from 'liquidjs';
 
 /** Render time of one part of one email: a loop over a huge list stops here (a 400, never a hung API). */
 export const RENDER_LIMIT_MS = 100;

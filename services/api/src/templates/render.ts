@@ -1,10 +1,4 @@
-import {
-  type RequestLimits,
-  subjectSchema,
-  type TemplateRef,
-  type VariablesDeclaration,
-  type VariableType,
-} from '@postline/contracts';
+import { type RequestLimits, subjectSchema, type TemplateRef, type VariablesDeclaration, type VariableType } from '@postline/contracts';
 import { resolveTemplate, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
 import type { FieldError } from '../errors.js';
@@ -48,7 +42,8 @@ export function checkVariables(
     } else scope[name] = given[name];
   }
   for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(declared, name)) errors.push({ path: `${at}/${escapePointer(name)}`, message: 'is not a variable of this template' });
+    if (!Object.hasOwn(declared, name))
+      errors.push({ path: `${at}/${escapePointer(name)}`, message: 'is not a variable of this template' });
   }
   return { scope, errors };
 }
@@ -109,7 +104,12 @@ export class TemplateRenderer {
   }
 
   /** `at`: the JSON pointer of the email in the body ('' or /emails/i). Throws the 400 that names the problem. */
-  async render(account: string, ref: TemplateRef, at: string, deadline: number): Promise<{ rendered: Rendered; id: string; version: number }> {
+  async render(
+    account: string,
+    ref: TemplateRef,
+    at: string,
+    deadline: number,
+  ): Promise<{ rendered: Rendered; id: string; version: number }> {
     const found = await resolveTemplate(this.db, account, ref.id ?? (ref.name as string), ref.version);
     if (!found) {
       const what = ref.version === undefined ? 'no published version' : `no published version ${ref.version}`;

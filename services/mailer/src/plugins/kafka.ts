@@ -32,7 +32,12 @@ export const kafkaPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
     const monitor = app.stallMonitor;
-    const producer = new RecordProducer(kafka, app.log, [config.RETRY_TOPIC, config.DEAD_LETTER_TOPIC, config.EVENTS_TOPIC, config.EMAILS_TOPIC]);
+    const producer = new RecordProducer(kafka, app.log, [
+      config.RETRY_TOPIC,
+      config.DEAD_LETTER_TOPIC,
+      config.EVENTS_TOPIC,
+      config.EMAILS_TOPIC,
+    ]);
     const relay = new OutboxRelay(app.ledger, (messages) => producer.produce(config.EVENTS_TOPIC, messages), app.mailerMetrics, app.log);
     const releaser = new ScheduleReleaser(
       app.ledger,
