@@ -3,6 +3,7 @@ import type { Test } from 'tap';
 import { app as apiApp, serverOptions } from '../../services/api/src/app.js';
 import { type ApiConfig, loadConfig } from '../../services/api/src/config.js';
 import { stackEnv, TEST_SENDER_DOMAINS, uniqueName } from './env.js';
+import { ownTopics } from './topic-cleanup.js';
 
 export const KEY = 'test-secret-0123456789abcdef';
 export const OTHER_KEY = 'other-secret-0123456789abcdef';
@@ -12,6 +13,7 @@ export const AUTH = { authorization: `Bearer ${KEY}` };
 export function apiEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const { brokers, databaseUrl } = stackEnv();
   const base = uniqueName('api');
+  ownTopics(`${base}.emails`, `${base}.retry`, `${base}.dlq`, `${base}.events`);
   return {
     KAFKA_BROKERS: brokers.join(','),
     DATABASE_URL: databaseUrl,

@@ -8,6 +8,7 @@ import { app as mailerApp } from '../../services/mailer/src/app.js';
 import { loadConfig, type MailerConfig } from '../../services/mailer/src/config.js';
 import { quietLogger, sleep, stackEnv, TEST_SENDER_DOMAINS, uniqueName } from './env.js';
 import { SmtpSink } from './smtp-sink.js';
+import { ownTopics } from './topic-cleanup.js';
 
 export const MESSAGE_ID_DOMAIN = 'mail.test.example';
 
@@ -30,7 +31,7 @@ export const TEST_TIMINGS = {
 export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   const { brokers, databaseUrl } = stackEnv();
   const base = uniqueName('mailer');
-  return {
+  const env: Record<string, string> = {
     KAFKA_BROKERS: brokers.join(','),
     DATABASE_URL: databaseUrl,
     SMTP_URL: smtpUrl,
@@ -50,6 +51,8 @@ export function mailerEnv(smtpUrl: string, overrides: Record<string, string> = {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };
+  ownTopics(env.EMAILS_TOPIC, env.RETRY_TOPIC, env.DEAD_LETTER_TOPIC, env.EVENTS_TOPIC);
+  return env;
 }
 
 export async function createTopics(env: Record<string, string>): Promise<void> {

@@ -29,11 +29,11 @@ export {
   type Change,
   cancelEmail,
   type DueEmail,
+  overdueScheduled,
   type Parked,
   park,
   releaseDue,
   rescheduleEmail,
-  scheduleSummary,
 } from './schedule-queries.js';
 export { type AcceptedRow, getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';

@@ -153,12 +153,14 @@ export async function rescheduleEmail(
   return rows[0]?.n === 1 ? { kind: 'changed' } : whyNot(db, id, account);
 }
 
-/** For metrics and the benchmark: how many emails wait, and how late the most overdue one is. */
-export async function scheduleSummary(db: pg.Pool): Promise<{ scheduled: number; overdueMs: number }> {
-  const { rows } = await db.query<{ scheduled: string; overdue_ms: number | null }>(
-    `select count(*) as scheduled,
-            greatest(0, extract(epoch from now() - min(scheduled_at)) * 1000)::float8 as overdue_ms
-       from emails where state = 'scheduled'`,
+/**
+ * For the audit's gauge: scheduled emails past their due time and not yet released (the releaser
+ * keeps this near its 1 s tick). Reads only the due end of emails_due_idx, however many wait.
+ */
+export async function overdueScheduled(db: pg.Pool): Promise<{ overdue: number; oldestOverdueMs: number }> {
+  const { rows } = await db.query<{ overdue: number; oldest_ms: number | null }>(
+    `select count(*)::int as overdue, (extract(epoch from now() - min(scheduled_at)) * 1000)::float8 as oldest_ms
+       from emails where state = 'scheduled' and scheduled_at <= now()`,
   );
-  return { scheduled: Number(rows[0]?.scheduled ?? 0), overdueMs: rows[0]?.overdue_ms ?? 0 };
+  return { overdue: rows[0]?.overdue ?? 0, oldestOverdueMs: rows[0]?.oldest_ms ?? 0 };
 }

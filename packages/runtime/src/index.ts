@@ -4,7 +4,7 @@ export * as fields from './config-fields.js';
 export { ConsumerSupervisor } from './consumer-supervisor.js';
 export { emailTopics, eventsTopic, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
-export { CONSUMER_RETRY, createKafka } from './kafka-client.js';
+export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { MicroBatcher } from './micro-batcher.js';
 export { partitionOf, splitByPartition } from './partition-split.js';

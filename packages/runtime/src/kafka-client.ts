@@ -50,3 +50,9 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
  * fresh or restarted cluster) without crashing the consumer — which kafkajs logs at error level.
  */
 export const CONSUMER_RETRY = { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 };
+
+/**
+ * A backend client's retries (the mailer's, the dispatcher's): never give up on the cluster, and
+ * look again within 2 s. Their work waits in Kafka; giving up would only crash the process.
+ */
+export const BACKEND_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 };

@@ -138,15 +138,14 @@ t.test('a template that would read files, or uses a variable it does not declare
     publish: true,
   });
   t.equal(slow.status, 201);
-  const started = Date.now();
   const res = await api(app, 'POST', '/v1/emails', {
     from,
     to,
     template: { id: slow.body.id, variables: { customer: 'A', order: 1, items: Array.from({ length: 2000 }, (_, i) => i) } },
   });
   t.equal(res.status, 400);
-  t.match(res.body.errors[0].message, /could not be rendered/);
-  t.ok(Date.now() - started < 5_000, 'the request ends at the render budget, not after 8·10⁹ iterations');
+  // The loop's 8·10⁹ iterations are cut by the render limit: the 400 says so.
+  t.match(res.body.errors[0].message, /could not be rendered: .*limit/i);
 });
 
 t.test('scheduledAt: a malformed or too distant time is a 400; the status is scheduled, with the due time', async (t) => {

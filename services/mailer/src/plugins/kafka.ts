@@ -1,4 +1,4 @@
-import { CONSUMER_RETRY, ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
+import { BACKEND_RETRY, CONSUMER_RETRY, ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
@@ -29,7 +29,7 @@ export const kafkaPlugin = fp(
       brokers: config.KAFKA_BROKERS,
       clientId: 'postline-mailer',
       logger: app.log,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      retry: BACKEND_RETRY,
     });
     const monitor = app.stallMonitor;
     const producer = new RecordProducer(kafka, app.log, [

@@ -1,6 +1,6 @@
 import { emailEventSchema, webhookBody } from '@postline/contracts';
 import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
-import { CONSUMER_RETRY, ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
+import { BACKEND_RETRY, CONSUMER_RETRY, ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EachBatchPayload } from 'kafkajs';
@@ -28,7 +28,7 @@ export const dispatcherPlugin = fp(
       clientId: 'postline-webhooks',
       logger: app.log,
       // As the mailer's: a broker failover must not surface as errors (the admin provisions topics).
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      retry: BACKEND_RETRY,
     });
     const endpoints = new EndpointCache(app.ledger);
     const deliverer = new Deliverer(app.ledger, endpoints, config, app.webhookMetrics, app.log);

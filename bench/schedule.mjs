@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// `npm run bench:schedule`: scheduled sends at scale, on a private local stack (Kafka on 29092-29094).
+//  1. Parks BENCH_SCHEDULED (1,000,000) emails due in 20-30 days: their records are produced as the API
+//     writes them, and one mailer (production defaults) parks each in the ledger. The mailer's RSS is
+//     sampled as the count grows: it must stay flat, since nothing about the schedule is in memory.
+//  2. With those parked, a steady load of emails scheduled 5 s ahead through the API (BENCH_SCHEDULE_RATE
+//     a second for BENCH_SCHEDULE_SECONDS): lateness = SMTP arrival − due time (target p99 ≤ 5 s).
+// Writes bench/results/schedule-<date>.json.
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
+import { startStack } from '../packages/stack/dist/index.js';
+import { freePort, percentile, sleep, startProcess, stopProcess } from './lib/measure.mjs';
+import { now, startSink } from './lib/sink.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_SCHEDULED ?? 1_000_000);
+const RATE = Number(process.env.BENCH_SCHEDULE_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SCHEDULE_SECONDS ?? 60);
+const KEY = 'bench-key-0123456789abcdef0123';
+const say = (line) => process.stderr.write(`[bench:schedule] ${line}\n`);
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'postline-bench-'));
+chmodSync(dataDir, 0o755);
+const stack = await startStack({ dataDir, kafkaPort: 29092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const sink = await startSink();
+const base = `sched-${Date.now().toString(36)}`;
+const topics = {
+  EMAILS_TOPIC: `${base}.emails`,
+  RETRY_TOPIC: `${base}.retry`,
+  DEAD_LETTER_TOPIC: `${base}.dlq`,
+  EVENTS_TOPIC: `${base}.events`,
+};
+const kafka = createKafka({
+  brokers: stack.env.KAFKA_BROKERS.split(','),
+  clientId: 'bench',
+  logger: createLogger({ name: 'bench', level: 'silent' }),
+});
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(
+  admin,
+  emailTopics({ ...topics, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3, EVENTS_PARTITIONS: 6 }),
+);
+await sleep(1_000);
+
+const common = { ...stack.env, ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn', SENDER_DOMAINS: 'example.com' };
+const children = [];
+async function start(entry, env, port) {
+  const child = await startProcess(join(root, entry), env, `http://127.0.0.1:${port}/readyz`);
+  children.push(child);
+  return child;
+}
+const results = { date: new Date().toISOString(), settings: { scheduled: N, rate: RATE, seconds: SECONDS } };
+try {
+  const mailerPort = await freePort();
+  const mailer = await start(
+    'services/mailer/dist/server.js',
+    {
+      ...common,
+      SMTP_URL: sink.url,
+      MESSAGE_ID_DOMAIN: 'bench.example',
+      METRICS_PORT: String(mailerPort),
+      CONSUMER_GROUP: `${base}.group`,
+    },
+    mailerPort,
+  );
+  const apiPort = await freePort();
+  await start(
+    'services/api/dist/server.js',
+    { ...common, PORT: String(apiPort), API_KEYS: `bench:${KEY}`, RATE_LIMIT_PER_MINUTE: '1000000000' },
+    apiPort,
+  );
+  const parked = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${mailerPort}/metrics`)).text();
+    return Number(/^postline_mailer_emails_parked_total (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
+  // 1. N records of emails due in 20-30 days, as the API writes them, then parked by the mailer.
+  say(`producing ${N} scheduled emails`);
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  const acceptedAt = new Date().toISOString();
+  const record = (i) => {
+    const id = randomUUID();
+    const scheduledAt = new Date(Date.now() + 20 * 86_400_000 + (i % 864_000) * 1_000).toISOString();
+    const email = {
+      from: { name: 'Shop', address: 'orders@example.com' },
+      to: [{ address: `c${i}@example.net` }],
+      subject: `Reminder ${i}`,
+      text: 'See you soon. '.repeat(20),
+    };
+    return { key: id, value: JSON.stringify({ v: 2, id, account: 'bench', acceptedAt, attempt: 0, scheduledAt, email }) };
+  };
+  const rss = [{ parked: 0, rssMb: rssMb(mailer.pid) }];
+  const produceStarted = now();
+  for (let i = 0; i < N; i += 5_000) {
+    await producer.send({
+      topic: topics.EMAILS_TOPIC,
+      acks: -1,
+      messages: Array.from({ length: Math.min(5_000, N - i) }, (_, j) => record(i + j)),
+    });
+    if (i % 100_000 === 0) rss.push({ parked: await parked(), rssMb: rssMb(mailer.pid) });
+  }
+  await producer.disconnect();
+  results.produceSeconds = (now() - produceStarted) / 1000;
+  say(`produced in ${results.produceSeconds.toFixed(0)} s; parking`);
+  const parkStarted = now();
+  for (let last = -1; ; ) {
+    const p = await parked();
+    if (Math.floor(p / 100_000) !== Math.floor(last / 100_000)) {
+      rss.push({ parked: p, rssMb: rssMb(mailer.pid) });
+      say(`parked ${p}, mailer RSS ${rss.at(-1).rssMb.toFixed(0)} MB`);
+    }
+    last = p;
+    if (p >= N) break;
+    await sleep(2_000);
+  }
+  results.parkRate = N / ((now() - produceStarted) / 1000);
+  results.parkSeconds = (now() - parkStarted) / 1000;
+  results.rss = rss;
+
+  // 2. Steady load of emails due 5 s after their request, with the N parked ones waiting.
+  say(`steady: ${RATE}/s scheduled 5 s ahead for ${SECONDS} s`);
+  const due = new Map();
+  const batch = Math.max(1, Math.min(100, Math.round(RATE / 10)));
+  const steadyStarted = Date.now();
+  const posts = [];
+  for (let sent = 0; sent < RATE * SECONDS; sent += batch) {
+    const at = steadyStarted + (sent / RATE) * 1000;
+    await sleep(Math.max(0, at - Date.now()));
+    const dueAt = Date.now() + 5_000;
+    const emails = Array.from({ length: batch }, (_, j) => ({
+      from: 'Shop <orders@example.com>',
+      to: `s${sent + j}@example.net`,
+      subject: 'Your appointment',
+      text: 'See you soon. '.repeat(20),
+      scheduledAt: new Date(dueAt).toISOString(),
+    }));
+    posts.push(
+      fetch(`http://127.0.0.1:${apiPort}/v1/emails/batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ emails }),
+      })
+        .then((r) => r.json())
+        .then((body) => {
+          for (const a of body.data ?? []) due.set(`<${a.id}@bench.example>`, Date.parse(a.scheduledAt));
+        }),
+    );
+    if (sent % (RATE * 10) === 0)
+      rss.push({ parked: N, steadySecond: Math.round((Date.now() - steadyStarted) / 1000), rssMb: rssMb(mailer.pid) });
+  }
+  await Promise.all(posts);
+  const deadline = Date.now() + 120_000;
+  while ([...due.keys()].some((id) => !sink.arrivals.has(id)) && Date.now() < deadline) await sleep(500);
+  const lateness = [...due].filter(([id]) => sink.arrivals.has(id)).map(([id, d]) => sink.arrivals.get(id) - d);
+  results.lateness = {
+    accepted: due.size,
+    arrived: lateness.length,
+    early: lateness.filter((l) => l < 0).length,
+    p50Ms: percentile(lateness, 50),
+    p95Ms: percentile(lateness, 95),
+    p99Ms: percentile(lateness, 99),
+    maxMs: Math.max(...lateness),
+    targetP99Ms: 5_000,
+  };
+  rss.push({ parked: N, after: true, rssMb: rssMb(mailer.pid) });
+  say(`lateness: ${JSON.stringify(results.lateness)}`);
+  say(`mailer RSS (MB) as the parked count grew: ${rss.map((r) => r.rssMb.toFixed(0)).join(' ')}`);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = join(root, `bench/results/schedule-${results.date.slice(0, 10)}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  say(`wrote ${file}`);
+} finally {
+  for (const c of children) await stopProcess(c).catch(() => {});
+  await admin.disconnect().catch(() => {});
+  await Promise.race([sink.close(), sleep(2_000)]);
+  await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);
