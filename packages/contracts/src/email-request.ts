@@ -74,6 +74,15 @@ const recipientList = (max?: number) =>
 /** The subject as sent: one line. */
 export const subjectSchema = (limits: Pick<RequestLimits, 'maxSubjectLength'>) => oneLine(limits.maxSubjectLength).min(1);
 
+/** The address fields as a client writes them: strings, parsed here once. */
+const requestAddresses = () => ({
+  from: mailboxString,
+  to: recipientList(),
+  cc: recipientList().optional(),
+  bcc: recipientList().optional(),
+  replyTo: recipientList(MAX_REPLY_TO).optional(),
+});
+
 /** The fields of an email other than its addresses, shared by the request and the envelope. */
 function content(limits: RequestLimits) {
   return {
@@ -148,11 +157,7 @@ export function scheduledAtSchema(maxScheduleDays: number) {
 export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
   return z
     .strictObject({
-      from: mailboxString,
-      to: recipientList(),
-      cc: recipientList().optional(),
-      bcc: recipientList().optional(),
-      replyTo: recipientList(MAX_REPLY_TO).optional(),
+      ...requestAddresses(),
       ...content(limits),
       subject: subjectSchema(limits).optional().describe('Required unless `template` is given'),
       scheduledAt: scheduledAtSchema(limits.maxScheduleDays).optional(),
@@ -166,11 +171,7 @@ export function emailRequestSchema(limits: RequestLimits = DEFAULT_LIMITS) {
 /** A round-1 (envelope v1) email: address strings, parsed as a request is, and no schedule or template. */
 export const legacyEmailSchema = z
   .strictObject({
-    from: mailboxString,
-    to: recipientList(),
-    cc: recipientList().optional(),
-    bcc: recipientList().optional(),
-    replyTo: recipientList(MAX_REPLY_TO).optional(),
+    ...requestAddresses(),
     ...content(HARD_LIMITS),
   })
   .superRefine(crossChecks(HARD_LIMITS));

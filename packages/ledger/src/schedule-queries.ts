@@ -104,53 +104,48 @@ async function whyNot(db: pg.Pool, id: string, account: string): Promise<Change>
 }
 
 /**
- * Cancels an email no mailer has claimed: one statement against the same row as the claim, so
- * exactly one of them wins. Its `canceled` event is written with it.
+ * Changes an email no mailer has claimed (`scheduled` or `queued`), with its event, in one
+ * statement against the same row as the claim: exactly one of them wins. `set` is one of the
+ * constant assignments below; $5 is its value.
  */
-export async function cancelEmail(db: pg.Pool, id: string, account: string, canceled: EmailEvent): Promise<Change> {
+async function changeUnclaimed(
+  db: pg.Pool,
+  id: string,
+  account: string,
+  set: string,
+  value: string | null,
+  event: EmailEvent,
+): Promise<Change> {
   const { rows } = await db.query<{ n: number }>(
-    `with canceled as (
-       update emails set state = 'canceled', updated_at = now()
+    `with changed as (
+       update emails set ${set}, updated_at = now()
         where id = $1 and account = $2 and state in ('scheduled', 'queued')
-       returning id
+       returning id, state
      ), event as (
        insert into email_events (id, email_id, account, type, payload)
-       select $3, $1, $2, 'email.canceled', $4::jsonb from canceled
+       select $3, $1, $2, $6, $4::jsonb from changed
        on conflict (id) do nothing
      ), unparked as (
-       delete from scheduled_envelopes where email_id in (select id from canceled)
+       delete from scheduled_envelopes where email_id in (select id from changed where state = 'canceled')
      )
-     select count(*)::int as n from canceled`,
-    [id, account, canceled.id, webhookBody(canceled)],
+     select count(*)::int as n from changed`,
+    [id, account, event.id, webhookBody(event), value, event.type],
   );
   return rows[0]?.n === 1 ? { kind: 'changed' } : whyNot(db, id, account);
 }
 
+/** Cancels an email no mailer has claimed: it ends `canceled` and its parked record is dropped. */
+export function cancelEmail(db: pg.Pool, id: string, account: string, canceled: EmailEvent): Promise<Change> {
+  // $5 is null: the due time stays as it was (it is only named so the statement types it).
+  return changeUnclaimed(db, id, account, `state = 'canceled', scheduled_at = coalesce($5::timestamptz, scheduled_at)`, null, canceled);
+}
+
 /**
  * Moves the due time of an email no mailer has claimed (a time in the past: due now). A queued
- * email becomes scheduled again: its record, when read, is parked. Decided against the claim.
+ * email becomes scheduled again: its record, when read, is parked.
  */
-export async function rescheduleEmail(
-  db: pg.Pool,
-  id: string,
-  account: string,
-  scheduledAt: string,
-  scheduled: EmailEvent,
-): Promise<Change> {
-  const { rows } = await db.query<{ n: number }>(
-    `with moved as (
-       update emails set state = 'scheduled', scheduled_at = $3, updated_at = now()
-        where id = $1 and account = $2 and state in ('scheduled', 'queued')
-       returning id
-     ), event as (
-       insert into email_events (id, email_id, account, type, payload)
-       select $4, $1, $2, 'email.scheduled', $5::jsonb from moved
-       on conflict (id) do nothing
-     )
-     select count(*)::int as n from moved`,
-    [id, account, scheduledAt, scheduled.id, webhookBody(scheduled)],
-  );
-  return rows[0]?.n === 1 ? { kind: 'changed' } : whyNot(db, id, account);
+export function rescheduleEmail(db: pg.Pool, id: string, account: string, scheduledAt: string, scheduled: EmailEvent): Promise<Change> {
+  return changeUnclaimed(db, id, account, `state = 'scheduled', scheduled_at = $5::timestamptz`, scheduledAt, scheduled);
 }
 
 /**

@@ -56,18 +56,21 @@ const BY_REF = byRef();
 
 type Db = pg.Pool | pg.PoolClient;
 
+interface TemplateRow {
+  id: string;
+  name: string;
+  latest_version: number;
+  published_version: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+const TEMPLATE_COLUMNS = 'id, name, latest_version, published_version, created_at, updated_at';
+
 async function templateRow(db: Db, account: string, ref: string, lock = false) {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    latest_version: number;
-    published_version: number | null;
-    created_at: Date;
-    updated_at: Date;
-  }>(
-    `select id, name, latest_version, published_version, created_at, updated_at from templates where ${BY_REF}${lock ? ' for update' : ''}`,
-    [account, ref],
-  );
+  const { rows } = await db.query<TemplateRow>(`select ${TEMPLATE_COLUMNS} from templates where ${BY_REF}${lock ? ' for update' : ''}`, [
+    account,
+    ref,
+  ]);
   return rows[0] ?? null;
 }
 
@@ -129,16 +132,8 @@ async function insertVersion(client: pg.PoolClient, id: string, version: number,
 }
 
 export async function listTemplates(db: pg.Pool, account: string, limit: number) {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    latest_version: number;
-    published_version: number | null;
-    created_at: Date;
-    updated_at: Date;
-  }>(
-    `select id, name, latest_version, published_version, created_at, updated_at from templates
-      where account = $1 and deleted_at is null order by created_at desc limit $2`,
+  const { rows } = await db.query<TemplateRow>(
+    `select ${TEMPLATE_COLUMNS} from templates where account = $1 and deleted_at is null order by created_at desc limit $2`,
     [account, limit],
   );
   return rows.map((t) => ({

@@ -48,3 +48,46 @@ export class CoalescedLoop {
     await this.running;
   }
 }
+
+/**
+ * A CoalescedLoop whose round drains a backlog in batches: `batch` takes up to `size` items and
+ * says how many it took; the round goes on while batches come back full. Once stopping, a round
+ * takes one more batch at most, so a backlog never holds up a shutdown. The outbox relay and the
+ * schedule releaser run this way.
+ */
+export class BatchDrain {
+  private readonly loop: CoalescedLoop;
+  private stopping = false;
+
+  constructor(
+    private readonly batch: () => Promise<number>,
+    private readonly size: number,
+    tickMs: number,
+    /** A batch failed: the round ends, and the next tick tries again. */
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.loop = new CoalescedLoop(() => this.drain(), tickMs);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  nudge(): void {
+    this.loop.nudge();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while ((await this.batch()) >= this.size && !this.stopping);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** `lastRound`: one more round (of one batch) after the one in progress. */
+  async stop(lastRound: boolean): Promise<void> {
+    this.stopping = true;
+    await this.loop.stop(lastRound);
+  }
+}

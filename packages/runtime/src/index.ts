@@ -1,4 +1,4 @@
-export { CoalescedLoop } from './coalesced-loop.js';
+export { BatchDrain, CoalescedLoop } from './coalesced-loop.js';
 export { ConfigError } from './config-error.js';
 export * as fields from './config-fields.js';
 export { ConsumerSupervisor } from './consumer-supervisor.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CoalescedLoop } from '../src/coalesced-loop.js';
+import { BatchDrain, CoalescedLoop } from '../src/coalesced-loop.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -48,4 +48,39 @@ t.test('stop(true) runs one last round; after stop nothing runs', async (t) => {
   plain.nudge();
   await tick();
   t.equal(rounds, 2, 'a loop stopped without a last round runs none');
+});
+
+t.test('BatchDrain: drains while batches come back full, one batch at most once stopping, and reports a failure', async (t) => {
+  const backlog = [500, 500, 120];
+  const taken: number[] = [];
+  const drain = new BatchDrain(
+    async () => {
+      const n = backlog.shift() ?? 0;
+      taken.push(n);
+      return n;
+    },
+    500,
+    60_000,
+    () => t.fail('no error expected'),
+  );
+  drain.start();
+  await tick();
+  t.same(taken, [500, 500, 120], 'full batches, then the short one ends the round');
+  backlog.push(500, 500, 500);
+  await drain.stop(true);
+  t.same(taken, [500, 500, 120, 500], 'the last round takes one batch, even of a full backlog');
+
+  const errors: unknown[] = [];
+  const failing = new BatchDrain(
+    async () => {
+      throw new Error('ledger down');
+    },
+    500,
+    60_000,
+    (error) => errors.push(error),
+  );
+  failing.start();
+  await tick();
+  t.equal(errors.length, 1, 'the failure is reported and the round ends');
+  await failing.stop(false);
 });

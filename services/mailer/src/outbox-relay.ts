@@ -1,6 +1,6 @@
 import { type EmailEvent, EVENT_HEADERS } from '@postline/contracts';
 import { relayOutbox } from '@postline/ledger';
-import { CoalescedLoop, type LogSink } from '@postline/runtime';
+import { BatchDrain, type LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import type { MailerMetrics } from './plugins/metrics.js';
@@ -18,43 +18,32 @@ const BATCH = 500;
  * they are published again with the same ids (receivers dedupe on webhook-id).
  */
 export class OutboxRelay {
-  private readonly loop = new CoalescedLoop(() => this.drain(), TICK_MS);
-  /** Stopping: a round publishes one more batch at most, so a backlog never holds up a shutdown. */
-  private stopping = false;
+  private readonly drain: BatchDrain;
 
-  constructor(
-    private readonly db: pg.Pool,
-    private readonly produce: (messages: Message[]) => Promise<void>,
-    private readonly metrics: MailerMetrics,
-    private readonly log: LogSink,
-  ) {}
+  constructor(db: pg.Pool, produce: (messages: Message[]) => Promise<void>, metrics: MailerMetrics, log: LogSink) {
+    const batch = async () => {
+      const published = await relayOutbox(db, BATCH, (events) => produce(events.map(toMessage)));
+      metrics.eventsPublished.inc(published);
+      return published;
+    };
+    this.drain = new BatchDrain(batch, BATCH, TICK_MS, (error) => {
+      metrics.relayErrors.inc();
+      log.warn({ err: error }, 'outbox relay round failed; events stay in the outbox');
+    });
+  }
 
   start(): void {
-    this.loop.start();
+    this.drain.start();
   }
 
   /** Events were written: publish soon (coalesced with a round already running). */
   nudge(): void {
-    this.loop.nudge();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      for (;;) {
-        const published = await relayOutbox(this.db, BATCH, (events) => this.produce(events.map(toMessage)));
-        this.metrics.eventsPublished.inc(published);
-        if (published < BATCH || this.stopping) return;
-      }
-    } catch (error) {
-      this.metrics.relayErrors.inc();
-      this.log.warn({ err: error }, 'outbox relay round failed; events stay in the outbox');
-    }
+    this.drain.nudge();
   }
 
   /** Stops the timer and runs one last round, so a clean shutdown leaves nothing of ours behind. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.loop.stop(true);
+    await this.drain.stop(true);
   }
 }
 

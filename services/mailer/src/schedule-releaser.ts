@@ -1,6 +1,6 @@
 import { type EmailEvent, ENVELOPE_HEADERS, queuedEvent } from '@postline/contracts';
 import { type DueEmail, releaseDue } from '@postline/ledger';
-import { CoalescedLoop, type LogSink } from '@postline/runtime';
+import { BatchDrain, type LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import type { MailerMetrics } from './plugins/metrics.js';
@@ -19,30 +19,27 @@ const BATCH = 500;
  * schedule is kept in memory: RSS does not grow with the number of scheduled emails.
  */
 export class ScheduleReleaser {
-  private readonly loop = new CoalescedLoop(() => this.drain(), RELEASE_TICK_MS);
-  private stopping = false;
+  private readonly drain: BatchDrain;
 
   constructor(
-    private readonly db: pg.Pool,
+    db: pg.Pool,
     private readonly produce: (messages: Message[]) => Promise<void>,
     private readonly metrics: MailerMetrics,
     private readonly log: LogSink,
-  ) {}
-
-  start(): void {
-    this.loop.start();
+  ) {
+    this.drain = new BatchDrain(
+      () => releaseDue(db, BATCH, (due) => this.publish(due)),
+      BATCH,
+      RELEASE_TICK_MS,
+      (error) => {
+        metrics.releaseErrors.inc();
+        log.warn({ err: error }, 'schedule release round failed; the emails stay scheduled');
+      },
+    );
   }
 
-  private async drain(): Promise<void> {
-    try {
-      for (;;) {
-        const released = await releaseDue(this.db, BATCH, (due) => this.publish(due));
-        if (released < BATCH || this.stopping) return;
-      }
-    } catch (error) {
-      this.metrics.releaseErrors.inc();
-      this.log.warn({ err: error }, 'schedule release round failed; the emails stay scheduled');
-    }
+  start(): void {
+    this.drain.start();
   }
 
   private async publish(due: DueEmail[]): Promise<EmailEvent[]> {
@@ -57,9 +54,9 @@ export class ScheduleReleaser {
     );
   }
 
+  /** No new rounds; the one in progress ends after its batch (what it has not released stays scheduled). */
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.loop.stop(false);
+    await this.drain.stop(false);
   }
 }
 
