@@ -27,7 +27,9 @@ export type VariablesDeclaration = z.output<typeof variablesDeclarationSchema>;
 
 export const templateName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'template names are 1-100 letters, digits, _ . or -, starting with a letter or digit');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'template names are 1-100 letters, digits, _ . or -, starting with a letter or digit')
+  // Routes take an id or a name in one place: a name never looks like an id.
+  .refine((n) => !n.startsWith('tmpl_'), 'template names may not start with tmpl_ (the prefix of template ids)');
 
 /**
  * A template reference on a send: by id or by name (exactly one), a published version (default:

@@ -132,6 +132,7 @@ t.test('a template that would read files, or uses a variable it does not declare
   t.equal(undeclared.status, 400);
   t.same(undeclared.body.errors[0], { path: '/text', message: 'uses custmer, which is not declared in variables' });
   t.equal((await create({ html: '{{ unclosed' })).status, 400, 'a part that does not parse');
+  t.equal((await create({ name: 'tmpl_lookalike' })).status, 400, 'a name that looks like an id');
   // Rendering is bounded: a loop that would run for long stops at the render limit (a 400).
   const slow = await create({
     html: '{% for a in items %}{% for b in items %}{% for c in items %}{{ a }}{% endfor %}{% endfor %}{% endfor %}',
