@@ -29,8 +29,8 @@ USER node
 
 FROM runtime AS api
 COPY --from=build --chown=node:node /out/api /app
-ENV PORT=3000 HOST=0.0.0.0
-EXPOSE 3000
+ENV PORT=3000 HOST=0.0.0.0 SUBMISSION_PORT=587
+EXPOSE 3000 587
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/api/dist/server.js"]

@@ -3,6 +3,8 @@
 //  1. Parks BENCH_SCHEDULED (1,000,000) emails due in 20-30 days: their records are produced as the API
 //     writes them, and one mailer (production defaults) parks each in the ledger. The mailer's RSS is
 //     sampled as the count grows: it must stay flat, since nothing about the schedule is in memory.
+//     Parking writes each email's `email.scheduled` event: the outbox relay then publishes a million
+//     events. Phase 2 starts once it has (the time it took is reported).
 //  2. With those parked, a steady load of emails scheduled 5 s ahead through the API (BENCH_SCHEDULE_RATE
 //     a second for BENCH_SCHEDULE_SECONDS): lateness = SMTP arrival − due time (target p99 ≤ 5 s).
 // Writes bench/results/schedule-<date>.json.
@@ -11,6 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { freePort, percentile, sleep, startProcess, stopProcess } from './lib/measure.mjs';
@@ -48,7 +51,7 @@ await ensureTopics(
 );
 await sleep(1_000);
 
-const common = { ...stack.env, ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn', SENDER_DOMAINS: 'example.com' };
+const common = { ...stack.env, ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn', SENDER_DOMAINS: 'example.com', SUBMISSION_PORT: '0' };
 const children = [];
 async function start(entry, env, port) {
   const child = await startProcess(join(root, entry), env, `http://127.0.0.1:${port}/readyz`);
@@ -123,6 +126,18 @@ try {
   results.parkRate = N / ((now() - produceStarted) / 1000);
   results.parkSeconds = (now() - parkStarted) / 1000;
   results.rss = rss;
+
+  // The million `email.scheduled` events the parks wrote, published by the outbox relay first.
+  const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 1 });
+  const drainStarted = now();
+  for (;;) {
+    const { rows } = await db.query('select count(*)::int as n from email_events where published_at is null');
+    if (rows[0].n === 0) break;
+    say(`outbox: ${rows[0].n} events to publish`);
+    await sleep(10_000);
+  }
+  await db.end();
+  results.outboxDrainSeconds = (now() - drainStarted) / 1000;
 
   // 2. Steady load of emails due 5 s after their request, with the N parked ones waiting.
   say(`steady: ${RATE}/s scheduled 5 s ahead for ${SECONDS} s`);

@@ -24,6 +24,8 @@ export function apiEnv(overrides: Record<string, string> = {}): Record<string, s
     DEAD_LETTER_TOPIC: `${base}.dlq`,
     EVENTS_TOPIC: `${base}.events`,
     EVENTS_PARTITIONS: '1',
+    // Any free port: several APIs run at once in a test run.
+    SUBMISSION_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   };

@@ -23,6 +23,7 @@ export async function buildMemoryApi(
     API_KEYS: `test:${KEY},other:${OTHER_KEY}`,
     SENDER_DOMAINS: TEST_SENDER_DOMAINS.join(','),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SUBMISSION_PORT: 'off',
     ...overrides,
   });
   const produced: Message[] = [];

@@ -41,7 +41,7 @@ export {
   webhookBody,
   webhookPayloadSchema,
 } from './events.js';
-export { MAX_HEADERS } from './headers.js';
+export { customHeaders, MAX_HEADERS } from './headers.js';
 export { addrSpecProblem, domainOf, type Mailbox, parseMailbox } from './mailbox.js';
 export { policyViolation, type SendPolicy, senderAllowed } from './policy.js';
 export { normalizeAddress, RECIPIENT_STATES, type RecipientOutcome, type RecipientState, recipientOutcomeSchema } from './recipients.js';

@@ -24,6 +24,7 @@ export {
 export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
+export { reopenFailed } from './redrive-queries.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
 export {
   type Change,

@@ -43,9 +43,12 @@ export function checkSenders(emails: EmailRequest[], allowed: string[]): void {
  * skipped — the deterministic ids still make the mailer send each email once — and only the
  * 409 check is lost for that request.
  */
+/** Who is sending: an HTTP request, or an SMTP submission session (its account and logger). */
+export type Caller = Pick<FastifyRequest, 'account' | 'log'>;
+
 export async function accept(
   app: FastifyInstance,
-  request: FastifyRequest,
+  request: Caller,
   emails: EmailRequest[],
   { idempotencyKey, batch }: { idempotencyKey: string | undefined; batch: boolean },
 ): Promise<Accepted[]> {
@@ -132,12 +135,7 @@ interface RenderedEmail {
  * record holds exactly what goes out and a redelivery renders nothing. One render budget for
  * the whole request. Throws the 400 that names the template problem; 503 without the ledger.
  */
-async function renderTemplates(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  emails: EmailRequest[],
-  batch: boolean,
-): Promise<RenderedEmail[]> {
+async function renderTemplates(app: FastifyInstance, request: Caller, emails: EmailRequest[], batch: boolean): Promise<RenderedEmail[]> {
   const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
   const account = request.account;
   const out: RenderedEmail[] = [];

@@ -9,6 +9,8 @@ import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
 import { ledgerPlugin } from './plugins/ledger.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { problemHandlerPlugin } from './plugins/problem-handler.js';
+import { EmailRateLimiter } from './plugins/rate-limit.js';
+import { resendRoutes } from './resend/routes.js';
 import { docsPlugin } from './routes/docs.js';
 import { emailRoutes } from './routes/emails.js';
 import { healthRoutes } from './routes/health.js';
@@ -16,6 +18,7 @@ import { suppressionRoutes } from './routes/suppressions.js';
 import { templateRoutes } from './routes/templates.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { apiSchemas } from './schemas.js';
+import { submissionPlugin } from './submission/plugin.js';
 import { TemplateRenderer } from './templates/render.js';
 import { validatorCompiler } from './validation.js';
 
@@ -23,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Renders template sends (resolved from the ledger, compiled once per published version). */
     templates: TemplateRenderer;
+    /** The per-key email rate limit, shared by /v1 and /resend. */
+    emailLimiter: EmailRateLimiter;
   }
 }
 
@@ -50,6 +55,7 @@ export const app = fp(
     // The infrastructure-free test tier passes in-memory stand-ins here (test/helpers/memory-api.ts).
     await instance.register(fp(options.resources ?? realResources), { config });
     instance.decorate('templates', new TemplateRenderer(instance.ledger, config.limits));
+    instance.decorate('emailLimiter', new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE));
     await instance.register(authPlugin, { config });
 
     // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
@@ -65,7 +71,7 @@ export const app = fp(
       }
       // Until Kafka and the ledger are ready, email routes answer a coded 503 a client retries;
       // health, metrics and docs answer as usual.
-      if (!instance.startup.done && request.url.startsWith('/v1/')) {
+      if (!instance.startup.done && (request.url.startsWith('/v1/') || request.url.startsWith('/resend/'))) {
         reply.header('Retry-After', '1');
         throw new NotReadyError();
       }
@@ -77,6 +83,8 @@ export const app = fp(
     await instance.register(webhookRoutes, { config, schemas, prefix: '/v1' });
     await instance.register(suppressionRoutes, { schemas, prefix: '/v1' });
     await instance.register(templateRoutes, { config, schemas, prefix: '/v1' });
+    await instance.register(resendRoutes, { config, schemas, prefix: '/resend' });
+    await instance.register(submissionPlugin, { config, schemas });
   },
 );
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { RequestLimits } from '@postline/contracts';
 import { ConfigError, fields, parseEnv, type TargetPolicy, webhookTargetFields, webhookTargetPolicy } from '@postline/runtime';
 import { z } from 'zod';
@@ -54,6 +55,17 @@ const schema = z.object({
   /** How long start-up keeps retrying Kafka and Postgres before giving up. */
   BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
   ...webhookTargetFields,
+  /** SMTP submission (submission/plugin.ts): the port (0: any free one), or `off`. 587 in the images. */
+  SUBMISSION_PORT: z.union([z.literal('off'), fields.port]).default(2587),
+  /** Its listen address (default: HOST). */
+  SUBMISSION_HOST: z.string().optional(),
+  /** The name in its greeting. */
+  SUBMISSION_HOSTNAME: z.string().default(hostname()),
+  /** PEM files: with both, STARTTLS is offered and AUTH needs it; without, AUTH works in the clear. */
+  SUBMISSION_TLS_KEY_FILE: z.string().optional(),
+  SUBMISSION_TLS_CERT_FILE: z.string().optional(),
+  /** The SIZE limit of a submitted message (a larger one is a 552). */
+  SUBMISSION_MAX_BYTES: fields.positiveInt.default(5 * 1024 * 1024),
 });
 
 /** Every environment variable this service reads (packaging tests check compose and k8s against it). */

@@ -5,7 +5,7 @@ import { LedgerUnavailableError, NotFoundError } from './errors.js';
  * The ledger's answer, or the coded 503 when Postgres is unreachable (every route answers this
  * way). Our own 4xx, thrown by a check inside the query (a template that does not parse), pass.
  */
-export async function fromLedger<T>(request: FastifyRequest, query: () => Promise<T>): Promise<T> {
+export async function fromLedger<T>(request: Pick<FastifyRequest, 'log'>, query: () => Promise<T>): Promise<T> {
   try {
     return await query();
   } catch (error) {

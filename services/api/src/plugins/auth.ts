@@ -20,15 +20,21 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export const authPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
     const keys = config.API_KEYS.map((k) => ({ name: k.name, digest: digest(k.secret) }));
+    // Every key is compared, whichever matched: no early exit.
+    const accountForKey = (secret: string): string | null => {
+      const given = digest(secret);
+      let found: string | null = null;
+      for (const key of keys) {
+        if (timingSafeEqual(key.digest, given) && secret !== '') found = key.name;
+      }
+      return found;
+    };
     app.decorateRequest('account', '');
+    app.decorate('accountForKey', accountForKey);
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-      const given = digest(match?.[1] ?? '');
-      let found: string | null = null;
-      for (const key of keys) {
-        if (timingSafeEqual(key.digest, given) && match) found = key.name;
-      }
+      const found = accountForKey(match?.[1] ?? '');
       if (found === null) throw new UnauthorizedError();
       request.account = found;
     });
@@ -39,5 +45,7 @@ export const authPlugin = fp(
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate(request: FastifyRequest): Promise<void>;
+    /** The account of an API key's secret (SMTP AUTH uses it as the password); null: no such key. */
+    accountForKey(secret: string): string | null;
   }
 }

@@ -14,8 +14,8 @@ export class EmailRateLimiter {
     private readonly now = () => Date.now(),
   ) {}
 
-  /** Counts `emails` against `account`, sets the headers, throws 429 when over. */
-  take(account: string, emails: number, reply: FastifyReply): void {
+  /** Counts `emails` against `account`, sets the headers (on HTTP), throws 429 when over. */
+  take(account: string, emails: number, reply?: FastifyReply): void {
     const now = this.now();
     const windowStart = now - (now % 60_000);
     let w = this.windows.get(account);
@@ -26,12 +26,12 @@ export class EmailRateLimiter {
     const resetSeconds = Math.ceil((windowStart + 60_000 - now) / 1000);
     const allowed = w.used + emails <= this.perMinute;
     if (allowed) w.used += emails;
-    reply.header('RateLimit-Policy', `${this.perMinute};w=60`);
-    reply.header('RateLimit-Limit', this.perMinute);
-    reply.header('RateLimit-Remaining', Math.max(0, this.perMinute - w.used));
-    reply.header('RateLimit-Reset', resetSeconds);
+    reply?.header('RateLimit-Policy', `${this.perMinute};w=60`);
+    reply?.header('RateLimit-Limit', this.perMinute);
+    reply?.header('RateLimit-Remaining', Math.max(0, this.perMinute - w.used));
+    reply?.header('RateLimit-Reset', resetSeconds);
     if (!allowed) {
-      reply.header('Retry-After', resetSeconds);
+      reply?.header('Retry-After', resetSeconds);
       throw new RateLimitedError();
     }
   }

@@ -6,7 +6,6 @@ import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
 import { TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
-import { EmailRateLimiter } from '../plugins/rate-limit.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 
@@ -18,13 +17,12 @@ export async function emailRoutes(
   { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> },
 ) {
   const app = instance.withTypeProvider<ZodTypeProvider>();
-  const limiter = new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE);
   app.addHook('onRequest', app.authenticate);
 
   // Before validation, in this order: count every list (cheap, bounded), then charge the rate
   // limit for the emails the body holds, so that even a rejected request costs its sender.
   const bounded = (maxBatch: number | null) => async (request: FastifyRequest, reply: FastifyReply) => {
-    limiter.take(request.account, preflight(request.body, config.limits, maxBatch), reply);
+    app.emailLimiter.take(request.account, preflight(request.body, config.limits, maxBatch), reply);
   };
 
   app.post('/emails', { schema: schemas.send, preValidation: bounded(null) }, async (request, reply) => {

@@ -1,0 +1,134 @@
+import { canceledEvent, type EmailRequest, scheduledAtSchema, scheduledEvent } from '@postline/contracts';
+import { cancelEmail, getStatus, rescheduleEmail } from '@postline/ledger';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { accept, checkSenders } from '../accept.js';
+import type { ApiConfig } from '../config.js';
+import { BadIdempotencyKeyError, NotFoundError, TooLateError } from '../errors.js';
+import { found, fromLedger } from '../from-ledger.js';
+import { preflight } from '../preflight.js';
+import type { apiSchemas } from '../schemas.js';
+import { validationProblem, validatorCompiler } from '../validation.js';
+import { toResendError } from './problem.js';
+import { fromResend, lastEvent } from './translate.js';
+
+const EMAIL_ID = /^[0-9a-f-]{36}$/;
+// Hidden from /openapi.json: this surface is documented by Resend's own reference.
+const hidden = { schema: { hide: true } };
+
+/**
+ * A Resend-compatible surface under /resend, for apps that use the `resend` SDK
+ * (`RESEND_BASE_URL=http://<api>:3000/resend`): the same pipeline as /v1 — the same key, schema,
+ * allowlist, limits, rate limit and idempotency, and an answer only after the acks=all ack —
+ * with Resend's field names, response shapes and error bodies.
+ */
+export async function resendRoutes(
+  app: FastifyInstance,
+  { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> },
+) {
+  app.addHook('onRequest', app.authenticate);
+  const checkEmail = validatorCompiler({ schema: schemas.email, httpPart: 'body', method: 'POST', url: '/resend/emails' });
+  const checkSchedule = validatorCompiler({
+    schema: z.object({ scheduled_at: scheduledAtSchema(config.limits.maxScheduleDays) }),
+    httpPart: 'body',
+    method: 'PATCH',
+    url: '/resend/emails/:id',
+  });
+
+  const valid = <T>(check: typeof checkEmail, data: unknown): T => {
+    const result = check(data) as { value?: T; error?: Error };
+    if (result.error) throw result.error;
+    return result.value as T;
+  };
+  const idempotencyKey = (request: FastifyRequest) => {
+    const key = request.headers['idempotency-key'];
+    if (key === undefined) return undefined;
+    if (typeof key !== 'string' || !/^[\x20-\x7e]{1,255}$/.test(key)) throw new BadIdempotencyKeyError();
+    return key;
+  };
+
+  app.post('/emails', hidden, async (request, reply) => {
+    const body = fromResend(request.body);
+    // As on /v1: count the lists (bounded), charge the rate limit, then validate.
+    app.emailLimiter.take(request.account, preflight(body, config.limits, null), reply);
+    const email = valid<EmailRequest>(checkEmail, body);
+    checkSenders([email], config.SENDER_DOMAINS);
+    const [accepted] = await accept(app, request, [email], { idempotencyKey: idempotencyKey(request), batch: false });
+    return { id: accepted?.id };
+  });
+
+  app.post('/emails/batch', hidden, async (request, reply) => {
+    const items = Array.isArray(request.body) ? request.body.slice(0, config.MAX_BATCH_SIZE + 1).map(fromResend) : request.body;
+    const wrapped = { emails: items };
+    app.emailLimiter.take(request.account, preflight(wrapped, config.limits, config.MAX_BATCH_SIZE), reply);
+    if (!Array.isArray(items) || items.length === 0)
+      throw validationProblem([{ path: '/', message: 'must be a non-empty array of emails' }]);
+    // Strict, as Resend's default `x-batch-validation: strict`: one bad item rejects the batch.
+    const emails = items.map((item, i) => {
+      const result = checkEmail(item) as { value?: EmailRequest; error?: Error & { errors?: { path: string }[] } };
+      if (result.error) {
+        for (const e of result.error.errors ?? []) e.path = `/${i}${e.path === '/' ? '' : e.path}`;
+        throw result.error;
+      }
+      return result.value as EmailRequest;
+    });
+    checkSenders(emails, config.SENDER_DOMAINS);
+    const accepted = await accept(app, request, emails, { idempotencyKey: idempotencyKey(request), batch: true });
+    return { data: accepted.map((a) => ({ id: a.id })) };
+  });
+
+  const emailId = (id: string) => found(EMAIL_ID.test(id) && id);
+
+  app.get<{ Params: { id: string } }>('/emails/:id', hidden, async (request) => {
+    const id = emailId(request.params.id);
+    const status = found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+    // The ledger keeps outcomes, not content: from, subject and the bodies live only on the topic.
+    return {
+      object: 'email',
+      id: status.id,
+      to: status.recipients.map((r) => r.address),
+      from: null,
+      subject: null,
+      html: null,
+      text: null,
+      cc: null,
+      bcc: null,
+      reply_to: null,
+      created_at: status.createdAt,
+      scheduled_at: status.scheduledAt,
+      last_event: lastEvent(status.status),
+      message_id: status.messageId,
+    };
+  });
+
+  const changed = async (request: FastifyRequest, id: string, change: ReturnType<typeof cancelEmail>) => {
+    const result = await fromLedger(request, () => change);
+    if (result.kind === 'not found') found(null);
+    if (result.kind === 'too late') throw Object.assign(new TooLateError(), { state: result.state });
+    return { object: 'email', id };
+  };
+
+  app.patch<{ Params: { id: string }; Body: { scheduled_at?: unknown } }>('/emails/:id', hidden, async (request) => {
+    const id = emailId(request.params.id);
+    const at = valid<{ scheduled_at: string }>(checkSchedule, request.body ?? {}).scheduled_at;
+    return changed(request, id, rescheduleEmail(app.ledger, id, request.account, at, scheduledEvent(request.account, id, at, new Date())));
+  });
+
+  app.post<{ Params: { id: string } }>('/emails/:id/cancel', hidden, async (request) => {
+    const id = emailId(request.params.id);
+    return changed(request, id, cancelEmail(app.ledger, id, request.account, canceledEvent(request.account, id, new Date())));
+  });
+
+  app.setNotFoundHandler(async () => {
+    throw new NotFoundError();
+  });
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    let body = toResendError(error, request.headers.authorization !== undefined);
+    if (!body) {
+      request.log.error({ err: error }, 'unhandled error');
+      body = { statusCode: 500, name: 'application_error', message: 'Internal server error. Please try again later.' };
+    }
+    app.metrics.rejected.inc({ code: error.code ?? 'EMAIL_ERR_INTERNAL' });
+    reply.status(body.statusCode).send(body);
+  });
+}

@@ -1,0 +1,61 @@
+import type { EmailState } from '@postline/contracts';
+
+const MAX_TRANSLATED = 1_000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Resend's field names → ours (top level); everything else keeps its name, so the strict schema names it. */
+const FIELDS: Record<string, string> = { reply_to: 'replyTo', scheduled_at: 'scheduledAt' };
+const ATTACHMENT_FIELDS: Record<string, string> = { content_type: 'contentType' };
+/** Ours → Resend's, for the paths in error messages. */
+const BACK: Record<string, string> = { replyTo: 'reply_to', scheduledAt: 'scheduled_at', contentType: 'content_type' };
+
+const rename = (o: Record<string, unknown>, names: Record<string, string>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [names[k] ?? k, v]));
+
+/**
+ * A Resend `POST /emails` body → our request, by renaming only: the values are validated by our
+ * own schema afterwards (the same one as /v1), so nothing is accepted here that /v1 would refuse.
+ * Tags `[{name, value}]` become our map; a template reference `{id, variables}` takes a tmpl_ id
+ * as ours and anything else as a template name. Undefined fields (the SDK sends every key) drop.
+ */
+export function fromResend(body: unknown): unknown {
+  if (!isObject(body)) return body;
+  const email = rename(Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null)), FIELDS);
+  // Lists longer than any limit are left as they are: the preflight count refuses them unread.
+  if (Array.isArray(email.attachments) && email.attachments.length <= MAX_TRANSLATED) {
+    email.attachments = email.attachments.map((a) => (isObject(a) ? rename(dropNulls(a), ATTACHMENT_FIELDS) : a));
+  }
+  const tags = email.tags;
+  if (Array.isArray(tags) && tags.length <= MAX_TRANSLATED && tags.every((t) => isObject(t) && typeof t.name === 'string')) {
+    email.tags = Object.fromEntries(tags.map((t) => [(t as { name: string }).name, (t as { value?: unknown }).value]));
+  }
+  const template = email.template;
+  if (isObject(template) && typeof template.id === 'string') {
+    const { id, ...rest } = template;
+    email.template = id.startsWith('tmpl_') ? { id, ...rest } : { name: id, ...rest };
+  }
+  return email;
+}
+
+function dropNulls(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
+}
+
+/** A JSON pointer of ours as a Resend client would name the field (`/replyTo` → `reply_to`). */
+export function resendPath(pointer: string): string {
+  const parts = pointer.split('/').filter(Boolean);
+  return parts.map((p) => BACK[p] ?? p).join('.') || '(body)';
+}
+
+/** Our state → Resend's `last_event`. */
+export function lastEvent(state: EmailState): string {
+  switch (state) {
+    case 'sending':
+      return 'queued';
+    case 'retrying':
+      return 'delivery_delayed';
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { addrSpecProblem, customHeaders, domainOf, type EmailRequest, senderAllowed } from '@postline/contracts';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { accept, checkSenders } from '../accept.js';
+import type { ApiConfig } from '../config.js';
+import { preflight } from '../preflight.js';
+import type { apiSchemas } from '../schemas.js';
+import { validatorCompiler } from '../validation.js';
+import { smtpError, toSmtpReply } from './smtp-errors.js';
+import { submittedRequest } from './submitted-request.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The port SMTP submission listens on (null: off). */
+    submissionPort(): number | null;
+  }
+}
+
+const isAllowedHeader = (name: string, value: string) => customHeaders.safeParse({ [name]: value }).success;
+
+/**
+ * SMTP submission (RFC 6409) in the API process: the same pipeline as POST /v1/emails. AUTH
+ * PLAIN/LOGIN with an API key as the password; the 250 comes only after Kafka's acks=all ack; a
+ * failure to confirm is a 4xx, so the client keeps the message and retries.
+ */
+export const submissionPlugin = fp(
+  async (app: FastifyInstance, { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> }) => {
+    let port: number | null = null;
+    app.decorate('submissionPort', () => port);
+    if (config.SUBMISSION_PORT === 'off') return;
+    const checkEmail = validatorCompiler({ schema: schemas.email, httpPart: 'body', method: 'POST', url: 'smtp' });
+    const tls =
+      config.SUBMISSION_TLS_KEY_FILE && config.SUBMISSION_TLS_CERT_FILE
+        ? { key: readFileSync(config.SUBMISSION_TLS_KEY_FILE), cert: readFileSync(config.SUBMISSION_TLS_CERT_FILE) }
+        : null;
+    if (!tls && !config.usingDevDefaults) app.log.warn('SMTP submission without TLS: API keys cross the network in the clear');
+
+    const submit = async (session: SMTPServerSession, raw: Buffer): Promise<string> => {
+      const mail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      const submitted = submittedRequest(mail, rcptTo, isAllowedHeader);
+      const account = session.user as string;
+      const log = app.log.child({ account, submission: session.id });
+      if (submitted.dropped.length > 0) log.debug({ dropped: submitted.dropped }, 'submitted headers not passed on');
+      const batch = submitted.bodies.length > 1;
+      app.emailLimiter.take(
+        account,
+        preflight(batch ? { emails: submitted.bodies } : submitted.bodies[0], config.limits, batch ? config.MAX_BATCH_SIZE : null),
+      );
+      const emails = submitted.bodies.map((body) => {
+        const result = checkEmail(body) as { value?: EmailRequest; error?: Error };
+        if (result.error) throw result.error;
+        return result.value as EmailRequest;
+      });
+      checkSenders(emails, config.SENDER_DOMAINS);
+      const accepted = await accept(app, { account, log }, emails, { idempotencyKey: submitted.idempotencyKey, batch });
+      return accepted.map((a) => a.id).join(' ');
+    };
+
+    const server = new SMTPServer({
+      name: config.SUBMISSION_HOSTNAME,
+      banner: 'postline submission',
+      authMethods: ['PLAIN', 'LOGIN'],
+      // Without a certificate there is no STARTTLS, and AUTH works in the clear (a warning says so).
+      ...(tls ? { key: tls.key, cert: tls.cert, allowInsecureAuth: false } : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
+      size: config.SUBMISSION_MAX_BYTES,
+      logger: false,
+      onConnect(_session, callback) {
+        if (!app.startup.done) return callback(smtpError(421, '4.3.2 Starting (waiting for Kafka or Postgres); try again shortly'));
+        callback();
+      },
+      onAuth(auth, _session, callback) {
+        const account = app.accountForKey(auth.password ?? '');
+        if (!account) return callback(smtpError(535, '5.7.8 Authentication failed: the password must be a postline API key'));
+        callback(null, { user: account });
+      },
+      onMailFrom(address: SMTPServerAddress, _session, callback) {
+        if (addrSpecProblem(address.address) || !senderAllowed({ address: address.address }, config.SENDER_DOMAINS)) {
+          return callback(smtpError(550, `5.7.1 Sender domain not allowed: ${domainOf(address.address) || address.address}`));
+        }
+        callback();
+      },
+      onRcptTo(address: SMTPServerAddress, session, callback) {
+        const problem = addrSpecProblem(address.address);
+        if (problem) return callback(smtpError(553, `5.1.3 Bad recipient address: ${problem}`));
+        if (session.envelope.rcptTo.length >= config.limits.maxRecipients) {
+          return callback(smtpError(452, `4.5.3 Too many recipients (at most ${config.limits.maxRecipients})`));
+        }
+        callback();
+      },
+      onData(stream: SMTPServerDataStream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => {
+          if (!stream.sizeExceeded) chunks.push(chunk);
+        });
+        stream.on('end', () => {
+          if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too big (at most ${config.SUBMISSION_MAX_BYTES} bytes)`));
+          submit(session, Buffer.concat(chunks)).then(
+            (ids) => callback(null, `2.0.0 Ok: queued as ${ids}`),
+            (error) => {
+              const reply = toSmtpReply(error);
+              if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
+              else app.log.warn({ err: error }, 'submission not confirmed');
+              callback(reply);
+            },
+          );
+        });
+      },
+    });
+    server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
+
+    app.addHook('onReady', async () => {
+      await new Promise<void>((resolve, reject) => {
+        server.server.once('error', reject);
+        server.listen(config.SUBMISSION_PORT as number, config.SUBMISSION_HOST ?? config.HOST, () => {
+          server.server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.server.address();
+      port = typeof address === 'object' && address ? address.port : null;
+      app.log.info({ port }, 'smtp submission listening');
+    });
+    // Before the producer closes: sessions in progress finish (their 250 waits for the ack).
+    app.addHook('preClose', async () => {
+      if (port !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+  },
+  { name: 'submission', dependencies: ['auth'] },
+);

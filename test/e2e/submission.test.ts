@@ -1,0 +1,118 @@
+import { simpleParser } from 'mailparser';
+import t, { type Test } from 'tap';
+import { stackControl } from '../../packages/stack/src/control-client.js';
+import { freePort } from '../../packages/stack/src/ports.js';
+import { KEY } from '../helpers/api.js';
+import { waitForFullIsr } from '../helpers/cluster.js';
+import { sleep, uniqueName } from '../helpers/env.js';
+import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
+import { type SmtplibRequest, type Step, smtplib, swaks } from '../helpers/smtp-clients.js';
+import { System } from './harness.js';
+
+// Issue #15 §2: SMTP submission, driven by clients no one here wrote (Python's smtplib, swaks),
+// through the real API and mailer processes on their production defaults to a recording SMTP server.
+
+const control = stackControl();
+const user = uniqueName('smtp').toLowerCase();
+const rcpt = (n: string) => `${user}-${n}@example.net`;
+const queuedId = (steps: Step[]) => /queued as ([0-9a-f-]{36})/.exec(steps.find((s) => s.cmd === 'data')?.message ?? '')?.[1];
+const codes = (steps: Step[]) => steps.map((s) => `${s.cmd} ${s.code}`);
+
+t.test('SMTP submission, with the production defaults', async (t) => {
+  const port = await freePort();
+  const system = await System.start(t, { mailers: 1, defaultTimings: true, api: { SUBMISSION_PORT: String(port) } });
+  const base = { host: '127.0.0.1', port, password: KEY, mailFrom: 'app@example.com', from: 'App Name <app@example.com>' };
+  const submit = (r: Partial<SmtplibRequest>) => smtplib({ ...base, rcptTo: [rcpt('a')], to: [rcpt('a')], ...r });
+  const received = (id: string) => system.sink.received.filter((r) => r.messageId === `<${id}@${MESSAGE_ID_DOMAIN}>`);
+
+  await t.test('smtplib: delivered to the SMTP server; Bcc from the envelope; safe headers kept, ours replaced', async (t) => {
+    const messageId = `<${uniqueName('client')}@app.example>`;
+    const request = {
+      to: [rcpt('to')],
+      cc: [rcpt('cc')],
+      rcptTo: [rcpt('to'), rcpt('cc'), rcpt('bcc')],
+      subject: 'Submitted',
+      messageId,
+      headers: { 'X-App-Ref': 'order-7', 'Authentication-Results': 'mx.example; dkim=pass', Date: 'Mon, 1 Jan 2001 00:00:00 +0000' },
+    };
+    const { features, steps } = await submit(request);
+    t.ok(features.includes('size') && features.includes('auth'), `SIZE and AUTH offered (${features.join(', ')})`);
+    t.same(codes(steps), ['ehlo 250', 'auth 235', 'mail 250', 'rcpt 250', 'rcpt 250', 'rcpt 250', 'data 250']);
+    const id = queuedId(steps) as string;
+    t.ok(id, 'the 250 names the email id');
+    t.ok(await eventually(async () => received(id).length > 0, 60_000), 'the SMTP server received it');
+    const [got] = received(id);
+    t.same(new Set(got?.to), new Set(request.rcptTo), 'every envelope recipient, the Bcc one too');
+    const mail = await simpleParser(got?.raw ?? '');
+    t.equal(mail.subject, 'Submitted');
+    t.equal(mail.headers.get('x-app-ref'), 'order-7', 'an allowed header is kept');
+    t.notOk(mail.headers.has('authentication-results'), 'a verdict header is dropped');
+    t.notOk(mail.headers.has('bcc'), 'no Bcc header');
+    t.equal(mail.messageId, `<${id}@${MESSAGE_ID_DOMAIN}>`, 'the Message-ID is ours');
+    t.not(mail.date?.getUTCFullYear(), 2001, 'the Date is ours');
+    // A client that lost the 250 and submits again gets the same email, not a second one.
+    const again = await submit(request);
+    t.equal(queuedId(again.steps), id, 'resubmitted with the same Message-ID: the same email');
+    await sleep(2_000);
+    t.equal(received(id).length, 1, 'received once');
+  });
+
+  await t.test('swaks: AUTH LOGIN, delivered', async (t) => {
+    const subject = uniqueName('swaks');
+    const { code, transcript } = await swaks([
+      ...['--server', `127.0.0.1:${port}`, '--auth', 'LOGIN', '--auth-user', 'apikey', '--auth-password', KEY],
+      ...['--from', 'app@example.com', '--to', rcpt('swaks'), '--header', `Subject: ${subject}`, '--body', 'from swaks'],
+    ]);
+    t.equal(code, 0, transcript.slice(-600));
+    const id = /queued as ([0-9a-f-]{36})/.exec(transcript)?.[1] as string;
+    t.ok(await eventually(async () => received(id).length > 0, 60_000), 'the SMTP server received it');
+    t.equal(received(id)[0]?.subject, subject);
+  });
+
+  await t.test('refusals: a wrong key, a disallowed sender, too many recipients, a message over SIZE', async (t) => {
+    t.same(codes((await submit({ password: 'not-a-key-of-this-service' })).steps), ['ehlo 250', 'auth 535']);
+    t.same(codes((await submit({ password: null })).steps), ['ehlo 250', 'mail 530'], 'no AUTH, no mail');
+    const spoof = await submit({ mailFrom: 'ceo@evil.test', from: 'ceo@evil.test' });
+    t.same(codes(spoof.steps), ['ehlo 250', 'auth 235', 'mail 550']);
+    const headerSpoof = await submit({ from: 'CEO <ceo@evil.test>' });
+    t.equal(headerSpoof.steps.at(-1)?.code, 550, 'a From header outside SENDER_DOMAINS is refused at DATA');
+    const many = Array.from({ length: 51 }, (_, i) => rcpt(`many-${i}`));
+    const tooMany = await submit({ rcptTo: many, to: many.slice(0, 1) });
+    const rcpts = tooMany.steps.filter((s) => s.cmd === 'rcpt');
+    t.same(
+      rcpts.slice(0, 50).map((s) => s.code),
+      Array(50).fill(250),
+      'the first 50 (MAX_RECIPIENTS) accepted',
+    );
+    t.same([rcpts[50]?.code, rcpts[50]?.message.slice(0, 5)], [452, '4.5.3'], 'the 51st: 452 too many recipients');
+    const big = await submit({ attachmentBytes: 6 * 1024 * 1024 });
+    t.same(codes(big.steps), ['ehlo 250', 'auth 235', 'mail 552'], 'SIZE over the limit: 552 at MAIL FROM, before the data');
+  });
+
+  await t.test(
+    'a broker outage: 4xx, so the client keeps the message; then 250 on retry, delivered once',
+    { skip: !control && 'the stack is external (no STACK_CONTROL_URL)' },
+    async (t: Test) => {
+      const messageId = `<${uniqueName('outage')}@app.example>`;
+      const request = { rcptTo: [rcpt('outage')], to: [rcpt('outage')], messageId, subject: 'During an outage' };
+      t.teardown(() => Promise.all([control?.kafka(2, 'start'), control?.kafka(3, 'start')]));
+      await Promise.all([control?.kafka(2, 'kill'), control?.kafka(3, 'kill')]);
+      const during = await submit(request);
+      const data = during.steps.at(-1);
+      t.equal(data?.cmd, 'data');
+      t.equal(data?.code, 451, `a temporary failure (${data?.message})`);
+      await Promise.all([control?.kafka(2, 'start'), control?.kafka(3, 'start')]);
+      await waitForFullIsr(system.apiEnv.EMAILS_TOPIC as string);
+      let id: string | undefined;
+      for (let i = 0; i < 30 && !id; i++) {
+        const retry = await submit(request);
+        id = retry.steps.at(-1)?.code === 250 ? queuedId(retry.steps) : undefined;
+        if (!id) await sleep(1_000);
+      }
+      t.ok(id, 'accepted on retry');
+      t.ok(await eventually(async () => received(id as string).length > 0, 60_000), 'delivered');
+      await sleep(2_000);
+      t.equal(received(id as string).length, 1, 'once');
+    },
+  );
+});
