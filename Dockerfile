@@ -9,6 +9,7 @@ COPY packages/contracts/package.json packages/contracts/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/ledger/package.json packages/ledger/
 COPY packages/stack/package.json packages/stack/
+COPY packages/cli/package.json packages/cli/
 COPY services/api/package.json services/api/
 COPY services/mailer/package.json services/mailer/
 COPY services/webhooks/package.json services/webhooks/
