@@ -3,14 +3,17 @@
 //  1. Parks BENCH_SCHEDULED (1,000,000) emails due in 20-30 days: their records are produced as the API
 //     writes them, and one mailer (production defaults) parks each in the ledger. The mailer's RSS is
 //     sampled as the count grows: it must stay flat, since nothing about the schedule is in memory.
+//     Parking writes each email's `email.scheduled` event: the outbox relay then publishes a million
+//     events. Phase 2 starts once it has (the time it took is reported).
 //  2. With those parked, a steady load of emails scheduled 5 s ahead through the API (BENCH_SCHEDULE_RATE
 //     a second for BENCH_SCHEDULE_SECONDS): lateness = SMTP arrival − due time (target p99 ≤ 5 s).
-// Writes bench/results/schedule-<date>.json.
+// Writes bench/results/schedule-<date>-<count>.json.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { freePort, percentile, sleep, startProcess, stopProcess } from './lib/measure.mjs';
@@ -124,6 +127,18 @@ try {
   results.parkSeconds = (now() - parkStarted) / 1000;
   results.rss = rss;
 
+  // The million `email.scheduled` events the parks wrote, published by the outbox relay first.
+  const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 1 });
+  const drainStarted = now();
+  for (;;) {
+    const { rows } = await db.query('select count(*)::int as n from email_events where published_at is null');
+    if (rows[0].n === 0) break;
+    say(`outbox: ${rows[0].n} events to publish`);
+    await sleep(10_000);
+  }
+  await db.end();
+  results.outboxDrainSeconds = (now() - drainStarted) / 1000;
+
   // 2. Steady load of emails due 5 s after their request, with the N parked ones waiting.
   say(`steady: ${RATE}/s scheduled 5 s ahead for ${SECONDS} s`);
   const due = new Map();
@@ -170,10 +185,19 @@ try {
     targetP99Ms: 5_000,
   };
   rss.push({ parked: N, after: true, rssMb: rssMb(mailer.pid) });
+  // Where the lateness comes from: the release (due → back on the topic) or the send after it.
+  const metrics = await (await fetch(`http://127.0.0.1:${mailerPort}/metrics`)).text();
+  results.releaseLateness = Object.fromEntries(
+    [...metrics.matchAll(/^postline_mailer_schedule_release_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]),
+  );
+  say(`release lateness buckets (s → count): ${JSON.stringify(results.releaseLateness)}`);
   say(`lateness: ${JSON.stringify(results.lateness)}`);
   say(`mailer RSS (MB) as the parked count grew: ${rss.map((r) => r.rssMb.toFixed(0)).join(' ')}`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, `bench/results/schedule-${results.date.slice(0, 10)}.json`);
+  const file = join(root, `bench/results/schedule-${results.date.slice(0, 10)}-${N}-${RATE}rps.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   say(`wrote ${file}`);
 } finally {
