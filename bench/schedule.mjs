@@ -7,7 +7,7 @@
 //     events. Phase 2 starts once it has (the time it took is reported).
 //  2. With those parked, a steady load of emails scheduled 5 s ahead through the API (BENCH_SCHEDULE_RATE
 //     a second for BENCH_SCHEDULE_SECONDS): lateness = SMTP arrival − due time (target p99 ≤ 5 s).
-// Writes bench/results/schedule-<date>.json.
+// Writes bench/results/schedule-<date>-<count>.json.
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,10 +185,19 @@ try {
     targetP99Ms: 5_000,
   };
   rss.push({ parked: N, after: true, rssMb: rssMb(mailer.pid) });
+  // Where the lateness comes from: the release (due → back on the topic) or the send after it.
+  const metrics = await (await fetch(`http://127.0.0.1:${mailerPort}/metrics`)).text();
+  results.releaseLateness = Object.fromEntries(
+    [...metrics.matchAll(/^postline_mailer_schedule_release_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]),
+  );
+  say(`release lateness buckets (s → count): ${JSON.stringify(results.releaseLateness)}`);
   say(`lateness: ${JSON.stringify(results.lateness)}`);
   say(`mailer RSS (MB) as the parked count grew: ${rss.map((r) => r.rssMb.toFixed(0)).join(' ')}`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, `bench/results/schedule-${results.date.slice(0, 10)}.json`);
+  const file = join(root, `bench/results/schedule-${results.date.slice(0, 10)}-${N}-${RATE}rps.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   say(`wrote ${file}`);
 } finally {

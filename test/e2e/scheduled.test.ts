@@ -65,20 +65,20 @@ t.test('scheduled sends, with the production defaults', async (t) => {
 
   await t.test('reschedule earlier, later and into the past', async (t) => {
     const base = Date.now();
-    const [earlier, later, past] = await Promise.all([0, 1, 2].map(() => schedule(t, system, base + 14_000)));
+    const [earlier, later, past] = await Promise.all([0, 1, 2].map(() => schedule(t, system, base + 9_000)));
     const move = (id: string | undefined, at: number) =>
       call(system, 'PATCH', `/v1/emails/${id}`, { scheduledAt: new Date(at).toISOString() });
-    const e = await move(earlier, base + 4_000);
+    const e = await move(earlier, base + 3_000);
     t.equal(e.status, 200);
-    t.equal(e.body.scheduledAt, new Date(base + 4_000).toISOString(), 'the status shows the new due time');
-    t.equal((await move(later, base + 20_000)).status, 200);
+    t.equal(e.body.scheduledAt, new Date(base + 3_000).toISOString(), 'the status shows the new due time');
+    t.equal((await move(later, base + 13_000)).status, 200);
     const p = await move(past, base - 3_600_000);
     t.equal(p.status, 200, 'a time in the past means now');
     t.ok(await eventually(async () => [earlier, later, past].every((id) => arrivals(system, id as string).length > 0), 60_000));
     const [a, b, c] = [earlier, later, past].map((id) => arrivals(system, id as string));
-    t.ok(a?.length === 1 && a[0]! >= base + 4_000 && a[0]! < base + 14_000, 'earlier: sent once, at its new time, before the old one');
-    t.ok(b?.length === 1 && b[0]! >= base + 20_000, 'later: sent once, not before its new time');
-    t.ok(c?.length === 1 && c[0]! < base + 14_000, 'into the past: sent at once');
+    t.ok(a?.length === 1 && a[0]! >= base + 3_000 && a[0]! < base + 9_000, 'earlier: sent once, at its new time, before the old one');
+    t.ok(b?.length === 1 && b[0]! >= base + 13_000, 'later: sent once, not before its new time');
+    t.ok(c?.length === 1 && c[0]! < base + 9_000, 'into the past: sent at once');
     const events = await call(system, 'GET', `/v1/emails/${later}/events`);
     const types = (events.body.data as { type: string; data: { scheduledAt?: string } }[]).map((e) => e.type);
     t.same(types.slice(0, 2), ['email.scheduled', 'email.scheduled'], 'each change is an event');

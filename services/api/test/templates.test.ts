@@ -29,8 +29,11 @@ const receipt = (name: string) => ({
   variables: { customer: { type: 'string' }, order: { type: 'number' }, items: { type: 'array', required: false } },
 });
 
+// One API (and one set of topics) for the whole file.
+const built = buildApi(t);
+
 t.test('templates: create, version, publish, render, send, pin, idempotency', async (t) => {
-  const { app, config } = await buildApi(t);
+  const { app, config } = await built;
   const name = uniqueName('receipt');
 
   const draft = await api(app, 'POST', '/v1/templates', receipt(name));
@@ -122,7 +125,7 @@ t.test('templates: create, version, publish, render, send, pin, idempotency', as
 });
 
 t.test('a template that would read files, or uses a variable it does not declare, is refused when it is saved', async (t) => {
-  const { app } = await buildApi(t);
+  const { app } = await built;
   const create = (body: Record<string, unknown>) => api(app, 'POST', '/v1/templates', { ...receipt(uniqueName('t')), ...body });
   const include = await create({ html: "{% include 'secrets' %}" });
   t.equal(include.status, 400);
@@ -150,7 +153,7 @@ t.test('a template that would read files, or uses a variable it does not declare
 });
 
 t.test('scheduledAt: a malformed or too distant time is a 400; the status is scheduled, with the due time', async (t) => {
-  const { app } = await buildApi(t);
+  const { app } = await built;
   const post = (scheduledAt: unknown) => api(app, 'POST', '/v1/emails', { from, to, subject: 's', text: 'x', scheduledAt });
   for (const bad of ['tomorrow', '2026-12-01T09:00:00', new Date(Date.now() + 31 * 86_400_000).toISOString(), 1_700_000_000]) {
     const res = await post(bad);
