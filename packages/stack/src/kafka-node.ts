@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reapStale, spawnGuarded, terminate } from './guarded-process.js';
 import type { NodeLayout } from './kafka-config.js';
+import { markerScanner } from './marker-scanner.js';
 import { StackError } from './stack-error.js';
 
 const run = promisify(execFile);
@@ -103,12 +104,10 @@ export class KafkaNode {
       this.logStream = null;
     });
     await new Promise<void>((resolve, reject) => {
-      let seen = '';
+      const seen = markerScanner(READY_LINE);
       const timer = setTimeout(() => fail(`did not become ready within ${timeoutMs / 1000} s`), timeoutMs);
       const onData = (chunk: Buffer) => {
-        // Keep only a tail: the ready line is short and logs can be long.
-        seen = (seen + chunk.toString('utf8')).slice(-4096);
-        if (seen.includes(READY_LINE)) done();
+        if (seen(chunk)) done();
       };
       const onExit = (code: number | null, signal: string | null) => fail(`exited during start-up (code ${code}, signal ${signal})`);
       const cleanup = () => {

@@ -5,6 +5,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { reapStale, spawnGuarded, terminate } from './guarded-process.js';
+import { markerScanner } from './marker-scanner.js';
 import { assertPortFree } from './ports.js';
 import { StackError } from './stack-error.js';
 
@@ -135,11 +136,10 @@ export class PostgresServer {
       log.end();
     });
     await new Promise<void>((resolve, reject) => {
-      let seen = '';
+      const seen = markerScanner('ready to accept connections');
       const timer = setTimeout(() => fail('did not accept connections in time'), timeoutMs);
       const onData = (chunk: Buffer) => {
-        seen = (seen + chunk.toString('utf8')).slice(-4096);
-        if (seen.includes('ready to accept connections')) {
+        if (seen(chunk)) {
           cleanup();
           resolve();
         }

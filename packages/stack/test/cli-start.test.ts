@@ -1,3 +1,4 @@
+// test-plan: exclusive — it starts a second whole stack (three more JVMs); beside another file it would starve both of CPU.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: starts the stack the tests need (unless KAFKA_BROKERS / DATABASE_URL / SMTP_URL are
 // given), runs every test with tap against it, stops the stack, and ends with the plain line
-// `N passed, N failed` that CI reads. Extra arguments go to tap (e.g. `npm test -- services/api`).
+// `N passed, N failed` that CI reads. The whole suite runs in two phases (test-plan.ts). Extra arguments go to tap (e.g. `npm test -- services/api`).
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import { startControlServer } from '../control-server.js';
 import { repoRoot } from '../paths.js';
 import { freePort } from '../ports.js';
 import { startStack } from '../stack.js';
-import { summarise } from '../tap-summary.js';
+import { summarise, type TapSummary } from '../tap-summary.js';
+import { planTests } from '../test-plan.js';
 import { progress, runMain } from './run-main.js';
 
 runMain(async () => {
@@ -25,42 +26,76 @@ runMain(async () => {
     progress,
   });
   const control = await startControlServer(stack);
-  let tail = '';
-  let code: number;
+  const env = {
+    NODE_ENV: 'test',
+    ...process.env,
+    ...stack.env,
+    STACK_CONTROL_URL: control.url,
+    // tap's TypeScript loader would otherwise find the solution tsconfig.json (no options).
+    TS_NODE_PROJECT: join(repoRoot, 'tsconfig.test.json'),
+  };
+  const args = process.argv.slice(2);
+  // Named files or options run as given; the whole suite runs in two phases (see test-plan.ts).
+  const plan = args.length > 0 ? null : planTests(repoRoot);
+  const runs: TapRun[] = [];
   try {
-    const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...process.argv.slice(2)], {
-      cwd: repoRoot,
-      // tap's TypeScript loader would otherwise find the solution tsconfig.json (no options).
-      env: {
-        NODE_ENV: 'test',
-        ...process.env,
-        ...stack.env,
-        STACK_CONTROL_URL: control.url,
-        TS_NODE_PROJECT: join(repoRoot, 'tsconfig.test.json'),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    tap.stdout.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk);
-      tail = (tail + chunk.toString('utf8')).slice(-8192);
-    });
-    // Ctrl-C reaches tap directly (same process group); we only wait and then clean up.
-    const noop = () => {};
-    process.on('SIGINT', noop);
-    process.on('SIGTERM', () => tap.kill('SIGTERM'));
-    code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-    process.off('SIGINT', noop);
+    if (!plan) runs.push(await runTap(args, env));
+    else {
+      progress(`${plan.shared.length} test files two at a time, then ${plan.exclusive.length} that stop parts of the stack, one at a time`);
+      runs.push(await runTap(['--jobs', '2', ...plan.shared], env));
+      // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
+      if (!interrupted) runs.push(await runTap(['--jobs', '1', ...plan.exclusive], env));
+    }
   } finally {
     await control.close();
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const summary = summarise(tail);
-  if (!summary) {
-    process.stdout.write('0 passed, 1 failed\n');
-    progress('tap printed no summary line: the run did not complete');
-    return 1;
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  for (const run of runs) {
+    if (!run.summary) {
+      process.stdout.write('0 passed, 1 failed\n');
+      progress('tap printed no summary line: the run did not complete');
+      return 1;
+    }
+    total.passed += run.summary.passed;
+    total.failed += run.summary.failed;
+    total.skipped += run.summary.skipped;
   }
-  process.stdout.write(`${summary.passed} passed, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}\n`);
-  return code !== 0 || summary.failed > 0 ? 1 : 0;
+  process.stdout.write(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  return runs.some((r) => r.code !== 0) || total.failed > 0 ? 1 : 0;
 });
+
+let interrupted = false;
+
+interface TapRun {
+  code: number;
+  summary: TapSummary | null;
+}
+
+async function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<TapRun> {
+  const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let tail = '';
+  tap.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-8192);
+  });
+  // Ctrl-C reaches tap directly (same process group); we only wait and then clean up.
+  const noop = () => {
+    interrupted = true;
+  };
+  const forward = () => {
+    interrupted = true;
+    tap.kill('SIGTERM');
+  };
+  process.on('SIGINT', noop);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  process.off('SIGINT', noop);
+  process.off('SIGTERM', forward);
+  return { code, summary: summarise(tail) };
+}

@@ -1,0 +1,46 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/**
+ * How `npm test` splits the suite so it fits CI's 30 minutes on 2 cores. Most of the e2e time
+ * is waiting on production timings (session timeouts, retry delays), not CPU, so files that
+ * only use the shared stack run two at a time. A file that stops brokers or Postgres through
+ * the stack control (or starts a second stack) would break any file running beside it, so
+ * those run alone, one after another.
+ */
+export interface TestPlan {
+  /** Run with --jobs 2. */
+  shared: string[];
+  /** Run with --jobs 1, after the shared ones. */
+  exclusive: string[];
+}
+
+/** The roots of tap's `include` globs in package.json (packages/*, services/*, test/). */
+const ROOTS = ['packages', 'services'];
+/** A file that can take the stack down, or says so with a comment giving the reason. */
+const EXCLUSIVE = /stackControl\(|^\/\/ test-plan: exclusive\b/m;
+
+export function planTests(repoRoot: string): TestPlan {
+  const files = [
+    ...ROOTS.flatMap((root) => subdirs(join(repoRoot, root)).flatMap((pkg) => testFiles(join(pkg, 'test')))),
+    ...testFiles(join(repoRoot, 'test')),
+  ].map((f) => relative(repoRoot, f));
+  const plan: TestPlan = { shared: [], exclusive: [] };
+  for (const file of files.sort()) {
+    (EXCLUSIVE.test(readFileSync(join(repoRoot, file), 'utf8')) ? plan.exclusive : plan.shared).push(file);
+  }
+  return plan;
+}
+
+function subdirs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(dir, e.name));
+}
+
+function testFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
