@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createLogger } from '@postline/runtime';
+import { repoRoot } from '../../packages/stack/src/paths.js';
 
 /** The stack the test runner started (or the one given in the environment). */
 export function stackEnv() {
@@ -6,7 +8,27 @@ export function stackEnv() {
   if (!KAFKA_BROKERS || !DATABASE_URL) {
     throw new Error('KAFKA_BROKERS and DATABASE_URL are not set: run the tests with `npm test`, which starts the stack.');
   }
-  return { brokers: KAFKA_BROKERS.split(','), databaseUrl: DATABASE_URL, smtpUrl: SMTP_URL, inboxUrl: INBOX_URL };
+  return { brokers: KAFKA_BROKERS.split(','), databaseUrl: fileDatabase(DATABASE_URL), smtpUrl: SMTP_URL, inboxUrl: INBOX_URL };
+}
+
+/**
+ * Each test file gets a database of its own on the test run's Postgres. Files run two at a time,
+ * and one ledger means one deployment: a mailer's outbox relay publishes every unpublished event
+ * in its database to its own events topic, so with one shared database a file's mailers took
+ * the other file's events. Created once per file process (synchronously: stackEnv() is sync),
+ * then put in process.env so everything this file starts inherits it. With a Postgres given from
+ * outside (no STACK_CONTROL_URL) the tests use the database they are given.
+ */
+function fileDatabase(url: string): string {
+  if (!process.env.STACK_CONTROL_URL || process.env.POSTLINE_TEST_FILE_DB) return url;
+  const name = `test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const create = `import pg from 'pg'; const c = new pg.Client(process.env.DATABASE_URL); await c.connect(); await c.query('create database ${name}'); await c.end();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', create], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: url } });
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  process.env.DATABASE_URL = own.toString();
+  process.env.POSTLINE_TEST_FILE_DB = name;
+  return process.env.DATABASE_URL;
 }
 
 export const quietLogger = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -10,7 +10,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { validationProblem, validatorCompiler } from '../validation.js';
 import { toResendError } from './problem.js';
-import { fromResend, lastEvent } from './translate.js';
+import { fetchedAttachments, fromResend, lastEvent } from './translate.js';
 
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 // Hidden from /openapi.json: this surface is documented by Resend's own reference.
@@ -27,6 +27,13 @@ export async function resendRoutes(
   { config, schemas }: { config: ApiConfig; schemas: ReturnType<typeof apiSchemas> },
 ) {
   app.addHook('onRequest', app.authenticate);
+  // The SDK sends `Content-Type: application/json` with no body on cancel; Resend accepts that,
+  // so here (only) an empty JSON body is no body. Anything else goes to fastify's own parser.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : json(request, body as string, done),
+  );
   const checkEmail = validatorCompiler({ schema: schemas.email, httpPart: 'body', method: 'POST', url: '/resend/emails' });
   const checkSchedule = validatorCompiler({
     schema: z.object({ scheduled_at: scheduledAtSchema(config.limits.maxScheduleDays) }),
@@ -51,6 +58,8 @@ export async function resendRoutes(
     const body = fromResend(request.body);
     // As on /v1: count the lists (bounded), charge the rate limit, then validate.
     app.emailLimiter.take(request.account, preflight(body, config.limits, null), reply);
+    const fetched = fetchedAttachments(body);
+    if (fetched.length > 0) throw validationProblem(fetched);
     const email = valid<EmailRequest>(checkEmail, body);
     checkSenders([email], config.SENDER_DOMAINS);
     const [accepted] = await accept(app, request, [email], { idempotencyKey: idempotencyKey(request), batch: false });
@@ -64,6 +73,8 @@ export async function resendRoutes(
     if (!Array.isArray(items) || items.length === 0)
       throw validationProblem([{ path: '/', message: 'must be a non-empty array of emails' }]);
     // Strict, as Resend's default `x-batch-validation: strict`: one bad item rejects the batch.
+    const fetched = items.flatMap((item, i) => fetchedAttachments(item, `/${i}`));
+    if (fetched.length > 0) throw validationProblem(fetched);
     const emails = items.map((item, i) => {
       const result = checkEmail(item) as { value?: EmailRequest; error?: Error & { errors?: { path: string }[] } };
       if (result.error) {

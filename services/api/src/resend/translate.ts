@@ -38,6 +38,21 @@ export function fromResend(body: unknown): unknown {
   return email;
 }
 
+/**
+ * Resend can fetch an attachment from a URL (`path`). We never fetch: a sender's URL would make
+ * the API a proxy into its own network. So `path` is refused by name, before the schema would
+ * complain first about the missing `content`. Pointers are to the translated email (`prefix` for
+ * a batch item).
+ */
+export function fetchedAttachments(email: unknown, prefix = ''): { path: string; message: string }[] {
+  if (!isObject(email) || !Array.isArray(email.attachments) || email.attachments.length > MAX_TRANSLATED) return [];
+  return email.attachments.flatMap((a, i) =>
+    isObject(a) && a.path !== undefined
+      ? [{ path: `${prefix}/attachments/${i}/path`, message: 'attachments are never fetched from a URL; send the file as base64 `content`' }]
+      : [],
+  );
+}
+
 function dropNulls(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 }
