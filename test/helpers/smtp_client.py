@@ -34,8 +34,11 @@ if req.get("attachmentBytes"):
 raw = msg.as_bytes()
 
 s = smtplib.SMTP(req["host"], req["port"], timeout=60)
+features = []
 try:
     step("ehlo", s.ehlo())
+    # Read now: quit() clears them.
+    features = sorted(s.esmtp_features.keys())
     if req.get("password") is not None:
         try:
             step("auth", s.login(req.get("user", "apikey"), req["password"]))
@@ -52,4 +55,4 @@ except SystemExit:
     pass
 finally:
     s.close()
-print(json.dumps({"features": sorted(s.esmtp_features.keys()), "steps": steps}))
+print(json.dumps({"features": features, "steps": steps}))

@@ -48,7 +48,12 @@ export function fetchedAttachments(email: unknown, prefix = ''): { path: string;
   if (!isObject(email) || !Array.isArray(email.attachments) || email.attachments.length > MAX_TRANSLATED) return [];
   return email.attachments.flatMap((a, i) =>
     isObject(a) && a.path !== undefined
-      ? [{ path: `${prefix}/attachments/${i}/path`, message: 'attachments are never fetched from a URL; send the file as base64 `content`' }]
+      ? [
+          {
+            path: `${prefix}/attachments/${i}/path`,
+            message: 'attachments are never fetched from a URL; send the file as base64 `content`',
+          },
+        ]
       : [],
   );
 }
