@@ -4,6 +4,7 @@ import t from 'tap';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { AUTH } from '../helpers/api.js';
 import { sleep, uniqueName } from '../helpers/env.js';
+import { testKafka } from '../helpers/kafka.js';
 import { eventually, ledgerPool, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { System } from './harness.js';
 
@@ -33,7 +34,8 @@ function cli(env: Record<string, string>, args: string[], onStderr?: (line: stri
   });
 }
 
-t.test('postline CLI: send, status, dlq list/show, and a redrive of 500 killed halfway then run again', async (t) => {
+t.test('postline CLI: send, status, events, dlq list/show, a redrive of 500 killed halfway then run again, and a replay', async (t) => {
+  const startedAt = new Date().toISOString();
   const system = await System.start(t, { mailers: 1, defaultTimings: true });
   const env = {
     POSTLINE_URL: system.apiUrl,
@@ -117,4 +119,47 @@ t.test('postline CLI: send, status, dlq list/show, and a redrive of 500 killed h
     [],
     'each exactly once',
   );
+
+  // Replay, as after losing state: refused while a mailer is in the group; with it stopped, the
+  // group goes back to the start of this test, and a new mailer re-reads all 1,000-odd records
+  // (the first sends, the redrives). The ledger makes each a no-op: nothing is sent again.
+  const group = system.mailerEnv.CONSUMER_GROUP as string;
+  const busy = await cli(env, ['replay', '--group', group, '--from', startedAt]);
+  t.equal(busy.code, 1, 'refused while the mailer runs');
+  t.match(busy.stderr, /running member\(s\): stop its mailers first/);
+  const mailer = system.mailers[0] as (typeof system.mailers)[number];
+  mailer.child.kill('SIGTERM');
+  await mailer.exited;
+  const replay = await cli(env, ['replay', '--group', group, '--from', startedAt]);
+  t.equal(replay.code, 0, replay.stderr);
+  const plan = JSON.parse(replay.stdout) as { applied: boolean; partitions: { partition: number; offset: string }[] };
+  t.ok(plan.applied);
+  t.ok(
+    plan.partitions.every((p) => p.offset === '0' || Number(p.offset) === -1),
+    `every partition back to this test's first record (${JSON.stringify(plan.partitions)})`,
+  );
+  const sentBefore = system.sink.received.length;
+  await system.startMailer();
+  t.ok(
+    await eventually(() => consumedToEnd(system.apiEnv.EMAILS_TOPIC as string, group), 120_000),
+    'the new mailer re-read the topic to its end',
+  );
+  await sleep(2_000);
+  t.equal(system.sink.received.length, sentBefore, 'and sent nothing again');
 });
+
+/** Whether `group` has committed the end of every partition of `topic`. */
+async function consumedToEnd(topic: string, group: string): Promise<boolean> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return ends.every((e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition);
+      return Number(e.high) === 0 || Number(c?.offset ?? -1) >= Number(e.high);
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,8 +1,15 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
+import { dnsRecord, loadDkimKeys } from '../../services/mailer/src/dkim-keys.js';
 import { KEY } from '../helpers/api.js';
-import { sleep, uniqueName } from '../helpers/env.js';
+import { dkimVerify } from '../helpers/dkim-verify.js';
+import { TestDns } from '../helpers/dns-server.js';
+import { sleep, TEST_SENDER_DOMAINS, uniqueName } from '../helpers/env.js';
 import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { type SmtplibRequest, type Step, smtplib, swaks } from '../helpers/smtp-clients.js';
 import { System } from './harness.js';
@@ -19,7 +26,15 @@ const codes = (steps: Step[]) => steps.map((s) => `${s.cmd} ${s.code}`);
 
 t.test('SMTP submission, with the production defaults', async (t) => {
   const port = await freePort();
-  const system = await System.start(t, { mailers: 1, defaultTimings: true, api: { SUBMISSION_PORT: String(port) } });
+  // Issue #16 §4 rides along: the mailer process signs with DKIM_KEYS_DIR, and everything that
+  // went out is checked with dkimpy at the end.
+  const keys = await dkimKeys(t, TEST_SENDER_DOMAINS);
+  const system = await System.start(t, {
+    mailers: 1,
+    defaultTimings: true,
+    api: { SUBMISSION_PORT: String(port) },
+    mailer: { DKIM_KEYS_DIR: keys.dir },
+  });
   const base = { host: '127.0.0.1', port, password: KEY, mailFrom: 'app@example.com', from: 'App Name <app@example.com>' };
   const submit = (r: Partial<SmtplibRequest>) => smtplib({ ...base, rcptTo: [rcpt('a')], to: [rcpt('a')], ...r });
   const received = (id: string) => system.sink.received.filter((r) => r.messageId === `<${id}@${MESSAGE_ID_DOMAIN}>`);
@@ -87,4 +102,32 @@ t.test('SMTP submission, with the production defaults', async (t) => {
     const big = await submit({ attachmentBytes: 6 * 1024 * 1024 });
     t.same(codes(big.steps), ['ehlo 250', 'auth 235', 'mail 552'], 'SIZE over the limit: 552 at MAIL FROM, before the data');
   });
+
+  await t.test('DKIM: every message the SMTP server received is signed, and verifies with dkimpy', async (t) => {
+    const raws = system.sink.received.map((r) => r.raw);
+    t.ok(raws.length >= 3, `${raws.length} messages`);
+    const results = await dkimVerify(keys.dns.server, raws);
+    t.ok(
+      results.every((sigs) => sigs.length === 1 && sigs[0]?.ok && sigs[0].domain === 'example.com'),
+      JSON.stringify(results.filter((sigs) => !(sigs.length === 1 && sigs[0]?.ok)).slice(0, 3)),
+    );
+  });
 });
+
+/** A DKIM key per domain in a temporary DKIM_KEYS_DIR, each published in a DNS stub. */
+async function dkimKeys(t: Test, domains: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of domains) {
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    writeFileSync(join(dir, `${d}.e2e.pem`), pem);
+  }
+  const dns = await new TestDns().start();
+  t.teardown(() => dns.stop());
+  for (const keys of loadDkimKeys(dir).domains.values())
+    for (const key of keys) {
+      const record = dnsRecord(key);
+      dns.txt.set(record.name, record.value);
+    }
+  return { dir, dns };
+}

@@ -16,16 +16,22 @@ export function stackEnv() {
  * and one ledger means one deployment: a mailer's outbox relay publishes every unpublished event
  * in its database to its own events topic, so with one shared database a file's mailers took
  * the other file's events. Created once per file process (synchronously: stackEnv() is sync),
- * then put in process.env so everything this file starts inherits it. With a Postgres given from
+ * migrated, then put in process.env so everything this file starts inherits it. With a Postgres given from
  * outside (no STACK_CONTROL_URL) the tests use the database they are given.
  */
 function fileDatabase(url: string): string {
   if (!process.env.STACK_CONTROL_URL || process.env.POSTLINE_TEST_FILE_DB) return url;
   const name = `test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const create = `import pg from 'pg'; const c = new pg.Client(process.env.DATABASE_URL); await c.connect(); await c.query('create database ${name}'); await c.end();`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', create], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: url } });
   const own = new URL(url);
   own.pathname = `/${name}`;
+  // Created and migrated (as a deployed ledger is) by the built @postline/ledger.
+  const create = `import pg from 'pg'; import { migrate } from '@postline/ledger';
+    const admin = new pg.Client(process.env.ADMIN_URL); await admin.connect(); await admin.query('create database ${name}'); await admin.end();
+    const pool = new pg.Pool({ connectionString: process.env.OWN_URL, max: 1 }); await migrate(pool, { info() {} }); await pool.end();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', create], {
+    cwd: repoRoot,
+    env: { ...process.env, ADMIN_URL: url, OWN_URL: own.toString() },
+  });
   process.env.DATABASE_URL = own.toString();
   process.env.POSTLINE_TEST_FILE_DB = name;
   return process.env.DATABASE_URL;

@@ -40,6 +40,7 @@ export async function readTopic(
     maxWaitTimeInMs: 250,
   });
   const records: ReadRecord[] = [];
+  const seen = new Set<string>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -53,6 +54,11 @@ export async function readTopic(
       };
       consumer.run({
         eachMessage: async ({ partition, message }) => {
+          // A rebalance of this reader's own group (a late heartbeat on a busy machine) hands it
+          // the same records again: the topic's content is each partition:offset once.
+          const at = `${partition}:${message.offset}`;
+          if (seen.has(at)) return;
+          seen.add(at);
           records.push({
             partition,
             offset: message.offset,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { SendPolicy } from '@postline/contracts';
 import { ConfigError, fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
+import { type DkimKeyring, emptyKeyring, loadDkimKeys, unsignedDomains } from './dkim-keys.js';
 
 const schema = z.object({
   NODE_ENV: fields.nodeEnv,
@@ -37,6 +38,13 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
     .optional(),
+  /** PEM files named `<domain>.<selector>.pem` (a mounted secret): mail from each domain is DKIM-signed. */
+  DKIM_KEYS_DIR: z.string().min(1).optional(),
+  /** Refuse (dead-letter) mail from a domain without a DKIM key, instead of sending it unsigned. */
+  DKIM_REQUIRED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   MAX_ATTEMPTS: fields.positiveInt.default(8),
   /** Retry n waits RETRY_BASE_MS * 2^(n-1), capped, with ±20 % jitter: 8 attempts span about 2 hours by default. */
   RETRY_BASE_MS: fields.positiveInt.default(30_000),
@@ -63,6 +71,8 @@ export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 
 export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID' | 'SENDER_DOMAINS'> & {
   MESSAGE_ID_DOMAIN: string;
+  /** The keys read from DKIM_KEYS_DIR at boot (none when it is unset). */
+  dkim: DkimKeyring;
   MAILER_ID: string;
   SENDER_DOMAINS: string[];
   /** What every record must meet before it is sent (policy.ts in contracts). */
@@ -93,8 +103,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
     );
   }
   const senderDomains = c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS;
+  const dkim = c.DKIM_KEYS_DIR ? loadDkimKeys(c.DKIM_KEYS_DIR) : emptyKeyring;
+  const unsigned = unsignedDomains(dkim, senderDomains);
+  if (c.DKIM_REQUIRED && unsigned.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration — DKIM_REQUIRED is true but DKIM_KEYS_DIR has no key for ${unsigned.join(', ')} (add <domain>.<selector>.pem files, or remove the domain from SENDER_DOMAINS).`,
+    );
+  }
   return {
     ...c,
+    dkim,
     SENDER_DOMAINS: senderDomains,
     policy: {
       senderDomains,

@@ -3,6 +3,7 @@ import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { createDataProbes } from './data-probe.js';
+import type { DkimKeyring } from './dkim-keys.js';
 import { classifySmtpError, refusalsOf, type SmtpOutcome } from './smtp-outcome.js';
 
 export interface SmtpSenderOptions {
@@ -13,6 +14,9 @@ export interface SmtpSenderOptions {
   sendTimeoutMs: number;
   rejectUnauthorized: boolean;
   messageIdDomain: string;
+  /** DKIM keys by sender domain; `dkimRequired`: an email from a domain without one is refused, not sent unsigned. */
+  dkim: DkimKeyring;
+  dkimRequired: boolean;
 }
 
 /** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
@@ -61,6 +65,12 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     async send(envelope, recipients = allRecipients(envelope.email)) {
       const messageId = messageIdFor(envelope.id, options.messageIdDomain);
       const { email } = envelope;
+      const dkimKeys = options.dkim.keysFor(email.from.address);
+      if (dkimKeys.length === 0 && options.dkimRequired) {
+        // Permanent: it is dead-lettered, and `postline dlq redrive` sends it once a key is added.
+        const domain = email.from.address.slice(email.from.address.lastIndexOf('@') + 1);
+        return { kind: 'permanent', error: `no DKIM key for ${domain} (DKIM_REQUIRED is true)`, response: null, messageId };
+      }
       // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
       // them and never parses a string of ours (its addressparser reads some strings differently).
       const composer = new MailComposer({
@@ -101,7 +111,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
       try {
         // The SMTP envelope is set from the same structures, not derived from the headers.
         const smtpEnvelope = { from: email.from.address, to: recipients };
-        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal });
+        // Signed as it is streamed to the server (each of the domain's selectors signs: two during a key rotation).
+        const dkim = dkimKeys.length > 0 ? { dkim: { keys: dkimKeys } } : {};
+        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal, ...dkim });
         const refusals = refusalsOf((info as { rejectedErrors?: Parameters<typeof refusalsOf>[0] }).rejectedErrors);
         // A refusal nodemailer listed without its error keeps its address, with no reply.
         for (const r of (info.rejected ?? []).map(String))

@@ -3,6 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope } from '../../../test/helpers/mailer.js';
+import { emptyKeyring } from '../src/dkim-keys.js';
 import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
 
 type Outcome = Awaited<ReturnType<SmtpSender['send']>>;
@@ -16,6 +17,8 @@ function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: 
       sendTimeoutMs: o.sendTimeoutMs ?? 3_000,
       rejectUnauthorized: false,
       messageIdDomain: 'sender.test',
+      dkim: emptyKeyring,
+      dkimRequired: false,
     },
     quietLogger,
   );

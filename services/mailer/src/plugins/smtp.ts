@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { MailerConfig } from '../config.js';
+import { dnsRecord, unsignedDomains } from '../dkim-keys.js';
 import { createSmtpSender, type SmtpSender } from '../smtp-sender.js';
 
 declare module 'fastify' {
@@ -19,9 +20,15 @@ export const smtpPlugin = fp(
         sendTimeoutMs: config.SEND_TIMEOUT_MS,
         rejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED,
         messageIdDomain: config.MESSAGE_ID_DOMAIN,
+        dkim: config.dkim,
+        dkimRequired: config.DKIM_REQUIRED,
       },
       app.log,
     );
+    for (const keys of config.dkim.domains.values())
+      for (const key of keys) app.log.info({ record: dnsRecord(key) }, 'DKIM key loaded: publish this TXT record');
+    const unsigned = unsignedDomains(config.dkim, config.SENDER_DOMAINS);
+    if (unsigned.length > 0) app.log.warn({ domains: unsigned }, 'no DKIM key: mail from these sender domains is sent unsigned');
     app.decorate('smtp', smtp);
     app.addHook('onClose', async () => smtp.close());
   },

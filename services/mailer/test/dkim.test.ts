@@ -1,0 +1,115 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { dkimVerify } from '../../../test/helpers/dkim-verify.js';
+import { TestDns } from '../../../test/helpers/dns-server.js';
+import { quietLogger } from '../../../test/helpers/env.js';
+import { envelope } from '../../../test/helpers/mailer.js';
+import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
+import { dnsRecord, loadDkimKeys } from '../src/dkim-keys.js';
+import { createSmtpSender } from '../src/smtp-sender.js';
+
+// Issue #16 §4: what the SMTP server received verifies with dkimpy (not our code), the public keys
+// coming from a DNS server as a receiver would get them.
+
+const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+// example.com mid-rotation (two selectors); example.org has no key.
+for (const name of ['example.com.s2026a.pem', 'example.com.s2026b.pem']) writeFileSync(join(dir, name), pem());
+const keyring = loadDkimKeys(dir);
+
+async function setup(dkimRequired: boolean) {
+  const sink = await new SmtpSink().start();
+  const dns = await new TestDns().start();
+  for (const key of keyring.domains.get('example.com') ?? []) {
+    const record = dnsRecord(key);
+    dns.txt.set(record.name, record.value);
+  }
+  const sender = createSmtpSender(
+    {
+      url: sink.url,
+      poolSize: 2,
+      timeoutMs: 2_000,
+      sendTimeoutMs: 5_000,
+      rejectUnauthorized: false,
+      messageIdDomain: 'mail.example.com',
+      dkim: keyring,
+      dkimRequired,
+    },
+    quietLogger,
+  );
+  t.teardown(async () => {
+    sender.close();
+    await sink.stop();
+    await dns.stop();
+  });
+  return { sink, dns, sender };
+}
+
+t.test('every message from a keyed domain verifies with dkimpy, under each selector; a changed body does not', async (t) => {
+  const { sink, dns, sender } = await setup(false);
+  const emails = [
+    envelope({}, { subject: 'Plain', text: 'hello' }),
+    envelope(
+      {},
+      { from: 'Ünïcode Name <news@example.com>', subject: 'Ünïcode — “quotes”', html: '<p>Grüße</p>', text: 'Grüße\n\n-- \nsig' },
+    ),
+    envelope(
+      {},
+      {
+        subject: 'With an attachment',
+        text: 'see attached',
+        attachments: [{ filename: 'a.txt', content: Buffer.from('x'.repeat(5_000)).toString('base64') }],
+      },
+    ),
+    envelope(
+      {},
+      { subject: 'Trailing whitespace and long lines', text: `${'word '.repeat(400)}\n\n\n   \n`, headers: { 'X-Campaign': 'november' } },
+    ),
+  ];
+  for (const e of emails) t.equal((await sender.send(e)).kind, 'sent');
+  t.equal(sink.received.length, emails.length);
+  const results = await dkimVerify(
+    dns.server,
+    sink.received.map((r) => r.raw),
+  );
+  for (const [i, sigs] of results.entries()) {
+    t.same(
+      sigs.map((s) => `${s.selector}.${s.domain} ${s.ok}`).sort(),
+      ['s2026a.example.com true', 's2026b.example.com true'],
+      `message ${i}: both selectors' signatures verify`,
+    );
+  }
+  const tampered = sink.received.map((r) => r.raw.replace(/\r\n\r\n([\s\S]*)$/, (_m, body: string) => `\r\n\r\n${body.replace(/o/, '0')}`));
+  t.not(tampered[0], sink.received[0]?.raw, 'the body was changed');
+  for (const [i, sigs] of (await dkimVerify(dns.server, tampered)).entries()) {
+    t.ok(
+      sigs.length === 2 && sigs.every((s) => !s.ok && /body hash mismatch/.test(s.error ?? '')),
+      `tampered message ${i}: no signature verifies (${sigs[0]?.error})`,
+    );
+  }
+  const header = sink.received.map((r) => r.raw.replace(/^Subject: .*$/m, 'Subject: changed'));
+  t.ok(
+    (await dkimVerify(dns.server, header)).every((sigs) => sigs.every((s) => !s.ok)),
+    'a changed Subject does not verify either',
+  );
+  dns.txt.clear();
+  t.ok(
+    (await dkimVerify(dns.server, [sink.received[0]!.raw]))[0]!.every((s) => !s.ok),
+    'with no key published, nothing verifies (the verifier really asks the DNS)',
+  );
+});
+
+t.test('a domain without a key: sent unsigned, or refused (permanent, nothing sent) under DKIM_REQUIRED', async (t) => {
+  const open = await setup(false);
+  t.equal((await open.sender.send(envelope({}, { from: 'a@example.org' }))).kind, 'sent');
+  t.notMatch(open.sink.received[0]?.raw, /^DKIM-Signature:/im, 'unsigned');
+  const strict = await setup(true);
+  const refused = await strict.sender.send(envelope({}, { from: 'a@example.org' }));
+  t.match(refused, { kind: 'permanent', error: 'no DKIM key for example.org (DKIM_REQUIRED is true)' });
+  t.equal(strict.sink.received.length, 0, 'nothing reached the SMTP server');
+  t.equal((await strict.sender.send(envelope({}, { from: 'a@example.com' }))).kind, 'sent', 'a keyed domain still sends');
+});
