@@ -25,6 +25,18 @@ const SMALL_MACHINE = {
   'group.initial.rebalance.delay.ms': 0,
 } as const;
 
+/**
+ * The local stack (`npm start`, `npm test`) keeps leadership where failures put it. With Kafka's
+ * default, every 300 s a broker moves leaders back to their preferred replicas, which moves a
+ * consumer group's coordinator and makes its members rejoin. After a fault test restarted a
+ * broker, that fired in the middle of the next test file, whose mailer then joined twice (e2e 17
+ * failed once that way). Rebalances are tested on purpose (scale 1 → 3 → 1, leader kills); a
+ * timer left over from another file is not. Compose and Kubernetes keep the default.
+ */
+const NO_LEADER_REBALANCE_TIMER = {
+  'auto.leader.rebalance.enable': false,
+} as const;
+
 export interface NodeLayout {
   id: number;
   clientPort: number;
@@ -48,6 +60,7 @@ export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[]): 
     'replica.fetch.max.bytes': MAX_RECORD_BYTES,
     ...DURABILITY,
     ...SMALL_MACHINE,
+    ...NO_LEADER_REBALANCE_TIMER,
   };
   return `${Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)

@@ -17,3 +17,7 @@ t.test('durability is RF 3, min ISR 2, no unclean election, no auto-created topi
   t.equal(DURABILITY['unclean.leader.election.enable'], false);
   t.equal(DURABILITY['auto.create.topics.enable'], false);
 });
+
+t.test('the local stack never moves leaders on a timer (a coordinator move would rejoin groups mid-test)', async (t) => {
+  t.match(renderServerProperties(layouts[0]!, layouts), /^auto\.leader\.rebalance\.enable=false$/m);
+});
