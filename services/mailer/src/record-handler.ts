@@ -232,7 +232,7 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
 
   const attempt = claimed.attempts + 1;
   const endTimer = metrics.smtpDuration.startTimer();
-  const run = await breaker.execute(() => smtp.send(envelope, rcptTo));
+  const run = await breaker.execute(() => smtp.send(envelope, rcptTo, envelope.relay));
   if ('wait' in run) {
     // The breaker opened (or a probe went out) while we claimed: nothing was sent.
     await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
@@ -284,7 +284,9 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       }
       const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
       const notBefore = due.toISOString();
-      const retry: Envelope = { ...envelope, attempt, notBefore };
+      // Once an attempt was uncertain, the email stays on that relay (relay-pool.ts).
+      const pin = uncertain && outcome.relay ? { relay: outcome.relay } : {};
+      const retry: Envelope = { ...envelope, attempt, notBefore, ...pin };
       // Written in the current envelope version, whatever version the record was read in.
       const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
       await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers }]);

@@ -33,11 +33,19 @@ export function mayFailOver(outcome: SmtpOutcome): boolean {
  * the configured order while each failure allows it (mayFailOver). `pinned`: the relay of an
  * earlier uncertain attempt, the only one this attempt may use.
  */
-export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, random = Math.random) {
+export function createRelayPool(
+  relays: Relay[],
+  routes: Route[],
+  log: LogSink,
+  random = Math.random,
+): SmtpSender & { send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<PoolOutcome> } {
   const byName = new Map(relays.map((r) => [r.spec.name, r]));
   return {
     async send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<PoolOutcome> {
-      const order = pinned ? [byName.get(pinned)].filter((r): r is Relay => r !== undefined) : ordered(envelope);
+      const pin = pinned ? byName.get(pinned) : undefined;
+      // A pin to a relay since removed from SMTP_RELAYS: the operator took it away, so route as usual.
+      if (pinned && !pin) log.warn({ emailId: envelope.id, relay: pinned }, 'pinned relay no longer configured; routing as usual');
+      const order = pin ? [pin] : ordered(envelope);
       const tried: PoolOutcome['tried'] = [];
       let last: (SmtpOutcome & { messageId: string }) | undefined;
       for (const relay of order) {
@@ -47,8 +55,13 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
         if (tried.length < order.length)
           log.warn({ emailId: envelope.id, relay: relay.spec.name, kind: last.kind }, 'relay failed before DATA; trying the next');
       }
-      if (!last) throw new Error(`no relay named ${pinned}`);
+      if (!last) throw new Error('no relay to send through');
       return { ...last, relay: tried.at(-1)?.relay as string, tried };
+    },
+    /** Whether any relay answers (start-up: a mailer with one working relay can send). */
+    async verify() {
+      const results = await Promise.all(relays.map((r) => r.sender.verify()));
+      return results.some(Boolean);
     },
     close() {
       for (const r of relays) r.sender.close();
