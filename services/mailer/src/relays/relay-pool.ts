@@ -28,17 +28,17 @@ export function mayFailOver(outcome: SmtpOutcome): boolean {
   return outcome.kind === 'unavailable' || (outcome.kind === 'transient' && outcome.beforeData === true);
 }
 
+/** A sender over several relays: the same contract as one relay's, with the relays it tried. */
+export interface RelayPool extends SmtpSender {
+  send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<PoolOutcome>;
+}
+
 /**
  * Sends through the relays of the email's route: the first pick by weight, then the others in
  * the configured order while each failure allows it (mayFailOver). `pinned`: the relay of an
  * earlier uncertain attempt, the only one this attempt may use.
  */
-export function createRelayPool(
-  relays: Relay[],
-  routes: Route[],
-  log: LogSink,
-  random = Math.random,
-): SmtpSender & { send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<PoolOutcome> } {
+export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, random = Math.random): RelayPool {
   const byName = new Map(relays.map((r) => [r.spec.name, r]));
   return {
     async send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<PoolOutcome> {
