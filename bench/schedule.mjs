@@ -193,6 +193,26 @@ try {
       Number(m[2]),
     ]),
   );
+  // Per email, from the ledger: due → released (its email.queued event) → sent (the SMTP 250) → received.
+  const ids = [...due.keys()].map((m) => m.slice(1, m.indexOf('@')));
+  const ledger = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 1 });
+  const { rows: steps } = await ledger.query(
+    `select e.id, e.scheduled_at, q.created_at as released_at, e.sent_at
+       from emails e join email_events q on q.email_id = e.id and q.type = 'email.queued'
+      where e.id = any($1)`,
+    [ids],
+  );
+  await ledger.end();
+  const stepMs = (pick) => {
+    const values = steps.map(pick).filter((v) => Number.isFinite(v));
+    return { p50Ms: percentile(values, 50), p99Ms: percentile(values, 99) };
+  };
+  results.steps = {
+    dueToReleased: stepMs((r) => r.released_at - r.scheduled_at),
+    releasedToSent: stepMs((r) => r.sent_at - r.released_at),
+    sentToReceived: stepMs((r) => sink.arrivals.get(`<${r.id}@bench.example>`) - r.sent_at),
+  };
+  say(`steps: ${JSON.stringify(results.steps)}`);
   say(`release lateness buckets (s → count): ${JSON.stringify(results.releaseLateness)}`);
   say(`lateness: ${JSON.stringify(results.lateness)}`);
   say(`mailer RSS (MB) as the parked count grew: ${rss.map((r) => r.rssMb.toFixed(0)).join(' ')}`);

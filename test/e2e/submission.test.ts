@@ -1,14 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
-import { dnsRecord, loadDkimKeys } from '../../services/mailer/src/dkim-keys.js';
 import { KEY } from '../helpers/api.js';
-import { dkimVerify } from '../helpers/dkim-verify.js';
-import { TestDns } from '../helpers/dns-server.js';
+import { dkimVerify, publishedDkimKeys } from '../helpers/dkim-verify.js';
 import { sleep, TEST_SENDER_DOMAINS, uniqueName } from '../helpers/env.js';
 import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { type SmtplibRequest, type Step, smtplib, swaks } from '../helpers/smtp-clients.js';
@@ -28,7 +22,10 @@ t.test('SMTP submission, with the production defaults', async (t) => {
   const port = await freePort();
   // Issue #16 §4 rides along: the mailer process signs with DKIM_KEYS_DIR, and everything that
   // went out is checked with dkimpy at the end.
-  const keys = await dkimKeys(t, TEST_SENDER_DOMAINS);
+  const keys = await publishedDkimKeys(
+    t,
+    TEST_SENDER_DOMAINS.map((d) => `${d}.e2e.pem`),
+  );
   const system = await System.start(t, {
     mailers: 1,
     defaultTimings: true,
@@ -113,21 +110,3 @@ t.test('SMTP submission, with the production defaults', async (t) => {
     );
   });
 });
-
-/** A DKIM key per domain in a temporary DKIM_KEYS_DIR, each published in a DNS stub. */
-async function dkimKeys(t: Test, domains: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const d of domains) {
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
-    writeFileSync(join(dir, `${d}.e2e.pem`), pem);
-  }
-  const dns = await new TestDns().start();
-  t.teardown(() => dns.stop());
-  for (const keys of loadDkimKeys(dir).domains.values())
-    for (const key of keys) {
-      const record = dnsRecord(key);
-      dns.txt.set(record.name, record.value);
-    }
-  return { dir, dns };
-}

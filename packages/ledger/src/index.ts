@@ -30,6 +30,7 @@ export {
   type Change,
   cancelEmail,
   type DueEmail,
+  nextDueInMs,
   overdueScheduled,
   type Parked,
   park,

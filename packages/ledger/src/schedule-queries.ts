@@ -149,6 +149,19 @@ export function rescheduleEmail(db: pg.Pool, id: string, account: string, schedu
 }
 
 /**
+ * Milliseconds until the next scheduled email falls due, if one does within `horizonMs` (null
+ * otherwise): the releaser sleeps until then instead of a whole tick. One probe of emails_due_idx.
+ */
+export async function nextDueInMs(db: pg.Pool, horizonMs: number): Promise<number | null> {
+  const { rows } = await db.query<{ ms: number | null }>(
+    `select greatest(0, extract(epoch from min(scheduled_at) - now()) * 1000)::float8 as ms
+       from emails where state = 'scheduled' and scheduled_at <= now() + $1 * interval '1 millisecond'`,
+    [horizonMs],
+  );
+  return rows[0]?.ms ?? null;
+}
+
+/**
  * For the audit's gauge: scheduled emails past their due time and not yet released (the releaser
  * keeps this near its 1 s tick). Reads only the due end of emails_due_idx, however many wait.
  */

@@ -29,10 +29,9 @@ export function planTests(repoRoot: string): TestPlan {
   for (const file of files.sort()) {
     (EXCLUSIVE.test(readFileSync(join(repoRoot, file), 'utf8')) ? plan.exclusive : plan.shared).push(file);
   }
-  // The end-to-end files take minutes, the others seconds: started first, the short ones fill in
-  // beside them instead of one long file running alone at the end.
-  const long = (f: string) => (f.startsWith('test/e2e/') ? 0 : 1);
-  plan.shared.sort((a, b) => long(a) - long(b) || a.localeCompare(b));
+  // In path order, which interleaves the long e2e files with short ones. Measured: starting all
+  // the e2e files first ran two of them side by side for most of the phase, and the phase took
+  // 640 s instead of about 560 s on this 2-core machine (they contend for the CPU).
   return plan;
 }
 

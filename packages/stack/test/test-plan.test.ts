@@ -14,13 +14,3 @@ t.test('files that stop parts of the stack run alone; everything else is shared;
   t.ok(all.includes('services/api/test/fast/openapi.test.ts'), 'nested test folders are found');
   t.ok(all.every((f) => f.endsWith('.test.ts')));
 });
-
-t.test('the shared phase starts with the long end-to-end files', async (t) => {
-  const { shared } = planTests(repoRoot);
-  const firstOther = shared.findIndex((f) => !f.startsWith('test/e2e/'));
-  t.ok(firstOther > 0, 'some e2e files are shared');
-  t.ok(
-    shared.slice(firstOther).every((f) => !f.startsWith('test/e2e/')),
-    'no e2e file after the first short one',
-  );
-});

@@ -11,8 +11,8 @@ export interface DkimKey {
 }
 
 export interface DkimKeyring {
-  /** The keys that sign mail from `address`: its domain's, else its closest parent domain's (each selector signs). */
-  keysFor(address: string): DkimKey[];
+  /** The keys that sign mail from `domain`: its own, else its closest parent domain's (each selector signs). */
+  keysFor(domain: string): DkimKey[];
   /** Every domain with a key, each with its selectors. */
   readonly domains: ReadonlyMap<string, DkimKey[]>;
 }
@@ -54,11 +54,8 @@ export function loadDkimKeys(dir: string): DkimKeyring {
   }
   return {
     domains,
-    keysFor(address) {
-      const labels = address
-        .slice(address.lastIndexOf('@') + 1)
-        .toLowerCase()
-        .split('.');
+    keysFor(domain) {
+      const labels = domain.toLowerCase().split('.');
       for (let i = 0; i < labels.length - 1; i++) {
         const keys = domains.get(labels.slice(i).join('.'));
         if (keys) return keys;
@@ -68,7 +65,7 @@ export function loadDkimKeys(dir: string): DkimKeyring {
   };
 }
 
-function checkKey(name: string, pem: string): KeyObject {
+function checkKey(name: string, pem: string): void {
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
@@ -81,7 +78,6 @@ function checkKey(name: string, pem: string): KeyObject {
       `Invalid configuration — DKIM_KEYS_DIR/${name} must be an RSA key of at least ${MIN_RSA_BITS} bits (2048 recommended).`,
     );
   }
-  return key;
 }
 
 /** The TXT record to publish at `<selector>._domainkey.<domain>` for `key` (RFC 6376 §3.6.1). */
@@ -92,5 +88,5 @@ export function dnsRecord(key: DkimKey): { name: string; value: string } {
 
 /** Sender domains with no key (theirs or a parent's): sent unsigned, or refused under DKIM_REQUIRED. */
 export function unsignedDomains(keyring: DkimKeyring, senderDomains: readonly string[]): string[] {
-  return senderDomains.filter((d) => keyring.keysFor(`x@${d}`).length === 0);
+  return senderDomains.filter((d) => keyring.keysFor(d).length === 0);
 }

@@ -38,6 +38,8 @@ export interface HandlerDeps {
   inFlight: Map<string, Promise<unknown>>;
   /** An outcome and its events were written: the outbox relay may publish now. */
   eventsWritten?(): void;
+  /** An email due at this time (ms since the epoch) was parked: the releaser may wake for it. */
+  parkedUntil?(dueAt: number): void;
 }
 
 export interface InboundRecord {
@@ -171,6 +173,7 @@ async function parkIfLater(deps: HandlerDeps, record: InboundRecord, envelope: E
   }
   deps.metrics.parked.inc();
   deps.eventsWritten?.();
+  deps.parkedUntil?.(Date.parse(scheduledAt));
   log.info({ scheduledAt }, 'scheduled email parked until due');
   return { kind: 'done' } satisfies HandleResult;
 }

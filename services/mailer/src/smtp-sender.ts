@@ -1,4 +1,4 @@
-import { allRecipients, type Envelope } from '@postline/contracts';
+import { allRecipients, domainOf, type Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -69,11 +69,11 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     async send(envelope, recipients = allRecipients(envelope.email)) {
       const messageId = messageIdFor(envelope.id, options.messageIdDomain);
       const { email } = envelope;
-      const dkimKeys = options.dkim.keysFor(email.from.address);
+      const fromDomain = domainOf(email.from.address);
+      const dkimKeys = options.dkim.keysFor(fromDomain);
       if (dkimKeys.length === 0 && options.dkimRequired) {
         // Permanent: it is dead-lettered, and `postline dlq redrive` sends it once a key is added.
-        const domain = email.from.address.slice(email.from.address.lastIndexOf('@') + 1);
-        return { kind: 'permanent', error: `no DKIM key for ${domain} (DKIM_REQUIRED is true)`, response: null, messageId };
+        return { kind: 'permanent', error: `no DKIM key for ${fromDomain} (DKIM_REQUIRED is true)`, response: null, messageId };
       }
       // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
       // them and never parses a string of ours (its addressparser reads some strings differently).

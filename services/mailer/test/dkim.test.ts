@@ -1,33 +1,19 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { dkimVerify } from '../../../test/helpers/dkim-verify.js';
-import { TestDns } from '../../../test/helpers/dns-server.js';
+import { dkimVerify, publishedDkimKeys } from '../../../test/helpers/dkim-verify.js';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope } from '../../../test/helpers/mailer.js';
 import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
-import { dnsRecord, loadDkimKeys } from '../src/dkim-keys.js';
 import { createSmtpSender } from '../src/smtp-sender.js';
 
 // Issue #16 §4: what the SMTP server received verifies with dkimpy (not our code), the public keys
 // coming from a DNS server as a receiver would get them.
 
-const dir = mkdtempSync(join(tmpdir(), 'dkim-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 // example.com mid-rotation (two selectors); example.org has no key.
-for (const name of ['example.com.s2026a.pem', 'example.com.s2026b.pem']) writeFileSync(join(dir, name), pem());
-const keyring = loadDkimKeys(dir);
+const KEYS = ['example.com.s2026a.pem', 'example.com.s2026b.pem'];
 
 async function setup(dkimRequired: boolean) {
   const sink = await new SmtpSink().start();
-  const dns = await new TestDns().start();
-  for (const key of keyring.domains.get('example.com') ?? []) {
-    const record = dnsRecord(key);
-    dns.txt.set(record.name, record.value);
-  }
+  const { keyring, dns } = await publishedDkimKeys(t, KEYS);
   const sender = createSmtpSender(
     {
       url: sink.url,
@@ -44,7 +30,6 @@ async function setup(dkimRequired: boolean) {
   t.teardown(async () => {
     sender.close();
     await sink.stop();
-    await dns.stop();
   });
   return { sink, dns, sender };
 }

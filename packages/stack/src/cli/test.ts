@@ -84,18 +84,18 @@ async function runTap(args: string[], env: NodeJS.ProcessEnv): Promise<TapRun> {
     process.stdout.write(chunk);
     tail = (tail + chunk.toString('utf8')).slice(-8192);
   });
-  // Ctrl-C reaches tap directly (same process group); we only wait and then clean up.
-  const noop = () => {
+  // Ctrl-C reaches tap directly (same process group); we only note it, wait, and clean up.
+  const onSigint = () => {
     interrupted = true;
   };
   const forward = () => {
     interrupted = true;
     tap.kill('SIGTERM');
   };
-  process.on('SIGINT', noop);
+  process.on('SIGINT', onSigint);
   process.on('SIGTERM', forward);
   const code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-  process.off('SIGINT', noop);
+  process.off('SIGINT', onSigint);
   process.off('SIGTERM', forward);
   return { code, summary: summarise(tail) };
 }

@@ -85,6 +85,7 @@ export const kafkaPlugin = fp(
       running: () => !stopping,
       inFlight: new Map<string, Promise<unknown>>(),
       eventsWritten: () => relay.nudge(),
+      parkedUntil: (dueAt) => releaser.dueAt(dueAt),
     };
 
     const supervisor = new ConsumerSupervisor(

@@ -1,0 +1,106 @@
+import { scheduledEvent } from '@postline/contracts';
+import { park } from '@postline/ledger';
+import type { Message } from 'kafkajs';
+import type pg from 'pg';
+import t, { type Test } from 'tap';
+import { quietLogger } from '../../../test/helpers/env.js';
+import { envelope, eventually, ledgerPool } from '../../../test/helpers/mailer.js';
+import { createMetrics } from '../src/plugins/metrics.js';
+import { ScheduleReleaser } from '../src/schedule-releaser.js';
+
+// The real ledger; the produce is recorded, not sent (the scheduled e2e covers the topic).
+// Ticks here are far longer than the waits: an email released within the wait was released
+// because the releaser woke at its due time, not because a tick came round.
+
+const metrics = createMetrics();
+
+interface Released {
+  at: number;
+  ids: string[];
+}
+
+/** A pool whose plain queries are counted (the releaser's look for the next due time is one). */
+function counted(pool: pg.Pool): { pool: pg.Pool; queries: () => number } {
+  let n = 0;
+  const proxy = new Proxy(pool, {
+    get(target, key, receiver) {
+      if (key === 'query')
+        return (...args: unknown[]) => {
+          n++;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { pool: proxy, queries: () => n };
+}
+
+async function parkDueIn(pool: pg.Pool, ms: number): Promise<{ id: string; due: number }> {
+  const due = Date.now() + ms;
+  const scheduledAt = new Date(due).toISOString();
+  const e = envelope({ scheduledAt });
+  const event = scheduledEvent(e.account, e.id, scheduledAt, e.acceptedAt);
+  const parked = await park(pool, { id: e.id, account: e.account, scheduledAt, template: null }, JSON.stringify(e), event);
+  if (parked.kind !== 'parked') throw new Error(`not parked: ${JSON.stringify(parked)}`);
+  return { id: e.id, due };
+}
+
+function releaser(t: Test, pool: pg.Pool, tickMs: number) {
+  const released: Released[] = [];
+  const r = new ScheduleReleaser(
+    pool,
+    async (messages: Message[]) => {
+      released.push({ at: Date.now(), ids: messages.map((m) => String(m.key)) });
+    },
+    metrics,
+    quietLogger,
+    tickMs,
+  );
+  t.teardown(() => r.stop());
+  return { r, released, when: (id: string) => released.find((x) => x.ids.includes(id))?.at };
+}
+
+t.test('it sleeps until the next due email, not until the tick, and never releases one early', async (t) => {
+  const pool = ledgerPool(t);
+  const a = await parkDueIn(pool, 700);
+  const b = await parkDueIn(pool, 1_600);
+  const { r, when } = releaser(t, pool, 60_000);
+  r.start();
+  t.ok(await eventually(async () => when(a.id) !== undefined && when(b.id) !== undefined, 15_000), 'both released long before a tick');
+  t.ok(when(a.id)! >= a.due, 'the first not before it was due');
+  t.ok(when(b.id)! >= b.due, 'the second not before it was due');
+  t.ok(when(a.id)! < when(b.id)!, 'each at its own time: the second was not released with the first');
+});
+
+t.test('a park of an email due within the tick wakes it', async (t) => {
+  const pool = ledgerPool(t);
+  const { r, when } = releaser(t, pool, 60_000);
+  r.start();
+  // Started with nothing due: the next look would be a minute away.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const c = await parkDueIn(pool, 500);
+  r.dueAt(c.due);
+  t.ok(await eventually(async () => when(c.id) !== undefined, 15_000), 'released long before a tick');
+  t.ok(when(c.id)! >= c.due, 'not before it was due');
+});
+
+t.test('a due email another releaser holds is left to the tick: no tight loop', async (t) => {
+  const base = ledgerPool(t);
+  const d = await parkDueIn(base, 200);
+  // Another mailer's release round, stuck in its produce: it holds the row (FOR UPDATE).
+  const other = await base.connect();
+  await other.query('begin');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await other.query('select 1 from emails where id = $1 for update', [d.id]);
+  const { pool, queries } = counted(base);
+  const { r, when } = releaser(t, pool, 2_000);
+  r.start();
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.equal(when(d.id), undefined, 'not released while the other holds it');
+  // One round at start; a tight loop would have made hundreds of looks.
+  t.ok(queries() <= 2, `looks while it was held: ${queries()}`);
+  await other.query('rollback');
+  other.release();
+  t.ok(await eventually(async () => when(d.id) !== undefined, 15_000), 'released by a later tick once it was free');
+});
