@@ -21,12 +21,8 @@ export interface SmtpSenderOptions {
 
 /** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
 export interface SmtpSender {
-  /**
-   * `recipients`: the RCPT TO list (the email's recipients less any suppressed ones). `pinned`:
-   * the only relay this attempt may use (a relay pool's; one relay ignores it). `relay`: the
-   * relay that gave the outcome, when there are several.
-   */
-  send(envelope: Envelope, recipients?: string[], pinned?: string): Promise<SmtpOutcome & { messageId: string; relay?: string }>;
+  /** `recipients`: the RCPT TO list (the email's recipients less any suppressed ones). */
+  send(envelope: Envelope, recipients?: string[]): Promise<SmtpOutcome & { messageId: string }>;
   verify(): Promise<boolean>;
   close(): void;
 }

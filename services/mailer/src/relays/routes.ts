@@ -1,3 +1,4 @@
+import { domainOf } from '@postline/contracts';
 import { ConfigError } from '@postline/runtime';
 import type { RelaySpec } from './relay-config.js';
 
@@ -55,7 +56,7 @@ export function relaysFor(
   relays: readonly RelaySpec[],
   email: { from: { address: string }; tags?: Record<string, string> },
 ): RelaySpec[] {
-  const domain = email.from.address.slice(email.from.address.lastIndexOf('@') + 1).toLowerCase();
+  const domain = domainOf(email.from.address);
   const route = routes.find(
     ({ match }) => (!match.domain || match.domain === domain) && (!match.tag || email.tags?.[match.tag.name] === match.tag.value),
   );
