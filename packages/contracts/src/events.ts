@@ -28,6 +28,11 @@ export const eventDataSchema = z.looseObject({
   /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */
   final: z.boolean().optional().describe("True on exactly one event per email: the one that set the email's final state"),
   scheduledAt: timestamp.optional().describe('On email.scheduled: the due time it set'),
+  relay: z.string().optional().describe("On an attempt's event (sent, delivery_delayed, uncertain, failed): the relay that answered"),
+  relaysTried: z
+    .array(z.string())
+    .optional()
+    .describe('When the attempt failed over: every relay it tried, in order (each failed before DATA but the last)'),
 });
 export type EventData = z.output<typeof eventDataSchema>;
 
