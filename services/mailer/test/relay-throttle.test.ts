@@ -7,7 +7,8 @@ const sent: SmtpOutcome = { kind: 'sent', response: '250 ok', accepted: ['a@exam
 
 t.test('which replies say "slow down"', async (t) => {
   const cases: [SmtpOutcome, boolean, string | null][] = [
-    [reply('421 4.7.0 Too many connections'), false, 'reply 421'],
+    [reply('421 4.7.0 Too many connections'), true, 'reply 421'],
+    [reply('421 4.3.2 Service shutting down'), false, null],
     [reply('451 4.3.0 Temporary server error'), false, 'reply 451'],
     [reply('451 4.7.1 Please try again later'), false, 'reply 451'],
     [reply('454 4.7.0 Throttling: Maximum sending rate exceeded.'), false, 'reply 454'],
@@ -34,10 +35,10 @@ t.test('unpaced until throttled; a cut halves rate and concurrency once per seco
   for (let i = 0; i < 10; i++) th.end(reply('454 4.7.0 Throttling'), 950);
   t.same(cuts, ['reply 454'], 'the replies of one burst are one cut');
   th.end(sent, 2_000);
-  t.equal(th.rate, 17, '+2/s after a second of success');
+  t.equal(th.rate, 18, '+3/s (a tenth of the 30/s cut) after a second of success');
   t.equal(th.concurrencyLimit, 5);
   th.end(sent, 2_500);
-  t.equal(th.rate, 17, 'at most once a second');
+  t.equal(th.rate, 18, 'at most once a second');
   for (let i = 0; i < 100; i++) th.end(reply('454 4.7.0 Throttling'), 3_000 + i * 1_000);
   t.equal(th.rate, 1, 'never below 1/s');
   t.equal(th.concurrencyLimit, 1);

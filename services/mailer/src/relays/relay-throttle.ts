@@ -2,8 +2,13 @@ import type { SmtpOutcome } from '../smtp-outcome.js';
 
 /** The slowest a throttled relay is ever paced (messages/s): it still learns when the limit lifts. */
 const MIN_RATE = 1;
-/** Additive increase: messages/s added for each second in which sends succeeded. */
-const INCREASE_PER_SECOND = 2;
+/**
+ * Additive increase, per second in which sends succeeded: a tenth of the rate the last cut
+ * halved (so a relay is back where it was cut 5 s later, then probes on at that step), and at
+ * least this (messages/s). A constant step between cuts, scaled to the relay's own pace: +2/s
+ * would take minutes to win back a 500/s relay's halving.
+ */
+const MIN_INCREASE = 2;
 /**
  * One cut per this long: the throttling replies of one burst are one signal (like TCP's one cut
  * per round trip), or 20 refusals in flight together would divide the rate by a million.
@@ -13,15 +18,17 @@ const CUT_EVERY_MS = 1_000;
 export type CutReason = 'reply 421' | 'reply 451' | 'reply 454' | 'throttling text' | 'connection refused';
 
 /**
- * Why an outcome says "slow down", or null: 421 (service closing, busy), 451 4.3.x/4.7.x
- * (resources, policy), 454 4.7.0 ("Throttling", SES), a 4xx whose text says rate or throttle,
- * or a refused connection while the relay was taking our mail (a relay shedding load).
+ * Why an outcome says "slow down", or null: 421 (busy, closing), 451 4.3.x/4.7.x (resources,
+ * policy), 454 4.7.0 ("Throttling", SES), a 4xx whose text says rate or throttle, or a refused
+ * connection. A 421 or a refused connection counts only while the relay was taking our mail a
+ * moment before (`recentlyOk`): a relay shedding load. From a relay that is simply down they are
+ * its breaker's business; cutting on every probe would leave it at 1/s when it comes back.
  */
 export function throttleReason(outcome: SmtpOutcome, recentlyOk: boolean): CutReason | null {
   if (outcome.kind === 'unavailable') return recentlyOk ? 'connection refused' : null;
   if (outcome.kind !== 'transient' || !outcome.response) return null;
   const r = outcome.response;
-  if (r.startsWith('421')) return 'reply 421';
+  if (r.startsWith('421')) return recentlyOk ? 'reply 421' : null;
   if (/^451[ -]4\.[37]\./.test(r)) return 'reply 451';
   if (/^454[ -]4\.7\.0/.test(r)) return 'reply 454';
   if (/^4\d\d/.test(r) && /throttl|rate limit|too many (messages|connections)|slow down/i.test(r)) return 'throttling text';
@@ -43,6 +50,7 @@ export class RelayThrottle {
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastIncreaseAt = 0;
   private lastOkAt = Number.NEGATIVE_INFINITY;
+  private step = MIN_INCREASE;
   /** Send start times in the last second: the rate actually achieved, for the first cut. */
   private readonly starts: number[] = [];
 
@@ -110,6 +118,7 @@ export class RelayThrottle {
     const achieved = this.starts.filter((s) => s > now - 1_000).length;
     const current = this.rateLimit === null ? achieved : Math.min(this.rateLimit, Math.max(achieved, MIN_RATE));
     this.rateLimit = Math.max(MIN_RATE, current / 2);
+    this.step = Math.max(MIN_INCREASE, current / 10);
     this.concurrency = Math.max(1, Math.floor(this.concurrency / 2));
     // The slots already promised at the old rate stay promised; new ones follow the new rate.
     this.onCut(reason, this.rateLimit);
@@ -121,7 +130,7 @@ export class RelayThrottle {
     this.lastIncreaseAt = now;
     this.concurrency = Math.min(this.maxConcurrency, this.concurrency + 1);
     if (this.rateLimit === null) return;
-    const raised = this.rateLimit + INCREASE_PER_SECOND * Math.min(seconds, 5);
+    const raised = this.rateLimit + this.step * Math.min(seconds, 5);
     this.rateLimit = this.maxRate === null ? raised : Math.min(this.maxRate, raised);
   }
 }
