@@ -1,6 +1,13 @@
-import { type EmailEvent, type Envelope, type EventData, type EventType, emailEvent, normalizeAddress } from '@postline/contracts';
+import {
+  type EmailEvent,
+  type Envelope,
+  type EventData,
+  type EventType,
+  emailEvent,
+  isHardBounce,
+  normalizeAddress,
+} from '@postline/contracts';
 import type { FinalState, Outcome, RecipientWrite } from '@postline/ledger';
-import { isHardBounce } from './bounce-class.js';
 import type { Refusal } from './smtp-outcome.js';
 
 /** Which relay an attempt used (and every relay it tried, after a failover): on its event. */

@@ -3,6 +3,7 @@ import {
   ENVELOPE_HEADERS,
   type Envelope,
   envelopeSchema,
+  isHardBounce,
   normalizeAddress,
   policyViolation,
   queuedEvent,
@@ -13,7 +14,6 @@ import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
 import { retryDelayMs } from './backoff.js';
-import { isHardBounce } from './bounce-class.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
 import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';

@@ -35,6 +35,7 @@ export const smtpPlugin = fp(
           messageIdDomain: config.MESSAGE_ID_DOMAIN,
           dkim: config.dkim,
           dkimRequired: config.DKIM_REQUIRED,
+          bounceDomain: config.BOUNCE_DOMAIN,
         },
         app.log.child({ relay: spec.name }),
       ),
