@@ -44,7 +44,7 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       await keepReport(db, { reason: report.reason, mailFrom, rcptTo, raw: raw.subarray(0, KEPT_BYTES).toString('utf8') });
       count('malformed');
       log.warn({ reason: report.reason, rcptTo }, 'unusable report kept for inspection');
-      return '250 2.0.0 Kept for inspection';
+      return '2.0.0 Kept for inspection';
     }
     const emailId = emailIdOf(rcptTo, report.original, bounceDomain);
     const account = emailId ? (await accountsOf(db, [emailId])).get(emailId) : undefined;
@@ -55,13 +55,13 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     const effects = reportEffects(report, emailId, account, new Date());
     if (effects.events.length === 0) {
       count('ignored');
-      return '250 2.0.0 Nothing to record';
+      return '2.0.0 Nothing to record';
     }
     await recordReport(db, { emailId, account, ...effects });
     const outcome = report.kind === 'arf' ? 'complained' : 'bounced';
     count(outcome);
     log.info({ emailId, events: effects.events.map((e) => e.type), suppressed: effects.suppress.length }, 'report recorded');
-    return '250 2.0.0 Recorded';
+    return '2.0.0 Recorded';
   }
 
   return new SMTPServer({

@@ -89,7 +89,7 @@ t.test('a hard bounce: 250, email.bounced (hard, 5.1.1), the recipient suppresse
   });
   const { code, transcript } = await deliver(e.verp, report);
   t.equal(code, 0, 'swaks: the transaction succeeded');
-  t.match(transcript, /<~\s+250 2\.0\.0 Recorded/);
+  t.match(transcript, /<-\s+250 2\.0\.0 Recorded/);
   t.match(await events(e.id), [
     { type: 'email.bounced', payload: { data: { recipient: 'gone@example.net', status: '5.1.1', bounceType: 'hard' } } },
   ]);
@@ -112,7 +112,7 @@ t.test('a complaint to the feedback address: email.complained, the recipient sup
     fbl,
     arf({ to: fbl, feedbackType: 'abuse', originalRcptTo: 'annoyed@example.net', original: [...e.headers, '', 'Hi'] }),
   );
-  t.match(transcript, /<~\s+250 2\.0\.0 Recorded/);
+  t.match(transcript, /<-\s+250 2\.0\.0 Recorded/);
   t.match(await events(e.id), [
     { type: 'email.complained', payload: { data: { recipient: 'annoyed@example.net', feedbackType: 'abuse' } } },
   ]);
@@ -123,7 +123,7 @@ t.test('a malformed report is kept for inspection and counted', async (t) => {
   const before = await metric('malformed');
   const e = await sentEmail('x@example.net');
   const { transcript } = await deliver(e.verp, 'From: someone@example.net\r\nSubject: out of office\r\n\r\nI am away until Monday.\r\n');
-  t.match(transcript, /<~\s+250 2\.0\.0 Kept for inspection/);
+  t.match(transcript, /<-\s+250 2\.0\.0 Kept for inspection/);
   const { rows } = await pool.query<{ reason: string; rcpt_to: string[]; raw: string }>(
     'select reason, rcpt_to, raw from inbound_reports where $1 = any(rcpt_to)',
     [e.verp],
