@@ -83,7 +83,8 @@ export class System {
     const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
     if (options.defaultTimings) for (const key of Object.keys(TEST_TIMINGS)) delete mailer[key];
     if (options.relays) {
-      delete mailer.SMTP_URL;
+      // Empty is unset (parseEnv): the test run's own SMTP_URL, in process.env, must not reach the mailer.
+      mailer.SMTP_URL = '';
       mailer.SMTP_RELAYS = options.relays(sink.url);
     }
     await createTopics(mailer);
