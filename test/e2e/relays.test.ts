@@ -8,8 +8,8 @@ import { SmtpSink } from '../helpers/smtp-sink.js';
 import { System } from './harness.js';
 
 // Issue #16 §1-2: a relay pool through the real API and mailer processes, on the production
-// defaults (the uncertain retry waits out the default 30 s backoff). What each relay received is
-// what its SMTP server recorded.
+// defaults, the retry backoff included (the uncertain retry waits out the default 30 s). What
+// each relay received is what its SMTP server recorded.
 
 const user = uniqueName('relay').toLowerCase();
 
@@ -36,7 +36,8 @@ t.test('relay pool: failover before DATA only, with the production defaults', as
     mailers: 1,
     defaultTimings: true,
     relays: (good) => `smtp://127.0.0.1:${dead}?name=dead, ${flaky.url}?name=flaky, ${good}?name=good`,
-    mailer: { SMTP_ROUTES: 'tag:case:refused=dead|good; tag:case:flaky=flaky|good' },
+    // Empty is unset: the retry backoff too is the default (30 s ± 20 % before the uncertain retry).
+    mailer: { SMTP_ROUTES: 'tag:case:refused=dead|good; tag:case:flaky=flaky|good', RETRY_BASE_MS: '', RETRY_MAX_MS: '' },
   });
   const pool = ledgerPool(t);
   const post = async (subject: string, tag: string) => {
