@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One build, three images:  docker build --target api|mailer|webhooks .
+# One build, three images:  docker build --target api|mailer|webhooks .  (the API image also runs the bounce listener)
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -31,7 +31,8 @@ USER node
 FROM runtime AS api
 COPY --from=build --chown=node:node /out/api /app
 ENV PORT=3000 HOST=0.0.0.0 SUBMISSION_PORT=587
-EXPOSE 3000 587
+# 2525: the bounce listener, when run as `node services/api/dist/bounce-server.js` (compose, k8s).
+EXPOSE 3000 587 2525
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/api/dist/server.js"]

@@ -59,6 +59,8 @@ export class System {
       mailer?: Record<string, string>;
       /** Mailers with the production default for every timing setting (no TEST_TIMINGS). */
       defaultTimings?: boolean;
+      /** SMTP_RELAYS instead of SMTP_URL, given the recording server's URL (one of the relays, or none). */
+      relays?: (sinkUrl: string) => string;
     } = {},
   ): Promise<System> {
     const sink = await new SmtpSink().start();
@@ -80,6 +82,11 @@ export class System {
     };
     const mailer = mailerEnv(sink.url, { ...topics, LOG_LEVEL: 'warn', ...options.mailer });
     if (options.defaultTimings) for (const key of Object.keys(TEST_TIMINGS)) delete mailer[key];
+    if (options.relays) {
+      // Empty is unset (parseEnv): the test run's own SMTP_URL, in process.env, must not reach the mailer.
+      mailer.SMTP_URL = '';
+      mailer.SMTP_RELAYS = options.relays(sink.url);
+    }
     await createTopics(mailer);
     const system = new System(t, sink, api, mailer);
     await system.startApi();

@@ -51,6 +51,13 @@ export class SmtpSink {
   refuseConnections: { code: number; message: string } | null = null;
   /** Recipients refused at RCPT TO with this reply (the others of the same message are accepted). */
   readonly refuseRecipients = new Map<string, { code: number; message: string }>();
+  /**
+   * Above this many messages in any second, MAIL FROM gets `454 4.7.0 Throttling` (SES's answer):
+   * a relay with a per-second quota. `mailTimes` holds each accepted MAIL FROM's time.
+   */
+  throttleAbovePerSecond: number | null = null;
+  readonly mailTimes: number[] = [];
+  throttled = 0;
   /** Each message is answered this long after its data arrived (a slow server). */
   delayMs = 0;
   /** Each new connection waits this long for its greeting (past the client's greeting timeout: a stuck server). */
@@ -74,6 +81,20 @@ export class SmtpSink {
         }
         if (this.greetingDelayMs > 0) setTimeout(() => callback(), this.greetingDelayMs);
         else callback();
+      },
+      onMailFrom: (_address, _session, callback) => {
+        const now = Date.now();
+        const limit = this.throttleAbovePerSecond;
+        if (limit !== null) {
+          let inLastSecond = 0;
+          for (let i = this.mailTimes.length - 1; i >= 0 && (this.mailTimes[i] as number) > now - 1_000; i--) inLastSecond++;
+          if (inLastSecond >= limit) {
+            this.throttled++;
+            return callback(Object.assign(new Error('4.7.0 Throttling: Maximum sending rate exceeded.'), { responseCode: 454 }));
+          }
+        }
+        this.mailTimes.push(now);
+        callback();
       },
       onRcptTo: (address, _session, callback) => {
         const refusal = this.refuseRecipients.get(address.address.toLowerCase());

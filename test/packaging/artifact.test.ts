@@ -25,6 +25,7 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     t.notOk(existsSync(join(out, svc, 'packages/stack')), `${svc}: no local stack`);
     t.ok(existsSync(join(out, svc, `services/${svc}/dist/server.js`)), `${svc}: its entry point`);
   }
+  t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
 
   const sink = await new SmtpSink().start();
   t.teardown(() => sink.stop());

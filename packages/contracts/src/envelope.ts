@@ -21,6 +21,12 @@ const meta = {
   scheduledAt: z.string().datetime().optional(),
   /** The template the email was rendered from, at the API: the email itself is already rendered. */
   template: renderedFromSchema.optional(),
+  /**
+   * On the retry topic, after an attempt whose outcome was uncertain (DATA began, no reply): the
+   * relay that may have delivered it. Every later attempt goes to that relay only, with the same
+   * Message-ID, so a relay's duplicate can be recognised and no second relay ever sends it.
+   */
+  relay: z.string().min(1).max(32).optional(),
 };
 
 /**

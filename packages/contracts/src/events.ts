@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'email.suppressed',
   'email.uncertain',
   'email.canceled',
+  'email.complained',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -28,6 +29,17 @@ export const eventDataSchema = z.looseObject({
   /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */
   final: z.boolean().optional().describe("True on exactly one event per email: the one that set the email's final state"),
   scheduledAt: timestamp.optional().describe('On email.scheduled: the due time it set'),
+  bounceType: z
+    .enum(['hard', 'permanent', 'transient'])
+    .optional()
+    .describe('On email.bounced: hard (the address does not exist: suppressed), permanent (any other 5xx), transient (4xx, soft)'),
+  status: z.string().optional().describe('On email.bounced from a delivery status notification: its Status code (RFC 3463, e.g. 5.1.1)'),
+  feedbackType: z.string().optional().describe("On email.complained: the feedback report's Feedback-Type (abuse, fraud, …)"),
+  relay: z.string().optional().describe("On an attempt's event (sent, delivery_delayed, uncertain, failed): the relay that answered"),
+  relaysTried: z
+    .array(z.string())
+    .optional()
+    .describe('When the attempt failed over: every relay it tried, in order (each failed before DATA but the last)'),
 });
 export type EventData = z.output<typeof eventDataSchema>;
 

@@ -1,3 +1,4 @@
+export { isHardBounce } from './bounce-class.js';
 export {
   allRecipients,
   attachmentBytes,
@@ -60,3 +61,4 @@ export {
   variableName,
   variablesDeclarationSchema,
 } from './templates.js';
+export { emailIdOfVerp, verpAddress } from './verp.js';

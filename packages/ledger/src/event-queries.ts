@@ -1,8 +1,6 @@
 import { type EmailEvent, type WebhookPayload, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
-import { inTransaction } from './transaction.js';
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+import { inTransaction, type Queryable } from './transaction.js';
 
 /**
  * Appends events to the log (and so to the outbox), in the caller's transaction. An event that

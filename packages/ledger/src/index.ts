@@ -25,6 +25,7 @@ export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
 export { reopenFailed } from './redrive-queries.js';
+export { accountsOf, keepReport, recordReport } from './report-queries.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
 export {
   type Change,
@@ -39,7 +40,14 @@ export {
 } from './schedule-queries.js';
 export { type AcceptedRow, getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
-export { addSuppression, deleteSuppression, listSuppressions, type Suppression, suppressedAmong } from './suppression-queries.js';
+export {
+  addSuppression,
+  deleteSuppression,
+  listSuppressions,
+  type Suppression,
+  type SuppressionWrite,
+  suppressedAmong,
+} from './suppression-queries.js';
 export {
   createTemplate,
   deleteTemplate,

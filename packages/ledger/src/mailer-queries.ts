@@ -1,6 +1,7 @@
 import { type EmailEvent, type RecipientState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 import { insertEvents } from './event-queries.js';
+import { insertSuppressions } from './suppression-queries.js';
 import { inTransaction } from './transaction.js';
 
 /** Where the record being sent sits: the stuck-email audit reports it. */
@@ -140,15 +141,7 @@ export async function recordOutcome(
         [id, recipients.map((r) => r.address), recipients.map((r) => r.status), recipients.map((r) => r.smtpResponse)],
       );
     }
-    const suppress = o.suppress ?? [];
-    if (suppress.length > 0) {
-      await client.query(
-        `insert into suppressions (account, address, reason, email_id, smtp_response)
-         select $1, a, r, $2, s from unnest($3::text[], $4::text[], $5::text[]) as t(a, r, s)
-         on conflict (account, address) do nothing`,
-        [account, id, suppress.map((x) => x.address), suppress.map((x) => x.reason), suppress.map((x) => x.smtpResponse)],
-      );
-    }
+    await insertSuppressions(client, account, id, o.suppress ?? []);
     await insertEvents(client, o.events ?? []);
     return true;
   });

@@ -180,4 +180,21 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'inbound reports kept for inspection',
+    sql: `
+      -- Bounce and complaint reports the listener could not use (unparseable, or about no email
+      -- it can name), kept as received (capped) for an operator to read.
+      create table inbound_reports (
+        id          bigserial primary key,
+        received_at timestamptz not null default now(),
+        reason      text not null,
+        mail_from   text not null,
+        rcpt_to     text[] not null,
+        raw         text not null
+      );
+      create index inbound_reports_received_idx on inbound_reports (received_at);
+    `,
+  },
 ];

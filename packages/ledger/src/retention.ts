@@ -43,8 +43,15 @@ export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<
           order by updated_at limit $2 for update skip locked)`,
       [options.retentionDays, options.batchSize],
     );
+    // Unusable bounce reports kept for inspection, too.
+    const reports = await db.query(
+      `delete from inbound_reports where id in (
+         select id from inbound_reports where received_at < now() - $1 * interval '1 day' order by id limit $2)`,
+      [options.retentionDays, options.batchSize],
+    );
     total += rowCount ?? 0;
-    if ((rowCount ?? 0) < options.batchSize && (deliveries.rowCount ?? 0) < options.batchSize) return total;
+    const full = (n: number | null) => (n ?? 0) >= options.batchSize;
+    if (!full(rowCount) && !full(deliveries.rowCount) && !full(reports.rowCount)) return total;
     await sleep(options.pauseMs, undefined, { signal: options.signal });
   }
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Queryable } from './transaction.js';
 
 export interface Suppression {
   address: string;
@@ -23,6 +24,23 @@ const toSuppression = (r: Row): Suppression => ({
   smtpResponse: r.smtp_response,
   createdAt: r.created_at.toISOString(),
 });
+
+export interface SuppressionWrite {
+  address: string;
+  reason: string;
+  smtpResponse: string | null;
+}
+
+/** Suppresses addresses because of `emailId` (a hard bounce, a complaint); an existing entry is kept. */
+export async function insertSuppressions(db: Queryable, account: string, emailId: string, suppress: SuppressionWrite[]): Promise<void> {
+  if (suppress.length === 0) return;
+  await db.query(
+    `insert into suppressions (account, address, reason, email_id, smtp_response)
+     select $1, a, r, $2, s from unnest($3::text[], $4::text[], $5::text[]) as t(a, r, s)
+     on conflict (account, address) do nothing`,
+    [account, emailId, suppress.map((x) => x.address), suppress.map((x) => x.reason), suppress.map((x) => x.smtpResponse)],
+  );
+}
 
 /** Adds an address by hand. Returns the entry, and whether it was new (an existing one is kept as it was). */
 export async function addSuppression(

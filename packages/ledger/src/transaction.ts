@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+/** A pool or a client in a transaction: what a statement that may run in either takes. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
 /**
  * Runs `work` in one transaction on a client of its own: commit if it resolves, roll back if
  * it throws. While the client is checked out, a connection error that arrives between queries

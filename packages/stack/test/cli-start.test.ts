@@ -38,14 +38,14 @@ async function startWholeSystem(t: Test) {
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   t.teardown(() => child.kill('SIGKILL'));
-  for (let i = 0; i < 240 && !(stderr.includes('press Ctrl-C') && readyServices(stdout) === 3); i++) {
+  for (let i = 0; i < 240 && !(stderr.includes('press Ctrl-C') && readyServices(stdout) === 4); i++) {
     if (child.exitCode !== null) break;
     await sleep(500);
   }
   return { child, dataDir, output: () => ({ stdout, stderr }) };
 }
 
-/** How many services have logged that their boot finished (the mailer and the webhook dispatcher: joined their groups). */
+/** How many services have logged that their boot finished (the mailer and the webhook dispatcher: joined their groups; the bounce listener: migrated). */
 const readyServices = (stdout: string) => logLines(stdout).filter((l) => l.msg === 'ready').length;
 
 function logLines(stdout: string): { level: number; msg: string; name?: string }[] {
@@ -71,7 +71,11 @@ t.test(
   async (t) => {
     const { child, dataDir, output } = await startWholeSystem(t);
     const { stdout, stderr } = output();
-    t.equal(readyServices(stdout), 3, 'the API, the mailer and the webhook dispatcher are ready (both consumers joined their groups)');
+    t.equal(
+      readyServices(stdout),
+      4,
+      'the API, the mailer, the webhook dispatcher and the bounce listener are ready (both consumers joined their groups)',
+    );
     t.same(
       logLines(stdout).filter((l) => l.level >= 50),
       [],
@@ -92,6 +96,7 @@ t.test(
     t.match(after.stderr, /mailer exited \(code 0, signal null\)/, 'the mailer drained and exited 0');
     t.match(after.stderr, /api exited \(code 0, signal null\)/, 'the API drained and exited 0');
     t.match(after.stderr, /webhooks exited \(code 0, signal null\)/, 'the webhook dispatcher drained and exited 0');
+    t.match(after.stderr, /bounces exited \(code 0, signal null\)/, 'the bounce listener closed and exited 0');
     const mailerLog = logLines(after.stdout).filter((l) => l.name === 'postline-mailer');
     t.ok(
       mailerLog.some((l) => l.msg === 'consumer stopped'),

@@ -43,7 +43,7 @@ const deliverySchema = z.object({
 
 const suppressionSchema = z.object({
   address: z.string(),
-  reason: z.string().describe('hard_bounce (added by a mailer) or what was given by hand'),
+  reason: z.string().describe('hard_bounce (a refusal or a bounce report), complaint (a feedback report), or what was given by hand'),
   emailId: z.string().nullable().describe('The email whose hard bounce added it'),
   smtpResponse: z.string().nullable(),
   createdAt: timestamp,

@@ -3,6 +3,8 @@ import type { SendPolicy } from '@postline/contracts';
 import { ConfigError, fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 import { type DkimKeyring, emptyKeyring, loadDkimKeys, unsignedDomains } from './dkim-keys.js';
+import { parseRelays, type RelaySpec } from './relays/relay-config.js';
+import { parseRoutes, type Route } from './relays/routes.js';
 
 const schema = z.object({
   NODE_ENV: fields.nodeEnv,
@@ -12,7 +14,12 @@ const schema = z.object({
   LOG_LEVEL: fields.logLevel,
   KAFKA_BROKERS: fields.kafkaBrokers,
   DATABASE_URL: fields.postgresUrl,
-  SMTP_URL: fields.smtpUrl,
+  /** The one relay; or SMTP_RELAYS for several. */
+  SMTP_URL: fields.smtpUrl.optional(),
+  /** Relays in priority order: `smtp://…?name=main&weight=1&maxRate=14, smtp://…?name=spare` (see relays/relay-config.ts). */
+  SMTP_RELAYS: z.string().min(1).optional(),
+  /** Routing rules by sender domain and/or tag: `tag:stream:marketing=bulk|main; domain:news.example.com=bulk`. */
+  SMTP_ROUTES: z.string().optional(),
   /** Verify the SMTP server's certificate (smtps:// or STARTTLS). Turn off only for test servers. */
   SMTP_TLS_REJECT_UNAUTHORIZED: z
     .enum(['true', 'false'])
@@ -37,6 +44,12 @@ const schema = z.object({
   MESSAGE_ID_DOMAIN: z
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
+    .optional(),
+  /** Every message's Return-Path becomes bounces+<email id>@this (VERP); its MX is the bounce listener. Unset: the From: address. */
+  BOUNCE_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'must be a domain name')
+    .transform((d) => d.toLowerCase())
     .optional(),
   /** PEM files named `<domain>.<selector>.pem` (a mounted secret): mail from each domain is DKIM-signed. */
   DKIM_KEYS_DIR: z.string().min(1).optional(),
@@ -71,6 +84,9 @@ export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 
 export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | 'MAILER_ID' | 'SENDER_DOMAINS'> & {
   MESSAGE_ID_DOMAIN: string;
+  /** SMTP_RELAYS parsed, or SMTP_URL as the one relay (`relay1`). */
+  relays: RelaySpec[];
+  routes: Route[];
   /** The keys read from DKIM_KEYS_DIR at boot (none when it is unset). */
   dkim: DkimKeyring;
   MAILER_ID: string;
@@ -102,6 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
       'Invalid configuration — STALL_TIMEOUT_MS must be above SEND_TIMEOUT_MS, or every slow send would look like a stall.',
     );
   }
+  if (!c.SMTP_URL === !c.SMTP_RELAYS) {
+    throw new ConfigError('Invalid configuration — set SMTP_URL (one relay) or SMTP_RELAYS (several), not both and not neither.');
+  }
+  const relays = c.SMTP_RELAYS ? parseRelays(c.SMTP_RELAYS) : [{ name: 'relay1', url: c.SMTP_URL as string, weight: 1, maxRate: null }];
+  const routes = c.SMTP_ROUTES ? parseRoutes(c.SMTP_ROUTES, relays) : [];
   const senderDomains = c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS;
   const dkim = c.DKIM_KEYS_DIR ? loadDkimKeys(c.DKIM_KEYS_DIR) : emptyKeyring;
   const unsigned = unsignedDomains(dkim, senderDomains);
@@ -112,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
   }
   return {
     ...c,
+    relays,
+    routes,
     dkim,
     SENDER_DOMAINS: senderDomains,
     policy: {

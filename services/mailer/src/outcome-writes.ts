@@ -1,7 +1,20 @@
-import { type EmailEvent, type Envelope, type EventData, type EventType, emailEvent, normalizeAddress } from '@postline/contracts';
+import {
+  type EmailEvent,
+  type Envelope,
+  type EventData,
+  type EventType,
+  emailEvent,
+  isHardBounce,
+  normalizeAddress,
+} from '@postline/contracts';
 import type { FinalState, Outcome, RecipientWrite } from '@postline/ledger';
-import { isHardBounce } from './bounce-class.js';
 import type { Refusal } from './smtp-outcome.js';
+
+/** Which relay an attempt used (and every relay it tried, after a failover): on its event. */
+export interface Via {
+  relay: string;
+  relaysTried?: string[];
+}
 
 /** What one attempt decided, ready for recordOutcome(): the state, and everything written with it. */
 export interface OutcomeWrite extends Outcome {
@@ -60,12 +73,12 @@ export function allSuppressed(envelope: Envelope, suppressed: string[]): Outcome
 /** Accepted by the server for `accepted`, refused for the others (a partial refusal is still `sent`). */
 export function sentWrite(
   envelope: Envelope,
-  o: { response: string; messageId: string; accepted: string[]; refusals: Refusal[]; suppressed: string[] },
+  o: { response: string; messageId: string; accepted: string[]; refusals: Refusal[]; suppressed: string[]; via?: Via },
 ): OutcomeWrite {
   const events = new EventBuilder(envelope);
   const suppressed = addSuppressed(events, o.suppressed);
   const refused = addRefused(events, o.refusals);
-  events.add('email.sent', { smtpResponse: o.response, messageId: o.messageId, final: true });
+  events.add('email.sent', { smtpResponse: o.response, messageId: o.messageId, ...o.via, final: true });
   const accepted: RecipientWrite[] = o.accepted.map((address) => ({ address, status: 'accepted', smtpResponse: o.response }));
   return {
     state: 'sent',
@@ -81,7 +94,7 @@ export function sentWrite(
 /** The email will not be sent: `email.failed`, plus a bounce for each recipient the server refused. */
 export function failedWrite(
   envelope: Envelope,
-  o: { error: string; response: string | null; uncertain?: boolean; refusals?: Refusal[]; suppressed?: string[] },
+  o: { error: string; response: string | null; uncertain?: boolean; refusals?: Refusal[]; suppressed?: string[]; via?: Via },
 ): OutcomeWrite {
   const events = new EventBuilder(envelope);
   const suppressed = addSuppressed(events, o.suppressed ?? []);
@@ -90,6 +103,7 @@ export function failedWrite(
     error: o.error,
     ...(o.response ? { smtpResponse: o.response } : {}),
     ...(o.uncertain ? { uncertain: true } : {}),
+    ...o.via,
     final: true,
   });
   return {
@@ -106,7 +120,7 @@ export function failedWrite(
 /** A retry is scheduled: `email.delivery_delayed`, or `email.uncertain` when the message may have arrived. */
 export function retryWrite(
   envelope: Envelope,
-  o: { attempt: number; error: string; response: string | null; uncertain: boolean; nextAttemptAt: Date },
+  o: { attempt: number; error: string; response: string | null; uncertain: boolean; nextAttemptAt: Date; via?: Via },
 ): OutcomeWrite {
   const events = new EventBuilder(envelope).add(
     o.uncertain ? 'email.uncertain' : 'email.delivery_delayed',
@@ -115,6 +129,7 @@ export function retryWrite(
       error: o.error,
       ...(o.response ? { smtpResponse: o.response } : {}),
       nextAttemptAt: o.nextAttemptAt.toISOString(),
+      ...o.via,
     },
     o.attempt,
   );

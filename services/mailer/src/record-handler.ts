@@ -3,6 +3,7 @@ import {
   ENVELOPE_HEADERS,
   type Envelope,
   envelopeSchema,
+  isHardBounce,
   normalizeAddress,
   policyViolation,
   queuedEvent,
@@ -13,14 +14,12 @@ import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
 import { retryDelayMs } from './backoff.js';
-import { isHardBounce } from './bounce-class.js';
-import type { SmtpBreaker } from './circuit-breaker.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
 import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { MailerMetrics } from './plugins/metrics.js';
+import { type PoolOutcome, type RelayPool, relayData } from './relays/relay-pool.js';
 import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
-import type { SmtpSender } from './smtp-sender.js';
 
 /** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
 export type HandleResult = { kind: 'done' } | { kind: 'defer'; ms: number; reason: string };
@@ -28,8 +27,8 @@ export type HandleResult = { kind: 'done' } | { kind: 'defer'; ms: number; reaso
 export interface HandlerDeps {
   config: MailerConfig;
   db: pg.Pool;
-  smtp: SmtpSender;
-  breaker: SmtpBreaker<SmtpOutcome>;
+  /** The relays (SMTP_URL alone is a pool of one), each with its breaker and throttle. */
+  smtp: RelayPool;
   metrics: MailerMetrics;
   log: LogSink;
   produce(topic: string, messages: Message[]): Promise<void>;
@@ -122,7 +121,7 @@ async function failToDeadLetter(
 
 /** One record: validate → claim → send → record the outcome (→ retry topic / dead letter). Never throws. */
 export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Promise<HandleResult> {
-  const { config, breaker, metrics } = deps;
+  const { config, metrics } = deps;
   const parsed = parse(record.message);
   if ('error' in parsed) {
     await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_INVALID_RECORD', parsed.error)]);
@@ -138,7 +137,8 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
   const dueIn = envelope.notBefore ? Date.parse(envelope.notBefore) - Date.now() : 0;
   // Capped: a notBefore years ahead would overflow setTimeout (2^31 ms fires at once: a hot loop).
   if (dueIn > 0) return { kind: 'defer', ms: Math.min(dueIn, MAX_DEFER_MS), reason: 'retry not due' };
-  if (breaker.waitMs > 0) return { kind: 'defer', ms: breaker.waitMs, reason: 'smtp unavailable' };
+  const relaysWait = deps.smtp.waitMs(envelope);
+  if (relaysWait > 0) return { kind: 'defer', ms: relaysWait, reason: 'smtp unavailable' };
 
   // Two copies of one email in this process (a redelivery, or a client retry that produced
   // twice) must not both hold the claim: the later one waits for the first, then looks again.
@@ -179,7 +179,7 @@ async function parkIfLater(deps: HandlerDeps, record: InboundRecord, envelope: E
 }
 
 async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult> {
-  const { config, db, smtp, breaker, metrics } = deps;
+  const { config, db, smtp, metrics } = deps;
   if (envelope.scheduledAt && Date.parse(envelope.scheduledAt) > Date.now()) {
     const parked = await parkIfLater(deps, record, envelope, envelope.scheduledAt, log);
     if (parked) return parked;
@@ -235,19 +235,20 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
 
   const attempt = claimed.attempts + 1;
   const endTimer = metrics.smtpDuration.startTimer();
-  const run = await breaker.execute(() => smtp.send(envelope, rcptTo));
-  if ('wait' in run) {
-    // The breaker opened (or a probe went out) while we claimed: nothing was sent.
+  const outcome = await smtp.send(envelope, rcptTo);
+  if ('wait' in outcome) {
+    // Nothing was sent: every relay of its route is down (a breaker opened, or a probe is out,
+    // since the check above), or its relay's next slot is further than a partition may wait.
     await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
-    return { kind: 'defer', ms: run.wait, reason: 'smtp unavailable' };
+    if (outcome.reason === 'open') return { kind: 'defer', ms: outcome.wait, reason: 'smtp unavailable' };
+    return throttled(deps, record, envelope, outcome.wait, log);
   }
-  const outcome = run.result;
   endTimer({ outcome: outcome.kind });
   if (suppressed.length > 0) metrics.suppressed.inc(suppressed.length);
 
   switch (outcome.kind) {
     case 'sent': {
-      const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed });
+      const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed, via: relayData(outcome) });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
       if (outcome.refusals.length > 0) metrics.bounced.inc(outcome.refusals.length);
@@ -259,11 +260,17 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       // Nothing reached the server: hand the email back so any mailer may take it at once.
       await releaseClaim(db, envelope.id, config.MAILER_ID).catch(() => {});
       log.warn({ error: outcome.error }, 'smtp server unreachable; pausing');
-      return { kind: 'defer', ms: Math.max(breaker.waitMs, 100), reason: 'smtp unavailable' };
+      return { kind: 'defer', ms: Math.max(smtp.waitMs(envelope), 100), reason: 'smtp unavailable' };
     }
     case 'permanent': {
       const refusals = permanentRefusals(outcome, rcptTo);
-      const failure = failedWrite(envelope, { error: outcome.error, response: outcome.response, refusals, suppressed });
+      const failure = failedWrite(envelope, {
+        error: outcome.error,
+        response: outcome.response,
+        refusals,
+        suppressed,
+        via: relayData(outcome),
+      });
       const reason = outcome.response ?? outcome.error;
       if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_SMTP_PERMANENT', reason, 'permanent', failure))) {
         return OUTCOME_NOT_RECORDED;
@@ -277,7 +284,7 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
       if (attempt >= config.MAX_ATTEMPTS) {
-        const failure = failedWrite(envelope, { error: outcome.error, response, uncertain, suppressed });
+        const failure = failedWrite(envelope, { error: outcome.error, response, uncertain, suppressed, via: relayData(outcome) });
         const reason = `after ${attempt} attempts: ${outcome.error}`;
         if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', reason, 'attempts', failure))) {
           return OUTCOME_NOT_RECORDED;
@@ -287,17 +294,51 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       }
       const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
       const notBefore = due.toISOString();
-      const retry: Envelope = { ...envelope, attempt, notBefore };
+      // Once an attempt was uncertain, the email stays on that relay (relay-pool.ts).
+      const pin = uncertain && outcome.relay ? { relay: outcome.relay } : {};
+      const retry: Envelope = { ...envelope, attempt, notBefore, ...pin };
       // Written in the current envelope version, whatever version the record was read in.
       const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
       await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers }]);
-      const write = retryWrite(envelope, { attempt, error: outcome.error, response, uncertain, nextAttemptAt: due });
+      const write = retryWrite(envelope, {
+        attempt,
+        error: outcome.error,
+        response,
+        uncertain,
+        nextAttemptAt: due,
+        via: relayData(outcome),
+      });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
       log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');
       return { kind: 'done' };
     }
   }
+}
+
+/**
+ * Its relay is paced and its next slot is far: the record goes to the retry topic, due then, with
+ * its attempt count unchanged (nothing was tried), and its partition moves on. Paced, never spilled
+ * onto another relay: pacing is not a failure.
+ */
+async function throttled(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  envelope: Envelope,
+  waitMs: number,
+  log: LogSink,
+): Promise<HandleResult> {
+  const later: Envelope = { ...envelope, notBefore: new Date(Date.now() + waitMs).toISOString() };
+  const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
+  try {
+    await deps.produce(deps.config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(later), headers }]);
+  } catch (error) {
+    log.warn({ err: error }, 'could not hand a paced email to the retry topic; pausing');
+    return { kind: 'defer', ms: Math.min(waitMs, 5_000), reason: 'relay throttled' };
+  }
+  deps.metrics.deferred.inc({ reason: 'relay throttled' });
+  log.debug({ waitMs }, 'relay paced: email handed to the retry topic until its slot');
+  return { kind: 'done' };
 }
 
 /**

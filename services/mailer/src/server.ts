@@ -12,5 +12,6 @@ await serve({
   serverOptions: () => ({ forceCloseConnections: true }),
   logBindings: (config) => ({ mailerId: config.MAILER_ID }),
   listen: (config) => ({ port: config.METRICS_PORT, host: config.METRICS_HOST }),
-  afterStart: (config, log) => log.info({ smtp: maskUrl(config.SMTP_URL), group: config.CONSUMER_GROUP }, 'mailer started'),
+  afterStart: (config, log) =>
+    log.info({ relays: config.relays.map((r) => `${r.name} ${maskUrl(r.url)}`), group: config.CONSUMER_GROUP }, 'mailer started'),
 });

@@ -7,8 +7,12 @@ export interface Refusal {
 export type SmtpOutcome =
   /** Accepted for `accepted`; `refusals` were refused at RCPT while the others went through. */
   | { kind: 'sent'; response: string; accepted: string[]; refusals: Refusal[] }
-  /** 4xx, or a connection that failed mid-conversation: try again later (counts an attempt). */
-  | { kind: 'transient'; error: string; response: string | null; refusals?: Refusal[] }
+  /**
+   * 4xx, or a connection that failed mid-conversation: try again later (counts an attempt).
+   * `beforeData`: it failed before the DATA phase (a reply to EHLO, STARTTLS, AUTH, MAIL or RCPT,
+   * or a TLS failure), so nothing can have been delivered: another relay may take it.
+   */
+  | { kind: 'transient'; error: string; response: string | null; refusals?: Refusal[]; beforeData?: boolean }
   /** 5xx, every recipient refused, an unsendable message: never try again. */
   | { kind: 'permanent'; error: string; response: string | null; refusals?: Refusal[] }
   /** The server answered DATA and the body went out, then the connection broke (or the deadline passed) before its reply. */
@@ -55,8 +59,10 @@ export function classifySmtpError(raw: unknown, dataBegan: boolean): SmtpOutcome
   const response = e.response ?? null;
   if (e.responseCode) {
     const refusals = refusalsOf(e.rejectedErrors);
-    const kind = e.responseCode >= 500 ? 'permanent' : 'transient';
-    return refusals.length > 0 ? { kind, error, response, refusals } : { kind, error, response };
+    if (e.responseCode >= 500)
+      return refusals.length > 0 ? { kind: 'permanent', error, response, refusals } : { kind: 'permanent', error, response };
+    const beforeData = !dataBegan && isBeforeData(e.command);
+    return { kind: 'transient', error, response, ...(refusals.length > 0 ? { refusals } : {}), beforeData };
   }
   if (dataBegan) return { kind: 'uncertain', error };
   if (e.code && NEVER_SENDABLE.has(e.code)) return { kind: 'permanent', error, response };
@@ -64,5 +70,12 @@ export function classifySmtpError(raw: unknown, dataBegan: boolean): SmtpOutcome
   if (e.command === 'CONN' || e.originalCode === 'ECONNREFUSED' || e.code === 'EDNS' || e.code === 'ECONNREFUSED') {
     return { kind: 'unavailable', error };
   }
-  return { kind: 'transient', error, response };
+  // A TLS handshake that failed (STARTTLS or smtps): before any command that carries mail.
+  const tls = e.code === 'ETLS' || /certificate|SSL|TLS/i.test(error);
+  return { kind: 'transient', error, response, beforeData: tls || isBeforeData(e.command) };
+}
+
+/** nodemailer's name for the command that failed: every one before DATA. */
+function isBeforeData(command: string | undefined): boolean {
+  return command !== undefined && /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b|MAIL FROM|RCPT TO)/i.test(command);
 }

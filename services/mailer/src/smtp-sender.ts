@@ -1,4 +1,4 @@
-import { allRecipients, domainOf, type Envelope } from '@postline/contracts';
+import { allRecipients, domainOf, type Envelope, verpAddress } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -17,6 +17,8 @@ export interface SmtpSenderOptions {
   /** DKIM keys by sender domain; `dkimRequired`: an email from a domain without one is refused, not sent unsigned. */
   dkim: DkimKeyring;
   dkimRequired: boolean;
+  /** Set: every message's Return-Path (MAIL FROM) is its VERP address there, for asynchronous bounces. */
+  bounceDomain?: string | undefined;
 }
 
 /** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
@@ -110,7 +112,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
       const probe = probes.watch(signal);
       try {
         // The SMTP envelope is set from the same structures, not derived from the headers.
-        const smtpEnvelope = { from: email.from.address, to: recipients };
+        // With a bounce domain, the Return-Path names the email: a bounce hours later finds it.
+        const returnPath = options.bounceDomain ? verpAddress(envelope.id, options.bounceDomain) : email.from.address;
+        const smtpEnvelope = { from: returnPath, to: recipients };
         // Signed as it is streamed to the server (each of the domain's selectors signs: two during a key rotation).
         const dkim = dkimKeys.length > 0 ? { dkim: { keys: dkimKeys } } : {};
         const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal, ...dkim });

@@ -1,11 +1,11 @@
 import type { KafkaMessage } from 'kafkajs';
 import t from 'tap';
 import { envelope, ledgerPool, ledgerRows, mailerEnv } from '../../../test/helpers/mailer.js';
-import { SmtpBreaker } from '../src/circuit-breaker.js';
 import { loadConfig } from '../src/config.js';
 import { createMetrics } from '../src/plugins/metrics.js';
 import { type HandlerDeps, handleRecord, MAX_DEFER_MS } from '../src/record-handler.js';
-import { isOutage, type SmtpOutcome } from '../src/smtp-outcome.js';
+import { createRelayPool, relayBreaker } from '../src/relays/relay-pool.js';
+import { RelayThrottle } from '../src/relays/relay-throttle.js';
 import type { SmtpSender } from '../src/smtp-sender.js';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent } as unknown as HandlerDeps['log'];
@@ -14,8 +14,18 @@ function deps(db: HandlerDeps['db'], send: SmtpSender['send'], running: () => bo
   return {
     config: loadConfig(mailerEnv('smtp://127.0.0.1:1')),
     db,
-    smtp: { send, verify: async () => true, close() {} },
-    breaker: new SmtpBreaker<SmtpOutcome>(isOutage, 500, 30_000),
+    smtp: createRelayPool(
+      [
+        {
+          spec: { name: 'relay1', url: 'smtp://127.0.0.1:1', weight: 1, maxRate: null },
+          sender: { send, verify: async () => true, close() {} },
+          breaker: relayBreaker(),
+          throttle: new RelayThrottle(null, 5),
+        },
+      ],
+      [],
+      silent,
+    ),
     metrics: createMetrics(),
     log: silent,
     produce: async () => {},

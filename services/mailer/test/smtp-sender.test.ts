@@ -3,6 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope } from '../../../test/helpers/mailer.js';
+import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
 import { emptyKeyring } from '../src/dkim-keys.js';
 import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
 
@@ -132,4 +133,28 @@ t.test('a connection dropped before DATA is not uncertain', async (t) => {
   t.not(outcome.kind, 'uncertain', `${outcome.kind}`);
   t.not(outcome.kind, 'sent');
   t.not(outcome.kind, 'permanent');
+});
+
+t.test('BOUNCE_DOMAIN: the Return-Path (MAIL FROM) is the VERP address of the email; From: is untouched', async (t) => {
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  const s = createSmtpSender(
+    {
+      url: sink.url,
+      poolSize: 1,
+      timeoutMs: 1_000,
+      sendTimeoutMs: 3_000,
+      rejectUnauthorized: false,
+      messageIdDomain: 'sender.test',
+      dkim: emptyKeyring,
+      dkimRequired: false,
+      bounceDomain: 'bounces.example.com',
+    },
+    quietLogger,
+  );
+  t.teardown(() => s.close());
+  const e = envelope();
+  t.match(await s.send(e), { kind: 'sent' });
+  t.equal(sink.received[0]?.from, `bounces+${e.id}@bounces.example.com`, 'as the server recorded MAIL FROM');
+  t.match(sink.received[0]?.raw, /^From: Sender <sender@example\.com>/m);
 });

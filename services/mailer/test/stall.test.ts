@@ -14,7 +14,6 @@ import {
 } from '../../../test/helpers/mailer.js';
 import { app as mailerApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { SmtpSender } from '../src/smtp-sender.js';
 
 /** Records between the group's committed offset and the end, summed over the topic. */
 async function uncommitted(topic: string, groupId: string): Promise<number> {
@@ -84,7 +83,7 @@ t.test('a send that never settles is detected: /healthz and /readyz fail naming 
   const app = Fastify({ logger: { level: config.LOG_LEVEL } });
   await app.register(mailerApp, { config });
   // Fault injection: a send that never settles, as the old one-shot stream could leave it.
-  const smtp = app.smtp as SmtpSender;
+  const smtp = app.smtp;
   const realSend = smtp.send.bind(smtp);
   let release: (() => void) | null = null;
   smtp.send = (e) =>

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: the whole system on one machine — infra, the API on PORT (3000), one mailer and one webhook dispatcher.
+// `npm start`: the whole system on one machine — infra, the API on PORT (3000), one mailer, one webhook dispatcher
+// and the bounce listener (SMTP on 2525).
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const SERVICES: { name: string; entry: string; env?: Record<string, string> }[] 
   { name: 'mailer', entry: 'services/mailer/dist/server.js' },
   // Its own metrics port, whatever METRICS_PORT says (that one is the mailer's).
   { name: 'webhooks', entry: 'services/webhooks/dist/server.js', env: { METRICS_PORT: '9465' } },
+  { name: 'bounces', entry: 'services/api/dist/bounce-server.js', env: { METRICS_PORT: '9466' } },
 ];
 
 runMain(async () => {
@@ -21,7 +23,8 @@ runMain(async () => {
   const port = process.env.PORT ?? '3000';
   // `npm start` is a development command: the services' development defaults apply unless the
   // caller says otherwise (outside development and test they fail closed; see allowsDevDefaults).
-  const env = { NODE_ENV: 'development', ...process.env, ...stack.env, PORT: port };
+  // The mailer's Return-Paths name the bounce listener's domain (VERP), as in production.
+  const env = { NODE_ENV: 'development', BOUNCE_DOMAIN: 'bounces.example.com', ...process.env, ...stack.env, PORT: port };
   const children: ChildProcess[] = [];
   for (const service of SERVICES) {
     const entry = join(repoRoot, service.entry);
@@ -41,6 +44,9 @@ runMain(async () => {
     children.length > 0 ? `Docs:     http://127.0.0.1:${port}/docs` : null,
     children.length > 1 ? `Mailer:   http://127.0.0.1:${process.env.METRICS_PORT ?? '9464'}/metrics` : null,
     children.length > 2 ? 'Webhooks: http://127.0.0.1:9465/metrics' : null,
+    children.length > 3
+      ? `Bounces:  smtp://127.0.0.1:${process.env.BOUNCE_SMTP_PORT ?? '2525'} (metrics http://127.0.0.1:9466/metrics)`
+      : null,
     stack.env.INBOX_URL ? `Inbox:    ${stack.env.INBOX_URL}` : null,
     ...Object.entries(stack.env).map(([k, v]) => `${k}=${v}`),
   ].filter(Boolean);

@@ -41,10 +41,15 @@ runMain(async () => {
   try {
     if (!plan) runs.push(await runTap(args, env));
     else {
-      progress(`${plan.shared.length} test files two at a time, then ${plan.exclusive.length} that stop parts of the stack, one at a time`);
-      runs.push(await runTap(['--jobs', '2', ...plan.shared], env));
+      // POSTLINE_TEST_JOBS (default 2): shared files at once, for measuring; POSTLINE_TEST_PHASE: one phase only.
+      const jobs = process.env.POSTLINE_TEST_JOBS ?? '2';
+      const phase = process.env.POSTLINE_TEST_PHASE;
+      progress(
+        `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack, one at a time`,
+      );
+      if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], env));
       // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
-      if (!interrupted) runs.push(await runTap(['--jobs', '1', ...plan.exclusive], env));
+      if (!interrupted && phase !== 'shared') runs.push(await runTap(['--jobs', '1', ...plan.exclusive], env));
     }
   } finally {
     await control.close();

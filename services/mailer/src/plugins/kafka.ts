@@ -2,14 +2,12 @@ import { BACKEND_RETRY, CONSUMER_RETRY, ConsumerSupervisor, createKafka, emailTo
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
-import { SmtpBreaker } from '../circuit-breaker.js';
 import type { MailerConfig } from '../config.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
 import { ScheduleReleaser } from '../schedule-releaser.js';
-import { isOutage } from '../smtp-outcome.js';
 import type { StallMonitor } from '../stall-monitor.js';
 
 declare module 'fastify' {
@@ -73,12 +71,10 @@ export const kafkaPlugin = fp(
     const resumeTimers = new Set<NodeJS.Timeout>();
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
-    const breaker = new SmtpBreaker(isOutage, 500, 30_000);
     const deps: HandlerDeps = {
       config,
       db: app.ledger,
       smtp: app.smtp,
-      breaker,
       metrics: app.mailerMetrics,
       log: app.log,
       produce: (topic, messages) => producer.produce(topic, messages),

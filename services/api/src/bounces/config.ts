@@ -1,0 +1,39 @@
+import { fields, parseEnv } from '@postline/runtime';
+import { z } from 'zod';
+
+const schema = z.object({
+  NODE_ENV: fields.nodeEnv,
+  LOG_LEVEL: fields.logLevel,
+  DATABASE_URL: fields.postgresUrl,
+  /** The domain of every message's VERP Return-Path (bounces+<id>@…): its MX points at this listener. */
+  BOUNCE_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'must be a domain name')
+    .transform((d) => d.toLowerCase())
+    .optional(),
+  BOUNCE_SMTP_PORT: fields.port.default(2525),
+  BOUNCE_SMTP_HOST: z.string().default('127.0.0.1'),
+  /** A report larger than this is refused at MAIL FROM (SIZE) or when its data passes it: 552. */
+  BOUNCE_MAX_BYTES: fields.positiveInt.default(10 * 1024 * 1024),
+  METRICS_PORT: fields.port.default(9466),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  LEDGER_TIMEOUT_MS: fields.positiveInt.default(5_000),
+  SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(10_000),
+  BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
+});
+
+/** Every environment variable the bounce listener reads (packaging tests check compose and k8s against it). */
+export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
+
+export type BounceConfig = Omit<z.output<typeof schema>, 'BOUNCE_DOMAIN'> & { BOUNCE_DOMAIN: string };
+
+/** The development default: `npm start`'s mailer uses the same one. */
+export const DEV_BOUNCE_DOMAIN = 'bounces.example.com';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BounceConfig {
+  const c = parseEnv(schema, env);
+  if (!c.BOUNCE_DOMAIN && !fields.allowsDevDefaults(c.NODE_ENV)) {
+    throw fields.devDefaultsRefused(c.NODE_ENV, 'BOUNCE_DOMAIN', 'the domain whose MX points at this listener');
+  }
+  return { ...c, BOUNCE_DOMAIN: c.BOUNCE_DOMAIN ?? DEV_BOUNCE_DOMAIN };
+}

@@ -1,0 +1,103 @@
+import { domainOf } from '@postline/contracts';
+import { accountsOf, keepReport, recordReport } from '@postline/ledger';
+import type { LogSink } from '@postline/runtime';
+import type pg from 'pg';
+import type { Counter } from 'prom-client';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { parseReport } from './parse-report.js';
+import { emailIdOf, reportEffects } from './report-effects.js';
+
+/** How much of a report nobody could use is kept for inspection. */
+const KEPT_BYTES = 256 * 1024;
+
+export type ReportOutcome = 'bounced' | 'complained' | 'ignored' | 'malformed' | 'unknown email' | 'refused recipient' | 'ledger error';
+
+interface ListenerOptions {
+  bounceDomain: string;
+  maxBytes: number;
+  db: pg.Pool;
+  log: LogSink;
+  reports: Counter<'outcome'>;
+}
+
+const reply = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+/**
+ * The inbound side of deliverability: an MX for BOUNCE_DOMAIN that takes delivery status
+ * notifications (RFC 3464) and feedback reports (ARF, RFC 5965) and nothing else. No AUTH, no
+ * relaying: a recipient outside the bounce domain is refused at RCPT. A report is answered only
+ * once it is in the ledger (250), or kept (250, unusable), or refused (550: it names no email
+ * we sent), or deferred (451: the ledger is down; the sending MTA retries).
+ */
+export function createBounceListener(options: ListenerOptions): SMTPServer {
+  const { bounceDomain, db, log, reports } = options;
+  const count = (outcome: ReportOutcome) => reports.inc({ outcome });
+
+  async function handle(raw: Buffer, session: SMTPServerSession): Promise<string> {
+    const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const report = await parseReport(raw).catch((error: Error) => ({
+      kind: 'malformed' as const,
+      reason: `unparseable: ${error.message}`,
+    }));
+    if (report.kind === 'malformed') {
+      await keepReport(db, { reason: report.reason, mailFrom, rcptTo, raw: raw.subarray(0, KEPT_BYTES).toString('utf8') });
+      count('malformed');
+      log.warn({ reason: report.reason, rcptTo }, 'unusable report kept for inspection');
+      return '2.0.0 Kept for inspection';
+    }
+    const emailId = emailIdOf(rcptTo, report.original, bounceDomain);
+    const account = emailId ? (await accountsOf(db, [emailId])).get(emailId) : undefined;
+    if (!emailId || !account) {
+      count('unknown email');
+      throw reply(550, emailId ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
+    }
+    const effects = reportEffects(report, emailId, account, new Date());
+    if (effects.events.length === 0) {
+      count('ignored');
+      return '2.0.0 Nothing to record';
+    }
+    await recordReport(db, { emailId, account, ...effects });
+    const outcome = report.kind === 'arf' ? 'complained' : 'bounced';
+    count(outcome);
+    log.info({ emailId, events: effects.events.map((e) => e.type), suppressed: effects.suppress.length }, 'report recorded');
+    return '2.0.0 Recorded';
+  }
+
+  return new SMTPServer({
+    name: bounceDomain,
+    banner: 'postline bounce and complaint listener',
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    size: options.maxBytes,
+    logger: false,
+    onRcptTo(address: SMTPServerAddress, _session, callback) {
+      if (domainOf(address.address) !== bounceDomain) {
+        count('refused recipient');
+        return callback(reply(550, '5.7.1 Relaying denied: this server only takes reports for its bounce domain'));
+      }
+      callback();
+    },
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      stream.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes <= options.maxBytes) chunks.push(c);
+      });
+      stream.on('end', () => {
+        // smtp-server stops storing past `size` and says so: 552, and nothing is read.
+        if (stream.sizeExceeded || bytes > options.maxBytes) return callback(reply(552, '5.3.4 Report too large'));
+        handle(Buffer.concat(chunks), session).then(
+          (message) => callback(null, message),
+          (error: Error & { responseCode?: number }) => {
+            if (error.responseCode) return callback(error);
+            count('ledger error');
+            log.warn({ err: error }, 'report not recorded; the sender will retry');
+            callback(reply(451, '4.3.0 Not recorded; try again later'));
+          },
+        );
+      });
+    },
+  });
+}

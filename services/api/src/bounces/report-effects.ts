@@ -1,0 +1,69 @@
+import { type EmailEvent, emailEvent, emailIdOfVerp, isHardBounce, normalizeAddress } from '@postline/contracts';
+import type { SuppressionWrite } from '@postline/ledger';
+import type { Report } from './parse-report.js';
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * Which email a report is about. A bounce comes back to the VERP address itself (RCPT TO); a
+ * complaint usually comes to a fixed feedback address, and names the email in the original it
+ * encloses (our VERP Return-Path, or our Message-ID `<email id@…>`).
+ */
+export function emailIdOf(rcptTo: string[], original: string, bounceDomain: string): string | null {
+  for (const r of rcptTo) {
+    const id = emailIdOfVerp(r, bounceDomain);
+    if (id) return id;
+  }
+  // The original's header lines, wherever the report put them (mailparser may fold an inline
+  // message/rfc822 into the text): an id is only ever trusted once the ledger knows it.
+
+  const returnPath = /^Return-Path:\s*<?([^>\s]+)/im.exec(original)?.[1];
+  const verp = returnPath ? emailIdOfVerp(returnPath, bounceDomain) : null;
+  if (verp) return verp;
+  return new RegExp(`^Message-ID:\\s*<(${UUID})@`, 'im').exec(original)?.[1]?.toLowerCase() ?? null;
+}
+
+/** The enclosed original's first To: address (a complaint without Original-Rcpt-To). */
+function originalTo(original: string): string | null {
+  return /^To:.*?<?([^\s<>,@]+@[^\s<>,@]+)>?/im.exec(original)?.[1] ?? null;
+}
+
+export interface Effects {
+  events: EmailEvent[];
+  suppress: SuppressionWrite[];
+}
+
+/**
+ * What a report does: `email.bounced` per failed or delayed recipient (hard when its Status is
+ * an address that does not exist, which suppresses it; permanent for any other 5.x.x; transient
+ * for a delay or a 4.x.x), `email.complained` for a feedback report, which suppresses its
+ * recipient. A positive DSN (delivered, relayed, expanded) does nothing.
+ */
+export function reportEffects(report: Exclude<Report, { kind: 'malformed' }>, emailId: string, account: string, at: Date): Effects {
+  const events: EmailEvent[] = [];
+  const suppress: SuppressionWrite[] = [];
+  if (report.kind === 'arf') {
+    const recipient = report.recipient ?? originalTo(report.original);
+    const data = { emailId, ...(recipient ? { recipient } : {}), feedbackType: report.feedbackType };
+    events.push(emailEvent(account, 'email.complained', data, at, `arf:${recipient ?? ''}:${report.feedbackType}`));
+    if (recipient) suppress.push({ address: normalizeAddress(recipient), reason: 'complaint', smtpResponse: null });
+    return { events, suppress };
+  }
+  for (const r of report.recipients) {
+    if (r.action !== 'failed' && r.action !== 'delayed') continue;
+    const permanent = r.action === 'failed' && r.status.startsWith('5.');
+    // The Status field decides, not the diagnostic text: it is the reporting MTA's own verdict.
+    const hard = permanent && isHardBounce(`550 ${r.status}`);
+    const bounceType = hard ? 'hard' : permanent ? 'permanent' : 'transient';
+    const data = {
+      emailId,
+      recipient: r.recipient,
+      status: r.status,
+      bounceType,
+      ...(r.diagnostic ? { smtpResponse: r.diagnostic } : {}),
+    } as const;
+    events.push(emailEvent(account, 'email.bounced', data, at, `dsn:${r.recipient}:${r.action}:${r.status}`));
+    if (hard) suppress.push({ address: normalizeAddress(r.recipient), reason: 'hard_bounce', smtpResponse: r.diagnostic });
+  }
+  return { events, suppress };
+}

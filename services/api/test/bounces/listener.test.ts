@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import t from 'tap';
+import { quietLogger, stackEnv } from '../../../../test/helpers/env.js';
+import { ledgerPool } from '../../../../test/helpers/mailer.js';
+import { arf, dsn } from '../../../../test/helpers/reports.js';
+import { swaks } from '../../../../test/helpers/smtp-clients.js';
+import { bounceApp } from '../../src/bounces/app.js';
+import { loadConfig } from '../../src/bounces/config.js';
+
+// Issue #16 §5: the bounce listener with the real ledger, fed over SMTP by swaks (Debian's, a
+// client no one here wrote) with reports built as RFC 3464 and RFC 5965 describe them.
+
+const DOMAIN = 'bounces.example.com';
+const ACCOUNT = 'acct-bounces';
+const pool = ledgerPool(t);
+const dir = mkdtempSync(join(tmpdir(), 'postline-reports-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+const app = Fastify({ loggerInstance: quietLogger });
+await app.register(bounceApp, {
+  config: loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: stackEnv().databaseUrl,
+    BOUNCE_DOMAIN: DOMAIN,
+    BOUNCE_SMTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+  }),
+});
+await app.ready();
+await app.startup.settled();
+t.teardown(() => app.close());
+
+/** An email the ledger knows, sent to `to`. */
+async function sentEmail(to: string): Promise<{ id: string; verp: string; headers: string[] }> {
+  const id = randomUUID();
+  await pool.query(`insert into emails (id, account, state) values ($1, $2, 'sent')`, [id, ACCOUNT]);
+  const verp = `bounces+${id}@${DOMAIN}`;
+  return {
+    id,
+    verp,
+    headers: [
+      `Return-Path: <${verp}>`,
+      'From: Shop <orders@example.com>',
+      `To: ${to}`,
+      `Message-ID: <${id}@mail.example.com>`,
+      'Subject: Hi',
+    ],
+  };
+}
+
+let files = 0;
+async function deliver(to: string, data: string) {
+  const file = join(dir, `report-${++files}.eml`);
+  writeFileSync(file, data);
+  return swaks(['--server', '127.0.0.1', '--port', String(app.bounceSmtpPort), '--from', '<>', '--to', to, '--data', `@${file}`]);
+}
+const events = async (id: string) =>
+  (
+    await pool.query<{ type: string; payload: { data: Record<string, unknown> } }>(
+      'select type, payload from email_events where email_id = $1 order by seq',
+      [id],
+    )
+  ).rows;
+const suppression = async (address: string) =>
+  (
+    await pool.query<{ reason: string; email_id: string }>(
+      'select reason, email_id from suppressions where account = $1 and address = $2',
+      [ACCOUNT, address],
+    )
+  ).rows[0];
+const metric = async (outcome: string) => {
+  const text = (await app.inject({ url: '/metrics' })).body;
+  return Number(new RegExp(`^postline_bounces_reports_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+};
+
+t.test('a hard bounce: 250, email.bounced (hard, 5.1.1), the recipient suppressed; the same report again adds nothing', async (t) => {
+  const e = await sentEmail('gone@example.net');
+  const report = dsn({
+    to: e.verp,
+    recipient: 'gone@example.net',
+    action: 'failed',
+    status: '5.1.1',
+    diagnostic: '550 5.1.1 User unknown',
+    originalHeaders: e.headers,
+  });
+  const { code, transcript } = await deliver(e.verp, report);
+  t.equal(code, 0, 'swaks: the transaction succeeded');
+  t.match(transcript, /<-\s+250 2\.0\.0 Recorded/);
+  t.match(await events(e.id), [
+    { type: 'email.bounced', payload: { data: { recipient: 'gone@example.net', status: '5.1.1', bounceType: 'hard' } } },
+  ]);
+  t.match(await suppression('gone@example.net'), { reason: 'hard_bounce', email_id: e.id });
+  await deliver(e.verp, report);
+  t.equal((await events(e.id)).length, 1, 'one event, however often the MTA delivers the report');
+});
+
+t.test('a soft bounce: email.bounced (transient, 4.4.7), no suppression', async (t) => {
+  const e = await sentEmail('slow@example.net');
+  await deliver(e.verp, dsn({ to: e.verp, recipient: 'slow@example.net', action: 'delayed', status: '4.4.7', originalHeaders: e.headers }));
+  t.match(await events(e.id), [{ type: 'email.bounced', payload: { data: { bounceType: 'transient', status: '4.4.7' } } }]);
+  t.equal(await suppression('slow@example.net'), undefined);
+});
+
+t.test('a complaint to the feedback address: email.complained, the recipient suppressed', async (t) => {
+  const e = await sentEmail('annoyed@example.net');
+  const fbl = `fbl@${DOMAIN}`;
+  const { transcript } = await deliver(
+    fbl,
+    arf({ to: fbl, feedbackType: 'abuse', originalRcptTo: 'annoyed@example.net', original: [...e.headers, '', 'Hi'] }),
+  );
+  t.match(transcript, /<-\s+250 2\.0\.0 Recorded/);
+  t.match(await events(e.id), [
+    { type: 'email.complained', payload: { data: { recipient: 'annoyed@example.net', feedbackType: 'abuse' } } },
+  ]);
+  t.match(await suppression('annoyed@example.net'), { reason: 'complaint', email_id: e.id });
+});
+
+t.test('a malformed report is kept for inspection and counted', async (t) => {
+  const before = await metric('malformed');
+  const e = await sentEmail('x@example.net');
+  const { transcript } = await deliver(e.verp, 'From: someone@example.net\r\nSubject: out of office\r\n\r\nI am away until Monday.\r\n');
+  t.match(transcript, /<-\s+250 2\.0\.0 Kept for inspection/);
+  const { rows } = await pool.query<{ reason: string; rcpt_to: string[]; raw: string }>(
+    'select reason, rcpt_to, raw from inbound_reports where $1 = any(rcpt_to)',
+    [e.verp],
+  );
+  t.match(rows, [{ reason: 'not a multipart/report', raw: /I am away until Monday/ }]);
+  t.equal(await metric('malformed'), before + 1);
+  t.same(await events(e.id), [], 'and records nothing about the email');
+});
+
+t.test('a report for an email we never sent is refused; so is any recipient outside the bounce domain', async (t) => {
+  const unknown = `bounces+${randomUUID()}@${DOMAIN}`;
+  const refused = await deliver(
+    unknown,
+    dsn({ to: unknown, recipient: 'a@example.net', action: 'failed', status: '5.1.1', originalHeaders: ['Subject: x'] }),
+  );
+  t.match(refused.transcript, /<\*\*\s+550 5\.1\.1 No such email/);
+  t.not(refused.code, 0);
+  const relay = await deliver('victim@example.org', 'Subject: relay me\r\n\r\nhello\r\n');
+  t.match(relay.transcript, /RCPT TO:<victim@example\.org>[\s\S]*<\*\*\s+550 5\.7\.1 Relaying denied/);
+  t.ok((await metric('refused recipient')) >= 1);
+});
