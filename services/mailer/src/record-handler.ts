@@ -18,7 +18,7 @@ import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
 import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { MailerMetrics } from './plugins/metrics.js';
-import { type PoolOutcome, type RelayPool, relayData } from './relays/relay-pool.js';
+import { type RelayPool, relayData } from './relays/relay-pool.js';
 import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
 
 /** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
