@@ -32,7 +32,9 @@ export class ConsumerSupervisor {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.ready = false;
-      this.log.error({ err: e.payload.error, restartedByKafkajs: e.payload.restart }, 'consumer crashed');
+      // One kafkajs restarts itself (a retriable error: a coordinator still loading) needs no one.
+      const at = e.payload.restart ? 'warn' : 'error';
+      this.log[at]({ err: e.payload.error, restartedByKafkajs: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart) this.rebuildSoon(consumer);
     });
     try {

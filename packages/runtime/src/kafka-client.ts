@@ -18,9 +18,21 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 export function kafkaLevel(level: number, log: { message: string; retryCount?: unknown }): 'error' | 'warn' | 'info' | 'debug' {
   const mapped = LEVELS[level] ?? 'info';
   if (mapped !== 'error') return mapped;
-  const retried = log.message.startsWith('Response ') || log.retryCount !== undefined || /reconnecting/i.test(log.message);
+  const retried =
+    log.message.startsWith('Response ') ||
+    log.retryCount !== undefined ||
+    /reconnecting/i.test(log.message) ||
+    COORDINATOR_MOVING.test(log.message);
   return retried ? 'warn' : 'error';
 }
+
+/**
+ * A consumer that crashes because its group coordinator is still loading, or moved, is one
+ * kafkajs restarts itself (the error is retriable): seen on a fresh cluster whose offsets topic
+ * is still loading when a mailer joins. Any other crash stays an error.
+ */
+const COORDINATOR_MOVING =
+  /^Crash: KafkaJSProtocolError: (The coordinator is loading|The coordinator is not available|This is not the correct coordinator)/;
 
 /** Routes kafkajs' own logs into pino, object first, with a constant message. */
 function pinoLogCreator(logger: LogSink) {

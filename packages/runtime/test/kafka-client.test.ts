@@ -11,6 +11,14 @@ t.test("kafkajs' retried answers are warnings; what it gives up on stays an erro
   t.equal(kafkaLevel(logLevel.ERROR, { message: 'Failed to connect to broker, reconnecting', retryCount: 0 }), 'warn');
   t.equal(kafkaLevel(logLevel.ERROR, { message: 'This server does not host this topic-partition', retryCount: 2 }), 'warn');
   t.equal(kafkaLevel(logLevel.ERROR, { message: 'Crash: KafkaJSNumberOfRetriesExceeded: x' }), 'error', 'a crash is an error');
+  t.equal(
+    kafkaLevel(logLevel.ERROR, {
+      message: "Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group",
+    }),
+    'warn',
+    'but not one on a coordinator still loading, which kafkajs restarts itself',
+  );
+  t.equal(kafkaLevel(logLevel.ERROR, { message: 'Crash: KafkaJSProtocolError: Not authorized to access group' }), 'error');
   t.equal(kafkaLevel(logLevel.WARN, { message: 'x' }), 'warn');
   t.equal(kafkaLevel(logLevel.INFO, { message: 'x' }), 'info');
 });

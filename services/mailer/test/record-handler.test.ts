@@ -10,7 +10,12 @@ import type { SmtpSender } from '../src/smtp-sender.js';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent } as unknown as HandlerDeps['log'];
 
-function deps(db: HandlerDeps['db'], send: SmtpSender['send'], running: () => boolean): HandlerDeps {
+function deps(
+  db: HandlerDeps['db'],
+  send: SmtpSender['send'],
+  running: () => boolean,
+  o: { maxRate?: number; produce?: HandlerDeps['produce'] } = {},
+): HandlerDeps {
   return {
     config: loadConfig(mailerEnv('smtp://127.0.0.1:1')),
     db,
@@ -20,7 +25,7 @@ function deps(db: HandlerDeps['db'], send: SmtpSender['send'], running: () => bo
           spec: { name: 'relay1', url: 'smtp://127.0.0.1:1', weight: 1, maxRate: null },
           sender: { send, verify: async () => true, close() {} },
           breaker: relayBreaker(),
-          throttle: new RelayThrottle(null, 5),
+          throttle: new RelayThrottle(o.maxRate ?? null, 5),
         },
       ],
       [],
@@ -28,7 +33,7 @@ function deps(db: HandlerDeps['db'], send: SmtpSender['send'], running: () => bo
     ),
     metrics: createMetrics(),
     log: silent,
-    produce: async () => {},
+    produce: o.produce ?? (async () => {}),
     running,
     inFlight: new Map(),
   };
@@ -78,5 +83,41 @@ t.test(
     t.same(result, { kind: 'defer', ms: 1_000, reason: 'outcome not recorded' }, 'not done: its offset is not committed');
     const row = (await ledgerRows(pool, [e.id])).get(e.id);
     t.equal(row?.state, 'sending', 'the row still holds the claim, which expires: the redelivery sends it again (same Message-ID)');
+  },
+);
+
+t.test(
+  'a relay paced beyond 1 s: the record goes to the retry topic due at its slot, attempt unchanged, claim released, nothing sent',
+  async (t) => {
+    const pool = ledgerPool(t);
+    const sent: string[] = [];
+    const produced: { topic: string; value: Record<string, unknown> }[] = [];
+    const d = deps(
+      pool,
+      async (e) => {
+        sent.push(e.id);
+        return { kind: 'sent', response: '250 OK', accepted: ['rcpt@example.net'], refusals: [], messageId: `<${e.id}@x>` };
+      },
+      () => true,
+      {
+        // One message every 2 s: the second email's slot is 2 s away.
+        maxRate: 0.5,
+        produce: async (topic, messages) => {
+          for (const m of messages) produced.push({ topic, value: JSON.parse(String(m.value)) });
+        },
+      },
+    );
+    const first = envelope();
+    const second = envelope();
+    t.same(await handleRecord(d, record(first, '0')), { kind: 'done' });
+    const before = Date.now();
+    t.same(await handleRecord(d, record(second, '1')), { kind: 'done' }, 'done: its partition moves on');
+    t.same(sent, [first.id], 'the second was not sent');
+    const retry = produced.find((p) => p.value.id === second.id);
+    t.equal(retry?.topic, d.config.RETRY_TOPIC);
+    t.equal(retry?.value.attempt, 0, 'no attempt counted: nothing was tried');
+    const due = Date.parse(String(retry?.value.notBefore));
+    t.ok(due >= before + 1_000 && due <= before + 2_500, `due at its slot (${due - before} ms later)`);
+    t.equal((await ledgerRows(pool, [second.id])).get(second.id)?.state, 'queued', 'its claim was given back');
   },
 );
