@@ -7,7 +7,10 @@ export function verpAddress(emailId: string, bounceDomain: string): string {
   return `bounces+${emailId}@${bounceDomain}`;
 }
 
-const VERP = /^bounces\+([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@([^@\s>]+)$/i;
+/** An email id (a UUID) as a regular-expression source: in VERP addresses and our Message-IDs. */
+export const EMAIL_ID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+const VERP = new RegExp(`^bounces\\+(${EMAIL_ID_PATTERN})@([^@\\s>]+)$`, 'i');
 
 /** The email id of a VERP address of `bounceDomain`, or null. */
 export function emailIdOfVerp(address: string, bounceDomain: string): string | null {

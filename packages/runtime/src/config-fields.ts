@@ -67,6 +67,12 @@ export function devDefaultsRefused(env: string | undefined, settings: string, co
   );
 }
 
+/** BOUNCE_DOMAIN (the mailer's VERP Return-Paths, the bounce listener's domain): one domain name, lower-cased. */
+export const bounceDomain = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'must be a domain name')
+  .transform((d) => d.toLowerCase());
+
 /** `example.com, Example.org` → ['example.com', 'example.org']: the sender domains allowed to send. */
 export const senderDomains = z
   .string()

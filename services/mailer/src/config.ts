@@ -46,11 +46,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
     .optional(),
   /** Every message's Return-Path becomes bounces+<email id>@this (VERP); its MX is the bounce listener. Unset: the From: address. */
-  BOUNCE_DOMAIN: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'must be a domain name')
-    .transform((d) => d.toLowerCase())
-    .optional(),
+  BOUNCE_DOMAIN: fields.bounceDomain.optional(),
   /** PEM files named `<domain>.<selector>.pem` (a mounted secret): mail from each domain is DKIM-signed. */
   DKIM_KEYS_DIR: z.string().min(1).optional(),
   /** Refuse (dead-letter) mail from a domain without a DKIM key, instead of sending it unsigned. */

@@ -6,11 +6,7 @@ const schema = z.object({
   LOG_LEVEL: fields.logLevel,
   DATABASE_URL: fields.postgresUrl,
   /** The domain of every message's VERP Return-Path (bounces+<id>@…): its MX points at this listener. */
-  BOUNCE_DOMAIN: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, 'must be a domain name')
-    .transform((d) => d.toLowerCase())
-    .optional(),
+  BOUNCE_DOMAIN: fields.bounceDomain.optional(),
   BOUNCE_SMTP_PORT: fields.port.default(2525),
   BOUNCE_SMTP_HOST: z.string().default('127.0.0.1'),
   /** A report larger than this is refused at MAIL FROM (SIZE) or when its data passes it: 552. */

@@ -1,8 +1,8 @@
-import { type EmailEvent, emailEvent, emailIdOfVerp, isHardBounce, normalizeAddress } from '@postline/contracts';
+import { EMAIL_ID_PATTERN, type EmailEvent, emailEvent, emailIdOfVerp, isHardBounce, normalizeAddress } from '@postline/contracts';
 import type { SuppressionWrite } from '@postline/ledger';
 import type { Report } from './parse-report.js';
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const OUR_MESSAGE_ID = new RegExp(`^Message-ID:\\s*<(${EMAIL_ID_PATTERN})@`, 'im');
 
 /**
  * Which email a report is about. A bounce comes back to the VERP address itself (RCPT TO); a
@@ -14,13 +14,12 @@ export function emailIdOf(rcptTo: string[], original: string, bounceDomain: stri
     const id = emailIdOfVerp(r, bounceDomain);
     if (id) return id;
   }
-  // The original's header lines, wherever the report put them (mailparser may fold an inline
-  // message/rfc822 into the text): an id is only ever trusted once the ledger knows it.
-
+  // The original's header lines, wherever the report's body has them: an id is only ever
+  // trusted once the ledger knows it.
   const returnPath = /^Return-Path:\s*<?([^>\s]+)/im.exec(original)?.[1];
   const verp = returnPath ? emailIdOfVerp(returnPath, bounceDomain) : null;
   if (verp) return verp;
-  return new RegExp(`^Message-ID:\\s*<(${UUID})@`, 'im').exec(original)?.[1]?.toLowerCase() ?? null;
+  return OUR_MESSAGE_ID.exec(original)?.[1]?.toLowerCase() ?? null;
 }
 
 /** The enclosed original's first To: address (a complaint without Original-Rcpt-To). */

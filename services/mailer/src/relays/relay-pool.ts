@@ -1,6 +1,7 @@
 import type { Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import { SmtpBreaker } from '../circuit-breaker.js';
+import type { Via } from '../outcome-writes.js';
 import { isOutage, type SmtpOutcome } from '../smtp-outcome.js';
 import type { SmtpSender } from '../smtp-sender.js';
 import type { RelaySpec } from './relay-config.js';
@@ -70,14 +71,19 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
   const byName = new Map(relays.map((r) => [r.spec.name, r]));
   const room = new Map(relays.map((r) => [r.spec.name, [] as (() => void)[]]));
 
-  function order(envelope: Envelope): Relay[] {
+  const specs = relays.map((r) => r.spec);
+
+  /** The relays this email may use: its pinned one, else its route's, in failover order. */
+  function routeOf(envelope: Envelope): Relay[] {
     const pin = envelope.relay ? byName.get(envelope.relay) : undefined;
     if (pin) return [pin];
-    const route = relaysFor(
-      routes,
-      relays.map((r) => r.spec),
-      envelope.email,
-    ).map((spec) => byName.get(spec.name) as Relay);
+    return relaysFor(routes, specs, envelope.email).map((spec) => byName.get(spec.name) as Relay);
+  }
+
+  /** The route with its first relay picked by weight. */
+  function order(envelope: Envelope): Relay[] {
+    const route = routeOf(envelope);
+    if (route.length === 1) return route;
     const total = route.reduce((n, r) => n + r.spec.weight, 0);
     if (total === 0) return route;
     // The first relay by weight: the one whose share of [0, total) the random point falls in.
@@ -154,7 +160,7 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
       return wait ?? { wait: MAX_SLOT_WAIT_MS, reason: 'open' };
     },
     waitMs(envelope) {
-      const waits = order(envelope).map((r) => r.breaker.waitMs);
+      const waits = routeOf(envelope).map((r) => r.breaker.waitMs);
       return waits.length === 0 ? 0 : Math.min(...waits);
     },
     async verify() {
@@ -168,7 +174,7 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
 }
 
 /** What an attempt's events say of its relays: the one that answered, and all tried when it failed over. */
-export function relayData(outcome: Pick<PoolOutcome, 'relay' | 'tried'>): { relay: string; relaysTried?: string[] } {
+export function relayData(outcome: Pick<PoolOutcome, 'relay' | 'tried'>): Via {
   return outcome.tried.length > 1 ? { relay: outcome.relay, relaysTried: outcome.tried.map((t) => t.relay) } : { relay: outcome.relay };
 }
 
