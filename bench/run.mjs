@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { apiBench, apiScaling, helloEntry } from './lib/api-bench.mjs';
+import { startBullmqPeer } from './lib/bullmq-peer.mjs';
 import { hostileBench } from './lib/hostile-bench.mjs';
 import { ensureKafkaTools } from './lib/kafka-perf.mjs';
 import { mailerBench, mailerScaling } from './lib/mailer-bench.mjs';
@@ -50,6 +51,7 @@ const topicsFor = (name) => ({
   EMAILS_TOPIC: `${base}.${name}.emails`,
   RETRY_TOPIC: `${base}.${name}.retry`,
   DEAD_LETTER_TOPIC: `${base}.${name}.dlq`,
+  EVENTS_TOPIC: `${base}.${name}.events`,
 });
 // The mailer rounds use topics of their own: G1/G3 leave ~100k API records behind.
 const apiTopics = topicsFor('api');
@@ -64,7 +66,7 @@ const admin = kafka.admin();
 await admin.connect();
 // Topics live only as long as their phase: every partition costs the brokers' replica fetchers
 // CPU even when idle, and on two cores that shows in every later figure.
-const layout = (t) => emailTopics({ ...t, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3 });
+const layout = (t) => emailTopics({ ...t, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3, EVENTS_PARTITIONS: 6 });
 const topicSets = {
   async create(t) {
     await ensureTopics(admin, layout(t));
@@ -115,6 +117,11 @@ const ctx = {
     const child = await startProcess(helloEntry(root), { PORT: String(port) }, local(port));
     children.push(child);
     return { child, url: local(port) };
+  },
+  async startPeer() {
+    const peer = await startBullmqPeer(root, KEY);
+    children.push(peer.child);
+    return peer;
   },
   async startApi(extra = {}) {
     const port = await freePort();

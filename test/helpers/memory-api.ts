@@ -36,6 +36,7 @@ export async function buildMemoryApi(
       };
       instance.decorate('ledger', { query: unavailable, connect: unavailable } as unknown as pg.Pool);
       instance.decorate('recordAccepted', async () => {});
+      instance.decorate('suppressedAmong', unavailable);
       instance.decorate('emailQueue', {
         enqueue: async (messages: Message[]) => {
           produced.push(...messages);

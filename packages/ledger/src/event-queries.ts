@@ -12,14 +12,19 @@ export async function insertEvents(db: Queryable, events: EmailEvent[]): Promise
     `insert into email_events (id, email_id, account, type, payload)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
      on conflict (id) do nothing`,
-    [
-      events.map((e) => e.id),
-      events.map((e) => e.data.emailId),
-      events.map((e) => e.account),
-      events.map((e) => e.type),
-      events.map((e) => webhookBody(e)),
-    ],
+    eventColumns(events),
   );
+}
+
+/** Events as the five arrays an `unnest(text[], text[], text[], text[], jsonb[])` insert reads. */
+export function eventColumns(events: EmailEvent[]): [string[], string[], string[], string[], string[]] {
+  return [
+    events.map((e) => e.id),
+    events.map((e) => e.data.emailId),
+    events.map((e) => e.account),
+    events.map((e) => e.type),
+    events.map((e) => webhookBody(e)),
+  ];
 }
 
 export interface ListedEvent extends WebhookPayload {

@@ -45,6 +45,7 @@ export {
   deleteSuppression,
   listSuppressions,
   type Suppression,
+  type SuppressionLookup,
   type SuppressionWrite,
   suppressedAmong,
 } from './suppression-queries.js';

@@ -1,8 +1,7 @@
 import { type EmailEvent, type RecipientState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
-import { insertEvents } from './event-queries.js';
-import { insertSuppressions } from './suppression-queries.js';
-import { inTransaction } from './transaction.js';
+import { eventColumns } from './event-queries.js';
+import type { Queryable } from './transaction.js';
 
 /** Where the record being sent sits: the stuck-email audit reports it. */
 export interface KafkaPosition {
@@ -100,51 +99,66 @@ export type FinalState = 'sent' | 'retrying' | 'failed' | 'suppressed';
 
 /**
  * Records the outcome of a claimed email: its state, its recipients' outcomes, its events and
- * any new suppressions, in one transaction. False: our claim had expired and another mailer took
+ * any new suppressions, atomically. False: our claim had expired and another mailer took
  * the email over; nothing was written (it records its own outcome).
  */
 export async function recordOutcome(
-  db: pg.Pool,
+  db: Queryable,
   id: string,
   account: string,
   mailerId: string,
   state: FinalState,
   o: Outcome,
 ): Promise<boolean> {
-  return inTransaction(db, async (client) => {
-    const result = await client.query(
-      `update emails set state = $3, attempts = attempts + case when $3 = 'suppressed' then 0 else 1 end,
+  // One statement, so one round trip and atomic by itself: the state, the recipients, the
+  // suppressions and the events are written only if the update found our claim (0 rows: the
+  // claim was lost, and nothing is written). Measured: the transaction it replaces made five
+  // round trips per email (begin, three statements, commit), the mailer's largest ledger cost.
+  const recipients = o.recipients ?? [];
+  const suppress = o.suppress ?? [];
+  const { rows } = await db.query<{ recorded: boolean }>(
+    `with updated as (
+       update emails set state = $3, attempts = attempts + case when $3 = 'suppressed' then 0 else 1 end,
          claimed_by = null, claim_expires_at = null,
          smtp_response = coalesce($4, smtp_response), last_error = $5, message_id = coalesce($6, message_id),
          uncertain = uncertain or $7, sent_at = case when $3 = 'sent' then now() else sent_at end, updated_at = now(),
          next_attempt_at = $8
-       where id = $1 and claimed_by = $2`,
-      [
-        id,
-        mailerId,
-        state,
-        o.smtpResponse ?? null,
-        o.lastError ?? null,
-        o.messageId ?? null,
-        o.uncertain ?? false,
-        o.nextAttemptAt ?? null,
-      ],
-    );
-    // 0 rows: our claim was lost; nothing else is written (the transaction commits nothing).
-    if (result.rowCount !== 1) return false;
-    const recipients = o.recipients ?? [];
-    if (recipients.length > 0) {
-      await client.query(
-        `insert into email_recipients (email_id, address, status, smtp_response)
-         select $1, * from unnest($2::text[], $3::text[], $4::text[])
-         on conflict (email_id, address) do update set status = excluded.status, smtp_response = excluded.smtp_response, updated_at = now()`,
-        [id, recipients.map((r) => r.address), recipients.map((r) => r.status), recipients.map((r) => r.smtpResponse)],
-      );
-    }
-    await insertSuppressions(client, account, id, o.suppress ?? []);
-    await insertEvents(client, o.events ?? []);
-    return true;
-  });
+       where id = $1 and claimed_by = $2
+       returning id
+     ), recipients as (
+       insert into email_recipients (email_id, address, status, smtp_response)
+       select $1, t.* from unnest($9::text[], $10::text[], $11::text[]) as t where exists (select from updated)
+       on conflict (email_id, address) do update set status = excluded.status, smtp_response = excluded.smtp_response, updated_at = now()
+     ), suppressed as (
+       insert into suppressions (account, address, reason, email_id, smtp_response)
+       select $12, a, r, $1, s from unnest($13::text[], $14::text[], $15::text[]) as t(a, r, s) where exists (select from updated)
+       on conflict (account, address) do nothing
+     ), events as (
+       insert into email_events (id, email_id, account, type, payload)
+       select t.* from unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::jsonb[]) as t where exists (select from updated)
+       on conflict (id) do nothing
+     )
+     select exists (select from updated) as recorded`,
+    [
+      id,
+      mailerId,
+      state,
+      o.smtpResponse ?? null,
+      o.lastError ?? null,
+      o.messageId ?? null,
+      o.uncertain ?? false,
+      o.nextAttemptAt ?? null,
+      recipients.map((r) => r.address),
+      recipients.map((r) => r.status),
+      recipients.map((r) => r.smtpResponse),
+      account,
+      suppress.map((x) => x.address),
+      suppress.map((x) => x.reason),
+      suppress.map((x) => x.smtpResponse),
+      ...eventColumns(o.events ?? []),
+    ],
+  );
+  return rows[0]?.recorded === true;
 }
 
 /** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */

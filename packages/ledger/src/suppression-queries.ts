@@ -77,12 +77,34 @@ export async function deleteSuppression(db: pg.Pool, account: string, address: s
   return rowCount === 1;
 }
 
-/** Which of `addresses` (normalised) are on the account's list now. */
-export async function suppressedAmong(db: pg.Pool, account: string, addresses: string[]): Promise<string[]> {
-  if (addresses.length === 0) return [];
-  const { rows } = await db.query<{ address: string }>(
-    'select address from suppressions where account = $1 and address = any($2::text[])',
-    [account, addresses],
+/** One question to suppressedAmong(): which of `addresses` are on `account`'s list. */
+export interface SuppressionLookup {
+  account: string;
+  addresses: string[];
+}
+
+/**
+ * For each lookup, its addresses that are suppressed, in one statement for all of them: the API
+ * asks once per request, and concurrent requests share the round trip.
+ */
+export async function suppressedAmong(db: Queryable, lookups: SuppressionLookup[]): Promise<string[][]> {
+  const found = lookups.map((): string[] => []);
+  const index: number[] = [];
+  const accounts: string[] = [];
+  const addresses: string[] = [];
+  lookups.forEach((lookup, i) => {
+    for (const address of lookup.addresses) {
+      index.push(i);
+      accounts.push(lookup.account);
+      addresses.push(address);
+    }
+  });
+  if (index.length === 0) return found;
+  const { rows } = await db.query<{ i: number; address: string }>(
+    `select q.i, q.address from unnest($1::int[], $2::text[], $3::text[]) as q(i, account, address)
+       where exists (select from suppressions s where s.account = q.account and s.address = q.address)`,
+    [index, accounts, addresses],
   );
-  return rows.map((r) => r.address);
+  for (const row of rows) found[row.i]?.push(row.address);
+  return found;
 }

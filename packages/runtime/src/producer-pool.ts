@@ -1,4 +1,4 @@
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { sendCovered } from './send-covered.js';
 
 /**
@@ -14,6 +14,7 @@ export class ProducerPool {
     kafka: Kafka,
     size: number,
     private readonly onGap: (partitions: number[]) => void,
+    private readonly compression: 'none' | 'gzip' = 'none',
   ) {
     this.producers = Array.from({ length: size }, () => {
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -44,7 +45,8 @@ export class ProducerPool {
   /** acks=all send through producer `index` of messages pinned to partitions it owns. */
   async send(index: number, topic: string, messages: Message[], timeout: number): Promise<void> {
     const producer = this.producers[index] as Producer;
-    await sendCovered((pending) => producer.send({ topic, acks: -1, timeout, messages: pending }), messages, this.onGap);
+    const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    await sendCovered((pending) => producer.send({ topic, acks: -1, timeout, compression, messages: pending }), messages, this.onGap);
   }
 
   async disconnect(): Promise<void> {

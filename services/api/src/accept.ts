@@ -11,7 +11,7 @@ import {
   scheduledEvent,
   senderAllowed,
 } from '@postline/contracts';
-import { reserve, suppressedAmong } from '@postline/ledger';
+import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { fromLedger } from './from-ledger.js';
@@ -156,7 +156,7 @@ async function suppressedRecipients(app: FastifyInstance, account: string, email
   const perEmail = emails.map((email) => allRecipients(email));
   const all = [...new Set(perEmail.flat().map(normalizeAddress))];
   try {
-    const found = new Set(await suppressedAmong(app.ledger, account, all));
+    const found = new Set(await app.suppressedAmong(account, all));
     if (found.size === 0) return null;
     return perEmail.map((list) => list.filter((a) => found.has(normalizeAddress(a))));
   } catch {

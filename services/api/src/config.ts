@@ -40,6 +40,7 @@ const schema = z.object({
   PRODUCE_MAX_BATCH: fields.positiveInt.default(500),
   /** Idempotent producers sharing the partitions, each with one batch in flight (producer-pool.ts). */
   PRODUCERS: fields.positiveInt.max(64).default(1),
+  KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
   BODY_LIMIT_BYTES: fields.positiveInt.default(4 * 1024 * 1024),
   ...fields.requestLimitFields,
   MAX_BATCH_SIZE: fields.positiveInt.max(1000).default(100),

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AUTH, buildApi, email } from '../../../test/helpers/api.js';
+import { AUTH, buildApi, email, OTHER_KEY } from '../../../test/helpers/api.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 
 t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offsets', async (t) => {
@@ -33,4 +33,35 @@ t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offs
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
   const count = Number(/^postline_api_produce_batch_records_count (\d+)/m.exec(metrics.body)?.[1]);
   t.ok(count > 0 && count < 500, `${count} produce requests carried 500 emails`);
+});
+
+t.test('concurrent sends share one suppression look-up, and each 202 names only its own account’s suppressed recipients', async (t) => {
+  const { app } = await buildApi(t);
+  const gone = `gone-${Date.now()}@example.net`;
+  // On the `test` account's list only; `other` may still send to it.
+  await app.ledger.query(`insert into suppressions (account, address, reason) values ('test', $1, 'manual')`, [gone]);
+  t.teardown(() => app.ledger.query(`delete from suppressions where address = $1`, [gone]));
+  const post = (auth: Record<string, string>, to: string[]) =>
+    app.inject({ method: 'POST', url: '/v1/emails', headers: { ...auth, 'content-type': 'application/json' }, payload: email({ to }) });
+  const others = { authorization: `Bearer ${OTHER_KEY}` };
+  // Counts the look-ups: the pool the plugin batches on is app.ledger.
+  let lookups = 0;
+  const query = app.ledger.query.bind(app.ledger);
+  app.ledger.query = ((...args: Parameters<typeof query>) => {
+    if (String(args[0]).includes('from suppressions s where')) lookups++;
+    return query(...args);
+  }) as typeof query;
+  const replies = await Promise.all(
+    Array.from({ length: 60 }, (_, i) =>
+      i % 3 === 0 ? post(AUTH, [gone, 'ok@example.net']) : i % 3 === 1 ? post(others, [gone]) : post(AUTH, ['ok@example.net']),
+    ),
+  );
+  t.same([...new Set(replies.map((r) => r.statusCode))], [202]);
+  const suppressed = replies.map((r) => (r.json() as { suppressed?: string[] }).suppressed ?? []);
+  t.same(
+    suppressed.map((s, i) => (i % 3 === 0 ? s.length === 1 && s[0] === gone : s.length === 0)),
+    suppressed.map(() => true),
+    'the test account’s sends name the address; the other account’s and the clean sends name none',
+  );
+  t.ok(lookups > 0 && lookups < 60, `60 sends made ${lookups} look-ups`);
 });

@@ -1,4 +1,4 @@
-import { type AcceptedRow, createLedgerPool, migrate, recordAccepted } from '@postline/ledger';
+import { type AcceptedRow, createLedgerPool, migrate, recordAccepted, type SuppressionLookup, suppressedAmong } from '@postline/ledger';
 import { MicroBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +12,8 @@ declare module 'fastify' {
     ledger: pg.Pool;
     /** Records emails as `queued` (or `scheduled`); concurrent calls share one insert. */
     recordAccepted(emails: AcceptedEmail[]): Promise<void>;
+    /** Which of the addresses are on the account's suppression list; concurrent calls share one query. */
+    suppressedAmong(account: string, addresses: string[]): Promise<string[]>;
   }
 }
 
@@ -39,10 +41,26 @@ export const ledgerPlugin = fp(
       maxInFlight: 2,
       timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
+    // The same for the suppression look-up every send makes (read alongside the produce).
+    const lookups = new MicroBatcher<SuppressionLookup & { found?: string[] }>(
+      async (items) => {
+        const found = await suppressedAmong(pool, items);
+        items.forEach((item, i) => {
+          item.found = found[i];
+        });
+      },
+      { lingerMs: 0, maxBatch: 1_000, maxInFlight: 2, timeoutMs: config.LEDGER_TIMEOUT_MS },
+    );
     app.decorate('ledger', pool);
+    app.decorate('suppressedAmong', async (account: string, addresses: string[]) => {
+      if (addresses.length === 0) return [];
+      const item: SuppressionLookup & { found?: string[] } = { account, addresses };
+      await lookups.enqueue([item]);
+      return item.found ?? [];
+    });
     app.decorate('recordAccepted', (emails: AcceptedEmail[]) => inserts.enqueue(emails));
     app.addHook('onClose', async () => {
-      await withTimeout(inserts.drain(), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
+      await withTimeout(Promise.all([inserts.drain(), lookups.drain()]), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
       await pool.end();
     });
   },

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// `node bench/ab.mjs '<json array of API env variants>'`: the API under each variant of its
+// settings, interleaved round by round on one private stack (BENCH_ROUNDS, BENCH_SECONDS,
+// BENCH_CONNECTIONS as in run.mjs). For measuring a change before it goes into the defaults.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
+import { startStack } from '../packages/stack/dist/index.js';
+import { freePort, load, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const variants = JSON.parse(process.argv[2] ?? '[{}]');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '64,256').split(',').map(Number);
+const KEY = 'bench-key-0123456789abcdef0123';
+const say = (line) => process.stderr.write(`[ab] ${line}\n`);
+const BODY = JSON.stringify({
+  from: 'Shop <orders@example.com>',
+  to: 'customer@example.net',
+  subject: 'Your order #12345 has shipped',
+  text: 'Hello! '.repeat(150),
+  html: `<p>${'Hello! '.repeat(40)}</p>`,
+  tags: { kind: 'shipping' },
+});
+
+const dataDir = mkdtempSync(join(tmpdir(), 'postline-ab-'));
+chmodSync(dataDir, 0o755);
+const stack = await startStack({ dataDir, kafkaPort: 29092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const topics = { EMAILS_TOPIC: 'ab.emails', RETRY_TOPIC: 'ab.retry', DEAD_LETTER_TOPIC: 'ab.dlq', EVENTS_TOPIC: 'ab.events' };
+const kafka = createKafka({
+  brokers: stack.env.KAFKA_BROKERS.split(','),
+  clientId: 'ab',
+  logger: createLogger({ name: 'ab', level: 'silent' }),
+});
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(
+  admin,
+  emailTopics({ ...topics, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3, EVENTS_PARTITIONS: 6 }),
+);
+await admin.disconnect();
+await sleep(1_000);
+const apis = [];
+try {
+  for (const extra of variants) {
+    const port = await freePort();
+    const env = {
+      ...stack.env,
+      ...topics,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      SUBMISSION_PORT: '0',
+      PORT: String(port),
+      API_KEYS: `bench:${KEY}`,
+      SENDER_DOMAINS: 'example.com',
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      ...extra,
+    };
+    const url = `http://127.0.0.1:${port}`;
+    apis.push({ extra, url, child: await startProcess(join(root, 'services/api/dist/server.js'), env, `${url}/readyz`), runs: {} });
+  }
+  const post = (url, connections, duration) =>
+    load({
+      url: `${url}/v1/emails`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: BODY,
+      connections,
+      duration,
+    });
+  for (const a of apis) await post(a.url, 64, SECONDS);
+  for (const c of CONNECTIONS) {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const a of apis) {
+        const m = await post(a.url, c, SECONDS);
+        a.runs[c] = [...(a.runs[c] ?? []), m];
+        say(`${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p99 ${m.p99} ms errors ${m.errors}`);
+      }
+    }
+  }
+  for (const a of apis) {
+    // Where a request's time goes: the produce (its batch's send) and the whole request.
+    const text = await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
+    const value = (name) => Number(new RegExp(`^${name}(?:{[^}]*})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const sends = value('postline_api_produce_duration_seconds_count');
+    say(
+      `METRICS ${JSON.stringify(a.extra)}: produce ${((1000 * value('postline_api_produce_duration_seconds_sum')) / sends).toFixed(1)} ms a send, ${(value('postline_api_produce_batch_records_sum') / value('postline_api_produce_batch_records_count')).toFixed(1)} records a send, ${sends} sends`,
+    );
+    const rss = /VmHWM:\s+(\d+) kB/.exec((await import('node:fs')).readFileSync(`/proc/${a.child.pid}/status`, 'utf8'))?.[1];
+    for (const c of CONNECTIONS) {
+      const s = summary(a.runs[c].map((m) => m.rps));
+      say(
+        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), peak RSS ${(Number(rss) / 1024).toFixed(0)} MB`,
+      );
+    }
+  }
+} finally {
+  for (const a of apis) await stopProcess(a.child).catch(() => {});
+  await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);
