@@ -18,6 +18,7 @@ export async function apiBench(ctx, results) {
   // One unmeasured round each: JIT, connection pools and Kafka metadata warm up first.
   await load({ url: hello.url, connections: CONNECTIONS, duration: SECONDS });
   await load({ ...post(peer.url), connections: CONNECTIONS, duration: SECONDS });
+  await peer.reset();
   await load({ ...post(api.url), connections: CONNECTIONS, duration: SECONDS });
 
   // G1: API accepted/s vs the BullMQ peer's, interleaved round by round at each client count
@@ -37,6 +38,7 @@ export async function apiBench(ctx, results) {
       if (p.errors) say(`peer round ${r + 1}: ${p.errors} errors`);
       g1.peer.push(p.rps);
       g1.peerP99.push(p.p99);
+      await peer.reset();
       let line = `${connections} clients, round ${r + 1}/${ROUNDS}: hello ${g1.hello.at(-1).toFixed(0)}/s, api ${a.rps.toFixed(0)}/s (p99 ${a.p99} ms), BullMQ peer ${p.rps.toFixed(0)}/s (p99 ${p.p99} ms)`;
       if (connections === CONNECTIONS) {
         g2.api.push(a.rps);

@@ -32,6 +32,11 @@ export async function startBullmqPeer(root, key) {
   return {
     child,
     url,
+    /** Empties the queue (see the peer), then lets Redis settle before the next round. */
+    async reset() {
+      await fetch(`${url}/reset`, { method: 'POST' });
+      await sleep(1_000);
+    },
     async stop() {
       await stopProcess(child);
       redis.kill('SIGTERM');

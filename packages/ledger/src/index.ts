@@ -1,3 +1,4 @@
+export { type Claim, type ClaimRequest, claim, claimMany, type KafkaPosition, releaseClaim } from './claim-queries.js';
 export {
   type AttemptResult,
   type DeliveryView,
@@ -11,19 +12,17 @@ export {
   takeDue,
 } from './delivery-queries.js';
 export { insertEvents, type ListedEvent, listEvents, OUTBOX_RELAY_LOCK, relayOutbox } from './event-queries.js';
-export {
-  type Claim,
-  claim,
-  type FinalState,
-  type KafkaPosition,
-  type Outcome,
-  type RecipientWrite,
-  recordOutcome,
-  releaseClaim,
-} from './mailer-queries.js';
 export { migrate } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { createLedgerPool, type LedgerOptions } from './open-ledger.js';
+export {
+  type FinalState,
+  type Outcome,
+  type OutcomeRecord,
+  type RecipientWrite,
+  recordOutcome,
+  recordOutcomes,
+} from './outcome-queries.js';
 export { reopenFailed } from './redrive-queries.js';
 export { accountsOf, keepReport, recordReport } from './report-queries.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';

@@ -9,13 +9,14 @@ import {
   queuedEvent,
   scheduledEvent,
 } from '@postline/contracts';
-import { claim, park, recordOutcome, releaseClaim } from '@postline/ledger';
+import { type Claim, park, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
 import { retryDelayMs } from './backoff.js';
 import type { MailerConfig } from './config.js';
 import { deadLetter } from './dead-letter.js';
+import type { LedgerBatches } from './ledger-batches.js';
 import { allSuppressed, failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { MailerMetrics } from './plugins/metrics.js';
 import { type RelayPool, relayData } from './relays/relay-pool.js';
@@ -27,6 +28,8 @@ export type HandleResult = { kind: 'done' } | { kind: 'defer'; ms: number; reaso
 export interface HandlerDeps {
   config: MailerConfig;
   db: pg.Pool;
+  /** Claims and outcomes, shared with the other emails in flight (one statement each). */
+  ledger: LedgerBatches;
   /** The relays (SMTP_URL alone is a pool of one), each with its breaker and throttle. */
   smtp: RelayPool;
   metrics: MailerMetrics;
@@ -90,10 +93,10 @@ async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: (
   }
 }
 
-/** recordOutcome() through persistOutcome(): the state, recipients, suppressions and events in one transaction. */
+/** The outcome through persistOutcome(): the state, recipients, suppressions and events in one statement. */
 async function writeOutcome(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, write: OutcomeWrite): Promise<boolean> {
   const { id, account } = envelope;
-  const done = await persistOutcome(deps, record, () => recordOutcome(deps.db, id, account, deps.config.MAILER_ID, write.state, write));
+  const done = await persistOutcome(deps, record, () => deps.ledger.record({ id, account, state: write.state, outcome: write }));
   if (done) deps.eventsWritten?.();
   return done;
 }
@@ -185,12 +188,16 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
     if (parked) return parked;
   }
   const recipients = allRecipients(envelope.email);
-  let claimed: Awaited<ReturnType<typeof claim>>;
+  let claimed: Claim;
   try {
     const position = { topic: record.topic, partition: record.partition, offset: record.message.offset };
-    claimed = await claim(db, envelope.id, envelope.account, config.MAILER_ID, config.CLAIM_TTL_MS, position, queuedEvent(envelope), [
-      ...new Set(recipients.map(normalizeAddress)),
-    ]);
+    claimed = await deps.ledger.claim({
+      id: envelope.id,
+      account: envelope.account,
+      position,
+      queued: queuedEvent(envelope),
+      recipients: [...new Set(recipients.map(normalizeAddress))],
+    });
   } catch (error) {
     metrics.ledgerErrors.inc();
     log.warn({ err: error }, 'ledger unavailable; pausing');

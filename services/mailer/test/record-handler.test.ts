@@ -2,6 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import t from 'tap';
 import { envelope, ledgerPool, ledgerRows, mailerEnv } from '../../../test/helpers/mailer.js';
 import { loadConfig } from '../src/config.js';
+import { LedgerBatches } from '../src/ledger-batches.js';
 import { createMetrics } from '../src/plugins/metrics.js';
 import { type HandlerDeps, handleRecord, MAX_DEFER_MS } from '../src/record-handler.js';
 import { createRelayPool, relayBreaker } from '../src/relays/relay-pool.js';
@@ -16,9 +17,11 @@ function deps(
   running: () => boolean,
   o: { maxRate?: number; produce?: HandlerDeps['produce'] } = {},
 ): HandlerDeps {
+  const config = loadConfig(mailerEnv('smtp://127.0.0.1:1'));
   return {
-    config: loadConfig(mailerEnv('smtp://127.0.0.1:1')),
+    config,
     db,
+    ledger: new LedgerBatches(db, config.MAILER_ID, config.CLAIM_TTL_MS, 15_000),
     smtp: createRelayPool(
       [
         {

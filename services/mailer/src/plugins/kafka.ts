@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
 import type { MailerConfig } from '../config.js';
+import { LedgerBatches } from '../ledger-batches.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
@@ -71,9 +72,11 @@ export const kafkaPlugin = fp(
     const resumeTimers = new Set<NodeJS.Timeout>();
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
+    const batches = new LedgerBatches(app.ledger, config.MAILER_ID, config.CLAIM_TTL_MS, LEDGER_BATCH_TIMEOUT_MS);
     const deps: HandlerDeps = {
       config,
       db: app.ledger,
+      ledger: batches,
       smtp: app.smtp,
       metrics: app.mailerMetrics,
       log: app.log,
@@ -164,6 +167,8 @@ export const kafkaPlugin = fp(
 );
 
 const POSITION_CHECK_MS = 30_000;
+/** Above the ledger pool's 10 s query timeout (plugins/ledger.ts): the statement's own timeout decides. */
+const LEDGER_BATCH_TIMEOUT_MS = 15_000;
 
 async function brokerPositions(admin: Admin, groupId: string, monitor: StallMonitor): Promise<void> {
   const assigned = monitor.assignment();
