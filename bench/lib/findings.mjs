@@ -1,8 +1,9 @@
 // The report's "what bounds it" section: what profiling showed, what was fixed, what is left.
 const f = (n, d = 0) => Number(n).toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+const g1Peer = (r) => r.G1.peer.median;
+
 export function findings(r) {
-  const ceiling = r.G2.producerPerformance.median / r.G1.hello.median;
   const held = (r.G5.sweep ?? []).filter((e) => e.p99 <= 50).map((e) => e.rate);
   return `## What bounds each figure
 
@@ -10,14 +11,22 @@ Everything runs on ${r.machine.cpus} cores: during the API rounds the three brok
 them. Profiles were taken with \`BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=…"\` (the services' CPU profiles under
 load) and \`BENCH_ONLY=api|mailer|scaling\` (one part of the run).
 
-**G1 (API ÷ fastify hello-world).** Missed, and not reachable on this machine by any API that waits for acks=all:
-Kafka's own producer, with nothing in front of it, reaches ${f(r.G2.producerPerformance.median)}/s here, which is
-${f(ceiling, 2)} of hello-world's ${f(r.G1.hello.median)}/s — a zero-cost API would still score ${f(ceiling, 2)}. Each
-client waits for a replicated write, so with closed-loop clients the API's throughput is about *clients ÷ latency*
-(see the scaling table: ${r.scaling.api
-    .filter((a) => a.lingerMs === 2 && a.maxBatch === 500 && a.producers === 1)
-    .map((a) => `${a.connections} clients ${f(a.rps)}/s`)
-    .join(', ')}); hello-world's answer takes microseconds. G2 is the ratio that says how much the API costs.
+**G1 (API ÷ the BullMQ peer).** Missed at both client counts. The peer writes one copy of each job into one
+Redis; the API answers after three brokers have the record (acks=all), on the same two cores. Kafka's own
+ProducerPerformance — no API in front, batches of 16 KB, many requests in flight — reaches
+${f(r.G2.producerPerformance.median)}/s here, against the peer's ${f(g1Peer(r))}/s: even an API that cost nothing
+would score about ${f(r.G2.producerPerformance.median / g1Peer(r), 2)}. Measured with \`top\` during a 64-client round: the
+three brokers used 116 % of a core between them, the API 44 %, Postgres 24 % and the load generator 6 % — the
+machine is saturated and the brokers take 60 % of it. With closed-loop clients the API's throughput is *clients ÷
+latency*, and its latency is the produce (one idempotent send in flight per producer: 24–39 ms a send of 22–26
+records at 64 clients, from the API's \`produce_duration\` and \`produce_batch_records\` metrics) plus the ledger row
+written after the ack, which is what lets \`GET /v1/emails/:id\` find an email the moment its 202 arrives. The peer
+between rounds: its queue is emptied (nothing consumes it, and a queue grown by millions of jobs made Redis rewrite
+its append-only file during the API's next round).
+Tried for G1 and measured with \`bench/ab.mjs\` (API variants interleaved on one stack, 3 rounds):
+\`KAFKA_COMPRESSION=gzip\` against none, 633 (240–931) vs 431 (402–795)/s at 64 clients and 1,642 vs 1,602/s at
+256 — within the noise, so the default stays \`none\` (the brokers' CPU goes to requests and replication, not bytes).
+LZ4 and ZSTD need native codec packages kafkajs does not ship; not measured.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
@@ -40,15 +49,22 @@ Tried and measured worse, so not kept: one batcher per partition (12 small pipel
 single-partition sends — more, smaller requests, and the brokers' CPU is the bound (\`PRODUCERS\` > 1 in the scaling
 table shows the same).
 
-**G4 (mailer ÷ raw nodemailer).** Raw nodemailer does one SMTP transaction per email. The mailer also makes two
-durable writes per email — the claim that makes a redelivery a no-op and the outcome — plus its share of Kafka fetch
-and commit work, all on the cores the brokers and Postgres use. On an idle machine the mailer's SMTP path alone
-costs 3.3 ms per send against nodemailer's 2.6 ms. Tried and reverted: committing offsets at most once a second
-instead of after every fetched batch (kafkajs' runner commits after each batch while auto-commit is on, read in
-\`consumer/runner.js\`; the worker took commits over and flushed them on stop) — G4 0.49 against 0.46 and G5 p99 at
-100–150/s 218–278 ms against 80–91 ms, i.e. no gain beyond run-to-run noise, for more moving parts. Left: claiming
-and recording several emails per Postgres statement, which would halve the ledger round trips but touches the
-per-email dedupe contract — worth its own change with its own fault tests.
+**G4 (mailer ÷ raw nodemailer).** Raw nodemailer does one SMTP transaction per email. The mailer also claims each
+email in the ledger (the claim that makes a redelivery a no-op, with its \`queued\` event and the suppression check)
+and records its outcome with its events, which the outbox relay then publishes to the events topic, plus its share of
+Kafka fetch and commit work — all on the cores the brokers and Postgres use. This round put those features on the
+hot path, inside the figure as #17 requires, and G4 fell from 0.47 (2026-11-22) to
+${f(r.G4.ratio, 2)}. Done in #17: the claims and the outcomes of the emails in flight share one statement each
+(\`claimMany\`, \`recordOutcomes\`, coalesced by \`services/mailer/src/ledger-batches.ts\` while one runs; each email is
+still claimed and recorded on its own terms, and the crash tests pass unchanged). An outcome was a transaction of five
+round trips and is now part of one statement; in the tests 30 concurrent claims took 5 statements and 20 outcomes 3.
+It did not move G4 (262–273/s before, the same after, in runs of 3 rounds): the ledger round trips were not the
+bound. Measured with \`top\` during the mailer's rounds: the machine is saturated (2–5 % idle), the mailer takes 45–59 %
+of a core, the three brokers 60–80 % between them, Postgres 10–20 %. The mailer's own CPU is about 2 ms per email; its
+profile (\`BENCH_NODE_ARGS=--cpu-prof\`) shows socket writes to Postgres and the SMTP server (\`writev\`, 12 % of its
+busy time), nodemailer's MIME build and its streams (\`AbortSignal\`/\`DOMException\` from \`stream.pipeline\` alone 3 %),
+and kafkajs. Left: attributing the Postgres writes that remain (the outbox relay's rounds are the next suspect), and
+a send path with fewer stream stages per message.
 
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk

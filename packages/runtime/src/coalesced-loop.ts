@@ -9,10 +9,14 @@ export class CoalescedLoop {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private gapTimer: NodeJS.Timeout | null = null;
 
+  /** `minGapMs`: rounds start at least this far apart; nudges meanwhile wait and make one round. */
   constructor(
     private readonly round: () => Promise<void>,
     private readonly tickMs: number,
+    private readonly minGapMs = 0,
   ) {}
 
   start(): void {
@@ -27,6 +31,15 @@ export class CoalescedLoop {
       this.again = true;
       return;
     }
+    const wait = this.lastStart + this.minGapMs - Date.now();
+    if (wait > 0) {
+      this.gapTimer ??= setTimeout(() => {
+        this.gapTimer = null;
+        this.nudge();
+      }, wait);
+      return;
+    }
+    this.lastStart = Date.now();
     this.running = this.round().finally(() => {
       this.running = null;
       if (this.again) {
@@ -40,8 +53,11 @@ export class CoalescedLoop {
   async stop(lastRound = false): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
     if (lastRound) {
       await this.running;
+      this.lastStart = Number.NEGATIVE_INFINITY;
       this.nudge();
     }
     this.stopped = true;
@@ -65,8 +81,9 @@ export class BatchDrain {
     tickMs: number,
     /** A batch failed: the round ends, and the next tick tries again. */
     private readonly onError: (error: unknown) => void,
+    minGapMs = 0,
   ) {
-    this.loop = new CoalescedLoop(() => this.drain(), tickMs);
+    this.loop = new CoalescedLoop(() => this.drain(), tickMs, minGapMs);
   }
 
   start(): void {

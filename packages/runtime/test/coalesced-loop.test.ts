@@ -84,3 +84,28 @@ t.test('BatchDrain: drains while batches come back full, one batch at most once 
   t.equal(errors.length, 1, 'the failure is reported and the round ends');
   await failing.stop(false);
 });
+
+t.test('minGapMs: nudges within the gap of the last start make one round once it has passed; stop(true) need not wait', async (t) => {
+  const starts: number[] = [];
+  const loop = new CoalescedLoop(
+    async () => {
+      starts.push(Date.now());
+    },
+    60_000,
+    100,
+  );
+  loop.start();
+  await tick();
+  for (let i = 0; i < 10; i++) {
+    loop.nudge();
+    await tick();
+  }
+  t.equal(starts.length, 1, 'ten nudges within the gap: no round yet');
+  await new Promise((r) => setTimeout(r, 120));
+  t.equal(starts.length, 2, 'then exactly one');
+  t.ok((starts[1] as number) - (starts[0] as number) >= 95, `${(starts[1] as number) - (starts[0] as number)} ms apart`);
+  const before = Date.now();
+  await loop.stop(true);
+  t.equal(starts.length, 3, 'the last round runs at once on stop');
+  t.ok(Date.now() - before < 50, 'without waiting out the gap');
+});
