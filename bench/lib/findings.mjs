@@ -20,8 +20,8 @@ three brokers used 116 % of a core between them, the API 44 %, Postgres 24 % and
 machine is saturated and the brokers take 60 % of it. With closed-loop clients the API's throughput is *clients ÷
 latency*, and its latency is the produce (one idempotent send in flight per producer: 24–39 ms a send of 22–26
 records at 64 clients, from the API's \`produce_duration\` and \`produce_batch_records\` metrics) plus the ledger row
-written after the ack, which is what lets \`GET /v1/emails/:id\` find an email the moment its 202 arrives. The peer
-between rounds: its queue is emptied (nothing consumes it, and a queue grown by millions of jobs made Redis rewrite
+written after the ack, which is what lets \`GET /v1/emails/:id\` find an email the moment its 202 arrives. Between
+rounds the peer's queue is emptied (nothing consumes it, and a queue grown by millions of jobs made Redis rewrite
 its append-only file during the API's next round).
 Tried for G1 and measured with \`bench/ab.mjs\` (API variants interleaved on one stack, 3 rounds):
 \`KAFKA_COMPRESSION=gzip\` against none, 633 (240–931) vs 431 (402–795)/s at 64 clients and 1,642 vs 1,602/s at
@@ -33,7 +33,7 @@ ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers a
 rounds score lower than the same API alone (the scaling table's row with the same settings:
 ${f(r.scaling.api.find((a) => a.lingerMs === 2 && a.maxBatch === 500 && a.producers === 1 && a.connections === r.settings.CONNECTIONS)?.rps ?? 0)}/s);
 ProducerPerformance itself varies as much (${f(r.G2.producerPerformance.min)}–${f(r.G2.producerPerformance.max)}/s).
-Profiling found three things, all fixed:
+Profiling found these, all fixed (1–3 on 2026-11-22, 4 in #17):
 1. *One Kafka request per partition.* The fix for kafkajs' failover bug (README, "kafkajs and leader failover") had
    split every batch into one send per partition; an idempotent kafkajs producer holds a per-broker lock per
    request, so a batch cost four round trips in a row on each broker (produce time 124 ms per batch at 64 clients,
@@ -44,27 +44,36 @@ Profiling found three things, all fixed:
    profiled, mostly loopback socket writes. Concurrent requests now share one insert (0.95 s).
 3. *Idle partitions.* The bench first created all of its ~200 partitions up front; the brokers' replica fetchers
    spent CPU on them in every phase. Topics now live only as long as their phase.
+4. *One suppression look-up per request* (the 202's \`suppressed\` list, read alongside the produce). Concurrent
+   requests now share one statement (\`suppressedAmong\` takes many look-ups; in the API's test 60 concurrent sends made
+   3), as the row inserts do.
 
 Tried and measured worse, so not kept: one batcher per partition (12 small pipelines) and 4–12 producers with
 single-partition sends — more, smaller requests, and the brokers' CPU is the bound (\`PRODUCERS\` > 1 in the scaling
 table shows the same).
 
 **G4 (mailer ÷ raw nodemailer).** Raw nodemailer does one SMTP transaction per email. The mailer also claims each
-email in the ledger (the claim that makes a redelivery a no-op, with its \`queued\` event and the suppression check)
-and records its outcome with its events, which the outbox relay then publishes to the events topic, plus its share of
-Kafka fetch and commit work — all on the cores the brokers and Postgres use. This round put those features on the
-hot path, inside the figure as #17 requires, and G4 fell from 0.47 (2026-11-22) to
-${f(r.G4.ratio, 2)}. Done in #17: the claims and the outcomes of the emails in flight share one statement each
-(\`claimMany\`, \`recordOutcomes\`, coalesced by \`services/mailer/src/ledger-batches.ts\` while one runs; each email is
-still claimed and recorded on its own terms, and the crash tests pass unchanged). An outcome was a transaction of five
-round trips and is now part of one statement; in the tests 30 concurrent claims took 5 statements and 20 outcomes 3.
-It did not move G4 (262–273/s before, the same after, in runs of 3 rounds): the ledger round trips were not the
-bound. Measured with \`top\` during the mailer's rounds: the machine is saturated (2–5 % idle), the mailer takes 45–59 %
-of a core, the three brokers 60–80 % between them, Postgres 10–20 %. The mailer's own CPU is about 2 ms per email; its
-profile (\`BENCH_NODE_ARGS=--cpu-prof\`) shows socket writes to Postgres and the SMTP server (\`writev\`, 12 % of its
-busy time), nodemailer's MIME build and its streams (\`AbortSignal\`/\`DOMException\` from \`stream.pipeline\` alone 3 %),
-and kafkajs. Left: attributing the Postgres writes that remain (the outbox relay's rounds are the next suspect), and
-a send path with fewer stream stages per message.
+email in the ledger (the claim that makes a redelivery a no-op, with its \`queued\` event and the suppression check),
+records its outcome with its events, and the outbox relay publishes those events to the events topic; plus its share
+of Kafka fetch and commit work — all on the cores the brokers and Postgres use. This round put the events outbox, the
+suppression check and the relay pool on that path, inside the figure as #17 requires; G4 was 0.47 on 2026-11-22
+without them, and 0.23 with them at the start of #17 (240/s against 1,047/s, the same day as this report's first run).
+Counted with a \`pg\` query counter (\`--import\`) over a mailer round, then fixed:
+1. *The outbox relay ran a round per nudge*, i.e. per outcome: five statements a round (begin, lock, select, update,
+   commit) for a handful of events, 44 % of the mailer's statements. Rounds now start at least 100 ms apart
+   (\`CoalescedLoop\`'s \`minGapMs\`): 773 rounds for 4,700 emails before, 568 for 12,700 after.
+2. *Each email's claim and outcome were statements of their own*, the outcome a transaction of five round trips. The
+   claims and the outcomes of the emails in flight now share one statement each (\`claimMany\`, \`recordOutcomes\`,
+   coalesced by \`services/mailer/src/ledger-batches.ts\` with one statement in flight; a failing statement is retried
+   email by email, so one email's data never holds up the others). Each email is still claimed and recorded on its own
+   terms, and the crash tests pass unchanged. 2.4 emails a statement under the bench's load (1.5 with two statements in
+   flight).
+Together: about 1 statement per email instead of 2.1; the mailer went from 240 to 377/s in a mailer-only run (3 rounds,
+raw nodemailer 1,167/s in the same run), and G4 from 0.23 to ${f(r.G4.ratio, 2)} in this report's full run. What is left, from \`top\` during the rounds: the machine is saturated (2–5 %
+idle); the mailer takes 45–59 % of a core, the three brokers 60–80 % between them. The mailer's profile
+(\`BENCH_NODE_ARGS=--cpu-prof\`) shows socket writes (Postgres and SMTP), nodemailer's MIME build and its streams
+(\`AbortSignal\`/\`DOMException\` from \`stream.pipeline\` alone 3 % of its busy time) and kafkajs. Left: fewer stream
+stages per message, and the brokers' share of the fetch and commit work.
 
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk
@@ -75,11 +84,13 @@ fetch minimum of 32 KiB with a 50 ms wait (fewer, fuller fetches) made every rat
 not measured here.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
-G4–G5 (mailer). It is not retained data: the API starts at 90 MB RSS (20 MB of heap in use), and a heap snapshot
-after the load holds 19 MB; the rest is V8 letting its young and old generations grow under ~3,000 requests/s of
-short-lived garbage (request bodies, envelopes, kafkajs' encode buffers). \`node --max-semi-space-size=2\` brought
-the API's peak from 181 to 166 MB at the same throughput in a profiling run; a lower \`--max-old-space-size\` would
-cap it further but would trade memory for crashes on large requests (bodies up to 4 MiB), so neither is set by
-default. Left: fewer allocations per request.
+G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB. On 2026-11-22 the API's was shown not to
+be retained data: it starts at 90 MB RSS (20 MB of heap in use), a heap snapshot after the load holds 19 MB, and the
+rest is V8 letting its young and old generations grow under thousands of requests a second of short-lived garbage
+(request bodies, envelopes, kafkajs' encode buffers). \`node --max-semi-space-size=2\` brought the API's peak from 181
+to 166 MB at the same throughput then; a lower \`--max-old-space-size\` would cap it further but trade memory for
+crashes on large requests (bodies up to 4 MiB), so neither is set by default. Not met, and not worked on in #17 yet:
+fewer allocations per request, then a heap setting applied where we run (images, \`npm start\`, manifests) if one
+holds the budget at the same throughput (\`bench/ab.mjs\` with \`NODE_OPTIONS\` variants measures exactly that).
 `;
 }

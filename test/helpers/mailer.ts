@@ -119,6 +119,23 @@ export function ledgerPool(t: Test): pg.Pool {
   return pool;
 }
 
+/** A pool whose plain queries are counted (how many statements a piece of work took). */
+export function countedPool(pool: pg.Pool): { db: pg.Pool; queries: () => number } {
+  let n = 0;
+  const db = new Proxy(pool, {
+    get(target, key, receiver) {
+      if (key === 'query')
+        return (...args: unknown[]) => {
+          n++;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db, queries: () => n };
+}
+
 export async function ledgerRows(pool: pg.Pool, ids: string[]) {
   const { rows } = await pool.query<{
     id: string;

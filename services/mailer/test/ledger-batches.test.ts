@@ -1,29 +1,11 @@
 import { queuedEvent } from '@postline/contracts';
 import type { ClaimRequest } from '@postline/ledger';
-import type pg from 'pg';
 import t from 'tap';
-import { envelope, ledgerPool } from '../../../test/helpers/mailer.js';
+import { countedPool, envelope, ledgerPool } from '../../../test/helpers/mailer.js';
 import { LedgerBatches } from '../src/ledger-batches.js';
 
 // The real ledger: emails in flight at once share one statement, and each is still claimed and
 // recorded on its own terms.
-
-/** A pool whose queries are counted. */
-function counted(pool: pg.Pool): { db: pg.Pool; queries: () => number } {
-  let n = 0;
-  const db = new Proxy(pool, {
-    get(target, key, receiver) {
-      if (key === 'query')
-        return (...args: unknown[]) => {
-          n++;
-          return (target.query as (...a: unknown[]) => unknown)(...args);
-        };
-      const value = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { db, queries: () => n };
-}
 
 const request = (offset = '1'): ClaimRequest => {
   const e = envelope();
@@ -49,7 +31,7 @@ const sent = (r: ClaimRequest) => ({
 
 t.test('30 claims at once: fewer statements than emails, and each email gets its own answer', async (t) => {
   const pool = ledgerPool(t);
-  const { db, queries } = counted(pool);
+  const { db, queries } = countedPool(pool);
   const batches = new LedgerBatches(db, 'mailer-a', 60_000, 15_000);
   const requests = Array.from({ length: 30 }, () => request());
   // Three that must not be claimed: one already sent, one held live by another mailer, one held by
@@ -95,7 +77,7 @@ t.test('one email the statement cannot take does not hold up the others', async 
 
 t.test('outcomes at once: one statement for many; a lost claim writes nothing for that email only', async (t) => {
   const pool = ledgerPool(t);
-  const { db, queries } = counted(pool);
+  const { db, queries } = countedPool(pool);
   const batches = new LedgerBatches(db, 'mailer-a', 60_000, 15_000);
   const requests = Array.from({ length: 20 }, () => request());
   await Promise.all(requests.map((r) => batches.claim(r)));

@@ -2,26 +2,9 @@ import { emailEvent, queuedEvent } from '@postline/contracts';
 import { claim, type Outcome, recordOutcome } from '@postline/ledger';
 import type pg from 'pg';
 import t from 'tap';
-import { envelope, ledgerPool } from '../../../test/helpers/mailer.js';
+import { countedPool, envelope, ledgerPool } from '../../../test/helpers/mailer.js';
 
 // The real ledger. recordOutcome is one statement: what it writes must still be all or nothing.
-
-/** A pool whose queries are counted. */
-function counted(pool: pg.Pool): { db: pg.Pool; queries: () => number } {
-  let n = 0;
-  const db = new Proxy(pool, {
-    get(target, key, receiver) {
-      if (key === 'query')
-        return (...args: unknown[]) => {
-          n++;
-          return (target.query as (...a: unknown[]) => unknown)(...args);
-        };
-      const value = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { db, queries: () => n };
-}
 
 async function claimed(pool: pg.Pool, mailerId: string) {
   const e = envelope({}, { to: ['a@example.net', 'b@example.net'] });
@@ -65,7 +48,7 @@ async function written(pool: pg.Pool, id: string, account: string) {
 t.test('with our claim: state, recipients, the suppression and the events, in one round trip', async (t) => {
   const pool = ledgerPool(t);
   const e = await claimed(pool, 'mailer-a');
-  const { db, queries } = counted(pool);
+  const { db, queries } = countedPool(pool);
   t.equal(await recordOutcome(db, e.id, e.account, 'mailer-a', 'sent', outcome(e)), true);
   t.equal(queries(), 1, 'one statement');
   const w = await written(pool, e.id, e.account);

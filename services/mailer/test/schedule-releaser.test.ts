@@ -4,7 +4,7 @@ import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope, eventually, ledgerPool } from '../../../test/helpers/mailer.js';
+import { countedPool, envelope, eventually, ledgerPool } from '../../../test/helpers/mailer.js';
 import { createMetrics } from '../src/plugins/metrics.js';
 import { ScheduleReleaser } from '../src/schedule-releaser.js';
 
@@ -17,23 +17,6 @@ const metrics = createMetrics();
 interface Released {
   at: number;
   ids: string[];
-}
-
-/** A pool whose plain queries are counted (the releaser's look for the next due time is one). */
-function counted(pool: pg.Pool): { pool: pg.Pool; queries: () => number } {
-  let n = 0;
-  const proxy = new Proxy(pool, {
-    get(target, key, receiver) {
-      if (key === 'query')
-        return (...args: unknown[]) => {
-          n++;
-          return (target.query as (...a: unknown[]) => unknown)(...args);
-        };
-      const value = Reflect.get(target, key, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { pool: proxy, queries: () => n };
 }
 
 async function parkDueIn(pool: pg.Pool, ms: number): Promise<{ id: string; due: number }> {
@@ -93,7 +76,7 @@ t.test('a due email another releaser holds is left to the tick: no tight loop', 
   await other.query('begin');
   await new Promise((resolve) => setTimeout(resolve, 300));
   await other.query('select 1 from emails where id = $1 for update', [d.id]);
-  const { pool, queries } = counted(base);
+  const { db: pool, queries } = countedPool(base);
   const { r, when } = releaser(t, pool, 2_000);
   r.start();
   await new Promise((resolve) => setTimeout(resolve, 1_500));
