@@ -6,25 +6,17 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
+import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
-import { freePort, load, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
+import { freePort, load, peakRssMb, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
+import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const variants = JSON.parse(process.argv[2] ?? '[{}]');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '64,256').split(',').map(Number);
-const KEY = 'bench-key-0123456789abcdef0123';
 const say = (line) => process.stderr.write(`[ab] ${line}\n`);
-const BODY = JSON.stringify({
-  from: 'Shop <orders@example.com>',
-  to: 'customer@example.net',
-  subject: 'Your order #12345 has shipped',
-  text: 'Hello! '.repeat(150),
-  html: `<p>${'Hello! '.repeat(40)}</p>`,
-  tags: { kind: 'shipping' },
-});
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-ab-'));
 chmodSync(dataDir, 0o755);
@@ -37,28 +29,14 @@ const kafka = createKafka({
 });
 const admin = kafka.admin();
 await admin.connect();
-await ensureTopics(
-  admin,
-  emailTopics({ ...topics, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3, EVENTS_PARTITIONS: 6 }),
-);
+await ensureTopics(admin, topicLayout(topics));
 await admin.disconnect();
 await sleep(1_000);
 const apis = [];
 try {
   for (const extra of variants) {
     const port = await freePort();
-    const env = {
-      ...stack.env,
-      ...topics,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      SUBMISSION_PORT: '0',
-      PORT: String(port),
-      API_KEYS: `bench:${KEY}`,
-      SENDER_DOMAINS: 'example.com',
-      RATE_LIMIT_PER_MINUTE: '1000000000',
-      ...extra,
-    };
+    const env = { ...apiEnv(stack.env, topics, port), ...extra };
     const url = `http://127.0.0.1:${port}`;
     apis.push({ extra, url, child: await startProcess(join(root, 'services/api/dist/server.js'), env, `${url}/readyz`), runs: {} });
   }
@@ -89,11 +67,11 @@ try {
     say(
       `METRICS ${JSON.stringify(a.extra)}: produce ${((1000 * value('postline_api_produce_duration_seconds_sum')) / sends).toFixed(1)} ms a send, ${(value('postline_api_produce_batch_records_sum') / value('postline_api_produce_batch_records_count')).toFixed(1)} records a send, ${sends} sends`,
     );
-    const rss = /VmHWM:\s+(\d+) kB/.exec((await import('node:fs')).readFileSync(`/proc/${a.child.pid}/status`, 'utf8'))?.[1];
+    const rss = peakRssMb(a.child.pid);
     for (const c of CONNECTIONS) {
       const s = summary(a.runs[c].map((m) => m.rps));
       say(
-        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), peak RSS ${(Number(rss) / 1024).toFixed(0)} MB`,
+        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), peak RSS ${rss?.toFixed(0)} MB`,
       );
     }
   }

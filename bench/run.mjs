@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
+import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { apiBench, apiScaling, helloEntry } from './lib/api-bench.mjs';
 import { startBullmqPeer } from './lib/bullmq-peer.mjs';
@@ -18,6 +18,7 @@ import { mailerBench, mailerScaling } from './lib/mailer-bench.mjs';
 import { freePort, peakRssMb, sleep, startProcess, stopProcess } from './lib/measure.mjs';
 import { writeReport } from './lib/report.mjs';
 import { startSink } from './lib/sink.mjs';
+import { apiEnv, BODY, EMAIL, KEY, topicLayout } from './lib/workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const settings = {
@@ -28,19 +29,7 @@ const settings = {
   // API's throughput is about clients ÷ latency; the scaling table shows 64 to 512.
   CONNECTIONS: Number(process.env.BENCH_CONNECTIONS ?? 256),
 };
-const KEY = 'bench-key-0123456789abcdef0123';
 const say = (line) => process.stderr.write(`[bench] ${line}\n`);
-
-// ~1.5 KB, like a typical transactional email.
-const EMAIL = {
-  from: 'Shop <orders@example.com>',
-  to: 'customer@example.net',
-  subject: 'Your order #12345 has shipped',
-  text: 'Hello! '.repeat(150),
-  html: `<p>${'Hello! '.repeat(40)}</p>`,
-  tags: { kind: 'shipping' },
-};
-const BODY = JSON.stringify(EMAIL);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-bench-'));
 chmodSync(dataDir, 0o755);
@@ -66,10 +55,9 @@ const admin = kafka.admin();
 await admin.connect();
 // Topics live only as long as their phase: every partition costs the brokers' replica fetchers
 // CPU even when idle, and on two cores that shows in every later figure.
-const layout = (t) => emailTopics({ ...t, EMAILS_PARTITIONS: 12, RETRY_PARTITIONS: 6, DEAD_LETTER_PARTITIONS: 3, EVENTS_PARTITIONS: 6 });
 const topicSets = {
   async create(t) {
-    await ensureTopics(admin, layout(t));
+    await ensureTopics(admin, topicLayout(t));
     // A topic a broker learnt of a moment ago can still be "not hosted here" on another.
     await sleep(1_000);
   },
@@ -125,15 +113,7 @@ const ctx = {
   },
   async startApi(extra = {}) {
     const port = await freePort();
-    const env = {
-      ...common,
-      PORT: String(port),
-      API_KEYS: `bench:${KEY}`,
-      SENDER_DOMAINS: 'example.com',
-      RATE_LIMIT_PER_MINUTE: '1000000000',
-      ...extra,
-    };
-    return started('services/api/dist/server.js', env, '/readyz', port);
+    return started('services/api/dist/server.js', { ...apiEnv(stack.env, apiTopics, port), ...extra }, '/readyz', port);
   },
   async startMailer(extra = {}) {
     const port = await freePort();

@@ -89,21 +89,6 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
   });
 }
 
-/** claimMany() for one email. */
-export async function claim(
-  db: Queryable,
-  id: string,
-  account: string,
-  mailerId: string,
-  ttlMs: number,
-  position: KafkaPosition,
-  queued: EmailEvent,
-  recipients: string[],
-): Promise<Claim> {
-  const [result] = await claimMany(db, mailerId, ttlMs, [{ id, account, position, queued, recipients }]);
-  return result as Claim;
-}
-
 /** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */
 export async function releaseClaim(db: Queryable, id: string, mailerId: string): Promise<void> {
   await db.query(

@@ -1,4 +1,4 @@
-export { type Claim, type ClaimRequest, claim, claimMany, type KafkaPosition, releaseClaim } from './claim-queries.js';
+export { type Claim, type ClaimRequest, claimMany, type KafkaPosition, releaseClaim } from './claim-queries.js';
 export {
   type AttemptResult,
   type DeliveryView,
@@ -20,7 +20,6 @@ export {
   type Outcome,
   type OutcomeRecord,
   type RecipientWrite,
-  recordOutcome,
   recordOutcomes,
 } from './outcome-queries.js';
 export { reopenFailed } from './redrive-queries.js';

@@ -99,16 +99,3 @@ export async function recordOutcomes(db: Queryable, mailerId: string, records: O
   const recorded = new Set(rows.map((r) => r.id));
   return records.map((r) => recorded.has(r.id));
 }
-
-/** recordOutcomes() for one email. */
-export async function recordOutcome(
-  db: Queryable,
-  id: string,
-  account: string,
-  mailerId: string,
-  state: FinalState,
-  outcome: Outcome,
-): Promise<boolean> {
-  const [recorded] = await recordOutcomes(db, mailerId, [{ id, account, state, outcome }]);
-  return recorded === true;
-}

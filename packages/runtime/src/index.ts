@@ -6,10 +6,11 @@ export { emailTopics, eventsTopic, MAX_RECORD_BYTES, type TopicConfig } from './
 export { parseEnv } from './env.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
-export { MicroBatcher } from './micro-batcher.js';
+export { type BatcherOptions, MicroBatcher } from './micro-batcher.js';
 export { partitionOf, splitByPartition } from './partition-split.js';
 export { ProducerPool } from './producer-pool.js';
 export { errSerializer, maskUrl } from './redact.js';
+export { ResultBatcher } from './result-batcher.js';
 export { type ServeOptions, serve } from './serve.js';
 export { Startup, startupPlugin } from './startup.js';
 export { ensureTopics, provisionTopics, type TopicSpec, topicPartitions } from './topics.js';

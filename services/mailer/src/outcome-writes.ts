@@ -16,7 +16,7 @@ export interface Via {
   relaysTried?: string[];
 }
 
-/** What one attempt decided, ready for recordOutcome(): the state, and everything written with it. */
+/** What one attempt decided, ready for recordOutcomes(): the state, and everything written with it. */
 export interface OutcomeWrite extends Outcome {
   state: FinalState;
 }

@@ -1,16 +1,18 @@
 import { emailEvent, queuedEvent } from '@postline/contracts';
-import { claim, type Outcome, recordOutcome } from '@postline/ledger';
+import { claimMany, type Outcome, recordOutcomes } from '@postline/ledger';
 import type pg from 'pg';
 import t from 'tap';
 import { countedPool, envelope, ledgerPool } from '../../../test/helpers/mailer.js';
 
-// The real ledger. recordOutcome is one statement: what it writes must still be all or nothing.
+// The real ledger. recordOutcomes is one statement: what it writes must still be all or nothing.
 
 async function claimed(pool: pg.Pool, mailerId: string) {
   const e = envelope({}, { to: ['a@example.net', 'b@example.net'] });
   const position = { topic: 'emails', partition: 0, offset: '1' };
-  const c = await claim(pool, e.id, e.account, mailerId, 60_000, position, queuedEvent(e), ['a@example.net', 'b@example.net']);
-  if (c.kind !== 'claimed') throw new Error(`not claimed: ${c.kind}`);
+  const [c] = await claimMany(pool, mailerId, 60_000, [
+    { id: e.id, account: e.account, position, queued: queuedEvent(e), recipients: ['a@example.net', 'b@example.net'] },
+  ]);
+  if (c?.kind !== 'claimed') throw new Error(`not claimed: ${c?.kind}`);
   return e;
 }
 
@@ -49,7 +51,7 @@ t.test('with our claim: state, recipients, the suppression and the events, in on
   const pool = ledgerPool(t);
   const e = await claimed(pool, 'mailer-a');
   const { db, queries } = countedPool(pool);
-  t.equal(await recordOutcome(db, e.id, e.account, 'mailer-a', 'sent', outcome(e)), true);
+  t.equal((await recordOutcomes(db, 'mailer-a', [{ id: e.id, account: e.account, state: 'sent', outcome: outcome(e) }]))[0], true);
   t.equal(queries(), 1, 'one statement');
   const w = await written(pool, e.id, e.account);
   t.equal(w.state, 'sent');
@@ -62,7 +64,7 @@ t.test('the claim lost to another mailer: false, and nothing is written', async 
   const pool = ledgerPool(t);
   const e = await claimed(pool, 'mailer-a');
   await pool.query(`update emails set claimed_by = 'mailer-b' where id = $1`, [e.id]);
-  t.equal(await recordOutcome(pool, e.id, e.account, 'mailer-a', 'sent', outcome(e)), false);
+  t.equal((await recordOutcomes(pool, 'mailer-a', [{ id: e.id, account: e.account, state: 'sent', outcome: outcome(e) }]))[0], false);
   const w = await written(pool, e.id, e.account);
   t.equal(w.state, 'sending', 'still the other mailer’s');
   t.equal(w.recipients, 0, 'no recipients');
@@ -73,7 +75,11 @@ t.test('the claim lost to another mailer: false, and nothing is written', async 
 t.test('the same outcome written twice (a redelivery racing its own claim): the second is refused', async (t) => {
   const pool = ledgerPool(t);
   const e = await claimed(pool, 'mailer-a');
-  t.equal(await recordOutcome(pool, e.id, e.account, 'mailer-a', 'sent', outcome(e)), true);
-  t.equal(await recordOutcome(pool, e.id, e.account, 'mailer-a', 'sent', outcome(e)), false, 'the claim was cleared by the first');
+  t.equal((await recordOutcomes(pool, 'mailer-a', [{ id: e.id, account: e.account, state: 'sent', outcome: outcome(e) }]))[0], true);
+  t.equal(
+    (await recordOutcomes(pool, 'mailer-a', [{ id: e.id, account: e.account, state: 'sent', outcome: outcome(e) }]))[0],
+    false,
+    'the claim was cleared by the first',
+  );
   t.same((await written(pool, e.id, e.account)).events, ['email.bounced', 'email.sent'], 'events once');
 });

@@ -1,5 +1,5 @@
 import { type AcceptedRow, createLedgerPool, migrate, recordAccepted, type SuppressionLookup, suppressedAmong } from '@postline/ledger';
-import { MicroBatcher, retryUntil, withTimeout } from '@postline/runtime';
+import { MicroBatcher, ResultBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -42,22 +42,16 @@ export const ledgerPlugin = fp(
       timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
     // The same for the suppression look-up every send makes (read alongside the produce).
-    const lookups = new MicroBatcher<SuppressionLookup & { found?: string[] }>(
-      async (items) => {
-        const found = await suppressedAmong(pool, items);
-        items.forEach((item, i) => {
-          item.found = found[i];
-        });
-      },
-      { lingerMs: 0, maxBatch: 1_000, maxInFlight: 2, timeoutMs: config.LEDGER_TIMEOUT_MS },
-    );
-    app.decorate('ledger', pool);
-    app.decorate('suppressedAmong', async (account: string, addresses: string[]) => {
-      if (addresses.length === 0) return [];
-      const item: SuppressionLookup & { found?: string[] } = { account, addresses };
-      await lookups.enqueue([item]);
-      return item.found ?? [];
+    const lookups = new ResultBatcher((items: SuppressionLookup[]) => suppressedAmong(pool, items), {
+      lingerMs: 0,
+      maxBatch: 1_000,
+      maxInFlight: 2,
+      timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
+    app.decorate('ledger', pool);
+    app.decorate('suppressedAmong', async (account: string, addresses: string[]) =>
+      addresses.length === 0 ? [] : lookups.run({ account, addresses }),
+    );
     app.decorate('recordAccepted', (emails: AcceptedEmail[]) => inserts.enqueue(emails));
     app.addHook('onClose', async () => {
       await withTimeout(Promise.all([inserts.drain(), lookups.drain()]), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
