@@ -49,6 +49,7 @@ try {
       connections,
       duration,
     });
+  for (const a of apis) say(`${JSON.stringify(a.extra)} ready: RSS ${peakRssMb(a.child.pid)?.toFixed(0)} MB before any load`);
   for (const a of apis) await post(a.url, 64, SECONDS);
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {
@@ -67,6 +68,11 @@ try {
     say(
       `METRICS ${JSON.stringify(a.extra)}: produce ${((1000 * value('postline_api_produce_duration_seconds_sum')) / sends).toFixed(1)} ms a send, ${(value('postline_api_produce_batch_records_sum') / value('postline_api_produce_batch_records_count')).toFixed(1)} records a send, ${sends} sends`,
     );
+    // Where the resident memory is, at the end: V8's heap (used / reserved) and off-heap buffers.
+    const mb = (name) => (value(name) / 2 ** 20).toFixed(0);
+    say(
+      `MEMORY ${JSON.stringify(a.extra)}: heap used ${mb('postline_api_nodejs_heap_size_used_bytes')} of ${mb('postline_api_nodejs_heap_size_total_bytes')} MB, external ${mb('postline_api_nodejs_external_memory_bytes')} MB, RSS now ${mb('postline_api_process_resident_memory_bytes')} MB`,
+    );
     const rss = peakRssMb(a.child.pid);
     for (const c of CONNECTIONS) {
       const s = summary(a.runs[c].map((m) => m.rps));
@@ -74,6 +80,11 @@ try {
         `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), peak RSS ${rss?.toFixed(0)} MB`,
       );
     }
+  }
+  // BENCH_HOLD_SECONDS: keep the loaded APIs up that long (say, to take a heap snapshot of one).
+  if (process.env.BENCH_HOLD_SECONDS) {
+    say(`holding ${apis.map((a) => a.child.pid).join(', ')} for ${process.env.BENCH_HOLD_SECONDS} s`);
+    await sleep(1000 * Number(process.env.BENCH_HOLD_SECONDS));
   }
 } finally {
   for (const a of apis) await stopProcess(a.child).catch(() => {});

@@ -5,6 +5,7 @@ import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';
 import { NotReadyError, ShuttingDownError } from './errors.js';
 import { authPlugin } from './plugins/auth.js';
+import { bodyBudgetPlugin } from './plugins/body-budget.js';
 import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
 import { ledgerPlugin } from './plugins/ledger.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -57,6 +58,7 @@ export const app = fp(
     instance.decorate('templates', new TemplateRenderer(instance.ledger, config.limits));
     instance.decorate('emailLimiter', new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE));
     await instance.register(authPlugin, { config });
+    await instance.register(bodyBudgetPlugin, { config });
 
     // Once close() starts, new requests get a problem+json 503 (fastify's own would be plain);
     // those already in flight finish and are answered before the producer is flushed.

@@ -42,6 +42,8 @@ const schema = z.object({
   PRODUCERS: fields.positiveInt.max(64).default(1),
   KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
   BODY_LIMIT_BYTES: fields.positiveInt.default(4 * 1024 * 1024),
+  /** Request-body bytes held at once, HTTP and SMTP submission together (body-budget.ts); more waits. */
+  BODY_BYTES_IN_FLIGHT: fields.positiveInt.default(24 * 1024 * 1024),
   ...fields.requestLimitFields,
   MAX_BATCH_SIZE: fields.positiveInt.max(1000).default(100),
   /** How far ahead `scheduledAt` may be. */
@@ -99,6 +101,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   if (!dev && c.API_KEYS?.some((k) => k.secret.length < 24)) {
     throw new ConfigError('Invalid configuration — API_KEYS: outside development every secret must be at least 24 characters.');
+  }
+  const largest = Math.max(c.BODY_LIMIT_BYTES, c.SUBMISSION_PORT === 'off' ? 0 : c.SUBMISSION_MAX_BYTES);
+  if (c.BODY_BYTES_IN_FLIGHT < largest) {
+    throw new ConfigError(
+      `Invalid configuration — BODY_BYTES_IN_FLIGHT: must be at least the largest body allowed (${largest} bytes, BODY_LIMIT_BYTES / SUBMISSION_MAX_BYTES).`,
+    );
   }
   return {
     ...c,

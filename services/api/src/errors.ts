@@ -50,6 +50,11 @@ export const NoDraftError = createError(
   'This template has no draft to publish (edit it first: PATCH creates the draft)',
   409,
 );
+export const BusyError = createError(
+  'EMAIL_ERR_BUSY',
+  'The server is holding as many request bodies as it may (BODY_BYTES_IN_FLIGHT); retry shortly',
+  503,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

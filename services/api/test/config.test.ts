@@ -52,3 +52,16 @@ t.test('production refuses to start without API_KEYS and SENDER_DOMAINS', async 
 t.test('malformed keys are named', async (t) => {
   t.throws(() => loadConfig({ ...base, NODE_ENV: 'development', API_KEYS: 'no-colon-here' }), /API_KEYS/);
 });
+
+t.test('BODY_BYTES_IN_FLIGHT: at least the largest body allowed, or the largest body could never be held', async (t) => {
+  const dev = { ...base, NODE_ENV: 'development' };
+  t.equal(loadConfig(dev).BODY_BYTES_IN_FLIGHT, 24 * 1024 * 1024, 'default: 24 MiB');
+  t.throws(
+    () => loadConfig({ ...dev, BODY_BYTES_IN_FLIGHT: String(5 * 1024 * 1024 - 1) }),
+    /BODY_BYTES_IN_FLIGHT.*5242880/,
+    'SUBMISSION_MAX_BYTES counts',
+  );
+  const off = { ...dev, SUBMISSION_PORT: 'off' };
+  t.throws(() => loadConfig({ ...off, BODY_BYTES_IN_FLIGHT: String(4 * 1024 * 1024 - 1) }), /4194304/, 'BODY_LIMIT_BYTES counts');
+  t.equal(loadConfig({ ...off, BODY_BYTES_IN_FLIGHT: String(4 * 1024 * 1024) }).BODY_BYTES_IN_FLIGHT, 4 * 1024 * 1024);
+});

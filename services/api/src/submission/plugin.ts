@@ -6,6 +6,7 @@ import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
+import { BODY_WAIT_MS } from '../plugins/body-budget.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { validatorCompiler } from '../validation.js';
@@ -92,25 +93,46 @@ export const submissionPlugin = fp(
         callback();
       },
       onData(stream: SMTPServerDataStream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => {
-          if (!stream.sizeExceeded) chunks.push(chunk);
-        });
-        stream.on('end', () => {
-          if (stream.sizeExceeded) return callback(smtpError(552, `5.3.4 Message too big (at most ${config.SUBMISSION_MAX_BYTES} bytes)`));
-          submit(session, Buffer.concat(chunks)).then(
-            (ids) => callback(null, `2.0.0 Ok: queued as ${ids}`),
-            (error) => {
-              const reply = toSmtpReply(error);
-              if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
-              else app.log.warn({ err: error }, 'submission not confirmed');
-              callback(reply);
-            },
-          );
+        // The message holds room in the API's body budget (plugins/body-budget.ts) before a byte
+        // of it is read: its SIZE from MAIL FROM if given, else the limit.
+        const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
+        const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
+        const bytes = declared > 0 ? Math.min(declared, config.SUBMISSION_MAX_BYTES) : config.SUBMISSION_MAX_BYTES;
+        void app.bodyBudget.acquire(bytes, BODY_WAIT_MS).then((release) => {
+          if (!release) {
+            // Read and dropped, never held: the client keeps the message and retries (4xx).
+            stream.resume();
+            stream.on('end', () => callback(smtpError(451, '4.3.1 Too much mail in progress; try again shortly')));
+            return;
+          }
+          receive(stream, session, (error, reply) => {
+            release();
+            callback(error, reply);
+          });
         });
       },
     });
     server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
+
+    /** Reads one message and submits it; `done` gets the SMTP reply. */
+    function receive(stream: SMTPServerDataStream, session: SMTPServerSession, done: (error: Error | null, reply?: string) => void): void {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        if (!stream.sizeExceeded) chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        if (stream.sizeExceeded) return done(smtpError(552, `5.3.4 Message too big (at most ${config.SUBMISSION_MAX_BYTES} bytes)`));
+        submit(session, Buffer.concat(chunks)).then(
+          (ids) => done(null, `2.0.0 Ok: queued as ${ids}`),
+          (error) => {
+            const reply = toSmtpReply(error);
+            if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
+            else app.log.warn({ err: error }, 'submission not confirmed');
+            done(reply);
+          },
+        );
+      });
+    }
 
     app.addHook('onReady', async () => {
       await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { BodyBudget } from '../body-budget.js';
+import type { ApiConfig } from '../config.js';
+import { BusyError } from '../errors.js';
+
+/** How long a body waits for room before its request is refused (503, Retry-After). */
+export const BODY_WAIT_MS = 10_000;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Request-body bytes held at once (BODY_BYTES_IN_FLIGHT), shared with SMTP submission. */
+    bodyBudget: BodyBudget;
+  }
+}
+
+/**
+ * Every request with a body holds its declared size (a chunked one: BODY_LIMIT_BYTES) from before
+ * its body is read until its response is done or its connection closes. preParsing, not
+ * onRequest: it runs after the routes' authentication, so a client without a key can hold no
+ * room, and no body is read while it waits.
+ */
+export const bodyBudgetPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
+    const budget = new BodyBudget(config.BODY_BYTES_IN_FLIGHT);
+    app.decorate('bodyBudget', budget);
+    app.addHook('preParsing', async (request, reply, payload) => {
+      const length = request.headers['content-length'];
+      if (length === undefined && request.headers['transfer-encoding'] === undefined) return payload;
+      const declared = length === undefined ? config.BODY_LIMIT_BYTES : Number(length);
+      // Fastify refuses a declared size over the limit (413) without reading it.
+      if (!(declared > 0) || declared > config.BODY_LIMIT_BYTES) return payload;
+      const release = await budget.acquire(declared, BODY_WAIT_MS);
+      if (!release) {
+        reply.header('Retry-After', '1');
+        throw new BusyError();
+      }
+      reply.raw.once('close', release);
+      return payload;
+    });
+  },
+  { name: 'body-budget' },
+);
