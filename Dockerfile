@@ -31,6 +31,8 @@ USER node
 FROM runtime AS api
 COPY --from=build --chown=node:node /out/api /app
 ENV PORT=3000 HOST=0.0.0.0 SUBMISSION_PORT=587
+# The heap each service runs with everywhere (packages/stack/src/node-options.ts; test/packaging checks they agree).
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128"
 # 2525: the bounce listener, when run as `node services/api/dist/bounce-server.js` (compose, k8s).
 EXPOSE 3000 587 2525
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
@@ -40,6 +42,7 @@ CMD ["node", "services/api/dist/server.js"]
 FROM runtime AS mailer
 COPY --from=build --chown=node:node /out/mailer /app
 ENV METRICS_PORT=9464 METRICS_HOST=0.0.0.0
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=256"
 EXPOSE 9464
 # SIGTERM drains in-flight sends; give it longer than SHUTDOWN_TIMEOUT_MS (compose: stop_grace_period).
 STOPSIGNAL SIGTERM
@@ -50,6 +53,7 @@ CMD ["node", "services/mailer/dist/server.js"]
 FROM runtime AS webhooks
 COPY --from=build --chown=node:node /out/webhooks /app
 ENV METRICS_PORT=9465 METRICS_HOST=0.0.0.0
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=256"
 EXPOSE 9465
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

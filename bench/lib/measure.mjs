@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
+import { nodeArgsFor } from '../../packages/stack/dist/index.js';
+
 export { freePort } from '../../packages/stack/dist/index.js';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +32,11 @@ export function peakRssMb(pid) {
 export async function startProcess(entry, env, readyUrl) {
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services under load.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The heap settings the service runs with everywhere (packages/stack/src/node-options.ts), then BENCH_NODE_ARGS.
+  const child = spawn(process.execPath, [...nodeArgsFor(entry), ...nodeArgs, entry], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (c) => (err = (err + c).slice(-4000)));
   for (let i = 0; i < 300; i++) {

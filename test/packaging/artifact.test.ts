@@ -1,14 +1,36 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { SERVICE_NODE_OPTIONS, type ServiceName } from '../../packages/stack/src/node-options.js';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
 import { answers } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+
+/** NODE_OPTIONS of each image (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`). */
+function imageNodeOptions(): Record<string, string> {
+  const found: Record<string, string> = {};
+  let stage = '';
+  for (const line of readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n')) {
+    stage = /^FROM \S+ AS (\S+)/.exec(line)?.[1] ?? stage;
+    const value = /^ENV NODE_OPTIONS="([^"]*)"$/.exec(line)?.[1];
+    if (value !== undefined) found[stage] = value;
+  }
+  return found;
+}
+
+t.test('every way of running a service gives it the same heap settings (node-options.ts)', async (t) => {
+  const images = imageNodeOptions();
+  const scripts = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts as Record<string, string>;
+  for (const [svc, flags] of Object.entries(SERVICE_NODE_OPTIONS)) {
+    t.equal(images[svc], flags.join(' '), `${svc} image: NODE_OPTIONS`);
+    t.match(scripts[svc], `node ${flags.join(' ')} services/${svc}/dist/server.js`, `npm run ${svc}`);
+  }
+});
 
 /** What the Dockerfile builds (scripts/build-artifact.mjs), started the way the image starts it. */
 t.test('the production artifacts contain what runs: API, mailer and webhook dispatcher start from them; an email is sent', async (t) => {
@@ -40,10 +62,12 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
   const mailer = mailerEnv(sink.url, { ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
   await createTopics(mailer);
   // Only what a container would have: the artifact folder as working directory, no repo around.
-  const run = (svc: string, env: Record<string, string>) => {
+  // …and its image's NODE_OPTIONS (the heap it runs with).
+  const images = imageNodeOptions();
+  const run = (svc: ServiceName, env: Record<string, string>) => {
     const child = spawn(process.execPath, [`services/${svc}/dist/server.js`], {
       cwd: join(out, svc),
-      env: { PATH: process.env.PATH, ...env },
+      env: { PATH: process.env.PATH, NODE_OPTIONS: images[svc] ?? '', ...env },
       stdio: 'ignore',
     });
     t.teardown(() => child.kill('SIGKILL'));

@@ -19,5 +19,7 @@ export const problem = (description: string) => ({ description, content: { 'appl
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
   401: problem('Missing or wrong API key'),
-  503: problem('Starting, shutting down, or a dependency (Kafka, Postgres) is unavailable: retry'),
+  503: problem(
+    'Starting, shutting down, a dependency (Kafka, Postgres) unavailable, or too many request bodies held at once (EMAIL_ERR_BUSY): retry',
+  ),
 };

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnGuarded, terminate } from '../guarded-process.js';
+import { nodeArgsFor } from '../node-options.js';
 import { repoRoot } from '../paths.js';
 import { startStack } from '../stack.js';
 import { stackOptionsFromEnv } from '../stack-env.js';
@@ -30,7 +31,7 @@ runMain(async () => {
     const entry = join(repoRoot, service.entry);
     if (!existsSync(entry)) continue; // until a service exists, `npm start` runs what exists
     // SIGTERM on our death: a service drains (answers in-flight requests, commits) rather than vanishing.
-    const child = spawnGuarded(process.execPath, [entry], {
+    const child = spawnGuarded(process.execPath, [...nodeArgsFor(entry), entry], {
       pidFile: join(stack.dataDir, `${service.name}.pid`),
       deathSignal: 'SIGTERM',
       env: { ...env, ...service.env },
