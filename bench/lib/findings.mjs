@@ -84,13 +84,17 @@ fetch minimum of 32 KiB with a 50 ms wait (fewer, fuller fetches) made every rat
 not measured here.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
-G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB. On 2026-11-22 the API's was shown not to
-be retained data: it starts at 90 MB RSS (20 MB of heap in use), a heap snapshot after the load holds 19 MB, and the
-rest is V8 letting its young and old generations grow under thousands of requests a second of short-lived garbage
-(request bodies, envelopes, kafkajs' encode buffers). \`node --max-semi-space-size=2\` brought the API's peak from 181
-to 166 MB at the same throughput then; a lower \`--max-old-space-size\` would cap it further but trade memory for
-crashes on large requests (bodies up to 4 MiB), so neither is set by default. Not met, and not worked on in #17 yet:
-fewer allocations per request, then a heap setting applied where we run (images, \`npm start\`, manifests) if one
-holds the budget at the same throughput (\`bench/ab.mjs\` with \`NODE_OPTIONS\` variants measures exactly that).
+G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
+runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\`, \`npm start\`, the tests, this bench).
+Before them (same day): API 247 MB, mailer 223 MB. The peak was not retained data: a heap snapshot of the API after
+the load holds 31 MB, and the rest was V8 letting its 16 MB semi-spaces and its old generation grow lazily under
+short-lived garbage (request bodies, envelopes, kafkajs' encode buffers). Measured with \`bench/ab.mjs\` (API, two
+rounds each, interleaved): \`--max-old-space-size=96\` 154 MB at the same rate, \`--max-semi-space-size=8
+--max-old-space-size=128\` 140 MB at the same rate, a 1 MB semi-space 132 MB but a fifth slower, the semi-space alone
+no change. The cap is a hard limit, so the API now bounds the request bodies it holds at once
+(\`BODY_BYTES_IN_FLIGHT\`, 24 MiB): 40 concurrent 3.9 MB requests against the capped API were all accepted (heap peak
+95 MB) and crashed it without that bound. The mailer's cap is 256 MB: 24 emails of 3.9 MB in flight peak at 100 MB
+of heap. Mailer-only runs back to back (3 rounds): with the settings 431/s median and 132 MB, with V8's defaults
+385/s and 229 MB: no throughput lost.
 `;
 }
