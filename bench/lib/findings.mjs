@@ -81,7 +81,13 @@ rate, and latency grows for as long as the load lasts. The rate sweep shows wher
 (${held.length ? `at ${held.map((x) => `${x}/s`).join(', ')}` : 'at none of the measured rates'}). Tried and reverted: a
 fetch minimum of 32 KiB with a 50 ms wait (fewer, fuller fetches) made every rate worse (p99 65 ms at 20/s, 268 ms at
 100/s). With Kafka, the API and the mailer on machines of their own (as a Kubernetes deployment places them) this contention is gone; that was
-not measured here.
+not measured here. Measured on 2026-11-30 with the mailer's stages timed (a temporary patch, G5 at 100/s): the machine
+was 96 % busy (brokers about half of it, the load generator a fifth, API and mailer a sixth each); a record waited
+1.1–2.4 s (p50) between its append and the start of its handling, and its handling took 170–200 ms (p50): claim 13–16
+ms, SMTP 120–160 ms, outcome 11–16 ms. The SMTP time is the conversation on a loaded machine (each reply waits for both
+event loops), not the pool: 10 connections instead of 5 moved it from 162 to 118 ms. A fetched batch is released only
+when its slowest record is done (kafkajs' fetcher waits for all of a fetch's batches before fetching again), so the
+wait before handling is a few of those rounds. Offset commits were not the cost (p50 0 ms, p99 8 ms a batch).
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
