@@ -21,7 +21,11 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
   const row = rows[0];
   // The row can only be missing if retention deleted it in between: treat as new.
   if (!row) return { kind: 'new' };
-  return { kind: 'existing', sameRequest: row.request_hash === requestHash, accepted: row.state !== 'accepting' };
+  // No hash: the row was made without a reservation (the ledger was unreachable when that request
+  // was accepted, so the mailer's claim made it). The key's id is the same; only the 409 check is
+  // lost, as documented. Calling it a conflict answered a client's retry after a 503 with a 409.
+  const sameRequest = row.request_hash === null || row.request_hash === requestHash;
+  return { kind: 'existing', sameRequest, accepted: row.state !== 'accepting' };
 }
 
 export interface AcceptedRow {

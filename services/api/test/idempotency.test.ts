@@ -1,6 +1,7 @@
 import t from 'tap';
 import { AUTH, buildApi, email } from '../../../test/helpers/api.js';
 import { readTopic, testKafka, topicSize } from '../../../test/helpers/kafka.js';
+import { idempotentId } from '../src/ids.js';
 
 t.test('the same Idempotency-Key three times → one id, one record; another body → 409', async (t) => {
   const { app, config } = await buildApi(t);
@@ -68,4 +69,17 @@ t.test('a batch with a key: the same ids on retry, 409 on another batch', async 
   t.same(again.json(), first.json());
   const other = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers, payload: { emails: [email({ subject: 'one' })] } });
   t.equal(other.statusCode, 409);
+});
+
+t.test('a retry whose first attempt skipped the reservation (ledger unreachable then) is a replay, not a 409', async (t) => {
+  const { app, config } = await buildApi(t);
+  const key = `skipped-reservation-${Date.now()}`;
+  // What the first attempt leaves: its record produced without a reservation, and the row the
+  // mailer's claim made for it, with no request hash.
+  const id = idempotentId('test', key);
+  await app.ledger.query(`insert into emails (id, account, state) values ($1, 'test', 'sent')`, [id]);
+  const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: { ...AUTH, 'idempotency-key': key }, payload: email() });
+  t.equal(res.statusCode, 202, res.body);
+  t.equal(res.json().id, id, 'the same id');
+  t.equal(await topicSize(testKafka(), config.EMAILS_TOPIC), 0, 'a replay: nothing produced again');
 });
