@@ -1,3 +1,8 @@
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+
+/** How long a body waits for room before it is refused (HTTP 503 with Retry-After; SMTP 451). */
+export const BODY_WAIT_MS = 10_000;
+
 /**
  * The request-body bytes the API holds at once, HTTP and SMTP submission together.
  *
@@ -66,4 +71,30 @@ export class BodyBudget {
       entry.grant();
     }
   }
+}
+
+/**
+ * Room for one SMTP message (submission, bounce reports), held before a byte of it is read: its
+ * SIZE from MAIL FROM if the client gave one (RFC 1870), else `limit`. Null: no room in time; the
+ * caller reads and drops the data and answers 451, so the client keeps the message and retries.
+ */
+export function holdForMessage(budget: BodyBudget, session: SMTPServerSession, limit: number): Promise<(() => void) | null> {
+  const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
+  const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
+  return budget.acquire(declared > 0 ? Math.min(declared, limit) : limit, BODY_WAIT_MS);
+}
+
+/**
+ * Releases `release` if the client goes away mid-message: smtp-server then destroys the data
+ * stream, which never ends, so the handler's own release (after the message is handled) never
+ * runs. A message received in full keeps its room until the handler is done with it.
+ */
+export function releaseIfCut(stream: SMTPServerDataStream, release: () => void): void {
+  let ended = false;
+  stream.once('end', () => {
+    ended = true;
+  });
+  stream.once('close', () => {
+    if (!ended) release();
+  });
 }

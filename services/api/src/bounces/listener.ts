@@ -4,13 +4,22 @@ import type { LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { Counter } from 'prom-client';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { BodyBudget, holdForMessage, releaseIfCut } from '../body-budget.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
 
 /** How much of a report nobody could use is kept for inspection. */
 const KEPT_BYTES = 256 * 1024;
 
-export type ReportOutcome = 'bounced' | 'complained' | 'ignored' | 'malformed' | 'unknown email' | 'refused recipient' | 'ledger error';
+export type ReportOutcome =
+  | 'bounced'
+  | 'complained'
+  | 'ignored'
+  | 'malformed'
+  | 'unknown email'
+  | 'refused recipient'
+  | 'ledger error'
+  | 'deferred';
 
 interface ListenerOptions {
   bounceDomain: string;
@@ -31,6 +40,8 @@ const reply = (code: number, message: string) => Object.assign(new Error(message
  */
 export function createBounceListener(options: ListenerOptions): SMTPServer {
   const { bounceDomain, db, log, reports } = options;
+  // Two reports of the largest size, or many ordinary ones (their SIZE), at once.
+  const budget = new BodyBudget(2 * options.maxBytes);
   const count = (outcome: ReportOutcome) => reports.inc({ outcome });
 
   async function handle(raw: Buffer, session: SMTPServerSession): Promise<string> {
@@ -79,25 +90,43 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       callback();
     },
     onData(stream: SMTPServerDataStream, session, callback) {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      stream.on('data', (c: Buffer) => {
-        bytes += c.length;
-        if (bytes <= options.maxBytes) chunks.push(c);
-      });
-      stream.on('end', () => {
-        // smtp-server stops storing past `size` and says so: 552, and nothing is read.
-        if (stream.sizeExceeded || bytes > options.maxBytes) return callback(reply(552, '5.3.4 Report too large'));
-        handle(Buffer.concat(chunks), session).then(
-          (message) => callback(null, message),
-          (error: Error & { responseCode?: number }) => {
-            if (error.responseCode) return callback(error);
-            count('ledger error');
-            log.warn({ err: error }, 'report not recorded; the sender will retry');
-            callback(reply(451, '4.3.0 Not recorded; try again later'));
-          },
-        );
+      // Reports come from anyone on the internet, into a process with a capped heap: the reports
+      // held at once are bounded (a flood of large ones waits, then gets a 451 and is retried).
+      void holdForMessage(budget, session, options.maxBytes).then((release) => {
+        if (!release) {
+          count('deferred');
+          stream.resume();
+          stream.on('end', () => callback(reply(451, '4.3.1 Too many reports in progress; try again later')));
+          return;
+        }
+        releaseIfCut(stream, release);
+        receive(stream, session, (error, message) => {
+          release();
+          callback(error, message);
+        });
       });
     },
   });
+
+  function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void) {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    stream.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes <= options.maxBytes) chunks.push(c);
+    });
+    stream.on('end', () => {
+      // smtp-server stops storing past `size` and says so: 552, and nothing is read.
+      if (stream.sizeExceeded || bytes > options.maxBytes) return callback(reply(552, '5.3.4 Report too large'));
+      handle(Buffer.concat(chunks), session).then(
+        (message) => callback(null, message),
+        (error: Error & { responseCode?: number }) => {
+          if (error.responseCode) return callback(error);
+          count('ledger error');
+          log.warn({ err: error }, 'report not recorded; the sender will retry');
+          callback(reply(451, '4.3.0 Not recorded; try again later'));
+        },
+      );
+    });
+  }
 }

@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { BodyBudget } from '../body-budget.js';
+import { BODY_WAIT_MS, BodyBudget } from '../body-budget.js';
 import type { ApiConfig } from '../config.js';
 import { BusyError } from '../errors.js';
-
-/** How long a body waits for room before its request is refused (503, Retry-After). */
-export const BODY_WAIT_MS = 10_000;
 
 declare module 'fastify' {
   interface FastifyInstance {

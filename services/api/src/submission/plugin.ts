@@ -5,8 +5,8 @@ import fp from 'fastify-plugin';
 import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { accept, checkSenders } from '../accept.js';
+import { holdForMessage, releaseIfCut } from '../body-budget.js';
 import type { ApiConfig } from '../config.js';
-import { BODY_WAIT_MS } from '../plugins/body-budget.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { validatorCompiler } from '../validation.js';
@@ -93,18 +93,15 @@ export const submissionPlugin = fp(
         callback();
       },
       onData(stream: SMTPServerDataStream, session, callback) {
-        // The message holds room in the API's body budget (plugins/body-budget.ts) before a byte
-        // of it is read: its SIZE from MAIL FROM if given, else the limit.
-        const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
-        const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
-        const bytes = declared > 0 ? Math.min(declared, config.SUBMISSION_MAX_BYTES) : config.SUBMISSION_MAX_BYTES;
-        void app.bodyBudget.acquire(bytes, BODY_WAIT_MS).then((release) => {
+        // The message holds room in the API's body budget (body-budget.ts) before a byte of it is read.
+        void holdForMessage(app.bodyBudget, session, config.SUBMISSION_MAX_BYTES).then((release) => {
           if (!release) {
             // Read and dropped, never held: the client keeps the message and retries (4xx).
             stream.resume();
             stream.on('end', () => callback(smtpError(451, '4.3.1 Too much mail in progress; try again shortly')));
             return;
           }
+          releaseIfCut(stream, release);
           receive(stream, session, (error, reply) => {
             release();
             callback(error, reply);

@@ -8,6 +8,8 @@ import { quietLogger, stackEnv } from '../../../../test/helpers/env.js';
 import { ledgerPool } from '../../../../test/helpers/mailer.js';
 import { arf, dsn } from '../../../../test/helpers/reports.js';
 import { swaks } from '../../../../test/helpers/smtp-clients.js';
+import { startMessage } from '../../../../test/helpers/smtp-raw.js';
+import { BODY_WAIT_MS } from '../../src/body-budget.js';
 import { bounceApp } from '../../src/bounces/app.js';
 import { loadConfig } from '../../src/bounces/config.js';
 
@@ -145,3 +147,21 @@ t.test('a report for an email we never sent is refused; so is any recipient outs
   t.match(relay.transcript, /RCPT TO:<victim@example\.org>[\s\S]*<\*\*\s+550 5\.7\.1 Relaying denied/);
   t.ok((await metric('refused recipient')) >= 1);
 });
+
+t.test(
+  'reports held at once are bounded (twice BOUNCE_MAX_BYTES): a third large one waits, then 451; a sender gone mid-DATA gives its room back',
+  async (t) => {
+    // Two senders in DATA without SIZE each hold the largest report (10 MiB): the room is full.
+    const held = await Promise.all(
+      [0, 1].map(() => startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`])),
+    );
+    const started = Date.now();
+    const third = await deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: a third\r\n\r\nhello\r\n');
+    t.match(third.transcript, /<\*\*\s+451 4\.3\.1 Too many reports in progress/, 'a 451: the sending MTA retries later');
+    t.ok(Date.now() - started >= BODY_WAIT_MS - 100, `after waiting ${Date.now() - started} ms`);
+    t.ok((await metric('deferred')) >= 1, 'counted');
+    for (const socket of held) socket.destroy();
+    const after = await deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: a fourth\r\n\r\nhello\r\n');
+    t.notMatch(after.transcript, /451/, 'once they went away, a report is taken at once');
+  },
+);

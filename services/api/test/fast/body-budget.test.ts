@@ -4,8 +4,8 @@ import nodemailer from 'nodemailer';
 import t from 'tap';
 import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { BodyBudget } from '../../src/body-budget.js';
-import { BODY_WAIT_MS } from '../../src/plugins/body-budget.js';
+import { startMessage } from '../../../../test/helpers/smtp-raw.js';
+import { BODY_WAIT_MS, BodyBudget } from '../../src/body-budget.js';
 
 t.test('BodyBudget: what fits is held at once, what does not waits its turn or gives up', async (t) => {
   const budget = new BodyBudget(100);
@@ -137,6 +137,25 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
     waitFor(() => app.bodyBudget.inUse === 0),
     true,
     'an aborted upload releases its room',
+  );
+
+  // A submission cut mid-DATA (no SIZE given: it holds the limit) releases its room too.
+  const plain = Buffer.from(`\0apikey\0${KEY}`).toString('base64');
+  const cut = await startMessage(app.submissionPort() as number, [
+    `AUTH PLAIN ${plain}`,
+    'MAIL FROM:<sender@example.com>',
+    'RCPT TO:<someone@example.net>',
+  ]);
+  await t.resolveMatch(
+    waitFor(() => app.bodyBudget.inUse === limit),
+    true,
+    'a submission in DATA holds SUBMISSION_MAX_BYTES',
+  );
+  cut.destroy();
+  await t.resolveMatch(
+    waitFor(() => app.bodyBudget.inUse === 0),
+    true,
+    'and gives it back when its client goes away',
   );
 });
 
