@@ -73,28 +73,41 @@ export class BodyBudget {
   }
 }
 
-/**
- * Room for one SMTP message (submission, bounce reports), held before a byte of it is read: its
- * SIZE from MAIL FROM if the client gave one (RFC 1870), else `limit`. Null: no room in time; the
- * caller reads and drops the data and answers 451, so the client keeps the message and retries.
- */
-export function holdForMessage(budget: BodyBudget, session: SMTPServerSession, limit: number): Promise<(() => void) | null> {
-  const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
-  const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
-  return budget.acquire(declared > 0 ? Math.min(declared, limit) : limit, BODY_WAIT_MS);
-}
+type SmtpReply = (error: Error | null, message?: string) => void;
 
 /**
- * Releases `release` if the client goes away mid-message: smtp-server then destroys the data
- * stream, which never ends, so the handler's own release (after the message is handled) never
- * runs. A message received in full keeps its room until the handler is done with it.
+ * An smtp-server `onData` that holds room for each message before a byte of it is read — its
+ * SIZE from MAIL FROM if the client gave one (RFC 1870), else `limit` — and gives it back once
+ * `receive` has answered, or when the client goes away mid-message (smtp-server then destroys the
+ * stream, which never ends). No room within BODY_WAIT_MS: the data is read and dropped, never
+ * held, and `busy()` answers (a 451: the client keeps the message and retries).
  */
-export function releaseIfCut(stream: SMTPServerDataStream, release: () => void): void {
-  let ended = false;
-  stream.once('end', () => {
-    ended = true;
-  });
-  stream.once('close', () => {
-    if (!ended) release();
-  });
+export function budgetedOnData(
+  budget: BodyBudget,
+  limit: number,
+  busy: () => Error,
+  receive: (stream: SMTPServerDataStream, session: SMTPServerSession, done: SmtpReply) => void,
+): (stream: SMTPServerDataStream, session: SMTPServerSession, callback: SmtpReply) => void {
+  return (stream, session, callback) => {
+    const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
+    const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
+    void budget.acquire(declared > 0 ? Math.min(declared, limit) : limit, BODY_WAIT_MS).then((release) => {
+      if (!release) {
+        stream.resume();
+        stream.on('end', () => callback(busy()));
+        return;
+      }
+      let ended = false;
+      stream.once('end', () => {
+        ended = true;
+      });
+      stream.once('close', () => {
+        if (!ended) release();
+      });
+      receive(stream, session, (error, message) => {
+        release();
+        callback(error, message);
+      });
+    });
+  };
 }

@@ -4,7 +4,7 @@ import type { LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { Counter } from 'prom-client';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { BodyBudget, holdForMessage, releaseIfCut } from '../body-budget.js';
+import { BodyBudget, budgetedOnData } from '../body-budget.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
 
@@ -89,23 +89,17 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       }
       callback();
     },
-    onData(stream: SMTPServerDataStream, session, callback) {
-      // Reports come from anyone on the internet, into a process with a capped heap: the reports
-      // held at once are bounded (a flood of large ones waits, then gets a 451 and is retried).
-      void holdForMessage(budget, session, options.maxBytes).then((release) => {
-        if (!release) {
-          count('deferred');
-          stream.resume();
-          stream.on('end', () => callback(reply(451, '4.3.1 Too many reports in progress; try again later')));
-          return;
-        }
-        releaseIfCut(stream, release);
-        receive(stream, session, (error, message) => {
-          release();
-          callback(error, message);
-        });
-      });
-    },
+    // Reports come from anyone on the internet, into a process with a capped heap: the reports
+    // held at once are bounded (a flood of large ones waits, then gets a 451 and is retried).
+    onData: budgetedOnData(
+      budget,
+      options.maxBytes,
+      () => {
+        count('deferred');
+        return reply(451, '4.3.1 Too many reports in progress; try again later');
+      },
+      receive,
+    ),
   });
 
   function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void) {

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin';
 import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { accept, checkSenders } from '../accept.js';
-import { holdForMessage, releaseIfCut } from '../body-budget.js';
+import { budgetedOnData } from '../body-budget.js';
 import type { ApiConfig } from '../config.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
@@ -92,22 +92,13 @@ export const submissionPlugin = fp(
         }
         callback();
       },
-      onData(stream: SMTPServerDataStream, session, callback) {
-        // The message holds room in the API's body budget (body-budget.ts) before a byte of it is read.
-        void holdForMessage(app.bodyBudget, session, config.SUBMISSION_MAX_BYTES).then((release) => {
-          if (!release) {
-            // Read and dropped, never held: the client keeps the message and retries (4xx).
-            stream.resume();
-            stream.on('end', () => callback(smtpError(451, '4.3.1 Too much mail in progress; try again shortly')));
-            return;
-          }
-          releaseIfCut(stream, release);
-          receive(stream, session, (error, reply) => {
-            release();
-            callback(error, reply);
-          });
-        });
-      },
+      // The message holds room in the API's body budget (body-budget.ts) before a byte of it is read.
+      onData: budgetedOnData(
+        app.bodyBudget,
+        config.SUBMISSION_MAX_BYTES,
+        () => smtpError(451, '4.3.1 Too much mail in progress; try again shortly'),
+        receive,
+      ),
     });
     server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
 
