@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { isHardBounce } from '../src/bounce-class.js';
 

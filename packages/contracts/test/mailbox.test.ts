@@ -1,3 +1,4 @@
+// test-plan: standalone
 import fc from 'fast-check';
 import addressparser from 'nodemailer/lib/addressparser';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { BatchDrain, CoalescedLoop } from '../src/coalesced-loop.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { z } from 'zod';
 import { ConfigError, fields, parseEnv } from '../src/index.js';

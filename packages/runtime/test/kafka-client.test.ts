@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { logLevel } from 'kafkajs';
 import t from 'tap';
 import { kafkaLevel } from '../src/kafka-client.js';

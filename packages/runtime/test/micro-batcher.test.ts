@@ -1,3 +1,4 @@
+// test-plan: standalone
 import type { Message } from 'kafkajs';
 import t from 'tap';
 import { AckTimeoutError, MicroBatcher } from '../src/micro-batcher.js';

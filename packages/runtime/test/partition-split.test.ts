@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { Partitioners } from 'kafkajs';
 import t from 'tap';
 import { splitByPartition } from '../src/partition-split.js';

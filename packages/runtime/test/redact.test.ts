@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { createLogger, errSerializer, maskUrl } from '../src/index.js';
 

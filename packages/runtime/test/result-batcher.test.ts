@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { ResultBatcher } from '../src/result-batcher.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import type { Message, RecordMetadata } from 'kafkajs';
 import t from 'tap';
 import { sendCovered, UncoveredSendError } from '../src/send-covered.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { guardedLookup, isPublicAddress, type TargetPolicy, targetProblem } from '../src/webhook-target.js';
 

@@ -6,28 +6,38 @@ import { join, relative } from 'node:path';
  * is waiting on production timings (session timeouts, retry delays), not CPU, so files that
  * only use the shared stack run two at a time. A file that stops brokers or Postgres through
  * the stack control (or starts a second stack) would break any file running beside it, so
- * those run alone, one after another.
+ * those run alone, one after another. Files that need no stack at all (the
+ * infrastructure-free tier, `npm run test:fast`) run beside those, on the core they leave idle.
  */
 export interface TestPlan {
   /** Run with --jobs 2. */
   shared: string[];
   /** Run with --jobs 1, after the shared ones. */
   exclusive: string[];
+  /** Run with --jobs 1 beside the exclusive ones, with no stack in their environment. */
+  standalone: string[];
 }
 
 /** The roots of tap's `include` globs in package.json (packages/*, services/*, test/). */
 const ROOTS = ['packages', 'services'];
 /** A file that can take the stack down, or says so with a comment giving the reason. */
 const EXCLUSIVE = /stackControl\(|^\/\/ test-plan: exclusive\b/m;
+/**
+ * A file that says it needs no stack. They get an environment without the stack's addresses,
+ * so one marked by mistake fails (test/helpers/env.ts throws) instead of touching the stack
+ * while the exclusive files stop parts of it.
+ */
+const STANDALONE = /^\/\/ test-plan: standalone\b/m;
 
 export function planTests(repoRoot: string): TestPlan {
   const files = [
     ...ROOTS.flatMap((root) => subdirs(join(repoRoot, root)).flatMap((pkg) => testFiles(join(pkg, 'test')))),
     ...testFiles(join(repoRoot, 'test')),
   ].map((f) => relative(repoRoot, f));
-  const plan: TestPlan = { shared: [], exclusive: [] };
+  const plan: TestPlan = { shared: [], exclusive: [], standalone: [] };
   for (const file of files.sort()) {
-    (EXCLUSIVE.test(readFileSync(join(repoRoot, file), 'utf8')) ? plan.exclusive : plan.shared).push(file);
+    const text = readFileSync(join(repoRoot, file), 'utf8');
+    (EXCLUSIVE.test(text) ? plan.exclusive : STANDALONE.test(text) ? plan.standalone : plan.shared).push(file);
   }
   // In path order, which interleaves the long e2e files with short ones. Measured: starting all
   // the e2e files first ran two of them side by side for most of the phase, and the phase took

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { uniqueName } from '../../../test/helpers/env.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { DURABILITY, renderServerProperties } from '../src/kafka-config.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { markerScanner } from '../src/marker-scanner.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { summarise } from '../src/tap-summary.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { ConfigError } from '@postline/runtime';
 import t from 'tap';
 import { loadConfig } from '../src/config.js';

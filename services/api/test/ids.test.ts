@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { idempotentId, requestHash, uuidv7 } from '../src/ids.js';
 

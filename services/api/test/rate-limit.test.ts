@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { EmailRateLimiter } from '../src/plugins/rate-limit.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { dkimVerify, publishedDkimKeys } from '../../../test/helpers/dkim-verify.js';
 import { quietLogger } from '../../../test/helpers/env.js';

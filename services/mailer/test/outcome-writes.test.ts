@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { envelope } from '../../../test/helpers/mailer.js';
 import { allSuppressed, failedWrite, retryWrite, sentWrite } from '../src/outcome-writes.js';

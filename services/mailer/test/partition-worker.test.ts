@@ -1,3 +1,4 @@
+// test-plan: standalone
 import type { EachBatchPayload } from 'kafkajs';
 import t from 'tap';
 import { processBatch } from '../src/partition-worker.js';

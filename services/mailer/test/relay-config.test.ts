@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { parseRelays } from '../src/relays/relay-config.js';
 import { parseRoutes, relaysFor } from '../src/relays/routes.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { createServer } from 'node:net';
 import type { Envelope } from '@postline/contracts';
 import t, { type Test } from 'tap';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { RelayThrottle, throttleReason } from '../src/relays/relay-throttle.js';
 import type { SmtpOutcome } from '../src/smtp-outcome.js';

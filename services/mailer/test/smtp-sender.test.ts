@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { createServer, type Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { StallMonitor } from '../src/stall-monitor.js';
 

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { retryDelayMs } from '../src/backoff.js';
 import { SmtpBreaker } from '../src/circuit-breaker.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import type pg from 'pg';
 import t from 'tap';
 import { EndpointCache } from '../src/endpoint-cache.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import t from 'tap';

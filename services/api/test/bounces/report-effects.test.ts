@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { arf, dsn } from '../../../../test/helpers/reports.js';
 import { parseReport } from '../../src/bounces/parse-report.js';

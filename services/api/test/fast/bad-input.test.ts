@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { envelopeSchema } from '@postline/contracts';
 import t from 'tap';
 import { AUTH, email } from '../../../../test/helpers/api.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { type ClientRequest, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { validate } from '@readme/openapi-parser';
 import t from 'tap';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';

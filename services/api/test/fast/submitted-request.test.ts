@@ -1,3 +1,4 @@
+// test-plan: standalone
 import { simpleParser } from 'mailparser';
 import t from 'tap';
 import { submittedRequest } from '../../src/submission/submitted-request.js';

@@ -1,3 +1,4 @@
+// test-plan: standalone
 import t from 'tap';
 import { AUTH } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
