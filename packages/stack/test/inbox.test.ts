@@ -1,4 +1,3 @@
-// test-plan: standalone
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { uniqueName } from '../../../test/helpers/env.js';

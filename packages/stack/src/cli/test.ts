@@ -55,7 +55,11 @@ runMain(async () => {
         // standalone ones use it. Their output is held and printed after, so the log reads whole.
         const standalone = phase === 'exclusive' ? null : runTap(['--jobs', '1', ...plan.standalone], withoutStack(env), false);
         runs.push(await runTap(['--jobs', '1', ...plan.exclusive], env));
-        if (standalone) runs.push(await standalone);
+        if (standalone) {
+          const run = await standalone;
+          process.stdout.write(run.held ?? '');
+          runs.push(run);
+        }
       }
     }
   } finally {
@@ -104,9 +108,10 @@ let interrupted = false;
 interface TapRun {
   code: number;
   summary: TapSummary | null;
+  held?: Buffer;
 }
 
-/** Runs tap; its output goes to stdout as it comes, or all at once at the end (`echo` false). */
+/** Runs tap; its output goes to stdout as it comes, or is handed back whole in `held` (`echo` false). */
 async function runTap(args: string[], env: NodeJS.ProcessEnv, echo = true): Promise<TapRun> {
   const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...args], {
     cwd: repoRoot,
@@ -133,6 +138,5 @@ async function runTap(args: string[], env: NodeJS.ProcessEnv, echo = true): Prom
   const code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', forward);
-  if (held.length > 0) process.stdout.write(Buffer.concat(held));
-  return { code, summary: summarise(tail) };
+  return { code, summary: summarise(tail), ...(echo ? {} : { held: Buffer.concat(held) }) };
 }
