@@ -28,6 +28,9 @@ const givenEnv = z.object({
   SMTP_URL: fields.smtpUrl.optional(),
 });
 
+/** Every variable a stack's `env` can hold. */
+export const STACK_ENV_NAMES: readonly string[] = [...Object.keys(givenEnv.shape), 'INBOX_URL'];
+
 export interface Stack {
   dataDir: string;
   /** KAFKA_BROKERS, DATABASE_URL, SMTP_URL (+ INBOX_URL when MailDev runs). */

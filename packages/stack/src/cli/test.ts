@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startControlServer } from '../control-server.js';
 import { repoRoot } from '../paths.js';
 import { freePort } from '../ports.js';
-import { startStack } from '../stack.js';
+import { STACK_ENV_NAMES, startStack } from '../stack.js';
 import { summarise, type TapSummary } from '../tap-summary.js';
 import { planTests } from '../test-plan.js';
 import { progress, runMain } from './run-main.js';
@@ -102,7 +102,7 @@ function testEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The stack's addresses removed: a standalone file that reaches for the stack fails at once. */
 function withoutStack(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = testEnv(base);
-  for (const key of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'INBOX_URL', 'STACK_CONTROL_URL']) delete env[key];
+  for (const key of [...STACK_ENV_NAMES, 'STACK_CONTROL_URL']) delete env[key];
   return env;
 }
 
