@@ -27,6 +27,10 @@ Tried for G1 and measured with \`bench/ab.mjs\` (API variants interleaved on one
 \`KAFKA_COMPRESSION=gzip\` against none, 633 (240–931) vs 431 (402–795)/s at 64 clients and 1,642 vs 1,602/s at
 256 — within the noise, so the default stays \`none\` (the brokers' CPU goes to requests and replication, not bytes).
 LZ4 and ZSTD need native codec packages kafkajs does not ship; not measured.
+The row written after the ack committed without waiting for the WAL flush (\`synchronous_commit = off\` on a pool of its
+own; the row is best effort by design, and a mailer's claim recreates it), measured on 2026-12-01: 677 (646–838) vs
+782 (524–853)/s at 64 clients and 1,529 vs 1,594/s at 256 — no gain, so Postgres' flush is not what bounds G1 and the
+row stays durable.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
