@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
+import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
 import { freePort, load, peakRssMb, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
 import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
@@ -50,6 +51,7 @@ try {
       duration,
     });
   for (const a of apis) say(`${JSON.stringify(a.extra)} ready: RSS ${peakRssMb(a.child.pid)?.toFixed(0)} MB before any load`);
+  await warmUntilJitQuiet({ pids: stack.kafka.nodes.map((n) => n.pid), load: () => post(apis[0].url, 64, SECONDS), say });
   for (const a of apis) await post(a.url, 64, SECONDS);
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {

@@ -59,6 +59,7 @@ Node ${r.machine.node}, ${r.machine.java}, Kafka ${r.machine.kafka}. Everything 
 sink, the services and the load generator — shares those cores, so the ratios matter, not the absolutes. Each
 comparison is interleaved (A B A B …, ${r.settings.ROUNDS} rounds of ${r.settings.SECONDS} s, ${r.settings.CONNECTIONS}
 connections unless a row says otherwise); figures are medians with min–max. Raw figures: \`bench/results/${stamp}.json\`.
+${warmup(r)}
 G1's peer is what a Node team would run instead (\`bench/peers/bullmq-api.mjs\`): fastify + zod validating the same
 request, adding it to BullMQ on one Debian \`redis-server\` with an append-only file fsynced every second, and
 answering 202 once Redis has it — one copy, where the API answers after three replicas (acks=all, two in sync).
@@ -105,4 +106,10 @@ ${r.scaling.api.map((s) => `| ${s.lingerMs} | ${s.maxBatch} | ${s.producers} | $
 ${r.scaling.mailer.map((s) => `| ${s.sendsPerPartition} | ${s.poolSize} | ${f(s.rps)} |`).join('\n')}
 `;
   writeFileSync(join(docs, 'benchmarks.md'), `${md}\n${findings(r)}`);
+}
+
+/** The brokers' warm-up (runs before 2026-12-01 had none: their first rounds met the brokers' JIT at work). */
+function warmup(r) {
+  if (!r.warmup) return 'The brokers were not warmed up first in this run: its first rounds shared the cores with their JIT compilers.';
+  return `Before any measured round the brokers were loaded by ProducerPerformance until their JIT compilers were quiet (under 5 % of a core over a round): ${r.warmup.rounds} rounds, ${Math.round(r.warmup.seconds)} s.`;
 }
