@@ -17,7 +17,9 @@ ProducerPerformance — no API in front, batches of 16 KB, many requests in flig
 ${f(r.G2.producerPerformance.median)}/s here, against the peer's ${f(g1Peer(r))}/s: even an API that cost nothing
 would score about ${f(r.G2.producerPerformance.median / g1Peer(r), 2)}. Measured with \`top\` during a 64-client round: the
 three brokers used 116 % of a core between them, the API 44 %, Postgres 24 % and the load generator 6 % — the
-machine is saturated and the brokers take 60 % of it. With closed-loop clients the API's throughput is *clients ÷
+machine is saturated and the brokers take 60 % of it. Per broker thread (from \`/proc\`, 2026-12-01, 64 clients, about 950
+accepted/s): the request threads used 34 % of a core, the replica fetchers 15 %, and the JIT compilers 39 % of a core
+30 s into the load and still 14 % after 60 s; hence the warm-up before the measured rounds (above). With closed-loop clients the API's throughput is *clients ÷
 latency*, and its latency is the produce (one idempotent send in flight per producer: 24–39 ms a send of 22–26
 records at 64 clients, from the API's \`produce_duration\` and \`produce_batch_records\` metrics) plus the ledger row
 written after the ack, which is what lets \`GET /v1/emails/:id\` find an email the moment its 202 arrives. Between
