@@ -33,6 +33,8 @@ The row written after the ack committed without waiting for the WAL flush (\`syn
 own; the row is best effort by design, and a mailer's claim recreates it), measured on 2026-12-01: 677 (646–838) vs
 782 (524–853)/s at 64 clients and 1,529 vs 1,594/s at 256 — no gain, so Postgres' flush is not what bounds G1 and the
 row stays durable.
+A longer produce linger (\`PRODUCE_LINGER_MS=5\` against the default 2, 4 interleaved rounds on 2026-12-01): 689 vs
+676/s at 64 clients and 994 vs 1,007/s at 256, with 29 records a send instead of 22 — no difference; the default stays.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
