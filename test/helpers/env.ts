@@ -57,6 +57,15 @@ export async function startOfRateLimitWindow(): Promise<void> {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Polls `check` every `everyMs` until it holds or `ms` have passed; resolves to its last answer,
+ * so a test asserts on it rather than hanging: for waiting on a condition, never on a fixed time.
+ */
+export async function waitUntil(check: () => boolean, ms: number, everyMs = 50): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(everyMs)) if (check()) return true;
+  return check();
+}
+
 /** Whether `url` answers 2xx now (false on a refused connection): for polling readiness. */
 export const answers = (url: string): Promise<boolean> =>
   fetch(url).then(

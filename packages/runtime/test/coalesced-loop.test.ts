@@ -1,6 +1,6 @@
 // test-plan: standalone
-import { mock } from 'node:test';
 import t from 'tap';
+import { mockClock, settle } from '../../../test/helpers/mock-clock.js';
 import { BatchDrain, CoalescedLoop } from '../src/coalesced-loop.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
@@ -90,10 +90,7 @@ t.test('BatchDrain: drains while batches come back full, one batch at most once 
 // The gap is wall-clock time, so this test runs on node:test's mock clock: on the real one a busy
 // CI machine stretched ten 5 ms nudges past the 100 ms gap (it failed there, not in the code).
 t.test('minGapMs: nudges within the gap of the last start make one round once it has passed; stop(true) need not wait', async (t) => {
-  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_000_000 });
-  t.teardown(() => mock.timers.reset());
-  // Promises settle on the microtask queue and setImmediate is left real: one turn settles a round.
-  const settle = () => new Promise((r) => setImmediate(r));
+  const clock = mockClock(t, ['setTimeout', 'setInterval', 'Date']);
   const starts: number[] = [];
   const loop = new CoalescedLoop(
     async () => {
@@ -106,15 +103,13 @@ t.test('minGapMs: nudges within the gap of the last start make one round once it
   await settle();
   for (let i = 0; i < 11; i++) {
     loop.nudge();
-    mock.timers.tick(9);
-    await settle();
+    await clock.advance(9);
   }
   t.equal(starts.length, 1, 'eleven nudges within the gap (99 ms): no round yet');
-  mock.timers.tick(1);
-  await settle();
+  await clock.advance(1);
   t.equal(starts.length, 2, 'then exactly one, once the gap has passed');
   t.equal((starts[1] as number) - (starts[0] as number), 100, 'the gap apart');
-  mock.timers.tick(50);
+  clock.tick(50);
   let stopped = false;
   const stopping = loop.stop(true).then(() => (stopped = true));
   await settle();

@@ -5,7 +5,7 @@ import { SERVICE_NODE_OPTIONS } from '../../../packages/stack/src/node-options.j
 import { repoRoot } from '../../../packages/stack/src/paths.js';
 import { freePort } from '../../../packages/stack/src/ports.js';
 import { AUTH, apiEnv, email } from '../../../test/helpers/api.js';
-import { sleep } from '../../../test/helpers/env.js';
+import { sleep, waitUntil } from '../../../test/helpers/env.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 
 t.test('SIGTERM under load: exits 0, and every id answered 202 is on the topic', async (t) => {
@@ -53,8 +53,7 @@ t.test('SIGTERM under load: exits 0, and every id answered 202 is on the topic',
   const workers = Array.from({ length: 16 }, worker);
   // Signalled once the load is real, not after a fixed time: beside a CPU-heavy file, a fixed
   // 1.5 s once saw only 20 accepted (the first sends to a fresh topic wait on its leaders).
-  const loaded = Date.now() + 30_000;
-  while (accepted.length <= 50 && Date.now() < loaded) await sleep(50);
+  await waitUntil(() => accepted.length > 50, 30_000);
   await sleep(200);
   const acceptedBeforeSignal = accepted.length;
   child.kill('SIGTERM');

@@ -1,8 +1,8 @@
 // test-plan: standalone
 
-import { mock } from 'node:test';
 import type { EachBatchPayload } from 'kafkajs';
 import t from 'tap';
+import { mockClock, settle } from '../../../test/helpers/mock-clock.js';
 import { processBatch } from '../src/partition-worker.js';
 import type { HandleResult } from '../src/record-handler.js';
 import { StallMonitor } from '../src/stall-monitor.js';
@@ -96,8 +96,7 @@ t.test('at most `concurrency` records in flight', async (t) => {
 
 // On node:test's mock clock: on the real one a starved CI process can miss beats it would not miss in use.
 t.test('a slow batch heartbeats while it runs, not only at its end', async (t) => {
-  mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
-  t.teardown(() => mock.timers.reset());
+  const clock = mockClock(t, ['setTimeout', 'setInterval']);
   const { p, heartbeats } = payload(['0', '1']);
   const { o } = options(async () => {
     await new Promise((r) => setTimeout(r, 150));
@@ -107,8 +106,8 @@ t.test('a slow batch heartbeats while it runs, not only at its end', async (t) =
   const batch = processBatch(p, o as never).then(() => (done = true));
   // 300 ms of work at one beat per 20 ms, in 10 ms steps (setImmediate, left real, lets the handler go on).
   for (let ms = 0; ms < 1_000 && !done; ms += 10) {
-    await new Promise((r) => setImmediate(r));
-    mock.timers.tick(10);
+    await settle();
+    clock.tick(10);
   }
   await batch;
   t.ok(heartbeats() >= 15, `heartbeats during the batch: ${heartbeats()}`);

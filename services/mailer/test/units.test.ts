@@ -1,6 +1,6 @@
 // test-plan: standalone
-import { mock } from 'node:test';
 import t, { type Test } from 'tap';
+import { mockClock } from '../../../test/helpers/mock-clock.js';
 import { retryDelayMs } from '../src/backoff.js';
 import { SmtpBreaker } from '../src/circuit-breaker.js';
 import { loadConfig } from '../src/config.js';
@@ -51,17 +51,10 @@ type Fake = { down: boolean };
 const outage = (r: Fake) => r.down;
 // The breaker's pauses are wall-clock time (its own and cockatiel's Date.now()), so its tests run on
 // node:test's mock clock: on the real one a busy CI machine can stall the loop past a tolerance.
-function mockClock(t: Test): (ms: number) => Promise<void> {
-  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-  t.teardown(() => mock.timers.reset());
-  return async (ms) => {
-    mock.timers.tick(ms);
-    await new Promise((r) => setImmediate(r));
-  };
-}
+const clock = (t: Test) => mockClock(t, ['setTimeout', 'Date']);
 
 t.test('the circuit breaker counts one outage once, however many sends fail together', async (t) => {
-  mockClock(t);
+  clock(t);
   const b = new SmtpBreaker(outage, 200, 1_600);
   // 20 concurrent sends all fail in the same outage.
   let release!: () => void;
@@ -81,7 +74,7 @@ t.test('the circuit breaker counts one outage once, however many sends fail toge
 });
 
 t.test('the circuit breaker probes once when half-open, doubles its pause on a failed probe, and closes on a good one', async (t) => {
-  const sleep = mockClock(t);
+  const sleep = clock(t).advance;
   const b = new SmtpBreaker(outage, 100, 400);
   await b.execute(async () => ({ down: true }));
   t.ok(b.waitMs > 0, 'open: wait');

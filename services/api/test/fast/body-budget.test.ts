@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import t from 'tap';
 import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
+import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMessage } from '../../../../test/helpers/smtp-raw.js';
 import { BODY_WAIT_MS, BodyBudget } from '../../src/body-budget.js';
@@ -75,7 +76,7 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   const body = JSON.stringify(email({ text: 'x'.repeat(60_000) }));
   const slow = partialPost(port, json('slow'), body.length, body.slice(0, 1_000));
   await t.resolveMatch(
-    waitFor(() => app.bodyBudget.inUse === body.length),
+    waitUntil(() => app.bodyBudget.inUse === body.length, 5_000, 10),
     true,
     'the slow upload holds its declared size',
   );
@@ -105,7 +106,7 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
 
   // Held again (an upload that never finishes); a 10 KB body and an SMTP submission give up after BODY_WAIT_MS.
   const stuck = partialPost(port, json('stuck'), body.length, body.slice(0, 10));
-  await waitFor(() => app.bodyBudget.inUse === body.length);
+  await waitUntil(() => app.bodyBudget.inUse === body.length, 5_000, 10);
   const started = Date.now();
   const refused = partialPost(port, json('refused'), medium.length, medium);
   refused.finish('');
@@ -135,7 +136,7 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   stuck.abort();
   t.match(await stuckAnswer, { code: 'ECONNRESET' }, 'the stuck upload gave up');
   await t.resolveMatch(
-    waitFor(() => app.bodyBudget.inUse === 0),
+    waitUntil(() => app.bodyBudget.inUse === 0, 5_000, 10),
     true,
     'an aborted upload releases its room',
   );
@@ -148,19 +149,14 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
     'RCPT TO:<someone@example.net>',
   ]);
   await t.resolveMatch(
-    waitFor(() => app.bodyBudget.inUse === limit),
+    waitUntil(() => app.bodyBudget.inUse === limit, 5_000, 10),
     true,
     'a submission in DATA holds SUBMISSION_MAX_BYTES',
   );
   cut.destroy();
   await t.resolveMatch(
-    waitFor(() => app.bodyBudget.inUse === 0),
+    waitUntil(() => app.bodyBudget.inUse === 0, 5_000, 10),
     true,
     'and gives it back when its client goes away',
   );
 });
-
-async function waitFor(check: () => boolean, ms = 5_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) if (check()) return true;
-  return check();
-}
