@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { topicOffsets } from '@postline/runtime';
 import t from 'tap';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { AUTH } from '../helpers/api.js';
@@ -153,7 +154,7 @@ async function consumedToEnd(topic: string, group: string): Promise<boolean> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await topicOffsets(admin, topic);
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     return ends.every((e) => {
       const c = committed?.partitions.find((p) => p.partition === e.partition);

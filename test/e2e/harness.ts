@@ -1,3 +1,4 @@
+import { topicOffsets } from '@postline/runtime';
 import type { Test } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
@@ -263,7 +264,7 @@ export class System {
     await admin.connect();
     try {
       const topic = this.apiEnv.EMAILS_TOPIC!;
-      const ends = await admin.fetchTopicOffsets(topic);
+      const ends = await topicOffsets(admin, topic);
       const total = ends.reduce((n, p) => n + Number(p.high), 0);
       const records = await readTopic(kafka, topic, (rs) => rs.length >= total, 30_000);
       const [committed] = await admin.fetchOffsets({ groupId: this.mailerEnv.CONSUMER_GROUP!, topics: [topic] });

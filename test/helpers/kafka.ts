@@ -1,4 +1,4 @@
-import { createKafka } from '@postline/runtime';
+import { createKafka, topicOffsets } from '@postline/runtime';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { quietLogger, stackEnv, uniqueName } from './env.js';
 
@@ -82,7 +82,7 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await topicOffsets(admin, topic);
     return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   } finally {
     await admin.disconnect();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { topicOffsets } from '@postline/runtime';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
 export interface TopicRecord {
@@ -17,7 +18,7 @@ export async function readTopic(kafka: Kafka, topic: string, limit: number, time
   const groupId = `postline-cli-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await topicOffsets(admin, topic);
     const remaining = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
     const records: TopicRecord[] = [];
     if (remaining.size === 0) return records;

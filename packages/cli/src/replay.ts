@@ -1,3 +1,4 @@
+import { topicOffsets } from '@postline/runtime';
 import type { Admin } from 'kafkajs';
 
 export interface ReplayPlan {
@@ -12,7 +13,7 @@ export interface ReplayPlan {
  */
 export async function replayPlan(admin: Admin, group: string, topic: string, from: string): Promise<ReplayPlan> {
   if (/^\d+$/.test(from)) {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await topicOffsets(admin, topic);
     const partitions = ends.map((p) => {
       const offset = BigInt(from);
       const clamped = offset < BigInt(p.low) ? BigInt(p.low) : offset > BigInt(p.high) ? BigInt(p.high) : offset;

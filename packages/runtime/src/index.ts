@@ -13,6 +13,7 @@ export { errSerializer, maskUrl } from './redact.js';
 export { ResultBatcher } from './result-batcher.js';
 export { type ServeOptions, serve } from './serve.js';
 export { Startup, startupPlugin } from './startup.js';
+export { topicOffsets } from './topic-offsets.js';
 export { ensureTopics, provisionTopics, type TopicSpec, topicPartitions } from './topics.js';
 export {
   createResolver,

@@ -1,4 +1,4 @@
-import { createKafka } from '@postline/runtime';
+import { createKafka, topicOffsets } from '@postline/runtime';
 import Fastify from 'fastify';
 import t from 'tap';
 import { quietLogger, sleep, stackEnv } from '../../../test/helpers/env.js';
@@ -20,7 +20,7 @@ async function uncommitted(topic: string, groupId: string): Promise<number> {
   const admin = createKafka({ brokers: stackEnv().brokers, clientId: 'test-admin', logger: quietLogger }).admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await topicOffsets(admin, topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return ends.reduce((n, e) => {
       const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
