@@ -17,6 +17,24 @@ export interface TopicConfig {
  */
 export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
 
+/**
+ * The most record bytes one produce may carry (a request's own records always go, alone if need be).
+ * The brokers' limit applies to a partition's whole record batch, not to one record: two large
+ * emails for one partition in one send exceeded it (MESSAGE_TOO_LARGE). kafkajs' idempotent producer
+ * then keeps the sequence numbers of the records that send did write on other partitions, so its next
+ * send there was taken for a duplicate and acknowledged without being written: a 202'd email lost
+ * (e2e 19, 30 emails of 2.9 MB at once). Half the limit, so any two units that share a send fit it.
+ */
+export const PRODUCE_BATCH_BYTES = {
+  max: MAX_RECORD_BYTES / 2,
+  of: (m: { key?: Buffer | string | null; value: Buffer | string | null }) => byteLength(m.key) + byteLength(m.value),
+};
+
+function byteLength(v: Buffer | string | null | undefined): number {
+  if (v == null) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
 /** The topics of the pipeline, provisioned by whichever service starts first. */
 export function emailTopics(c: TopicConfig): TopicSpec[] {
   const config = { 'max.message.bytes': String(MAX_RECORD_BYTES) };

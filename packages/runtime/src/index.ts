@@ -2,7 +2,7 @@ export { BatchDrain, CoalescedLoop } from './coalesced-loop.js';
 export { ConfigError } from './config-error.js';
 export * as fields from './config-fields.js';
 export { ConsumerSupervisor } from './consumer-supervisor.js';
-export { emailTopics, eventsTopic, MAX_RECORD_BYTES, type TopicConfig } from './email-topics.js';
+export { emailTopics, eventsTopic, MAX_RECORD_BYTES, PRODUCE_BATCH_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';

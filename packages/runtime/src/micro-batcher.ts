@@ -1,4 +1,4 @@
-export interface BatcherOptions {
+export interface BatcherOptions<T = unknown> {
   /** How long the first record waits for company when nothing is in flight. */
   lingerMs: number;
   /** Items per send at most (a unit is never split). */
@@ -7,6 +7,8 @@ export interface BatcherOptions {
   maxInFlight: number;
   /** A unit's ack deadline: past it, its promise rejects (and, if not sent yet, it never is). */
   timeoutMs: number;
+  /** Bytes per send at most, as `of` weighs the items (a unit is never split: one larger goes alone). */
+  bytes?: { max: number; of(item: T): number };
 }
 
 interface Unit<T> {
@@ -34,7 +36,7 @@ export class MicroBatcher<T> {
 
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<T>,
   ) {}
 
   get pending(): number {
@@ -75,11 +77,18 @@ export class MicroBatcher<T> {
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const batch: Unit<T>[] = [];
       let size = 0;
+      let bytes = 0;
       while (this.queue.length > 0) {
         const next = this.queue[0] as Unit<T>;
-        if (batch.length > 0 && size + next.items.length > this.options.maxBatch) break;
+        const weight = this.weigh(next);
+        if (
+          batch.length > 0 &&
+          (size + next.items.length > this.options.maxBatch || bytes + weight > (this.options.bytes?.max ?? Number.POSITIVE_INFINITY))
+        )
+          break;
         batch.push(next);
         size += next.items.length;
+        bytes += weight;
         this.queue.shift();
       }
       this.inFlight++;
@@ -99,6 +108,11 @@ export class MicroBatcher<T> {
           else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
         });
     }
+  }
+
+  private weigh(unit: Unit<T>): number {
+    const of = this.options.bytes?.of;
+    return of ? unit.items.reduce((n, item) => n + of(item), 0) : 0;
   }
 
   /** Sends whatever is queued and resolves when nothing is in flight (for shutdown). */

@@ -18,10 +18,10 @@ export class ResultBatcher<T, R> {
 
   constructor(
     private readonly many: (requests: T[]) => Promise<R[]>,
-    options: BatcherOptions,
+    options: Omit<BatcherOptions, 'bytes'>,
     private readonly shareable: (requests: T[]) => boolean = () => true,
   ) {
-    this.batcher = new MicroBatcher((slots) => this.settle(slots), options);
+    this.batcher = new MicroBatcher<Slot<T, R>>((slots) => this.settle(slots), options);
   }
 
   async run(request: T): Promise<R> {

@@ -1,6 +1,7 @@
 // test-plan: standalone
 import type { Message } from 'kafkajs';
 import t from 'tap';
+import { PRODUCE_BATCH_BYTES } from '../src/email-topics.js';
 import { AckTimeoutError, MicroBatcher } from '../src/micro-batcher.js';
 
 const msg = (k: string): Message => ({ key: k, value: k });
@@ -88,4 +89,34 @@ t.test('drain sends what is queued and waits for it', async (t) => {
   await p;
   t.same(sent, ['x']);
   t.equal(b.pending, 0);
+});
+
+t.test('a byte budget: units that would pass it together go in separate sends; one larger than it goes alone', async (t) => {
+  const sends: string[][] = [];
+  let release: () => void = () => {};
+  const b = new MicroBatcher<Message>(
+    async (ms) => {
+      sends.push(ms.map((m) => String(m.key)));
+      if (sends.length === 1) await new Promise<void>((r) => (release = r));
+    },
+    { lingerMs: 0, maxBatch: 100, maxInFlight: 1, timeoutMs: 1000, bytes: PRODUCE_BATCH_BYTES },
+  );
+  const first = b.enqueue([msg('a')]);
+  await tick();
+  // As e2e 19's large emails: each about 3 MB, two of them more than the budget (half the brokers' limit).
+  const large = (k: string): Message => ({ key: k, value: Buffer.alloc(3_000_000) });
+  const rest = [
+    b.enqueue([large('L1')]),
+    b.enqueue([large('L2')]),
+    b.enqueue([msg('s')]),
+    b.enqueue([{ key: 'XL', value: 'x'.repeat(5_000_000) }]),
+  ];
+  await tick();
+  release();
+  await Promise.all([first, ...rest]);
+  t.same(sends, [['a'], ['L1'], ['L2', 's'], ['XL']], 'never two large ones in one send; the one over the budget alone');
+  t.ok(
+    sends.every((keys) => keys.length === 1 || keys.filter((k) => k.startsWith('L') || k === 'XL').length <= 1),
+    'no send holds more than one large record',
+  );
 });

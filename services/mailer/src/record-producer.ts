@@ -1,4 +1,13 @@
-import { type LogSink, MicroBatcher, ProducerPool, retryUntil, splitByPartition, topicPartitions, withTimeout } from '@postline/runtime';
+import {
+  type LogSink,
+  MicroBatcher,
+  PRODUCE_BATCH_BYTES,
+  ProducerPool,
+  retryUntil,
+  splitByPartition,
+  topicPartitions,
+  withTimeout,
+} from '@postline/runtime';
 import type { Admin, Kafka, Message, PartitionMetadata } from 'kafkajs';
 
 /** A produce that is not acknowledged within this rejects (the record is then handled again). */
@@ -37,6 +46,7 @@ export class RecordProducer {
           maxBatch: 500,
           maxInFlight: 1,
           timeoutMs: ACK_TIMEOUT_MS,
+          bytes: PRODUCE_BATCH_BYTES,
         }),
       );
     }

@@ -2,6 +2,7 @@ import {
   createKafka,
   emailTopics,
   MicroBatcher,
+  PRODUCE_BATCH_BYTES,
   ProducerPool,
   partitionOf,
   provisionTopics,
@@ -83,7 +84,13 @@ export const kafkaProducerPlugin = fp(
               throw error;
             }
           },
-          { lingerMs: config.PRODUCE_LINGER_MS, maxBatch: config.PRODUCE_MAX_BATCH, maxInFlight: 1, timeoutMs: config.ACK_TIMEOUT_MS },
+          {
+            lingerMs: config.PRODUCE_LINGER_MS,
+            maxBatch: config.PRODUCE_MAX_BATCH,
+            maxInFlight: 1,
+            timeoutMs: config.ACK_TIMEOUT_MS,
+            bytes: PRODUCE_BATCH_BYTES,
+          },
         ),
     );
     const enqueue = async (messages: Message[]) => {
