@@ -2,10 +2,21 @@
 import type { Message } from 'kafkajs';
 import t from 'tap';
 import { PRODUCE_BATCH_BYTES } from '../src/email-topics.js';
-import { AckTimeoutError, MicroBatcher } from '../src/micro-batcher.js';
+import { AckTimeoutError, type BatcherOptions, MicroBatcher } from '../src/micro-batcher.js';
 
 const msg = (k: string): Message => ({ key: k, value: k });
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/** A batcher whose first send stays in flight until `release()`: what queues meanwhile forms the next batches. */
+function holdingFirstSend(options: BatcherOptions<Message>) {
+  const sends: string[][] = [];
+  let done: () => void = () => {};
+  const b = new MicroBatcher<Message>(async (ms) => {
+    sends.push(ms.map((m) => String(m.key)));
+    if (sends.length === 1) await new Promise<void>((r) => (done = r));
+  }, options);
+  return { b, sends, release: () => done() };
+}
 
 t.test('concurrent units are sent in one produce and each resolves on the ack', async (t) => {
   const sends: string[][] = [];
@@ -20,15 +31,7 @@ t.test('concurrent units are sent in one produce and each resolves on the ack', 
 });
 
 t.test('while one produce is in flight the next batch accumulates; units are never split', async (t) => {
-  const sends: string[][] = [];
-  let release: () => void = () => {};
-  const b = new MicroBatcher<Message>(
-    async (ms) => {
-      sends.push(ms.map((m) => String(m.key)));
-      if (sends.length === 1) await new Promise<void>((r) => (release = r));
-    },
-    { lingerMs: 0, maxBatch: 3, maxInFlight: 1, timeoutMs: 1000 },
-  );
+  const { b, sends, release } = holdingFirstSend({ lingerMs: 0, maxBatch: 3, maxInFlight: 1, timeoutMs: 1000 });
   const first = b.enqueue([msg('a')]);
   await tick();
   const rest = [b.enqueue([msg('b'), msg('c')]), b.enqueue([msg('d'), msg('e')]), b.enqueue([msg('f')])];
@@ -92,15 +95,13 @@ t.test('drain sends what is queued and waits for it', async (t) => {
 });
 
 t.test('a byte budget: units that would pass it together go in separate sends; one larger than it goes alone', async (t) => {
-  const sends: string[][] = [];
-  let release: () => void = () => {};
-  const b = new MicroBatcher<Message>(
-    async (ms) => {
-      sends.push(ms.map((m) => String(m.key)));
-      if (sends.length === 1) await new Promise<void>((r) => (release = r));
-    },
-    { lingerMs: 0, maxBatch: 100, maxInFlight: 1, timeoutMs: 1000, bytes: PRODUCE_BATCH_BYTES },
-  );
+  const { b, sends, release } = holdingFirstSend({
+    lingerMs: 0,
+    maxBatch: 100,
+    maxInFlight: 1,
+    timeoutMs: 1000,
+    bytes: PRODUCE_BATCH_BYTES,
+  });
   const first = b.enqueue([msg('a')]);
   await tick();
   // As e2e 19's large emails: each about 3 MB, two of them more than the budget (half the brokers' limit).
