@@ -13,6 +13,8 @@ export interface BatcherOptions<T = unknown> {
 
 interface Unit<T> {
   items: T[];
+  /** Its bytes as `options.bytes.of` weighs them, once at enqueue (a value can be megabytes to scan). */
+  weight: number;
   resolve(): void;
   reject(error: Error): void;
   settled: boolean;
@@ -30,6 +32,8 @@ export class AckTimeoutError extends Error {
  */
 export class MicroBatcher<T> {
   private queue: Unit<T>[] = [];
+  /** Items in `queue`, kept as it changes rather than summed at every enqueue. */
+  private queuedItems = 0;
   private inFlight = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
@@ -47,12 +51,17 @@ export class MicroBatcher<T> {
     return new Promise<void>((resolve, reject) => {
       const unit: Unit<T> = {
         items,
+        weight: this.weigh(items),
         settled: false,
         resolve: () => settle(unit, () => resolve()),
         reject: (e) => settle(unit, () => reject(e)),
         timer: setTimeout(() => {
           // Still queued: drop it, so a request answered 503 is never produced afterwards.
-          this.queue = this.queue.filter((u) => u !== unit);
+          const at = this.queue.indexOf(unit);
+          if (at >= 0) {
+            this.queue.splice(at, 1);
+            this.queuedItems -= unit.items.length;
+          }
           unit.reject(new AckTimeoutError(`not acknowledged within ${this.options.timeoutMs} ms`));
         }, this.options.timeoutMs),
       };
@@ -63,8 +72,8 @@ export class MicroBatcher<T> {
         fn();
       };
       this.queue.push(unit);
-      const queued = this.queue.reduce((n, u) => n + u.items.length, 0);
-      if (queued >= this.options.maxBatch || this.options.lingerMs === 0) this.flush();
+      this.queuedItems += items.length;
+      if (this.queuedItems >= this.options.maxBatch || this.options.lingerMs === 0) this.flush();
       else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
     });
   }
@@ -80,16 +89,16 @@ export class MicroBatcher<T> {
       let bytes = 0;
       while (this.queue.length > 0) {
         const next = this.queue[0] as Unit<T>;
-        const weight = this.weigh(next);
         if (
           batch.length > 0 &&
-          (size + next.items.length > this.options.maxBatch || bytes + weight > (this.options.bytes?.max ?? Number.POSITIVE_INFINITY))
+          (size + next.items.length > this.options.maxBatch || bytes + next.weight > (this.options.bytes?.max ?? Number.POSITIVE_INFINITY))
         )
           break;
         batch.push(next);
         size += next.items.length;
-        bytes += weight;
+        bytes += next.weight;
         this.queue.shift();
+        this.queuedItems -= next.items.length;
       }
       this.inFlight++;
       this.send(batch.flatMap((u) => u.items))
@@ -110,9 +119,9 @@ export class MicroBatcher<T> {
     }
   }
 
-  private weigh(unit: Unit<T>): number {
+  private weigh(items: T[]): number {
     const of = this.options.bytes?.of;
-    return of ? unit.items.reduce((n, item) => n + of(item), 0) : 0;
+    return of ? items.reduce((n, item) => n + of(item), 0) : 0;
   }
 
   /** Sends whatever is queued and resolves when nothing is in flight (for shutdown). */

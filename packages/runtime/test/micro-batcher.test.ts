@@ -95,12 +95,19 @@ t.test('drain sends what is queued and waits for it', async (t) => {
 });
 
 t.test('a byte budget: units that would pass it together go in separate sends; one larger than it goes alone', async (t) => {
+  const weighed: string[] = [];
   const { b, sends, release } = holdingFirstSend({
     lingerMs: 0,
     maxBatch: 100,
     maxInFlight: 1,
     timeoutMs: 1000,
-    bytes: PRODUCE_BATCH_BYTES,
+    bytes: {
+      max: PRODUCE_BATCH_BYTES.max,
+      of: (m) => {
+        weighed.push(String(m.key));
+        return PRODUCE_BATCH_BYTES.of(m);
+      },
+    },
   });
   const first = b.enqueue([msg('a')]);
   await tick();
@@ -120,4 +127,6 @@ t.test('a byte budget: units that would pass it together go in separate sends; o
     sends.every((keys) => keys.length === 1 || keys.filter((k) => k.startsWith('L') || k === 'XL').length <= 1),
     'no send holds more than one large record',
   );
+  // Weighing scans a value of megabytes: a unit left for the next send must not be weighed again.
+  t.same(weighed, ['a', 'L1', 'L2', 's', 'XL'], 'each record is weighed once');
 });
