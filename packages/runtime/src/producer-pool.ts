@@ -1,55 +1,142 @@
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { LogSink } from './logger.js';
 import { sendCovered } from './send-covered.js';
+
+/** How long a replacement producer waits before connecting again after its connect failed. */
+const RECONNECT_MS = 1_000;
+
+interface Slot {
+  producer: Producer;
+  /** Set while the slot's producer connects (a replacement, or a send that found it unconnected). */
+  connecting: Promise<void> | null;
+}
 
 /**
  * Idempotent producers, each owning every Nth partition of the topic, so each can have its own
  * batch in flight. A partition always goes through the same producer: its idempotence sequence
  * numbers live in one place, and one send at a time per producer keeps them in order.
+ *
+ * A producer whose send failed is replaced by a new one (a new producer id, so fresh sequence
+ * numbers) before its next send. Why: kafkajs (2.2.4, producer/sendMessages.js) rolls back the
+ * sequence numbers of every partition in a broker request that failed, including partitions the
+ * broker had written. With retriable errors the retry re-sends those same records, and the broker
+ * rightly deduplicates them; after a non-retriable error (MESSAGE_TOO_LARGE on one partition) the
+ * next send reuses the numbers for new records, and the broker acknowledges them as duplicates
+ * without writing them: accepted, then lost.
  */
 export class ProducerPool {
-  private readonly producers: Producer[];
+  private readonly slots: Slot[];
+  /** Producers whose connect() resolved (kafkajs emits CONNECT before it has a producer id). */
   private readonly live = new Set<Producer>();
+  /** Sends in flight per producer: a replaced one is disconnected once its last send ends. */
+  private readonly sending = new Map<Producer, number>();
+  private readonly retired = new Set<Producer>();
+  private closed = false;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     size: number,
-    private readonly onGap: (partitions: number[]) => void,
+    private readonly log: LogSink,
     private readonly compression: 'none' | 'gzip' = 'none',
   ) {
-    this.producers = Array.from({ length: size }, () => {
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      producer.on(producer.events.CONNECT, () => this.live.add(producer));
-      producer.on(producer.events.DISCONNECT, () => this.live.delete(producer));
-      return producer;
-    });
+    this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null }));
+  }
+
+  private create(): Producer {
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    producer.on(producer.events.DISCONNECT, () => this.live.delete(producer));
+    return producer;
   }
 
   get size(): number {
-    return this.producers.length;
+    return this.slots.length;
   }
 
   /** Which producer sends `partition`. */
   owner(partition: number): number {
-    return partition % this.producers.length;
+    return partition % this.slots.length;
   }
 
   /** Every producer connected. */
   get connected(): boolean {
-    return this.live.size === this.producers.length;
+    return this.slots.every((s) => this.live.has(s.producer));
   }
 
   async connect(): Promise<void> {
-    await Promise.all(this.producers.map((p) => p.connect()));
+    await Promise.all(this.slots.map((s) => this.connectSlot(s)));
+  }
+
+  /** Connects the slot's producer unless it is; concurrent callers share one attempt. */
+  private connectSlot(slot: Slot): Promise<void> {
+    if (slot.connecting) return slot.connecting;
+    const producer = slot.producer;
+    if (this.live.has(producer)) return Promise.resolve();
+    slot.connecting = producer
+      .connect()
+      .then(() => {
+        if (!this.closed) this.live.add(producer);
+      })
+      .finally(() => {
+        if (slot.producer === producer) slot.connecting = null;
+      });
+    return slot.connecting;
   }
 
   /** acks=all send through producer `index` of messages pinned to partitions it owns. */
   async send(index: number, topic: string, messages: Message[], timeout: number): Promise<void> {
-    const producer = this.producers[index] as Producer;
+    const slot = this.slots[index] as Slot;
+    await this.connectSlot(slot);
+    const producer = slot.producer;
     const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    await sendCovered((pending) => producer.send({ topic, acks: -1, timeout, compression, messages: pending }), messages, this.onGap);
+    this.sending.set(producer, (this.sending.get(producer) ?? 0) + 1);
+    try {
+      await sendCovered(
+        (pending) =>
+          producer.send({ topic, acks: -1, timeout, compression, messages: pending }).catch((error: Error) => {
+            this.replace(slot, producer, error);
+            throw error;
+          }),
+        messages,
+        (partitions) => this.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
+      );
+    } finally {
+      const left = (this.sending.get(producer) ?? 1) - 1;
+      if (left > 0) this.sending.set(producer, left);
+      else {
+        this.sending.delete(producer);
+        if (this.retired.delete(producer)) void this.quietly(producer.disconnect());
+      }
+    }
+  }
+
+  /** A send of `failed` ended in error: the slot gets a new producer, connected now so readiness holds. */
+  private replace(slot: Slot, failed: Producer, error: Error): void {
+    // Another send of the same producer failed first (the mailer shares one across topics).
+    if (this.closed || slot.producer !== failed) return;
+    this.log.warn({ err: error }, 'a produce failed: replacing its producer, so no later send reuses its sequence numbers');
+    slot.producer = this.create();
+    slot.connecting = null;
+    // Its other sends in flight (other partitions, unaffected) finish first; `send` disconnects it after the last.
+    this.retired.add(failed);
+    this.keepConnecting(slot, slot.producer);
+  }
+
+  private keepConnecting(slot: Slot, producer: Producer): void {
+    this.connectSlot(slot).catch((error: Error) => {
+      if (this.closed || slot.producer !== producer) return;
+      this.log.warn({ err: error }, 'replacement producer not connected: trying again');
+      setTimeout(() => this.keepConnecting(slot, producer), RECONNECT_MS).unref();
+    });
+  }
+
+  private async quietly(done: Promise<void>): Promise<void> {
+    await done.catch((error: Error) => this.log.warn({ err: error }, 'replaced producer did not disconnect cleanly'));
   }
 
   async disconnect(): Promise<void> {
-    await Promise.all(this.producers.map((p) => p.disconnect()));
+    this.closed = true;
+    const producers = [...this.slots.map((s) => s.producer), ...this.retired];
+    this.retired.clear();
+    await Promise.all(producers.map((p) => p.disconnect()));
   }
 }

@@ -35,9 +35,7 @@ export class RecordProducer {
     private readonly log: LogSink,
     private readonly topics: string[],
   ) {
-    this.pool = new ProducerPool(kafka, 1, (partitions) =>
-      log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
-    );
+    this.pool = new ProducerPool(kafka, 1, log);
     for (const topic of topics) {
       this.batchers.set(
         topic,

@@ -43,12 +43,7 @@ export const kafkaProducerPlugin = fp(
       // the ack deadline below is what bounds a request. Short backoff: recover fast after a failover.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    const producers = new ProducerPool(
-      kafka,
-      config.PRODUCERS,
-      (partitions) => app.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
-      config.KAFKA_COMPRESSION,
-    );
+    const producers = new ProducerPool(kafka, config.PRODUCERS, app.log, config.KAFKA_COMPRESSION);
     // Set by the boot step; until then the API answers 503 (see app.ts) and is not ready.
     let admin: Admin | null = null;
     let partitionMetadata: PartitionMetadata[] | null = null;
