@@ -15,6 +15,8 @@ export interface KafkaClusterOptions {
   basePort?: number;
   size?: number;
   heap?: string;
+  /** Extra JVM flags for every node (see StackOptions.kafkaJvmFlags). */
+  jvmFlags?: readonly string[];
 }
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with '-' reads as a CLI flag. */
@@ -31,12 +33,14 @@ export class KafkaCluster {
   private readonly layouts: NodeLayout[];
   private readonly dir: string;
   private readonly heap: string;
+  private readonly jvmFlags: readonly string[];
 
   constructor(options: KafkaClusterOptions) {
     const base = options.basePort ?? 9092;
     const size = options.size ?? 3;
     this.dir = options.dir;
     this.heap = options.heap ?? '512m';
+    this.jvmFlags = options.jvmFlags ?? [];
     this.layouts = Array.from({ length: size }, (_, i) => ({
       id: i + 1,
       clientPort: base + i,
@@ -75,7 +79,7 @@ export class KafkaCluster {
     const clusterId = readFileSync(idFile, 'utf8').trim();
     this.nodes.length = 0;
     for (const layout of this.layouts) {
-      this.nodes.push(new KafkaNode({ layout, dir: this.dir, libs, log4jFile, heap: this.heap }));
+      this.nodes.push(new KafkaNode({ layout, dir: this.dir, libs, log4jFile, heap: this.heap, jvmFlags: this.jvmFlags }));
     }
     await Promise.all(this.nodes.map((n) => n.prepare(renderServerProperties(layoutOf(this.layouts, n.id), this.layouts), clusterId)));
     try {

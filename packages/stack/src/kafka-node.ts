@@ -18,6 +18,8 @@ export interface KafkaNodeOptions {
   libs: string;
   log4jFile: string;
   heap: string;
+  /** Appended to the JVM's own flags (the test runner's JIT setting). */
+  jvmFlags?: readonly string[];
 }
 
 export type NodeState = 'stopped' | 'starting' | 'running';
@@ -48,7 +50,7 @@ export class KafkaNode {
   }
 
   private jvmArgs(mainClass: string, args: string[]): string[] {
-    const { heap, libs, log4jFile, dir } = this.options;
+    const { heap, libs, log4jFile, dir, jvmFlags = [] } = this.options;
     return [
       `-Xms${heap}`,
       `-Xmx${heap}`,
@@ -57,6 +59,7 @@ export class KafkaNode {
       '-XX:MaxGCPauseMillis=20',
       '-XX:InitiatingHeapOccupancyPercent=35',
       '-XX:+ExplicitGCInvokesConcurrent',
+      ...jvmFlags,
       '-Djava.awt.headless=true',
       `-Dkafka.logs.dir=${dir}`,
       `-Dlog4j.configuration=file:${log4jFile}`,

@@ -19,6 +19,8 @@ export interface StackOptions {
   inboxWebPort?: number;
   env?: NodeJS.ProcessEnv;
   progress?: (line: string) => void;
+  /** Extra JVM flags for the Kafka nodes; none for `npm start` and the bench (the JVM's defaults). */
+  kafkaJvmFlags?: readonly string[];
 }
 
 /** What a caller may already provide: anything given is used instead of started. */
@@ -47,7 +49,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const say = options.progress ?? (() => {});
   mkdirSync(options.dataDir, { recursive: true });
 
-  const kafka = given.KAFKA_BROKERS ? null : new KafkaCluster({ dir: join(options.dataDir, 'kafka'), basePort: options.kafkaPort ?? 9092 });
+  const kafka = given.KAFKA_BROKERS
+    ? null
+    : new KafkaCluster({ dir: join(options.dataDir, 'kafka'), basePort: options.kafkaPort ?? 9092, jvmFlags: options.kafkaJvmFlags });
   const postgres = given.DATABASE_URL
     ? null
     : new PostgresServer({ dataDir: join(options.dataDir, 'postgres', 'data'), port: options.postgresPort ?? 5432 });
