@@ -85,8 +85,12 @@ export class ProducerPool {
   /** acks=all send through producer `index` of messages pinned to partitions it owns. */
   async send(index: number, topic: string, messages: Message[], timeout: number): Promise<void> {
     const slot = this.slots[index] as Slot;
-    await this.connectSlot(slot);
-    const producer = slot.producer;
+    let producer: Producer;
+    // Again if the slot was replaced while this send waited (a concurrent send of the mailer's shared producer failed).
+    do {
+      await this.connectSlot(slot);
+      producer = slot.producer;
+    } while (!this.closed && !this.live.has(producer));
     const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.sending.set(producer, (this.sending.get(producer) ?? 0) + 1);
     try {
