@@ -245,16 +245,24 @@ export class System {
     if (summary.lost > 0) {
       const lost = [...this.accepted].filter(([, id]) => !counts.has(`<${id}@${MESSAGE_ID_DOMAIN}>`)).map(([, id]) => id);
       this.t.comment(`LOST ${JSON.stringify(await this.diagnose(lost, rows))}`);
-      const errors = this.mailers.flatMap((m) =>
-        m
-          .output()
-          .split('\n')
-          .filter((l) => /"level":(50|60)/.test(l))
-          .slice(-5),
+      this.t.comment(`MAILER ERRORS ${this.mailerLines((l) => /"level":(50|60)/.test(l), 5)}`);
+    }
+    if (summary.duplicated > 0) {
+      // Why each was sent twice: its ledger row (attempts, uncertain, last error) and what the mailers said of it.
+      const twice = [...counts].filter(([mid, n]) => expected.has(mid) && n > 1).map(([mid]) => mid.slice(1, mid.indexOf('@')));
+      const shown = twice.slice(0, 5);
+      this.t.comment(
+        `DUPLICATED ${JSON.stringify(shown.map((id) => ({ id, ledger: rows.get(id) })))} mailerWarnings=${JSON.stringify(this.mailers.map((m) => m.warnings()))}`,
       );
-      this.t.comment(`MAILER ERRORS ${errors.map((l) => l.slice(0, 400)).join('\n')}`);
+      this.t.comment(`MAILER LINES ${this.mailerLines((l) => shown.some((id) => l.includes(id)), 10)}`);
     }
     return summary;
+  }
+
+  /** The last `count` lines of each mailer's output (its last 20 KB) that match, for a diagnosis. */
+  private mailerLines(match: (line: string) => boolean, count: number): string {
+    const lines = this.mailers.flatMap((m) => m.output().split('\n').filter(match).slice(-count));
+    return lines.map((l) => l.slice(0, 400)).join('\n');
   }
 
   /** Where each lost email is: on the topic (and past the group's committed offset?), in the ledger. */
