@@ -15,7 +15,7 @@ t.test(
   '15. Postgres down for 60 s while a mailer boots → it waits (healthy, not ready), then delivers',
   { skip: !control && 'the stack is external' },
   async (t) => {
-    const system = await System.start(t, { mailers: 0, defaultTimings: true });
+    const system = await System.start(t, { mailers: 0 });
     await system.load(4, { total: 300 }).finished;
     t.teardown(() => control!.postgres('start'));
     await control!.postgres('stop');
@@ -41,7 +41,7 @@ t.test(
   '16. Kafka down for 30 s while the API boots → it waits (healthy, 503 EMAIL_ERR_STARTING), then accepts and delivers',
   { skip: !control && 'the stack is external' },
   async (t) => {
-    const system = await System.start(t, { mailers: 1, defaultTimings: true });
+    const system = await System.start(t, { mailers: 1 });
     system.api.child.kill('SIGTERM');
     await system.api.exited;
     const nodes = await control!.kafkaNodes();

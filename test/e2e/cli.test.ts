@@ -37,7 +37,7 @@ function cli(env: Record<string, string>, args: string[], onStderr?: (line: stri
 
 t.test('postline CLI: send, status, events, dlq list/show, a redrive of 500 killed halfway then run again, and a replay', async (t) => {
   const startedAt = new Date().toISOString();
-  const system = await System.start(t, { mailers: 1, defaultTimings: true });
+  const system = await System.start(t, { mailers: 1 });
   const env = {
     POSTLINE_URL: system.apiUrl,
     POSTLINE_API_KEY: AUTH.authorization.slice('Bearer '.length),

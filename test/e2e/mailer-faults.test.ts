@@ -4,7 +4,9 @@ import { eventually } from '../helpers/mailer.js';
 import { System } from './harness.js';
 
 t.test('3. SIGKILL the mailer mid-stream, restart it → 0 lost; each duplicate keeps its Message-ID', async (t) => {
-  const system = await System.start(t, { mailers: 1 });
+  // TEST_TIMINGS: the restarted mailer waits out the killed one's session and its claims' TTL
+  // (10 s and 8 s here, not 30 s and 60 s). e2e 13 (restarts.test.ts) runs this on the defaults.
+  const system = await System.start(t, { mailers: 1, testTimings: true });
   system.sink.delayMs = 3;
   const load = system.load(16, { total: 1_500 });
   await eventually(() => system.sink.received.length >= 300, 60_000);

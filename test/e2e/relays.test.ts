@@ -34,7 +34,6 @@ t.test('relay pool: failover before DATA only, with the production defaults', as
   const dead = await freePort();
   const system = await System.start(t, {
     mailers: 1,
-    defaultTimings: true,
     relays: (good) => `smtp://127.0.0.1:${dead}?name=dead, ${flaky.url}?name=flaky, ${good}?name=good`,
     // Empty is unset: the retry backoff too is the default (30 s ± 20 % before the uncertain retry).
     mailer: { SMTP_ROUTES: 'tag:case:refused=dead|good; tag:case:flaky=flaky|good', RETRY_BASE_MS: '', RETRY_MAX_MS: '' },

@@ -12,7 +12,7 @@ import { System } from './harness.js';
 // stop parts of the stack, so they run alone; these two run beside other files.
 
 t.test('13. SIGKILL of the mailer under load and an immediate restart, with the defaults → it waits, joins, 0 lost', async (t) => {
-  const system = await System.start(t, { mailers: 1, defaultTimings: true });
+  const system = await System.start(t, { mailers: 1 });
   const load = system.load(4, { total: 1_500 });
   t.ok(await eventually(async () => system.sink.received.length >= 200, 60_000), 'mail flows');
   system.mailers[0]!.child.kill('SIGKILL');
@@ -32,7 +32,7 @@ t.test('13. SIGKILL of the mailer under load and an immediate restart, with the 
 });
 
 t.test('14. a crash loop: the only mailer killed every 5 s, five times, each restarted at once → 0 lost', async (t) => {
-  const system = await System.start(t, { mailers: 1, defaultTimings: true });
+  const system = await System.start(t, { mailers: 1 });
   const load = system.load(4, { total: 1_500 });
   t.ok(await eventually(async () => system.sink.received.length >= 100, 60_000), 'mail flows');
   let restartedAt = 0;

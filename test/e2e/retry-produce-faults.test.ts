@@ -12,7 +12,7 @@ t.test(
   async (t) => {
     // Defaults for every timeout; RETRY_BASE_MS/RETRY_MAX_MS stay short (harness): they are the
     // retry policy, not a timeout, and at 30 s the scenario would mostly wait.
-    const system = await System.start(t, { mailers: 1, defaultTimings: true });
+    const system = await System.start(t, { mailers: 1 });
     const refused = new Set<string>();
     // Every email's first attempt gets a 421: each one goes through the retry topic.
     system.sink.behaviour = (raw) => {

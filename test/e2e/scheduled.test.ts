@@ -9,7 +9,7 @@ import { eventually, ledgerPool, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js'
 import { System } from './harness.js';
 
 // Issue #14: scheduled sends, cancel and reschedule, and template sends, end to end. Every
-// service runs with its production defaults for every timing (defaultTimings): the release tick,
+// service runs with its production defaults for every timing (System.start's default): the release tick,
 // the session timeout after a SIGKILL, the claim TTL.
 
 const control = stackControl();
@@ -43,7 +43,7 @@ const mid = (id: string) => `<${id}@${MESSAGE_ID_DOMAIN}>`;
 const arrivals = (system: System, id: string) => system.sink.received.filter((r) => r.messageId === mid(id)).map((r) => r.at);
 
 t.test('scheduled sends, with the production defaults', async (t) => {
-  const system = await System.start(t, { mailers: 2, defaultTimings: true });
+  const system = await System.start(t, { mailers: 2 });
   const pool = ledgerPool(t);
 
   await t.test('a month-ahead email at the head of a partition does not delay the due emails behind it', async (t) => {

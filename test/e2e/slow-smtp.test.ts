@@ -9,7 +9,7 @@ t.test('17. slow SMTP (2 s a message) for 2 minutes under load, with the default
   // Defaults: pool 5, 6 partitions × 4 sends in flight, session 30 s. A batch of slow sends takes
   // far longer than the session timeout; only the heartbeat during the batch keeps the member.
   // LOG_LEVEL info (not a timing): the group joins are counted from the mailer's log.
-  const system = await System.start(t, { mailers: 1, defaultTimings: true, mailer: { LOG_LEVEL: 'info' } });
+  const system = await System.start(t, { mailers: 1, mailer: { LOG_LEVEL: 'info' } });
   system.sink.delayMs = 2_000;
   const started = Date.now();
   // About 2 emails a second for 2 minutes: a little under the 2.5/s five slow connections manage.

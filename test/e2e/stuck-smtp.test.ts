@@ -16,7 +16,7 @@ t.test(
   async (t) => {
     // Production defaults for every timing (SMTP_TIMEOUT_MS 10 s, SEND_TIMEOUT_MS 45 s, session 30 s,
     // claim 60 s): this is the failure users would meet.
-    const system = await System.start(t, { mailers: 1, defaultTimings: true });
+    const system = await System.start(t, { mailers: 1 });
     const load = system.load(8);
     await sleep(2_000);
     system.sink.greetingDelayMs = 11_000; // past the default SMTP_TIMEOUT_MS of 10 s

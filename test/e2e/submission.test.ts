@@ -28,7 +28,6 @@ t.test('SMTP submission, with the production defaults', async (t) => {
   );
   const system = await System.start(t, {
     mailers: 1,
-    defaultTimings: true,
     api: { SUBMISSION_PORT: String(port) },
     mailer: { DKIM_KEYS_DIR: keys.dir },
   });

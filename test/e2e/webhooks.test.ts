@@ -12,7 +12,7 @@ import { System } from './harness.js';
 // Every service here runs with its production defaults for every timing setting (session
 // timeouts, claim TTL, SMTP timeouts, the webhook timeout and retry schedule).
 t.test('events and webhooks, end to end: signed, complete, isolated, and never lost', async (t) => {
-  const system = await System.start(t, { mailers: 1, defaultTimings: true });
+  const system = await System.start(t, { mailers: 1 });
   const pool = ledgerPool(t);
   let dispatcher = await system.startWebhooks();
   /** A JSON call with the test API key, to the system's API or (`base`) another. */

@@ -14,9 +14,11 @@ export const MESSAGE_ID_DOMAIN = 'mail.test.example';
 
 /**
  * Shortened timings, so the fault tests that wait out a timeout (a dead member's session, an
- * expired claim, a silent SMTP server) finish in seconds rather than minutes. Each path they
- * shorten also runs with the production defaults: e2e 12 (`stuck-smtp.test.ts`, System.start
- * with `defaultTimings`) drops every one of them. SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
+ * expired claim, a silent SMTP server) finish in seconds rather than minutes: the in-process
+ * mailer tests (startMailer), and e2e 3 alone (System.start `testTimings`). Each path they
+ * shorten also runs with the production defaults, as every other e2e scenario does: e2e 12
+ * (`stuck-smtp.test.ts`, a silent SMTP server) and e2e 13 (`restarts.test.ts`, a dead member's
+ * session and its claims). SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
  * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere: it is policy, not
  * a timeout, and its curve is unit-tested (units.test.ts).
  */

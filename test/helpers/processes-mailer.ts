@@ -12,7 +12,15 @@ export interface ServiceProcess {
   warnings(): Record<string, number>;
   /** How often each message (pino `msg`, any level) was logged, over the whole run. */
   messages(): Record<string, number>;
+  /**
+   * The first and the last lines of each warning or error message, over the whole run: the tail
+   * of output() is often all one message (a retry loop's), and a diagnosis needs what came first.
+   */
+  samples(): Record<string, string[]>;
 }
+
+/** Lines kept of each warning message, from its start and from its end (samples()). */
+const SAMPLES = 3;
 
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
 export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: Record<string, string>): ServiceProcess {
@@ -25,6 +33,14 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   let partial = '';
   const warnings: Record<string, number> = {};
   const messages: Record<string, number> = {};
+  const firsts: Record<string, string[]> = {};
+  const lasts: Record<string, string[]> = {};
+  const keep = (msg: string, line: string) => {
+    const first = firsts[msg] ?? [];
+    firsts[msg] = first;
+    if (first.length < SAMPLES) first.push(line.slice(0, 600));
+    else lasts[msg] = [...(lasts[msg] ?? []), line.slice(0, 600)].slice(-SAMPLES);
+  };
   const onData = (c: Buffer) => {
     out = (out + c).slice(-20_000);
     const lines = (partial + c).split('\n');
@@ -34,6 +50,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
       messages[msg] = (messages[msg] ?? 0) + 1;
       if (!/"level":(40|50|60)/.test(line)) continue;
       warnings[msg] = (warnings[msg] ?? 0) + 1;
+      keep(msg, line);
       // kafkajs's own warnings all have the message "kafkajs": keep what they said.
       if (msg === 'kafkajs') warnings[`kafkajs: ${/"kafkaMessage":"([^"]{0,120})/.exec(line)?.[1] ?? '?'}`] = 1;
     }
@@ -46,5 +63,6 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   t.teardown(() => {
     child.kill('SIGKILL');
   });
-  return { child, exited, output: () => out, warnings: () => ({ ...warnings }), messages: () => ({ ...messages }) };
+  const samples = () => Object.fromEntries(Object.entries(firsts).map(([msg, first]) => [msg, [...first, ...(lasts[msg] ?? [])]]));
+  return { child, exited, output: () => out, warnings: () => ({ ...warnings }), messages: () => ({ ...messages }), samples };
 }

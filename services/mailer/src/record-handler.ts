@@ -317,7 +317,10 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
       });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
-      log.info({ attempt, notBefore, uncertain, error: outcome.error }, 'email will be retried');
+      // An uncertain attempt may have been delivered, so its retry may be a second copy (with the
+      // same Message-ID): a warning, so the operator hears of each one.
+      if (uncertain) log.warn({ attempt, notBefore, error: outcome.error }, 'email may have been delivered; it will be sent again');
+      else log.info({ attempt, notBefore, error: outcome.error }, 'email will be retried');
       return { kind: 'done' };
     }
   }
