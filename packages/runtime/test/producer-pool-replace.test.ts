@@ -1,11 +1,8 @@
 // test-plan: standalone
 import type { Kafka, Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
 import t from 'tap';
-import { waitUntil } from '../../../test/helpers/env.js';
-import type { LogSink } from '../src/logger.js';
+import { quietLogger, waitUntil } from '../../../test/helpers/env.js';
 import { ProducerPool } from '../src/producer-pool.js';
-
-const silent: LogSink = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent };
 
 interface FakeProducer {
   id: number;
@@ -55,7 +52,7 @@ const one = [{ key: 'k', value: 'v', partition: 0 }];
 
 t.test('a failed send replaces the producer; its other send in flight finishes on it, and only then is it disconnected', async (t) => {
   const { kafka, made } = fakeKafka();
-  const pool = new ProducerPool(kafka, 1, silent);
+  const pool = new ProducerPool(kafka, 1, quietLogger);
   await pool.connect();
   const [first] = made as [FakeProducer];
   // The mailer's retry and dead-letter batchers share producer 0: two sends in flight on it.
@@ -83,7 +80,7 @@ t.test('a failed send replaces the producer; its other send in flight finishes o
 
 t.test('a replacement that cannot connect keeps trying, so readiness comes back without a send', async (t) => {
   const { kafka, made } = fakeKafka(1);
-  const pool = new ProducerPool(kafka, 1, silent);
+  const pool = new ProducerPool(kafka, 1, quietLogger);
   await pool.connect();
   const failing = pool.send(0, 'emails', one, 1000);
   await waitUntil(() => made[0]?.sends.length === 1, 1000);

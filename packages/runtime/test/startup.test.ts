@@ -2,10 +2,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
 import t from 'tap';
+import { quietLogger } from '../../../test/helpers/env.js';
 import { startupPlugin } from '../src/startup.js';
 import { retryUntil } from '../src/with-retry.js';
-
-const silent = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent };
 
 t.test('boot steps run after ready, longer than fastify pluginTimeout, and readiness waits for them', async (t) => {
   // pluginTimeout 200 ms: a step awaited inside a plugin or onReady would kill the boot.
@@ -56,7 +55,7 @@ t.test('closing during boot aborts the retry loops at once instead of waiting BO
         tries++;
         throw new Error('refused');
       },
-      silent,
+      quietLogger,
       120_000,
       signal,
     ),

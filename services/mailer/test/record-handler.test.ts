@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import t from 'tap';
+import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope, ledgerPool, ledgerRows, mailerEnv } from '../../../test/helpers/mailer.js';
 import { loadConfig } from '../src/config.js';
 import { LedgerBatches } from '../src/ledger-batches.js';
@@ -8,8 +9,6 @@ import { type HandlerDeps, handleRecord, MAX_DEFER_MS } from '../src/record-hand
 import { createRelayPool, relayBreaker } from '../src/relays/relay-pool.js';
 import { RelayThrottle } from '../src/relays/relay-throttle.js';
 import type { SmtpSender } from '../src/smtp-sender.js';
-
-const silent = { info() {}, warn() {}, error() {}, debug() {}, child: () => silent } as unknown as HandlerDeps['log'];
 
 function deps(
   db: HandlerDeps['db'],
@@ -32,10 +31,10 @@ function deps(
         },
       ],
       [],
-      silent,
+      quietLogger,
     ),
     metrics: createMetrics(),
-    log: silent,
+    log: quietLogger,
     produce: o.produce ?? (async () => {}),
     running,
     inFlight: new Map(),
