@@ -14,7 +14,7 @@ import { apiBench, apiScaling, helloEntry } from './lib/api-bench.mjs';
 import { startBullmqPeer } from './lib/bullmq-peer.mjs';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
 import { ensureKafkaTools, producerPerformance } from './lib/kafka-perf.mjs';
-import { mailerBench, mailerScaling } from './lib/mailer-bench.mjs';
+import { mailerAb, mailerBench, mailerScaling } from './lib/mailer-bench.mjs';
 import { freePort, peakRssMb, sleep, startProcess, stopProcess } from './lib/measure.mjs';
 import { writeReport } from './lib/report.mjs';
 import { startSink } from './lib/sink.mjs';
@@ -141,7 +141,7 @@ const ctx = {
 };
 
 // BENCH_ONLY=api,mailer,scaling (all by default) runs a part, e.g. while profiling; only a full
-// run writes the results and the report.
+// run writes the results and the report. BENCH_ONLY=mailer-ab compares mailer settings (mailerAb).
 const only = new Set((process.env.BENCH_ONLY ?? 'api,mailer,scaling').split(','));
 try {
   // Steady-state brokers, as in production: loaded (by Kafka's own producer) until their JIT is quiet.
@@ -162,6 +162,7 @@ try {
   await topicSets.drop(apiTopics);
   await admin.deleteTopics({ topics: [perfTopic] });
   await topicSets.create(mailerTopics);
+  if (only.has('mailer-ab')) await mailerAb(ctx, JSON.parse(process.env.BENCH_MAILER_AB ?? '[{}]'));
   if (only.has('mailer')) {
     const mailer = await mailerBench(ctx, results);
     results.rss.mailerMb = peakRssMb(mailer.pid);

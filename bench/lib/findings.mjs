@@ -114,6 +114,17 @@ ms, SMTP 120–160 ms, outcome 11–16 ms. The SMTP time is the conversation on 
 event loops), not the pool: 10 connections instead of 5 moved it from 162 to 118 ms. A fetched batch is released only
 when its slowest record is done (kafkajs' fetcher waits for all of a fetch's batches before fetching again), so the
 wait before handling is a few of those rounds. Offset commits were not the cost (p50 0 ms, p99 8 ms a batch).
+Measured on 2026-12-01 with \`BENCH_ONLY=mailer-ab\` (G5 at 100/s, a fresh mailer and API per round): the same
+settings six rounds in a row gave p99 2,268, 480, 258, 256, 351 and 132 ms. The first round after the brokers' warm-up
+is slow (likely because that warm-up only produces, which leaves the brokers' consumer-group paths cold; not
+verified; the full run's G5 comes after G4's bulk rounds), and after it one setting's rounds spread over a factor of three. Within that spread, 18 partitions at
+once instead of 6 (\`PARTITION_CONCURRENCY\`, p99 372, 175, 81 ms) and 8 sends a partition instead of 4
+(\`SENDS_PER_PARTITION\`, 335, 127, 239 ms) did no better than the defaults (204 and 66 ms, after a cold first round
+of 1,627 ms; the rounds were interleaved, the defaults first), so the defaults stay.
+A CPU profile of the mailer over a mailer-only run (\`BENCH_NODE_ARGS=--cpu-prof\`) put 28 % of its busy time in
+socket writes: Postgres statements 13 % (\`writev\` of each corked query), Kafka requests 7 %, SMTP 7 %. On one
+host a loopback write also runs the receiver's side of TCP, so the lever there is fewer statements and requests an
+email, not our code (under 6 %).
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
