@@ -22,7 +22,9 @@ export function kafkaLevel(level: number, log: { message: string; retryCount?: u
     log.message.startsWith('Response ') ||
     log.retryCount !== undefined ||
     /reconnecting/i.test(log.message) ||
-    COORDINATOR_MOVING.test(log.message);
+    COORDINATOR_MOVING.test(log.message) ||
+    // Follows every crash kafkajs restarts itself: the crash's own line carries its level.
+    log.message.startsWith('Restarting the consumer in ');
   return retried ? 'warn' : 'error';
 }
 
