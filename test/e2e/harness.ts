@@ -251,7 +251,6 @@ export class System {
       const lost = [...this.accepted].filter(([, id]) => !counts.has(`<${id}@${MESSAGE_ID_DOMAIN}>`)).map(([, id]) => id);
       this.t.comment(`LOST ${JSON.stringify(await this.diagnose(lost, rows))}`);
       this.t.comment(`MAILER ERRORS ${this.mailerLines((l) => /"level":(50|60)/.test(l), 5)}`);
-      this.t.comment(`MAILER WARNING SAMPLES ${JSON.stringify(this.mailers.map((m) => m.samples()))}`);
     }
     if (summary.duplicated > 0) {
       // Why each was sent twice: its ledger row (attempts, uncertain, last error) and what the mailers said of it.
@@ -261,6 +260,8 @@ export class System {
         `DUPLICATED ${JSON.stringify(shown.map((id) => ({ id, ledger: rows.get(id) })))} mailerWarnings=${JSON.stringify(this.mailers.map((m) => m.warnings()))}`,
       );
       this.t.comment(`MAILER LINES ${this.mailerLines((l) => shown.some((id) => l.includes(id)), 10)}`);
+    }
+    if (summary.lost > 0 || summary.duplicated > 0) {
       this.t.comment(`MAILER WARNING SAMPLES ${JSON.stringify(this.mailers.map((m) => m.samples()))}`);
     }
     return summary;
