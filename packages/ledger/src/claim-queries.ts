@@ -1,4 +1,5 @@
 import { type EmailEvent, webhookBody } from '@postline/contracts';
+import { prepared } from './prepared.js';
 import type { Queryable } from './transaction.js';
 
 /** Where the record being sent sits: the stuck-email audit reports it. */
@@ -27,20 +28,9 @@ export interface ClaimRequest {
   recipients: string[];
 }
 
-/**
- * Claims emails for sending: creates each one's row if the API could not, or takes it from
- * queued/retrying or a due scheduled state, or from a claim that expired (its mailer died
- * mid-send). A claim of our own is taken again (a redelivery to the same process).
- *
- * One statement claims them all, writes each claimed email's `queued` event if no one has (the API
- * writes it when its row insert after the ack succeeds) and reads which of its recipients are
- * suppressed; only emails not claimed cost a second look. Each email is claimed or not on its own
- * terms, exactly as if it were alone: the statement is only the round trip (and the commit) they
- * share. The ids must be distinct.
- */
-export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, requests: ClaimRequest[]): Promise<Claim[]> {
-  const { rows } = await db.query<{ id: string; attempts: number; suppressed: string[] }>(
-    `with input as (
+const claimStatement = prepared(
+  'claim-many',
+  `with input as (
        select * from unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::text[], $9::jsonb[], $10::jsonb[])
          as i(id, account, topic, part, off, event_id, event, recipients)
      ), claimed as (
@@ -62,7 +52,22 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
             array(select s.address from suppressions s
                    where s.account = i.account and s.address in (select jsonb_array_elements_text(i.recipients))) as suppressed
        from claimed c join input i using (id)`,
-    [
+);
+
+/**
+ * Claims emails for sending: creates each one's row if the API could not, or takes it from
+ * queued/retrying or a due scheduled state, or from a claim that expired (its mailer died
+ * mid-send). A claim of our own is taken again (a redelivery to the same process).
+ *
+ * One statement claims them all, writes each claimed email's `queued` event if no one has (the API
+ * writes it when its row insert after the ack succeeds) and reads which of its recipients are
+ * suppressed; only emails not claimed cost a second look. Each email is claimed or not on its own
+ * terms, exactly as if it were alone: the statement is only the round trip (and the commit) they
+ * share. The ids must be distinct.
+ */
+export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, requests: ClaimRequest[]): Promise<Claim[]> {
+  const { rows } = await db.query<{ id: string; attempts: number; suppressed: string[] }>(
+    claimStatement([
       mailerId,
       ttlMs,
       requests.map((r) => r.id),
@@ -73,7 +78,7 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
       requests.map((r) => r.queued.id),
       requests.map((r) => webhookBody(r.queued)),
       requests.map((r) => JSON.stringify(r.recipients)),
-    ],
+    ]),
   );
   const claimed = new Map(rows.map((row) => [row.id, row]));
   const others = requests.filter((r) => !claimed.has(r.id)).map((r) => r.id);
@@ -98,11 +103,15 @@ export async function releaseClaim(db: Queryable, id: string, mailerId: string):
   );
 }
 
+const currentStatesStatement = prepared(
+  'current-states',
+  `select id, state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms, scheduled_at
+       from emails where id = any($1::text[])`,
+);
+
 async function currentStates(db: Queryable, ids: string[]) {
   const { rows } = await db.query<{ id: string; state: string; expires_in_ms: number | null; scheduled_at: Date | null }>(
-    `select id, state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms, scheduled_at
-       from emails where id = any($1::text[])`,
-    [ids],
+    currentStatesStatement([ids]),
   );
   return new Map(rows.map((row) => [row.id, row]));
 }

@@ -1,5 +1,6 @@
 import type { EmailEvent, RecipientState } from '@postline/contracts';
 import { eventColumns } from './event-queries.js';
+import { prepared } from './prepared.js';
 import type { Queryable } from './transaction.js';
 
 export interface RecipientWrite {
@@ -34,19 +35,9 @@ export interface OutcomeRecord {
   outcome: Outcome;
 }
 
-/**
- * Records the outcomes of claimed emails: each one's state, its recipients' outcomes, its events
- * and any new suppressions. One statement for all of them, so one round trip and one commit, and
- * atomic by itself. Each email's writes happen only if the update found its claim still ours:
- * false for an email whose claim had expired and another mailer took over (nothing is written for
- * it; that mailer records its own). The ids must be distinct.
- */
-export async function recordOutcomes(db: Queryable, mailerId: string, records: OutcomeRecord[]): Promise<boolean[]> {
-  const recipients = records.flatMap((r) => (r.outcome.recipients ?? []).map((x) => ({ id: r.id, ...x })));
-  const suppress = records.flatMap((r) => (r.outcome.suppress ?? []).map((x) => ({ id: r.id, account: r.account, ...x })));
-  const o = records.map((r) => r.outcome);
-  const { rows } = await db.query<{ id: string }>(
-    `with input as (
+const outcomesStatement = prepared(
+  'record-outcomes',
+  `with input as (
        select * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[])
          as i(id, state, smtp_response, last_error, message_id, uncertain, next_attempt_at)
      ), updated as (
@@ -75,7 +66,21 @@ export async function recordOutcomes(db: Queryable, mailerId: string, records: O
        on conflict (id) do nothing
      )
      select id from updated`,
-    [
+);
+
+/**
+ * Records the outcomes of claimed emails: each one's state, its recipients' outcomes, its events
+ * and any new suppressions. One statement for all of them, so one round trip and one commit, and
+ * atomic by itself. Each email's writes happen only if the update found its claim still ours:
+ * false for an email whose claim had expired and another mailer took over (nothing is written for
+ * it; that mailer records its own). The ids must be distinct.
+ */
+export async function recordOutcomes(db: Queryable, mailerId: string, records: OutcomeRecord[]): Promise<boolean[]> {
+  const recipients = records.flatMap((r) => (r.outcome.recipients ?? []).map((x) => ({ id: r.id, ...x })));
+  const suppress = records.flatMap((r) => (r.outcome.suppress ?? []).map((x) => ({ id: r.id, account: r.account, ...x })));
+  const o = records.map((r) => r.outcome);
+  const { rows } = await db.query<{ id: string }>(
+    outcomesStatement([
       mailerId,
       records.map((r) => r.id),
       records.map((r) => r.state),
@@ -94,7 +99,7 @@ export async function recordOutcomes(db: Queryable, mailerId: string, records: O
       suppress.map((x) => x.id),
       suppress.map((x) => x.smtpResponse),
       ...eventColumns(o.flatMap((x) => x.events ?? [])),
-    ],
+    ]),
   );
   const recorded = new Set(rows.map((r) => r.id));
   return records.map((r) => recorded.has(r.id));

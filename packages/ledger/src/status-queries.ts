@@ -1,7 +1,16 @@
 import { type EmailEvent, type EmailState, type EmailStatus, type RecipientState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
+import { prepared } from './prepared.js';
 
 export type Reservation = { kind: 'new' } | { kind: 'existing'; sameRequest: boolean; accepted: boolean };
+
+const reserveStatement = prepared(
+  'reserve',
+  `insert into emails (id, account, state, request_hash) values ($1, $2, 'accepting', $3)
+     on conflict (id) do nothing returning id`,
+);
+
+const reservedStatement = prepared('reserve-existing', 'select request_hash, state from emails where id = $1');
 
 /**
  * Reserves an id derived from an Idempotency-Key before anything is produced. Concurrent
@@ -9,15 +18,9 @@ export type Reservation = { kind: 'new' } | { kind: 'existing'; sameRequest: boo
  * whether they carried the same request (→ same answer) or another (→ 409).
  */
 export async function reserve(db: pg.Pool, id: string, account: string, requestHash: string): Promise<Reservation> {
-  const inserted = await db.query(
-    `insert into emails (id, account, state, request_hash) values ($1, $2, 'accepting', $3)
-     on conflict (id) do nothing returning id`,
-    [id, account, requestHash],
-  );
+  const inserted = await db.query(reserveStatement([id, account, requestHash]));
   if (inserted.rowCount === 1) return { kind: 'new' };
-  const { rows } = await db.query<{ request_hash: string | null; state: string }>('select request_hash, state from emails where id = $1', [
-    id,
-  ]);
+  const { rows } = await db.query<{ request_hash: string | null; state: string }>(reservedStatement([id]));
   const row = rows[0];
   // The row can only be missing if retention deleted it in between: treat as new.
   if (!row) return { kind: 'new' };
@@ -38,20 +41,9 @@ export interface AcceptedRow {
   event: EmailEvent;
 }
 
-/**
- * After Kafka's ack: the emails are `queued` (or `scheduled`), so a status lookup, a cancel or a
- * reschedule right after the 202 finds them. Never moves an email backwards: a mailer may
- * already have claimed, parked or sent it.
- */
-export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise<void> {
-  // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
-  // land in the same (API-side micro-batched) insert.
-  const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
-  if (emails.length === 0) return;
-  // The row and its first event in one statement. The event only for rows this statement
-  // moved: a mailer that recorded the email first wrote the event itself (same id).
-  await db.query(
-    `with moved as (
+const acceptedStatement = prepared(
+  'record-accepted',
+  `with moved as (
        insert into emails (id, account, state, scheduled_at, template_id, template_version)
        select id, account, case when due is null then 'queued' else 'scheduled' end, due, tid, tver
          from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[]) as t(id, account, due, tid, tver)
@@ -66,7 +58,22 @@ export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise
        from unnest($6::text[], $1::text[], $2::text[], $7::text[], $8::jsonb[]) as t(event_id, email_id, account, type, payload)
        join moved on moved.id = t.email_id
      on conflict (id) do nothing`,
-    [
+);
+
+/**
+ * After Kafka's ack: the emails are `queued` (or `scheduled`), so a status lookup, a cancel or a
+ * reschedule right after the 202 finds them. Never moves an email backwards: a mailer may
+ * already have claimed, parked or sent it.
+ */
+export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise<void> {
+  // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
+  // land in the same (API-side micro-batched) insert.
+  const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
+  if (emails.length === 0) return;
+  // The row and its first event in one statement. The event only for rows this statement
+  // moved: a mailer that recorded the email first wrote the event itself (same id).
+  await db.query(
+    acceptedStatement([
       emails.map((e) => e.id),
       emails.map((e) => e.account),
       emails.map((e) => e.scheduledAt),
@@ -75,7 +82,7 @@ export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise
       emails.map((e) => e.event.id),
       emails.map((e) => e.event.type),
       emails.map((e) => webhookBody(e.event)),
-    ],
+    ]),
   );
 }
 
@@ -95,19 +102,25 @@ interface StatusRow {
   template_version: number | null;
 }
 
-/** The status of one of `account`'s emails; another account's email is as unknown as a missing one. */
-export async function getStatus(db: pg.Pool, id: string, account: string): Promise<EmailStatus | null> {
-  const { rows } = await db.query<StatusRow>(
-    `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain,
+const statusStatement = prepared(
+  'status',
+  `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain,
             scheduled_at, template_id, template_version
      from emails where id = $1 and account = $2 and state <> 'accepting'`,
-    [id, account],
-  );
+);
+
+const statusRecipientsStatement = prepared(
+  'status-recipients',
+  'select address, status, smtp_response, updated_at from email_recipients where email_id = $1 order by address',
+);
+
+/** The status of one of `account`'s emails; another account's email is as unknown as a missing one. */
+export async function getStatus(db: pg.Pool, id: string, account: string): Promise<EmailStatus | null> {
+  const { rows } = await db.query<StatusRow>(statusStatement([id, account]));
   const r = rows[0];
   if (!r) return null;
   const recipients = await db.query<{ address: string; status: RecipientState; smtp_response: string | null; updated_at: Date }>(
-    'select address, status, smtp_response, updated_at from email_recipients where email_id = $1 order by address',
-    [id],
+    statusRecipientsStatement([id]),
   );
   return {
     id: r.id,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from './prepared.js';
 import type { Queryable } from './transaction.js';
 
 export interface Suppression {
@@ -83,6 +84,12 @@ export interface SuppressionLookup {
   addresses: string[];
 }
 
+const suppressedStatement = prepared(
+  'suppressed-among',
+  `select q.i, q.address from unnest($1::int[], $2::text[], $3::text[]) as q(i, account, address)
+       where exists (select from suppressions s where s.account = q.account and s.address = q.address)`,
+);
+
 /**
  * For each lookup, its addresses that are suppressed, in one statement for all of them: the API
  * asks once per request, and concurrent requests share the round trip.
@@ -100,11 +107,7 @@ export async function suppressedAmong(db: Queryable, lookups: SuppressionLookup[
     }
   });
   if (index.length === 0) return found;
-  const { rows } = await db.query<{ i: number; address: string }>(
-    `select q.i, q.address from unnest($1::int[], $2::text[], $3::text[]) as q(i, account, address)
-       where exists (select from suppressions s where s.account = q.account and s.address = q.address)`,
-    [index, accounts, addresses],
-  );
+  const { rows } = await db.query<{ i: number; address: string }>(suppressedStatement([index, accounts, addresses]));
   for (const row of rows) found[row.i]?.push(row.address);
   return found;
 }

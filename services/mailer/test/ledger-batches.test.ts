@@ -1,6 +1,7 @@
 import { queuedEvent } from '@postline/contracts';
-import type { ClaimRequest } from '@postline/ledger';
+import { type ClaimRequest, createLedgerPool } from '@postline/ledger';
 import t from 'tap';
+import { quietLogger, stackEnv } from '../../../test/helpers/env.js';
 import { countedPool, envelope, ledgerPool } from '../../../test/helpers/mailer.js';
 import { LedgerBatches } from '../src/ledger-batches.js';
 
@@ -97,5 +98,30 @@ t.test('outcomes at once: one statement for many; a lost claim writes nothing fo
     requests.slice(1).filter((r) => byId.get(r.id)?.state !== 'sent' || byId.get(r.id)?.recipients !== 1),
     [],
     'the others: sent, with their recipient',
+  );
+});
+
+t.test('the claim and outcome statements are prepared once per connection, with one generic plan', async (t) => {
+  // The service's own pool (createLedgerPool), one connection, so pg_prepared_statements is its.
+  const pool = createLedgerPool(
+    { url: stackEnv().databaseUrl, applicationName: 'test', maxConnections: 1, connectTimeoutMs: 5_000, queryTimeoutMs: 10_000 },
+    quietLogger,
+  );
+  t.teardown(() => pool.end());
+  const batches = new LedgerBatches(pool, 'mailer-a', 60_000, 15_000);
+  for (let i = 0; i < 8; i++) {
+    const r = request();
+    t.equal((await batches.claim(r)).kind, 'claimed');
+    t.equal(await batches.record(sent(r)), true);
+  }
+  const { rows } = await pool.query<{ name: string; generic_plans: string; custom_plans: string }>(
+    `select name, generic_plans, custom_plans from pg_prepared_statements where name like 'postline.%' order by name`,
+  );
+  t.same(
+    rows.map((r) => ({ name: r.name, generic: Number(r.generic_plans), custom: Number(r.custom_plans) })),
+    [
+      { name: 'postline.claim-many', generic: 8, custom: 0 },
+      { name: 'postline.record-outcomes', generic: 8, custom: 0 },
+    ],
   );
 });
