@@ -141,6 +141,13 @@ A CPU profile of the mailer over a mailer-only run (\`BENCH_NODE_ARGS=--cpu-prof
 socket writes: Postgres statements 13 % (\`writev\` of each corked query), Kafka requests 7 %, SMTP 7 %. On one
 host a loopback write also runs the receiver's side of TCP, so the lever there is fewer statements and requests an
 email, not our code (under 6 %).
+At 50/s, with the prepared statements (\`BENCH_ONLY=mailer-ab\`, 2 rounds, 2026-12-01, the services run with an
+\`--import\` that records their GC pauses and event-loop delay): p99 261 and 137 ms, p50 9 and 4 ms. Both services'
+event loops were late by 16–49 ms at the 99th percentile (\`monitorEventLoopDelay\` at a 10 ms resolution; three
+mailers and three APIs, counting the unmeasured first round). Most young-generation scavenges (8 MB semi-spaces) took
+1–5 ms, but 6–19 a process took 5–20 ms and 0–2 took 20–33 ms. That
+points to the services waiting for one of the two cores, which the three brokers share with them, rather than to work
+of their own; the brokers' own pauses were not measured.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

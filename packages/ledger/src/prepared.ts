@@ -3,9 +3,9 @@ import type pg from 'pg';
 /**
  * A statement every email or request runs, prepared once per connection: unnamed, Postgres parsed
  * and planned it on each run, which cost more of its CPU than running it (a claim and an outcome of
- * two emails: 1.9–2.2 ms of backend CPU unnamed, 0.9 ms prepared with a generic plan; see
- * docs/benchmarks.md). The pool plans these statements generically (createLedgerPool): each is a
- * batch of key lookups through `unnest` whose best plan does not depend on the values.
+ * two emails: 1.8–2.2 ms of backend CPU unnamed, 0.9 ms prepared with a generic plan; see
+ * docs/benchmarks.md). The pool plans these statements generically (createLedgerPool): each looks
+ * its rows up by key (a batch through `unnest`), so its best plan does not depend on the values.
  *
  * Only statements whose result columns are listed (no `select *` at the top): a migration that
  * alters a table invalidates the cached plan, and Postgres refuses a cached statement whose result
