@@ -2,6 +2,8 @@
 // `node bench/ab.mjs '<json array of API env variants>'`: the API under each variant of its
 // settings, interleaved round by round on one private stack (BENCH_ROUNDS, BENCH_SECONDS,
 // BENCH_CONNECTIONS as in run.mjs). For measuring a change before it goes into the defaults.
+// BENCH_RATE=N offers N requests/s in every round instead of as many as the clients manage:
+// G3's load, for the latency at a rate rather than the maximum.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,7 @@ import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dis
 import { startStack } from '../packages/stack/dist/index.js';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
 import { freePort, load, peakRssMb, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
+import { openLoop } from './lib/open-loop.mjs';
 import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,6 +20,7 @@ const variants = JSON.parse(process.argv[2] ?? '[{}]');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '64,256').split(',').map(Number);
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const say = (line) => process.stderr.write(`[ab] ${line}\n`);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-ab-'));
@@ -41,8 +45,9 @@ try {
     const url = `http://127.0.0.1:${port}`;
     apis.push({ extra, url, child: await startProcess(join(root, 'services/api/dist/server.js'), env, `${url}/readyz`), runs: {} });
   }
-  const post = (url, connections, duration) =>
-    load({
+  const post = (url, connections, duration, rate) =>
+    (rate ? openLoop : load)({
+      rate,
       url: `${url}/v1/emails`,
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -56,9 +61,11 @@ try {
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {
       for (const a of apis) {
-        const m = await post(a.url, c, SECONDS);
+        const m = await post(a.url, c, SECONDS, RATE);
         a.runs[c] = [...(a.runs[c] ?? []), m];
-        say(`${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p99 ${m.p99} ms errors ${m.errors}`);
+        say(
+          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors}${RATE ? `, issued late by p99 ${m.lagP99} ms, at most ${m.lagMax} ms` : ''}`,
+        );
       }
     }
   }
@@ -78,8 +85,9 @@ try {
     const rss = peakRssMb(a.child.pid);
     for (const c of CONNECTIONS) {
       const s = summary(a.runs[c].map((m) => m.rps));
+      const p99 = summary(a.runs[c].map((m) => m.p99));
       say(
-        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), peak RSS ${rss?.toFixed(0)} MB`,
+        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), p99 ${p99.median} ms (${p99.min}–${p99.max}), peak RSS ${rss?.toFixed(0)} MB`,
       );
     }
   }

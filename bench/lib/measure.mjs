@@ -62,8 +62,8 @@ export async function stopProcess(child) {
   clearTimeout(t);
 }
 
-/** One autocannon run; `rate` fixes the request rate (for latency), otherwise as fast as possible. */
-export async function load({ url, method = 'GET', headers = {}, body, connections, duration, rate }) {
+/** One autocannon run, as fast as the clients go (closed loop; a fixed rate is `openLoop`'s). */
+export async function load({ url, method = 'GET', headers = {}, body, connections, duration }) {
   const result = await autocannon({
     url,
     method,
@@ -71,7 +71,6 @@ export async function load({ url, method = 'GET', headers = {}, body, connection
     body,
     connections,
     duration,
-    ...(rate ? { overallRate: rate } : {}),
   });
   return {
     rps: result.requests.average,

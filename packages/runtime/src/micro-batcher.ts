@@ -1,5 +1,10 @@
 export interface BatcherOptions<T = unknown> {
-  /** How long the first record waits for company when nothing is in flight. */
+  /**
+   * How long the first record waits for company. 0: until the end of the event-loop turn, so what
+   * one turn enqueues shares a send: the requests that one produce's ack resumes all record their
+   * rows in that turn, and a send at once took the first alone while the rest waited for it (half
+   * the API's row inserts carried one row; docs/benchmarks.md, G3).
+   */
   lingerMs: number;
   /** Items per send at most (a unit is never split). */
   maxBatch: number;
@@ -36,6 +41,7 @@ export class MicroBatcher<T> {
   private queuedItems = 0;
   private inFlight = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
+  private turnEnd: NodeJS.Immediate | null = null;
   private idle: (() => void)[] = [];
 
   constructor(
@@ -73,7 +79,8 @@ export class MicroBatcher<T> {
       };
       this.queue.push(unit);
       this.queuedItems += items.length;
-      if (this.queuedItems >= this.options.maxBatch || this.options.lingerMs === 0) this.flush();
+      if (this.queuedItems >= this.options.maxBatch) this.flush();
+      else if (this.options.lingerMs === 0) this.turnEnd ??= setImmediate(() => this.flush());
       else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
     });
   }
@@ -82,6 +89,10 @@ export class MicroBatcher<T> {
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
+    }
+    if (this.turnEnd) {
+      clearImmediate(this.turnEnd);
+      this.turnEnd = null;
     }
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const batch: Unit<T>[] = [];

@@ -42,6 +42,21 @@ t.test('while one produce is in flight the next batch accumulates; units are nev
   t.same(sends, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'max 3 a batch, units whole');
 });
 
+t.test('with no linger, what one event-loop turn enqueues goes in one send', async (t) => {
+  const sends: string[][] = [];
+  const b = new MicroBatcher<Message>(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
+    lingerMs: 0,
+    maxBatch: 100,
+    maxInFlight: 2,
+    timeoutMs: 1000,
+  });
+  // As the requests one produce's ack resumes: each enqueues its rows in the same turn.
+  const units = ['a', 'b', 'c', 'd'].map((k) => b.enqueue([msg(k)]));
+  t.same(sends, [], 'nothing sent before the turn ends');
+  await Promise.all(units);
+  t.same(sends, [['a', 'b', 'c', 'd']], 'one send, not one per free slot');
+});
+
 t.test('a failed produce rejects every unit in it', async (t) => {
   const b = new MicroBatcher<Message>(async () => Promise.reject(new Error('NOT_ENOUGH_REPLICAS')), {
     lingerMs: 1,

@@ -1,0 +1,60 @@
+// An open-loop load at a fixed rate, for the latency at a rate (G3). autocannon's rate limit is
+// per connection and per second: each connection sends its share back to back at the top of
+// every second, and the connections' seconds start together. So "1,000/s on 256 connections" was
+// a burst of 1,000 requests every second, served at the API's maximum, and G3's p99 was the time
+// to drain that burst. Kafka's ProducerPerformance, which G3 is compared with, paces its sends.
+import { Pool } from 'undici';
+import { percentile, sleep } from './measure.mjs';
+
+/**
+ * Offers `rate` requests/s, evenly spaced, for `duration` s, over at most `connections` keep-alive
+ * connections. A request is issued at its time whatever the earlier ones are doing (an open loop):
+ * when every connection is busy it waits in the pool, and that wait counts in its latency, as a
+ * ProducerPerformance record's wait in its producer's buffer counts in its own. The latency counts
+ * from when the request was issued; how late the generator itself issued requests (its timers, or
+ * its process waiting for a core) is reported apart, as `lagP99` and `lagMax`, not charged to the
+ * server.
+ */
+export async function openLoop({ url, method = 'GET', headers = {}, body, connections, duration, rate }) {
+  const { origin, pathname, search } = new URL(url);
+  const pool = new Pool(origin, { connections, pipelining: 1 });
+  const latencies = [];
+  const counts = { ok: 0, errors: 0 };
+  const pending = [];
+  const total = Math.round(rate * duration);
+  const start = performance.now();
+  const lags = [];
+  const request = (issued) =>
+    pool.request({ path: `${pathname}${search}`, method, headers, body }).then(
+      async (response) => {
+        await response.body.dump();
+        latencies.push(performance.now() - issued);
+        if (response.statusCode >= 200 && response.statusCode < 300) counts.ok++;
+        else counts.errors++;
+      },
+      () => counts.errors++,
+    );
+  // Issues whatever is due, then sleeps until the next one.
+  for (let i = 0; i < total; ) {
+    const now = performance.now();
+    for (let due = start + (i * 1000) / rate; i < total && due <= now; due = start + (++i * 1000) / rate) {
+      lags.push(now - due);
+      pending.push(request(now));
+    }
+    if (i < total) await sleep(Math.max(1, start + (i * 1000) / rate - performance.now()));
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - start) / 1000;
+  await pool.close();
+  const ms = (xs, p) => Math.round(percentile(xs, p) * 10) / 10;
+  return {
+    rps: counts.ok / seconds,
+    ok: counts.ok,
+    errors: counts.errors,
+    p50: ms(latencies, 50),
+    p99: ms(latencies, 99),
+    p999: ms(latencies, 99.9),
+    lagP99: ms(lags, 99),
+    lagMax: ms(lags, 100),
+  };
+}
