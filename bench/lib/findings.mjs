@@ -67,6 +67,36 @@ Tried and measured worse, so not kept: one batcher per partition (12 small pipel
 single-partition sends — more, smaller requests, and the brokers' CPU is the bound (\`PRODUCERS\` > 1 in the scaling
 table shows the same).
 
+**G3 (latency at half the API's maximum).** ${r.G3.p99 <= r.G3.targetP99 ? 'Met' : 'Missed'} in this run: p99 ${f(r.G3.p99)} ms at
+${f(r.G3.rate)}/s against ${f(r.G3.targetP99)} ms (twice ProducerPerformance's p99 at the same rate, plus 5).
+Until 2026-12-01 the load came from autocannon's rate limit, which is per connection and per second: each
+connection sends its share back to back when its one-second interval starts (its \`httpClient.js\`), and the 256
+connections' intervals start together. So "1,092/s" was a burst of 1,092 requests at the top of every second,
+served at the API's maximum, and the p99 of 597 ms in that day's 17:10 UTC report was the time to drain the burst.
+ProducerPerformance, the reference, paces its sends. G3's load is now an open loop paced evenly
+(\`bench/lib/open-loop.mjs\`, on undici): a request is issued on time whatever the earlier ones are doing, its wait
+for a free connection counts in its latency, and how late the generator itself issued requests is reported (in the
+table) rather than charged to the API. \`node bench/ab.mjs\` with \`BENCH_RATE\` loads the API the same way.
+Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
+windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
+for the batch in flight, then its own send of 7–13 records) and half the ledger row written after the ack. Half of
+those row inserts carried a single row: the requests that one produce's ack resumes all record their rows in the
+same event-loop turn, and the batcher (no linger, two statements in flight) sent the first at once, the second at
+once, and the rest after one of them. The inserts and the suppression look-ups (batched the same way) now wait for
+the end of the turn
+(\`sameTurn\` in \`packages/runtime/src/micro-batcher.ts\`), and an insert carries the rows of a produce; in the API's
+test, 500 concurrent sends made 67 inserts for 68 produce requests (161 for 64 without it). Interleaved rounds at
+1,000/s (4 of 10 s, the same stack): p99 85–115 ms after the first round (428 ms) against 144–258 ms (795 ms)
+before, p50 21–31 against 33–40 ms. Tried for the mailer's batchers as well (its claims, outcomes and retry
+produces) and not kept: 2.5 emails a claim statement and 2.5 an outcome statement over a mailer-only run's G4
+rounds (12,500 emails; 2.3 and 2.8 before, over rounds 2–3), and G5 at 100/s slower (\`BENCH_ONLY=mailer-ab\`, 4
+interleaved rounds, a fresh mailer each: p50 median 70 against 38 ms, p99 median 387 against 214 ms), so the
+mailer's batchers still send at once. The row committed
+without waiting for the WAL flush (\`synchronous_commit = off\`, 4 interleaved rounds under the old bursty load)
+again made no difference (p99 median 401 against 252 ms), so the flush is not the cost and the row stays durable.
+The gap between fastify's time and the client's was not measured further (likely the loopback and both
+processes waiting for one of the two cores).
+
 **G4 (mailer ÷ raw nodemailer).** Raw nodemailer does one SMTP transaction per email. The mailer also claims each
 email in the ledger (the claim that makes a redelivery a no-op, with its \`queued\` event and the suppression check),
 records its outcome with its events, and the outbox relay publishes those events to the events topic; plus its share

@@ -1,11 +1,13 @@
 export interface BatcherOptions<T = unknown> {
-  /**
-   * How long the first record waits for company. 0: until the end of the event-loop turn, so what
-   * one turn enqueues shares a send: the requests that one produce's ack resumes all record their
-   * rows in that turn, and a send at once took the first alone while the rest waited for it (half
-   * the API's row inserts carried one row; docs/benchmarks.md, G3).
-   */
+  /** How long the first record waits for company (0: it is sent at once, unless `sameTurn`). */
   lingerMs: number;
+  /**
+   * With no linger, wait for the end of the event-loop turn, so what one turn enqueues shares a
+   * send. The API's row inserts: the requests one produce's ack resumes all record their rows in
+   * that turn, and sent at once the first went alone while the rest waited for it (half the inserts
+   * carried one row; docs/benchmarks.md, G3). Not the mailer's: at 100 emails/s it measured slower.
+   */
+  sameTurn?: boolean;
   /** Items per send at most (a unit is never split). */
   maxBatch: number;
   /** Sends in flight at once. */
@@ -80,8 +82,9 @@ export class MicroBatcher<T> {
       this.queue.push(unit);
       this.queuedItems += items.length;
       if (this.queuedItems >= this.options.maxBatch) this.flush();
-      else if (this.options.lingerMs === 0) this.turnEnd ??= setImmediate(() => this.flush());
-      else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+      else if (this.options.lingerMs > 0) this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+      else if (this.options.sameTurn) this.turnEnd ??= setImmediate(() => this.flush());
+      else this.flush();
     });
   }
 

@@ -42,10 +42,11 @@ t.test('while one produce is in flight the next batch accumulates; units are nev
   t.same(sends, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'max 3 a batch, units whole');
 });
 
-t.test('with no linger, what one event-loop turn enqueues goes in one send', async (t) => {
+t.test('sameTurn: what one event-loop turn enqueues goes in one send', async (t) => {
   const sends: string[][] = [];
   const b = new MicroBatcher<Message>(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
     lingerMs: 0,
+    sameTurn: true,
     maxBatch: 100,
     maxInFlight: 2,
     timeoutMs: 1000,
