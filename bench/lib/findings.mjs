@@ -71,12 +71,16 @@ table shows the same).
 ${f(r.G3.rate)}/s against ${f(r.G3.targetP99)} ms (twice ProducerPerformance's p99 at the same rate, plus 5).
 Until 2026-12-01 the load came from autocannon's rate limit, which is per connection and per second: each
 connection sends its share back to back when its one-second interval starts (its \`httpClient.js\`), and the 256
-connections' intervals start together. So "1,092/s" was a burst of 1,092 requests at the top of every second,
-served at the API's maximum, and the p99 of 597 ms in that day's 17:10 UTC report was the time to drain the burst.
-ProducerPerformance, the reference, paces its sends. G3's load is now an open loop paced evenly
+connections' intervals start together, so each second's requests came in a burst at its start, where
+ProducerPerformance, the reference, paces its sends. Measured on the same code at 1,000/s, the bursts cost less than
+that suggests: autocannon's rounds p99 162–540 ms (p50 51–68 ms, two runs of 4 rounds), the open loop's 144–258 ms
+in 5 of the 6 rounds after each run's first, 813 ms in one (p50 29–61 ms) — so the move from the 597 ms of that
+day's 17:10 UTC report is mostly the change below and the runs' spread. G3's load is now an open loop paced evenly
 (\`bench/lib/open-loop.mjs\`, on undici): a request is issued on time whatever the earlier ones are doing, its wait
 for a free connection counts in its latency, and how late the generator itself issued requests is reported (in the
-table) rather than charged to the API. \`node bench/ab.mjs\` with \`BENCH_RATE\` loads the API the same way.
+table) rather than charged to the API; its own floor, against the fastify hello-world with the machine otherwise
+idle (3 rounds of 10 s at 1,000/s), is p50 0.2–0.3 ms and p99 1.5–4 ms. \`node bench/ab.mjs\` with \`BENCH_RATE\`
+loads the API the same way.
 Paced this way, with the change below, two full runs on 2026-12-01 measured p99 115 ms at 1,036/s (19:41 UTC, target
 195 ms: met) and 190 ms at 1,022/s (20:07 UTC, target 97 ms: missed). The target moves with ProducerPerformance's own
 p99 at the rate, which shares the cores too (123, 95 and 46 ms in that day's three runs), and in the second run the

@@ -2,15 +2,20 @@ import t from 'tap';
 import { AUTH, buildApi, email, OTHER_KEY } from '../../../test/helpers/api.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 
-t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offsets', async (t) => {
-  const { app, config } = await buildApi(t);
-  // Counts the row inserts written after the acks (a prepared statement: a config with its name).
-  let inserts = 0;
+/** Counts the runs of one statement on the API's pool: prepared (packages/ledger/src/prepared.ts), it is a config with its name. */
+function countRuns(app: Awaited<ReturnType<typeof buildApi>>['app'], name: string): () => number {
+  let runs = 0;
   const query = app.ledger.query.bind(app.ledger);
   app.ledger.query = ((...args: Parameters<typeof query>) => {
-    if ((args[0] as { name?: string }).name === 'postline.record-accepted') inserts++;
+    if ((args[0] as { name?: string }).name === name) runs++;
     return query(...args);
   }) as typeof query;
+  return () => runs;
+}
+
+t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offsets', async (t) => {
+  const { app, config } = await buildApi(t);
+  const inserts = countRuns(app, 'postline.record-accepted');
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const responses = await Promise.all(
@@ -41,7 +46,7 @@ t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offs
   const count = Number(/^postline_api_produce_batch_records_count (\d+)/m.exec(metrics.body)?.[1]);
   t.ok(count > 0 && count < 500, `${count} produce requests carried 500 emails`);
   // The requests one produce's ack resumes share one insert (sent at once, the first went alone).
-  t.ok(inserts > 0 && inserts <= count, `${inserts} row inserts for ${count} produce requests`);
+  t.ok(inserts() > 0 && inserts() <= count, `${inserts()} row inserts for ${count} produce requests`);
 });
 
 t.test('concurrent sends share one suppression look-up, and each 202 names only its own account’s suppressed recipients', async (t) => {
@@ -53,14 +58,8 @@ t.test('concurrent sends share one suppression look-up, and each 202 names only 
   const post = (auth: Record<string, string>, to: string[]) =>
     app.inject({ method: 'POST', url: '/v1/emails', headers: { ...auth, 'content-type': 'application/json' }, payload: email({ to }) });
   const others = { authorization: `Bearer ${OTHER_KEY}` };
-  // Counts the look-ups: the pool the plugin batches on is app.ledger.
-  let lookups = 0;
-  const query = app.ledger.query.bind(app.ledger);
-  app.ledger.query = ((...args: Parameters<typeof query>) => {
-    // The look-up is a prepared statement (packages/ledger/src/prepared.ts): a config with its name.
-    if ((args[0] as { name?: string }).name === 'postline.suppressed-among') lookups++;
-    return query(...args);
-  }) as typeof query;
+  // The pool the plugin batches on is app.ledger.
+  const lookups = countRuns(app, 'postline.suppressed-among');
   const replies = await Promise.all(
     Array.from({ length: 60 }, (_, i) =>
       i % 3 === 0 ? post(AUTH, [gone, 'ok@example.net']) : i % 3 === 1 ? post(others, [gone]) : post(AUTH, ['ok@example.net']),
@@ -73,5 +72,5 @@ t.test('concurrent sends share one suppression look-up, and each 202 names only 
     suppressed.map(() => true),
     'the test account’s sends name the address; the other account’s and the clean sends name none',
   );
-  t.ok(lookups > 0 && lookups < 60, `60 sends made ${lookups} look-ups`);
+  t.ok(lookups() > 0 && lookups() < 60, `60 sends made ${lookups()} look-ups`);
 });
