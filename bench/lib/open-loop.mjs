@@ -1,8 +1,7 @@
 // An open-loop load at a fixed rate, for the latency at a rate (G3). autocannon's rate limit is
 // per connection and per second: each connection sends its share back to back at the top of
-// every second, and the connections' seconds start together. So "1,000/s on 256 connections" was
-// a burst of 1,000 requests every second, served at the API's maximum, and G3's p99 was the time
-// to drain that burst. Kafka's ProducerPerformance, which G3 is compared with, paces its sends.
+// every second, and the connections' seconds start together, so a second's requests come in a
+// burst. Kafka's ProducerPerformance, which G3 is compared with, paces its sends, and so does this.
 import { Pool } from 'undici';
 import { percentile, sleep } from './measure.mjs';
 
