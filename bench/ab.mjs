@@ -64,7 +64,7 @@ try {
         const m = await post(a.url, c, SECONDS, RATE);
         a.runs[c] = [...(a.runs[c] ?? []), m];
         say(
-          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors}${RATE ? `, issued late by p99 ${m.lagP99} ms, at most ${m.lagMax} ms` : ''}`,
+          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors}${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
         );
       }
     }

@@ -81,13 +81,13 @@ export async function apiBench(ctx, results) {
     p999: g3.p999,
     errors: g3.errors,
     // How late the generator issued requests: not charged to the API, but shown.
-    issuedLateP99: g3.lagP99,
-    issuedLateMax: g3.lagMax,
+    issuedLateP99: g3.issuedLateP99,
+    issuedLateMax: g3.issuedLateMax,
     producerPerformanceP99: perfAtRate.p99,
     targetP99: 2 * perfAtRate.p99 + 5,
   };
   say(
-    `G3 at ${rate}/s: p50 ${g3.p50} ms, p99 ${g3.p99} ms, p999 ${g3.p999} ms, errors ${g3.errors}, issued late by at most ${g3.lagMax} ms (ProducerPerformance p99 ${perfAtRate.p99} ms)`,
+    `G3 at ${rate}/s: p50 ${g3.p50} ms, p99 ${g3.p99} ms, p999 ${g3.p999} ms, errors ${g3.errors}, issued late by at most ${g3.issuedLateMax} ms (ProducerPerformance p99 ${perfAtRate.p99} ms)`,
   );
   await stopProcess(hello.child);
   return api;

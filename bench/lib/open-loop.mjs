@@ -11,18 +11,19 @@ import { percentile, sleep } from './measure.mjs';
  * when every connection is busy it waits in the pool, and that wait counts in its latency, as a
  * ProducerPerformance record's wait in its producer's buffer counts in its own. The latency counts
  * from when the request was issued; how late the generator itself issued requests (its timers, or
- * its process waiting for a core) is reported apart, as `lagP99` and `lagMax`, not charged to the
- * server.
+ * its process waiting for a core) is reported apart, as `issuedLateP99` and `issuedLateMax`, not
+ * charged to the server.
  */
 export async function openLoop({ url, method = 'GET', headers = {}, body, connections, duration, rate }) {
   const { origin, pathname, search } = new URL(url);
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies = [];
+  const lateness = [];
   const counts = { ok: 0, errors: 0 };
   const pending = [];
   const total = Math.round(rate * duration);
   const start = performance.now();
-  const lags = [];
+  const dueAt = (n) => start + (n * 1000) / rate;
   const request = (issued) =>
     pool.request({ path: `${pathname}${search}`, method, headers, body }).then(
       async (response) => {
@@ -36,11 +37,11 @@ export async function openLoop({ url, method = 'GET', headers = {}, body, connec
   // Issues whatever is due, then sleeps until the next one.
   for (let i = 0; i < total; ) {
     const now = performance.now();
-    for (let due = start + (i * 1000) / rate; i < total && due <= now; due = start + (++i * 1000) / rate) {
-      lags.push(now - due);
+    for (; i < total && dueAt(i) <= now; i++) {
+      lateness.push(now - dueAt(i));
       pending.push(request(now));
     }
-    if (i < total) await sleep(Math.max(1, start + (i * 1000) / rate - performance.now()));
+    if (i < total) await sleep(Math.max(1, dueAt(i) - performance.now()));
   }
   await Promise.all(pending);
   const seconds = (performance.now() - start) / 1000;
@@ -53,7 +54,7 @@ export async function openLoop({ url, method = 'GET', headers = {}, body, connec
     p50: ms(latencies, 50),
     p99: ms(latencies, 99),
     p999: ms(latencies, 99.9),
-    lagP99: ms(lags, 99),
-    lagMax: ms(lags, 100),
+    issuedLateP99: ms(lateness, 99),
+    issuedLateMax: ms(lateness, 100),
   };
 }
