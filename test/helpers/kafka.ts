@@ -88,3 +88,19 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
     await admin.disconnect();
   }
 }
+
+/** Records between a group's committed offset and the end, summed over the topic. */
+export async function uncommittedRecords(topic: string, groupId: string): Promise<number> {
+  const admin = testKafka('test-admin').admin();
+  await admin.connect();
+  try {
+    const ends = await topicOffsets(admin, topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return ends.reduce((n, e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
+      return n + Number(e.high) - (c === '-1' ? Number(e.low) : Number(c));
+    }, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

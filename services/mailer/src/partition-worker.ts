@@ -1,4 +1,5 @@
 import type { EachBatchPayload } from 'kafkajs';
+import type { OffsetCommits } from './offset-commits.js';
 import type { HandleResult, InboundRecord } from './record-handler.js';
 import type { StallMonitor } from './stall-monitor.js';
 
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   monitor: Pick<StallMonitor, 'started' | 'finished' | 'deferred'>;
   /** How often to heartbeat while the batch is worked through (kafkajs has no background heartbeat). */
   heartbeatMs: number;
+  /** Commits what the batch resolved, when due (offset-commits.ts). */
+  commits: Pick<OffsetCommits, 'afterBatch'>;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface WorkerOptions {
  * SMTP down) stops the batch and pauses the partition; it is fetched again on resume.
  */
 export async function processBatch(payload: EachBatchPayload, options: WorkerOptions): Promise<void> {
-  const { batch, resolveOffset, heartbeat, isRunning, isStale, pause, commitOffsetsIfNecessary } = payload;
+  const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
   const messages = batch.messages;
   const done: boolean[] = messages.map(() => false);
   let resolved = -1;
@@ -74,7 +77,7 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
     await Promise.all(inFlight);
     advance();
     if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
-    await commitOffsetsIfNecessary();
+    await options.commits.afterBatch(payload, options.stopping());
     await beat();
   } finally {
     clearInterval(heartbeats);

@@ -23,16 +23,18 @@ function payload(offsets: string[]) {
       paused = true;
       return () => {};
     },
-    commitOffsetsIfNecessary: async () => {},
   } as unknown as EachBatchPayload;
   return { p, resolved, paused: () => paused, heartbeats: () => heartbeats };
 }
 
 const options = (handle: (offset: string) => Promise<HandleResult>, concurrency = 3) => {
   const resumes: number[] = [];
+  /** One entry per batch end: whether it committed as the mailer stopped. */
+  const commits: boolean[] = [];
   const monitor = new StallMonitor(60_000);
   return {
     resumes,
+    commits,
     monitor,
     o: {
       monitor,
@@ -43,6 +45,11 @@ const options = (handle: (offset: string) => Promise<HandleResult>, concurrency 
       onError: () => {},
       stopping: () => false,
       scheduleResume: (_resume: () => void, ms: number) => resumes.push(ms),
+      commits: {
+        afterBatch: async (_batch: unknown, stopping: boolean) => {
+          commits.push(stopping);
+        },
+      },
     },
   };
 };
@@ -129,4 +136,18 @@ t.test('the stall monitor sees each record start and finish, and a deferral as a
   );
   (monitor as unknown as { position(t: string, p: number, lag: number): void }).position('t', 0, 2);
   t.same(monitor.stalls(), [], 'paused on purpose with lag: not a stall');
+});
+
+t.test('each batch ends with one commit call, which commits everything when the mailer is stopping', async (t) => {
+  const running = options(async () => ({ kind: 'done' }));
+  await processBatch(payload(['0', '1']).p, running.o as never);
+  t.same(running.commits, [false], 'running: commit if the interval has passed');
+  let stopping = false;
+  const stopped = options(async () => {
+    stopping = true;
+    return { kind: 'done' };
+  }, 1);
+  stopped.o.stopping = () => stopping;
+  await processBatch(payload(['0', '1']).p, stopped.o as never);
+  t.same(stopped.commits, [true], 'stopping mid-batch: commit all that was resolved');
 });

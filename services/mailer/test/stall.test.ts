@@ -1,7 +1,7 @@
-import { createKafka, topicOffsets } from '@postline/runtime';
 import Fastify from 'fastify';
 import t from 'tap';
-import { quietLogger, sleep, stackEnv } from '../../../test/helpers/env.js';
+import { sleep } from '../../../test/helpers/env.js';
+import { uncommittedRecords } from '../../../test/helpers/kafka.js';
 import {
   envelope,
   eventually,
@@ -14,22 +14,6 @@ import {
 } from '../../../test/helpers/mailer.js';
 import { app as mailerApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-
-/** Records between the group's committed offset and the end, summed over the topic. */
-async function uncommitted(topic: string, groupId: string): Promise<number> {
-  const admin = createKafka({ brokers: stackEnv().brokers, clientId: 'test-admin', logger: quietLogger }).admin();
-  await admin.connect();
-  try {
-    const ends = await topicOffsets(admin, topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return ends.reduce((n, e) => {
-      const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
-      return n + Number(e.high) - (c === '-1' ? Number(e.low) : Number(c));
-    }, 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 t.test(
   'a stuck SMTP server (greetings past the timeout, connections reset) → no partition stays stuck, all delivered, none failed',
@@ -60,7 +44,7 @@ t.test(
       'all sent in the ledger, none failed',
     );
     t.ok(
-      await eventually(async () => (await uncommitted(env.EMAILS_TOPIC!, env.CONSUMER_GROUP!)) === 0, 30_000),
+      await eventually(async () => (await uncommittedRecords(env.EMAILS_TOPIC!, env.CONSUMER_GROUP!)) === 0, 30_000),
       'offsets committed to the end',
     );
     const dups = [...sink.counts()].filter(([id, n]) => ids.has(id) && n > 1);

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
 import type { MailerConfig } from '../config.js';
 import { LedgerBatches } from '../ledger-batches.js';
+import { OffsetCommits } from '../offset-commits.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
@@ -47,7 +48,10 @@ export const kafkaPlugin = fp(
     // Kept connected once booted: the watchdog asks it where the group stands on each partition.
     let admin: Admin | null = null;
 
+    const commits = new OffsetCommits(config.COMMIT_INTERVAL_MS, app.log);
     const createConsumer = () => {
+      // The old consumer's batch handles must not commit for this one.
+      commits.forget();
       const consumer = kafka.consumer({
         groupId: config.CONSUMER_GROUP,
         sessionTimeout: config.SESSION_TIMEOUT_MS,
@@ -62,6 +66,8 @@ export const kafkaPlugin = fp(
         app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
         monitor.assigned(e.payload.memberAssignment);
       });
+      consumer.on(consumer.events.COMMIT_OFFSETS, () => app.mailerMetrics.offsetCommits.inc());
+      consumer.on(consumer.events.REBALANCING, () => void commits.flush());
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
         app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
         monitor.position(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
@@ -95,6 +101,10 @@ export const kafkaPlugin = fp(
         await consumer.run({
           partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
           eachBatchAutoResolve: false,
+          // kafkajs' auto-commit commits after every batch, whatever its interval: the batches
+          // commit through OffsetCommits instead, which uses this interval.
+          autoCommit: false,
+          autoCommitInterval: config.COMMIT_INTERVAL_MS,
           eachBatch: (payload) =>
             processBatch(payload, {
               concurrency: config.SENDS_PER_PARTITION,
@@ -104,6 +114,7 @@ export const kafkaPlugin = fp(
               stopping: () => stopping,
               monitor,
               heartbeatMs: Math.floor(config.SESSION_TIMEOUT_MS / 10),
+              commits,
               scheduleResume: (resume, ms) => {
                 const timer = setTimeout(() => {
                   resumeTimers.delete(timer);
@@ -128,6 +139,7 @@ export const kafkaPlugin = fp(
         if (stopping) return;
         relay.start();
         releaser.start();
+        commits.start();
       },
       () => {},
     );
@@ -152,6 +164,9 @@ export const kafkaPlugin = fp(
       stopping = true;
       clearInterval(positionTimer);
       for (const timer of resumeTimers) clearTimeout(timer);
+      commits.stop();
+      // What the batches resolved since the last commit; batches still running commit their own at their end.
+      await commits.flush();
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
       await releaser.stop();

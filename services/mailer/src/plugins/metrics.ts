@@ -15,6 +15,7 @@ export function createMetrics() {
     deadLettered: counter('dead_lettered_total', 'Records written to the dead-letter topic', ['reason']),
     dedupeHits: counter('dedupe_hits_total', 'Redelivered records skipped because the email was already final'),
     deferred: counter('deferred_total', 'Times a partition was paused and a record left for later', ['reason']),
+    offsetCommits: counter('offset_commits_total', 'Consumer offset commits sent to the group coordinator (COMMIT_INTERVAL_MS paces them)'),
     smtpUnavailable: counter('smtp_unavailable_total', 'Sends that could not reach the SMTP server'),
     ledgerErrors: counter('ledger_errors_total', 'Ledger queries that failed'),
     suppressed: counter('recipients_suppressed_total', 'Recipients skipped because they are on their account’s suppression list'),

@@ -1,0 +1,91 @@
+// test-plan: standalone
+
+import t from 'tap';
+import { mockClock, settle } from '../../../test/helpers/mock-clock.js';
+import { type Committer, OffsetCommits } from '../src/offset-commits.js';
+
+const UNCOMMITTED = { topics: [{ topic: 't', partitions: [{ partition: 0, offset: '7' }] }] };
+
+/** A batch's commit handles that record each call: 'due' (kafkajs decides by its interval) or 'all'. */
+function batch(fail = false) {
+  const calls: string[] = [];
+  const c: Committer = {
+    commitOffsetsIfNecessary: async (offsets?: unknown) => {
+      calls.push(offsets === UNCOMMITTED ? 'all' : offsets === undefined ? 'due' : 'other');
+      if (fail) throw new Error('REBALANCE_IN_PROGRESS');
+    },
+    uncommittedOffsets: () => UNCOMMITTED,
+  };
+  return { c, calls };
+}
+
+const logs = () => {
+  const warned: string[] = [];
+  return { warned, log: { warn: (_o: unknown, m: string) => warned.push(m), debug: () => {} } as never };
+};
+
+t.test('a batch asks kafkajs to commit if its interval passed; a stopping one commits everything', async (t) => {
+  const commits = new OffsetCommits(1_000, logs().log);
+  const b = batch();
+  await commits.afterBatch(b.c, false);
+  await commits.afterBatch(b.c, true);
+  t.same(b.calls, ['due', 'all']);
+});
+
+t.test('the timer commits what the newest batch left, each interval, until stopped', async (t) => {
+  const clock = mockClock(t, ['setInterval']);
+  const commits = new OffsetCommits(1_000, logs().log);
+  const older = batch();
+  const newer = batch();
+  await commits.afterBatch(older.c, false);
+  await commits.afterBatch(newer.c, false);
+  commits.start();
+  await clock.advance(999);
+  t.same(newer.calls, ['due'], 'not before the interval');
+  await clock.advance(1);
+  await clock.advance(1_000);
+  t.same(newer.calls, ['due', 'due', 'due'], 'once an interval, through the newest batch');
+  t.same(older.calls, ['due'], 'never through an older one');
+  commits.stop();
+  await clock.advance(5_000);
+  t.equal(newer.calls.length, 3, 'nothing after stop');
+});
+
+t.test('a failed timed commit waits for the next one; a new consumer forgets the old handles', async (t) => {
+  const clock = mockClock(t, ['setInterval']);
+  const commits = new OffsetCommits(500, logs().log);
+  const failing = batch(true);
+  await commits.afterBatch(failing.c, false).catch(() => {});
+  commits.start();
+  await clock.advance(500);
+  await settle();
+  t.same(failing.calls, ['due', 'due'], 'the error did not stop the timer');
+  commits.forget();
+  await clock.advance(1_000);
+  t.equal(failing.calls.length, 2, 'the forgotten handles are not used');
+  commits.stop();
+});
+
+t.test('flush commits everything resolved; a failure is logged, not thrown; nothing to flush is a no-op', async (t) => {
+  const { warned, log } = logs();
+  const commits = new OffsetCommits(1_000, log);
+  await commits.flush();
+  const ok = batch();
+  await commits.afterBatch(ok.c, false);
+  await commits.flush();
+  t.same(ok.calls, ['due', 'all']);
+  const failing = batch(true);
+  await commits.afterBatch(failing.c, false).catch(() => {});
+  await commits.flush();
+  t.equal(warned.length, 1);
+});
+
+t.test('an interval of 0 starts no timer: every batch commits', async (t) => {
+  const clock = mockClock(t, ['setInterval']);
+  const commits = new OffsetCommits(0, logs().log);
+  const b = batch();
+  await commits.afterBatch(b.c, false);
+  commits.start();
+  await clock.advance(10_000);
+  t.same(b.calls, ['due']);
+});
