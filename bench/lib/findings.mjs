@@ -81,10 +81,11 @@ for a free connection counts in its latency, and how late the generator itself i
 table) rather than charged to the API; its own floor, against the fastify hello-world with the machine otherwise
 idle (3 rounds of 10 s at 1,000/s), is p50 0.2–0.3 ms and p99 1.5–4 ms. \`node bench/ab.mjs\` with \`BENCH_RATE\`
 loads the API the same way.
-Paced this way, with the change below, two full runs on 2026-12-01 measured p99 115 ms at 1,036/s (19:41 UTC, target
-195 ms: met) and 190 ms at 1,022/s (20:07 UTC, target 97 ms: missed). The target moves with ProducerPerformance's own
-p99 at the rate, which shares the cores too (123, 95 and 46 ms in that day's three runs), and in the second run the
-generator itself issued requests up to 107 ms late (p99 33 ms): the machine, not only the API, sets this tail.
+Paced this way, with the change below, three full runs on 2026-12-01 measured p99 115 ms at 1,036/s (19:41 UTC,
+target 195 ms: met), 190 ms at 1,022/s (20:07 UTC, target 97 ms: missed) and 187 ms at 1,071/s (22:59 UTC, target
+133 ms: missed). The target moves with ProducerPerformance's own p99 at the rate, which shares the cores too (123, 95,
+46 and 64 ms in that day's four runs), and in the 20:07 run the generator itself issued requests up to 107 ms late
+(p99 33 ms): the machine, not only the API, sets this tail.
 Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
 windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
 for the batch in flight, then its own send of 7–13 records) and half the ledger row written after the ack. Half of
@@ -167,11 +168,12 @@ was 96 % busy (brokers about half of it, the load generator a fifth, API and mai
 ms, SMTP 120–160 ms, outcome 11–16 ms. The SMTP time is the conversation on a loaded machine (each reply waits for both
 event loops), not the pool: 10 connections instead of 5 moved it from 162 to 118 ms. A fetched batch is released only
 when its slowest record is done (kafkajs' fetcher waits for all of a fetch's batches before fetching again), so the
-wait before handling is a few of those rounds. Offset commits were not the cost (p50 0 ms, p99 8 ms a batch).
+wait before handling is a few of those rounds. Offset commits were not what a batch waited for (p50 0 ms, p99 8 ms a
+batch), but they were a share of the brokers' CPU (below).
 Measured on 2026-12-01 with \`BENCH_ONLY=mailer-ab\` (G5 at 100/s, a fresh mailer and API per round): the same
 settings six rounds in a row gave p99 2,268, 480, 258, 256, 351 and 132 ms. The first round after the brokers' warm-up
-is slow (likely because that warm-up only produces, which leaves the brokers' consumer-group paths cold; not
-verified; the full run's G5 comes after G4's bulk rounds), and after it one setting's rounds spread over a factor of three. Within that spread, 18 partitions at
+is slow (that warm-up only produces, which leaves the brokers' consumer-group paths cold: measured below; the full
+run's G5 comes after G4's bulk rounds), and after it one setting's rounds spread over a factor of three. Within that spread, 18 partitions at
 once instead of 6 (\`PARTITION_CONCURRENCY\`, p99 372, 175, 81 ms) and 8 sends a partition instead of 4
 (\`SENDS_PER_PARTITION\`, 335, 127, 239 ms) did no better than the defaults (204 and 66 ms, after a cold first round
 of 1,627 ms; the rounds were interleaved, the defaults first), so the defaults stay.
@@ -189,6 +191,24 @@ of their own; the brokers' own pauses were not measured.
 How far the host alone moves the sweep: the full runs of 17:10 and 20:07 UTC on 2026-12-01, the mailer's code the
 same in both, measured p99 99, 100 and 244 ms, then 253, 774 and 2,086 ms at 50, 100 and 150/s (15 and 8 ms at
 20/s). A G5 figure from one run says little about a change; \`BENCH_ONLY=mailer-ab\` interleaves the settings.
+What a moderate rate costs per email, measured on 2026-12-01 (22:20–22:45 UTC; CPU per process from \`/proc\` every
+2 s, the brokers' per thread, and kafkajs requests counted by an \`--import\`; the API and the mailer loaded at 20, 50
+and 100 emails/s by the open loop after the brokers' warm-up): far more than in the bulk rounds, because statements
+and requests then carry one email each. At 20/s the mailer used 6.5 ms of CPU an email, the API 3 ms, Postgres 3.5 ms
+and the brokers' request threads 8.5 ms; at 100/s 3.5, 1.9, 2.2 and 3.8 ms (the mailer's bulk rounds: 2.5 ms). The
+mailer committed its consumer offsets after every fetched batch (kafkajs' auto-commit does so whatever its interval),
+which at these rates is after every email: 19, 48 and 85–94 \`OffsetCommit\` requests a second, each a write to
+\`__consumer_offsets\` that the brokers replicate three ways. It now commits at most once a second
+(\`COMMIT_INTERVAL_MS\`, README "Mailer"; all of them at shutdown and at a rebalance): about one commit a second at any
+rate, and the brokers' CPU at 100/s 42–43 % of a core against 54 % (request threads 28 against 36 %), at 50/s 28–33
+against 36 % (two rounds each, interleaved; the figures with a commit per batch are from its second round, the
+first still compiling). G5 at 100/s with both settings interleaved (\`BENCH_ONLY=mailer-ab\`, 4
+rounds): p50 52, 83, 28, 21 ms against 584, 112, 65, 100 ms with a commit after every batch, p99 461, 573, 103, 118 ms
+against 1,471, 410, 428, 479 ms; the brokers used 40–55 % of a core against 50–79 %, and as the machine stayed
+saturated (185–195 % of its two cores) the CPU they freed went to the API and the mailer. Measured at the same time:
+the brokers' C2 compiler threads, which the warm-up had brought down to 4 % of a core, took 36–43 % over the first
+20 s of this load and 13–20 % over the next 90 s (the consumer-group paths compiling), and G5's generator (a
+\`fetch\` per POST) took 16–18 % of a core at 100/s, twice what the open loop (undici's \`Pool\`) took at that rate.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
