@@ -28,6 +28,12 @@ export const port = z.coerce.number().int().min(0).max(65535);
 
 export const positiveInt = z.coerce.number().int().positive();
 
+/**
+ * COMMIT_INTERVAL_MS of the consumers: offsets committed at most this often (and all of them at
+ * shutdown and at a rebalance); 0 commits after every fetched batch (offset-commits.ts).
+ */
+export const commitIntervalMs = z.coerce.number().int().min(0).default(1_000);
+
 /** Topic names and partition counts, shared by the API (producer) and the mailer (consumer). */
 export const topicFields = {
   EMAILS_TOPIC: z.string().min(1).default('emails'),

@@ -7,6 +7,7 @@ export { parseEnv } from './env.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { type BatcherOptions, MicroBatcher } from './micro-batcher.js';
+export { type Committer, OffsetCommits } from './offset-commits.js';
 export { partitionOf, splitByPartition } from './partition-split.js';
 export { ProducerPool } from './producer-pool.js';
 export { errSerializer, maskUrl } from './redact.js';

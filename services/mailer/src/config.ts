@@ -63,12 +63,8 @@ const schema = z.object({
   PARTITION_CONCURRENCY: fields.positiveInt.default(6),
   SENDS_PER_PARTITION: fields.positiveInt.default(4),
   SESSION_TIMEOUT_MS: fields.positiveInt.default(30_000),
-  /**
-   * Consumer offsets are committed at most this often (and all of them at shutdown); 0 commits
-   * after every fetched batch. What a crash leaves uncommitted is read again and skipped by the
-   * ledger (offset-commits.ts).
-   */
-  COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  /** What a crash leaves uncommitted is read again and skipped by the ledger's dedupe. */
+  COMMIT_INTERVAL_MS: fields.commitIntervalMs,
   /** How long a claim protects an email being sent; longer than any send can take. */
   CLAIM_TTL_MS: fields.positiveInt.default(60_000),
   MAILER_ID: z.string().optional(),

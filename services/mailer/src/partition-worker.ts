@@ -1,5 +1,5 @@
+import type { OffsetCommits } from '@postline/runtime';
 import type { EachBatchPayload } from 'kafkajs';
-import type { OffsetCommits } from './offset-commits.js';
 import type { HandleResult, InboundRecord } from './record-handler.js';
 import type { StallMonitor } from './stall-monitor.js';
 

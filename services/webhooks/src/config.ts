@@ -11,6 +11,8 @@ const schema = z.object({
   /** Not CONSUMER_GROUP: that is the mailers' group, and config shared with them (compose, k8s) must never put the dispatcher in it. */
   WEBHOOK_CONSUMER_GROUP: z.string().min(1).default('postline-webhooks'),
   SESSION_TIMEOUT_MS: fields.positiveInt.default(30_000),
+  /** What a crash leaves uncommitted is read again, and its delivery rows are not queued twice. */
+  COMMIT_INTERVAL_MS: fields.commitIntervalMs,
   /** Deliveries in flight in this process, and at most this many to any one endpoint. */
   WEBHOOK_CONCURRENCY: fields.positiveInt.max(1000).default(64),
   WEBHOOK_CONCURRENCY_PER_ENDPOINT: fields.positiveInt.max(100).default(4),

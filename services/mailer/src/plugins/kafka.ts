@@ -1,10 +1,17 @@
-import { BACKEND_RETRY, CONSUMER_RETRY, ConsumerSupervisor, createKafka, emailTopics, provisionTopics } from '@postline/runtime';
+import {
+  BACKEND_RETRY,
+  CONSUMER_RETRY,
+  ConsumerSupervisor,
+  createKafka,
+  emailTopics,
+  OffsetCommits,
+  provisionTopics,
+} from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Admin } from 'kafkajs';
 import type { MailerConfig } from '../config.js';
 import { LedgerBatches } from '../ledger-batches.js';
-import { OffsetCommits } from '../offset-commits.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';

@@ -1,6 +1,14 @@
 import { emailEventSchema, webhookBody } from '@postline/contracts';
 import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
-import { BACKEND_RETRY, CONSUMER_RETRY, ConsumerSupervisor, createKafka, eventsTopic, provisionTopics } from '@postline/runtime';
+import {
+  BACKEND_RETRY,
+  CONSUMER_RETRY,
+  ConsumerSupervisor,
+  createKafka,
+  eventsTopic,
+  OffsetCommits,
+  provisionTopics,
+} from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EachBatchPayload } from 'kafkajs';
@@ -20,6 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The consumer group over the events topic. Each batch becomes delivery rows in the ledger
  * (one per subscribed endpoint) before its offsets are committed: killed at any point, the
  * dispatcher loses nothing — a batch not committed is read again and queues nothing twice.
+ * Offsets are committed at most once per COMMIT_INTERVAL_MS, as the mailer's are (offset-commits.ts).
  */
 export const dispatcherPlugin = fp(
   async (app: FastifyInstance, { config }: { config: WebhooksConfig }) => {
@@ -33,8 +42,10 @@ export const dispatcherPlugin = fp(
     const endpoints = new EndpointCache(app.ledger);
     const deliverer = new Deliverer(app.ledger, endpoints, config, app.webhookMetrics, app.log);
     let stopping = false;
+    const commits = new OffsetCommits(config.COMMIT_INTERVAL_MS, app.log);
 
-    const queue = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+    const queue = async (payload: EachBatchPayload) => {
+      const { batch, resolveOffset, heartbeat } = payload;
       for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
         try {
           await endpoints.refresh();
@@ -63,24 +74,36 @@ export const dispatcherPlugin = fp(
       }
       const last = batch.messages.at(-1);
       if (last) resolveOffset(last.offset);
-      await commitOffsetsIfNecessary();
+      await commits.afterBatch(payload, stopping);
       deliverer.nudge();
     };
 
     const supervisor = new ConsumerSupervisor(
-      () =>
-        kafka.consumer({
+      () => {
+        // The old consumer's batch handles must not commit for this one.
+        commits.forget();
+        const consumer = kafka.consumer({
           groupId: config.WEBHOOK_CONSUMER_GROUP,
           sessionTimeout: config.SESSION_TIMEOUT_MS,
           heartbeatInterval: Math.floor(config.SESSION_TIMEOUT_MS / 10),
           maxWaitTimeInMs: 100,
           allowAutoTopicCreation: false,
           retry: CONSUMER_RETRY,
-        }),
+        });
+        consumer.on(consumer.events.COMMIT_OFFSETS, () => app.webhookMetrics.offsetCommits.inc());
+        consumer.on(consumer.events.REBALANCING, () => void commits.flush());
+        return consumer;
+      },
       async (consumer) => {
         await consumer.connect();
         await consumer.subscribe({ topics: [config.EVENTS_TOPIC], fromBeginning: true });
-        await consumer.run({ eachBatchAutoResolve: false, eachBatch: queue });
+        // kafkajs' auto-commit commits after every batch whatever its interval: OffsetCommits does it.
+        await consumer.run({
+          eachBatchAutoResolve: false,
+          autoCommit: false,
+          autoCommitInterval: config.COMMIT_INTERVAL_MS,
+          eachBatch: queue,
+        });
       },
       app.log,
     );
@@ -100,6 +123,7 @@ export const dispatcherPlugin = fp(
       await Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]);
       signal.throwIfAborted();
       deliverer.start();
+      commits.start();
       const joined = supervisor.joined(signal);
       void supervisor.run();
       await joined;
@@ -114,6 +138,9 @@ export const dispatcherPlugin = fp(
     app.addHook('onClose', async () => {
       stopping = true;
       clearInterval(gauge);
+      commits.stop();
+      // What the batches queued since the last commit; a batch still running commits its own at its end.
+      await commits.flush();
       await supervisor.stop();
       await deliverer.stop();
     });

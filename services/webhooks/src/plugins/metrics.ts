@@ -18,6 +18,11 @@ export function createMetrics() {
       help: 'Deliveries queued (one per event and endpoint)',
       registers: [registry],
     }),
+    offsetCommits: new Counter({
+      name: 'postline_webhooks_offset_commits_total',
+      help: 'Consumer offset commits sent to the group coordinator (COMMIT_INTERVAL_MS paces them)',
+      registers: [registry],
+    }),
     duration: new Histogram({
       name: 'postline_webhooks_attempt_duration_seconds',
       help: 'Time from connecting to the receiver’s answer (or the timeout)',

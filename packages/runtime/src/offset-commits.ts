@@ -1,19 +1,20 @@
-import type { LogSink } from '@postline/runtime';
 import type { EachBatchPayload } from 'kafkajs';
+import type { LogSink } from './logger.js';
 
 /** The two kafkajs handles of a batch that commit; they act on the consumer's whole group state. */
 export type Committer = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'uncommittedOffsets'>;
 
 /**
- * When the consumer commits what its batches resolved: at most once per `intervalMs` (kafkajs'
+ * When a consumer (the mailers', the webhook dispatchers') commits what its batches resolved: at most once per `intervalMs` (kafkajs'
  * `autoCommitInterval`, checked at the end of each batch), then once more by a timer, so the
  * last offsets before a lull are committed within about two intervals, and all of them at
  * shutdown. kafkajs' own auto-commit commits after every batch whatever its interval; at a
  * moderate rate a batch is an email or two, and each commit is a write to `__consumer_offsets`
  * replicated three ways (measured at 100 emails/s: 90 commits/s, about a tenth of a core of the
- * brokers' two). Commits never run ahead of the work: only the finished prefix of each batch is
- * resolved (partition-worker.ts). What a crash leaves uncommitted is redelivered and skipped by
- * the ledger's dedupe, as it always was, only up to an interval more of it.
+ * brokers' two). Commits never run ahead of the work: a consumer resolves only what it finished
+ * (the mailer's partition-worker.ts). What a crash leaves uncommitted is read again, and both
+ * consumers are idempotent (the ledger's dedupe; delivery rows queued once), as they always had
+ * to be, only for up to an interval more of it.
  */
 export class OffsetCommits {
   /** The newest batch's handles, valid for as long as its consumer runs. */
