@@ -1,12 +1,13 @@
-import type { EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { LogSink } from './logger.js';
 
 /** The two kafkajs handles of a batch that commit; they act on the consumer's whole group state. */
 export type Committer = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'uncommittedOffsets'>;
 
 /**
- * When a consumer (the mailers', the webhook dispatchers') commits what its batches resolved: at most once per `intervalMs` (kafkajs'
- * `autoCommitInterval`, checked at the end of each batch), then once more by a timer, so the
+ * When a consumer (the mailers', the webhook dispatchers') commits what its batches resolved: at
+ * most once per `intervalMs` (kafkajs' `autoCommitInterval`, checked at the end of each batch),
+ * then once more by a timer, so the
  * last offsets before a lull are committed within about two intervals, and all of them at
  * shutdown. kafkajs' own auto-commit commits after every batch whatever its interval; at a
  * moderate rate a batch is an email or two, and each commit is a write to `__consumer_offsets`
@@ -21,20 +22,33 @@ export class OffsetCommits {
   private latest: Committer | null = null;
   private timer: NodeJS.Timeout | null = null;
 
+  /**
+   * For `consumer.run`: kafkajs' auto-commit commits after every batch whatever its interval, so
+   * it is off, and the interval is what `commitOffsetsIfNecessary()` checks.
+   */
+  readonly runOptions: { autoCommit: false; autoCommitInterval: number };
+
   constructor(
     private readonly intervalMs: number,
     private readonly log: LogSink,
-  ) {}
+  ) {
+    this.runOptions = { autoCommit: false, autoCommitInterval: intervalMs };
+  }
 
-  /** The end of a batch: commits if the interval has passed, or everything when the mailer is stopping. */
+  /**
+   * A new consumer (its supervisor replaced the old one): the old one's handles are dropped, its
+   * commits are counted by `onCommit`, and a rebalance commits everything finished.
+   */
+  attach(consumer: Consumer, onCommit: () => void): void {
+    this.latest = null;
+    consumer.on(consumer.events.COMMIT_OFFSETS, onCommit);
+    consumer.on(consumer.events.REBALANCING, () => void this.flush());
+  }
+
+  /** The end of a batch: commits if the interval has passed, or everything when the consumer is stopping. */
   async afterBatch(batch: Committer, stopping: boolean): Promise<void> {
     this.latest = batch;
     await (stopping ? batch.commitOffsetsIfNecessary(batch.uncommittedOffsets()) : batch.commitOffsetsIfNecessary());
-  }
-
-  /** A new consumer replaces the old one: the old one's handles must not be used. */
-  forget(): void {
-    this.latest = null;
   }
 
   start(): void {
@@ -56,9 +70,11 @@ export class OffsetCommits {
     });
   }
 
-  stop(): void {
+  /** At shutdown: no more timed commits, and everything finished so far committed. */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.flush();
   }
 
   private async due(): Promise<void> {

@@ -30,9 +30,10 @@ t.test('a batch asks kafkajs to commit if its interval passed; a stopping one co
   await commits.afterBatch(b.c, false);
   await commits.afterBatch(b.c, true);
   t.same(b.calls, ['due', 'all']);
+  t.same(commits.runOptions, { autoCommit: false, autoCommitInterval: 1_000 }, 'kafkajs keeps the interval and does not commit on its own');
 });
 
-t.test('the timer commits what the newest batch left, each interval, until stopped', async (t) => {
+t.test('the timer commits what the newest batch left, each interval, until closed', async (t) => {
   const clock = mockClock(t, ['setInterval']);
   const commits = new OffsetCommits(1_000, logs().log);
   const older = batch();
@@ -46,12 +47,37 @@ t.test('the timer commits what the newest batch left, each interval, until stopp
   await clock.advance(1_000);
   t.same(newer.calls, ['due', 'due', 'due'], 'once an interval, through the newest batch');
   t.same(older.calls, ['due'], 'never through an older one');
-  commits.stop();
+  await commits.close();
+  t.same(newer.calls.slice(3), ['all'], 'closing commits everything');
   await clock.advance(5_000);
-  t.equal(newer.calls.length, 3, 'nothing after stop');
+  t.equal(newer.calls.length, 4, 'nothing timed after close');
 });
 
-t.test('a failed timed commit waits for the next one; a new consumer forgets the old handles', async (t) => {
+/** A kafkajs consumer's `events` and `on`, with its listeners kept to call. */
+function fakeConsumer() {
+  const listeners = new Map<string, () => void>();
+  const consumer = {
+    events: { COMMIT_OFFSETS: 'commit', REBALANCING: 'rebalancing' },
+    on: (e: string, f: () => void) => listeners.set(e, f),
+  };
+  return { consumer: consumer as never, emit: (e: string) => listeners.get(e)?.() };
+}
+
+t.test('an attached consumer: its commits are counted, a rebalance commits everything', async (t) => {
+  const commits = new OffsetCommits(1_000, logs().log);
+  const { consumer, emit } = fakeConsumer();
+  let counted = 0;
+  commits.attach(consumer, () => counted++);
+  const b = batch();
+  await commits.afterBatch(b.c, false);
+  emit('commit');
+  t.equal(counted, 1);
+  emit('rebalancing');
+  await settle();
+  t.same(b.calls, ['due', 'all']);
+});
+
+t.test('a failed timed commit waits for the next one; a new consumer drops the old handles', async (t) => {
   const clock = mockClock(t, ['setInterval']);
   const commits = new OffsetCommits(500, logs().log);
   const failing = batch(true);
@@ -60,10 +86,11 @@ t.test('a failed timed commit waits for the next one; a new consumer forgets the
   await clock.advance(500);
   await settle();
   t.same(failing.calls, ['due', 'due'], 'the error did not stop the timer');
-  commits.forget();
+  commits.attach(fakeConsumer().consumer, () => {});
   await clock.advance(1_000);
-  t.equal(failing.calls.length, 2, 'the forgotten handles are not used');
-  commits.stop();
+  t.equal(failing.calls.length, 2, "the old consumer's handles are not used");
+  await commits.close();
+  t.equal(failing.calls.length, 2, 'not even at close');
 });
 
 t.test('flush commits everything resolved; a failure is logged, not thrown; nothing to flush is a no-op', async (t) => {

@@ -57,8 +57,6 @@ export const kafkaPlugin = fp(
 
     const commits = new OffsetCommits(config.COMMIT_INTERVAL_MS, app.log);
     const createConsumer = () => {
-      // The old consumer's batch handles must not commit for this one.
-      commits.forget();
       const consumer = kafka.consumer({
         groupId: config.CONSUMER_GROUP,
         sessionTimeout: config.SESSION_TIMEOUT_MS,
@@ -73,8 +71,7 @@ export const kafkaPlugin = fp(
         app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
         monitor.assigned(e.payload.memberAssignment);
       });
-      consumer.on(consumer.events.COMMIT_OFFSETS, () => app.mailerMetrics.offsetCommits.inc());
-      consumer.on(consumer.events.REBALANCING, () => void commits.flush());
+      commits.attach(consumer, () => app.mailerMetrics.offsetCommits.inc());
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
         app.mailerMetrics.lag.set({ topic: e.payload.topic, partition: String(e.payload.partition) }, Number(e.payload.offsetLagLow));
         monitor.position(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
@@ -108,10 +105,7 @@ export const kafkaPlugin = fp(
         await consumer.run({
           partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
           eachBatchAutoResolve: false,
-          // kafkajs' auto-commit commits after every batch, whatever its interval: the batches
-          // commit through OffsetCommits instead, which uses this interval.
-          autoCommit: false,
-          autoCommitInterval: config.COMMIT_INTERVAL_MS,
+          ...commits.runOptions,
           eachBatch: (payload) =>
             processBatch(payload, {
               concurrency: config.SENDS_PER_PARTITION,
@@ -171,9 +165,8 @@ export const kafkaPlugin = fp(
       stopping = true;
       clearInterval(positionTimer);
       for (const timer of resumeTimers) clearTimeout(timer);
-      commits.stop();
       // What the batches resolved since the last commit; batches still running commit their own at their end.
-      await commits.flush();
+      await commits.close();
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
       await releaser.stop();

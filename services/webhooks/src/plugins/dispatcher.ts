@@ -80,8 +80,6 @@ export const dispatcherPlugin = fp(
 
     const supervisor = new ConsumerSupervisor(
       () => {
-        // The old consumer's batch handles must not commit for this one.
-        commits.forget();
         const consumer = kafka.consumer({
           groupId: config.WEBHOOK_CONSUMER_GROUP,
           sessionTimeout: config.SESSION_TIMEOUT_MS,
@@ -90,20 +88,13 @@ export const dispatcherPlugin = fp(
           allowAutoTopicCreation: false,
           retry: CONSUMER_RETRY,
         });
-        consumer.on(consumer.events.COMMIT_OFFSETS, () => app.webhookMetrics.offsetCommits.inc());
-        consumer.on(consumer.events.REBALANCING, () => void commits.flush());
+        commits.attach(consumer, () => app.webhookMetrics.offsetCommits.inc());
         return consumer;
       },
       async (consumer) => {
         await consumer.connect();
         await consumer.subscribe({ topics: [config.EVENTS_TOPIC], fromBeginning: true });
-        // kafkajs' auto-commit commits after every batch whatever its interval: OffsetCommits does it.
-        await consumer.run({
-          eachBatchAutoResolve: false,
-          autoCommit: false,
-          autoCommitInterval: config.COMMIT_INTERVAL_MS,
-          eachBatch: queue,
-        });
+        await consumer.run({ eachBatchAutoResolve: false, ...commits.runOptions, eachBatch: queue });
       },
       app.log,
     );
@@ -138,9 +129,8 @@ export const dispatcherPlugin = fp(
     app.addHook('onClose', async () => {
       stopping = true;
       clearInterval(gauge);
-      commits.stop();
       // What the batches queued since the last commit; a batch still running commits its own at its end.
-      await commits.flush();
+      await commits.close();
       await supervisor.stop();
       await deliverer.stop();
     });
