@@ -19,8 +19,11 @@ export const MESSAGE_ID_DOMAIN = 'mail.test.example';
  * shorten also runs with the production defaults, as every other e2e scenario does: e2e 12
  * (`stuck-smtp.test.ts`, a silent SMTP server) and e2e 13 (`restarts.test.ts`, a dead member's
  * session and its claims). SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
- * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere: it is policy, not
- * a timeout, and its curve is unit-tested (units.test.ts).
+ * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere but the relay pool's
+ * e2e (`relays.test.ts`, which waits out the default 30 s before its uncertain retry): it is
+ * policy, not a timeout, and its curve is unit-tested (units.test.ts). COMMIT_INTERVAL_MS is not
+ * shortened: every test and e2e scenario commits on the 1 s default unless it sets 0 or a long
+ * interval to compare against it (commit-interval.test.ts).
  */
 export const TEST_TIMINGS = {
   SMTP_TIMEOUT_MS: '3000',
