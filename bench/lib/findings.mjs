@@ -209,6 +209,25 @@ saturated (185–195 % of its two cores) the CPU they freed went to the API and 
 the brokers' C2 compiler threads, which the warm-up had brought down to 4 % of a core, took 36–43 % over the first
 20 s of this load and 13–20 % over the next 90 s (the consumer-group paths compiling), and G5's generator (a
 \`fetch\` per POST) took 16–18 % of a core at 100/s, twice what the open loop (undici's \`Pool\`) took at that rate.
+G5's POSTs now go through that open loop (64 connections), as G3's do. Interleaved on one stack on 2026-12-02
+(\`BENCH_ONLY=mailer-ab\`, 5 rounds at 100/s, the old generator and the new one in turn, same mailer and API): the
+generator's process took 16–17 % of a core with \`fetch\` against 9–12 % with the open loop, and G5's p99 was 1,654,
+642, 242, 408 and 191 ms against 367, 837, 120, 128 and 126 ms (medians 408 against 128 ms; p50 medians 53 against
+23 ms). The figures before 2026-12-02 were measured with the \`fetch\` generator.
+Where G5's time goes at 100/s now, from the mailer's stages timed per email (a temporary patch; the mailers of two
+interleaved runs on 2026-12-02, the first third of each round left out): in the better rounds an email waited 10–16 ms
+(p50) and 89–144 ms (p99) between its append to the topic and the start of its handling, its claim took 4–5 ms
+(p99 19–34 ms) and its SMTP send 10–14 ms (p99 68–106 ms), against 3 ms for one send on an idle machine (nodemailer's
+pool to the same sink, one email at a time). Every stage's p99 is several times its p50 in the same rounds, and the
+slow rounds are slow in every stage at once: the tail is the moments when the two cores are taken (the brokers'
+request threads and compilers, the API, Postgres), not one stage. Tried and not kept, both measured interleaved at
+100/s on 2026-12-02: the outbox relay's rounds at most every 250 or 500 ms instead of 100 ms (fewer produce requests
+and statements; the brokers' CPU did not move beyond the rounds' own spread, 30–37 % of a core each way once warm,
+and G5's p99 medians were 292, 255 and 266 ms), and Nagle's algorithm turned off on kafkajs' sockets (Kafka's own
+clients set TCP_NODELAY, kafkajs does not): G5 p99 median 242 against 210 ms with Nagle on, the API at 1,000/s p99
+median 405 against 349 ms in one run and 353 against 470 ms in another, its closed-loop rate within the rounds' spread,
+and one produce at a time of 8–130 KB took the same 4–9 ms (p50) either way once warm: Linux's Nagle only holds a
+segment back behind an unacknowledged small one, and kafkajs writes each request at once.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

@@ -12,9 +12,10 @@ import { percentile, sleep } from './measure.mjs';
  * ProducerPerformance record's wait in its producer's buffer counts in its own. The latency counts
  * from when the request was issued; how late the generator itself issued requests (its timers, or
  * its process waiting for a core) is reported apart, as `issuedLateP99` and `issuedLateMax`, not
- * charged to the server.
+ * charged to the server. `onResponse(response)`, when given, reads the answer instead of the body
+ * being discarded (G5 takes each 202's email id from it).
  */
-export async function openLoop({ url, method = 'GET', headers = {}, body, connections, duration, rate }) {
+export async function openLoop({ url, method = 'GET', headers = {}, body, connections, duration, rate, onResponse }) {
   const { origin, pathname, search } = new URL(url);
   const pool = new Pool(origin, { connections, pipelining: 1 });
   const latencies = [];
@@ -27,7 +28,7 @@ export async function openLoop({ url, method = 'GET', headers = {}, body, connec
   const request = (issued) =>
     pool.request({ path: `${pathname}${search}`, method, headers, body }).then(
       async (response) => {
-        await response.body.dump();
+        await (onResponse ? onResponse(response) : response.body.dump());
         latencies.push(performance.now() - issued);
         if (response.statusCode >= 200 && response.statusCode < 300) counts.ok++;
         else counts.errors++;
