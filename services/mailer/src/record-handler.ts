@@ -188,6 +188,13 @@ async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: 
     if (parked) return parked;
   }
   const recipients = allRecipients(envelope.email);
+  // How long the email sat in the queue: the consumer lag in time. Only the requests topic: a
+  // retry's record waits out its backoff on purpose. A record deferred before this point (SMTP
+  // unreachable) counts once, when it gets here. The timestamp is the producer's clock.
+  const appended = Number(record.message.timestamp);
+  if (record.topic === config.EMAILS_TOPIC && Number.isFinite(appended)) {
+    metrics.queueWait.observe(Math.max(0, Date.now() - appended) / 1000);
+  }
   let claimed: Claim;
   try {
     const position = { topic: record.topic, partition: record.partition, offset: record.message.offset };

@@ -41,10 +41,16 @@ function deps(
   };
 }
 
-const record = (value: unknown, offset = '0') => ({
-  topic: 'emails',
+const record = (value: unknown, offset = '0', o: { topic?: string; timestamp?: number } = {}) => ({
+  topic: o.topic ?? 'emails',
   partition: 0,
-  message: { offset, key: null, value: Buffer.from(JSON.stringify(value)), headers: {} } as unknown as KafkaMessage,
+  message: {
+    offset,
+    key: null,
+    value: Buffer.from(JSON.stringify(value)),
+    headers: {},
+    timestamp: String(o.timestamp ?? Date.now()),
+  } as unknown as KafkaMessage,
   heartbeat: async () => {},
 });
 
@@ -123,3 +129,24 @@ t.test(
     t.equal((await ledgerRows(pool, [second.id])).get(second.id)?.state, 'queued', 'its claim was given back');
   },
 );
+
+t.test('queue wait: from the append to the requests topic to the claim; a retry record (its backoff) is not counted', async (t) => {
+  const pool = ledgerPool(t);
+  const d = deps(
+    pool,
+    async (e) => ({ kind: 'sent', response: '250 OK', accepted: ['rcpt@example.net'], refusals: [], messageId: `<${e.id}@x>` }),
+    () => true,
+  );
+  const waited = async () => {
+    const { values } = await d.metrics.queueWait.get();
+    const value = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+    return { count: value('postline_mailer_queue_wait_seconds_count'), sum: value('postline_mailer_queue_wait_seconds_sum') };
+  };
+  t.same(await handleRecord(d, record(envelope(), '0', { topic: d.config.EMAILS_TOPIC, timestamp: Date.now() - 2_500 })), { kind: 'done' });
+  const first = await waited();
+  t.equal(first.count, 1);
+  t.ok(first.sum >= 2.5 && first.sum < 10, `appended 2.5 s before it was handled (${first.sum} s)`);
+  const retry = envelope({ attempt: 1 });
+  t.same(await handleRecord(d, record(retry, '0', { topic: d.config.RETRY_TOPIC, timestamp: Date.now() - 30_000 })), { kind: 'done' });
+  t.same(await waited(), first, 'the retry topic’s record is not a queue wait');
+});

@@ -38,6 +38,12 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    queueWait: new Histogram({
+      name: 'postline_mailer_queue_wait_seconds',
+      help: 'Time from an email’s append to the requests topic to the mailer claiming it',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     lag: new Gauge({
       name: 'postline_mailer_consumer_lag',
       help: 'Records behind the end of each partition',
