@@ -85,7 +85,9 @@ Paced this way, with the change below, three full runs on 2026-12-01 measured p9
 target 195 ms: met), 190 ms at 1,022/s (20:07 UTC, target 97 ms: missed) and 187 ms at 1,071/s (22:59 UTC, target
 133 ms: missed). The target moves with ProducerPerformance's own p99 at the rate, which shares the cores too (123, 95,
 46 and 64 ms in that day's four runs), and in the 20:07 run the generator itself issued requests up to 107 ms late
-(p99 33 ms): the machine, not only the API, sets this tail.
+(p99 33 ms): the machine, not only the API, sets this tail. The full run of 2026-12-02, 02:08 UTC (the API
+unchanged) measured p99 94.7 ms at 1,062/s against a target of 235 ms (ProducerPerformance's p99 115 ms): met, and
+under the 133 ms of the run before it too.
 Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
 windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
 for the batch in flight, then its own send of 7–13 records) and half the ledger row written after the ack. Half of
@@ -213,7 +215,9 @@ G5's POSTs now go through that open loop (64 connections), as G3's do. Interleav
 (\`BENCH_ONLY=mailer-ab\`, 5 rounds at 100/s, the old generator and the new one in turn, same mailer and API): the
 generator's process took 16–17 % of a core with \`fetch\` against 9–12 % with the open loop, and G5's p99 was 1,654,
 642, 242, 408 and 191 ms against 367, 837, 120, 128 and 126 ms (medians 408 against 128 ms; p50 medians 53 against
-23 ms). The figures before 2026-12-02 were measured with the \`fetch\` generator.
+23 ms). The figures before 2026-12-02 were measured with the \`fetch\` generator. \`BENCH_ONLY=mailer-ab\` now also
+loads the pipeline at its rate, unmeasured, until the brokers' compilers are quiet again (the first round after the
+produce-only warm-up found them at 73–79 % of a core, against 30–37 % from the third round on).
 Where G5's time goes at 100/s now, from the mailer's stages timed per email (a temporary patch; the mailers of two
 interleaved runs on 2026-12-02, the first third of each round left out): in the better rounds an email waited 10–16 ms
 (p50) and 89–144 ms (p99) between its append to the topic and the start of its handling, its claim took 4–5 ms
