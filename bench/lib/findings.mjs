@@ -245,6 +245,10 @@ no change. The cap is a hard limit, so the API now bounds the request bodies it 
 (\`BODY_BYTES_IN_FLIGHT\`, 24 MiB): 40 concurrent 3.9 MB requests against the capped API were all accepted (heap peak
 95 MB) and crashed it without that bound. The mailer's cap is 256 MB: 24 emails of 3.9 MB in flight peak at 100 MB
 of heap. Mailer-only runs back to back (3 rounds): with the settings 431/s median and 132 MB, with V8's defaults
-385/s and 229 MB: no throughput lost.
+385/s and 229 MB: no throughput lost. The API's peak was 144–147 MB in the six full runs from 2026-11-30, 21:39 to
+2026-12-01, 22:59 UTC, and 150.1 MB in that of 2026-12-02 (the same API and settings): at the edge of its budget. A 4 MB semi-space instead of 8, interleaved on
+2026-12-02 (\`bench/ab.mjs\`, 4 rounds of 10 s at 64 and at 256 clients): peak RSS 131 against 146 MB, the same rate
+at 64 clients (1,855 against 1,815/s) and 11 % less at 256 (1,801 against 2,033/s, lower in each of the 4 rounds).
+Not taken: the 8 MB setting stays, and its margin is named here rather than bought with a tenth of the rate.
 `;
 }
