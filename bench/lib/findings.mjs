@@ -249,6 +249,8 @@ of heap. Mailer-only runs back to back (3 rounds): with the settings 431/s media
 2026-12-01, 22:59 UTC, and 150.1 MB in that of 2026-12-02 (the same API and settings): at the edge of its budget. A 4 MB semi-space instead of 8, interleaved on
 2026-12-02 (\`bench/ab.mjs\`, 4 rounds of 10 s at 64 and at 256 clients): peak RSS 131 against 146 MB, the same rate
 at 64 clients (1,855 against 1,815/s) and 11 % less at 256 (1,801 against 2,033/s, lower in each of the 4 rounds).
-Not taken: the 8 MB setting stays, and its margin is named here rather than bought with a tenth of the rate.
+Not taken: the 8 MB setting stays, and its margin is named here rather than bought with a tenth of the rate. Fewer
+glibc malloc arenas (\`MALLOC_ARENA_MAX=2\`, 3 interleaved rounds the same day) peaked at 141 against 143 MB: not
+where the memory is.
 `;
 }
