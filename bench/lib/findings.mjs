@@ -87,7 +87,10 @@ target 195 ms: met), 190 ms at 1,022/s (20:07 UTC, target 97 ms: missed) and 187
 46 and 64 ms in that day's four runs), and in the 20:07 run the generator itself issued requests up to 107 ms late
 (p99 33 ms): the machine, not only the API, sets this tail. The full run of 2026-12-02, 02:08 UTC (the API
 unchanged) measured p99 94.7 ms at 1,062/s against a target of 235 ms (ProducerPerformance's p99 115 ms): met, and
-under the 133 ms of the run before it too.
+under the 133 ms of the run before it too. The run of 02:45 the same day (the API's HTTP path unchanged; only SMTP
+submission's parser now loads on first use) measured p99 1,281 ms at 1,000/s with a p50 of 55 ms, against a target of
+311 ms: missed, in a run where the host itself wavered (ProducerPerformance 7,346–11,838/s across its rounds, the
+BullMQ peer 2,561–6,764/s, the hello-world 20,549–37,464/s). One G3 figure is one 10-second window on a shared host.
 Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
 windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
 for the batch in flight, then its own send of 7–13 records) and half the ledger row written after the ack. Half of
@@ -252,5 +255,9 @@ at 64 clients (1,855 against 1,815/s) and 11 % less at 256 (1,801 against 2,033/
 Not taken: the 8 MB setting stays, and its margin is named here rather than bought with a tenth of the rate. Fewer
 glibc malloc arenas (\`MALLOC_ARENA_MAX=2\`, 3 interleaved rounds the same day) peaked at 141 against 143 MB: not
 where the memory is.
+What was: the API imported SMTP submission's MIME parser (\`mailparser\`, with the charset tables it builds) at
+boot. Loaded with the first submitted message instead (an HTTP-only load never loads it): 100 MB idle and 133 MB at
+peak against 118 and 154 MB (\`bench/ab.mjs\`, 3 interleaved rounds at 64 and 256 clients, rates within the spread),
+and 141 MB in the full run of 02:45.
 `;
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Test } from 'tap';
 
 export interface Step {
   cmd: 'ehlo' | 'auth' | 'mail' | 'rcpt' | 'data';
@@ -48,4 +50,17 @@ export async function smtplib(request: SmtplibRequest): Promise<{ features: stri
 export async function swaks(args: string[]): Promise<{ code: number | null; transcript: string }> {
   const { code, stdout, stderr } = await run('swaks', ['--hide-informational', '--timeout', '60', ...args]);
   return { code, transcript: stdout + stderr };
+}
+
+/** nodemailer to an API's SMTP submission port, in the clear (no STARTTLS), with an API key as the password; closed at teardown. */
+export function submissionTransport(t: Test, port: number, key: string): Transporter {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: 'apikey', pass: key },
+  });
+  t.teardown(() => transport.close());
+  return transport;
 }

@@ -1,11 +1,11 @@
 // test-plan: standalone
 import { type ClientRequest, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import nodemailer from 'nodemailer';
 import t from 'tap';
 import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
 import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
+import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 import { startMessage } from '../../../../test/helpers/smtp-raw.js';
 import { BODY_WAIT_MS, BodyBudget } from '../../src/body-budget.js';
 
@@ -110,14 +110,7 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   const started = Date.now();
   const refused = partialPost(port, json('refused'), medium.length, medium);
   refused.finish('');
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: app.submissionPort() as number,
-    secure: false,
-    ignoreTLS: true,
-    auth: { user: 'apikey', pass: KEY },
-  });
-  t.teardown(() => transport.close());
+  const transport = submissionTransport(t, app.submissionPort() as number, KEY);
   const submitted = transport
     .sendMail({ from: 'sender@example.com', to: 'someone@example.net', subject: 'Hi', text: 'z'.repeat(20_000) })
     .then(

@@ -1,9 +1,9 @@
 // test-plan: standalone
 import { createRequire } from 'node:module';
-import nodemailer from 'nodemailer';
 import t from 'tap';
 import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
+import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 
 // CommonJS packages imported from ESM land in the CommonJS loader's cache too.
 const require = createRequire(import.meta.url);
@@ -16,14 +16,7 @@ t.test('the API loads mailparser with the first submitted message, not before: a
   // Time for an import started at boot (a dynamic one resolves in tens of milliseconds) to land.
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.notOk(mailparserLoaded(), 'not loaded by an API whose submission port is listening');
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: app.submissionPort() as number,
-    secure: false,
-    ignoreTLS: true,
-    auth: { user: 'apikey', pass: KEY },
-  });
-  t.teardown(() => transport.close());
+  const transport = submissionTransport(t, app.submissionPort() as number, KEY);
   const sent = await transport.sendMail({ from: 'sender@example.com', to: 'someone@example.net', subject: 'Hi', text: 'hello' });
   t.match(sent.response, /^250 /, 'the first message is accepted');
   t.ok(mailparserLoaded(), 'loaded for it');
