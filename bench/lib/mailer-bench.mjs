@@ -81,23 +81,25 @@ export async function mailerAb(ctx, variants) {
   const { say, settings, mailerTopics } = ctx;
   const rate = Number(process.env.BENCH_G5_RATE ?? 100);
   const runs = variants.map((variant) => ({ variant, p50: [], p99: [] }));
-  const once = async (variant) => {
+  // A mailer under `variant` and an API of their own for `work(apiUrl)`, stopped after it.
+  const pipeline = async (variant, work) => {
     const mailer = await ctx.startMailer({ ...mailerTopics, ...variant });
     const api = await ctx.startApi(mailerTopics);
-    await endToEnd(ctx, api.url, rate, 5);
-    const l = await endToEnd(ctx, api.url, rate, settings.SECONDS * 2);
+    const result = await work(api.url);
     await stopProcess(api.child);
     await stopProcess(mailer);
-    return l;
+    return result;
   };
+  const once = (variant) =>
+    pipeline(variant, async (url) => {
+      await endToEnd(ctx, url, rate, 5);
+      return endToEnd(ctx, url, rate, settings.SECONDS * 2);
+    });
   // Unmeasured, until the brokers' compilers are quiet again: their warm-up only produced, and the
   // consumer-group paths compile under this load. Measured on 2026-12-02: the brokers took 73–79 %
   // of a core in the first round after one unmeasured round, and 30–37 % from the third on.
-  const mailer = await ctx.startMailer({ ...mailerTopics, ...(variants[0] ?? {}) });
-  const api = await ctx.startApi(mailerTopics);
-  await warmUntilJitQuiet({ pids: ctx.stack.kafka.nodes.map((n) => n.pid), load: () => endToEnd(ctx, api.url, rate, 10), say });
-  await stopProcess(api.child);
-  await stopProcess(mailer);
+  const pids = ctx.stack.kafka.nodes.map((n) => n.pid);
+  await pipeline(variants[0] ?? {}, (url) => warmUntilJitQuiet({ pids, load: () => endToEnd(ctx, url, rate, 10), say }));
   for (let r = 0; r < settings.ROUNDS; r++) {
     for (const run of runs) {
       const l = await once(run.variant);
