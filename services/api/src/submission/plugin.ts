@@ -9,6 +9,7 @@ import type { ApiConfig } from '../config.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { validatorCompiler } from '../validation.js';
+import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
 import { submittedRequest } from './submitted-request.js';
 
@@ -38,18 +39,7 @@ export const submissionPlugin = fp(
         : null;
     if (!tls && !config.usingDevDefaults) app.log.warn('SMTP submission without TLS: API keys cross the network in the clear');
 
-    // mailparser and the charset tables it builds cost the API process about 13 MB of RSS (measured
-    // on top of its other modules); loaded with the first submitted message, so a deployment whose
-    // clients only use HTTP never carries it. A failed load is retried with the next message.
-    let parser: Promise<typeof import('mailparser')> | null = null;
-    const parse = async (raw: Buffer) => {
-      parser ??= import('mailparser').catch((error) => {
-        parser = null;
-        throw error;
-      });
-      const { simpleParser } = await parser;
-      return simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
-    };
+    const parse = lazyParser();
 
     const submit = async (session: SMTPServerSession, raw: Buffer): Promise<string> => {
       const mail = await parse(raw);

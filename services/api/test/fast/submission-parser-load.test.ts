@@ -22,3 +22,13 @@ t.test('the API loads mailparser with the first submitted message, not before: a
   t.ok(mailparserLoaded(), 'loaded for it');
   t.equal(produced.length, 1);
 });
+
+t.test('an install without the parser fails at boot, in one sentence that says what to do, not with the first message', async (t) => {
+  const { lazyParser } = await import('../../src/submission/lazy-parser.js');
+  t.throws(() => lazyParser('postline-no-such-parser'), {
+    message:
+      /^SMTP submission needs the postline-no-such-parser package, which cannot be found .*: reinstall with npm ci, or set SUBMISSION_PORT=off$/,
+  });
+  // That finding mailparser at boot does not load it is the first test's "not loaded by an API whose submission port is listening".
+  t.type(lazyParser(), 'function', 'mailparser itself is found');
+});
