@@ -1,0 +1,65 @@
+import type { Envelope } from '@postline/contracts';
+import { deadLetter } from './dead-letter.js';
+import type { OutcomeWrite } from './outcome-writes.js';
+import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The mailer is stopping and the outcome could not be written: the record must not count as
+ * done. Its offset stays uncommitted and its row keeps the claim (it expires), so the record is
+ * redelivered and the email handled again — with the same Message-ID if it had been sent.
+ */
+export const OUTCOME_NOT_RECORDED: HandleResult = { kind: 'defer', ms: 1_000, reason: 'outcome not recorded' };
+
+/**
+ * Writes an outcome once the email has been handed to SMTP. Postgres may be down; giving up
+ * would resend an email that went out, so this waits for the ledger (keeping the group
+ * membership alive) for as long as the mailer runs. False: stopping, not written.
+ */
+async function persistOutcome(deps: HandlerDeps, record: InboundRecord, write: () => Promise<unknown>): Promise<boolean> {
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      deps.metrics.ledgerErrors.inc();
+      deps.log.warn({ err: error }, 'ledger write failed; retrying');
+      if (!deps.running()) return false;
+      await sleep(delay);
+      await record.heartbeat().catch(() => {});
+    }
+  }
+}
+
+/** The outcome through persistOutcome(): the state, recipients, suppressions and events in one statement. */
+export async function writeOutcome(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, write: OutcomeWrite): Promise<boolean> {
+  const { id, account } = envelope;
+  const done = await persistOutcome(deps, record, () => deps.ledger.record({ id, account, state: write.state, outcome: write }));
+  if (done) deps.eventsWritten?.();
+  return done;
+}
+
+/**
+ * The email will not be sent: dead-letter the record (kept byte for byte, with the reason), then
+ * record `failed` in the ledger. False: stopping, the outcome not written (see OUTCOME_NOT_RECORDED).
+ */
+export async function failToDeadLetter(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  envelope: Envelope,
+  code: string,
+  reason: string,
+  metric: 'policy' | 'permanent' | 'attempts',
+  failure: OutcomeWrite,
+): Promise<boolean> {
+  const { config, metrics } = deps;
+  await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, code, reason)]);
+  if (!(await writeOutcome(deps, record, envelope, failure))) return false;
+  metrics.failed.inc({ reason: metric });
+  metrics.deadLettered.inc({ reason: metric });
+  return true;
+}
+
+/** The ledger could not be read or written before anything was sent: pause, look again. */
+export const LEDGER_UNAVAILABLE: HandleResult = { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
