@@ -7,7 +7,15 @@ export interface LedgerOptions {
   maxConnections: number;
   connectTimeoutMs: number;
   queryTimeoutMs: number;
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit = off`): a crash of Postgres may
+   * lose the last few hundred milliseconds of commits, never leaving them half done. Only for a
+   * pool whose writes something else recreates (the API's rows after the ack).
+   */
+  asyncCommit?: boolean;
 }
+
+const PLAN_MODE = 'set plan_cache_mode = force_generic_plan';
 
 /**
  * The ledger's pool. It connects lazily, so creating it never waits for Postgres; the services
@@ -26,9 +34,9 @@ export function createLedgerPool(options: LedgerOptions, log: { warn: LogFn }): 
     // outcome, 0.9 ms with the generic plan). Set before the pool hands the connection out; if it
     // fails, the statements still run, planned per run.
     onConnect: (client) =>
-      client.query('set plan_cache_mode = force_generic_plan').then(
+      client.query(options.asyncCommit ? `${PLAN_MODE}; set synchronous_commit = off` : PLAN_MODE).then(
         () => {},
-        (error: Error) => log.warn({ err: error }, 'ledger plan mode not set'),
+        (error: Error) => log.warn({ err: error }, 'ledger session settings not set'),
       ),
   });
   pool.on('error', (error) => log.warn({ err: error }, 'ledger connection lost'));

@@ -1,4 +1,5 @@
 import { envelopeSchema } from '@postline/contracts';
+import { createLedgerPool } from '@postline/ledger';
 import t from 'tap';
 import { AUTH, buildApi, email } from '../../../test/helpers/api.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
@@ -69,3 +70,34 @@ t.test('a batch is validated whole, produced together, answered in order', async
   t.equal(bad.statusCode, 400);
   t.same(bad.json().errors, [{ path: '/emails/1/subject', message: 'must not contain line breaks' }], 'names the item index and field');
 });
+
+t.test(
+  'the rows written after the ack commit without waiting for the WAL flush; everything else the API writes waits for it',
+  async (t) => {
+    const { app, config } = await buildApi(t);
+    const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: AUTH, payload: email() });
+    t.equal(res.statusCode, 202);
+    const { rows } = await app.ledger.query<{ query: string }>(
+      `select query from pg_stat_activity where datname = current_database() and application_name = 'postline-api-rows'`,
+    );
+    t.equal(rows.length, 1, 'one connection of the rows pool (one insert was in flight)');
+    t.match(rows[0]?.query, /^with moved as \(\s+insert into emails/, 'the row and its queued event went through it');
+
+    const show = async (pool: { query: typeof app.ledger.query }) =>
+      (await pool.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]?.synchronous_commit;
+    t.equal(await show(app.ledger), 'on', 'keys, templates, webhooks and suppressions wait for the flush');
+    const log = { warn: () => {} };
+    const ledgerOptions = {
+      url: config.DATABASE_URL,
+      applicationName: 'test',
+      maxConnections: 1,
+      connectTimeoutMs: 5_000,
+      queryTimeoutMs: 5_000,
+    };
+    const rowsLike = createLedgerPool({ ...ledgerOptions, asyncCommit: true }, log);
+    const plain = createLedgerPool(ledgerOptions, log);
+    t.teardown(() => Promise.all([rowsLike.end(), plain.end()]));
+    t.equal(await show(rowsLike), 'off', 'a pool made with asyncCommit does not wait for it');
+    t.equal(await show(plain), 'on');
+  },
+);

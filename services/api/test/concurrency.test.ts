@@ -1,21 +1,28 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AUTH, buildApi, email, OTHER_KEY } from '../../../test/helpers/api.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 
-/** Counts the runs of one statement on the API's pool: prepared (packages/ledger/src/prepared.ts), it is a config with its name. */
-function countRuns(app: Awaited<ReturnType<typeof buildApi>>['app'], name: string): () => number {
+/**
+ * Counts the runs of one statement on the API's pools (the rows after the ack have one of their
+ * own): prepared (packages/ledger/src/prepared.ts), it is a config with its name.
+ */
+function countRuns(t: Test, app: Awaited<ReturnType<typeof buildApi>>['app'], name: string): () => number {
   let runs = 0;
-  const query = app.ledger.query.bind(app.ledger);
-  app.ledger.query = ((...args: Parameters<typeof query>) => {
+  const pools = Object.getPrototypeOf(app.ledger) as { query: typeof app.ledger.query };
+  const query = pools.query;
+  pools.query = function (this: typeof app.ledger, ...args: Parameters<typeof query>) {
     if ((args[0] as { name?: string }).name === name) runs++;
-    return query(...args);
-  }) as typeof query;
+    return query.apply(this, args);
+  } as typeof query;
+  t.teardown(() => {
+    pools.query = query;
+  });
   return () => runs;
 }
 
 t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offsets', async (t) => {
   const { app, config } = await buildApi(t);
-  const inserts = countRuns(app, 'postline.record-accepted');
+  const inserts = countRuns(t, app, 'postline.record-accepted');
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const responses = await Promise.all(
@@ -59,7 +66,7 @@ t.test('concurrent sends share one suppression look-up, and each 202 names only 
     app.inject({ method: 'POST', url: '/v1/emails', headers: { ...auth, 'content-type': 'application/json' }, payload: email({ to }) });
   const others = { authorization: `Bearer ${OTHER_KEY}` };
   // The pool the plugin batches on is app.ledger.
-  const lookups = countRuns(app, 'postline.suppressed-among');
+  const lookups = countRuns(t, app, 'postline.suppressed-among');
   const replies = await Promise.all(
     Array.from({ length: 60 }, (_, i) =>
       i % 3 === 0 ? post(AUTH, [gone, 'ok@example.net']) : i % 3 === 1 ? post(others, [gone]) : post(AUTH, ['ok@example.net']),

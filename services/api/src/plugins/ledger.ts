@@ -20,14 +20,17 @@ declare module 'fastify' {
 /** The Postgres pool for the ledger; migrations are applied (under a lock) as a boot step: the API is not ready before. */
 export const ledgerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
-    const pool = createLedgerPool(
-      {
-        url: config.DATABASE_URL,
-        applicationName: 'postline-api',
-        maxConnections: 10,
-        connectTimeoutMs: config.LEDGER_TIMEOUT_MS,
-        queryTimeoutMs: config.LEDGER_TIMEOUT_MS,
-      },
+    const options = { url: config.DATABASE_URL, connectTimeoutMs: config.LEDGER_TIMEOUT_MS, queryTimeoutMs: config.LEDGER_TIMEOUT_MS };
+    const pool = createLedgerPool({ ...options, applicationName: 'postline-api', maxConnections: 10 }, app.log);
+    // The rows written after Kafka's ack commit without waiting for the WAL flush. They are best
+    // effort by design: the email is safe in Kafka, and a mailer's claim writes its row and its
+    // `queued` event when they are missing, so a crash of Postgres costs at most a status lookup
+    // that finds nothing until then. Waiting for the flush was half of those inserts' time, and
+    // the insert is on every 202's path (docs/benchmarks.md, G1). A connection for each insert in
+    // flight. Everything a client is told is saved (keys, templates, webhooks,
+    // suppressions) goes through `pool`, which waits for the flush.
+    const rowsPool = createLedgerPool(
+      { ...options, applicationName: 'postline-api-rows', maxConnections: INSERTS_IN_FLIGHT, asyncCommit: true },
       app.log,
     );
     void app.startup.step('ledger', (signal) =>
@@ -36,11 +39,11 @@ export const ledgerPlugin = fp(
     // One insert per request was the API's largest CPU cost under load (profiled: the loopback
     // writes of ~one query per 202); while an insert runs, the next ones gather into one, and so do
     // the rows of one produce's requests (sameTurn).
-    const inserts = new MicroBatcher<AcceptedEmail>((emails) => recordAccepted(pool, emails), {
+    const inserts = new MicroBatcher<AcceptedEmail>((emails) => recordAccepted(rowsPool, emails), {
       lingerMs: 0,
       sameTurn: true,
       maxBatch: 1_000,
-      maxInFlight: 2,
+      maxInFlight: INSERTS_IN_FLIGHT,
       timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
     // The same for the suppression look-up every send makes (read alongside the produce).
@@ -58,8 +61,10 @@ export const ledgerPlugin = fp(
     app.decorate('recordAccepted', (emails: AcceptedEmail[]) => inserts.enqueue(emails));
     app.addHook('onClose', async () => {
       await withTimeout(Promise.all([inserts.drain(), lookups.drain()]), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
-      await pool.end();
+      await Promise.all([pool.end(), rowsPool.end()]);
     });
   },
   { name: 'ledger', dependencies: ['startup'] },
 );
+
+const INSERTS_IN_FLIGHT = 2;
