@@ -15,9 +15,13 @@ load) and \`BENCH_ONLY=api|mailer|scaling\` (one part of the run).
 Redis; the API answers after three brokers have the record (acks=all), on the same two cores. Kafka's own
 ProducerPerformance — no API in front, batches of 16 KB, many requests in flight — reaches
 ${f(r.G2.producerPerformance.median)}/s here, against the peer's ${f(g1Peer(r))}/s: even an API that cost nothing
-would score about ${f(r.G2.producerPerformance.median / g1Peer(r), 2)}. Measured with \`top\` during a 64-client round: the
-three brokers used 116 % of a core between them, the API 44 %, Postgres 24 % and the load generator 6 % — the
-machine is saturated and the brokers take 60 % of it. Per broker thread (from \`/proc\`, 2026-12-01, 64 clients, about 950
+would score about ${f(r.G2.producerPerformance.median / g1Peer(r), 2)}. Measured with \`top\` during a 64-client round before the
+brokers' warm-up existed: the three brokers used 116 % of a core between them, the API 44 %, Postgres 24 % and the load
+generator 6 %. Measured again on 2026-12-02 (CPU per process from \`/proc\` every 2 s, \`bench/ab.mjs\`, 64 clients,
+1,676/s, after the warm-up): the API 69–79 %, the brokers 47–63 %, Postgres 13–17 %, the load generator 7–9 % — the
+machine a quarter idle, and the API the largest user. Its CPU profile then: socket writes 21 % of its busy time
+(Kafka requests 10 %, Postgres statements 7 %, HTTP responses 4 %), GC 14 %, kafkajs 8 %, fastify and zod 7 %, and
+\`randomBytes\` for each email id 3 % (now \`randomUUID\`'s cached entropy, 3.6 against 0.9 µs an id). Per broker thread (from \`/proc\`, 2026-12-01, 64 clients, about 950
 accepted/s): the request threads used 34 % of a core, the replica fetchers 15 %, and the JIT compilers 39 % of a core
 30 s into the load and still 14 % after 60 s; hence the warm-up before the measured rounds (above). With closed-loop clients the API's throughput is *clients ÷
 latency*, and its latency is the produce (one idempotent send in flight per producer: 24–39 ms a send of 22–26
@@ -36,10 +40,19 @@ No codec wins in both runs, and one setting's rounds spread wider than the setti
 64 clients in the second run); a send took 13–14 ms with none, LZ4 or ZSTD
 and 19 ms with gzip. The codecs were not kept: a native dependency (ZSTD's is built with node-gyp at install) for no
 measured gain; gzip stays available for large attachments, where bytes matter more than here.
-The row written after the ack committed without waiting for the WAL flush (\`synchronous_commit = off\` on a pool of its
-own; the row is best effort by design, and a mailer's claim recreates it), measured on 2026-12-01: 677 (646–838) vs
-782 (524–853)/s at 64 clients and 1,529 vs 1,594/s at 256 — no gain, so Postgres' flush is not what bounds G1 and the
-row stays durable.
+The row written after the ack, timed in the API on 2026-12-02 at 64 clients: the produce took 15 ms (p50) of a
+request's 35 ms and the row 10–12 ms, its statement 8–9 ms for 24 rows; sampled every 5 ms in \`pg_stat_activity\`, that
+statement spent 46 % of its time in \`WalSync\` and 7 % waiting for \`WALWrite\`. It now commits without waiting for the
+WAL flush (\`synchronous_commit = off\` on a pool of its own; the row is best effort by design, and a mailer's claim
+writes it and its \`queued\` event when missing; README, "Status right after a 202"): the statement 5–6 ms. Interleaved
+(\`bench/ab.mjs\`, 4 rounds of 10 s, two runs in opposite orders): 1,985 (1,420–2,037) against 1,595 (1,516–1,647)/s and
+1,851 (1,601–1,941) against 1,556 (1,386–1,857)/s at 64 clients, p99 62 and 73 against 88 and 96 ms; at 256 clients
+1,909 against 1,788 and 2,103 against 2,135/s, no difference. The same change measured no gain on 2026-12-01 (677 vs
+782/s at 64 clients, 1,529 vs 1,594/s at 256), when the brokers' compilers were still busy in the measured rounds and
+the API ran at 700/s with 64 clients.
+Spreading each send over one partition per broker (3 partitions a send instead of the keys' 12, so each broker gets one
+larger record batch; a temporary switch, 4 interleaved rounds): 1,679 against 1,593/s at 64 clients and 1,934 against
+1,913/s at 256 — within the spread, so the records stay placed by their keys.
 A longer produce linger (\`PRODUCE_LINGER_MS=5\` against the default 2, 4 interleaved rounds on 2026-12-01): 689 vs
 676/s at 64 clients and 994 vs 1,007/s at 256, with 29 records a send instead of 22 — no difference; the default stays.
 
@@ -107,7 +120,8 @@ rounds (12,500 emails; 2.3 and 2.8 before, over rounds 2–3), and G5 at 100/s s
 interleaved rounds, a fresh mailer each: p50 median 70 against 38 ms, p99 median 387 against 214 ms), so the
 mailer's batchers still send at once. The row committed
 without waiting for the WAL flush (\`synchronous_commit = off\`, 4 interleaved rounds under the old bursty load)
-again made no difference (p99 median 401 against 252 ms), so the flush is not the cost and the row stays durable.
+made no difference to G3 on 2026-12-01 (p99 median 401 against 252 ms); with the brokers warmed it raised the
+64-client rate by a fifth (G1, above), and it is now how that row commits.
 The gap between fastify's time and the client's was not measured further (likely the loopback and both
 processes waiting for one of the two cores).
 
