@@ -47,7 +47,11 @@ WAL flush (\`synchronous_commit = off\` on a pool of its own; the row is best ef
 writes it and its \`queued\` event when missing; README, "Status right after a 202"): the statement 5–6 ms. Interleaved
 (\`bench/ab.mjs\`, 4 rounds of 10 s, two runs in opposite orders): 1,985 (1,420–2,037) against 1,595 (1,516–1,647)/s and
 1,851 (1,601–1,941) against 1,556 (1,386–1,857)/s at 64 clients, p99 62 and 73 against 88 and 96 ms; at 256 clients
-1,909 against 1,788 and 2,103 against 2,135/s, no difference. The same change measured no gain on 2026-12-01 (677 vs
+1,909 against 1,788 and 2,103 against 2,135/s, no difference. The full run of 05:17 UTC that day, the first with it,
+measured G1 0.23 and 0.31 (1,281 and 1,768/s) against 0.23 and 0.34 at 02:45, in a run where the host was slower
+throughout (medians against 02:45: the hello-world −13 %, the BullMQ peer −19 % at 64 clients, ProducerPerformance
+−12 %, the mailer −15 % with its code the same but for one file split in four): a change of a fifth shows in
+interleaved rounds on one stack, not between two full runs. The same change measured no gain on 2026-12-01 (677 vs
 782/s at 64 clients, 1,529 vs 1,594/s at 256), when the brokers' compilers were still busy in the measured rounds and
 the API ran at 700/s with 64 clients.
 Spreading each send over one partition per broker (3 partitions a send instead of the keys' 12, so each broker gets one
@@ -103,7 +107,9 @@ unchanged) measured p99 94.7 ms at 1,062/s against a target of 235 ms (ProducerP
 under the 133 ms of the run before it too. The run of 02:45 the same day (the API's HTTP path unchanged; only SMTP
 submission's parser now loads on first use) measured p99 1,281 ms at 1,000/s with a p50 of 55 ms, against a target of
 311 ms: missed, in a run where the host itself wavered (ProducerPerformance 7,346–11,838/s across its rounds, the
-BullMQ peer 2,561–6,764/s, the hello-world 20,549–37,464/s). One G3 figure is one 10-second window on a shared host.
+BullMQ peer 2,561–6,764/s, the hello-world 20,549–37,464/s). The run of 05:17 (the row after the ack now committed
+without waiting for the WAL flush; below) measured p99 565 ms at 884/s (p50 24 ms) against a target of 219 ms: missed.
+One G3 figure is one 10-second window on a shared host.
 Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
 windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
 for the batch in flight, then its own send of 7–13 records) and half the ledger row written after the ack. Half of
