@@ -82,7 +82,10 @@ Profiling found these, all fixed (1–3 on 2026-11-22, 4 in #17):
 
 Tried and measured worse, so not kept: one batcher per partition (12 small pipelines) and 4–12 producers with
 single-partition sends — more, smaller requests, and the brokers' CPU is the bound (\`PRODUCERS\` > 1 in the scaling
-table shows the same).
+table shows the same). Two producers, measured again on 2026-12-02 because at 64 clients the machine then had a quarter
+of its CPU idle and each request waited for the send in flight (\`bench/ab.mjs\`, 4 interleaved rounds of 10 s):
+1,412 against 1,655/s at 64 clients and 1,692 against 1,958/s at 256, with 17 records a send instead of 30 — worse;
+one producer stays.
 
 **G3 (latency at half the API's maximum).** ${r.G3.p99 <= r.G3.targetP99 ? 'Met' : 'Missed'} in this run: p99 ${f(r.G3.p99)} ms at
 ${f(r.G3.rate)}/s against ${f(r.G3.targetP99)} ms (twice ProducerPerformance's p99 at the same rate, plus 5).
