@@ -56,15 +56,15 @@ t.test('scheduled sends, with the production defaults', async (t) => {
     const now: string[] = [];
     const topic = system.apiEnv.EMAILS_TOPIC as string;
     let records: Awaited<ReturnType<typeof readTopic>> = [];
+    let head: (typeof records)[number] | undefined;
     let behind: typeof records = [];
     for (let batch = 0; batch < 11 && behind.length === 0; batch++) {
       now.push(...(await Promise.all(Array.from({ length: batch === 0 ? 60 : 20 }, () => schedule(t, system, null)))));
       records = await readTopic(testKafka(), topic, (rs) => rs.length >= now.length + 1);
-      const head = records.find((r) => r.key === later);
+      head = records.find((r) => r.key === later);
       behind = records.filter((r) => r.partition === head?.partition && BigInt(r.offset) > BigInt(head?.offset ?? 0));
     }
     t.ok(await eventually(async () => now.every((id) => arrivals(system, id).length > 0), 60_000), 'every email due now is sent');
-    const head = records.find((r) => r.key === later);
     t.ok(behind.length > 0, `${behind.length} emails due now sat behind it on partition ${head?.partition} after ${now.length}`);
     const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from scheduled_envelopes where email_id = $1', [later]);
     t.equal(rows[0]?.n, 1, 'the month-ahead record is parked in the ledger (its offset committed), not held by a consumer');

@@ -8,10 +8,10 @@ export type Committer = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'unc
  * When a consumer (the mailers', the webhook dispatchers') commits what its batches resolved: at
  * most once per `intervalMs` (kafkajs' `autoCommitInterval`, checked at the end of each batch),
  * then once more by a timer, so the last offsets before a lull are committed within about two
- * intervals, and all of them at shutdown. kafkajs' own auto-commit commits after every batch whatever its interval; at a
- * moderate rate a batch is an email or two, and each commit is a write to `__consumer_offsets`
- * replicated three ways (measured at 100 emails/s: 90 commits/s, about a tenth of a core of the
- * brokers' two). Commits never run ahead of the work: a consumer resolves only what it finished
+ * intervals, and all of them at shutdown. kafkajs' own auto-commit commits after every batch
+ * whatever its interval; at a moderate rate a batch is an email or two, and each commit is a
+ * write to `__consumer_offsets` replicated three ways (measured at 100 emails/s: 90 commits/s,
+ * about a tenth of a core of the brokers' two). Commits never run ahead of the work: a consumer resolves only what it finished
  * (the mailer's partition-worker.ts). What a crash leaves uncommitted is read again, and both
  * consumers are idempotent (the ledger's dedupe; delivery rows queued once), as they always had
  * to be, only for up to an interval more of it.

@@ -1,15 +1,7 @@
-import {
-  allRecipients,
-  ENVELOPE_HEADERS,
-  type Envelope,
-  normalizeAddress,
-  policyViolation,
-  queuedEvent,
-  scheduledEvent,
-} from '@postline/contracts';
+import { allRecipients, type Envelope, normalizeAddress, policyViolation, queuedEvent, scheduledEvent } from '@postline/contracts';
 import { type Claim, park, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
-import { failToDeadLetter, LEDGER_UNAVAILABLE, OUTCOME_NOT_RECORDED, writeOutcome } from './outcome-persist.js';
+import { failToDeadLetter, LEDGER_UNAVAILABLE, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
 import { allSuppressed, failedWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
 import { recordSendOutcome } from './send-outcome.js';
@@ -133,9 +125,8 @@ async function throttled(
   log: LogSink,
 ): Promise<HandleResult> {
   const later: Envelope = { ...envelope, notBefore: new Date(Date.now() + waitMs).toISOString() };
-  const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
   try {
-    await deps.produce(deps.config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(later), headers }]);
+    await toRetryTopic(deps, record, later);
   } catch (error) {
     log.warn({ err: error }, 'could not hand a paced email to the retry topic; pausing');
     return { kind: 'defer', ms: Math.min(waitMs, 5_000), reason: 'relay throttled' };

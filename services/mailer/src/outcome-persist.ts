@@ -1,4 +1,4 @@
-import type { Envelope } from '@postline/contracts';
+import { ENVELOPE_HEADERS, type Envelope } from '@postline/contracts';
 import { deadLetter } from './dead-letter.js';
 import type { OutcomeWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
@@ -63,3 +63,13 @@ export async function failToDeadLetter(
 
 /** The ledger could not be read or written before anything was sent: pause, look again. */
 export const LEDGER_UNAVAILABLE: HandleResult = { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
+
+/**
+ * The email back on the retry topic, due at `envelope.notBefore`: a retry after a failed attempt,
+ * or a paced one waiting for its relay's slot. Written in the current envelope version, whatever
+ * version the record was read in; its other headers are kept.
+ */
+export async function toRetryTopic(deps: HandlerDeps, record: InboundRecord, envelope: Envelope): Promise<void> {
+  const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
+  await deps.produce(deps.config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(envelope), headers }]);
+}

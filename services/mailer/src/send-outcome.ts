@@ -1,8 +1,8 @@
-import { ENVELOPE_HEADERS, type Envelope, isHardBounce } from '@postline/contracts';
+import { type Envelope, isHardBounce } from '@postline/contracts';
 import { releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import { retryDelayMs } from './backoff.js';
-import { failToDeadLetter, OUTCOME_NOT_RECORDED, writeOutcome } from './outcome-persist.js';
+import { failToDeadLetter, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
 import { failedWrite, retryWrite, sentWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
 import { type PoolOutcome, relayData } from './relays/relay-pool.js';
@@ -81,9 +81,7 @@ export async function recordSendOutcome(
       // Once an attempt was uncertain, the email stays on that relay (relay-pool.ts).
       const pin = uncertain && outcome.relay ? { relay: outcome.relay } : {};
       const retry: Envelope = { ...envelope, attempt, notBefore, ...pin };
-      // Written in the current envelope version, whatever version the record was read in.
-      const headers = { ...record.message.headers, ...ENVELOPE_HEADERS };
-      await deps.produce(config.RETRY_TOPIC, [{ key: envelope.id, value: JSON.stringify(retry), headers }]);
+      await toRetryTopic(deps, record, retry);
       const write = retryWrite(envelope, {
         attempt,
         error: outcome.error,
