@@ -267,7 +267,7 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
       (await pool.query<{ n: string }>(`select count(*) as n from emails where id = any($1) and state = 'sent'`, [ids])).rows[0]?.n;
     t.ok(await eventually(async () => Number(await sentIds()) === ids.length, 60_000, 200), 'all sent and recorded');
     const { rows } = await pool.query<{ n: string }>(
-      `select count(*) as n from email_events where email_id = any($1) and type = 'email.sent' and published_at is null`,
+      `select count(*) as n from email_events join event_outbox using (seq) where email_id = any($1) and type = 'email.sent'`,
       [ids],
     );
     t.equal(Number(rows[0]?.n), ids.length, 'their sent events are written, and not published');

@@ -50,23 +50,24 @@ export async function listEvents(db: pg.Pool, emailId: string, account: string):
 const RELAY_LOCK = '8029764587520463';
 
 /**
- * Publishes up to `limit` unpublished events, oldest first, then marks them published — in one
- * transaction that holds the relay lock. A crash before the mark republishes them (same ids);
- * nothing is marked that was not acknowledged. Returns how many were published (0: none to do,
- * or another mailer's relay holds the lock).
+ * Publishes up to `limit` unpublished events, oldest first, then takes them out of the outbox —
+ * in one transaction that holds the relay lock. A crash before that delete republishes them
+ * (same ids); nothing leaves the outbox that was not acknowledged. Returns how many outbox
+ * entries it settled (0: none to do, or another mailer's relay holds the lock).
  */
 export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events: EmailEvent[]) => Promise<void>): Promise<number> {
   return inTransaction(pool, async (client) => {
     const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [RELAY_LOCK]);
     if (!lock[0]?.ok) return 0;
-    const { rows } = await client.query<{ seq: string; id: string; account: string; payload: WebhookPayload }>(
-      'select seq, id, account, payload from email_events where published_at is null order by seq limit $1',
+    // Left join: an event purged with its email (retention) leaves its seq, which goes unpublished.
+    const { rows } = await client.query<{ seq: string; id: string | null; account: string; payload: WebhookPayload }>(
+      'select o.seq, e.id, e.account, e.payload from event_outbox o left join email_events e using (seq) order by o.seq limit $1',
       [limit],
     );
-    if (rows.length > 0) {
-      await publish(rows.map((r) => ({ id: r.id, account: r.account, ...r.payload })));
-      await client.query('update email_events set published_at = now() where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
-    }
+    if (rows.length === 0) return 0;
+    const events = rows.flatMap((r) => (r.id === null ? [] : [{ id: r.id, account: r.account, ...r.payload }]));
+    if (events.length > 0) await publish(events);
+    await client.query('delete from event_outbox where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
     return rows.length;
   });
 }

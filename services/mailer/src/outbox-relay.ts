@@ -7,7 +7,7 @@ import type { MailerMetrics } from './plugins/metrics.js';
 
 /** How often the relay looks at the outbox when nothing nudged it (events another mailer wrote). */
 const TICK_MS = 500;
-/** Events per transaction: one produce, one update. */
+/** Outbox entries per transaction: one produce, one delete. */
 const BATCH = 500;
 /**
  * Rounds start at least this far apart, so events reach the topic within about this long of
@@ -20,18 +20,18 @@ const MIN_GAP_MS = 100;
  * Publishes the ledger's outbox to the events topic (keyed by email id, acks=all). Every mailer
  * runs one; the relay lock lets one publish at a time, so an email's events keep their order. A
  * mailer killed between the ledger write and the publish leaves its events in the outbox, and
- * the next round of any mailer publishes them; killed after the publish and before the mark,
+ * the next round of any mailer publishes them; killed after the publish and before they leave the outbox,
  * they are published again with the same ids (receivers dedupe on webhook-id).
  */
 export class OutboxRelay {
   private readonly drain: BatchDrain;
 
   constructor(db: pg.Pool, produce: (messages: Message[]) => Promise<void>, metrics: MailerMetrics, log: LogSink) {
-    const batch = async () => {
-      const published = await relayOutbox(db, BATCH, (events) => produce(events.map(toMessage)));
-      metrics.eventsPublished.inc(published);
-      return published;
-    };
+    const batch = () =>
+      relayOutbox(db, BATCH, async (events) => {
+        await produce(events.map(toMessage));
+        metrics.eventsPublished.inc(events.length);
+      });
     this.drain = new BatchDrain(
       batch,
       BATCH,

@@ -1,0 +1,149 @@
+import { type EmailEvent, emailEvent, queuedEvent } from '@postline/contracts';
+import { claimMany, MIGRATIONS, migrate, OUTBOX_RELAY_LOCK, recordOutcomes, relayOutbox } from '@postline/ledger';
+import pg from 'pg';
+import t from 'tap';
+import { stackEnv } from '../../../test/helpers/env.js';
+import { envelope, ledgerPool } from '../../../test/helpers/mailer.js';
+
+// The real ledger's outbox (this file's own database: no mailer here relays it). Every event
+// written is queued in event_outbox by the statement that writes it, and leaves it only once
+// published.
+
+const position = { topic: 'emails', partition: 0, offset: '1' };
+
+/** Claims a new email (its `queued` event) and records it sent (its `email.sent` event). */
+async function sentEmail(pool: pg.Pool) {
+  const e = envelope();
+  const queued = queuedEvent(e);
+  await claimMany(pool, 'mailer-a', 60_000, [{ id: e.id, account: e.account, position, queued, recipients: ['a@example.net'] }]);
+  const sent = emailEvent(e.account, 'email.sent', { emailId: e.id, smtpResponse: '250 ok', final: true }, new Date());
+  await recordOutcomes(pool, 'mailer-a', [{ id: e.id, account: e.account, state: 'sent', outcome: { events: [sent] } }]);
+  return { e, queued };
+}
+
+const outboxSize = async (pool: pg.Pool) => (await pool.query<{ n: number }>('select count(*)::int as n from event_outbox')).rows[0]?.n;
+
+/** Runs rounds of `limit` until one settles nothing; every published event, in order. */
+async function drain(pool: pg.Pool, limit: number) {
+  const published: EmailEvent[] = [];
+  let rounds = 0;
+  while ((await relayOutbox(pool, limit, async (events) => void published.push(...events))) > 0) rounds++;
+  return { published, rounds };
+}
+
+t.test('every event written is published once, in the order written, and then leaves the outbox', async (t) => {
+  const pool = ledgerPool(t);
+  await drain(pool, 500); // whatever an earlier test left
+  const emails = [await sentEmail(pool), await sentEmail(pool), await sentEmail(pool)];
+  // A redelivery's claim writes its `queued` event again: the same id, so neither a row nor an entry.
+  const [first] = emails;
+  if (!first) throw new Error('no email');
+  await claimMany(pool, 'mailer-a', 60_000, [
+    { id: first.e.id, account: first.e.account, position, queued: first.queued, recipients: ['a@example.net'] },
+  ]);
+  t.equal(await outboxSize(pool), 6, 'two events an email, each queued once');
+  const { rows: written } = await pool.query<{ id: string }>('select id from email_events where email_id = any($1) order by seq', [
+    emails.map((x) => x.e.id),
+  ]);
+  const { published, rounds } = await drain(pool, 4);
+  t.equal(rounds, 2, 'rounds of at most 4');
+  t.same(
+    published.map((e) => e.id),
+    written.map((r) => r.id),
+    'all of them, in the order they were written',
+  );
+  t.equal(published[0]?.type, 'email.queued');
+  t.equal(published[0]?.data.emailId, first.e.id, 'with their payload');
+  t.equal(await outboxSize(pool), 0, 'the outbox is empty');
+  t.equal((await drain(pool, 4)).published.length, 0, 'and nothing is published again');
+  const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from email_events where email_id = any($1)', [
+    emails.map((x) => x.e.id),
+  ]);
+  t.equal(rows[0]?.n, 6, 'the event log keeps them');
+});
+
+t.test('a publish that fails leaves its events in the outbox; the next round publishes them', async (t) => {
+  const pool = ledgerPool(t);
+  await drain(pool, 500);
+  const { e } = await sentEmail(pool);
+  const failing = relayOutbox(pool, 500, async () => {
+    throw new Error('brokers unreachable');
+  });
+  await t.rejects(failing, /brokers unreachable/);
+  t.equal(await outboxSize(pool), 2, 'both events still queued');
+  const { published } = await drain(pool, 500);
+  t.same(
+    published.map((x) => [x.type, x.data.emailId]),
+    [
+      ['email.queued', e.id],
+      ['email.sent', e.id],
+    ],
+  );
+});
+
+t.test('an event purged with its email leaves its entry, which the relay drops unpublished', async (t) => {
+  const pool = ledgerPool(t);
+  await drain(pool, 500);
+  const gone = await sentEmail(pool);
+  const kept = await sentEmail(pool);
+  await pool.query('delete from emails where id = $1', [gone.e.id]); // retention: its events go with it (cascade)
+  t.equal(await outboxSize(pool), 4, 'the purged email’s entries are still there');
+  const { published } = await drain(pool, 500);
+  t.same(
+    published.map((x) => x.data.emailId),
+    [kept.e.id, kept.e.id],
+    'only the kept email’s events',
+  );
+  t.equal(await outboxSize(pool), 0, 'and no entry is left behind');
+});
+
+t.test('while another relay holds the lock, a round does nothing', async (t) => {
+  const pool = ledgerPool(t);
+  await drain(pool, 500);
+  await sentEmail(pool);
+  const other = await pool.connect();
+  await other.query('select pg_advisory_lock($1)', [OUTBOX_RELAY_LOCK]);
+  t.teardown(() => other.release());
+  let calls = 0;
+  t.equal(await relayOutbox(pool, 500, async () => void calls++), 0);
+  t.equal(calls, 0, 'nothing published');
+  t.equal(await outboxSize(pool), 2, 'nothing taken out');
+  await other.query('select pg_advisory_unlock($1)', [OUTBOX_RELAY_LOCK]);
+  t.equal((await drain(pool, 500)).published.length, 2, 'published once the lock is free');
+});
+
+t.test('the migration to the outbox table queues the events the previous version had not published', async (t) => {
+  // A ledger of the previous version, in a schema of its own.
+  const schema = `outbox_migration_${process.pid}`;
+  const admin = ledgerPool(t);
+  await admin.query(`create schema ${schema}`);
+  t.teardown(() => admin.query(`drop schema ${schema} cascade`));
+  const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 1, options: `-c search_path=${schema}` });
+  t.teardown(() => pool.end());
+  await pool.query(
+    'create table schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+  );
+  for (const m of MIGRATIONS.filter((x) => x.version < 7)) {
+    await pool.query(m.sql);
+    await pool.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+  }
+  await pool.query(`insert into emails (id, account, state) values ('em_1', 'acct', 'sent')`);
+  await pool.query(
+    `insert into email_events (id, email_id, account, type, payload, published_at) values
+       ('ev_1', 'em_1', 'acct', 'email.queued', '{}', now()),
+       ('ev_2', 'em_1', 'acct', 'email.sent', '{}', null),
+       ('ev_3', 'em_1', 'acct', 'email.delivered', '{}', null)`,
+  );
+  t.same(await migrate(pool, { info() {} }), [7], 'only the new migration runs');
+  const { rows } = await pool.query<{ id: string }>('select e.id from event_outbox join email_events e using (seq) order by seq');
+  t.same(
+    rows.map((r) => r.id),
+    ['ev_2', 'ev_3'],
+    'the unpublished events are queued, the published one is not',
+  );
+  const { rows: columns } = await pool.query(
+    `select 1 from information_schema.columns where table_schema = $1 and table_name = 'email_events' and column_name = 'published_at'`,
+    [schema],
+  );
+  t.equal(columns.length, 0, 'published_at is gone: a relay of the previous version fails instead of publishing all again');
+});
