@@ -59,16 +59,24 @@ export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events
   return inTransaction(pool, async (client) => {
     const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [RELAY_LOCK]);
     if (!lock[0]?.ok) return 0;
-    // Left join: an event purged with its email (retention) leaves its seq, which goes unpublished.
-    const { rows } = await client.query<{ seq: string; id: string | null; account: string; payload: WebhookPayload }>(
-      'select o.seq, e.id, e.account, e.payload from event_outbox o left join email_events e using (seq) order by o.seq limit $1',
-      [limit],
+    const { rows: queued } = await client.query<{ seq: string }>('select seq from event_outbox order by seq limit $1', [limit]);
+    if (queued.length === 0) return 0;
+    const seqs = queued.map((r) => r.seq);
+    // By primary key, in a statement of its own: joined to the outbox, Postgres planned a scan of
+    // the whole event log on the small table's stale statistics (7 ms a round at 46,000 events).
+    const { rows } = await client.query<{ seq: string; id: string; account: string; payload: WebhookPayload }>(
+      'select seq, id, account, payload from email_events where seq = any($1::bigint[])',
+      [seqs],
     );
-    if (rows.length === 0) return 0;
-    const events = rows.flatMap((r) => (r.id === null ? [] : [{ id: r.id, account: r.account, ...r.payload }]));
+    const bySeq = new Map(rows.map((r) => [r.seq, r]));
+    // An event purged with its email (retention) leaves its seq, which goes unpublished.
+    const events = seqs.flatMap((seq) => {
+      const r = bySeq.get(seq);
+      return r ? [{ id: r.id, account: r.account, ...r.payload }] : [];
+    });
     if (events.length > 0) await publish(events);
-    await client.query('delete from event_outbox where seq = any($1::bigint[])', [rows.map((r) => r.seq)]);
-    return rows.length;
+    await client.query('delete from event_outbox where seq = any($1::bigint[])', [seqs]);
+    return seqs.length;
   });
 }
 
