@@ -183,6 +183,19 @@ instead of the bytes MailComposer built) saved 5 % of the CPU of nodemailer plus
 too little to give up the built-once bytes that a pooled retry re-reads. What would move G4: fewer SMTP and Postgres
 socket writes per email (statements grow only with more emails in flight, and 8 sends a partition measured slower than 4), and a
 cheaper MIME path than nodemailer's streams.
+The ledger's statements by what they cost, measured on 2026-12-02 (\`BENCH_ONLY=mailer\` runs, 23,000–26,000 emails
+each, with Postgres started with \`pg_stat_statements\` by a temporary patch): the outcome statement 46–54 % of the
+ledger's statement time, the claim 27–32 %, the API's row after the ack 5–11 % (G5's load), the foreign-key checks of the
+events and recipients 3.6–3.8 %. The outbox relay marked each event it published (\`update email_events set
+published_at\`): 7.3–7.8 % of the statement time and 27 % of the WAL (677 bytes an event, a new version of the whole
+row and its index entries), 5,103–5,262 WAL bytes an email in all (2 runs). The outbox is now a table of its own
+(\`event_outbox\`, a \`seq\` queued by a trigger in the statement that writes the event, deleted once published):
+3,958–3,961 WAL bytes an email (−23 %, 2 runs), 34 WAL records instead of 40, and the relay's statements 4.6 % of the
+statement time. Its first version joined the outbox to the event log, and Postgres planned that as a scan of the
+whole log on the small table's stale statistics (7 ms a round, 31 % of the statement time at 46,000 events); the
+events are now read by primary key (a test checks the plan). Postgres' CPU an email during the mailer's rounds: 1.29
+ms before, 1.25 ms after on a host as fast (raw nodemailer 1,246 and 1,087/s), 0.81 ms on a host twice as fast (1,937/s):
+the CPU it saved is inside the host's noise, the WAL is what it measurably cut; G4 0.27, 0.27 and 0.34.
 
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk
