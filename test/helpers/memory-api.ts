@@ -15,6 +15,8 @@ import { TEST_SENDER_DOMAINS } from './env.js';
 export async function buildMemoryApi(
   t: Test,
   overrides: Record<string, string> = {},
+  /** Where the API's log lines go (with LOG_LEVEL in `overrides`); pino's stdout otherwise. */
+  logStream?: { write(line: string): void },
 ): Promise<{ app: FastifyInstance; config: ApiConfig; produced: Message[] }> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -27,7 +29,7 @@ export async function buildMemoryApi(
     ...overrides,
   });
   const produced: Message[] = [];
-  const app = Fastify({ logger: { level: config.LOG_LEVEL }, ...serverOptions(config) });
+  const app = Fastify({ logger: { level: config.LOG_LEVEL, ...(logStream && { stream: logStream }) }, ...serverOptions(config) });
   await app.register(apiApp, {
     config,
     resources: async (instance) => {

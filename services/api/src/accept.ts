@@ -44,7 +44,13 @@ export function checkSenders(emails: EmailRequest[], allowed: string[]): void {
  * 409 check is lost for that request.
  */
 /** Who is sending: an HTTP request, or an SMTP submission session (its account and logger). */
-export type Caller = Pick<FastifyRequest, 'account' | 'log'>;
+export type Caller = Pick<FastifyRequest, 'account' | 'log'> & Partial<Pick<FastifyRequest, 'accessLog'>>;
+
+/** An HTTP request's access line carries the outcome (plugins/access-log.ts); a submission session logs its own. */
+function noteOutcome(caller: Caller, fields: Record<string, unknown>, message: string): void {
+  if (caller.accessLog !== undefined) caller.accessLog = fields;
+  else caller.log.info(fields, message);
+}
 
 export async function accept(
   app: FastifyInstance,
@@ -73,7 +79,7 @@ export async function accept(
       const reservations = await Promise.all(ids.map((id) => reserve(app.ledger, id, account, hash)));
       if (reservations.some((r) => r.kind === 'existing' && !r.sameRequest)) throw new IdempotencyConflictError();
       if (reservations.every((r) => r.kind === 'existing' && r.accepted)) {
-        request.log.info({ ids, replay: true }, 'idempotent replay');
+        noteOutcome(request, { ids, replay: true }, 'idempotent replay');
         return ids.map(answer);
       }
     } catch (error) {
@@ -103,7 +109,7 @@ export async function accept(
     throw new QueueUnavailableError();
   }
   app.metrics.accepted.inc(ids.length);
-  request.log.info({ ids, account }, 'emails accepted');
+  noteOutcome(request, { ids, account }, 'emails accepted');
 
   // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
   // email is still safe in Kafka and the mailer creates the row when it claims the email.
