@@ -80,7 +80,7 @@ await ensureKafkaTools(join(root, 'bench'));
 const results = { date: new Date().toISOString(), machine: machine(), settings: { ...settings, bodyBytes: BODY.length }, scaling: {} };
 const children = [];
 const local = (port) => `http://127.0.0.1:${port}`;
-const common = { ...stack.env, ...apiTopics, NODE_ENV: 'production', LOG_LEVEL: 'warn', SUBMISSION_PORT: '0' };
+const common = { ...stack.env, ...apiTopics, NODE_ENV: 'production', SUBMISSION_PORT: '0' }; // LOG_LEVEL as users run it: info
 
 async function started(entry, env, readyPath, port) {
   const child = await startProcess(join(root, entry), env, `${local(port)}${readyPath}`);

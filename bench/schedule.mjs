@@ -51,7 +51,7 @@ await ensureTopics(
 );
 await sleep(1_000);
 
-const common = { ...stack.env, ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn', SENDER_DOMAINS: 'example.com', SUBMISSION_PORT: '0' };
+const common = { ...stack.env, ...topics, NODE_ENV: 'production', SENDER_DOMAINS: 'example.com', SUBMISSION_PORT: '0' };
 const children = [];
 async function start(entry, env, port) {
   const child = await startProcess(join(root, entry), env, `http://127.0.0.1:${port}/readyz`);

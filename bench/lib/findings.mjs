@@ -54,6 +54,15 @@ throughout (medians against 02:45: the hello-world −13 %, the BullMQ peer −1
 interleaved rounds on one stack, not between two full runs. The same change measured no gain on 2026-12-01 (677 vs
 782/s at 64 clients, 1,529 vs 1,594/s at 256), when the brokers' compilers were still busy in the measured rounds and
 the API ran at 700/s with 64 clients.
+The log level. Until 2026-12-02 08:47 UTC the bench ran the services at \`LOG_LEVEL=warn\`; users run \`info\`, the
+default, where the API wrote three JSON lines a POST (fastify's \`incoming request\` and \`request completed\`, and
+the route's \`emails accepted\`). Interleaved (\`bench/ab.mjs\`, 3 rounds of 10 s) \`info\` against \`warn\`: 2,838 against
+3,196/s at 64 clients and 3,102 against 3,482/s at 256 (−11 % both). The API now writes one access line a request
+(README, "API configuration"): measured again on a slower host, 1,543 against 1,670/s at 64 clients (within the
+rounds' spread) and 1,975 against 2,199/s at 256 (−10 %). The bench now runs every service at its default level, the
+lines going to \`/dev/null\`; the full run of 08:47 UTC, the first so, measured G1 0.22 and 0.32 (1,296 and
+1,647/s) against 0.23 and 0.31 at 05:17 at \`warn\`, on a host about as fast (the hello-world 25,650 against 25,214/s,
+the peer 5,222 against 5,680/s at 256 clients).
 Spreading each send over one partition per broker (3 partitions a send instead of the keys' 12, so each broker gets one
 larger record batch; a temporary switch, 4 interleaved rounds): 1,679 against 1,593/s at 64 clients and 1,934 against
 1,913/s at 256 — within the spread, so the records stay placed by their keys.
@@ -112,6 +121,7 @@ submission's parser now loads on first use) measured p99 1,281 ms at 1,000/s wit
 311 ms: missed, in a run where the host itself wavered (ProducerPerformance 7,346–11,838/s across its rounds, the
 BullMQ peer 2,561–6,764/s, the hello-world 20,549–37,464/s). The run of 05:17 (the row after the ack now committed
 without waiting for the WAL flush; below) measured p99 565 ms at 884/s (p50 24 ms) against a target of 219 ms: missed.
+The run of 08:47 (the services at their default log level) measured p99 917 ms at 823/s (p50 35 ms) against 157 ms: missed.
 One G3 figure is one 10-second window on a shared host.
 Where a request's time goes at 1,000/s, measured on 2026-12-01 with the API's stages timed (a temporary patch, 5 s
 windows): fastify's own time for a request p50 19–31 ms and p99 52–120 ms, about half of it the produce (waiting
