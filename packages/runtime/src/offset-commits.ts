@@ -11,10 +11,10 @@ export type Committer = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'unc
  * intervals, and all of them at shutdown. kafkajs' own auto-commit commits after every batch
  * whatever its interval; at a moderate rate a batch is an email or two, and each commit is a
  * write to `__consumer_offsets` replicated three ways (measured at 100 emails/s: 90 commits/s,
- * about a tenth of a core of the brokers' two). Commits never run ahead of the work: a consumer resolves only what it finished
- * (the mailer's partition-worker.ts). What a crash leaves uncommitted is read again, and both
- * consumers are idempotent (the ledger's dedupe; delivery rows queued once), as they always had
- * to be, only for up to an interval more of it.
+ * about a tenth of a core of the brokers' two). Commits never run ahead of the work: a consumer
+ * resolves only what it finished (the mailer's partition-worker.ts). What a crash leaves
+ * uncommitted is read again, and both consumers are idempotent (the ledger's dedupe; delivery
+ * rows queued once), as they always had to be, only for up to an interval more of it.
  */
 export class OffsetCommits {
   /** The newest batch's handles, valid for as long as its consumer runs. */

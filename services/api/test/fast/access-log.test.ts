@@ -13,19 +13,18 @@ type Line = Record<string, unknown> & { msg: string; reqId?: string };
 async function loggedApi(t: Parameters<typeof buildMemoryApi>[0], env: Record<string, string> = {}) {
   const lines: Line[] = [];
   const { app } = await buildMemoryApi(t, { LOG_LEVEL: 'info', ...env }, { write: (line) => void lines.push(JSON.parse(line)) });
-  return { app, lines };
+  /** POSTs an email with its own request id; the answer and the lines logged under that id. */
+  const post = async (reqId: string, payload: Record<string, unknown>) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/emails', headers: { ...AUTH, 'x-request-id': reqId }, payload });
+    return { res, mine: lines.filter((l) => l.reqId === reqId) };
+  };
+  return { app, lines, post };
 }
 
 t.test('an accepted email: one line for its request, with the ids, the status and the time, and no body', async (t) => {
-  const { app, lines } = await loggedApi(t);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/emails',
-    headers: { ...AUTH, 'x-request-id': 'req-accepted' },
-    payload: email({ subject: 'secret subject', text: 'secret body' }),
-  });
+  const { lines, post } = await loggedApi(t);
+  const { res, mine } = await post('req-accepted', email({ subject: 'secret subject', text: 'secret body' }));
   t.equal(res.statusCode, 202);
-  const mine = lines.filter((l) => l.reqId === 'req-accepted');
   t.same(
     mine.map((l) => l.msg),
     ['request completed'],
@@ -42,15 +41,9 @@ t.test('an accepted email: one line for its request, with the ids, the status an
 });
 
 t.test('a refused request: its line has the status and no ids', async (t) => {
-  const { app, lines } = await loggedApi(t);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/emails',
-    headers: { ...AUTH, 'x-request-id': 'req-refused' },
-    payload: { ...email(), to: 'not an address' },
-  });
+  const { post } = await loggedApi(t);
+  const { res, mine } = await post('req-refused', { ...email(), to: 'not an address' });
   t.equal(res.statusCode, 400);
-  const mine = lines.filter((l) => l.reqId === 'req-refused');
   t.equal(mine.length, 1, 'one line');
   t.match(mine[0], { msg: 'request completed', res: { statusCode: 400 } });
   t.notOk('ids' in (mine[0] ?? {}), 'no ids: nothing was accepted');
