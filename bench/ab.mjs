@@ -4,7 +4,10 @@
 // BENCH_CONNECTIONS as in run.mjs). For measuring a change before it goes into the defaults.
 // BENCH_RATE=N offers N requests/s in every round instead of as many as the clients manage:
 // G3's load, for the latency at a rate rather than the maximum.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+// A variant's ENTRY (not passed to the API) starts another build's server.js, e.g. a clone of the
+// commit before a change: code against code, on the same stack. Each round also reports the API's
+// CPU a request (from /proc), which moves less with the host than the rate does.
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,9 +44,15 @@ const apis = [];
 try {
   for (const extra of variants) {
     const port = await freePort();
-    const env = { ...apiEnv(stack.env, topics, port), ...extra };
+    const { ENTRY, ...rest } = extra;
+    const env = { ...apiEnv(stack.env, topics, port), ...rest };
     const url = `http://127.0.0.1:${port}`;
-    apis.push({ extra, url, child: await startProcess(join(root, 'services/api/dist/server.js'), env, `${url}/readyz`), runs: {} });
+    apis.push({
+      extra,
+      url,
+      child: await startProcess(ENTRY ?? join(root, 'services/api/dist/server.js'), env, `${url}/readyz`),
+      runs: {},
+    });
   }
   const post = (url, connections, duration, rate) =>
     (rate ? openLoop : load)({
@@ -61,10 +70,12 @@ try {
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {
       for (const a of apis) {
+        const cpu0 = cpuMs(a.child.pid);
         const m = await post(a.url, c, SECONDS, RATE);
+        m.cpuPerReq = (1000 * (cpuMs(a.child.pid) - cpu0)) / m.ok;
         a.runs[c] = [...(a.runs[c] ?? []), m];
         say(
-          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors}${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
+          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
         );
       }
     }
@@ -87,7 +98,7 @@ try {
       const s = summary(a.runs[c].map((m) => m.rps));
       const p99 = summary(a.runs[c].map((m) => m.p99));
       say(
-        `RESULT ${JSON.stringify(a.extra)} ${c} clients: median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), p99 ${p99.median} ms (${p99.min}–${p99.max}), peak RSS ${rss?.toFixed(0)} MB`,
+        `RESULT ${JSON.stringify(a.extra)} ${c} clients: cpu ${summary(a.runs[c].map((m) => m.cpuPerReq)).median.toFixed(0)} us/req (${a.runs[c].map((m) => m.cpuPerReq.toFixed(0)).join(' ')}) median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), p99 ${p99.median} ms (${p99.min}–${p99.max}), peak RSS ${rss?.toFixed(0)} MB`,
       );
     }
   }
@@ -102,3 +113,9 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(0);
+
+/** CPU time (user + system) the process has used, in ms (clock ticks are 1/100 s on Linux). */
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}

@@ -63,6 +63,17 @@ rounds' spread) and 1,975 against 2,199/s at 256 (−10 %). The bench now runs e
 lines going to \`/dev/null\`; the full run of 08:47 UTC, the first so, measured G1 0.22 and 0.32 (1,296 and
 1,647/s) against 0.23 and 0.31 at 05:17 at \`warn\`, on a host about as fast (the hello-world 25,650 against 25,214/s,
 the peer 5,222 against 5,680/s at 256 clients).
+What the line cost was mostly its redaction: pino runs a path that starts with \`*\` (the logger had six, \`*.password\`
+to \`*.attachments\`) as a redactor over every field of every line and of every child's bindings. Measured on
+2026-12-02 (one request's child logger and access line, 100,000 times to \`/dev/null\`, 5 repeats): 8.9–9.6 µs with
+those paths, 3.7–3.8 µs with the exact paths kept and the same keys one level down censored by a log formatter and a
+\`child\` wrapper (\`packages/runtime/src/logger.ts\`), 2.9–3.1 µs with no redaction at all. In the API under load
+(\`bench/ab.mjs\` with the API's CPU read from \`/proc\` per round, 3 rounds of 10 s, the two builds interleaved):
+with the old build first, 172 against 257 µs of CPU a request at 64 clients (4,026 against 3,325/s) and 278 against
+301 µs at 256 (3,534 against 3,286/s) — more than the line costs alone; in the other order, 184 against 181 µs at 64
+clients (3,727 against 3,811/s, within the spread) and 256 against 266 µs at 256 (3,693 against 3,423/s). The reading
+kept is the smaller one: about 10 µs of the API's 180–270 µs a request, and no change at 64 clients that rounds of
+10 s can show.
 Spreading each send over one partition per broker (3 partitions a send instead of the keys' 12, so each broker gets one
 larger record batch; a temporary switch, 4 interleaved rounds): 1,679 against 1,593/s at 64 clients and 1,934 against
 1,913/s at 256 — within the spread, so the records stay placed by their keys.

@@ -14,6 +14,42 @@ export function maskUrl(url: string): string {
   }
 }
 
+export const REDACTED = '[redacted]';
+
+/** Keys censored in any object logged as a field (`{ smtp: { pass } }`, `{ email: { html } }`). */
+export const NESTED_SECRET_KEYS = ['password', 'pass', 'secret', 'text', 'html', 'attachments'];
+
+/** The fields whose serializer builds what is logged: an error's censors itself, fastify's req/res have fixed shapes. */
+const SERIALIZED = new Set(['err', 'error', 'req', 'res']);
+
+/**
+ * A log line's fields (or a child's bindings) with NESTED_SECRET_KEYS censored one level down, as
+ * pino's `*.key` redaction did. The caller's objects are never changed: a field with a secret is
+ * copied, and the line gets a copy of the fields; a line without one (nearly all) allocates nothing.
+ */
+export function censorNested(fields: Record<string, unknown>): Record<string, unknown> {
+  let out = fields;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || SERIALIZED.has(key)) continue;
+    const censored = censorKeys(value as Record<string, unknown>);
+    if (censored === value) continue;
+    if (out === fields) out = { ...fields };
+    out[key] = censored;
+  }
+  return out;
+}
+
+function censorKeys(value: Record<string, unknown>): Record<string, unknown> {
+  let out = value;
+  for (const key of NESTED_SECRET_KEYS) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (out === value) out = { ...value };
+    out[key] = REDACTED;
+  }
+  return out;
+}
+
 /** Properties of an error that are plain data worth logging; any other object-valued one is dropped. */
 const NESTED_KEPT = new Set(['cause', 'errors', 'aggregateErrors']);
 
@@ -28,6 +64,7 @@ export function errSerializer(error: unknown): unknown {
   for (const [key, value] of Object.entries(out)) {
     if (value !== null && typeof value === 'object' && !NESTED_KEPT.has(key)) delete out[key];
   }
+  for (const key of NESTED_SECRET_KEYS) if (Object.hasOwn(out, key)) out[key] = REDACTED;
   for (const key of ['errors', 'aggregateErrors']) {
     if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).slice(0, 10).map(errSerializer);
   }

@@ -27,3 +27,39 @@ t.test('errors are logged without the clients and sockets libraries attach to th
   t.notMatch(lines[0], /987654321|secretKey|processID/, 'the logger uses it, in children too');
   t.match(lines[0], /ECONNRESET/);
 });
+
+t.test('credentials and email content are censored at the top level and one level down, in lines and bindings', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  const fields = {
+    apiKey: 'pl_live_key',
+    body: 'raw body',
+    text: 'hello text',
+    html: '<p>hello html</p>',
+    attachments: [{ content: 'YXR0YWNo' }],
+    databaseUrl: 'postgres://app:dbpass@db/postline',
+    smtpUrl: 'smtp://u:smtppass@relay',
+    headers: { authorization: 'Bearer hdr-token', accept: 'application/json' },
+    smtp: { host: 'relay', pass: 'smtp-pass', password: 'smtp-password', secret: 'smtp-secret' },
+    email: { id: 'e1', text: 'nested text', html: '<b>nested html</b>', attachments: ['nested attachment'] },
+  };
+  const before = JSON.stringify(fields);
+  log.child({ relay: { host: 'relay-b', pass: 'binding-pass' } }).info(fields, 'configured');
+  t.equal(lines.length, 1);
+  const line = JSON.parse(lines[0] ?? '{}');
+  const secrets = /pl_live_key|raw body|hello|dbpass|smtppass|hdr-token|smtp-pass|smtp-secret|nested|YXR0YWNo|binding-pass/;
+  t.notMatch(lines[0], secrets, 'no secret or content in the line');
+  for (const key of ['apiKey', 'body', 'text', 'html', 'attachments', 'databaseUrl', 'smtpUrl']) t.equal(line[key], '[redacted]', key);
+  t.equal(line.headers.authorization, '[redacted]');
+  t.equal(line.headers.accept, 'application/json', 'the rest of a field is logged');
+  t.same(line.smtp, { host: 'relay', pass: '[redacted]', password: '[redacted]', secret: '[redacted]' });
+  t.same(line.email, { id: 'e1', text: '[redacted]', html: '[redacted]', attachments: '[redacted]' });
+  t.same(line.relay, { host: 'relay-b', pass: '[redacted]' }, 'a child binding too');
+  t.equal(JSON.stringify(fields), before, "the caller's objects are not changed");
+
+  const error = Object.assign(new Error('auth failed'), { code: 'EAUTH', pass: 'err-pass' });
+  log.error({ err: error }, 'relay login failed');
+  t.notMatch(lines[1], /err-pass/, "an error's own secret properties");
+  t.match(lines[1], /EAUTH/);
+  t.equal(error.pass, 'err-pass', 'the error itself is not changed');
+});
