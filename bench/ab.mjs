@@ -7,14 +7,14 @@
 // A variant's ENTRY (not passed to the API) starts another build's server.js, e.g. a clone of the
 // commit before a change: code against code, on the same stack. Each round also reports the API's
 // CPU a request (from /proc), which moves less with the host than the rate does.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
-import { freePort, load, peakRssMb, sleep, startProcess, stopProcess, summary } from './lib/measure.mjs';
+import { freePort, load, peakRssMb, sleep, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
 import { openLoop } from './lib/open-loop.mjs';
 import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
@@ -70,9 +70,9 @@ try {
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {
       for (const a of apis) {
-        const cpu0 = cpuMs(a.child.pid);
+        const cpu0 = statCpuMs(`/proc/${a.child.pid}/stat`);
         const m = await post(a.url, c, SECONDS, RATE);
-        m.cpuPerReq = (1000 * (cpuMs(a.child.pid) - cpu0)) / m.ok;
+        m.cpuPerReq = (1000 * (statCpuMs(`/proc/${a.child.pid}/stat`) - cpu0)) / m.ok;
         a.runs[c] = [...(a.runs[c] ?? []), m];
         say(
           `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
@@ -113,9 +113,3 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.exit(0);
-
-/** CPU time (user + system) the process has used, in ms (clock ticks are 1/100 s on Linux). */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-}

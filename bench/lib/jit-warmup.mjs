@@ -4,28 +4,25 @@
 // handlers. A broker in production finished that long ago, so before any measured round the bench
 // loads the brokers until their compilers are quiet here too, and says how long that took.
 import { readdirSync, readFileSync } from 'node:fs';
+import { statCpuMs } from './measure.mjs';
 
-// Linux counts a thread's CPU time in clock ticks of 1/100 s (USER_HZ).
-const TICK_MS = 10;
 // HotSpot names its compiler threads "C1 CompilerThre…" and "C2 CompilerThre…" (comm is 15 characters).
 const COMPILER = /^C\d CompilerThre/;
 
 /** CPU time so far of the JIT compiler threads of these JVMs, in ms (null: not readable, e.g. not Linux). */
 export function jitCpuMs(pids) {
-  let ticks = 0;
+  let ms = 0;
   try {
     for (const pid of pids) {
       for (const task of readdirSync(`/proc/${pid}/task`)) {
         if (!COMPILER.test(readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8'))) continue;
-        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+        ms += statCpuMs(`/proc/${pid}/task/${task}/stat`);
       }
     }
   } catch {
     return null;
   }
-  return ticks * TICK_MS;
+  return ms;
 }
 
 /**

@@ -22,6 +22,17 @@ export function percentile(xs, p) {
 
 export const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 
+/**
+ * CPU time (user + system) in ms from a /proc stat file: a process's (`/proc/<pid>/stat`) or one
+ * thread's (`/proc/<pid>/task/<tid>/stat`). The name before the fields is in parentheses and may
+ * hold spaces, so the fields start after the last ')'. Linux counts in clock ticks of 1/100 s (USER_HZ).
+ */
+export function statCpuMs(statPath) {
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime
+}
+
 /** Peak resident set (VmHWM) of a live process, in MB. */
 export function peakRssMb(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -17,7 +17,7 @@ export function maskUrl(url: string): string {
 export const REDACTED = '[redacted]';
 
 /** Keys censored in any object logged as a field (`{ smtp: { pass } }`, `{ email: { html } }`). */
-export const NESTED_SECRET_KEYS = ['password', 'pass', 'secret', 'text', 'html', 'attachments'];
+const NESTED_SECRET_KEYS = ['password', 'pass', 'secret', 'text', 'html', 'attachments'];
 
 /** The fields whose serializer builds what is logged: an error's censors itself, fastify's req/res have fixed shapes. */
 const SERIALIZED = new Set(['err', 'error', 'req', 'res']);
@@ -60,11 +60,12 @@ const NESTED_KEPT = new Set(['cause', 'errors', 'aggregateErrors']);
  */
 export function errSerializer(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const out = stdSerializers.err(error) as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(out)) {
-    if (value !== null && typeof value === 'object' && !NESTED_KEPT.has(key)) delete out[key];
+  const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(serialized)) {
+    if (value !== null && typeof value === 'object' && !NESTED_KEPT.has(key)) delete serialized[key];
   }
-  for (const key of NESTED_SECRET_KEYS) if (Object.hasOwn(out, key)) out[key] = REDACTED;
+  // The error's own secret properties, as any logged object's one level down.
+  const out = censorKeys(serialized);
   for (const key of ['errors', 'aggregateErrors']) {
     if (Array.isArray(out[key])) out[key] = (out[key] as unknown[]).slice(0, 10).map(errSerializer);
   }
