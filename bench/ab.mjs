@@ -65,7 +65,11 @@ try {
       duration,
     });
   for (const a of apis) say(`${JSON.stringify(a.extra)} ready: RSS ${peakRssMb(a.child.pid)?.toFixed(0)} MB before any load`);
-  await warmUntilJitQuiet({ pids: stack.kafka.nodes.map((n) => n.pid), load: () => post(apis[0].url, 64, SECONDS), say });
+  // The warm-up load goes to every variant in turn: an API given all of it ran 40-65 us a request
+  // slower than the others for the whole run, whichever build it was (3 runs on 2026-12-02).
+  let turn = 0;
+  const warmLoad = () => post(apis[turn++ % apis.length].url, 64, SECONDS);
+  await warmUntilJitQuiet({ pids: stack.kafka.nodes.map((n) => n.pid), load: warmLoad, say });
   for (const a of apis) await post(a.url, 64, SECONDS);
   for (const c of CONNECTIONS) {
     for (let r = 0; r < ROUNDS; r++) {

@@ -1,22 +1,11 @@
 import { type DestinationStream, type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
-import { censorNested, errSerializer, REDACTED } from './redact.js';
+import { censorNested, errSerializer, REDACTED, reqSerializer } from './redact.js';
 
 /**
  * Top-level fields never logged: credentials, and anything that carries an email's content.
  * Email bodies and attachments are personal data and can be megabytes.
  */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'apiKey',
-  'body',
-  'text',
-  'html',
-  'attachments',
-  'databaseUrl',
-  'smtpUrl',
-];
+export const REDACT_PATHS = ['headers.authorization', 'apiKey', 'body', 'text', 'html', 'attachments', 'databaseUrl', 'smtpUrl'];
 
 /** JSON everywhere (log shippers read it), human-readable lines when a person watches a terminal. */
 export function createLogger(options: { name: string; level: string } & LoggerOptions, destination?: DestinationStream): Logger {
@@ -27,8 +16,9 @@ export function createLogger(options: { name: string; level: string } & LoggerOp
     // (docs/benchmarks.md). The same keys one level down are censored by the formatters instead.
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     formatters: { log: censorNested },
-    // Never a client or socket object, whatever a library attached to its error.
-    serializers: { err: errSerializer, error: errSerializer },
+    // Never a client or socket object, whatever a library attached to its error; a request as a
+    // fixed set of fields, never its headers (fastify uses the instance's `req` over its own).
+    serializers: { err: errSerializer, error: errSerializer, req: reqSerializer },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     ...options,
   };

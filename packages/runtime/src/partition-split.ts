@@ -1,6 +1,7 @@
-import { type Message, Partitioners, type PartitionMetadata } from 'kafkajs';
+import type { Message, PartitionMetadata } from 'kafkajs';
+import { fastDefaultPartitioner, keyPartition } from './murmur2.js';
 
-const partitioner = Partitioners.DefaultPartitioner();
+const partitioner = fastDefaultPartitioner();
 
 /**
  * Splits a batch into one group per partition, each message pinned to the partition kafkajs'
@@ -24,6 +25,6 @@ export function splitByPartition(
 }
 
 /** The partition kafkajs' default partitioner picks for `key`: where an email id's record lives. */
-export function partitionOf(topic: string, partitionMetadata: PartitionMetadata[], key: string): number {
-  return partitioner({ topic, partitionMetadata, message: { key, value: null } });
+export function partitionOf(_topic: string, partitionMetadata: PartitionMetadata[], key: string): number {
+  return keyPartition(key, partitionMetadata.length);
 }

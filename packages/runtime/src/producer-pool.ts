@@ -1,5 +1,6 @@
-import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { LogSink } from './logger.js';
+import { fastDefaultPartitioner } from './murmur2.js';
 import { sendCovered } from './send-covered.js';
 
 /** How long a replacement producer waits before connecting again after its connect failed. */
@@ -43,7 +44,7 @@ export class ProducerPool {
   }
 
   private create(): Producer {
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: fastDefaultPartitioner });
     producer.on(producer.events.DISCONNECT, () => this.live.delete(producer));
     return producer;
   }

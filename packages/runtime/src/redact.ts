@@ -50,6 +50,32 @@ function censorKeys(value: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * An HTTP request as its access line shows it: fastify's fields, built from the request rather
+ * than copied from it, so no header but `accept-version` (and never a credential) can be logged.
+ * The paths `req.headers.authorization` and `req.headers.cookie` had pino clone and serialize
+ * every access line's `req` to censor headers that fastify's serializer never emits: 0.6 us and
+ * 1.6 KB of garbage a request (#17).
+ */
+export function reqSerializer(req: {
+  method?: string;
+  url?: string;
+  headers?: Record<string, unknown>;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number } | null;
+}): unknown {
+  if (req === null || typeof req !== 'object') return req;
+  return {
+    method: req.method,
+    url: req.url,
+    version: req.headers?.['accept-version'],
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 /** Properties of an error that are plain data worth logging; any other object-valued one is dropped. */
 const NESTED_KEPT = new Set(['cause', 'errors', 'aggregateErrors']);
 

@@ -63,3 +63,29 @@ t.test('credentials and email content are censored at the top level and one leve
   t.match(lines[1], /EAUTH/);
   t.equal(error.pass, 'err-pass', 'the error itself is not changed');
 });
+
+t.test("a request is logged as fastify's fields, never its headers", async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  const req = {
+    method: 'POST',
+    url: '/v1/emails',
+    host: 'api.example.com',
+    ip: '203.0.113.7',
+    socket: { remotePort: 51234, secret: 'socket-secret' },
+    headers: { authorization: 'Bearer req-token', cookie: 'sid=req-cookie', 'accept-version': '1' },
+    body: { text: 'request body' },
+  };
+  log.child({ reqId: 'r1' }).info({ req, res: { statusCode: 202 } }, 'request completed');
+  t.notMatch(lines[0], /req-token|req-cookie|socket-secret|request body/);
+  t.same(JSON.parse(lines[0] ?? '{}').req, {
+    method: 'POST',
+    url: '/v1/emails',
+    version: '1',
+    host: 'api.example.com',
+    remoteAddress: '203.0.113.7',
+    remotePort: 51234,
+  });
+  log.info({ req: 'not a request' }, 'odd');
+  t.equal(JSON.parse(lines[1] ?? '{}').req, 'not a request', 'a value that is not a request is logged as it is');
+});
