@@ -78,6 +78,23 @@ with the old build first, 172 against 257 µs of CPU a request at 64 clients (4,
 clients (3,727 against 3,811/s, within the spread) and 256 against 266 µs at 256 (3,693 against 3,423/s). The reading
 kept is the smaller one: about 10 µs of the API's 180–270 µs a request, and no change at 64 clients that rounds of
 10 s can show.
+Where the API's garbage comes from, measured on 2026-12-02 (V8's sampling heap profiler with collected objects kept,
+\`bench/lib/alloc-profile.mjs\`, 8 s at 64 clients, 3,400/s): about 68 KB a request, and two items that bought
+nothing. kafkajs' default partitioner hashed each email id with its BigInt-backed \`Long\` at every step of murmur2: 3
+µs and about 4.4 KB a 36-character key, 6.5 % of the API's allocations; the same hash in 32-bit integer arithmetic
+(\`packages/runtime/src/murmur2.ts\`, checked against the Java client's values and kafkajs' own) takes 0.1–0.2 µs. And
+the redact paths \`req.headers.authorization\` and \`req.headers.cookie\` made pino clone and serialize every access
+line's \`req\` to censor headers that fastify's serializer never emits (1.6 KB and 0.6 µs a line); the logger's own
+\`req\` serializer now builds fastify's fields from the request, so no header can be logged at all. Under load
+(\`bench/ab.mjs\`, both builds as two processes each, interleaved, 3 rounds of 10 s): 169–180 against 194 µs of the
+API's CPU a request at 64 clients, 261–292 against 291 µs at 256 — the expected 5–7 µs, inside the rounds' spread. The
+same runs showed why one API process a variant misleads: the process that had taken the brokers' warm-up load ran
+40–65 µs a request slower than the others for the whole run, whichever build it was (three runs); \`bench/ab.mjs\` now
+spreads the warm-up over every variant. The rest of the 68 KB is spread thin: the access line's JSON (5.9 KB),
+kafkajs' record encoding (about 8 KB), the envelope's JSON, fastify's body parse, pg's array parameters, and the three
+micro-batchers' promises and timers. The mailer, profiled the same way over a bulk round (600/s): about 220 KB of
+garbage an email, most of it nodemailer's MIME nodes and stream pipelines (built twice: once to bytes, once streamed
+to the server), and pg's array parameters 3 %.
 Spreading each send over one partition per broker (3 partitions a send instead of the keys' 12, so each broker gets one
 larger record batch; a temporary switch, 4 interleaved rounds): 1,679 against 1,593/s at 64 clients and 1,934 against
 1,913/s at 256 — within the spread, so the records stay placed by their keys.
