@@ -15,7 +15,8 @@ import type { ApiConfig } from '../config.js';
 import { NoDraftError, TemplateNameTakenError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import type { apiSchemas } from '../schemas.js';
-import { compile, TemplateSourceError, usedVariables } from '../templates/engine.js';
+import { type TemplateEngine, templateEngine } from '../templates/engine.js';
+import { TemplateSourceError } from '../templates/limits.js';
 import { REQUEST_RENDER_BUDGET_MS, renderVersion } from '../templates/render.js';
 import { validationProblem } from '../validation.js';
 
@@ -25,16 +26,16 @@ const templateId = () => `tmpl_${randomBytes(12).toString('hex')}`;
  * A template is accepted only if every part parses, reads no other file, and uses only the
  * variables it declares: a typo is a 400 now, not a failed send later.
  */
-function checkSource(content: TemplateContent): void {
-  let compiled: ReturnType<typeof compile>;
+function checkSource(engine: TemplateEngine, content: TemplateContent): void {
+  let compiled: ReturnType<TemplateEngine['compile']>;
   try {
-    compiled = compile(content);
+    compiled = engine.compile(content);
   } catch (error) {
     if (error instanceof TemplateSourceError)
       throw validationProblem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
     throw error;
   }
-  const problems = [...usedVariables(compiled)].flatMap(([part, names]) =>
+  const problems = [...engine.usedVariables(compiled)].flatMap(([part, names]) =>
     names
       .filter((n) => !Object.hasOwn(content.variables, n))
       .map((n) => ({ path: `/${part}`, message: `uses ${n}, which is not declared in variables` })),
@@ -53,7 +54,7 @@ export async function templateRoutes(
   app.post('/templates', { schema: schemas.createTemplate }, async (request, reply) => {
     const { name, publish, ...body } = request.body;
     const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
-    checkSource(content);
+    checkSource(await templateEngine(), content);
     const created = await fromLedger(request, () => createTemplate(app.ledger, templateId(), request.account, name, content, publish));
     if (!created) throw new TemplateNameTakenError();
     reply.status(201).header('Location', `/v1/templates/${created.id}`);
@@ -76,7 +77,9 @@ export async function templateRoutes(
 
   app.patch('/templates/:id', { schema: schemas.updateTemplate }, async (request) => {
     // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
-    const updated = await fromLedger(request, () => updateDraft(app.ledger, request.account, request.params.id, request.body, checkSource));
+    const engine = await templateEngine();
+    const check = (content: TemplateContent) => checkSource(engine, content);
+    const updated = await fromLedger(request, () => updateDraft(app.ledger, request.account, request.params.id, request.body, check));
     if (updated === false) throw new TemplateNameTakenError();
     return found(updated);
   });
@@ -102,8 +105,9 @@ export async function templateRoutes(
         : await fromLedger(request, () => getTemplateVersion(app.ledger, request.account, template.id, version));
     const v = found(chosen);
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
-    const compiled = v.publishedAt === null ? compile(v) : app.templates.compiled(template.id, v);
-    const rendered = renderVersion(v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
+    const engine = await templateEngine();
+    const compiled = v.publishedAt === null ? engine.compile(v) : await app.templates.compiled(template.id, v);
+    const rendered = renderVersion(engine, v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
     return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
   });
 }

@@ -1,109 +1,27 @@
-import { Liquid, Tag, type TagToken, type Template } from 'liquidjs';
+/**
+ * The template engine, loaded with the first template created, previewed or sent: liquidjs added
+ * 10-14 MB to the API's resident memory at boot (measured after a GC, the app imported with and
+ * without it), and an API that sends no template never needs it (#17: RSS within 150 MB). As
+ * with SMTP submission's parser (submission/lazy-parser.ts), the package is found at boot, so an
+ * install without it fails to start rather than at the first template, and a failed load is
+ * tried again with the next template.
+ */
+export type TemplateEngine = typeof import('./liquid-engine.js');
 
-/** Render time of one part of one email: a loop over a huge list stops here (a 400, never a hung API). */
-export const RENDER_LIMIT_MS = 100;
-/** Rendered size of one part (subject, html, text). */
-export const MAX_RENDERED_BYTES = 1024 * 1024;
-/** Objects a render may create (loops, joins, …): bounds memory as renderLimit bounds time. */
-const MEMORY_LIMIT = 4_000_000;
-
-/** Templates are self-contained: nothing is read from a file system or the network. */
-const FILE_TAGS = ['include', 'render', 'layout'];
-
-class Refused extends Tag {
-  constructor(token: TagToken, remain: ConstructorParameters<typeof Tag>[1], liquid: Liquid) {
-    super(token, remain, liquid);
-    throw new Error(`the {% ${token.name} %} tag is not available: a template cannot read other files`);
-  }
-  *render(): Generator<unknown, void, unknown> {}
-}
-
-function engine(escapeHtml: boolean): Liquid {
-  const liquid = new Liquid({
-    // A variable the template uses but the send did not give is an error, never an empty string.
-    strictVariables: true,
-    strictFilters: true,
-    // Only the variables' own data: no prototype properties (constructor, __proto__, …).
-    ownPropertyOnly: true,
-    // An empty in-memory mapping instead of the file system.
-    templates: {},
-    parseLimit: 4 * 512 * 1024,
-    renderLimit: RENDER_LIMIT_MS,
-    memoryLimit: MEMORY_LIMIT,
-    ...(escapeHtml ? { outputEscape: 'escape' as const } : {}),
+try {
+  import.meta.resolve('liquidjs');
+} catch (error) {
+  throw new Error(`Templates need the liquidjs package, which cannot be found (${(error as Error).message}): reinstall with npm ci`, {
+    cause: error,
   });
-  for (const name of FILE_TAGS) liquid.registerTag(name, Refused);
-  return liquid;
 }
 
-/**
- * Liquid (liquidjs): logic-less enough (no code execution, no host objects), strict about
- * variables, and in the html part every output is HTML-escaped unless the template author
- * wrote `| raw`. The subject and text parts are plain text: nothing to escape.
- */
-const html = engine(true);
-const plain = engine(false);
+let loading: Promise<TemplateEngine> | null = null;
 
-export interface CompiledParts {
-  subject: Template[];
-  html: Template[] | null;
-  text: Template[] | null;
-}
-
-export interface TemplateSource {
-  subject: string;
-  html: string | null;
-  text: string | null;
-}
-
-/** Parses the parts; throws a ParseError (or a refused tag) with the part's name. */
-export function compile(source: TemplateSource): CompiledParts {
-  const part = (name: keyof TemplateSource, liquid: Liquid, src: string) => {
-    try {
-      return liquid.parse(src);
-    } catch (error) {
-      throw new TemplateSourceError(name, (error as Error).message);
-    }
-  };
-  return {
-    subject: part('subject', plain, source.subject),
-    html: source.html === null ? null : part('html', html, source.html),
-    text: source.text === null ? null : part('text', plain, source.text),
-  };
-}
-
-export class TemplateSourceError extends Error {
-  constructor(
-    readonly part: keyof TemplateSource,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The top-level variables each part uses (not those it assigns or loops over itself). */
-export function usedVariables(compiled: CompiledParts): Map<keyof TemplateSource, string[]> {
-  const used = new Map<keyof TemplateSource, string[]>();
-  used.set('subject', plain.globalVariablesSync(compiled.subject));
-  if (compiled.html) used.set('html', html.globalVariablesSync(compiled.html));
-  if (compiled.text) used.set('text', plain.globalVariablesSync(compiled.text));
-  return used;
-}
-
-export interface Rendered {
-  subject: string;
-  html?: string;
-  text?: string;
-}
-
-/**
- * Renders every part with the (already checked) variables, within `deadline` (epoch ms) for all
- * of them: a request's renders share one budget. Throws on a limit or a strict-variable miss.
- */
-export function renderParts(compiled: CompiledParts, variables: Record<string, unknown>, deadline: number): Rendered {
-  const limit = () => ({ renderLimit: Math.max(1, Math.min(RENDER_LIMIT_MS, deadline - Date.now())) });
-  const out: Rendered = { subject: String(plain.renderSync(compiled.subject, variables, limit())) };
-  if (compiled.html) out.html = String(html.renderSync(compiled.html, variables, limit()));
-  if (compiled.text) out.text = String(plain.renderSync(compiled.text, variables, limit()));
-  return out;
+export function templateEngine(): Promise<TemplateEngine> {
+  loading ??= import('./liquid-engine.js').catch((error: unknown) => {
+    loading = null;
+    throw error;
+  });
+  return loading;
 }

@@ -3,7 +3,9 @@ import { resolveTemplate, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
 import type { FieldError } from '../errors.js';
 import { validationProblem } from '../validation.js';
-import { type CompiledParts, compile, MAX_RENDERED_BYTES, type Rendered, renderParts } from './engine.js';
+import { type TemplateEngine, templateEngine } from './engine.js';
+import { MAX_RENDERED_BYTES } from './limits.js';
+import type { CompiledParts, Rendered } from './liquid-engine.js';
 
 /** All the renders of one request together (a batch of 100 templated emails): the event loop is never blocked longer. */
 export const REQUEST_RENDER_BUDGET_MS = 250;
@@ -50,6 +52,7 @@ export function checkVariables(
 
 /** Renders a version, or throws the 400 that says why not (a variable, a limit, the rendered subject). */
 export function renderVersion(
+  engine: TemplateEngine,
   version: Pick<TemplateVersion, 'variables'>,
   compiled: CompiledParts,
   variables: Record<string, unknown>,
@@ -61,7 +64,7 @@ export function renderVersion(
   if (errors.length > 0) throw validationProblem(errors);
   let rendered: Rendered;
   try {
-    rendered = renderParts(compiled, scope, deadline);
+    rendered = engine.renderParts(compiled, scope, deadline);
   } catch (error) {
     throw validationProblem([{ path: at, message: `could not be rendered: ${(error as Error).message.split('\n')[0]}` }]);
   }
@@ -92,11 +95,11 @@ export class TemplateRenderer {
   ) {}
 
   /** Compiled once per published version; a version never changes after its publish. */
-  compiled(id: string, version: TemplateVersion): CompiledParts {
+  async compiled(id: string, version: TemplateVersion): Promise<CompiledParts> {
     const key = `${id}@${version.version}`;
     let parts = this.cache.get(key);
     if (!parts) {
-      parts = compile(version);
+      parts = (await templateEngine()).compile(version);
       if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(key, parts);
     }
@@ -115,7 +118,8 @@ export class TemplateRenderer {
       const what = ref.version === undefined ? 'no published version' : `no published version ${ref.version}`;
       throw validationProblem([{ path: `${at}/template/${ref.id ? 'id' : 'name'}`, message: `no such template, or it has ${what}` }]);
     }
-    const rendered = renderVersion(found, this.compiled(found.id, found), ref.variables, this.limits, `${at}/template`, deadline);
+    const compiled = await this.compiled(found.id, found);
+    const rendered = renderVersion(await templateEngine(), found, compiled, ref.variables, this.limits, `${at}/template`, deadline);
     return { rendered, id: found.id, version: found.version };
   }
 }
