@@ -1,5 +1,5 @@
 import type { Message, PartitionMetadata } from 'kafkajs';
-import { fastDefaultPartitioner, keyPartition } from './murmur2.js';
+import { fastDefaultPartitioner } from './murmur2.js';
 
 const partitioner = fastDefaultPartitioner();
 
@@ -22,9 +22,4 @@ export function splitByPartition(
     groups.set(partition, group);
   }
   return [...groups].map(([partition, messages]) => ({ partition, messages }));
-}
-
-/** The partition kafkajs' default partitioner picks for `key`: where an email id's record lives. */
-export function partitionOf(_topic: string, partitionMetadata: PartitionMetadata[], key: string): number {
-  return keyPartition(key, partitionMetadata.length);
 }

@@ -2,6 +2,13 @@
 import t from 'tap';
 import { createLogger, errSerializer, maskUrl } from '../src/index.js';
 
+/** A logger as the services build it, its lines kept as written. */
+function capturedLogger() {
+  const lines: string[] = [];
+  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  return { lines, log };
+}
+
 t.test('maskUrl parses the URL: a password with @ or : in it is masked whole', async (t) => {
   t.equal(maskUrl('smtp://user:p%40ss@word@smtp.example.com:587'), 'smtp://user:***@smtp.example.com:587');
   t.equal(maskUrl('smtps://user:s3cr3t%3Ax@smtp.example.com'), 'smtps://user:***@smtp.example.com');
@@ -20,8 +27,7 @@ t.test('errors are logged without the clients and sockets libraries attach to th
   t.notOk('socket' in out, 'no socket object');
   t.notMatch(JSON.stringify(out), /987654321|processID/);
 
-  const lines: string[] = [];
-  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  const { lines, log } = capturedLogger();
   log.child({ component: 'ledger' }).warn({ err: error }, 'ledger connection lost');
   t.equal(lines.length, 1);
   t.notMatch(lines[0], /987654321|secretKey|processID/, 'the logger uses it, in children too');
@@ -29,8 +35,7 @@ t.test('errors are logged without the clients and sockets libraries attach to th
 });
 
 t.test('credentials and email content are censored at the top level and one level down, in lines and bindings', async (t) => {
-  const lines: string[] = [];
-  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  const { lines, log } = capturedLogger();
   const fields = {
     apiKey: 'pl_live_key',
     body: 'raw body',
@@ -65,8 +70,7 @@ t.test('credentials and email content are censored at the top level and one leve
 });
 
 t.test("a request is logged as fastify's fields, never its headers", async (t) => {
-  const lines: string[] = [];
-  const log = createLogger({ name: 't', level: 'info' }, { write: (line: string) => lines.push(line) });
+  const { lines, log } = capturedLogger();
   const req = {
     method: 'POST',
     url: '/v1/emails',

@@ -1,10 +1,10 @@
 import {
   createKafka,
   emailTopics,
+  keyPartition,
   MicroBatcher,
   PRODUCE_BATCH_BYTES,
   ProducerPool,
-  partitionOf,
   provisionTopics,
   retryUntil,
   splitByPartition,
@@ -102,7 +102,8 @@ export const kafkaProducerPlugin = fp(
     let readyCache: { at: number; value: boolean } = { at: 0, value: false };
     app.decorate('emailQueue', {
       enqueue,
-      partitionOf: (id: string) => partitionOf(config.EMAILS_TOPIC, metadata(), id),
+      // Where the email's record lives: the partition Kafka's default partitioner gives its id.
+      partitionOf: (id: string) => keyPartition(id, metadata().length),
       ready: async () => {
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;

@@ -106,7 +106,7 @@ export async function templateRoutes(
     const v = found(chosen);
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
     const engine = await templateEngine();
-    const compiled = v.publishedAt === null ? engine.compile(v) : await app.templates.compiled(template.id, v);
+    const compiled = v.publishedAt === null ? engine.compile(v) : app.templates.compiled(engine, template.id, v);
     const rendered = renderVersion(engine, v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
     return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
   });

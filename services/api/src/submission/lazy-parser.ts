@@ -1,4 +1,5 @@
 import type { ParsedMail } from 'mailparser';
+import { findPackage, loadOnce } from '../lazy-module.js';
 
 type Mailparser = typeof import('mailparser');
 
@@ -10,22 +11,10 @@ type Mailparser = typeof import('mailparser');
  * sentence, and not with the first message. A failed load is retried with the next message.
  */
 export function lazyParser(specifier = 'mailparser'): (raw: Buffer) => Promise<ParsedMail> {
-  let url: string;
-  try {
-    url = import.meta.resolve(specifier);
-  } catch (error) {
-    throw new Error(
-      `SMTP submission needs the ${specifier} package, which cannot be found (${(error as Error).message}): reinstall with npm ci, or set SUBMISSION_PORT=off`,
-      { cause: error },
-    );
-  }
-  let loading: Promise<Mailparser> | null = null;
+  const url = findPackage(specifier, 'SMTP submission', 'reinstall with npm ci, or set SUBMISSION_PORT=off');
+  const parser = loadOnce(() => import(url) as Promise<Mailparser>);
   return async (raw) => {
-    loading ??= (import(url) as Promise<Mailparser>).catch((error: unknown) => {
-      loading = null;
-      throw error;
-    });
-    const { simpleParser } = await loading;
+    const { simpleParser } = await parser();
     return simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
   };
 }

@@ -95,11 +95,11 @@ export class TemplateRenderer {
   ) {}
 
   /** Compiled once per published version; a version never changes after its publish. */
-  async compiled(id: string, version: TemplateVersion): Promise<CompiledParts> {
+  compiled(engine: TemplateEngine, id: string, version: TemplateVersion): CompiledParts {
     const key = `${id}@${version.version}`;
     let parts = this.cache.get(key);
     if (!parts) {
-      parts = (await templateEngine()).compile(version);
+      parts = engine.compile(version);
       if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(key, parts);
     }
@@ -118,8 +118,9 @@ export class TemplateRenderer {
       const what = ref.version === undefined ? 'no published version' : `no published version ${ref.version}`;
       throw validationProblem([{ path: `${at}/template/${ref.id ? 'id' : 'name'}`, message: `no such template, or it has ${what}` }]);
     }
-    const compiled = await this.compiled(found.id, found);
-    const rendered = renderVersion(await templateEngine(), found, compiled, ref.variables, this.limits, `${at}/template`, deadline);
+    const engine = await templateEngine();
+    const compiled = this.compiled(engine, found.id, found);
+    const rendered = renderVersion(engine, found, compiled, ref.variables, this.limits, `${at}/template`, deadline);
     return { rendered, id: found.id, version: found.version };
   }
 }
