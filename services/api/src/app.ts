@@ -1,5 +1,5 @@
 import { startupPlugin } from '@postline/runtime';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';
@@ -99,7 +99,8 @@ export function serverOptions(config: ApiConfig) {
     return503OnClosing: false,
     forceCloseConnections: 'idle' as const,
     requestIdHeader: 'x-request-id',
-    // One access line a request instead of fastify's two (plugins/access-log.ts).
-    disableRequestLogging: true,
+    // One access line a request instead of fastify's two (plugins/access-log.ts). Through a
+    // LogController: the top-level `disableRequestLogging` printed a deprecation warning at every boot.
+    logController: new LogController({ disableRequestLogging: true }),
   };
 }

@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import { allRecipients, domainOf, type Envelope, verpAddress } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -37,14 +38,21 @@ export function messageIdFor(id: string, domain: string): string {
 /** nodemailer's pooled SMTP transport; its logs go through pino. */
 export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): SmtpSender {
   const smtpLog = log.child({ component: 'nodemailer' });
+  // nodemailer logs printf-style, (meta, '%s', message), and its meta has a `component` of its own
+  // ('smtp-connection'), which would repeat the key that names it here.
+  const line = ({ component, ...meta }: { component?: unknown }, msg: unknown[]) => ({
+    ...meta,
+    smtpComponent: component,
+    smtpMessage: format(...msg),
+  });
   const logger = {
     level: () => {},
     trace: () => {},
     debug: () => {},
     info: () => {},
-    warn: (meta: object, ...msg: unknown[]) => smtpLog.warn({ ...meta, smtpMessage: msg.join(' ') }, 'nodemailer'),
-    error: (meta: object, ...msg: unknown[]) => smtpLog.error({ ...meta, smtpMessage: msg.join(' ') }, 'nodemailer'),
-    fatal: (meta: object, ...msg: unknown[]) => smtpLog.error({ ...meta, smtpMessage: msg.join(' ') }, 'nodemailer'),
+    warn: (meta: object, ...msg: unknown[]) => smtpLog.warn(line(meta, msg), 'nodemailer'),
+    error: (meta: object, ...msg: unknown[]) => smtpLog.error(line(meta, msg), 'nodemailer'),
+    fatal: (meta: object, ...msg: unknown[]) => smtpLog.error(line(meta, msg), 'nodemailer'),
   };
   const transport: Transporter = nodemailer.createTransport({
     url: options.url,
@@ -54,6 +62,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
+    // An idle pooled connection says QUIT before its socket timeout would drop it with a warning
+    // and a stack (after every pause in the traffic); as Postfix, which caches one for 2 s.
+    idleTimeout: Math.floor(options.timeoutMs / 2),
     tls: { rejectUnauthorized: options.rejectUnauthorized },
     // Nothing in a request may make the mailer read a file or fetch a URL.
     disableFileAccess: true,

@@ -1,5 +1,6 @@
 // test-plan: standalone
 import { createServer, type Socket } from 'node:net';
+import { createLogger, type LogSink } from '@postline/runtime';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
@@ -10,7 +11,7 @@ import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
 
 type Outcome = Awaited<ReturnType<SmtpSender['send']>>;
 
-function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number } = {}) {
+function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number; log?: LogSink } = {}) {
   const s = createSmtpSender(
     {
       url: `smtp://127.0.0.1:${port}`,
@@ -22,10 +23,26 @@ function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: 
       dkim: emptyKeyring,
       dkimRequired: false,
     },
-    quietLogger,
+    o.log ?? quietLogger,
   );
   t.teardown(() => s.close());
   return s;
+}
+
+/** A logger at the services' default level whose lines the test reads. */
+function recordingLog() {
+  const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
+  const log = createLogger(
+    { name: 'test', level: 'info' },
+    {
+      write: (line: string) => {
+        // A key written twice is read as its last value: such a line is recorded as an error of its own.
+        const twice = /"component":.*"component":/.test(line);
+        lines.push(twice ? { level: 50, msg: 'a key written twice', line } : JSON.parse(line));
+      },
+    },
+  );
+  return { log, lines };
 }
 
 /** A real SMTP server; `onMessage` decides per message: answer (true), or never answer (false). */
@@ -52,7 +69,7 @@ async function smtpServer(t: Test, onMessage: (subject: string) => boolean = () 
   const dropAll = () => {
     for (const c of (server as unknown as { connections: Set<{ _socket: Socket }> }).connections) c._socket.destroy();
   };
-  return { port, received, dropAll };
+  return { port, received, dropAll, raw: server };
 }
 
 t.test(
@@ -105,6 +122,58 @@ t.test('a server that accepts the connection and never speaks: the send settles,
   const took = Date.now() - started;
   t.ok(took >= 1_400 && took < 3_000, `settled at the deadline (${took} ms)`);
   t.equal(outcome.kind, 'transient', `${outcome.kind}: ${'error' in outcome ? outcome.error : ''}`);
+});
+
+t.test('an idle pooled connection is closed before its socket timeout, without a warning', async (t) => {
+  const server = await smtpServer(t);
+  // The connections the server holds.
+  const connections = () => (server.raw as unknown as { connections: Set<unknown> }).connections.size;
+  const { log, lines } = recordingLog();
+  // A short socket timeout (the default is 10 s) so the test waits past it in a second.
+  const s = sender(t, server.port, { timeoutMs: 600, log });
+  t.match(await s.send(envelope({}, { subject: 'before a pause' })), { kind: 'sent' });
+  t.equal(connections(), 1, 'the pool keeps its connection after the send');
+  await new Promise((r) => setTimeout(r, 1_200));
+  t.equal(connections(), 0, 'closed while idle');
+  t.same(
+    lines.filter((l) => l.level >= 40),
+    [],
+    'no warning: before, the socket timeout dropped it with "Timeout" and a stack after every pause',
+  );
+  t.match(await s.send(envelope({}, { subject: 'after the pause' })), { kind: 'sent' }, 'the next send opens a new one');
+  t.same(server.received, ['before a pause', 'after the pause']);
+});
+
+t.test("nodemailer's own log lines are formatted (its messages are printf-style)", async (t) => {
+  const sockets = new Set<Socket>();
+  // Greets, then never answers the client's EHLO: nodemailer logs the socket timeout itself.
+  const rude = createServer((socket) => {
+    sockets.add(socket.on('error', () => {}));
+    socket.write('220 rude.test ESMTP\r\n');
+  });
+  await new Promise<void>((r) => rude.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => rude.close(() => r()));
+  });
+  const { log, lines } = recordingLog();
+  const s = sender(t, (rude.address() as { port: number }).port, { log, timeoutMs: 300 });
+  const outcome = await s.send(envelope());
+  t.equal(outcome.kind, 'unavailable', JSON.stringify(outcome));
+  const own = lines.filter((l) => l.msg === 'nodemailer');
+  t.ok(
+    own.some((l) => l.smtpMessage === 'Timeout'),
+    'nodemailer logged the timeout',
+  );
+  t.same(
+    lines.filter((l) => l.msg === 'a key written twice'),
+    [],
+    'no key written twice',
+  );
+  for (const l of own) {
+    t.match(l, { component: 'nodemailer', smtpComponent: String }, 'its component once, under its own key');
+    t.notMatch(String(l.smtpMessage), /%[sd]/, `formatted: ${l.smtpMessage}`);
+  }
 });
 
 t.test('a server that takes the whole message and never replies: uncertain at the deadline', async (t) => {

@@ -13,7 +13,7 @@ declare module 'fastify' {
  * completed`) plus the accept route's own (`emails accepted`) were three JSON lines per POST at
  * the default level, 11 % of the API's throughput at 64 clients (docs/benchmarks.md). The line
  * keeps fastify's shape (`req`, `res`, `responseTime`) and adds what the route set in
- * `request.accessLog`. Needs `disableRequestLogging` (serverOptions).
+ * `request.accessLog`. Needs request logging disabled (serverOptions).
  */
 export const accessLogPlugin = fp(async (app: FastifyInstance) => {
   app.decorateRequest('accessLog', null);

@@ -10,6 +10,10 @@ import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 
 type Line = Record<string, unknown> & { msg: string; reqId?: string };
 
+// Every warning the process prints while this file's APIs boot and answer (checked by the last test).
+const warnings: Error[] = [];
+process.on('warning', (w) => warnings.push(w));
+
 async function loggedApi(t: Parameters<typeof buildMemoryApi>[0], env: Record<string, string> = {}) {
   const lines: Line[] = [];
   const { app } = await buildMemoryApi(t, { LOG_LEVEL: 'info', ...env }, { write: (line) => void lines.push(JSON.parse(line)) });
@@ -58,5 +62,17 @@ t.test('an SMTP submission logs its accepted ids itself', async (t) => {
   t.match(
     lines.find((l) => l.msg === 'emails accepted'),
     { account: 'test', ids: [String] },
+  );
+});
+
+t.test('the API boots and answers without a deprecation warning', async (t) => {
+  const { post } = await loggedApi(t);
+  t.equal((await post('req-warnings', email())).res.statusCode, 202);
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  // fastify 5.12 deprecated the top-level `disableRequestLogging` with a warning at every boot.
+  t.same(
+    warnings.map((w) => `${w.name}: ${w.message}`),
+    [],
+    'none',
   );
 });
