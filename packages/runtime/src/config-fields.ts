@@ -24,15 +24,22 @@ export const smtpUrl = z.string().refine((s) => /^smtps?:\/\/.+/.test(s), { mess
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
-export const port = z.coerce.number().int().min(0).max(65535);
+const WHOLE = { error: 'must be a whole number' };
 
-export const positiveInt = z.coerce.number().int().positive();
+/** A whole number from the environment: `abc` reads "must be a whole number", not zod's "received NaN". */
+export const wholeNumber = () => z.coerce.number(WHOLE).int(WHOLE);
+
+export const port = wholeNumber()
+  .min(0, { error: 'must be a port number, 0 to 65535' })
+  .max(65535, { error: 'must be a port number, 0 to 65535' });
+
+export const positiveInt = wholeNumber().positive({ error: 'must be 1 or more' });
 
 /**
  * COMMIT_INTERVAL_MS of the consumers: offsets committed at most this often (and all of them at
  * shutdown and at a rebalance); 0 commits after every fetched batch (offset-commits.ts).
  */
-export const commitIntervalMs = z.coerce.number().int().min(0).default(1_000);
+export const commitIntervalMs = wholeNumber().min(0, { error: 'must be 0 or more' }).default(1_000);
 
 /** Topic names and partition counts, shared by the API (producer) and the mailer (consumer). */
 export const topicFields = {

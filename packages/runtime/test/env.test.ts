@@ -28,3 +28,14 @@ t.test('a missing required variable is called missing', async (t) => {
   const error = t.throws(() => parseEnv(schema, {})) as Error;
   t.equal(error.message, 'Invalid configuration — KAFKA_BROKERS is required.');
 });
+
+t.test('a number that is not one is called so in words, not as zod\'s "received NaN"', async (t) => {
+  const numbers = z.object({ PORT: fields.port.default(3000), POOL: fields.positiveInt.default(5), GAP: fields.commitIntervalMs });
+  const error = t.throws(() => parseEnv(numbers, { PORT: 'abc', POOL: '2.5', GAP: '-1' })) as Error;
+  t.equal(error.message, 'Invalid configuration — PORT: must be a whole number; POOL: must be a whole number; GAP: must be 0 or more.');
+  t.equal(
+    (t.throws(() => parseEnv(numbers, { PORT: '70000', POOL: '0' })) as Error).message,
+    'Invalid configuration — PORT: must be a port number, 0 to 65535; POOL: must be 1 or more.',
+  );
+  t.same(parseEnv(numbers, { PORT: ' 8080 ', POOL: '3', GAP: '0' }), { PORT: 8080, POOL: 3, GAP: 0 });
+});

@@ -36,7 +36,7 @@ const schema = z.object({
   SENDER_DOMAINS: fields.senderDomains.optional(),
   ...fields.topicFields,
   ACK_TIMEOUT_MS: fields.positiveInt.default(10_000),
-  PRODUCE_LINGER_MS: z.coerce.number().int().min(0).default(2),
+  PRODUCE_LINGER_MS: fields.wholeNumber().min(0, { error: 'must be 0 or more' }).default(2),
   PRODUCE_MAX_BATCH: fields.positiveInt.default(500),
   /** Idempotent producers sharing the partitions, each with one batch in flight (producer-pool.ts). */
   PRODUCERS: fields.positiveInt.max(64).default(1),
