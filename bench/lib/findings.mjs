@@ -227,6 +227,19 @@ instead of the bytes MailComposer built) saved 5 % of the CPU of nodemailer plus
 too little to give up the built-once bytes that a pooled retry re-reads. What would move G4: fewer SMTP and Postgres
 socket writes per email (statements grow only with more emails in flight, and 8 sends a partition measured slower than 4), and a
 cheaper MIME path than nodemailer's streams.
+What nodemailer's layers cost an email, measured on 2026-12-02 with \`bench/smtp-path.mjs\` (one process, the bench's
+sink in another, 5 interleaved rounds of 5,000 and then 8,000 emails; medians of the rounds): the mailer's sender 393 and
+413 µs of CPU an email, the same bytes written over nodemailer's bare \`SMTPConnection\` 215 and 220 µs, the MIME build
+alone 102 and 111 µs. So two thirds of the sending cost is nodemailer's \`Mailer\`, its pool and their stream stages,
+not the SMTP conversation; Node's \`stream.pipeline\` alone creates and aborts an \`AbortController\` a message, a
+\`DOMException\` with its stack each time (5 % of that process's CPU). The same profile showed \`crypto.randomBytes\`, a
+system call each (2.3 µs here), at 16 %: nodemailer drew a random Message-ID (five calls) for every \`raw\` message,
+whose bytes already carry ours, and a random boundary base for every MIME node. The sender now gives it both: 7 calls
+an email down to 1 for a text email, 9 to 3 with HTML; the saving, about 15–20 µs, is inside the rounds' spread (413
+against 411 µs in the second run). A transport of our own over \`SMTPConnection\` would save about 180 µs an email,
+some 7 % of the mailer's 2.5 ms of CPU an email under the bench's load if it costs the same there; it would have to
+carry what nodemailer's pool does for us (reconnects, the send deadline, the DATA probe that tells an uncertain send
+from an unsent one, DKIM signing) and their fault tests. Not done.
 The ledger's statements by what they cost, measured on 2026-12-02 (\`BENCH_ONLY=mailer\` runs, 23,000–26,000 emails
 each, with Postgres started with \`pg_stat_statements\` by a temporary patch): the outcome statement 46–54 % of the
 ledger's statement time, the claim 27–32 %, the API's row after the ack 5–11 % (G5's load), the foreign-key checks of the

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
 import { allRecipients, domainOf, type Envelope, verpAddress } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
@@ -104,6 +105,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         })),
         messageId,
         date: new Date(envelope.acceptedAt),
+        // One random boundary base for the message's parts: nodemailer otherwise draws one from
+        // crypto.randomBytes for every MIME node, a system call each (randomUUID's entropy is cached).
+        baseBoundary: randomUUID().replaceAll('-', ''),
         disableFileAccess: true,
         disableUrlAccess: true,
       });
@@ -128,7 +132,9 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         const smtpEnvelope = { from: returnPath, to: recipients };
         // Signed as it is streamed to the server (each of the domain's selectors signs: two during a key rotation).
         const dkim = dkimKeys.length > 0 ? { dkim: { keys: dkimKeys } } : {};
-        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, signal, ...dkim });
+        // The Message-ID given too: nodemailer reads one from the message it sends, and without it
+        // drew a random one (five randomBytes calls) for `raw`, which it never writes.
+        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, messageId, signal, ...dkim });
         const refusals = refusalsOf((info as { rejectedErrors?: Parameters<typeof refusalsOf>[0] }).rejectedErrors);
         // A refusal nodemailer listed without its error keeps its address, with no reply.
         for (const r of (info.rejected ?? []).map(String))

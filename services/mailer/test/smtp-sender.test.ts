@@ -228,3 +228,20 @@ t.test('BOUNCE_DOMAIN: the Return-Path (MAIL FROM) is the VERP address of the em
   t.equal(sink.received[0]?.from, `bounces+${e.id}@bounces.example.com`, 'as the server recorded MAIL FROM');
   t.match(sink.received[0]?.raw, /^From: Sender <sender@example\.com>/m);
 });
+
+t.test('what the server records: our Message-ID written once, and each message its own part boundary', async (t) => {
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  const s = sender(t, sink.port);
+  const emails = [envelope({}, { html: '<p>one</p>' }), envelope({}, { html: '<p>two</p>' })];
+  for (const e of emails) t.match(await s.send(e), { kind: 'sent' });
+  const raws = sink.received.map((m) => m.raw);
+  t.equal(raws.length, 2);
+  for (const [i, raw] of raws.entries()) {
+    t.same(raw.match(/^Message-ID:.*$/gim), [`Message-ID: <${emails[i]?.id}@sender.test>`], 'one Message-ID header, ours');
+  }
+  const boundaries = raws.map((raw) => /boundary="([^"]+)"/.exec(raw)?.[1]);
+  t.ok(boundaries[0] && boundaries[1], `multipart: ${boundaries.join(', ')}`);
+  t.not(boundaries[0], boundaries[1], 'drawn for each message');
+  t.ok((boundaries[0] ?? '').length <= 70, 'within the 70 characters RFC 2046 allows');
+});
