@@ -46,15 +46,11 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     smtpComponent: component,
     smtpMessage: format(...msg),
   });
-  const logger = {
-    level: () => {},
-    trace: () => {},
-    debug: () => {},
-    info: () => {},
-    warn: (meta: object, ...msg: unknown[]) => smtpLog.warn(line(meta, msg), 'nodemailer'),
-    error: (meta: object, ...msg: unknown[]) => smtpLog.error(line(meta, msg), 'nodemailer'),
-    fatal: (meta: object, ...msg: unknown[]) => smtpLog.error(line(meta, msg), 'nodemailer'),
-  };
+  // Its warnings and errors at debug: every send's outcome is logged by the mailer, once, at the
+  // level its consequence deserves (a refused connection, a warning). nodemailer's own were three
+  // lines a failed send, two with a stack, one at error level for a server that was merely down.
+  const debug = (meta: object, ...msg: unknown[]) => smtpLog.debug(line(meta, msg), 'nodemailer');
+  const logger = { level: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: debug, error: debug, fatal: debug };
   const transport: Transporter = nodemailer.createTransport({
     url: options.url,
     pool: true,
@@ -63,8 +59,8 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
-    // An idle pooled connection says QUIT before its socket timeout would drop it with a warning
-    // and a stack (after every pause in the traffic); as Postfix, which caches one for 2 s.
+    // An idle pooled connection says QUIT before its socket timeout would drop it as an error
+    // (after every pause in the traffic); as Postfix, which caches one for 2 s.
     idleTimeout: Math.floor(options.timeoutMs / 2),
     tls: { rejectUnauthorized: options.rejectUnauthorized },
     // Nothing in a request may make the mailer read a file or fetch a URL.
