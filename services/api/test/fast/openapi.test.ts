@@ -41,4 +41,8 @@ t.test('the OpenAPI document is generated from the route schemas and is valid Op
   const ui = await app.inject({ method: 'GET', url: '/docs/' });
   t.equal(ui.statusCode, 200);
   t.match(ui.headers['content-type'], /text\/html/);
+  // Served by @fastify/static, whose dependencies declare Node 22: this runs on the Node the suite runs on.
+  const asset = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' });
+  t.equal(asset.statusCode, 200, "the UI's assets are served");
+  t.match(asset.headers['content-type'], /text\/css/);
 });
