@@ -12,6 +12,12 @@ t.test('1. steady load: 2,000 emails → all delivered exactly once', async (t) 
   t.equal(s.duplicated, 0, 'none twice');
   t.equal(s.fiveXX, 0);
   t.equal(s.ledgerSent, s.accepted, 'the ledger says sent for each');
+  // What an operator's error alert would see from a healthy system: nothing.
+  t.same(
+    { api: system.api?.errors(), mailers: system.mailers.map((m) => m.errors()) },
+    { api: {}, mailers: [{}] },
+    'no error-level line from the API or the mailer',
+  );
 });
 
 t.test('2. client retries with the same Idempotency-Key, sequential and concurrent → one email each', async (t) => {

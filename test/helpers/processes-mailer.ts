@@ -12,6 +12,8 @@ export interface ServiceProcess {
   warnings(): Record<string, number>;
   /** How often each message (pino `msg`, any level) was logged, over the whole run. */
   messages(): Record<string, number>;
+  /** How often each error or fatal message (level ≥ 50) was logged, over the whole run. */
+  errors(): Record<string, number>;
   /**
    * The first and the last lines of each warning or error message, over the whole run: the tail
    * of output() is often all one message (a retry loop's), and a diagnosis needs what came first.
@@ -33,6 +35,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   let partial = '';
   const warnings: Record<string, number> = {};
   const messages: Record<string, number> = {};
+  const errors: Record<string, number> = {};
   const firsts: Record<string, string[]> = {};
   const lasts: Record<string, string[]> = {};
   const keep = (msg: string, line: string) => {
@@ -50,6 +53,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
       messages[msg] = (messages[msg] ?? 0) + 1;
       if (!/"level":(40|50|60)/.test(line)) continue;
       warnings[msg] = (warnings[msg] ?? 0) + 1;
+      if (!/"level":40/.test(line)) errors[msg] = (errors[msg] ?? 0) + 1;
       keep(msg, line);
       // kafkajs's own warnings all have the message "kafkajs": keep what they said.
       if (msg === 'kafkajs') warnings[`kafkajs: ${/"kafkaMessage":"([^"]{0,120})/.exec(line)?.[1] ?? '?'}`] = 1;
@@ -64,5 +68,13 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
     child.kill('SIGKILL');
   });
   const samples = () => Object.fromEntries(Object.entries(firsts).map(([msg, first]) => [msg, [...first, ...(lasts[msg] ?? [])]]));
-  return { child, exited, output: () => out, warnings: () => ({ ...warnings }), messages: () => ({ ...messages }), samples };
+  return {
+    child,
+    exited,
+    output: () => out,
+    warnings: () => ({ ...warnings }),
+    messages: () => ({ ...messages }),
+    errors: () => ({ ...errors }),
+    samples,
+  };
 }
