@@ -5,6 +5,7 @@ export { ConsumerSupervisor } from './consumer-supervisor.js';
 export { emailTopics, eventsTopic, MAX_RECORD_BYTES, PRODUCE_BATCH_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
+export { LogThrottle } from './log-throttle.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { type BatcherOptions, MicroBatcher } from './micro-batcher.js';
 export { keyPartition } from './murmur2.js';

@@ -84,7 +84,7 @@ export async function accept(
       }
     } catch (error) {
       if (error instanceof IdempotencyConflictError) throw error;
-      request.log.warn({ err: error }, 'ledger unavailable: idempotency reservation skipped');
+      app.recurring.warn(request.log, { err: error }, 'ledger unavailable: idempotency reservation skipped');
     }
   }
 
@@ -105,8 +105,7 @@ export async function accept(
   try {
     await app.emailQueue.enqueue(messages);
   } catch (error) {
-    request.log.warn({ err: error, ids }, 'not acknowledged by Kafka');
-    throw new QueueUnavailableError();
+    throw new QueueUnavailableError({ cause: error });
   }
   app.metrics.accepted.inc(ids.length);
   noteOutcome(request, { ids, account }, 'emails accepted');
@@ -123,7 +122,7 @@ export async function accept(
         event: e.scheduledAt ? scheduledEvent(account, e.id, e.scheduledAt, acceptedAt, e.email.tags) : queuedEvent(e),
       })),
     )
-    .catch((error) => request.log.warn({ err: error }, 'ledger unavailable: queued status not recorded'));
+    .catch((error) => app.recurring.warn(request.log, { err: error }, 'ledger unavailable: queued status not recorded'));
   const lists = await suppressed;
   return ids.map((id, i) => {
     const list = lists?.[i];
@@ -151,7 +150,7 @@ async function renderTemplates(app: FastifyInstance, request: Caller, emails: Em
       out.push({ email: { ...rest, subject: subject as string }, template: null });
       continue;
     }
-    const result = await fromLedger(request, () => app.templates.render(account, ref, batch ? `/emails/${i}` : '', deadline));
+    const result = await fromLedger(() => app.templates.render(account, ref, batch ? `/emails/${i}` : '', deadline));
     out.push({ email: { ...rest, ...result.rendered }, template: { id: result.id, version: result.version } });
   }
   return out;

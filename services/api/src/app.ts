@@ -1,4 +1,4 @@
-import { startupPlugin } from '@postline/runtime';
+import { LogThrottle, startupPlugin } from '@postline/runtime';
 import { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler } from 'fastify-type-provider-zod';
@@ -30,6 +30,8 @@ declare module 'fastify' {
     templates: TemplateRenderer;
     /** The per-key email rate limit, shared by /v1 and /resend. */
     emailLimiter: EmailRateLimiter;
+    /** Warnings each request repeats while a dependency is down: one line per 10 s per warning. */
+    recurring: LogThrottle;
   }
 }
 
@@ -50,6 +52,7 @@ export const app = fp(
     instance.setValidatorCompiler(validatorCompiler);
     instance.setSerializerCompiler(serializerCompiler);
     const schemas = apiSchemas(config.limits, config.MAX_BATCH_SIZE);
+    instance.decorate('recurring', new LogThrottle(10_000));
     // Boot work runs in the background (runtime/startup.ts): the server listens at once.
     await instance.register(startupPlugin);
     await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });

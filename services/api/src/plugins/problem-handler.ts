@@ -49,8 +49,10 @@ export const problemHandlerPlugin = fp(
           detail: 'The server could not complete the request.',
         };
       }
+      // A dependency's outage fails every request alike: the first line says why (the error's
+      // cause), then one a code per 10 s; each request's own is its access line.
       if (problem.status >= 500 && problem.code !== 'EMAIL_ERR_INTERNAL')
-        request.log.warn({ err: error, code: problem.code }, 'request failed');
+        app.recurring.warn(request.log, { err: error, code: problem.code }, 'request failed', `request failed ${problem.code}`);
       app.metrics.rejected.inc({ code: problem.code });
       reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
     });

@@ -92,7 +92,7 @@ export async function resendRoutes(
 
   app.get<{ Params: { id: string } }>('/emails/:id', hidden, async (request) => {
     const id = emailId(request.params.id);
-    const status = found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+    const status = found(await fromLedger(() => getStatus(app.ledger, id, request.account)));
     // The ledger keeps outcomes, not content: from, subject and the bodies live only on the topic.
     return {
       object: 'email',
@@ -112,8 +112,8 @@ export async function resendRoutes(
     };
   });
 
-  const changed = async (request: FastifyRequest, id: string, change: ReturnType<typeof cancelEmail>) => {
-    const result = await fromLedger(request, () => change);
+  const changed = async (id: string, change: ReturnType<typeof cancelEmail>) => {
+    const result = await fromLedger(() => change);
     if (result.kind === 'not found') found(null);
     if (result.kind === 'too late') throw Object.assign(new TooLateError(), { state: result.state });
     return { object: 'email', id };
@@ -122,12 +122,12 @@ export async function resendRoutes(
   app.patch<{ Params: { id: string }; Body: { scheduled_at?: unknown } }>('/emails/:id', hidden, async (request) => {
     const id = emailId(request.params.id);
     const at = valid<{ scheduled_at: string }>(checkSchedule, request.body ?? {}).scheduled_at;
-    return changed(request, id, rescheduleEmail(app.ledger, id, request.account, at, scheduledEvent(request.account, id, at, new Date())));
+    return changed(id, rescheduleEmail(app.ledger, id, request.account, at, scheduledEvent(request.account, id, at, new Date())));
   });
 
   app.post<{ Params: { id: string } }>('/emails/:id/cancel', hidden, async (request) => {
     const id = emailId(request.params.id);
-    return changed(request, id, cancelEmail(app.ledger, id, request.account, canceledEvent(request.account, id, new Date())));
+    return changed(id, cancelEmail(app.ledger, id, request.account, canceledEvent(request.account, id, new Date())));
   });
 
   app.setNotFoundHandler(async () => {

@@ -43,7 +43,7 @@ export async function emailRoutes(
 
   // The stuck-email audit for this account: accepted, not final, and overdue by STUCK_AFTER_MS.
   app.get('/emails', { schema: schemas.stuck }, async (request) => {
-    const rows = await fromLedger(request, () => stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account));
+    const rows = await fromLedger(() => stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account));
     const data = rows.map(({ account: _account, ...email }) => ({
       ...email,
       // Never claimed by a mailer: it still sits where the API produced it.
@@ -57,15 +57,15 @@ export async function emailRoutes(
 
   app.get('/emails/:id', { schema: schemas.status }, async (request) => {
     const id = emailId(request.params.id);
-    return found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+    return found(await fromLedger(() => getStatus(app.ledger, id, request.account)));
   });
 
   // Decided in the ledger against the mailer's claim: the email ends sent or canceled, never both.
   const changed = async (request: FastifyRequest, id: string, change: Promise<Change>) => {
-    const result = await fromLedger(request, () => change);
+    const result = await fromLedger(() => change);
     if (result.kind === 'not found') found(null);
     if (result.kind === 'too late') throw Object.assign(new TooLateError(), { state: result.state });
-    return found(await fromLedger(request, () => getStatus(app.ledger, id, request.account)));
+    return found(await fromLedger(() => getStatus(app.ledger, id, request.account)));
   };
 
   app.patch('/emails/:id', { schema: schemas.reschedule }, async (request) => {
@@ -82,6 +82,6 @@ export async function emailRoutes(
 
   app.get('/emails/:id/events', { schema: schemas.events }, async (request) => {
     const id = emailId(request.params.id);
-    return { data: found(await fromLedger(request, () => listEvents(app.ledger, id, request.account))) };
+    return { data: found(await fromLedger(() => listEvents(app.ledger, id, request.account))) };
   });
 }

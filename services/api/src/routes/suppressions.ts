@@ -12,18 +12,18 @@ export async function suppressionRoutes(instance: FastifyInstance, { schemas }: 
 
   app.post('/suppressions', { schema: schemas.addSuppression }, async (request, reply) => {
     const { address, reason } = request.body;
-    const result = await fromLedger(request, () => addSuppression(app.ledger, request.account, address, reason));
+    const result = await fromLedger(() => addSuppression(app.ledger, request.account, address, reason));
     reply.status(result.created ? 201 : 200);
     return result.suppression;
   });
 
   app.get('/suppressions', { schema: schemas.listSuppressions }, async (request) => ({
-    data: await fromLedger(request, () => listSuppressions(app.ledger, request.account, request.query.limit, request.query.after)),
+    data: await fromLedger(() => listSuppressions(app.ledger, request.account, request.query.limit, request.query.after)),
   }));
 
   app.delete('/suppressions/:address', { schema: schemas.deleteSuppression }, async (request, reply) => {
     const address = normalizeAddress(request.params.address);
-    found(await fromLedger(request, () => deleteSuppression(app.ledger, request.account, address)));
+    found(await fromLedger(() => deleteSuppression(app.ledger, request.account, address)));
     reply.status(204);
     return null;
   });

@@ -55,23 +55,23 @@ export async function templateRoutes(
     const { name, publish, ...body } = request.body;
     const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
     checkSource(await templateEngine(), content);
-    const created = await fromLedger(request, () => createTemplate(app.ledger, templateId(), request.account, name, content, publish));
+    const created = await fromLedger(() => createTemplate(app.ledger, templateId(), request.account, name, content, publish));
     if (!created) throw new TemplateNameTakenError();
     reply.status(201).header('Location', `/v1/templates/${created.id}`);
     return created;
   });
 
   app.get('/templates', { schema: schemas.listTemplates }, async (request) => ({
-    data: await fromLedger(request, () => listTemplates(app.ledger, request.account, request.query.limit)),
+    data: await fromLedger(() => listTemplates(app.ledger, request.account, request.query.limit)),
   }));
 
   app.get('/templates/:id', { schema: schemas.getTemplate }, async (request) =>
-    found(await fromLedger(request, () => getTemplate(app.ledger, request.account, request.params.id))),
+    found(await fromLedger(() => getTemplate(app.ledger, request.account, request.params.id))),
   );
 
   app.get('/templates/:id/versions/:version', { schema: schemas.getTemplateVersion }, async (request) => {
     const { id, version } = request.params;
-    const { id: _id, ...v } = found(await fromLedger(request, () => getTemplateVersion(app.ledger, request.account, id, version)));
+    const { id: _id, ...v } = found(await fromLedger(() => getTemplateVersion(app.ledger, request.account, id, version)));
     return v;
   });
 
@@ -79,30 +79,30 @@ export async function templateRoutes(
     // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
     const engine = await templateEngine();
     const check = (content: TemplateContent) => checkSource(engine, content);
-    const updated = await fromLedger(request, () => updateDraft(app.ledger, request.account, request.params.id, request.body, check));
+    const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, check));
     if (updated === false) throw new TemplateNameTakenError();
     return found(updated);
   });
 
   app.post('/templates/:id/publish', { schema: schemas.publishTemplate }, async (request) => {
-    const published = await fromLedger(request, () => publishTemplate(app.ledger, request.account, request.params.id));
+    const published = await fromLedger(() => publishTemplate(app.ledger, request.account, request.params.id));
     if (published === false) throw new NoDraftError();
     return found(published);
   });
 
   app.delete('/templates/:id', { schema: schemas.deleteTemplate }, async (request, reply) => {
-    found(await fromLedger(request, () => deleteTemplate(app.ledger, request.account, request.params.id)));
+    found(await fromLedger(() => deleteTemplate(app.ledger, request.account, request.params.id)));
     reply.status(204);
     return null;
   });
 
   app.post('/templates/:id/render', { schema: schemas.renderTemplate }, async (request) => {
     const { version, variables } = request.body;
-    const template = found(await fromLedger(request, () => getTemplate(app.ledger, request.account, request.params.id)));
+    const template = found(await fromLedger(() => getTemplate(app.ledger, request.account, request.params.id)));
     const chosen =
       version === undefined
         ? (template.draft ?? template.published)
-        : await fromLedger(request, () => getTemplateVersion(app.ledger, request.account, template.id, version));
+        : await fromLedger(() => getTemplateVersion(app.ledger, request.account, template.id, version));
     const v = found(chosen);
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
     const engine = await templateEngine();

@@ -38,7 +38,7 @@ export async function webhookRoutes(
     if (problem) throw Object.assign(new WebhookUrlNotAllowedError(), { detail: `url ${problem}` });
     const secret = newSecret();
     const types = events.includes('*') ? ['*'] : [...new Set(events)];
-    const endpoint: WebhookEndpoint = await fromLedger(request, () =>
+    const endpoint: WebhookEndpoint = await fromLedger(() =>
       createEndpoint(app.ledger, { id: `wh_${uuidv7().replaceAll('-', '')}`, account: request.account, url, events: types, secret }),
     );
     request.log.info({ endpointId: endpoint.id }, 'webhook endpoint created');
@@ -47,15 +47,15 @@ export async function webhookRoutes(
   });
 
   app.get('/webhooks', { schema: schemas.listWebhooks }, async (request) => ({
-    data: await fromLedger(request, () => listEndpoints(app.ledger, request.account)),
+    data: await fromLedger(() => listEndpoints(app.ledger, request.account)),
   }));
 
   app.get('/webhooks/:id', { schema: schemas.getWebhook }, async (request) =>
-    found(await fromLedger(request, () => getEndpoint(app.ledger, request.account, request.params.id))),
+    found(await fromLedger(() => getEndpoint(app.ledger, request.account, request.params.id))),
   );
 
   app.delete('/webhooks/:id', { schema: schemas.deleteWebhook }, async (request, reply) => {
-    found(await fromLedger(request, () => deleteEndpoint(app.ledger, request.account, request.params.id)));
+    found(await fromLedger(() => deleteEndpoint(app.ledger, request.account, request.params.id)));
     reply.status(204);
     return null;
   });
@@ -63,15 +63,13 @@ export async function webhookRoutes(
   app.post('/webhooks/:id/rotate-secret', { schema: schemas.rotateSecret }, async (request) => {
     const secret = newSecret();
     const expires = new Date(Date.now() + ROTATION_OVERLAP_MS);
-    found(await fromLedger(request, () => rotateSecret(app.ledger, request.account, request.params.id, secret, ROTATION_OVERLAP_MS)));
+    found(await fromLedger(() => rotateSecret(app.ledger, request.account, request.params.id, secret, ROTATION_OVERLAP_MS)));
     return { id: request.params.id, secret, previousSecretExpiresAt: expires.toISOString() };
   });
 
   app.get('/webhooks/:id/deliveries', { schema: schemas.deliveries }, async (request) => ({
     data: found(
-      await fromLedger(request, () =>
-        listDeliveries(app.ledger, request.account, request.params.id, request.query.limit, request.query.emailId),
-      ),
+      await fromLedger(() => listDeliveries(app.ledger, request.account, request.params.id, request.query.limit, request.query.emailId)),
     ),
   }));
 }

@@ -117,7 +117,7 @@ export const submissionPlugin = fp(
           (error) => {
             const reply = toSmtpReply(error);
             if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
-            else app.log.warn({ err: error }, 'submission not confirmed');
+            else app.recurring.warn(app.log, { err: error }, 'submission not confirmed');
             done(reply);
           },
         );

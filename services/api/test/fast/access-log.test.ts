@@ -76,3 +76,33 @@ t.test('the API boots and answers without a deprecation warning', async (t) => {
     'none',
   );
 });
+
+t.test('a dependency down: one access line a request, and its cause once, not once a request', async (t) => {
+  // The in-memory tier's ledger refuses every query, as an unreachable Postgres would.
+  const { app, lines } = await loggedApi(t);
+  const id = '01a237de-8b0a-79a5-bb6c-37e5f90c5d3f';
+  for (let i = 0; i < 30; i++) {
+    const res = await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: AUTH });
+    t.equal(res.statusCode, 503);
+  }
+  for (let i = 0; i < 30; i++) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/emails',
+      headers: { ...AUTH, 'idempotency-key': `k-${i}` },
+      payload: email(),
+    });
+    t.equal(res.statusCode, 202, 'accepted without the ledger (its documented fallback)');
+  }
+  const count = (msg: string) => lines.filter((l) => l.msg === msg).length;
+  t.equal(count('request completed'), 60, 'every request has its access line');
+  t.equal(count('request failed'), 1, 'the 503s: one line (before, one a request)');
+  t.match(
+    lines.find((l) => l.msg === 'request failed'),
+    { level: 40, code: 'EMAIL_ERR_LEDGER_UNAVAILABLE', err: { message: /no ledger in the in-memory tier/ } },
+    "it says why: Postgres' error, as the 503's cause",
+  );
+  t.equal(count('ledger unavailable: idempotency reservation skipped'), 1, 'the 202s without a reservation: one line');
+  const answer = await app.inject({ method: 'GET', url: `/v1/emails/${id}`, headers: AUTH });
+  t.notMatch(answer.body, /no ledger/, 'the cause is logged, never answered');
+});
