@@ -1,16 +1,15 @@
 // What nodemailer's layers cost an email, in this process's CPU (no Kafka, no ledger): the mailer's
-// own sender (services/mailer/dist/smtp-sender.js: MailComposer builds the bytes once, then the
+// own sender (services/mailer/dist/smtp-sender.js: its buildMessage makes the bytes once, then the
 // pooled transport's sendMail sends them as `raw`), the same bytes written over nodemailer's bare
 // SMTPConnection (no Mailer, MailMessage or pool: what a transport of our own would do), and the
 // build alone. Interleaved rounds against the bench's SMTP sink in its own process.
 // `npx tsc -b && node bench/smtp-path.mjs` (SMTP_PATH_EMAILS, SMTP_PATH_ROUNDS).
 import { randomUUID } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { ENVELOPE_VERSION } from '../packages/contracts/dist/index.js';
 import { createLogger } from '../packages/runtime/dist/index.js';
 import { emptyKeyring } from '../services/mailer/dist/dkim-keys.js';
-import { createSmtpSender } from '../services/mailer/dist/smtp-sender.js';
+import { buildMessage, createSmtpSender, messageIdFor } from '../services/mailer/dist/smtp-sender.js';
 import { startSink } from './lib/sink.mjs';
 
 const EMAILS = Number(process.env.SMTP_PATH_EMAILS ?? 5000);
@@ -20,19 +19,6 @@ const sink = await startSink();
 const text = 'Hello! '.repeat(150);
 // A new one each send: nodemailer keeps and changes the envelope it is given.
 const envelope = () => ({ from: 'orders@example.com', to: ['customer@example.net'] });
-
-/** As smtp-sender.ts builds a message: structures in, bytes out. */
-const build = (i) =>
-  new MailComposer({
-    from: { name: 'Orders', address: 'orders@example.com' },
-    to: [{ name: '', address: 'customer@example.net' }],
-    subject: 'Your order has shipped',
-    text,
-    messageId: `<path-${i}@bench.example>`,
-    date: new Date(),
-  })
-    .compile()
-    .build();
 
 /** Sends n emails with `sendOne`, POOL × 4 at a time (as the mailer keeps the pool busy). */
 async function drive(n, sendOne, workers = POOL * 4) {
@@ -57,6 +43,12 @@ const queued = () => ({
     text,
   },
 });
+
+/** The bytes the mailer's sender would send for a new email: its own buildMessage. */
+const build = () => {
+  const email = queued();
+  return buildMessage(email, messageIdFor(email.id, 'bench.example'));
+};
 
 /** The mailer's sender, with its defaults, sending n emails. */
 const viaSender = (create) => async (n) => {
@@ -89,11 +81,11 @@ const variants = {
       ),
     );
     const sendOn = (c, raw) => new Promise((resolve, reject) => c.send(envelope(), raw, (e, info) => (e ? reject(e) : resolve(info))));
-    await drive(n, async (i, w) => sendOn(connections[w], await build(i)), POOL);
+    await drive(n, async (_i, w) => sendOn(connections[w], await build()), POOL);
     for (const c of connections) c.quit();
   },
   'build only': async (n) => {
-    for (let i = 0; i < n; i++) await build(i);
+    for (let i = 0; i < n; i++) await build();
   },
 };
 

@@ -230,7 +230,8 @@ cheaper MIME path than nodemailer's streams.
 What nodemailer's layers cost an email, measured on 2026-12-02 with \`bench/smtp-path.mjs\` (one process, the bench's
 sink in another, 5 interleaved rounds of 5,000 and then 8,000 emails; medians of the rounds): the mailer's sender 393 and
 413 µs of CPU an email, the same bytes written over nodemailer's bare \`SMTPConnection\` 215 and 220 µs, the MIME build
-alone 102 and 111 µs. So two thirds of the sending cost is nodemailer's \`Mailer\`, its pool and their stream stages,
+alone 102 and 111 µs (the script then built its own message, without the sender's boundary base; it now builds with
+the sender's \`buildMessage\`, and one run of 4 rounds measured 318, 173 and 83 µs). So two thirds of the sending cost is nodemailer's \`Mailer\`, its pool and their stream stages,
 not the SMTP conversation; Node's \`stream.pipeline\` alone creates and aborts an \`AbortController\` a message, a
 \`DOMException\` with its stack each time (5 % of that process's CPU). The same profile showed \`crypto.randomBytes\`, a
 system call each (2.3 µs here), at 16 %: nodemailer drew a random Message-ID (five calls) for every \`raw\` message,

@@ -18,7 +18,8 @@ export const MESSAGE_ID_DOMAIN = 'mail.test.example';
  * mailer tests (startMailer), and e2e 3 alone (System.start `testTimings`). Each path they
  * shorten also runs with the production defaults, as every other e2e scenario does: e2e 12
  * (`stuck-smtp.test.ts`, a silent SMTP server) and e2e 13 (`restarts.test.ts`, a dead member's
- * session and its claims). SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
+ * session and its claims). A pooled SMTP connection's idle close follows SMTP_TIMEOUT_MS (half of
+ * it); every other e2e scenario runs it at the default. SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
  * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere but the relay pool's
  * e2e (`relays.test.ts`, which waits out the default 30 s before its uncertain retry): it is
  * policy, not a timeout, and its curve is unit-tested (units.test.ts). COMMIT_INTERVAL_MS is not

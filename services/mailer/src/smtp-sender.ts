@@ -36,6 +36,41 @@ export function messageIdFor(id: string, domain: string): string {
   return `<${id}@${domain}>`;
 }
 
+/**
+ * The message's bytes, as the mailer sends them: MailComposer over the envelope's structures, with
+ * our Message-ID and the accept time as Date (bench/smtp-path.mjs builds the same bytes).
+ */
+export function buildMessage(envelope: Envelope, messageId: string): Promise<Buffer> {
+  // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
+  // them and never parses a string of ours (its addressparser reads some strings differently).
+  const { email } = envelope;
+  const composer = new MailComposer({
+    from: email.from,
+    to: email.to,
+    cc: email.cc,
+    bcc: email.bcc,
+    replyTo: email.replyTo,
+    subject: email.subject,
+    text: email.text,
+    html: email.html,
+    headers: email.headers,
+    attachments: email.attachments?.map((a) => ({
+      filename: a.filename,
+      content: a.content,
+      encoding: 'base64',
+      contentType: a.contentType,
+    })),
+    messageId,
+    date: new Date(envelope.acceptedAt),
+    // One random boundary base for the message's parts: nodemailer otherwise draws one from
+    // crypto.randomBytes for every MIME node, a system call each (randomUUID's entropy is cached).
+    baseBoundary: randomUUID().replaceAll('-', ''),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return composer.compile().build();
+}
+
 /** nodemailer's pooled SMTP transport; its logs go through pino. */
 export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): SmtpSender {
   const smtpLog = log.child({ component: 'nodemailer' });
@@ -81,39 +116,13 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         // Permanent: it is dead-lettered, and `postline dlq redrive` sends it once a key is added.
         return { kind: 'permanent', error: `no DKIM key for ${fromDomain} (DKIM_REQUIRED is true)`, response: null, messageId };
       }
-      // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
-      // them and never parses a string of ours (its addressparser reads some strings differently).
-      const composer = new MailComposer({
-        from: email.from,
-        to: email.to,
-        cc: email.cc,
-        bcc: email.bcc,
-        replyTo: email.replyTo,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-        headers: email.headers,
-        attachments: email.attachments?.map((a) => ({
-          filename: a.filename,
-          content: a.content,
-          encoding: 'base64',
-          contentType: a.contentType,
-        })),
-        messageId,
-        date: new Date(envelope.acceptedAt),
-        // One random boundary base for the message's parts: nodemailer otherwise draws one from
-        // crypto.randomBytes for every MIME node, a system call each (randomUUID's entropy is cached).
-        baseBoundary: randomUUID().replaceAll('-', ''),
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      });
-      const node = composer.compile();
+      const building = buildMessage(envelope, messageId);
       let raw: Buffer;
       try {
         // Built once, as bytes: nodemailer may read the message again when the pool moves it to
         // another connection (a one-shot stream failed there with "Content stream was already
         // read", and could leave the send unsettled).
-        raw = await node.build();
+        raw = await building;
       } catch (error) {
         return { ...classifySmtpError(error, false), messageId };
       }

@@ -157,6 +157,7 @@ t.test("nodemailer's own log lines: at debug (the mailer logs each send's outcom
     return new Promise<void>((r) => rude.close(() => r()));
   });
   const port = (rude.address() as { port: number }).port;
+  // A 300 ms socket timeout (the default is 10 s): nodemailer's timeout line comes within the test's second.
   const atInfo = recordingLog('info');
   t.equal((await sender(t, port, { log: atInfo.log, timeoutMs: 300 }).send(envelope())).kind, 'unavailable');
   t.same(atInfo.lines, [], 'nothing at the default level: before, three lines, one at error level, two with a stack');
