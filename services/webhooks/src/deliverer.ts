@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { WebhooksConfig } from './config.js';
 import type { EndpointCache } from './endpoint-cache.js';
 import type { WebhookMetrics } from './plugins/metrics.js';
-import { post } from './post.js';
+import { WebhookPoster } from './post.js';
 import { nextAttemptAt } from './retry-schedule.js';
 import { signature } from './sign.js';
 
@@ -34,6 +34,7 @@ export class Deliverer {
     private readonly config: WebhooksConfig,
     private readonly metrics: WebhookMetrics,
     private readonly log: LogSink,
+    private readonly poster = new WebhookPoster(config.targets, config.WEBHOOK_TIMEOUT_MS),
   ) {}
 
   start(): void {
@@ -105,7 +106,7 @@ export class Deliverer {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signature(endpoint.secrets, d.eventId, timestamp, d.body),
     };
-    const result = await post(endpoint.url, headers, d.body, this.config.targets, this.config.WEBHOOK_TIMEOUT_MS);
+    const result = await this.poster.post(endpoint.url, headers, d.body);
     const delivered = result.status !== null && result.status >= 200 && result.status < 300;
     const attempt = { ...base, statusCode: result.status, latencyMs: result.latencyMs, error: result.error };
     if (delivered) {
@@ -137,9 +138,10 @@ export class Deliverer {
     this.metrics.duration.observe({ result }, latencyMs / 1000);
   }
 
-  /** Stops taking deliveries and waits for those in flight (bounded by their timeout). */
+  /** Stops taking deliveries, waits for those in flight (bounded by their timeout), and closes their connections. */
   async stop(): Promise<void> {
     await this.loop.stop();
     await Promise.all(this.running);
+    this.poster.close();
   }
 }
