@@ -33,11 +33,17 @@ export function statCpuMs(statPath) {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime
 }
 
-/** Peak resident set (VmHWM) of a live process, in MB. */
-export function peakRssMb(pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A memory field of a live process's /proc status (VmHWM, VmRSS, …), in MB. */
+function statusMb(pid, field) {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : null;
 }
+
+/** Peak resident set (VmHWM) of a live process, in MB. */
+export const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
+
+/** Resident set now (VmRSS) of a live process, in MB. */
+export const rssMb = (pid) => statusMb(pid, 'VmRSS');
 
 /** Starts `node <entry>` with env; resolves once GET url answers 200. */
 export async function startProcess(entry, env, readyUrl) {

@@ -2,10 +2,7 @@
 // used heap from each service's own /metrics (prom-client's default metrics). A leak shows in the heap that garbage
 // collection leaves, not in the peak: the lowest used heap of each minute is close to what was
 // live after that minute's collections, and its trend over the run is the growth.
-import { readFileSync } from 'node:fs';
-import { statCpuMs } from './measure.mjs';
-
-const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+import { rssMb, statCpuMs } from './measure.mjs';
 
 /** Least-squares slope of ys over xs. */
 function slope(xs, ys) {

@@ -23,7 +23,7 @@ const IDLE_MS = 4_000;
 /** A reused connection that the receiver closed as we wrote on it: the request never got there. */
 const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 
-interface Attempt extends PostResult {
+interface Attempt extends Omit<PostResult, 'latencyMs'> {
   /** Failed on a kept-alive connection before any answer: worth one more try on a new one. */
   stale: boolean;
 }
@@ -39,8 +39,8 @@ interface Attempt extends PostResult {
  */
 export class WebhookPoster {
   private readonly agents = {
-    'http:': new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' }),
-    'https:': new https.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' }),
+    http: new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' }),
+    https: new https.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' }),
   };
 
   constructor(
@@ -67,14 +67,13 @@ export class WebhookPoster {
 
   /** Closes the kept connections; call after the last delivery. */
   close(): void {
-    this.agents['http:'].destroy();
-    this.agents['https:'].destroy();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   private send(target: URL, headers: Record<string, string>, body: string): Promise<Attempt> {
-    const client = target.protocol === 'https:' ? https : http;
-    const agent = target.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
-    const done = (status: number | null, error: string | null, stale = false): Attempt => ({ status, error, stale, latencyMs: 0 });
+    const [client, agent] = target.protocol === 'https:' ? [https, this.agents.https] : [http, this.agents.http];
+    const done = (status: number | null, error: string | null, stale = false): Attempt => ({ status, error, stale });
     return new Promise((resolve) => {
       const request = client.request(
         target,
