@@ -1,6 +1,8 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { topicOffsets } from '@postline/runtime';
 import type { Test } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
+import { loadConfig } from '../../services/mailer/src/config.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
 import { answers, sleep } from '../helpers/env.js';
 import { readTopic, testKafka } from '../helpers/kafka.js';
@@ -18,6 +20,8 @@ export interface Summary {
   duplicatesKeptMessageId: boolean;
   fiveXX: number;
   ledgerSent: number;
+  /** The longest this test process's event loop was blocked (ms): the recording SMTP server runs in it. */
+  testLoopMaxMs: number;
   recoverMs?: number;
 }
 
@@ -44,6 +48,13 @@ export class System {
   api!: ServiceProcess;
   apiUrl = '';
   private counter = 0;
+  /**
+   * This process's own event-loop delay. The SMTP server the mailers send to runs here: a
+   * blocked loop is a server that does not answer, and past the mailer's SMTP timeout its sends
+   * time out and are resent as uncertain. CI once failed that way because of a quadratic poll
+   * in reconcile(), which read as a mailer bug; reconcile() now fails with the stall as the cause.
+   */
+  private readonly loop = monitorEventLoopDelay({ resolution: 20 });
 
   private constructor(
     private readonly t: Test,
@@ -95,6 +106,8 @@ export class System {
     }
     await createTopics(mailer);
     const system = new System(t, sink, api, mailer);
+    system.loop.enable();
+    t.teardown(() => system.loop.disable());
     await system.startApi();
     await Promise.all(Array.from({ length: options.mailers ?? 1 }, () => system.startMailer()));
     return system;
@@ -241,7 +254,14 @@ export class System {
       duplicatesKeptMessageId,
       fiveXX: [...this.outcomes].filter(([s]) => s.startsWith('5')).reduce((n, [, c]) => n + c, 0),
       ledgerSent: [...rows.values()].filter((r) => r.state === 'sent').length,
+      testLoopMaxMs: Math.round(this.loop.max / 1e6),
     };
+    // Half the mailers' SMTP timeout: a stall that long is the harness's, whatever else failed.
+    const stallLimitMs = loadConfig(this.mailerEnv).SMTP_TIMEOUT_MS / 2;
+    this.t.ok(
+      summary.testLoopMaxMs < stallLimitMs,
+      `${scenario}: the test process (and the SMTP server in it) never stalled for ${stallLimitMs} ms (longest ${summary.testLoopMaxMs} ms)`,
+    );
     // Shows, e.g., how often the API re-sent partitions kafkajs had left unacknowledged.
     const apiWarnings = this.api?.warnings() ?? {};
     this.t.comment(
