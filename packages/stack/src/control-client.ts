@@ -5,7 +5,7 @@
 export interface StackControl {
   kafkaNodes(): Promise<{ id: number; state: string; pid?: number; address: string }[]>;
   kafka(id: number, action: 'kill' | 'stop' | 'start'): Promise<void>;
-  postgres(action: 'stop' | 'start'): Promise<void>;
+  postgres(action: 'stop' | 'start' | 'kill'): Promise<void>;
 }
 
 export function stackControl(url = process.env.STACK_CONTROL_URL): StackControl | null {

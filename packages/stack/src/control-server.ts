@@ -8,7 +8,7 @@ import type { Stack } from './stack.js';
  *
  *   GET  /kafka                       → [{ id, state, pid, address }]
  *   POST /kafka/:id/(kill|stop|start)
- *   POST /postgres/(stop|start)
+ *   POST /postgres/(stop|start|kill)
  */
 export async function startControlServer(stack: Stack): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
@@ -30,9 +30,9 @@ export async function startControlServer(stack: Stack): Promise<{ url: string; c
         await node[kafkaAction[2] as 'kill' | 'stop' | 'start']();
         return reply(200, { id: node.id, state: node.state });
       }
-      const pgAction = /^\/postgres\/(stop|start)$/.exec(url);
+      const pgAction = /^\/postgres\/(stop|start|kill)$/.exec(url);
       if (req.method === 'POST' && pgAction && stack.postgres) {
-        await stack.postgres[pgAction[1] as 'stop' | 'start']();
+        await stack.postgres[pgAction[1] as 'stop' | 'start' | 'kill']();
         return reply(200, { running: stack.postgres.running });
       }
       reply(404, { error: 'not found (or that part of the stack is external)' });

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,7 @@ import { promisify } from 'node:util';
 import { reapStale, spawnGuarded, terminate } from './guarded-process.js';
 import { markerScanner } from './marker-scanner.js';
 import { assertPortFree } from './ports.js';
+import { alive, descendants } from './proc.js';
 import { StackError } from './stack-error.js';
 
 export interface PostgresOptions {
@@ -162,5 +164,30 @@ export class PostgresServer {
   /** Fast shutdown (SIGINT): disconnects clients, like an operator stopping the database. */
   async stop(): Promise<void> {
     if (this.child) await terminate(this.child, 'SIGINT', 15_000);
+  }
+
+  /**
+   * SIGKILL of the postmaster and every backend at once, as the kernel's OOM killer or a lost
+   * host would: no shutdown checkpoint, transactions cut mid-commit, crash recovery from the WAL
+   * at the next start. Each backend is a session of its own (Postgres calls setsid), so they are
+   * found by parentage, and this returns once they are gone: the next start needs their shared memory released.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) return;
+    const backends = descendants(child.pid);
+    const exited = child.exitCode === null && child.signalCode === null ? once(child, 'exit') : Promise.resolve();
+    for (const pid of [child.pid, ...backends]) signal(pid, 'SIGKILL');
+    await exited;
+    const deadline = Date.now() + 10_000;
+    while (backends.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
   }
 }
