@@ -30,8 +30,9 @@ export function descendants(pid: number): number[] {
 /** Running (a zombie, killed and not yet reaped, is not). */
 export function alive(pid: number): boolean {
   try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)[0];
-    return state !== 'Z';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3 (state) follows the parenthesised command name.
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return false;
   }
