@@ -50,7 +50,7 @@ export function refusalsOf(rejectedErrors: SmtpError['rejectedErrors']): Refusal
 
 /**
  * What a nodemailer error means for this email. `dataBegan` is true once the server answered
- * DATA and the body started going out (data-probe.ts): a failure without a reply, including
+ * DATA and the body started going out (message-source.ts): a failure without a reply, including
  * the send deadline (EABORT), is then uncertain. Before that nothing can have been delivered.
  */
 export function classifySmtpError(raw: unknown, dataBegan: boolean): SmtpOutcome {

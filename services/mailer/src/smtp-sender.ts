@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
 import { allRecipients, domainOf, type Envelope, verpAddress } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
-import nodemailer, { type Transporter } from 'nodemailer';
+import DKIM from 'nodemailer/lib/dkim';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { createDataProbes } from './data-probe.js';
-import type { DkimKeyring } from './dkim-keys.js';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { DkimKey, DkimKeyring } from './dkim-keys.js';
+import { smtpEnvelope } from './smtp-envelope.js';
 import { classifySmtpError, refusalsOf, type SmtpOutcome } from './smtp-outcome.js';
+import { SmtpPool } from './smtp-pool.js';
 
 export interface SmtpSenderOptions {
   url: string;
@@ -71,7 +74,7 @@ export function buildMessage(envelope: Envelope, messageId: string): Promise<Buf
   return composer.compile().build();
 }
 
-/** nodemailer's pooled SMTP transport; its logs go through pino. */
+/** Our pool of nodemailer's SMTPConnection (smtp-pool.ts); nodemailer's logs go through pino. */
 export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): SmtpSender {
   const smtpLog = log.child({ component: 'nodemailer' });
   // nodemailer logs printf-style, (meta, '%s', message), and its meta has a `component` of its own
@@ -86,25 +89,25 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
   // lines a failed send, two with a stack, one at error level for a server that was merely down.
   const debug = (meta: object, ...msg: unknown[]) => smtpLog.debug(line(meta, msg), 'nodemailer');
   const logger = { level: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: debug, error: debug, fatal: debug };
-  const transport: Transporter = nodemailer.createTransport({
-    url: options.url,
-    pool: true,
-    maxConnections: options.poolSize,
-    maxMessages: Number.POSITIVE_INFINITY,
-    connectionTimeout: options.timeoutMs,
-    greetingTimeout: options.timeoutMs,
-    socketTimeout: options.timeoutMs,
+  // The URL's own settings (smtps:, credentials, `?tls.…`) over ours, as nodemailer merges them.
+  const { auth, tls, ...fromUrl } = parseConnectionUrl(options.url) as SMTPConnection.Options & {
+    auth?: { user?: string; pass?: string };
+  };
+  const pool = new SmtpPool({
+    connection: {
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      ...fromUrl,
+      tls: { rejectUnauthorized: options.rejectUnauthorized, ...tls },
+      logger,
+    } as SMTPConnection.Options,
+    auth: auth?.user || auth?.pass ? { user: auth.user ?? '', pass: auth.pass ?? '' } : undefined,
+    size: options.poolSize,
     // An idle pooled connection says QUIT before its socket timeout would drop it as an error
     // (after every pause in the traffic); as Postfix, which caches one for 2 s.
-    idleTimeout: Math.floor(options.timeoutMs / 2),
-    tls: { rejectUnauthorized: options.rejectUnauthorized },
-    // Nothing in a request may make the mailer read a file or fetch a URL.
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    logger,
-  } as Parameters<typeof nodemailer.createTransport>[0]);
-  const probes = createDataProbes();
-  transport.use('stream', probes.plugin as Parameters<Transporter['use']>[1]);
+    idleMs: Math.floor(options.timeoutMs / 2),
+  });
 
   return {
     async send(envelope, recipients = allRecipients(envelope.email)) {
@@ -116,31 +119,20 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         // Permanent: it is dead-lettered, and `postline dlq redrive` sends it once a key is added.
         return { kind: 'permanent', error: `no DKIM key for ${fromDomain} (DKIM_REQUIRED is true)`, response: null, messageId };
       }
-      const building = buildMessage(envelope, messageId);
-      let raw: Buffer;
-      try {
-        // Built once, as bytes: nodemailer may read the message again when the pool moves it to
-        // another connection (a one-shot stream failed there with "Content stream was already
-        // read", and could leave the send unsettled).
-        raw = await building;
-      } catch (error) {
-        return { ...classifySmtpError(error, false), messageId };
-      }
-      // The deadline covers the pool's queue too: nodemailer fails the send when it fires,
-      // closing the connection if it was mid-conversation. Nothing can hold a partition forever.
+      // The deadline covers the wait for a pooled connection too: the pool fails the send when it
+      // fires, closing the connection if it was mid-conversation. Nothing can hold a partition forever.
       const signal = AbortSignal.timeout(options.sendTimeoutMs);
-      const probe = probes.watch(signal);
+      const probe = { dataBegan: false };
       try {
+        // Built once, as bytes, and signed before any connection is taken (each of the domain's
+        // selectors signs: two during a key rotation): a send moved to a fresh connection re-reads them.
+        const built = await buildMessage(envelope, messageId);
+        const raw = dkimKeys.length > 0 ? await dkimSign(built, dkimKeys) : built;
         // The SMTP envelope is set from the same structures, not derived from the headers.
         // With a bounce domain, the Return-Path names the email: a bounce hours later finds it.
         const returnPath = options.bounceDomain ? verpAddress(envelope.id, options.bounceDomain) : email.from.address;
-        const smtpEnvelope = { from: returnPath, to: recipients };
-        // Signed as it is streamed to the server (each of the domain's selectors signs: two during a key rotation).
-        const dkim = dkimKeys.length > 0 ? { dkim: { keys: dkimKeys } } : {};
-        // The Message-ID given too: nodemailer reads one from the message it sends, and without it
-        // drew a random one (five randomBytes calls) for `raw`, which it never writes.
-        const info = await transport.sendMail({ envelope: smtpEnvelope, raw, messageId, signal, ...dkim });
-        const refusals = refusalsOf((info as { rejectedErrors?: Parameters<typeof refusalsOf>[0] }).rejectedErrors);
+        const info = await pool.send(smtpEnvelope(returnPath, recipients), raw, signal, probe);
+        const refusals = refusalsOf(info.rejectedErrors);
         // A refusal nodemailer listed without its error keeps its address, with no reply.
         for (const r of (info.rejected ?? []).map(String))
           if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
@@ -150,14 +142,18 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         return { ...classifySmtpError(error, probe.dataBegan), messageId };
       }
     },
-    async verify() {
-      return transport.verify().then(
-        () => true,
-        () => false,
-      );
+    verify() {
+      return pool.verify();
     },
     close() {
-      transport.close();
+      pool.close();
     },
   };
+}
+
+/** The message with a DKIM-Signature by each key, by nodemailer's signer (the one its Mailer used). */
+async function dkimSign(raw: Buffer, keys: DkimKey[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of new DKIM({ keys }).sign(raw)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

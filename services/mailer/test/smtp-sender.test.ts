@@ -249,3 +249,96 @@ t.test('what the server records: our Message-ID written once, and each message i
   t.not(boundaries[0], boundaries[1], 'drawn for each message');
   t.ok((boundaries[0] ?? '').length <= 70, 'within the 70 characters RFC 2046 allows');
 });
+
+t.test('a send waiting for a pooled connection settles at its deadline, unsent; the slot is there for the next', async (t) => {
+  let hang = true;
+  const server = await smtpServer(t, () => !hang);
+  const s = sender(t, server.port, { poolSize: 1, timeoutMs: 10_000, sendTimeoutMs: 1_500 });
+  const [first, queued] = await Promise.all([
+    s.send(envelope({}, { subject: 'holds the only connection' })),
+    s.send(envelope({}, { subject: 'waits for it' })),
+  ]);
+  t.equal(first.kind, 'uncertain', 'the first was in DATA at its deadline');
+  t.match(queued, { kind: 'transient', beforeData: false }, 'the waiting one never began: transient, not uncertain');
+  t.same(server.received, ['holds the only connection'], 'the waiting one never reached the server');
+  hang = false;
+  t.match(await s.send(envelope({}, { subject: 'after' })), { kind: 'sent' }, 'the aborted connection gave its slot back');
+});
+
+t.test('a pooled connection the server ends with 421 before DATA: the email goes out on a fresh one, once', async (t) => {
+  const received: string[] = [];
+  let connections = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
+    // Every connection takes one message; at the next MAIL FROM it says it is closing.
+    onMailFrom(_address, session, callback) {
+      if ((session as unknown as { transaction: number }).transaction > 1)
+        return callback(Object.assign(new Error('closing this channel'), { responseCode: 421 }));
+      callback();
+    },
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push(/^Subject: (.*)$/m.exec(Buffer.concat(chunks).toString())?.[1]?.trim() ?? '');
+        callback(null, 'Ok');
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const s = sender(t, (server.server.address() as { port: number }).port, { poolSize: 1 });
+  for (const subject of ['one', 'two', 'three']) t.match(await s.send(envelope({}, { subject })), { kind: 'sent' }, subject);
+  t.same(received, ['one', 'two', 'three'], 'each once');
+  t.equal(connections, 3, 'a fresh connection for each refused reuse');
+});
+
+t.test('credentials in the URL: the sender logs in with them before it sends', async (t) => {
+  const logins: string[] = [];
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      logins.push(`${auth.method} ${auth.username}:${auth.password}`);
+      if (auth.password !== 'p@ss') return callback(new Error('Invalid username or password'));
+      callback(null, { user: auth.username });
+    },
+    onData(stream, _session, callback) {
+      stream.resume();
+      stream.on('end', () => callback(null, 'Ok'));
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.server.address() as { port: number }).port;
+  const withUrl = (url: string) => {
+    const s = createSmtpSender(
+      {
+        url,
+        poolSize: 1,
+        timeoutMs: 1_000,
+        sendTimeoutMs: 3_000,
+        rejectUnauthorized: false,
+        messageIdDomain: 'sender.test',
+        dkim: emptyKeyring,
+        dkimRequired: false,
+      },
+      quietLogger,
+    );
+    t.teardown(() => s.close());
+    return s;
+  };
+  t.match(await withUrl(`smtp://relay-user:p%40ss@127.0.0.1:${port}`).send(envelope()), { kind: 'sent' });
+  t.same(logins, ['PLAIN relay-user:p@ss']);
+  const refused = await withUrl(`smtp://relay-user:wrong@127.0.0.1:${port}`).send(envelope());
+  t.match(refused, { kind: 'permanent', response: /^535/ }, 'a refused login is not sent');
+});
