@@ -240,7 +240,13 @@ an email down to 1 for a text email, 9 to 3 with HTML; the saving, about 15–20
 against 411 µs in the second run). A transport of our own over \`SMTPConnection\` would save about 180 µs an email,
 some 7 % of the mailer's 2.5 ms of CPU an email under the bench's load if it costs the same there; it would have to
 carry what nodemailer's pool does for us (reconnects, the send deadline, the DATA probe that tells an uncertain send
-from an unsent one, DKIM signing) and their fault tests. Not done.
+from an unsent one, DKIM signing) and their fault tests. Done on 2026-12-03 (\`services/mailer/src/smtp-pool.ts\`, over
+\`SMTPConnection\`, with those behaviours and their tests): \`bench/smtp-path.mjs\`, 5 rounds, the old sender 288–306 µs
+of CPU an email, the new one 198–207 µs, bare \`SMTPConnection\` 159–166 µs, the build alone 75–77 µs. Under the
+bench's load (\`BENCH_ONLY=mailer BENCH_ROUNDS=3\` with \`--cpu-prof\`, the same host an hour apart, about 21,000 emails
+each): the mailer's busy time 30.2 s before, 26.6 s after (−12 %); G4 0.30 and 0.34 in those two runs. What is left of
+nodemailer's streams is the MIME build's own \`stream.pipeline\` (one a message and one a text or HTML part, each an
+\`AbortController\` and a \`DOMException\` when it ends: 3 % of the mailer's busy time).
 The ledger's statements by what they cost, measured on 2026-12-02 (\`BENCH_ONLY=mailer\` runs, 23,000–26,000 emails
 each, with Postgres started with \`pg_stat_statements\` by a temporary patch): the outcome statement 46–54 % of the
 ledger's statement time, the claim 27–32 %, the API's row after the ack 5–11 % (G5's load), the foreign-key checks of the

@@ -59,7 +59,10 @@ export class SmtpPool {
         return info;
       } catch (error) {
         const e = error as SMTPConnection.SMTPError;
-        if (signal.aborted) throw error;
+        if (signal.aborted) {
+          member.conn.close();
+          throw error;
+        }
         const dead = e.responseCode === 421 || TRANSIENT.has(String(e.code));
         const refused = (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && !dead && !member.conn.destroyed;
         if (refused) this.resetThenRelease(member);
