@@ -11,10 +11,15 @@ import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
 
 type Outcome = Awaited<ReturnType<SmtpSender['send']>>;
 
-function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number; log?: LogSink } = {}) {
+/** The sender under test, to a port on this host or to a whole SMTP URL. */
+function sender(
+  t: Test,
+  target: number | string,
+  o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number; log?: LogSink; bounceDomain?: string } = {},
+) {
   const s = createSmtpSender(
     {
-      url: `smtp://127.0.0.1:${port}`,
+      url: typeof target === 'number' ? `smtp://127.0.0.1:${target}` : target,
       poolSize: o.poolSize ?? 2,
       timeoutMs: o.timeoutMs ?? 1_000,
       sendTimeoutMs: o.sendTimeoutMs ?? 3_000,
@@ -22,6 +27,7 @@ function sender(t: Test, port: number, o: { timeoutMs?: number; sendTimeoutMs?: 
       messageIdDomain: 'sender.test',
       dkim: emptyKeyring,
       dkimRequired: false,
+      bounceDomain: o.bounceDomain,
     },
     o.log ?? quietLogger,
   );
@@ -212,21 +218,7 @@ t.test('a connection dropped before DATA is not uncertain', async (t) => {
 t.test('BOUNCE_DOMAIN: the Return-Path (MAIL FROM) is the VERP address of the email; From: is untouched', async (t) => {
   const sink = await new SmtpSink().start();
   t.teardown(() => sink.stop());
-  const s = createSmtpSender(
-    {
-      url: sink.url,
-      poolSize: 1,
-      timeoutMs: 1_000,
-      sendTimeoutMs: 3_000,
-      rejectUnauthorized: false,
-      messageIdDomain: 'sender.test',
-      dkim: emptyKeyring,
-      dkimRequired: false,
-      bounceDomain: 'bounces.example.com',
-    },
-    quietLogger,
-  );
-  t.teardown(() => s.close());
+  const s = sender(t, sink.url, { poolSize: 1, bounceDomain: 'bounces.example.com' });
   const e = envelope();
   t.match(await s.send(e), { kind: 'sent' });
   t.equal(sink.received[0]?.from, `bounces+${e.id}@bounces.example.com`, 'as the server recorded MAIL FROM');
@@ -320,23 +312,7 @@ t.test('credentials in the URL: the sender logs in with them before it sends', a
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.server.address() as { port: number }).port;
-  const withUrl = (url: string) => {
-    const s = createSmtpSender(
-      {
-        url,
-        poolSize: 1,
-        timeoutMs: 1_000,
-        sendTimeoutMs: 3_000,
-        rejectUnauthorized: false,
-        messageIdDomain: 'sender.test',
-        dkim: emptyKeyring,
-        dkimRequired: false,
-      },
-      quietLogger,
-    );
-    t.teardown(() => s.close());
-    return s;
-  };
+  const withUrl = (url: string) => sender(t, url, { poolSize: 1 });
   t.match(await withUrl(`smtp://relay-user:p%40ss@127.0.0.1:${port}`).send(envelope()), { kind: 'sent' });
   t.same(logins, ['PLAIN relay-user:p@ss']);
   const refused = await withUrl(`smtp://relay-user:wrong@127.0.0.1:${port}`).send(envelope());
