@@ -1,0 +1,98 @@
+// test-plan: standalone
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import t, { type Test } from 'tap';
+import { quietLogger } from '../../../test/helpers/env.js';
+import { envelope } from '../../../test/helpers/mailer.js';
+import { emptyKeyring } from '../src/dkim-keys.js';
+import { createSmtpSender } from '../src/smtp-sender.js';
+
+// The relay's TLS as users configure it: STARTTLS when the server offers it (smtp://), implicit
+// TLS (smtps://), and SMTP_TLS_REJECT_UNAUTHORIZED. A self-signed certificate made here by openssl.
+const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-days',
+    '1',
+    '-keyout',
+    join(dir, 'key.pem'),
+    '-out',
+    join(dir, 'cert.pem'),
+  ],
+  { stdio: 'ignore' },
+);
+const tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+
+/** A real SMTP server with the certificate; records whether each message came over TLS. */
+async function server(t: Test, secure: boolean) {
+  const received: { secure: boolean }[] = [];
+  const s = new SMTPServer({
+    ...tls,
+    secure,
+    authOptional: true,
+    logger: false,
+    onData(stream, session, callback) {
+      stream.resume();
+      stream.on('end', () => {
+        received.push({ secure: session.secure });
+        callback(null, 'Ok');
+      });
+    },
+  });
+  s.on('error', () => {});
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => s.close(() => r())));
+  return { port: (s.server.address() as { port: number }).port, received };
+}
+
+function sender(t: Test, url: string, rejectUnauthorized: boolean) {
+  const s = createSmtpSender(
+    {
+      url,
+      poolSize: 1,
+      timeoutMs: 2_000,
+      sendTimeoutMs: 5_000,
+      rejectUnauthorized,
+      messageIdDomain: 'sender.test',
+      dkim: emptyKeyring,
+      dkimRequired: false,
+    },
+    quietLogger,
+  );
+  t.teardown(() => s.close());
+  return s;
+}
+
+t.test('STARTTLS when offered: the message goes over TLS', async (t) => {
+  const { port, received } = await server(t, false);
+  t.match(await sender(t, `smtp://localhost:${port}`, false).send(envelope()), { kind: 'sent' });
+  t.same(received, [{ secure: true }], 'upgraded before MAIL FROM, as the server saw it');
+});
+
+t.test('smtps: implicit TLS', async (t) => {
+  const { port, received } = await server(t, true);
+  t.match(await sender(t, `smtps://localhost:${port}`, false).send(envelope()), { kind: 'sent' });
+  t.same(received, [{ secure: true }]);
+});
+
+t.test('a certificate that does not verify, with SMTP_TLS_REJECT_UNAUTHORIZED (the default): the relay is unavailable, nothing sent', async (t) => {
+  const { port, received } = await server(t, false);
+  const outcome = await sender(t, `smtp://localhost:${port}`, true).send(envelope());
+  // Unavailable, as a relay that cannot be reached: its breaker counts it, another relay may take
+  // the email, and no attempt of the email is spent on a relay's configuration.
+  t.match(outcome, { kind: 'unavailable' });
+  t.match('error' in outcome ? outcome.error : '', /self[- ]signed/i);
+  t.same(received, [], 'nothing reached the server');
+});
