@@ -87,12 +87,15 @@ t.test('smtps: implicit TLS', async (t) => {
   t.same(received, [{ secure: true }]);
 });
 
-t.test('a certificate that does not verify, with SMTP_TLS_REJECT_UNAUTHORIZED (the default): the relay is unavailable, nothing sent', async (t) => {
-  const { port, received } = await server(t, false);
-  const outcome = await sender(t, `smtp://localhost:${port}`, true).send(envelope());
-  // Unavailable, as a relay that cannot be reached: its breaker counts it, another relay may take
-  // the email, and no attempt of the email is spent on a relay's configuration.
-  t.match(outcome, { kind: 'unavailable' });
-  t.match('error' in outcome ? outcome.error : '', /self[- ]signed/i);
-  t.same(received, [], 'nothing reached the server');
-});
+t.test(
+  'a certificate that does not verify, with SMTP_TLS_REJECT_UNAUTHORIZED (the default): the relay is unavailable, nothing sent',
+  async (t) => {
+    const { port, received } = await server(t, false);
+    const outcome = await sender(t, `smtp://localhost:${port}`, true).send(envelope());
+    // Unavailable, as a relay that cannot be reached: its breaker counts it, another relay may take
+    // the email, and no attempt of the email is spent on a relay's configuration.
+    t.match(outcome, { kind: 'unavailable' });
+    t.match('error' in outcome ? outcome.error : '', /self[- ]signed/i);
+    t.same(received, [], 'nothing reached the server');
+  },
+);
