@@ -243,7 +243,7 @@ carry what nodemailer's pool does for us (reconnects, the send deadline, the DAT
 from an unsent one, DKIM signing) and their fault tests. Done on 2026-12-03 (\`services/mailer/src/smtp-pool.ts\`, over
 \`SMTPConnection\`, with those behaviours and their tests): \`bench/smtp-path.mjs\`, 5 rounds, the old sender 288–306 µs
 of CPU an email, the new one 198–207 µs, bare \`SMTPConnection\` 159–166 µs, the build alone 75–77 µs. Under the
-bench's load (\`BENCH_ONLY=mailer BENCH_ROUNDS=3\` with \`--cpu-prof\`, the same host an hour apart, about 21,000 emails
+bench's load (\`BENCH_ONLY=mailer BENCH_ROUNDS=3\` with \`--cpu-prof\`, the same host 20 minutes apart, about 21,000 emails
 each): the mailer's busy time 30.2 s before, 26.6 s after (−12 %); G4 0.30 and 0.34 in those two runs. What is left of
 nodemailer's streams is the MIME build's own \`stream.pipeline\` (one a message and one a text or HTML part, each an
 \`AbortController\` and a \`DOMException\` when it ends: 3 % of the mailer's busy time).
