@@ -1,3 +1,4 @@
+import { EABORT, ECONNECTION, EENVELOPE, EMESSAGE, isTransientError } from 'nodemailer/lib/errors';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { type DataProbe, MessageSource } from './message-source.js';
 
@@ -21,10 +22,9 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-const TRANSIENT = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT']);
-/** The error nodemailer's pool gives an aborted send (EABORT, no command): the same meaning here. */
-const aborted = () => Object.assign(new Error('Message sending aborted'), { name: 'AbortError', code: 'EABORT' });
-const closedError = () => Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' });
+/** The error nodemailer's pool gave an aborted send (EABORT, no command): the same meaning here. */
+const aborted = () => Object.assign(new Error('Message sending aborted'), { name: 'AbortError', code: EABORT });
+const closedError = () => Object.assign(new Error('Connection pool was closed'), { code: ECONNECTION });
 
 /**
  * A pool of nodemailer's SMTPConnection, one message at a time on each, in place of nodemailer's
@@ -63,8 +63,9 @@ export class SmtpPool {
           member.conn.close();
           throw error;
         }
-        const dead = e.responseCode === 421 || TRANSIENT.has(String(e.code));
-        const refused = (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && !dead && !member.conn.destroyed;
+        // nodemailer's own test for an error that ended the connection (421, a drop, a timeout).
+        const dead = isTransientError(e);
+        const refused = (e.code === EENVELOPE || e.code === EMESSAGE) && !dead && !member.conn.destroyed;
         if (refused) this.resetThenRelease(member);
         else member.conn.close();
         // Not a byte of it went out over a connection the server had closed while idle.
@@ -74,9 +75,9 @@ export class SmtpPool {
     }
   }
 
-  /** Connects (and logs in) once, then says QUIT: whether this server takes us. */
+  /** Connects (and logs in) once, then says QUIT: whether this server takes us (its timeouts bound it). */
   async verify(): Promise<boolean> {
-    return this.connect(AbortSignal.timeout(this.timeoutMs() * 3)).then(
+    return this.connect(NEVER).then(
       (member) => {
         member.conn.quit();
         return true;
@@ -90,10 +91,6 @@ export class SmtpPool {
     this.closed = true;
     for (const member of this.idle.splice(0)) this.quit(member);
     for (const waiter of this.waiters.splice(0)) waiter.fail(closedError());
-  }
-
-  private timeoutMs(): number {
-    return Number(this.options.connection.connectionTimeout ?? 10_000);
   }
 
   private acquire(signal: AbortSignal): Promise<Member> {
@@ -222,5 +219,8 @@ function without<T>(list: T[], item: T): void {
   if (at >= 0) list.splice(at, 1);
 }
 
-/** A waiter's own signal is watched while it waits; the connection opened for it is not tied to it. */
+/**
+ * For a connection tied to no send's deadline (one opened for a waiter, whose own signal is
+ * watched while it waits, or verify()'s): SMTP_TIMEOUT_MS bounds each of its phases.
+ */
 const NEVER = new AbortController().signal;

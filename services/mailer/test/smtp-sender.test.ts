@@ -3,6 +3,7 @@ import { createServer, type Socket } from 'node:net';
 import { createLogger, type LogSink } from '@postline/runtime';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
+import { freePort } from '../../../packages/stack/src/ports.js';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope } from '../../../test/helpers/mailer.js';
 import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
@@ -78,6 +79,21 @@ async function smtpServer(t: Test, onMessage: (subject: string) => boolean = () 
   return { port, received, dropAll, raw: server };
 }
 
+/** A bare TCP server that takes connections and says only what `greet` says (nothing by default). */
+async function tcpServer(t: Test, greet?: string): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket.on('error', () => {}));
+    if (greet) socket.write(greet);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as { port: number }).port;
+}
+
 t.test(
   'a server that keeps dropping pooled connections: every send settles by its deadline, and none that arrived is called unsent',
   async (t) => {
@@ -114,15 +130,8 @@ t.test(
 );
 
 t.test('a server that accepts the connection and never speaks: the send settles, transient, not uncertain', async (t) => {
-  const sockets = new Set<Socket>();
-  const silent = createServer((socket) => sockets.add(socket.on('error', () => {})));
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => silent.close(() => r()));
-  });
   // Phase timeout above the send deadline: only the deadline can end this send.
-  const s = sender(t, (silent.address() as { port: number }).port, { timeoutMs: 10_000, sendTimeoutMs: 1_500 });
+  const s = sender(t, await tcpServer(t), { timeoutMs: 10_000, sendTimeoutMs: 1_500 });
   const started = Date.now();
   const outcome = await s.send(envelope());
   const took = Date.now() - started;
@@ -151,18 +160,8 @@ t.test('an idle pooled connection is closed before its socket timeout, not dropp
 });
 
 t.test("nodemailer's own log lines: at debug (the mailer logs each send's outcome), formatted, each key once", async (t) => {
-  const sockets = new Set<Socket>();
   // Greets, then never answers the client's EHLO: nodemailer logs the socket timeout itself.
-  const rude = createServer((socket) => {
-    sockets.add(socket.on('error', () => {}));
-    socket.write('220 rude.test ESMTP\r\n');
-  });
-  await new Promise<void>((r) => rude.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => rude.close(() => r()));
-  });
-  const port = (rude.address() as { port: number }).port;
+  const port = await tcpServer(t, '220 rude.test ESMTP\r\n');
   // A 300 ms socket timeout (the default is 10 s): nodemailer's timeout line comes within the test's second.
   const atInfo = recordingLog('info');
   t.equal((await sender(t, port, { log: atInfo.log, timeoutMs: 300 }).send(envelope())).kind, 'unavailable');
@@ -318,3 +317,18 @@ t.test('credentials in the URL: the sender logs in with them before it sends', a
   const refused = await withUrl(`smtp://relay-user:wrong@127.0.0.1:${port}`).send(envelope());
   t.match(refused, { kind: 'permanent', response: /^535/ }, 'a refused login is not sent');
 });
+
+t.test(
+  'verify(): true for a server that takes us, false for a closed port and for one that never greets, by the greeting timeout',
+  async (t) => {
+    const server = await smtpServer(t);
+    t.equal(await sender(t, server.port).verify(), true);
+    t.equal(await sender(t, await freePort()).verify(), false, 'nothing listens there');
+    const silentPort = await tcpServer(t);
+    // A 500 ms greeting timeout (SMTP_TIMEOUT_MS is 10 s by default) so this waits under a second;
+    // every e2e mailer verifies its relays at boot with the default.
+    const started = Date.now();
+    t.equal(await sender(t, silentPort, { timeoutMs: 500 }).verify(), false);
+    t.ok(Date.now() - started < 2_000, `settled by its timeouts (${Date.now() - started} ms)`);
+  },
+);
