@@ -28,7 +28,7 @@ const say = (line) => process.stderr.write(`[ab] ${line}\n`);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-ab-'));
 chmodSync(dataDir, 0o755);
-const stack = await startStack({ dataDir, kafkaPort: 21092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const stack = await startStack({ dataDir, kafkaPort: 9192, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
 const topics = { EMAILS_TOPIC: 'ab.emails', RETRY_TOPIC: 'ab.retry', DEAD_LETTER_TOPIC: 'ab.dlq', EVENTS_TOPIC: 'ab.events' };
 const kafka = createKafka({
   brokers: stack.env.KAFKA_BROKERS.split(','),

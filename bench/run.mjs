@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: measures the API and the mailer against the ceilings of their own parts on a
-// private local stack (Kafka on 21092-21094 and its controllers on 31092-31094, below the ephemeral port range), each comparison interleaved A B A B … over ROUNDS
+// private local stack (Kafka on 9192-9194, its controllers on 19192-19194: below the ephemeral port
+// range, and outside the 20000-28999 that freePort() draws from), each comparison interleaved A B A B … over ROUNDS
 // rounds, and writes bench/results/<date>.json, docs/benchmarks.md and SVG charts.
 // BENCH_ROUNDS, BENCH_SECONDS, BENCH_EMAILS and BENCH_CONNECTIONS make it longer or shorter.
 import { spawnSync } from 'node:child_process';
@@ -43,7 +44,7 @@ const hostile = JSON.parse(hostileRun.stdout);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-bench-'));
 chmodSync(dataDir, 0o755);
-const stack = await startStack({ dataDir, kafkaPort: 21092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const stack = await startStack({ dataDir, kafkaPort: 9192, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
 const sink = await startSink();
 const base = `bench-${Date.now().toString(36)}`;
 const topicsFor = (name) => ({

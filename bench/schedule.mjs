@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:schedule`: scheduled sends at scale, on a private local stack (Kafka on 21092-21094).
+// `npm run bench:schedule`: scheduled sends at scale, on a private local stack (Kafka on 9192-9194).
 //  1. Parks BENCH_SCHEDULED (1,000,000) emails due in 20-30 days: their records are produced as the API
 //     writes them, and one mailer (production defaults) parks each in the ledger. The mailer's RSS is
 //     sampled as the count grows: it must stay flat, since nothing about the schedule is in memory.
@@ -29,7 +29,7 @@ const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-bench-'));
 chmodSync(dataDir, 0o755);
-const stack = await startStack({ dataDir, kafkaPort: 21092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const stack = await startStack({ dataDir, kafkaPort: 9192, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
 const sink = await startSink();
 const base = `sched-${Date.now().toString(36)}`;
 const topics = {

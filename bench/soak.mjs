@@ -26,7 +26,7 @@ const say = (line) => process.stderr.write(`[soak ${new Date().toISOString().sli
 
 const dataDir = mkdtempSync(join(tmpdir(), 'postline-soak-'));
 chmodSync(dataDir, 0o755);
-const stack = await startStack({ dataDir, kafkaPort: 21092, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
+const stack = await startStack({ dataDir, kafkaPort: 9192, postgresPort: await freePort(), inbox: false, env: {}, progress: say });
 const sink = await startSink();
 
 // The webhook receiver: the first attempt of one event in 20 gets a 503, so retries run too.

@@ -20,7 +20,7 @@ async function startWholeSystem(t: Test) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     STACK_DATA_DIR: dataDir,
-    STACK_KAFKA_PORT: '21092',
+    STACK_KAFKA_PORT: '9192',
     STACK_POSTGRES_PORT: String(await freePort()),
     STACK_INBOX_SMTP_PORT: String(await freePort()),
     STACK_INBOX_WEB_PORT: String(await freePort()),
@@ -81,7 +81,7 @@ t.test(
       [],
       'a clean start logs nothing at error level',
     );
-    t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:21092,127\.0\.0\.1:21093,127\.0\.0\.1:21094$/m, stderr);
+    t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:9192,127\.0\.0\.1:9193,127\.0\.0\.1:9194$/m, stderr);
     t.match(stdout, /^DATABASE_URL=postgres:\/\/.+$/m);
     t.match(stdout, /^SMTP_URL=smtp:\/\/127\.0\.0\.1:\d+$/m);
     t.match(stdout, /^Inbox: +http:\/\/127\.0\.0\.1:\d+$/m);
