@@ -72,15 +72,16 @@ export async function mailerScaling(ctx, results) {
 }
 
 /**
- * `BENCH_ONLY=mailer-ab BENCH_MAILER_AB='[{}, {"PARTITION_CONCURRENCY":"18"}]'`: G5 at one rate
- * (BENCH_G5_RATE, 100 by default) under each mailer env variant, interleaved round by round
- * (BENCH_ROUNDS), each on a mailer and an API of its own after 5 s of unmeasured load. For
- * measuring a mailer setting before it goes into the defaults; prints, writes nothing.
+ * `BENCH_ONLY=mailer-ab BENCH_MAILER_AB='[{}, {"PARTITION_CONCURRENCY":"18"}]'`: G4's bulk rate
+ * (BENCH_EMAILS produced at once) and G5 at one rate (BENCH_G5_RATE, 100 by default) under each
+ * mailer env variant, interleaved round by round (BENCH_ROUNDS), each on a mailer and an API of its
+ * own, G5 after 5 s of unmeasured load. For measuring a mailer setting before it goes into the
+ * defaults; prints, writes nothing.
  */
 export async function mailerAb(ctx, variants) {
   const { say, settings, mailerTopics } = ctx;
   const rate = Number(process.env.BENCH_G5_RATE ?? 100);
-  const runs = variants.map((variant) => ({ variant, p50: [], p99: [] }));
+  const runs = variants.map((variant) => ({ variant, bulk: [], p50: [], p99: [] }));
   // A mailer under `variant` and an API of their own for `work(apiUrl)`, stopped after it.
   const pipeline = async (variant, work) => {
     const mailer = await ctx.startMailer({ ...mailerTopics, ...variant });
@@ -92,8 +93,9 @@ export async function mailerAb(ctx, variants) {
   };
   const once = (variant) =>
     pipeline(variant, async (url) => {
+      const bulk = await mailerRound(ctx, settings.EMAILS, mailerTopics.EMAILS_TOPIC);
       await endToEnd(ctx, url, rate, 5);
-      return endToEnd(ctx, url, rate, settings.SECONDS * 2);
+      return { bulk, latencies: await endToEnd(ctx, url, rate, settings.SECONDS * 2) };
     });
   // Unmeasured, until the brokers' compilers are quiet again: their warm-up only produced, and the
   // consumer-group paths compile under this load. Measured on 2026-12-02: the brokers took 73–79 %
@@ -102,17 +104,18 @@ export async function mailerAb(ctx, variants) {
   await pipeline(variants[0] ?? {}, (url) => warmUntilJitQuiet({ pids, load: () => endToEnd(ctx, url, rate, 10), say }));
   for (let r = 0; r < settings.ROUNDS; r++) {
     for (const run of runs) {
-      const l = await once(run.variant);
+      const { bulk, latencies: l } = await once(run.variant);
+      run.bulk.push(bulk);
       run.p50.push(percentile(l, 50));
       run.p99.push(percentile(l, 99));
       say(
-        `round ${r + 1}, ${JSON.stringify(run.variant)} at ${rate}/s: p50 ${run.p50.at(-1).toFixed(1)} ms, p99 ${run.p99.at(-1).toFixed(1)} ms`,
+        `round ${r + 1}, ${JSON.stringify(run.variant)}: bulk ${bulk.toFixed(0)}/s; at ${rate}/s p50 ${run.p50.at(-1).toFixed(1)} ms, p99 ${run.p99.at(-1).toFixed(1)} ms`,
       );
     }
   }
   for (const run of runs) {
     say(
-      `${JSON.stringify(run.variant)}: p50 median ${summary(run.p50).median.toFixed(1)} ms, p99 median ${summary(run.p99).median.toFixed(1)} ms (${run.p99.map((x) => x.toFixed(0)).join(', ')})`,
+      `${JSON.stringify(run.variant)}: bulk median ${summary(run.bulk).median.toFixed(0)}/s (${run.bulk.map((x) => x.toFixed(0)).join(', ')}); p50 median ${summary(run.p50).median.toFixed(1)} ms, p99 median ${summary(run.p99).median.toFixed(1)} ms (${run.p99.map((x) => x.toFixed(0)).join(', ')})`,
     );
   }
   return runs;

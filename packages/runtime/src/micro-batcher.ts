@@ -8,6 +8,13 @@ export interface BatcherOptions<T = unknown> {
    * carried one row; docs/benchmarks.md, G3). Not the mailer's: at 100 emails/s it measured slower.
    */
   sameTurn?: boolean;
+  /**
+   * The linger holds every batch, counted from its oldest unit, not only one that finds nothing in
+   * flight: after a send, what queued meanwhile goes once it is `lingerMs` old. For work whose wait
+   * nobody sees (the mailer's outcomes: the message is out, only the offset waits), so that batches
+   * grow with the rate instead of with the length of the send in flight.
+   */
+  lingerEveryBatch?: boolean;
   /** Items per send at most (a unit is never split). */
   maxBatch: number;
   /** Sends in flight at once. */
@@ -26,6 +33,8 @@ interface Unit<T> {
   reject(error: Error): void;
   settled: boolean;
   timer: NodeJS.Timeout;
+  /** performance.now() at enqueue. */
+  at: number;
 }
 
 export class AckTimeoutError extends Error {
@@ -61,6 +70,7 @@ export class MicroBatcher<T> {
         items,
         weight: this.weigh(items),
         settled: false,
+        at: performance.now(),
         resolve: () => settle(unit, () => resolve()),
         reject: (e) => settle(unit, () => reject(e)),
         timer: setTimeout(() => {
@@ -126,11 +136,21 @@ export class MicroBatcher<T> {
         )
         .finally(() => {
           this.inFlight--;
-          // What queued meanwhile has already waited: send it now.
-          if (this.queue.length > 0) this.flush();
+          // What queued meanwhile has already waited: send it now (or once it is lingerMs old).
+          if (this.queue.length > 0) this.flushWhenDue();
           else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
         });
     }
+  }
+
+  private flushWhenDue(): void {
+    const oldest = this.queue[0] as Unit<T>;
+    const wait = this.options.lingerEveryBatch ? oldest.at + this.options.lingerMs - performance.now() : 0;
+    if (wait > 0 && this.queuedItems < this.options.maxBatch) {
+      // A timer set for a younger unit would hold the oldest past its linger.
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.lingerTimer = setTimeout(() => this.flush(), wait);
+    } else this.flush();
   }
 
   private weigh(items: T[]): number {

@@ -42,6 +42,42 @@ t.test('while one produce is in flight the next batch accumulates; units are nev
   t.same(sends, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'max 3 a batch, units whole');
 });
 
+t.test('lingerEveryBatch: after a send, what queued meanwhile waits until its oldest unit is lingerMs old', async (t) => {
+  const { b, sends, release } = holdingFirstSend({ lingerMs: 300, lingerEveryBatch: true, maxBatch: 100, maxInFlight: 1, timeoutMs: 5000 });
+  const first = b.enqueue([msg('a')]);
+  await tick(350);
+  t.same(sends, [['a']], 'the first unit waited out its linger');
+  const queuedAt = performance.now();
+  const second = b.enqueue([msg('b')]);
+  release();
+  await first;
+  await tick(20);
+  t.equal(sends.length, 1, 'not sent the moment the send in flight ended, as it is without the option');
+  const third = b.enqueue([msg('c')]);
+  await Promise.all([second, third]);
+  t.same(sends, [['a'], ['b', 'c']], 'the unit queued during the wait joined it');
+  t.ok(performance.now() - queuedAt >= 290, 'sent once the oldest unit was lingerMs old');
+});
+
+t.test(
+  'lingerEveryBatch: a unit that already waited lingerMs while a send was in flight goes when it ends; a full batch at once',
+  async (t) => {
+    const { b, sends, release } = holdingFirstSend({ lingerMs: 50, lingerEveryBatch: true, maxBatch: 2, maxInFlight: 1, timeoutMs: 5000 });
+    const first = b.enqueue([msg('a')]);
+    await tick(80);
+    const second = b.enqueue([msg('b')]);
+    await tick(100);
+    release();
+    await first;
+    await tick(5);
+    t.same(sends, [['a'], ['b']], 'b had waited its linger during the send in flight');
+    const more = [b.enqueue([msg('c')]), b.enqueue([msg('d')])];
+    await tick(5);
+    t.same(sends, [['a'], ['b'], ['c', 'd']], 'maxBatch items are sent without waiting');
+    await Promise.all([second, ...more]);
+  },
+);
+
 t.test('sameTurn: what one event-loop turn enqueues goes in one send', async (t) => {
   const sends: string[][] = [];
   const b = new MicroBatcher<Message>(async (ms) => void sends.push(ms.map((m) => String(m.key))), {
