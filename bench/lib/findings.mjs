@@ -211,7 +211,7 @@ Counted with a \`pg\` query counter (\`--import\`) over a mailer round, then fix
    (the outbox relay's events, one request per broker a round) — not where the mailer's CPU goes.
 
 Items 1 and 2 together: about 1 statement per email instead of 2.1; the mailer went from 240 to 377/s in a mailer-only run (3 rounds,
-raw nodemailer 1,167/s in the same run), and G4 from 0.23 to 0.32 in the full run of 2026-12-01, 11:33 UTC (Intel Xeon host); with item 3 too, ${f(r.G4.ratio, 2)} in this report's run. What is left, from \`top\` during the rounds: the machine is saturated (2–5 %
+raw nodemailer 1,167/s in the same run), and G4 from 0.23 to 0.32 in the full run of 2026-12-01, 11:33 UTC (Intel Xeon host); with item 3 too, 0.45 in the full run of 2026-12-03, 02:15 UTC (${f(r.G4.ratio, 2)} in this report's run, with the outcomes' wait below, on a slower host). What is left, from \`top\` during the rounds: the machine is saturated (2–5 %
 idle); the mailer takes 45–59 % of a core, the three brokers 60–80 % between them. The mailer's profile
 (\`BENCH_NODE_ARGS=--cpu-prof\`) shows socket writes (Postgres and SMTP), nodemailer's MIME build and its streams
 (\`AbortSignal\`/\`DOMException\` from \`stream.pipeline\` alone 3 % of its busy time) and kafkajs. Left: fewer stream
@@ -260,6 +260,26 @@ whole log on the small table's stale statistics (7 ms a round, 31 % of the state
 events are now read by primary key (a test checks the plan). Postgres' CPU an email during the mailer's rounds: 1.29
 ms before, 1.25 ms after on a host as fast (raw nodemailer 1,246 and 1,087/s), 0.81 ms on a host twice as fast (1,937/s):
 the CPU it saved is inside the host's noise, the WAL is what it measurably cut; G4 0.27, 0.27 and 0.34.
+What Postgres' CPU an email depends on, measured on 2026-12-03 with \`bench/ledger-path.mjs\` (the ledger alone: the
+claim that creates the row, the outcome with its \`email.sent\` event, the outbox relay every 100 ms; Postgres' CPU
+from \`/proc\`; 2 rounds of 2,000 emails each): 830 µs an email at one email a statement, 400 at two, 260 at four, 150
+at eight, and the WAL the same (3,850–3,890 bytes an email) — the cost is the statement, not its rows. The outcome is
+the dearer statement, and its wait is one nobody sees: the message is out, only its offset and its send slot wait.
+So an outcome now waits up to 5 ms for company, counted from the oldest one waiting (\`OUTCOME_LINGER_MS\`,
+\`MicroBatcher\`'s \`lingerEveryBatch\`); outcomes eight a statement with claims two measured 265 against 440 µs.
+Interleaved on one stack (\`BENCH_ONLY=mailer-ab\`, which now also measures each variant's bulk rate; 4 rounds, a fresh
+mailer each): 946 against 869/s and 986 against 815/s in two runs, G5 at 100/s unchanged (p99 medians 15 and 26
+against 53 and 25 ms); 10 ms measured no better (938/s). Counted over a mailer-only run (\`BENCH_ROUNDS=2\`, a \`pg\`
+statement counter): 3.6 emails an outcome statement (2.2 before) and 2.6 a claim (2.0: emails now finish, and so
+start, together), 0.92 statements an email (1.2). The send slot is held until the outcome is written, so a SIGKILL
+still leaves at most the sends in flight unrecorded (e2e 3 checks that bound). The outbox relay's rounds were then 29 %
+of the mailer's statements (six each: begin, lock, seqs, events, delete, commit); the lock, the seqs and their events
+are now one statement, the events still read by primary key (the plan test passes unchanged): four a round.
+Tried and not kept: a claim that waits too (2 ms: G5's p50 3 ms higher, no bulk gain, 905 against 986/s); dropping
+the \`emails_updated_at_idx\` index no query uses (3–4 % less WAL, Postgres' CPU inside the noise); the SMTP body and
+its end-of-data line as one write (the socket corked from the 354 to the next turn: 2 system calls an email instead of
+3, and \`bench/smtp-path.mjs\` measured the same CPU, 206–217 against 201–225 µs, for a reach into \`SMTPConnection\`'s
+private socket).
 
 **G5 (202 → received).** At the issue's rate — half of G4's *bulk* rate — the pipeline is overloaded: the API, the
 load generator, the mailer and the brokers then share the two cores, the mailer keeps up with far less than its bulk
