@@ -100,6 +100,13 @@ larger record batch; a temporary switch, 4 interleaved rounds): 1,679 against 1,
 1,913/s at 256 — within the spread, so the records stay placed by their keys.
 A longer produce linger (\`PRODUCE_LINGER_MS=5\` against the default 2, 4 interleaved rounds on 2026-12-01): 689 vs
 676/s at 64 clients and 994 vs 1,007/s at 256, with 29 records a send instead of 22 — no difference; the default stays.
+The suppression look-up waiting up to 5 ms for company (as the mailer's outcomes now do; its wait hides behind the
+produce it runs beside), \`bench/ab.mjs\` on 2026-12-03, 4 rounds of 10 s: first run, the look-up's wait second,
+4,715 against 3,869/s at 64 clients (147 against 194 µs of CPU a request); second run, its wait first, 3,772 against
+4,138/s (208 against 170 µs); a third run, two API processes of each (3 rounds): 5,116 and 4,532/s with the wait
+against 4,225 and 3,735/s without. Two runs of three for it, by more than two processes of one build differ in the
+third, but the look-up would then outlast a fast produce at low rates (a produce took 5–6 ms here), adding its wait to
+the 202 where latency is what a client sees. Not kept; measured again, it would need the wait only under load.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
