@@ -104,9 +104,10 @@ The suppression look-up waiting up to 5 ms for company (as the mailer's outcomes
 produce it runs beside), \`bench/ab.mjs\` on 2026-12-03, 4 rounds of 10 s: first run, the look-up's wait second,
 4,715 against 3,869/s at 64 clients (147 against 194 µs of CPU a request); second run, its wait first, 3,772 against
 4,138/s (208 against 170 µs); a third run, two API processes of each (3 rounds): 5,116 and 4,532/s with the wait
-against 4,225 and 3,735/s without. Two runs of three for it, by more than two processes of one build differ in the
-third, but the look-up would then outlast a fast produce at low rates (a produce took 5–6 ms here), adding its wait to
-the 202 where latency is what a client sees. Not kept; measured again, it would need the wait only under load.
+against 4,225 and 3,735/s without; a fourth, with the wait only while a look-up is in flight (so a look-up at a low rate
+never waits; \`busyLingerMs\`), the wait first: 4,455 and 4,750/s against 5,309 and 4,736/s. No gain that survives the
+order: in three of the four runs the API process started first was the slowest, whichever build (a position effect of
+\`bench/ab.mjs\` to find before its next use, beside the warm-up it already spreads). Not kept.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
@@ -273,7 +274,7 @@ from \`/proc\`; 2 rounds of 2,000 emails each): 830 µs an email at one email a 
 at eight, and the WAL the same (3,850–3,890 bytes an email) — the cost is the statement, not its rows. The outcome is
 the dearer statement, and its wait is one nobody sees: the message is out, only its offset and its send slot wait.
 So an outcome now waits up to 5 ms for company, counted from the oldest one waiting (\`OUTCOME_LINGER_MS\`,
-\`MicroBatcher\`'s \`lingerEveryBatch\`); outcomes eight a statement with claims two measured 265 against 440 µs.
+\`MicroBatcher\`'s \`busyLingerMs\`); outcomes eight a statement with claims two measured 265 against 440 µs.
 Interleaved on one stack (\`BENCH_ONLY=mailer-ab\`, which now also measures each variant's bulk rate; 4 rounds, a fresh
 mailer each): 946 against 869/s and 986 against 815/s in two runs, G5 at 100/s unchanged (p99 medians 15 and 26
 against 53 and 25 ms); 10 ms measured no better (938/s). Counted over a mailer-only run (\`BENCH_ROUNDS=2\`, a \`pg\`

@@ -9,12 +9,13 @@ export interface BatcherOptions<T = unknown> {
    */
   sameTurn?: boolean;
   /**
-   * The linger holds every batch, counted from its oldest unit, not only one that finds nothing in
-   * flight: after a send, what queued meanwhile goes once it is `lingerMs` old. For work whose wait
-   * nobody sees (the mailer's outcomes: the message is out, only the offset waits), so that batches
-   * grow with the rate instead of with the length of the send in flight.
+   * While a send is in flight, what queues goes once its oldest unit is this old (or the batch is
+   * full), not as soon as a slot frees: under load batches grow with the rate instead of with the
+   * length of the send in flight, and a unit that finds nothing in flight is not held by it. For
+   * work whose wait nobody sees (the mailer's outcomes: the message is out, only the offset waits)
+   * or that another wait hides (the API's suppression look-up, beside the produce).
    */
-  lingerEveryBatch?: boolean;
+  busyLingerMs?: number;
   /** Items per send at most (a unit is never split). */
   maxBatch: number;
   /** Sends in flight at once. */
@@ -92,6 +93,7 @@ export class MicroBatcher<T> {
       this.queue.push(unit);
       this.queuedItems += items.length;
       if (this.queuedItems >= this.options.maxBatch) this.flush();
+      else if (this.inFlight > 0 && this.options.busyLingerMs) this.flushWhenDue();
       else if (this.options.lingerMs > 0) this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
       else if (this.options.sameTurn) this.turnEnd ??= setImmediate(() => this.flush());
       else this.flush();
@@ -145,9 +147,9 @@ export class MicroBatcher<T> {
 
   private flushWhenDue(): void {
     const oldest = this.queue[0] as Unit<T>;
-    const wait = this.options.lingerEveryBatch ? oldest.at + this.options.lingerMs - performance.now() : 0;
+    const wait = oldest.at + (this.options.busyLingerMs ?? 0) - performance.now();
     if (wait > 0 && this.queuedItems < this.options.maxBatch) {
-      // A timer set for a younger unit would hold the oldest past its linger.
+      // Always from the oldest unit: a timer set for a younger one would hold it past its linger.
       if (this.lingerTimer) clearTimeout(this.lingerTimer);
       this.lingerTimer = setTimeout(() => this.flush(), wait);
     } else this.flush();

@@ -42,8 +42,8 @@ t.test('while one produce is in flight the next batch accumulates; units are nev
   t.same(sends, [['a'], ['b', 'c'], ['d', 'e', 'f']], 'max 3 a batch, units whole');
 });
 
-t.test('lingerEveryBatch: after a send, what queued meanwhile waits until its oldest unit is lingerMs old', async (t) => {
-  const { b, sends, release } = holdingFirstSend({ lingerMs: 300, lingerEveryBatch: true, maxBatch: 100, maxInFlight: 1, timeoutMs: 5000 });
+t.test('busyLingerMs: after a send, what queued meanwhile waits until its oldest unit is busyLingerMs old', async (t) => {
+  const { b, sends, release } = holdingFirstSend({ lingerMs: 300, busyLingerMs: 300, maxBatch: 100, maxInFlight: 1, timeoutMs: 5000 });
   const first = b.enqueue([msg('a')]);
   await tick(350);
   t.same(sends, [['a']], 'the first unit waited out its linger');
@@ -60,9 +60,9 @@ t.test('lingerEveryBatch: after a send, what queued meanwhile waits until its ol
 });
 
 t.test(
-  'lingerEveryBatch: a unit that already waited lingerMs while a send was in flight goes when it ends; a full batch at once',
+  'busyLingerMs: a unit that already waited busyLingerMs while a send was in flight goes when it ends; a full batch at once',
   async (t) => {
-    const { b, sends, release } = holdingFirstSend({ lingerMs: 50, lingerEveryBatch: true, maxBatch: 2, maxInFlight: 1, timeoutMs: 5000 });
+    const { b, sends, release } = holdingFirstSend({ lingerMs: 50, busyLingerMs: 50, maxBatch: 2, maxInFlight: 1, timeoutMs: 5000 });
     const first = b.enqueue([msg('a')]);
     await tick(80);
     const second = b.enqueue([msg('b')]);
@@ -75,6 +75,23 @@ t.test(
     await tick(5);
     t.same(sends, [['a'], ['b'], ['c', 'd']], 'maxBatch items are sent without waiting');
     await Promise.all([second, ...more]);
+  },
+);
+
+t.test(
+  'busyLingerMs alone: a unit that finds nothing in flight goes at once; one queued behind a send waits, free slot or not',
+  async (t) => {
+    const { b, sends, release } = holdingFirstSend({ lingerMs: 0, busyLingerMs: 300, maxBatch: 100, maxInFlight: 2, timeoutMs: 5000 });
+    const first = b.enqueue([msg('a')]);
+    t.same(sends, [['a']], 'nothing in flight: sent at once');
+    const queuedAt = performance.now();
+    const second = b.enqueue([msg('b')]);
+    await tick(20);
+    t.equal(sends.length, 1, 'a slot is free, but a send is in flight: it waits for company');
+    release();
+    await Promise.all([first, second]);
+    t.same(sends, [['a'], ['b']]);
+    t.ok(performance.now() - queuedAt >= 290, 'sent once it was busyLingerMs old');
   },
 );
 

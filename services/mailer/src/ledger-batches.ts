@@ -33,7 +33,7 @@ export class LedgerBatches {
     this.claims = new ResultBatcher<ClaimRequest, Claim>((requests) => claimMany(db, mailerId, claimTtlMs, requests), options, distinctIds);
     // An outcome waits up to OUTCOME_LINGER_MS for company: the message is out by then, so only its
     // offset and its send slot wait (a claim's wait would delay the message itself).
-    const outcomes = { ...options, lingerMs: OUTCOME_LINGER_MS, lingerEveryBatch: true };
+    const outcomes = { ...options, lingerMs: OUTCOME_LINGER_MS, busyLingerMs: OUTCOME_LINGER_MS };
     this.outcomes = new ResultBatcher<OutcomeRecord, boolean>((records) => recordOutcomes(db, mailerId, records), outcomes, distinctIds);
   }
 
