@@ -65,6 +65,8 @@ try {
   // all of the warm-up, 40-65 us a request (3 runs on 2026-12-02); only its first round, as the
   // variant started first got when the warm-up was spread in turn, 225 against 130-135 us a request
   // for four copies of one build, in every round and whatever its place in the round (2026-12-03).
+  // Not the whole cause: with this, one run had three copies at 132-138 us, the next had the API
+  // started first at 244 against 152-179 us. Read a variant against a copy of itself started later.
   const warm = await startApi({});
   await warmUntilJitQuiet({ pids: stack.kafka.nodes.map((n) => n.pid), load: () => post(warm.url, 64, SECONDS), say });
   await stopProcess(warm.child);

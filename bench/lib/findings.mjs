@@ -106,8 +106,12 @@ produce it runs beside), \`bench/ab.mjs\` on 2026-12-03, 4 rounds of 10 s: first
 4,138/s (208 against 170 µs); a third run, two API processes of each (3 rounds): 5,116 and 4,532/s with the wait
 against 4,225 and 3,735/s without; a fourth, with the wait only while a look-up is in flight (so a look-up at a low rate
 never waits; \`busyLingerMs\`), the wait first: 4,455 and 4,750/s against 5,309 and 4,736/s. No gain that survives the
-order: in three of the four runs the API process started first was the slowest, whichever build (a position effect of
-\`bench/ab.mjs\` to find before its next use, beside the warm-up it already spreads). Not kept.
+order: in three of the four runs the API process started first was the slowest, whichever build. \`bench/ab.mjs\` now
+warms the brokers through an API of its own and rotates the order each round; three copies of one build then ran at
+132–138 µs a request, but in the next run (the look-up's wait again, two processes each, the wait's first) the process
+started first took 244 µs against 152–179 for the other three, and the wait's second process ran at 4,598/s against
+4,706 and 4,118/s without it. Not kept. Why one API process can run at half again the CPU a request of its twins for
+its whole life is not found yet: a lead for the API's cost, and the reason to read a variant against a copy of itself.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
