@@ -12,8 +12,7 @@ export interface BatcherOptions<T = unknown> {
    * While a send is in flight, what queues goes once its oldest unit is this old (or the batch is
    * full), not as soon as a slot frees: under load batches grow with the rate instead of with the
    * length of the send in flight, and a unit that finds nothing in flight is not held by it. For
-   * work whose wait nobody sees (the mailer's outcomes: the message is out, only the offset waits)
-   * or that another wait hides (the API's suppression look-up, beside the produce).
+   * work whose wait nobody sees (the mailer's outcomes: the message is out, only the offset waits).
    */
   busyLingerMs?: number;
   /** Items per send at most (a unit is never split). */
@@ -138,7 +137,7 @@ export class MicroBatcher<T> {
         )
         .finally(() => {
           this.inFlight--;
-          // What queued meanwhile has already waited: send it now (or once it is lingerMs old).
+          // What queued meanwhile has already waited: send it now (or once it is busyLingerMs old).
           if (this.queue.length > 0) this.flushWhenDue();
           else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
         });
