@@ -1,10 +1,8 @@
 // test-plan: standalone
 import t from 'tap';
 import { dkimVerify, publishedDkimKeys } from '../../../test/helpers/dkim-verify.js';
-import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope } from '../../../test/helpers/mailer.js';
+import { envelope, testSmtpSender } from '../../../test/helpers/mailer.js';
 import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
-import { createSmtpSender } from '../src/smtp-sender.js';
 
 // Issue #16 §4: what the SMTP server received verifies with dkimpy (not our code), the public keys
 // coming from a DNS server as a receiver would get them.
@@ -15,19 +13,13 @@ const KEYS = ['example.com.s2026a.pem', 'example.com.s2026b.pem'];
 async function setup(dkimRequired: boolean) {
   const sink = await new SmtpSink().start();
   const { keyring, dns } = await publishedDkimKeys(t, KEYS);
-  const sender = createSmtpSender(
-    {
-      url: sink.url,
-      poolSize: 2,
-      timeoutMs: 2_000,
-      sendTimeoutMs: 5_000,
-      rejectUnauthorized: false,
-      messageIdDomain: 'mail.example.com',
-      dkim: keyring,
-      dkimRequired,
-    },
-    quietLogger,
-  );
+  const sender = testSmtpSender(sink.url, {
+    timeoutMs: 2_000,
+    sendTimeoutMs: 5_000,
+    messageIdDomain: 'mail.example.com',
+    dkim: keyring,
+    dkimRequired,
+  });
   t.teardown(async () => {
     sender.close();
     await sink.stop();

@@ -3,14 +3,12 @@ import { createServer } from 'node:net';
 import type { Envelope } from '@postline/contracts';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope } from '../../../test/helpers/mailer.js';
+import { envelope, testSmtpSender } from '../../../test/helpers/mailer.js';
 import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
-import { emptyKeyring } from '../src/dkim-keys.js';
 import { parseRelays } from '../src/relays/relay-config.js';
 import { createRelayPool, mayFailOver, type PoolOutcome, type RelayPool, relayBreaker } from '../src/relays/relay-pool.js';
 import { RelayThrottle } from '../src/relays/relay-throttle.js';
 import { parseRoutes } from '../src/relays/routes.js';
-import { createSmtpSender } from '../src/smtp-sender.js';
 
 /** A port nothing listens on: connections are refused. */
 async function closedPort(): Promise<number> {
@@ -27,19 +25,7 @@ function pool(t: Test, urls: string[], routes = '') {
     spec,
     breaker: relayBreaker(),
     throttle: new RelayThrottle(spec.maxRate, 8),
-    sender: createSmtpSender(
-      {
-        url: spec.url,
-        poolSize: 8,
-        timeoutMs: 1_000,
-        sendTimeoutMs: 3_000,
-        rejectUnauthorized: false,
-        messageIdDomain: 'relay.test',
-        dkim: emptyKeyring,
-        dkimRequired: false,
-      },
-      quietLogger,
-    ),
+    sender: testSmtpSender(spec.url, { poolSize: 8, messageIdDomain: 'relay.test' }),
   }));
   const p = createRelayPool(relays, routes ? parseRoutes(routes, specs) : [], quietLogger);
   t.teardown(() => p.close());

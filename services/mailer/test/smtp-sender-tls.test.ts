@@ -5,10 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
-import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope } from '../../../test/helpers/mailer.js';
-import { emptyKeyring } from '../src/dkim-keys.js';
-import { createSmtpSender } from '../src/smtp-sender.js';
+import { envelope, testSmtpSender } from '../../../test/helpers/mailer.js';
 
 // The relay's TLS as users configure it: STARTTLS when the server offers it (smtp://), implicit
 // TLS (smtps://), and SMTP_TLS_REJECT_UNAUTHORIZED. A self-signed certificate made here by openssl.
@@ -58,19 +55,8 @@ async function server(t: Test, secure: boolean) {
 }
 
 function sender(t: Test, url: string, rejectUnauthorized: boolean) {
-  const s = createSmtpSender(
-    {
-      url,
-      poolSize: 1,
-      timeoutMs: 2_000,
-      sendTimeoutMs: 5_000,
-      rejectUnauthorized,
-      messageIdDomain: 'sender.test',
-      dkim: emptyKeyring,
-      dkimRequired: false,
-    },
-    quietLogger,
-  );
+  // A TLS handshake (a 2048-bit key) on a loaded host: more than the unit tests' 1 s an SMTP phase.
+  const s = testSmtpSender(url, { poolSize: 1, timeoutMs: 2_000, sendTimeoutMs: 5_000, rejectUnauthorized });
   t.teardown(() => s.close());
   return s;
 }

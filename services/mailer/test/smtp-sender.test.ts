@@ -4,34 +4,16 @@ import { createLogger, type LogSink } from '@postline/runtime';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
 import { freePort } from '../../../packages/stack/src/ports.js';
-import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope } from '../../../test/helpers/mailer.js';
+import { envelope, testSmtpSender } from '../../../test/helpers/mailer.js';
 import { SmtpSink } from '../../../test/helpers/smtp-sink.js';
-import { emptyKeyring } from '../src/dkim-keys.js';
-import { createSmtpSender, type SmtpSender } from '../src/smtp-sender.js';
+import type { SmtpSender, SmtpSenderOptions } from '../src/smtp-sender.js';
 
 type Outcome = Awaited<ReturnType<SmtpSender['send']>>;
 
 /** The sender under test, to a port on this host or to a whole SMTP URL. */
-function sender(
-  t: Test,
-  target: number | string,
-  o: { timeoutMs?: number; sendTimeoutMs?: number; poolSize?: number; log?: LogSink; bounceDomain?: string } = {},
-) {
-  const s = createSmtpSender(
-    {
-      url: typeof target === 'number' ? `smtp://127.0.0.1:${target}` : target,
-      poolSize: o.poolSize ?? 2,
-      timeoutMs: o.timeoutMs ?? 1_000,
-      sendTimeoutMs: o.sendTimeoutMs ?? 3_000,
-      rejectUnauthorized: false,
-      messageIdDomain: 'sender.test',
-      dkim: emptyKeyring,
-      dkimRequired: false,
-      bounceDomain: o.bounceDomain,
-    },
-    o.log ?? quietLogger,
-  );
+function sender(t: Test, target: number | string, o: Partial<SmtpSenderOptions> & { log?: LogSink } = {}) {
+  const { log, ...options } = o;
+  const s = testSmtpSender(typeof target === 'number' ? `smtp://127.0.0.1:${target}` : target, options, log);
   t.teardown(() => s.close());
   return s;
 }
