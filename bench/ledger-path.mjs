@@ -6,19 +6,20 @@
 // schema as migrated, changed by the variant's `prepare` SQL.
 // `npx tsc -b && node bench/ledger-path.mjs` (LEDGER_PATH_EMAILS, LEDGER_PATH_ROUNDS, LEDGER_PATH_BATCH).
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { emailEvent, queuedEvent } from '../packages/contracts/dist/index.js';
 import { claimMany, createLedgerPool, migrate, recordOutcomes, relayOutbox } from '../packages/ledger/dist/index.js';
 import { freePort } from '../packages/stack/dist/index.js';
 import { PostgresServer } from '../packages/stack/dist/postgres-server.js';
+import { descendants } from '../packages/stack/dist/proc.js';
+import { statCpuMs } from './lib/measure.mjs';
 
 const EMAILS = Number(process.env.LEDGER_PATH_EMAILS ?? 4000);
 const ROUNDS = Number(process.env.LEDGER_PATH_ROUNDS ?? 4);
 const BATCH = Number(process.env.LEDGER_PATH_BATCH ?? 2);
 // Outcomes a statement (a multiple of BATCH): the claims' by default.
 const OUTCOMES = Number(process.env.LEDGER_PATH_OUTCOMES ?? BATCH);
-const TICKS = 100; // USER_HZ on Linux
 
 const VARIANTS = [{ name: 'as migrated', prepare: '' }, ...JSON.parse(process.env.LEDGER_PATH_VARIANTS ?? '[]')];
 
@@ -29,19 +30,16 @@ await server.initialise();
 await server.start();
 const log = { warn: () => {} };
 
-/** utime + stime of every postgres process, in ms. */
+/** utime + stime of the server's processes (the postmaster and its backends and workers), in ms. */
 function postgresCpuMs() {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  const postmaster = Number(readFileSync(`${dir}/postgres.pid`, 'utf8'));
+  let ms = 0;
+  for (const pid of [postmaster, ...descendants(postmaster)]) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-      const fields = stat.slice(close + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {}
+      ms += statCpuMs(`/proc/${pid}/stat`);
+    } catch {} // exited meanwhile
   }
-  return (ticks * 1000) / TICKS;
+  return ms;
 }
 
 const admin = new pg.Client({ connectionString: server.url });

@@ -56,7 +56,7 @@ t.test('busyLingerMs: after a send, what queued meanwhile waits until its oldest
   const third = b.enqueue([msg('c')]);
   await Promise.all([second, third]);
   t.same(sends, [['a'], ['b', 'c']], 'the unit queued during the wait joined it');
-  t.ok(performance.now() - queuedAt >= 290, 'sent once the oldest unit was lingerMs old');
+  t.ok(performance.now() - queuedAt >= 290, 'sent once the oldest unit was busyLingerMs old');
 });
 
 t.test(
