@@ -31,13 +31,14 @@ USER node
 FROM runtime AS api
 COPY --from=build --chown=node:node /out/api /app
 ENV PORT=3000 HOST=0.0.0.0 SUBMISSION_PORT=587
-# The heap each service runs with everywhere (packages/stack/src/node-options.ts; test/packaging checks they agree).
+# The heap each service runs with everywhere (packages/stack/src/node-options.ts; test/packaging checks they agree):
+# its bounds in NODE_OPTIONS, so that any node process of the image has them, and in CMD the flags Node refuses there.
 ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128"
 # 2525: the bounce listener, when run as `node services/api/dist/bounce-server.js` (compose, k8s).
 EXPOSE 3000 587 2525
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "services/api/dist/server.js"]
+CMD ["node", "--heap-growing-percent=60", "services/api/dist/server.js"]
 
 FROM runtime AS mailer
 COPY --from=build --chown=node:node /out/mailer /app
@@ -48,7 +49,7 @@ EXPOSE 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "services/mailer/dist/server.js"]
+CMD ["node", "--heap-growing-percent=60", "services/mailer/dist/server.js"]
 
 FROM runtime AS webhooks
 COPY --from=build --chown=node:node /out/webhooks /app

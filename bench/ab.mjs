@@ -5,8 +5,10 @@
 // BENCH_RATE=N offers N requests/s in every round instead of as many as the clients manage:
 // G3's load, for the latency at a rate rather than the maximum.
 // A variant's ENTRY (not passed to the API) starts another build's server.js, e.g. a clone of the
-// commit before a change: code against code, on the same stack. Each round also reports the API's
-// CPU a request (from /proc), which moves less with the host than the rate does.
+// commit before a change: code against code, on the same stack. A variant's NODE_ARGS (not passed
+// either) are node arguments for that API alone, e.g. a V8 heap flag. Each round also reports the
+// API's CPU a request (from /proc), which moves less with the host than the rate does, and its GC:
+// scavenges' time a request, the round's mark-compacts, V8's new space at the end of the round.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,10 +46,29 @@ const apis = [];
 /** An API under `extra` (its ENTRY, if any, is another build's server.js). */
 async function startApi(extra) {
   const port = await freePort();
-  const { ENTRY, ...rest } = extra;
+  const { ENTRY, NODE_ARGS, ...rest } = extra;
   const env = { ...apiEnv(stack.env, topics, port), ...rest };
   const url = `http://127.0.0.1:${port}`;
-  return { extra, url, child: await startProcess(ENTRY ?? join(root, 'services/api/dist/server.js'), env, `${url}/readyz`), runs: {} };
+  const entry = ENTRY ?? join(root, 'services/api/dist/server.js');
+  const args = NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return { extra, url, child: await startProcess(entry, env, `${url}/readyz`, args), runs: {} };
+}
+/** An API's /metrics now: `value(name, labels)` is its first series of that name whose labels contain `labels`. */
+async function metrics(a) {
+  const lines = (await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text()).split('\n');
+  return (name, labels = '') => {
+    const line = lines.find((l) => new RegExp(`^postline_api_${name}[ {]`).test(l) && l.includes(labels));
+    return Number(line?.split(' ').at(-1) ?? Number.NaN);
+  };
+}
+/** GC so far: scavenges' seconds and mark-compacts' count, and the new space's size now in MB. */
+async function gcNow(a) {
+  const value = await metrics(a);
+  return {
+    scavengeSeconds: value('nodejs_gc_duration_seconds_sum', 'kind="minor"'),
+    markCompacts: value('nodejs_gc_duration_seconds_count', 'kind="major"'),
+    newSpaceMb: value('nodejs_heap_space_size_total_bytes', 'space="new"') / 2 ** 20,
+  };
 }
 try {
   const post = (url, connections, duration, rate) =>
@@ -78,28 +99,31 @@ try {
       // Each round starts with the next variant: no variant always runs right after the warm-up
       // or after the same neighbour.
       for (const a of [...apis.slice(r % apis.length), ...apis.slice(0, r % apis.length)]) {
+        const gc0 = await gcNow(a);
         const cpu0 = statCpuMs(`/proc/${a.child.pid}/stat`);
         const m = await post(a.url, c, SECONDS, RATE);
         m.cpuPerReq = (1000 * (statCpuMs(`/proc/${a.child.pid}/stat`) - cpu0)) / m.ok;
+        const gc = await gcNow(a);
+        m.scavengePerReq = (1e6 * (gc.scavengeSeconds - gc0.scavengeSeconds)) / m.ok;
+        m.markCompacts = gc.markCompacts - gc0.markCompacts;
         a.runs[c] = [...(a.runs[c] ?? []), m];
         say(
-          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
+          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req, scavenges ${m.scavengePerReq.toFixed(0)} us/req, ${m.markCompacts} mark-compacts, new space ${gc.newSpaceMb.toFixed(1)} MB${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
         );
       }
     }
   }
   for (const a of apis) {
     // Where a request's time goes: the produce (its batch's send) and the whole request.
-    const text = await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
-    const value = (name) => Number(new RegExp(`^${name}(?:{[^}]*})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-    const sends = value('postline_api_produce_duration_seconds_count');
+    const value = await metrics(a);
+    const sends = value('produce_duration_seconds_count');
     say(
-      `METRICS ${JSON.stringify(a.extra)}: produce ${((1000 * value('postline_api_produce_duration_seconds_sum')) / sends).toFixed(1)} ms a send, ${(value('postline_api_produce_batch_records_sum') / value('postline_api_produce_batch_records_count')).toFixed(1)} records a send, ${sends} sends`,
+      `METRICS ${JSON.stringify(a.extra)}: produce ${((1000 * value('produce_duration_seconds_sum')) / sends).toFixed(1)} ms a send, ${(value('produce_batch_records_sum') / value('produce_batch_records_count')).toFixed(1)} records a send, ${sends} sends`,
     );
     // Where the resident memory is, at the end: V8's heap (used / reserved) and off-heap buffers.
     const mb = (name) => (value(name) / 2 ** 20).toFixed(0);
     say(
-      `MEMORY ${JSON.stringify(a.extra)}: heap used ${mb('postline_api_nodejs_heap_size_used_bytes')} of ${mb('postline_api_nodejs_heap_size_total_bytes')} MB, external ${mb('postline_api_nodejs_external_memory_bytes')} MB, RSS now ${mb('postline_api_process_resident_memory_bytes')} MB`,
+      `MEMORY ${JSON.stringify(a.extra)}: heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB, RSS now ${mb('process_resident_memory_bytes')} MB`,
     );
     const rss = peakRssMb(a.child.pid);
     for (const c of CONNECTIONS) {

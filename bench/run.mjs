@@ -10,7 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
-import { SERVICE_NODE_OPTIONS, startStack } from '../packages/stack/dist/index.js';
+import { serviceNodeArgs, startStack } from '../packages/stack/dist/index.js';
 import { apiBench, apiScaling, helloEntry } from './lib/api-bench.mjs';
 import { startBullmqPeer } from './lib/bullmq-peer.mjs';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
@@ -35,7 +35,7 @@ const say = (line) => process.stderr.write(`[bench] ${line}\n`);
 // Before anything else runs, in a process with the API's heap settings: an event-loop block is the
 // request's own work only on a quiet machine. Inside the run (measured on 2026-12-01) the brokers'
 // leftover work stretched the same requests' worst blocks from 1-12 ms to 30-224 ms: descheduling.
-const hostileRun = spawnSync(process.execPath, [...SERVICE_NODE_OPTIONS.api, join(root, 'bench/lib/hostile-bench.mjs')], {
+const hostileRun = spawnSync(process.execPath, [...serviceNodeArgs('api'), join(root, 'bench/lib/hostile-bench.mjs')], {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -83,8 +83,9 @@ const children = [];
 const local = (port) => `http://127.0.0.1:${port}`;
 const common = { ...stack.env, ...apiTopics, NODE_ENV: 'production', SUBMISSION_PORT: '0' }; // LOG_LEVEL as users run it: info
 
-async function started(entry, env, readyPath, port) {
-  const child = await startProcess(join(root, entry), env, `${local(port)}${readyPath}`);
+// An env's NODE_ARGS (a mailer-ab variant's, say) are node arguments for that process, not its env.
+async function started(entry, { NODE_ARGS, ...env }, readyPath, port) {
+  const child = await startProcess(join(root, entry), env, `${local(port)}${readyPath}`, NODE_ARGS?.split(' ').filter(Boolean));
   children.push(child);
   return { child, url: local(port) };
 }

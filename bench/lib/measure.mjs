@@ -45,12 +45,12 @@ export const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
 /** Resident set now (VmRSS) of a live process, in MB. */
 export const rssMb = (pid) => statusMb(pid, 'VmRSS');
 
-/** Starts `node <entry>` with env; resolves once GET url answers 200. */
-export async function startProcess(entry, env, readyUrl) {
+/** Starts `node <entry>` with env (and `args` before the entry); resolves once GET url answers 200. */
+export async function startProcess(entry, env, readyUrl, args = []) {
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services under load.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   // The heap settings the service runs with everywhere (packages/stack/src/node-options.ts), then BENCH_NODE_ARGS.
-  const child = spawn(process.execPath, [...nodeArgsFor(entry), ...nodeArgs, entry], {
+  const child = spawn(process.execPath, [...nodeArgsFor(entry), ...nodeArgs, ...args, entry], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { SERVICE_NODE_OPTIONS } from '../../packages/stack/src/node-options.js';
+import { serviceNodeArgs } from '../../packages/stack/src/node-options.js';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 
 export interface ServiceProcess {
@@ -27,7 +27,7 @@ const SAMPLES = 3;
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
 export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: Record<string, string>): ServiceProcess {
   // With the heap settings it runs with everywhere (node-options.ts).
-  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS[name], join(repoRoot, `services/${name}/dist/server.js`)], {
+  const child = spawn(process.execPath, [...serviceNodeArgs(name), join(repoRoot, `services/${name}/dist/server.js`)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

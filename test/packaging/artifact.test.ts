@@ -1,9 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { SERVICE_NODE_OPTIONS, type ServiceName } from '../../packages/stack/src/node-options.js';
+import {
+  SERVICE_COMMAND_LINE_FLAGS,
+  SERVICE_NODE_OPTIONS,
+  type ServiceName,
+  serviceNodeArgs,
+} from '../../packages/stack/src/node-options.js';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
@@ -11,25 +16,36 @@ import { answers } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
-/** NODE_OPTIONS of each image (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`). */
-function imageNodeOptions(): Record<string, string> {
-  const found: Record<string, string> = {};
+/** Each image's NODE_OPTIONS and CMD (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`, `CMD [...]`). */
+function images(): Record<string, { nodeOptions?: string; cmd?: string[] }> {
+  const found: Record<string, { nodeOptions?: string; cmd?: string[] }> = {};
   let stage = '';
   for (const line of readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n')) {
     stage = /^FROM \S+ AS (\S+)/.exec(line)?.[1] ?? stage;
-    const value = /^ENV NODE_OPTIONS="([^"]*)"$/.exec(line)?.[1];
-    if (value !== undefined) found[stage] = value;
+    const image = found[stage] ?? {};
+    found[stage] = image;
+    image.nodeOptions = /^ENV NODE_OPTIONS="([^"]*)"$/.exec(line)?.[1] ?? image.nodeOptions;
+    const cmd = /^CMD (\[.*\])$/.exec(line)?.[1]; // the service's own, not HEALTHCHECK's indented one
+    if (cmd !== undefined) image.cmd = JSON.parse(cmd) as string[];
   }
   return found;
 }
 
 t.test('every way of running a service gives it the same heap settings (node-options.ts)', async (t) => {
-  const images = imageNodeOptions();
+  const image = images();
   const scripts = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts as Record<string, string>;
   for (const [svc, flags] of Object.entries(SERVICE_NODE_OPTIONS)) {
-    t.equal(images[svc], flags.join(' '), `${svc} image: NODE_OPTIONS`);
-    t.match(scripts[svc], `node ${flags.join(' ')} services/${svc}/dist/server.js`, `npm run ${svc}`);
+    const entry = `services/${svc}/dist/server.js`;
+    t.equal(image[svc]?.nodeOptions, flags.join(' '), `${svc} image: NODE_OPTIONS`);
+    t.same(image[svc]?.cmd, ['node', ...SERVICE_COMMAND_LINE_FLAGS[svc as ServiceName], entry], `${svc} image: CMD`);
+    t.match(scripts[svc], `node ${serviceNodeArgs(svc as ServiceName).join(' ')} ${entry}`, `npm run ${svc}`);
   }
+  // Node refuses these in NODE_OPTIONS: a process started with them there would not start at all.
+  for (const flags of Object.values(SERVICE_COMMAND_LINE_FLAGS))
+    for (const flag of flags) {
+      const run = spawnSync(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH, NODE_OPTIONS: flag }, encoding: 'utf8' });
+      t.match(run.stderr, 'is not allowed in NODE_OPTIONS', `${flag}: on the command line, not in NODE_OPTIONS`);
+    }
 });
 
 /** What the Dockerfile builds (scripts/build-artifact.mjs), started the way the image starts it. */
@@ -62,12 +78,13 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
   const mailer = mailerEnv(sink.url, { ...topics, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
   await createTopics(mailer);
   // Only what a container would have: the artifact folder as working directory, no repo around.
-  // …and its image's NODE_OPTIONS (the heap it runs with).
-  const images = imageNodeOptions();
+  // …and its image's NODE_OPTIONS and command line (the heap it runs with).
+  const image = images();
   const run = (svc: ServiceName, env: Record<string, string>) => {
-    const child = spawn(process.execPath, [`services/${svc}/dist/server.js`], {
+    const [, ...args] = image[svc]?.cmd ?? [];
+    const child = spawn(process.execPath, args, {
       cwd: join(out, svc),
-      env: { PATH: process.env.PATH, NODE_OPTIONS: images[svc] ?? '', ...env },
+      env: { PATH: process.env.PATH, NODE_OPTIONS: image[svc]?.nodeOptions ?? '', ...env },
       stdio: 'ignore',
     });
     t.teardown(() => child.kill('SIGKILL'));

@@ -1,8 +1,8 @@
 /**
  * The V8 heap settings each service runs with, wherever it runs: the images (Dockerfile's
- * NODE_OPTIONS, checked by test/packaging), `npm start`, `npm run api|mailer`, the tests' service
- * processes and the bench. Measured with `bench/ab.mjs` and `npm run bench` (2026-11-30): V8's
- * default young generation (16 MB semi-spaces) and its lazy old generation took the API to a
+ * NODE_OPTIONS and CMD, checked by test/packaging), `npm start`, `npm run api|mailer`, the tests'
+ * service processes and the bench. Measured with `bench/ab.mjs` and `npm run bench` (2026-11-30):
+ * V8's default young generation (16 MB semi-spaces) and its lazy old generation took the API to a
  * 247 MB peak RSS and the mailer to 223 MB, with a live heap near 31 MB; with these, 140 MB and
  * 131 MB at the same throughput (a 1 MB semi-space cost a fifth of the API's rate).
  *
@@ -17,10 +17,35 @@ export const SERVICE_NODE_OPTIONS = {
   webhooks: ['--max-semi-space-size=8', '--max-old-space-size=256'],
 } as const satisfies Record<string, readonly string[]>;
 
+/**
+ * V8 flags Node refuses in NODE_OPTIONS, so the images pass them on the command line (CMD).
+ *
+ * Under a cap of 256 MB or less V8 lets the old generation grow by only 1.3× its live size before
+ * the next full collection: the API (27 MB live) ran a mark-compact every 0.5–1 s under load, with
+ * its concurrent marking on other threads and its write barriers on the request path. How often
+ * also fed on itself: a slower process holds each request longer, promotes more, collects more.
+ * Identical API processes on one stack ran 3–22 mark-compacts in 5 s and 250–460 µs of CPU a
+ * request (`bench/ab.mjs`, 2026-12-03). A fixed factor of 1.6 cut the API's CPU a request at 256
+ * clients by 28 % and 15 % (two runs, two processes a setting) and raised the mailer's bulk rate by
+ * 18 % (432 against 366/s, higher in each of 4 interleaved rounds); the API's peak RSS rose by
+ * 5–14 MB. The caps above still bound the heap.
+ * Not measured for the webhook dispatcher, which keeps V8's factor.
+ */
+export const SERVICE_COMMAND_LINE_FLAGS = {
+  api: ['--heap-growing-percent=60'],
+  mailer: ['--heap-growing-percent=60'],
+  webhooks: [],
+} as const satisfies Record<keyof typeof SERVICE_NODE_OPTIONS, readonly string[]>;
+
 export type ServiceName = keyof typeof SERVICE_NODE_OPTIONS;
+
+/** Every node argument a service runs with, before its entry file. */
+export function serviceNodeArgs(name: ServiceName): string[] {
+  return [...SERVICE_NODE_OPTIONS[name], ...SERVICE_COMMAND_LINE_FLAGS[name]];
+}
 
 /** The node arguments to run a service's entry file (services/<name>/dist/...) with. */
 export function nodeArgsFor(entry: string): string[] {
   const name = /services\/([a-z]+)\/dist\//.exec(entry.replaceAll('\\', '/'))?.[1];
-  return name && name in SERVICE_NODE_OPTIONS ? [...SERVICE_NODE_OPTIONS[name as ServiceName]] : [];
+  return name && name in SERVICE_NODE_OPTIONS ? serviceNodeArgs(name as ServiceName) : [];
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { SERVICE_NODE_OPTIONS } from '../../../packages/stack/src/node-options.js';
+import { serviceNodeArgs } from '../../../packages/stack/src/node-options.js';
 import { repoRoot } from '../../../packages/stack/src/paths.js';
 import { freePort } from '../../../packages/stack/src/ports.js';
 import { AUTH, apiEnv, email } from '../../../test/helpers/api.js';
@@ -11,7 +11,7 @@ import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
 t.test('SIGTERM under load: exits 0, and every id answered 202 is on the topic', async (t) => {
   const port = await freePort();
   const env = apiEnv({ PORT: String(port), LOG_LEVEL: 'warn' });
-  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS.api, join(repoRoot, 'services/api/dist/server.js')], {
+  const child = spawn(process.execPath, [...serviceNodeArgs('api'), join(repoRoot, 'services/api/dist/server.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
