@@ -368,9 +368,28 @@ median 405 against 349 ms in one run and 353 against 470 ms in another, its clos
 and one produce at a time of 8–130 KB took the same 4–9 ms (p50) either way once warm: Linux's Nagle only holds a
 segment back behind an unacknowledged small one, and kafkajs writes each request at once.
 
+**Mark-compacts (2026-12-03).** Four API processes of one build on one stack (\`bench/ab.mjs\`) used 250–460 µs of
+CPU a request, and one of them was often about 1.5× its twins for its whole life. A CPU profile did not show why: it
+records the main thread only. The threads' CPU from \`/proc\`, the API's GC metrics and \`--trace-gc\` did. Under a
+heap cap of 256 MB or less, V8 lets the old generation grow by only 1.3× its live size before the next mark-compact.
+The API holds about 27 MB live, so it ran a mark-compact every 0.5–1 s under load. The slow process ran 8–9 in a 5 s
+round against 3–6 for its twins:
+- its other threads (concurrent marking) used 86–130 µs a request, against 45–92;
+- its scavenges cost up to 45 µs a request, against 26–36.
+
+The effect feeds itself: a slower process holds each request longer, so more survives each scavenge and is promoted.
+The API and the mailer now run with \`--heap-growing-percent=60\`, a fixed factor of 1.6. It goes on the command line
+(the images' \`CMD\`), because Node refuses it in \`NODE_OPTIONS\`. Measured interleaved, two processes a setting:
+- API at 256 clients: 266–295 against 377–402 µs a request in one run, 395–415 against 449–503 in a busier one;
+  mark-compacts 3–12 against 9–22 a round;
+- mailer (\`BENCH_ONLY=mailer-ab\`, 4 rounds, twice): a bulk rate of 432 against 366/s, higher in every round, then
+  577 against 605/s, lower in 2 of 4 on a busier host; G5's p99 at 100/s 125 against 112 ms, then 47 against 93 ms
+  (medians): not clear either way;
+- the API's peak RSS rose by 5–14 MB. A factor of 1.4 was not clearly better than none.
+
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
-runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\`, \`npm start\`, the tests, this bench).
+runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\` and \`CMD\`, \`npm start\`, the tests, this bench).
 Before them (same day): API 247 MB, mailer 223 MB. The peak was not retained data: a heap snapshot of the API after
 the load holds 31 MB, and the rest was V8 letting its 16 MB semi-spaces and its old generation grow lazily under
 short-lived garbage (request bodies, envelopes, kafkajs' encode buffers). Measured with \`bench/ab.mjs\` (API, two

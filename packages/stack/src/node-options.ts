@@ -26,9 +26,10 @@ export const SERVICE_NODE_OPTIONS = {
  * also fed on itself: a slower process holds each request longer, promotes more, collects more.
  * Identical API processes on one stack ran 3–22 mark-compacts in 5 s and 250–460 µs of CPU a
  * request (`bench/ab.mjs`, 2026-12-03). A fixed factor of 1.6 cut the API's CPU a request at 256
- * clients by 28 % and 15 % (two runs, two processes a setting) and raised the mailer's bulk rate by
- * 18 % (432 against 366/s, higher in each of 4 interleaved rounds); the API's peak RSS rose by
- * 5–14 MB. The caps above still bound the heap.
+ * clients by 28 % and 15 % (two runs, two processes a setting); the API's peak RSS rose by 5–14 MB.
+ * The mailer has the same cap problem; its bulk rate rose by 18 % in one run (4 of 4 rounds) and
+ * fell by 5 % in the next (2 of 4 lower, on a busier host), with G5's p99 at 100/s 47 against 93 ms.
+ * The caps above still bound the heap.
  * Not measured for the webhook dispatcher, which keeps V8's factor.
  */
 export const SERVICE_COMMAND_LINE_FLAGS = {
