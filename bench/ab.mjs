@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
-import { freePort, load, peakRssMb, sleep, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
+import { freePort, gcNow, load, peakRssMb, scrape, sleep, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
 import { openLoop } from './lib/open-loop.mjs';
 import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
@@ -53,23 +53,9 @@ async function startApi(extra) {
   const args = NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return { extra, url, child: await startProcess(entry, env, `${url}/readyz`, args), runs: {} };
 }
-/** An API's /metrics now: `value(name, labels)` is its first series of that name whose labels contain `labels`. */
-async function metrics(a) {
-  const lines = (await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text()).split('\n');
-  return (name, labels = '') => {
-    const line = lines.find((l) => new RegExp(`^postline_api_${name}[ {]`).test(l) && l.includes(labels));
-    return Number(line?.split(' ').at(-1) ?? Number.NaN);
-  };
-}
-/** GC so far: scavenges' seconds and mark-compacts' count, and the new space's size now in MB. */
-async function gcNow(a) {
-  const value = await metrics(a);
-  return {
-    scavengeSeconds: value('nodejs_gc_duration_seconds_sum', 'kind="minor"'),
-    markCompacts: value('nodejs_gc_duration_seconds_count', 'kind="major"'),
-    newSpaceMb: value('nodejs_heap_space_size_total_bytes', 'space="new"') / 2 ** 20,
-  };
-}
+const auth = { authorization: `Bearer ${KEY}` };
+const metrics = (a) => scrape(`${a.url}/metrics`, 'postline_api_', auth);
+const gcOf = (a) => gcNow(`${a.url}/metrics`, 'postline_api_', auth);
 try {
   const post = (url, connections, duration, rate) =>
     (rate ? openLoop : load)({
@@ -99,11 +85,11 @@ try {
       // Each round starts with the next variant: no variant always runs right after the warm-up
       // or after the same neighbour.
       for (const a of [...apis.slice(r % apis.length), ...apis.slice(0, r % apis.length)]) {
-        const gc0 = await gcNow(a);
+        const gc0 = await gcOf(a);
         const cpu0 = statCpuMs(`/proc/${a.child.pid}/stat`);
         const m = await post(a.url, c, SECONDS, RATE);
         m.cpuPerReq = (1000 * (statCpuMs(`/proc/${a.child.pid}/stat`) - cpu0)) / m.ok;
-        const gc = await gcNow(a);
+        const gc = await gcOf(a);
         m.scavengePerReq = (1e6 * (gc.scavengeSeconds - gc0.scavengeSeconds)) / m.ok;
         m.markCompacts = gc.markCompacts - gc0.markCompacts;
         a.runs[c] = [...(a.runs[c] ?? []), m];

@@ -138,7 +138,7 @@ const ctx = {
       CONSUMER_GROUP: `${base}.group`,
       ...extra,
     };
-    return (await started('services/mailer/dist/server.js', env, '/readyz', port)).child;
+    return started('services/mailer/dist/server.js', env, '/readyz', port);
   },
 };
 
@@ -167,8 +167,8 @@ try {
   if (only.has('mailer-ab')) await mailerAb(ctx, JSON.parse(process.env.BENCH_MAILER_AB ?? '[{}]'));
   if (only.has('mailer')) {
     const mailer = await mailerBench(ctx, results);
-    results.rss.mailerMb = peakRssMb(mailer.pid);
-    await stopProcess(mailer);
+    results.rss.mailerMb = peakRssMb(mailer.child.pid);
+    await stopProcess(mailer.child);
   }
   await topicSets.drop(mailerTopics);
   say(`peak RSS: API ${results.rss.apiMb?.toFixed(0)} MB, mailer ${results.rss.mailerMb?.toFixed(0)} MB`);

@@ -382,9 +382,10 @@ The API and the mailer now run with \`--heap-growing-percent=60\`, a fixed facto
 (the images' \`CMD\`), because Node refuses it in \`NODE_OPTIONS\`. Measured interleaved, two processes a setting:
 - API at 256 clients: 266–295 against 377–402 µs a request in one run, 395–415 against 449–503 in a busier one;
   mark-compacts 3–12 against 9–22 a round;
-- mailer (\`BENCH_ONLY=mailer-ab\`, 4 rounds, twice): a bulk rate of 432 against 366/s, higher in every round, then
-  577 against 605/s, lower in 2 of 4 on a busier host; G5's p99 at 100/s 125 against 112 ms, then 47 against 93 ms
-  (medians): not clear either way;
+- mailer (\`BENCH_ONLY=mailer-ab\`, 4 rounds, three runs): 5 mark-compacts instead of 10 for 4,000 emails, and 1,319
+  against 1,380 µs of CPU an email, lower in 3 of 4 rounds (the third run, which measured it). Its bulk rate moved
+  +18 % (432 against 366/s, higher in every round), −5 % (577 against 605/s, on a busier host) and +1 %: within the
+  host's spread. G5's p99 at 100/s: 125 against 112 ms, 47 against 93 ms, 43 against 42 ms (medians);
 - the API's peak RSS rose by 5–14 MB. A factor of 1.4 was not clearly better than none.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after

@@ -1,6 +1,6 @@
 // G4, G5 and the mailer's scaling: the mailer against nodemailer's own pooled transport.
 import { warmUntilJitQuiet } from './jit-warmup.mjs';
-import { percentile, sleep, stopProcess, summary } from './measure.mjs';
+import { gcNow, percentile, sleep, statCpuMs, stopProcess, summary } from './measure.mjs';
 import { openLoop } from './open-loop.mjs';
 import { rawNodemailer } from './raw-nodemailer.mjs';
 import { now } from './sink.mjs';
@@ -66,7 +66,7 @@ export async function mailerScaling(ctx, results) {
     const rps = await mailerRound(ctx, ctx.settings.EMAILS, own.EMAILS_TOPIC);
     results.scaling.mailer.push({ sendsPerPartition: sends, poolSize: pool, rps });
     ctx.say(`mailer sends/partition ${sends}, pool ${pool}: ${rps.toFixed(0)}/s`);
-    await stopProcess(m);
+    await stopProcess(m.child);
     await ctx.topicSets.drop(own);
   }
 }
@@ -81,21 +81,27 @@ export async function mailerScaling(ctx, results) {
 export async function mailerAb(ctx, variants) {
   const { say, settings, mailerTopics } = ctx;
   const rate = Number(process.env.BENCH_G5_RATE ?? 100);
-  const runs = variants.map((variant) => ({ variant, bulk: [], p50: [], p99: [] }));
-  // A mailer under `variant` and an API of their own for `work(apiUrl)`, stopped after it.
+  const runs = variants.map((variant) => ({ variant, bulk: [], cpu: [], p50: [], p99: [] }));
+  // A mailer under `variant` and an API of their own for `work(apiUrl, mailer)`, stopped after it.
   const pipeline = async (variant, work) => {
     const mailer = await ctx.startMailer({ ...mailerTopics, ...variant });
     const api = await ctx.startApi(mailerTopics);
-    const result = await work(api.url);
+    const result = await work(api.url, mailer);
     await stopProcess(api.child);
-    await stopProcess(mailer);
+    await stopProcess(mailer.child);
     return result;
   };
   const once = (variant) =>
-    pipeline(variant, async (url) => {
+    pipeline(variant, async (url, mailer) => {
+      // The mailer's CPU an email over the bulk round, which moves less with the host than its rate.
+      const stat = `/proc/${mailer.child.pid}/stat`;
+      const gc0 = await gcNow(`${mailer.url}/metrics`, 'postline_mailer_');
+      const cpu0 = statCpuMs(stat);
       const bulk = await mailerRound(ctx, settings.EMAILS, mailerTopics.EMAILS_TOPIC);
+      const cpu = (1000 * (statCpuMs(stat) - cpu0)) / settings.EMAILS;
+      const markCompacts = (await gcNow(`${mailer.url}/metrics`, 'postline_mailer_')).markCompacts - gc0.markCompacts;
       await endToEnd(ctx, url, rate, 5);
-      return { bulk, latencies: await endToEnd(ctx, url, rate, settings.SECONDS * 2) };
+      return { bulk, cpu, markCompacts, latencies: await endToEnd(ctx, url, rate, settings.SECONDS * 2) };
     });
   // Unmeasured, until the brokers' compilers are quiet again: their warm-up only produced, and the
   // consumer-group paths compile under this load. Measured on 2026-12-02: the brokers took 73–79 %
@@ -104,18 +110,19 @@ export async function mailerAb(ctx, variants) {
   await pipeline(variants[0] ?? {}, (url) => warmUntilJitQuiet({ pids, load: () => endToEnd(ctx, url, rate, 10), say }));
   for (let r = 0; r < settings.ROUNDS; r++) {
     for (const run of runs) {
-      const { bulk, latencies: l } = await once(run.variant);
+      const { bulk, cpu, markCompacts, latencies: l } = await once(run.variant);
       run.bulk.push(bulk);
+      run.cpu.push(cpu);
       run.p50.push(percentile(l, 50));
       run.p99.push(percentile(l, 99));
       say(
-        `round ${r + 1}, ${JSON.stringify(run.variant)}: bulk ${bulk.toFixed(0)}/s; at ${rate}/s p50 ${run.p50.at(-1).toFixed(1)} ms, p99 ${run.p99.at(-1).toFixed(1)} ms`,
+        `round ${r + 1}, ${JSON.stringify(run.variant)}: bulk ${bulk.toFixed(0)}/s, ${cpu.toFixed(0)} us of the mailer's CPU an email, ${markCompacts} mark-compacts; at ${rate}/s p50 ${run.p50.at(-1).toFixed(1)} ms, p99 ${run.p99.at(-1).toFixed(1)} ms`,
       );
     }
   }
   for (const run of runs) {
     say(
-      `${JSON.stringify(run.variant)}: bulk median ${summary(run.bulk).median.toFixed(0)}/s (${run.bulk.map((x) => x.toFixed(0)).join(', ')}); p50 median ${summary(run.p50).median.toFixed(1)} ms, p99 median ${summary(run.p99).median.toFixed(1)} ms (${run.p99.map((x) => x.toFixed(0)).join(', ')})`,
+      `${JSON.stringify(run.variant)}: bulk median ${summary(run.bulk).median.toFixed(0)}/s (${run.bulk.map((x) => x.toFixed(0)).join(', ')}), ${summary(run.cpu).median.toFixed(0)} us an email (${run.cpu.map((x) => x.toFixed(0)).join(', ')}); p50 median ${summary(run.p50).median.toFixed(1)} ms, p99 median ${summary(run.p99).median.toFixed(1)} ms (${run.p99.map((x) => x.toFixed(0)).join(', ')})`,
     );
   }
   return runs;

@@ -45,6 +45,28 @@ export const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
 /** Resident set now (VmRSS) of a live process, in MB. */
 export const rssMb = (pid) => statusMb(pid, 'VmRSS');
 
+/**
+ * A Prometheus endpoint now: `value(name, labels)` is the first series `<prefix><name>` whose labels
+ * contain `labels` (NaN when there is none).
+ */
+export async function scrape(url, prefix, headers = {}) {
+  const lines = (await (await fetch(url, { headers })).text()).split('\n');
+  return (name, labels = '') => {
+    const line = lines.find((l) => new RegExp(`^${prefix}${name}[ {]`).test(l) && l.includes(labels));
+    return Number(line?.split(' ').at(-1) ?? Number.NaN);
+  };
+}
+
+/** V8's GC so far, from a service's default metrics: scavenges' seconds, mark-compacts, new space in MB. */
+export async function gcNow(url, prefix, headers = {}) {
+  const value = await scrape(url, prefix, headers);
+  return {
+    scavengeSeconds: value('nodejs_gc_duration_seconds_sum', 'kind="minor"'),
+    markCompacts: value('nodejs_gc_duration_seconds_count', 'kind="major"'),
+    newSpaceMb: value('nodejs_heap_space_size_total_bytes', 'space="new"') / 2 ** 20,
+  };
+}
+
 /** Starts `node <entry>` with env (and `args` before the entry); resolves once GET url answers 200. */
 export async function startProcess(entry, env, readyUrl, args = []) {
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services under load.

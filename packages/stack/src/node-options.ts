@@ -27,9 +27,9 @@ export const SERVICE_NODE_OPTIONS = {
  * Identical API processes on one stack ran 3–22 mark-compacts in 5 s and 250–460 µs of CPU a
  * request (`bench/ab.mjs`, 2026-12-03). A fixed factor of 1.6 cut the API's CPU a request at 256
  * clients by 28 % and 15 % (two runs, two processes a setting); the API's peak RSS rose by 5–14 MB.
- * The mailer has the same cap problem; its bulk rate rose by 18 % in one run (4 of 4 rounds) and
- * fell by 5 % in the next (2 of 4 lower, on a busier host), with G5's p99 at 100/s 47 against 93 ms.
- * The caps above still bound the heap.
+ * The mailer has the same cap problem: 5 mark-compacts instead of 10 for 4,000 emails and 4 % less
+ * CPU an email (1,319 against 1,380 µs, lower in 3 of 4 rounds); its bulk rate moved +18 %, −5 %
+ * and +1 % in three runs, within the host's spread. The caps above still bound the heap.
  * Not measured for the webhook dispatcher, which keeps V8's factor.
  */
 export const SERVICE_COMMAND_LINE_FLAGS = {
