@@ -374,14 +374,14 @@ records the main thread only. The threads' CPU from \`/proc\`, the API's GC metr
 heap cap of 256 MB or less, V8 lets the old generation grow by only 1.3× its live size before the next mark-compact.
 The API holds about 27 MB live, so it ran a mark-compact every 0.5–1 s under load. The slow process ran 8–9 in a 5 s
 round against 3–6 for its twins:
-- its other threads (concurrent marking) used 86–130 µs a request, against 45–92;
-- its scavenges cost up to 45 µs a request, against 26–36.
+- its other threads (concurrent marking) used 86–174 µs a request, against 42–92;
+- its scavenges cost 41–53 µs a request, against 25–39 (two runs).
 
 The effect feeds itself: a slower process holds each request longer, so more survives each scavenge and is promoted.
 The API and the mailer now run with \`--heap-growing-percent=60\`, a fixed factor of 1.6. It goes on the command line
 (the images' \`CMD\`), because Node refuses it in \`NODE_OPTIONS\`. Measured interleaved, two processes a setting:
 - API at 256 clients: 266–295 against 377–402 µs a request in one run, 395–415 against 449–503 in a busier one;
-  mark-compacts 3–12 against 9–22 a round;
+  mark-compacts 3–12 against 9–22 in a round (at 64 and 256 clients);
 - mailer (\`BENCH_ONLY=mailer-ab\`, 4 rounds, three runs): 5 mark-compacts instead of 10 for 4,000 emails, and 1,319
   against 1,380 µs of CPU an email, lower in 3 of 4 rounds (the third run, which measured it). Its bulk rate moved
   +18 % (432 against 366/s, higher in every round), −5 % (577 against 605/s, on a busier host) and +1 %: within the
