@@ -372,10 +372,12 @@ segment back behind an unacknowledged small one, and kafkajs writes each request
 CPU a request, and one of them was often about 1.5× its twins for its whole life. A CPU profile did not show why: it
 records the main thread only. The threads' CPU from \`/proc\`, the API's GC metrics and \`--trace-gc\` did. Under a
 heap cap of 256 MB or less, V8 lets the old generation grow by only 1.3× its live size before the next mark-compact.
-The API holds about 27 MB live, so it ran a mark-compact every 0.5–1 s under load. The slow process ran 8–9 in a 5 s
-round against 3–6 for its twins:
-- its other threads (concurrent marking) used 86–174 µs a request, against 42–92;
-- its scavenges cost 41–53 µs a request, against 25–39 (two runs).
+The API holds about 27 MB live, so it ran a mark-compact every 0.5–1 s under load. In the run with \`--trace-gc\`
+(3 rounds of 5 s at 64 clients), the slow process against its three twins:
+- 8–9 mark-compacts a round, against 3–6;
+- 360–416 µs of CPU a request, against 273–341;
+- its other threads (concurrent marking) 86–130 µs a request, against 45–92;
+- its scavenges 34–36 µs a request, against 27–34.
 
 The effect feeds itself: a slower process holds each request longer, so more survives each scavenge and is promoted.
 The API and the mailer now run with \`--heap-growing-percent=60\`, a fixed factor of 1.6. It goes on the command line
