@@ -7,7 +7,8 @@
 // A variant's ENTRY (not passed to the API) starts another build's server.js, e.g. a clone of the
 // commit before a change: code against code, on the same stack. A variant's NODE_ARGS (not passed
 // either) are node arguments for that API alone, e.g. a V8 heap flag. Each round also reports the
-// API's CPU a request (from /proc), which moves less with the host than the rate does, and its GC:
+// API's CPU a request (from /proc), which moves less with the host than the rate does, its main
+// thread's time on a core and runnable but waiting for one (schedstat), and its GC:
 // scavenges' time a request, the round's mark-compacts, V8's new space at the end of the round.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,19 @@ import { fileURLToPath } from 'node:url';
 import { createKafka, createLogger, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
 import { warmUntilJitQuiet } from './lib/jit-warmup.mjs';
-import { freePort, gcNow, load, peakRssMb, scrape, sleep, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
+import {
+  freePort,
+  gcNow,
+  load,
+  mainThreadSchedUs,
+  peakRssMb,
+  scrape,
+  sleep,
+  startProcess,
+  statCpuMs,
+  stopProcess,
+  summary,
+} from './lib/measure.mjs';
 import { openLoop } from './lib/open-loop.mjs';
 import { apiEnv, BODY, KEY, topicLayout } from './lib/workload.mjs';
 
@@ -50,8 +63,7 @@ async function startApi(extra) {
   const env = { ...apiEnv(stack.env, topics, port), ...rest };
   const url = `http://127.0.0.1:${port}`;
   const entry = ENTRY ?? join(root, 'services/api/dist/server.js');
-  const args = NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return { extra, url, child: await startProcess(entry, env, `${url}/readyz`, args), runs: {} };
+  return { extra, url, child: await startProcess(entry, env, `${url}/readyz`, NODE_ARGS), runs: {} };
 }
 const auth = { authorization: `Bearer ${KEY}` };
 const metrics = (a) => scrape(`${a.url}/metrics`, 'postline_api_', auth);
@@ -87,14 +99,18 @@ try {
       for (const a of [...apis.slice(r % apis.length), ...apis.slice(0, r % apis.length)]) {
         const gc0 = await gcOf(a);
         const cpu0 = statCpuMs(`/proc/${a.child.pid}/stat`);
+        const sched0 = mainThreadSchedUs(a.child.pid);
         const m = await post(a.url, c, SECONDS, RATE);
         m.cpuPerReq = (1000 * (statCpuMs(`/proc/${a.child.pid}/stat`) - cpu0)) / m.ok;
+        const sched = mainThreadSchedUs(a.child.pid);
+        m.mainRunPerReq = (sched.run - sched0.run) / m.ok;
+        m.mainWaitPerReq = (sched.wait - sched0.wait) / m.ok;
         const gc = await gcOf(a);
         m.scavengePerReq = (1e6 * (gc.scavengeSeconds - gc0.scavengeSeconds)) / m.ok;
         m.markCompacts = gc.markCompacts - gc0.markCompacts;
         a.runs[c] = [...(a.runs[c] ?? []), m];
         say(
-          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req, scavenges ${m.scavengePerReq.toFixed(0)} us/req, ${m.markCompacts} mark-compacts, new space ${gc.newSpaceMb.toFixed(1)} MB${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
+          `${JSON.stringify(a.extra)} ${c} clients round ${r + 1}: ${m.rps.toFixed(0)}/s p50 ${m.p50} ms p99 ${m.p99} ms errors ${m.errors} cpu ${m.cpuPerReq.toFixed(0)} us/req (main thread ${m.mainRunPerReq.toFixed(0)} on a core, ${m.mainWaitPerReq.toFixed(0)} waiting for one), scavenges ${m.scavengePerReq.toFixed(0)} us/req, ${m.markCompacts} mark-compacts, new space ${gc.newSpaceMb.toFixed(1)} MB${RATE ? `, issued late by p99 ${m.issuedLateP99} ms, at most ${m.issuedLateMax} ms` : ''}`,
         );
       }
     }
@@ -116,7 +132,7 @@ try {
       const s = summary(a.runs[c].map((m) => m.rps));
       const p99 = summary(a.runs[c].map((m) => m.p99));
       say(
-        `RESULT ${JSON.stringify(a.extra)} ${c} clients: cpu ${summary(a.runs[c].map((m) => m.cpuPerReq)).median.toFixed(0)} us/req (${a.runs[c].map((m) => m.cpuPerReq.toFixed(0)).join(' ')}) median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), p99 ${p99.median} ms (${p99.min}–${p99.max}), peak RSS ${rss?.toFixed(0)} MB`,
+        `RESULT ${JSON.stringify(a.extra)} ${c} clients: cpu ${summary(a.runs[c].map((m) => m.cpuPerReq)).median.toFixed(0)} us/req (${a.runs[c].map((m) => m.cpuPerReq.toFixed(0)).join(' ')}), main thread waiting for a core ${summary(a.runs[c].map((m) => m.mainWaitPerReq)).median.toFixed(0)} us/req, median ${s.median.toFixed(0)}/s (${s.min.toFixed(0)}–${s.max.toFixed(0)}), p99 ${p99.median} ms (${p99.min}–${p99.max}), peak RSS ${rss?.toFixed(0)} MB`,
       );
     }
   }

@@ -85,7 +85,7 @@ const common = { ...stack.env, ...apiTopics, NODE_ENV: 'production', SUBMISSION_
 
 // An env's NODE_ARGS (a mailer-ab variant's, say) are node arguments for that process, not its env.
 async function started(entry, { NODE_ARGS, ...env }, readyPath, port) {
-  const child = await startProcess(join(root, entry), env, `${local(port)}${readyPath}`, NODE_ARGS?.split(' ').filter(Boolean));
+  const child = await startProcess(join(root, entry), env, `${local(port)}${readyPath}`, NODE_ARGS);
   children.push(child);
   return { child, url: local(port) };
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createKafka, createLogger, emailTopics, ensureTopics } from '../packages/runtime/dist/index.js';
 import { startStack } from '../packages/stack/dist/index.js';
-import { freePort, percentile, sleep, startProcess, stopProcess } from './lib/measure.mjs';
+import { freePort, percentile, scrape, sleep, startProcess, stopProcess } from './lib/measure.mjs';
 import { now, startSink } from './lib/sink.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,10 +78,7 @@ try {
     { ...common, PORT: String(apiPort), API_KEYS: `bench:${KEY}`, RATE_LIMIT_PER_MINUTE: '1000000000' },
     apiPort,
   );
-  const parked = async () => {
-    const text = await (await fetch(`http://127.0.0.1:${mailerPort}/metrics`)).text();
-    return Number(/^postline_mailer_emails_parked_total (\d+)/m.exec(text)?.[1] ?? 0);
-  };
+  const parked = async () => (await scrape(`http://127.0.0.1:${mailerPort}/metrics`, 'postline_mailer_'))('emails_parked_total');
 
   // 1. N records of emails due in 20-30 days, as the API writes them, then parked by the mailer.
   say(`producing ${N} scheduled emails`);
@@ -131,7 +128,8 @@ try {
   const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 1 });
   const drainStarted = now();
   for (;;) {
-    const { rows } = await db.query('select count(*)::int as n from email_events where published_at is null');
+    // The outbox holds exactly the events not yet published (packages/ledger's event_outbox).
+    const { rows } = await db.query('select count(*)::int as n from event_outbox');
     if (rows[0].n === 0) break;
     say(`outbox: ${rows[0].n} events to publish`);
     await sleep(10_000);

@@ -5,10 +5,16 @@
 // ALLOC_PROFILE_START_MS after the process starts, for ALLOC_PROFILE_MS, one profile is written to
 // ALLOC_PROFILE_DIR as alloc-<pid>.json (a .heapprofile: Chrome DevTools opens it, or
 // `node bench/lib/alloc-profile.mjs <file>` lists the functions that allocated most).
+// ALLOC_PROFILE_KEEP says which allocations count: `all` (the default, the garbage too); `promoted`
+// drops what a scavenge collected, so it counts what lived long enough to reach the old generation
+// (what makes mark-compacts); `live` only what is alive when the profile ends, after a full GC: under
+// load, what the requests in flight hold (and anything that grows).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const env = process.env;
 const main = process.argv[1] ?? '';
@@ -19,15 +25,36 @@ if (main !== '' && resolve(main) === fileURLToPath(import.meta.url)) {
   const session = new Session();
   session.connect();
   session.post('HeapProfiler.enable');
-  const sampling = { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+  const keep = env.ALLOC_PROFILE_KEEP ?? 'all';
+  const sampling = {
+    // Finer for the smaller sets, where 16 KB steps would leave too few samples.
+    samplingInterval: keep === 'all' ? 16384 : 1024,
+    includeObjectsCollectedByMajorGC: keep !== 'live',
+    includeObjectsCollectedByMinorGC: keep === 'all',
+  };
+  // Live: a full GC first, so what was promoted and has died since does not count as held.
+  // Promoted: two scavenges first, so what is still young (and would die young) drops out; what
+  // survives both is what the next scavenges would have promoted anyway.
+  const beforeStop = (then) => {
+    if (keep === 'live') return session.post('HeapProfiler.collectGarbage', then);
+    if (keep === 'promoted') {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc');
+      gc({ type: 'minor' });
+      gc({ type: 'minor' });
+    }
+    then();
+  };
   setTimeout(
     () => {
       session.post('HeapProfiler.startSampling', sampling);
       setTimeout(
         () =>
-          session.post('HeapProfiler.stopSampling', (error, result) => {
-            if (!error) writeFileSync(join(env.ALLOC_PROFILE_DIR, `alloc-${process.pid}.heapprofile`), JSON.stringify(result.profile));
-          }),
+          beforeStop(() =>
+            session.post('HeapProfiler.stopSampling', (error, result) => {
+              if (!error) writeFileSync(join(env.ALLOC_PROFILE_DIR, `alloc-${process.pid}.heapprofile`), JSON.stringify(result.profile));
+            }),
+          ),
         Number(env.ALLOC_PROFILE_MS ?? 8000),
       ).unref();
     },

@@ -390,6 +390,30 @@ The API and the mailer now run with \`--heap-growing-percent=60\`, a fixed facto
   host's spread. G5's p99 at 100/s: 125 against 112 ms, 47 against 93 ms, 43 against 42 ms (medians);
 - the API's peak RSS rose by 5–14 MB. A factor of 1.4 was not clearly better than none.
 
+**Waiting for a core (2026-12-03).** \`bench/ab.mjs\` now also reads the API's main thread from the scheduler's side
+(\`/proc/<pid>/task/<pid>/schedstat\`): its time on a core, and its time runnable but waiting for one. In two runs that
+day at 64 clients (2,500–5,000/s) the main thread ran 106–230 µs a request and waited 53–125 µs for a core: it was
+runnable 80–90 % of the wall-clock time, and for 27–32 points of that it had no core. At 256 clients (3,500–4,700/s):
+114–172 µs on a core and 59–79 µs waiting, runnable 76–87 % of the time. So the API's main thread is the bound it hits, and it gets about two
+thirds of the core it could use: what it saves a request is rate, and what the brokers and Postgres take from the same
+two cores is rate too. This also reads the CPU profiles: their writes (Kafka requests, Postgres statements, HTTP
+responses, log lines: 23–27 % of the main thread's "busy" time) are largely this wait. A CPU profile counts wall-clock time
+against the function on the stack when a sample is taken, and a system call that wakes a broker or Postgres is where
+the thread is preempted for it. In one profiled run the main thread waited 6–7 s over the measured rounds, and the
+profile put 9.4 s in those writes. Tried, for a host where every core is taken anyway: \`--single-threaded-gc\` (no GC
+helper threads; \`bench/ab.mjs\`, two processes a setting, 4 interleaved rounds of 10 s): 143–165 against 170–177 µs of
+CPU a request at 64 clients, 181–183 against 187–209 at 256, the rates within the rounds' spread (3,963 and 4,532
+against 3,625 and 3,859/s at 64 clients; 3,981 and 4,130 against 4,337 and 4,131/s at 256), and a peak RSS of 155
+against 144–146 MB. Not taken: over the API's RSS budget for a gain inside the spread, and its mark-compacts would
+then mark on the main thread, with no concurrent marking to hide behind.
+What survives the API's scavenges (V8's sampling heap profiler keeping only what no scavenge collected,
+\`ALLOC_PROFILE_KEEP=promoted\` in \`bench/lib/alloc-profile.mjs\`, 8 s at 64 clients, 3,100–3,900/s): about 16 MB/s, some
+4.5 KB a request, spread like the allocations themselves (node's HTTP objects and response headers, the parsed body,
+zod's output, the envelope, kafkajs' request encoding) rather than held by one thing. A request is promoted when it
+lives across two scavenges, about 30 ms apart at this rate, so it is the requests that wait for their produce that are
+promoted: at 256 clients (55 ms at the median) the API ran 22–34 mark-compacts in a 10 s round even with the 1.6 factor.
+Fewer promotions need shorter requests or fewer bytes a request, not a holder to release.
+
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
 runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\` and \`CMD\`, \`npm start\`, the tests, this bench).

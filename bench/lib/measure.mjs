@@ -33,6 +33,16 @@ export function statCpuMs(statPath) {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime
 }
 
+/**
+ * A process's main thread from the scheduler's side (/proc/<pid>/task/<pid>/schedstat), in µs:
+ * time on a CPU, and time runnable but waiting for one. On a host whose cores the brokers share,
+ * the wait is how long the service was ready to work and did not get a core.
+ */
+export function mainThreadSchedUs(pid) {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { run: run / 1000, wait: wait / 1000 };
+}
+
 /** A memory field of a live process's /proc status (VmHWM, VmRSS, …), in MB. */
 function statusMb(pid, field) {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -67,12 +77,19 @@ export async function gcNow(url, prefix, headers = {}) {
   };
 }
 
-/** Starts `node <entry>` with env (and `args` before the entry); resolves once GET url answers 200. */
-export async function startProcess(entry, env, readyUrl, args = []) {
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the services under load.
-  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  // The heap settings the service runs with everywhere (packages/stack/src/node-options.ts), then BENCH_NODE_ARGS.
-  const child = spawn(process.execPath, [...nodeArgsFor(entry), ...nodeArgs, ...args, entry], {
+/** Node arguments written as one string ("--a --b=1"), as BENCH_NODE_ARGS and a variant's NODE_ARGS are. */
+const splitArgs = (line) => line?.split(' ').filter(Boolean) ?? [];
+
+/**
+ * Starts `node <entry>` with env (and `nodeArgs`, one string, before the entry); resolves once GET
+ * url answers 200.
+ */
+export async function startProcess(entry, env, readyUrl, nodeArgs = '') {
+  // The heap settings the service runs with everywhere (packages/stack/src/node-options.ts), then
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the services under load),
+  // then this process's own.
+  const args = [...nodeArgsFor(entry), ...splitArgs(process.env.BENCH_NODE_ARGS), ...splitArgs(nodeArgs), entry];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

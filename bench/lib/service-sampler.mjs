@@ -2,7 +2,7 @@
 // used heap from each service's own /metrics (prom-client's default metrics). A leak shows in the heap that garbage
 // collection leaves, not in the peak: the lowest used heap of each minute is close to what was
 // live after that minute's collections, and its trend over the run is the growth.
-import { rssMb, statCpuMs } from './measure.mjs';
+import { rssMb, scrape, statCpuMs } from './measure.mjs';
 
 /** Least-squares slope of ys over xs. */
 function slope(xs, ys) {
@@ -27,11 +27,9 @@ export function serviceSampler(targets, { everyMs = 2_000 } = {}) {
     const minute = Math.floor((Date.now() - start) / 60_000);
     await Promise.all(
       Object.entries(targets).map(async ([name, { pid, metrics, prefix }]) => {
-        const text = await fetch(metrics).then(
-          (r) => r.text(),
-          () => '',
-        );
-        const heap = Number(new RegExp(`^${prefix}nodejs_heap_size_used_bytes (\\S+)`, 'm').exec(text)?.[1]) / 2 ** 20;
+        // A missed scrape (the service busy or restarting) leaves this sample's heap out.
+        const value = await scrape(metrics, prefix).catch(() => () => Number.NaN);
+        const heap = value('nodejs_heap_size_used_bytes') / 2 ** 20;
         const rss = rssMb(pid);
         const cpu = statCpuMs(`/proc/${pid}/stat`);
         minutes[name][minute] ??= { minute, minHeapMb: Infinity, maxHeapMb: 0, maxRssMb: 0, lastRssMb: 0, cpuMs: 0 };
