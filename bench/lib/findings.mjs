@@ -414,6 +414,19 @@ lives across two scavenges, about 30 ms apart at this rate, so it is the request
 promoted: at 256 clients (55 ms at the median) the API ran 22–34 mark-compacts in a 10 s round even with the 1.6 factor.
 Fewer promotions need shorter requests or fewer bytes a request, not a holder to release.
 
+**The API alone (2026-12-03).** \`node bench/api-alone.mjs\` runs the API's real app with Kafka and Postgres replaced by
+in-memory stand-ins that answer at the next turn, so only the API and the load generator share the cores. Its own work
+(HTTP, auth, validation, the envelope, the access line, the metrics, their GC) cost 62–85 µs of CPU a request at
+13,000–18,000/s over several runs that day; two copies of one build, interleaved, differed by 2.7 µs at the median.
+Under the bench's load the same API used 126–291 µs a request: two thirds and more of it is the Kafka and Postgres
+clients (encoding, system calls, replies), and the GC of requests that live as long as their produce. Its CPU profile
+alone: GC 22 % (of which more under load, above), the access line 13 % (pino's serialization and the write), the
+envelope's JSON 4 %, the body's JSON parse 2–3 %, the API key's SHA-256 2 %. Where the access line goes matters a
+little: pino's default destination writes asynchronously, and to \`/dev/null\` (where this bench sends the services'
+stdout) each line became a write of its own. With stdout a pipe that another process drains, as a container runtime
+drains it, the API used 62–71 against 67–78 µs a request (3 interleaved rounds, in-memory stand-ins): this bench's
+figures carry that 5–8 µs. Not changed in this run of the bench.
+
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
 runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\` and \`CMD\`, \`npm start\`, the tests, this bench).

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// `node bench/api-alone.mjs [<another checkout's root> …]`: the API's own CPU a request, with Kafka
+// and Postgres replaced by in-memory stand-ins (bench/lib/api-alone-server.mjs). Under the full
+// bench's load that figure moves with the brokers and Postgres on the same cores; here only the
+// API and the load generator run, so a change of a few µs a request shows. Each root is a build
+// (`npm ci && npx tsc -b` in a clone of another commit), run as its own process with the API's heap
+// settings, the builds interleaved round by round (BENCH_ROUNDS, BENCH_SECONDS, 64 clients).
+import { join } from 'node:path';
+import { serviceNodeArgs } from '../packages/stack/dist/index.js';
+import { freePort, load, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
+import { BODY, KEY } from './lib/workload.mjs';
+
+const here = join(import.meta.dirname, '..');
+const roots = [here, ...process.argv.slice(2)];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const say = (line) => process.stderr.write(`[api-alone] ${line}\n`);
+
+const apis = [];
+try {
+  for (const root of roots) {
+    const port = await freePort();
+    const env = {
+      API_ROOT: root,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      API_KEYS: `bench:${KEY}`,
+      SENDER_DOMAINS: 'example.com',
+      SUBMISSION_PORT: 'off',
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+    };
+    const url = `http://127.0.0.1:${port}`;
+    const child = await startProcess(join(here, 'bench/lib/api-alone-server.mjs'), env, `${url}/readyz`, serviceNodeArgs('api').join(' '));
+    apis.push({ root, url, child, cpu: [], rate: [] });
+  }
+  const post = (a) =>
+    load({
+      url: `${a.url}/v1/emails`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: BODY,
+      connections: 64,
+      duration: SECONDS,
+    });
+  for (const a of apis) await post(a); // JIT warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const a of [...apis.slice(r % apis.length), ...apis.slice(0, r % apis.length)]) {
+      const cpu0 = statCpuMs(`/proc/${a.child.pid}/stat`);
+      const m = await post(a);
+      if (m.errors > 0) throw new Error(`${a.root}: ${m.errors} requests failed or were not answered 2xx`);
+      a.cpu.push((1000 * (statCpuMs(`/proc/${a.child.pid}/stat`) - cpu0)) / m.ok);
+      a.rate.push(m.rps);
+      say(`${a.root} round ${r + 1}: ${m.rps.toFixed(0)}/s, ${a.cpu.at(-1).toFixed(1)} us of CPU a request`);
+    }
+  }
+  for (const a of apis) {
+    const cpu = summary(a.cpu);
+    say(
+      `RESULT ${a.root}: ${cpu.median.toFixed(1)} us of CPU a request (${cpu.min.toFixed(1)}–${cpu.max.toFixed(1)}), median ${summary(a.rate).median.toFixed(0)}/s`,
+    );
+  }
+} finally {
+  for (const a of apis) await stopProcess(a.child);
+}
