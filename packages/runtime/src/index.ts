@@ -16,6 +16,7 @@ export { errSerializer, maskUrl } from './redact.js';
 export { ResultBatcher } from './result-batcher.js';
 export { type ServeOptions, serve } from './serve.js';
 export { Startup, startupPlugin } from './startup.js';
+export { collectProcessMetrics, droppedLogLines, STDOUT_BUFFER_BYTES } from './stdout-destination.js';
 export { topicOffsets } from './topic-offsets.js';
 export { ensureTopics, provisionTopics, type TopicSpec, topicPartitions } from './topics.js';
 export {

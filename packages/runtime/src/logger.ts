@@ -1,5 +1,6 @@
 import { type DestinationStream, type LogFn, type Logger, type LoggerOptions, pino } from 'pino';
 import { censorNested, errSerializer, REDACTED, reqSerializer } from './redact.js';
+import { stdoutDestination } from './stdout-destination.js';
 
 /**
  * Top-level fields never logged: credentials, and anything that carries an email's content.
@@ -22,7 +23,15 @@ export function createLogger(options: { name: string; level: string } & LoggerOp
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     ...options,
   };
-  const logger = destination ? pino(config, destination) : pino(config);
+  // Without a destination: a terminal gets pino-pretty's transport, anything else stdout, bounded.
+  const logger = destination
+    ? pino(config, destination)
+    : pretty
+      ? pino(config)
+      : pino(
+          config,
+          stdoutDestination((droppedLines) => logger.warn({ droppedLines }, 'log lines dropped: stdout was not read')),
+        );
   // A child's bindings skip the formatters (pino resets them for children), so they are censored
   // here; every descendant inherits this `child` (pino makes children with Object.create).
   const child = logger.child;

@@ -1,8 +1,8 @@
 import { createLedgerPool, migrate } from '@postline/ledger';
-import { retryUntil, startupPlugin } from '@postline/runtime';
+import { collectProcessMetrics, retryUntil, startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import type { BounceConfig } from './config.js';
 import { createBounceListener } from './listener.js';
 
@@ -28,7 +28,7 @@ export const bounceApp = fp(async (app: FastifyInstance, { config }: { config: B
     retryUntil('ledger migrations', () => migrate(db, app.log), app.log, config.BOOT_TIMEOUT_MS, signal),
   );
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'postline_bounces_' });
+  collectProcessMetrics(registry, 'postline_bounces_');
   const reports = new Counter({
     name: 'postline_bounces_reports_total',
     help: 'Reports received, by what became of them (bounced, complained, ignored, malformed, unknown email, refused recipient, ledger error)',

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
+import { collectProcessMetrics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'postline_api_' });
+  collectProcessMetrics(registry, 'postline_api_');
   return {
     registry,
     httpDuration: new Histogram({

@@ -1,10 +1,11 @@
+import { collectProcessMetrics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'postline_mailer_' });
+  collectProcessMetrics(registry, 'postline_mailer_');
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new Counter({ name: `postline_mailer_${name}`, help, labelNames, registers: [registry] });
   return {

@@ -1,10 +1,11 @@
+import { collectProcessMetrics } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'postline_webhooks_' });
+  collectProcessMetrics(registry, 'postline_webhooks_');
   return {
     registry,
     attempts: new Counter({
