@@ -8,6 +8,8 @@ t.test('health, readiness, metrics, docs and openapi.json need no key', async (t
     t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
   }
   t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', kafka: true, starting: [] });
+  // Every service's process metrics include the log lines its stdout's reader never took (runtime's stdout-destination).
+  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^postline_api_log_lines_dropped_total 0$/m);
   const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
   t.equal(doc.openapi, '3.1.0');
   t.ok(doc.paths['/v1/emails'].post, 'documents POST /v1/emails');

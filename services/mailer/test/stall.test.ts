@@ -87,6 +87,7 @@ t.test('a send that never settles is detected: /healthz and /readyz fail naming 
   t.match(ready.stalled, [{ topic: env.EMAILS_TOPIC, partition: 0, oldestOffset: '0' }], '/readyz names the partition and offset');
   const metrics = (await app.inject('/metrics')).body;
   t.match(metrics, /postline_mailer_stalled_partitions 1/);
+  t.match(metrics, /^postline_mailer_log_lines_dropped_total 0$/m, 'the process metrics count dropped log lines');
   const age = Number(
     new RegExp(`postline_mailer_partition_oldest_unfinished_seconds\\{topic="${env.EMAILS_TOPIC}",partition="0"\\} ([\\d.]+)`).exec(
       metrics,

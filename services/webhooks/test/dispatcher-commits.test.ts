@@ -71,6 +71,7 @@ t.test('COMMIT_INTERVAL_MS=0 → a commit after every batch', async (t) => {
   await trickle(d.producer, d.config.EVENTS_TOPIC, 20, 150);
   t.ok(await eventually(async () => (await d.uncommitted()) === 0, 5_000));
   t.ok((await d.commits()) - before >= 10, 'about one commit per record');
+  t.match(await d.app.webhookMetrics.registry.metrics(), /^postline_webhooks_log_lines_dropped_total 0$/m, 'process metrics');
 });
 
 t.test('closed with an interval too long to have committed: everything read is committed before it leaves', async (t) => {

@@ -98,6 +98,7 @@ t.test('a hard bounce: 250, email.bounced (hard, 5.1.1), the recipient suppresse
   t.match(await suppression('gone@example.net'), { reason: 'hard_bounce', email_id: e.id });
   await deliver(e.verp, report);
   t.equal((await events(e.id)).length, 1, 'one event, however often the MTA delivers the report');
+  t.match((await app.inject({ url: '/metrics' })).body, /^postline_bounces_log_lines_dropped_total 0$/m, 'process metrics');
 });
 
 t.test('a soft bounce: email.bounced (transient, 4.4.7), no suppression', async (t) => {
