@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { serviceNodeArgs } from '../packages/stack/dist/index.js';
 import { freePort, load, startProcess, statCpuMs, stopProcess, summary } from './lib/measure.mjs';
-import { BODY, KEY } from './lib/workload.mjs';
+import { apiEnv, BODY, KEY } from './lib/workload.mjs';
 
 const here = join(import.meta.dirname, '..');
 const roots = [here, ...process.argv.slice(2)];
@@ -20,15 +20,8 @@ const apis = [];
 try {
   for (const root of roots) {
     const port = await freePort();
-    const env = {
-      API_ROOT: root,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      API_KEYS: `bench:${KEY}`,
-      SENDER_DOMAINS: 'example.com',
-      SUBMISSION_PORT: 'off',
-      RATE_LIMIT_PER_MINUTE: '1000000000',
-    };
+    // The bench's API environment, without Kafka, Postgres or an SMTP submission listener.
+    const env = { ...apiEnv({}, {}, port), SUBMISSION_PORT: 'off', API_ROOT: root };
     const url = `http://127.0.0.1:${port}`;
     const child = await startProcess(join(here, 'bench/lib/api-alone-server.mjs'), env, `${url}/readyz`, serviceNodeArgs('api').join(' '));
     apis.push({ root, url, child, cpu: [], rate: [] });

@@ -58,7 +58,7 @@ export function collectProcessMetrics(registry: Registry, prefix: string): void 
   let reported = 0;
   new Counter({
     name: `${prefix}log_lines_dropped_total`,
-    help: 'Log lines dropped because stdout was not read fast enough (8 MiB of lines are held)',
+    help: `Log lines dropped because stdout was not read fast enough (${STDOUT_BUFFER_BYTES / 2 ** 20} MiB of lines are held)`,
     registers: [registry],
     collect() {
       this.inc(dropped - reported);
