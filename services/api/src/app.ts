@@ -2,6 +2,8 @@ import { LogThrottle, startupPlugin } from '@postline/runtime';
 import { type FastifyInstance, type FastifyPluginAsync, LogController } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler } from 'fastify-type-provider-zod';
+import { REQUEST_CHECK_MS, REQUEST_TIMEOUT_MS } from './body-watch.js';
+import { answerClientError } from './client-error.js';
 import type { ApiConfig } from './config.js';
 import { NotReadyError, ShuttingDownError } from './errors.js';
 import { accessLogPlugin } from './plugins/access-log.js';
@@ -102,6 +104,11 @@ export function serverOptions(config: ApiConfig) {
     return503OnClosing: false,
     forceCloseConnections: 'idle' as const,
     requestIdHeader: 'x-request-id',
+    // Fastify turns off Node's bound on how long a request may take to arrive; without one, a client
+    // that trickles a byte now and then (or whose upload goes on after a 401) held its socket forever.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { connectionsCheckingInterval: REQUEST_CHECK_MS },
+    clientErrorHandler: answerClientError,
     // One access line a request instead of fastify's two (plugins/access-log.ts). Through a
     // LogController: the top-level `disableRequestLogging` printed a deprecation warning at every boot.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,3 @@
-import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-
 /** How long a body waits for room before it is refused (HTTP 503 with Retry-After; SMTP 451). */
 export const BODY_WAIT_MS = 10_000;
 
@@ -71,43 +69,4 @@ export class BodyBudget {
       entry.grant();
     }
   }
-}
-
-type SmtpReply = (error: Error | null, message?: string) => void;
-
-/**
- * An smtp-server `onData` that holds room for each message before a byte of it is read — its
- * SIZE from MAIL FROM if the client gave one (RFC 1870), else `limit` — and gives it back once
- * `receive` has answered, or when the client goes away mid-message (smtp-server then destroys the
- * stream, which never ends). No room within BODY_WAIT_MS: the data is read and dropped, never
- * held, and `busy()` answers (a 451: the client keeps the message and retries).
- */
-export function budgetedOnData(
-  budget: BodyBudget,
-  limit: number,
-  busy: () => Error,
-  receive: (stream: SMTPServerDataStream, session: SMTPServerSession, done: SmtpReply) => void,
-): (stream: SMTPServerDataStream, session: SMTPServerSession, callback: SmtpReply) => void {
-  return (stream, session, callback) => {
-    const { mailFrom } = session.envelope as { mailFrom: { args?: Record<string, string> } | false };
-    const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
-    void budget.acquire(declared > 0 ? Math.min(declared, limit) : limit, BODY_WAIT_MS).then((release) => {
-      if (!release) {
-        stream.resume();
-        stream.on('end', () => callback(busy()));
-        return;
-      }
-      let ended = false;
-      stream.once('end', () => {
-        ended = true;
-      });
-      stream.once('close', () => {
-        if (!ended) release();
-      });
-      receive(stream, session, (error, message) => {
-        release();
-        callback(error, message);
-      });
-    });
-  };
 }

@@ -55,6 +55,11 @@ export const BusyError = createError(
   'The server is holding as many request bodies as it may (BODY_BYTES_IN_FLIGHT); retry shortly',
   503,
 );
+export const BodyTimeoutError = createError(
+  'EMAIL_ERR_BODY_TIMEOUT',
+  'The request body stopped arriving (no byte for %s s); the connection is closed',
+  408,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

@@ -19,6 +19,9 @@ export const problem = (description: string) => ({ description, content: { 'appl
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
   401: problem('Missing or wrong API key'),
+  408: problem(
+    'The request did not arrive in time: a body that sent nothing for 10 s (EMAIL_ERR_BODY_TIMEOUT), or a request not whole within 60 s (EMAIL_ERR_REQUEST_TIMEOUT); the connection is closed',
+  ),
   503: problem(
     'Starting, shutting down, a dependency (Kafka, Postgres) unavailable, or too many request bodies held at once (EMAIL_ERR_BUSY): retry',
   ),

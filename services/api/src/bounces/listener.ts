@@ -3,8 +3,9 @@ import { accountsOf, keepReport, recordReport } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { Counter } from 'prom-client';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { BodyBudget, budgetedOnData } from '../body-budget.js';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+import { BodyBudget } from '../body-budget.js';
+import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
 
@@ -19,7 +20,8 @@ export type ReportOutcome =
   | 'unknown email'
   | 'refused recipient'
   | 'ledger error'
-  | 'deferred';
+  | 'deferred'
+  | 'stalled';
 
 interface ListenerOptions {
   bounceDomain: string;
@@ -94,33 +96,31 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     onData: budgetedOnData(
       budget,
       options.maxBytes,
-      () => {
-        count('deferred');
-        return reply(451, '4.3.1 Too many reports in progress; try again later');
+      {
+        busy: () => {
+          count('deferred');
+          return reply(451, '4.3.1 Too many reports in progress; try again later');
+        },
+        stalled: () => {
+          count('stalled');
+          return reply(451, '4.4.2 The report stopped arriving (timeout); try again later');
+        },
+        // smtp-server stops storing past `size` and says so: 552, and nothing is read.
+        tooBig: () => reply(552, '5.3.4 Report too large'),
       },
-      receive,
+      deliver,
     ),
   });
 
-  function receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void) {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    stream.on('data', (c: Buffer) => {
-      bytes += c.length;
-      if (bytes <= options.maxBytes) chunks.push(c);
-    });
-    stream.on('end', () => {
-      // smtp-server stops storing past `size` and says so: 552, and nothing is read.
-      if (stream.sizeExceeded || bytes > options.maxBytes) return callback(reply(552, '5.3.4 Report too large'));
-      handle(Buffer.concat(chunks), session).then(
-        (message) => callback(null, message),
-        (error: Error & { responseCode?: number }) => {
-          if (error.responseCode) return callback(error);
-          count('ledger error');
-          log.warn({ err: error }, 'report not recorded; the sender will retry');
-          callback(reply(451, '4.3.0 Not recorded; try again later'));
-        },
-      );
-    });
+  function deliver(message: Buffer, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void) {
+    handle(message, session).then(
+      (answer) => callback(null, answer),
+      (error: Error & { responseCode?: number }) => {
+        if (error.responseCode) return callback(error);
+        count('ledger error');
+        log.warn({ err: error }, 'report not recorded; the sender will retry');
+        callback(reply(451, '4.3.0 Not recorded; try again later'));
+      },
+    );
   }
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { BODY_WAIT_MS, BodyBudget } from '../body-budget.js';
+import { BODY_IDLE_MS, watchBody } from '../body-watch.js';
 import type { ApiConfig } from '../config.js';
-import { BusyError } from '../errors.js';
+import { BodyTimeoutError, BusyError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +16,8 @@ declare module 'fastify' {
  * Every request with a body holds its declared size (a chunked one: BODY_LIMIT_BYTES) from before
  * its body is read until its response is done or its connection closes. preParsing, not
  * onRequest: it runs after the routes' authentication, so a client without a key can hold no
- * room, and no body is read while it waits.
+ * room, and no body is read while it waits. A body still arriving is watched (body-watch.ts): one
+ * that stalls for BODY_IDLE_MS gives its room back and is answered 408.
  */
 export const bodyBudgetPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
@@ -33,7 +35,17 @@ export const bodyBudgetPlugin = fp(
         throw new BusyError();
       }
       reply.raw.once('close', release);
-      return payload;
+      // Most bodies have arrived whole by now (the request's packets were parsed before the hooks ran).
+      if (request.raw.complete) return payload;
+      return watchBody(
+        payload,
+        BODY_IDLE_MS,
+        () => new BodyTimeoutError(BODY_IDLE_MS / 1000),
+        () => {
+          release();
+          reply.header('Connection', 'close');
+        },
+      );
     });
   },
   { name: 'body-budget' },

@@ -20,6 +20,9 @@ const BY_CODE: Record<string, { statusCode: number; name: string }> = {
   EMAIL_ERR_LEDGER_UNAVAILABLE: { statusCode: 503, name: 'application_error' },
   EMAIL_ERR_STARTING: { statusCode: 503, name: 'application_error' },
   EMAIL_ERR_SHUTTING_DOWN: { statusCode: 503, name: 'application_error' },
+  EMAIL_ERR_BUSY: { statusCode: 503, name: 'application_error' },
+  // Resend lists no 408; the status is kept, so a client sees what happened.
+  EMAIL_ERR_BODY_TIMEOUT: { statusCode: 408, name: 'application_error' },
 };
 
 const FASTIFY_CLIENT: Record<string, number> = {

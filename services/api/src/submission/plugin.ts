@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { addrSpecProblem, customHeaders, domainOf, type EmailRequest, senderAllowed } from '@postline/contracts';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { accept, checkSenders } from '../accept.js';
-import { budgetedOnData } from '../body-budget.js';
 import type { ApiConfig } from '../config.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
+import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { validatorCompiler } from '../validation.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
@@ -98,30 +98,27 @@ export const submissionPlugin = fp(
       onData: budgetedOnData(
         app.bodyBudget,
         config.SUBMISSION_MAX_BYTES,
-        () => smtpError(451, '4.3.1 Too much mail in progress; try again shortly'),
-        receive,
+        {
+          busy: () => smtpError(451, '4.3.1 Too much mail in progress; try again shortly'),
+          stalled: () => smtpError(451, '4.4.2 The message stopped arriving (timeout); try again'),
+          tooBig: () => smtpError(552, `5.3.4 Message too big (at most ${config.SUBMISSION_MAX_BYTES} bytes)`),
+        },
+        deliver,
       ),
     });
     server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
 
-    /** Reads one message and submits it; `done` gets the SMTP reply. */
-    function receive(stream: SMTPServerDataStream, session: SMTPServerSession, done: (error: Error | null, reply?: string) => void): void {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        if (!stream.sizeExceeded) chunks.push(chunk);
-      });
-      stream.on('end', () => {
-        if (stream.sizeExceeded) return done(smtpError(552, `5.3.4 Message too big (at most ${config.SUBMISSION_MAX_BYTES} bytes)`));
-        submit(session, Buffer.concat(chunks)).then(
-          (ids) => done(null, `2.0.0 Ok: queued as ${ids}`),
-          (error) => {
-            const reply = toSmtpReply(error);
-            if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
-            else app.recurring.warn(app.log, { err: error }, 'submission not confirmed');
-            done(reply);
-          },
-        );
-      });
+    /** Submits one message; `done` gets the SMTP reply. */
+    function deliver(message: Buffer, session: SMTPServerSession, done: (error: Error | null, reply?: string) => void): void {
+      submit(session, message).then(
+        (ids) => done(null, `2.0.0 Ok: queued as ${ids}`),
+        (error) => {
+          const reply = toSmtpReply(error);
+          if (reply.responseCode >= 500) app.log.info({ err: error, code: reply.responseCode }, 'submission refused');
+          else app.recurring.warn(app.log, { err: error }, 'submission not confirmed');
+          done(reply);
+        },
+      );
     }
 
     app.addHook('onReady', async () => {

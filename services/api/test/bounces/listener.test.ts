@@ -153,14 +153,21 @@ t.test(
   'reports held at once are bounded (twice BOUNCE_MAX_BYTES): a third large one waits, then 451; a sender gone mid-DATA gives its room back',
   async (t) => {
     // Two senders in DATA without SIZE each hold the largest report (10 MiB): the room is full.
+    // They keep sending a line now and then: a sender that stalls gives its room back after
+    // BODY_IDLE_MS (api/test/fast/body-timeout.test.ts).
     const held = await Promise.all(
       [0, 1].map(() => startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`])),
     );
+    const trickle = setInterval(() => {
+      for (const socket of held) socket.write('more of it\r\n');
+    }, 2_000);
+    t.teardown(() => clearInterval(trickle));
     const started = Date.now();
     const third = await deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: a third\r\n\r\nhello\r\n');
     t.match(third.transcript, /<\*\*\s+451 4\.3\.1 Too many reports in progress/, 'a 451: the sending MTA retries later');
     t.ok(Date.now() - started >= BODY_WAIT_MS - 100, `after waiting ${Date.now() - started} ms`);
     t.ok((await metric('deferred')) >= 1, 'counted');
+    clearInterval(trickle);
     for (const socket of held) socket.destroy();
     const after = await deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: a fourth\r\n\r\nhello\r\n');
     // A reply line, not any "451" (a random UUID in the RCPT line once held one).

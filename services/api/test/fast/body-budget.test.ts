@@ -57,7 +57,7 @@ function partialPost(port: number, headers: Record<string, string>, length: numb
     req.on('error', reject);
     req.write(sent);
   });
-  return { answer, finish: (rest: string) => req?.end(rest), abort: () => req?.destroy() };
+  return { answer, write: (more: string) => req?.write(more), finish: (rest: string) => req?.end(rest), abort: () => req?.destroy() };
 }
 
 t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and SMTP submission together', async (t) => {
@@ -104,8 +104,10 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   t.equal((await waiting.answer).status, 202, 'then the waiting one is accepted');
   t.equal(app.bodyBudget.inUse, 0, 'every byte released once answered');
 
-  // Held again (an upload that never finishes); a 10 KB body and an SMTP submission give up after BODY_WAIT_MS.
+  // Held again, by an upload that never finishes but keeps sending (one that stalls gives its room
+  // back after BODY_IDLE_MS: body-timeout.test.ts); a 10 KB body and an SMTP submission give up after BODY_WAIT_MS.
   const stuck = partialPost(port, json('stuck'), body.length, body.slice(0, 10));
+  const trickle = setInterval(() => stuck.write(' '), 2_000);
   await waitUntil(() => app.bodyBudget.inUse === body.length, 5_000, 10);
   const started = Date.now();
   const refused = partialPost(port, json('refused'), medium.length, medium);
@@ -126,6 +128,7 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   const smtpError = await submitted;
   t.equal(smtpError?.responseCode, 451, `the submission is a 4xx the client retries: ${smtpError?.response}`);
   const stuckAnswer = stuck.answer.catch((error: Error) => error);
+  clearInterval(trickle);
   stuck.abort();
   t.match(await stuckAnswer, { code: 'ECONNRESET' }, 'the stuck upload gave up');
   await t.resolveMatch(
