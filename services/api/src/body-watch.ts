@@ -3,6 +3,9 @@ import { finished, type Readable, Transform } from 'node:stream';
 /** How long a request body that holds room may go without a byte before it is given up. */
 export const BODY_IDLE_MS = 10_000;
 
+/** The smallest body (declared, or chunked: BODY_LIMIT_BYTES) watched for BODY_IDLE_MS. */
+export const WATCHED_FROM_BYTES = 64 * 1024;
+
 /**
  * How long a request may take to arrive: over HTTP, headers and body (Node's `requestTimeout`,
  * checked every REQUEST_CHECK_MS, so a request is cut between the two); over SMTP submission, a

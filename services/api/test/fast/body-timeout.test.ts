@@ -7,7 +7,7 @@ import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
 import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMessage } from '../../../../test/helpers/smtp-raw.js';
-import { BODY_IDLE_MS } from '../../src/body-watch.js';
+import { BODY_IDLE_MS, WATCHED_FROM_BYTES } from '../../src/body-watch.js';
 
 /** A raw HTTP/1.1 client: what it wrote, everything it got back, and when the server closed. */
 function rawClient(port: number, head: string) {
@@ -84,8 +84,11 @@ t.test('an upload that is slow but keeps sending is not cut: the bound is betwee
   const { app, produced } = await buildMemoryApi(t);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
-  const body = JSON.stringify(email({ text: 'slow' }));
-  const parts = [body.slice(0, 10), body.slice(10, 20), body.slice(20, 30), body.slice(30)];
+  // Over WATCHED_FROM_BYTES, so the idle bound applies to it.
+  const body = JSON.stringify(email({ text: 'slow '.repeat(WATCHED_FROM_BYTES / 4) }));
+  t.ok(body.length > WATCHED_FROM_BYTES);
+  const quarter = Math.ceil(body.length / 4);
+  const parts = [0, 1, 2, 3].map((i) => body.slice(i * quarter, (i + 1) * quarter));
   const client = rawClient(
     port,
     `POST /v1/emails HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
