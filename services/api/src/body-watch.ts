@@ -28,18 +28,26 @@ export const REQUEST_CHECK_MS = 5_000;
 export class BodyTimer {
   private readonly idle: NodeJS.Timeout;
   private readonly deadline: NodeJS.Timeout | undefined;
+  private holding = false;
 
   constructor(idleMs: number, deadlineMs: number | undefined, expire: () => void) {
     const fire = () => {
       this.stop();
       expire();
     };
-    this.idle = setTimeout(fire, idleMs);
+    // While held (waiting on us, not on the client), idleness does not count.
+    this.idle = setTimeout(() => (this.holding ? this.idle.refresh() : fire()), idleMs);
     this.deadline = deadlineMs === undefined ? undefined : setTimeout(fire, deadlineMs);
   }
 
   touch(): void {
     this.idle.refresh();
+  }
+
+  /** Suspends (true) or resumes (false) the idle bound; the deadline runs on. */
+  hold(holding: boolean): void {
+    this.holding = holding;
+    if (!holding) this.idle.refresh();
   }
 
   stop(): void {

@@ -152,12 +152,16 @@ t.test('a report for an email we never sent is refused; so is any recipient outs
 t.test(
   'reports held at once are bounded (twice BOUNCE_MAX_BYTES): a third large one waits, then 451; a sender gone mid-DATA gives its room back',
   async (t) => {
-    // Two senders in DATA without SIZE each hold the largest report (10 MiB): the room is full.
+    // Two senders in DATA each send all but 1 KiB of the largest report (10 MiB): the room is full.
     // They keep sending a line now and then: a sender that stalls gives its room back after
     // BODY_IDLE_MS (api/test/fast/body-timeout.test.ts).
     const held = await Promise.all(
       [0, 1].map(() => startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`])),
     );
+    const line = `${'x'.repeat(1022)}\r\n`;
+    const nearlyAll = `\r\n${line.repeat(10 * 1024 - 1)}`;
+    await Promise.all(held.map((socket) => new Promise((resolve) => socket.write(nearlyAll, resolve))));
+    await new Promise((r) => setTimeout(r, 1_000));
     const trickle = setInterval(() => {
       for (const socket of held) socket.write('more of it\r\n');
     }, 2_000);
@@ -173,5 +177,27 @@ t.test(
     // A reply line, not any "451" (a random UUID in the RCPT line once held one).
     t.notMatch(after.transcript, /<\*\*\s+451/, 'once they went away, a report is taken at once');
     t.match(after.transcript, /<-\s+250 2\.0\.0/, 'and kept');
+  },
+);
+
+t.test(
+  'a sender holds room for what it has sent, not for the SIZE it declared: two that declared the largest and sent a line keep no report out',
+  async (t) => {
+    const largest = 10 * 1024 * 1024;
+    const held = await Promise.all(
+      [0, 1].map(() => startMessage(app.bounceSmtpPort, [`MAIL FROM:<> SIZE=${largest}`, `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`])),
+    );
+    const trickle = setInterval(() => {
+      for (const socket of held) socket.write('more of it\r\n');
+    }, 2_000);
+    t.teardown(() => {
+      clearInterval(trickle);
+      for (const socket of held) socket.destroy();
+    });
+    const started = Date.now();
+    const third = await deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: a third\r\n\r\nhello\r\n');
+    t.notMatch(third.transcript, /<\*\*\s+451/, 'not deferred');
+    t.match(third.transcript, /<-\s+250 2\.0\.0/, 'taken');
+    t.ok(Date.now() - started < BODY_WAIT_MS / 2, `at once (${Date.now() - started} ms), not after waiting for room`);
   },
 );
