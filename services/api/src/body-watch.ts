@@ -8,8 +8,8 @@ export const WATCHED_FROM_BYTES = 64 * 1024;
 
 /**
  * How long a request may take to arrive: over HTTP, headers and body (Node's `requestTimeout`,
- * checked every REQUEST_CHECK_MS, so a request is cut between the two); over SMTP submission, a
- * message from its DATA command on.
+ * checked every REQUEST_CHECK_MS, so a request is cut between the two); over SMTP (submission and
+ * the bounce listener), a message from its DATA command on.
  */
 export const REQUEST_TIMEOUT_MS = 60_000;
 export const REQUEST_CHECK_MS = 5_000;

@@ -16,8 +16,8 @@ declare module 'fastify' {
  * Every request with a body holds its declared size (a chunked one: BODY_LIMIT_BYTES) from before
  * its body is read until its response is done or its connection closes. preParsing, not
  * onRequest: it runs after the routes' authentication, so a client without a key can hold no
- * room, and no body is read while it waits. A body still arriving is watched (body-watch.ts): one
- * that stalls for BODY_IDLE_MS gives its room back and is answered 408.
+ * room, and no body is read while it waits. A body of WATCHED_FROM_BYTES or more is watched
+ * (body-watch.ts): one that stalls for BODY_IDLE_MS gives its room back and is answered 408.
  */
 export const bodyBudgetPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
