@@ -11,7 +11,10 @@ const INFRA = join(repoRoot, 'packages/stack/dist/cli/infra.js');
 async function runInfra(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base: NodeJS.ProcessEnv = {
     ...process.env,
-    STACK_KAFKA_PORT: '29192',
+    // Brokers 9292–9294, controllers 19292–19294: neither in the OS's ephemeral range (32768–60999),
+    // where 29192 put the controllers (39192 was once taken by an outgoing connection: EADDRINUSE),
+    // nor in freePort's 20000–28999, nor another file's fixed ports (9092, 9192).
+    STACK_KAFKA_PORT: '9292',
     STACK_POSTGRES_PORT: String(await freePort()),
     STACK_INBOX_SMTP_PORT: String(await freePort()),
     STACK_INBOX_WEB_PORT: String(await freePort()),
