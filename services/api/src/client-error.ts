@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { codedProblem } from './problem-schema.js';
 
 /** What Node reports before a request reaches fastify, as the problem it answers. */
 function problemFor(code: string | undefined): { status: number; code: string; title: string } {
@@ -22,12 +23,7 @@ export function answerClientError(this: FastifyInstance, error: Error & { code?:
   const problem = problemFor(error.code);
   this.log.debug({ code: problem.code, reason: error.code }, 'client error');
   this.metrics?.rejected.inc({ code: problem.code });
-  const body = JSON.stringify({
-    type: `urn:postline:problem:${problem.code}`,
-    title: problem.title,
-    status: problem.status,
-    code: problem.code,
-  });
+  const body = JSON.stringify(codedProblem(problem.code, problem.title, problem.status));
   // Not in the middle of (or after) an answer on this connection: that would corrupt it.
   const answering = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent;
   if (socket.writable && !answering) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BODY_IDLE_MS, REQUEST_TIMEOUT_MS } from './body-watch.js';
 
 export const problemSchema = z.object({
   type: z.string().describe('urn:postline:problem:<code>'),
@@ -14,13 +15,21 @@ export const problemSchema = z.object({
   state: z.string().optional().describe("On a 409 from cancel or reschedule: the email's current state"),
 });
 
+/** A coded error as its problem: the code is also the `type`'s last part (errors.ts). */
+export const codedProblem = (code: string, title: string, status: number): z.output<typeof problemSchema> => ({
+  type: `urn:postline:problem:${code}`,
+  title,
+  status,
+  code,
+});
+
 export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
 
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
   401: problem('Missing or wrong API key'),
   408: problem(
-    'The request did not arrive in time: a body that sent nothing for 10 s (EMAIL_ERR_BODY_TIMEOUT), or a request not whole within 60 s (EMAIL_ERR_REQUEST_TIMEOUT); the connection is closed',
+    `The request did not arrive in time: a body that sent nothing for ${BODY_IDLE_MS / 1000} s (EMAIL_ERR_BODY_TIMEOUT), or a request not whole within ${REQUEST_TIMEOUT_MS / 1000} s (EMAIL_ERR_REQUEST_TIMEOUT); the connection is closed`,
   ),
   503: problem(
     'Starting, shutting down, a dependency (Kafka, Postgres) unavailable, or too many request bodies held at once (EMAIL_ERR_BUSY): retry',

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
 import { type FieldError, NotFoundError } from '../errors.js';
-import type { problemSchema } from '../problem-schema.js';
+import { codedProblem, type problemSchema } from '../problem-schema.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> = {
@@ -26,16 +26,11 @@ export const problemHandlerPlugin = fp(
       let problem: Problem;
       const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
       if (known) {
-        problem = { type: `urn:postline:problem:${error.code}`, title: known.title, status: known.status, code: error.code };
+        problem = codedProblem(error.code, known.title, known.status);
       } else if (error instanceof SyntaxError || (error.statusCode === 400 && !error.code?.startsWith('EMAIL_ERR_'))) {
-        problem = {
-          type: 'urn:postline:problem:FST_ERR_CTP_INVALID_JSON_BODY',
-          title: 'The request body is not valid JSON',
-          status: 400,
-          code: 'FST_ERR_CTP_INVALID_JSON_BODY',
-        };
+        problem = codedProblem('FST_ERR_CTP_INVALID_JSON_BODY', 'The request body is not valid JSON', 400);
       } else if (error.code?.startsWith('EMAIL_ERR_') && error.statusCode) {
-        problem = { type: `urn:postline:problem:${error.code}`, title: error.message, status: error.statusCode, code: error.code };
+        problem = codedProblem(error.code, error.message, error.statusCode);
         if (error.detail) problem.detail = error.detail;
         if (error.errors) problem.errors = error.errors;
         if (error.state) problem.state = error.state;
