@@ -10,7 +10,7 @@ import { startControlServer } from '../control-server.js';
 import { repoRoot } from '../paths.js';
 import { freePort } from '../ports.js';
 import { STACK_ENV_NAMES, startStack } from '../stack.js';
-import { summarise, type TapSummary } from '../tap-summary.js';
+import { FailedLines, summarise, type TapSummary } from '../tap-summary.js';
 import { planTests } from '../test-plan.js';
 import { progress, runMain } from './run-main.js';
 
@@ -82,8 +82,10 @@ runMain(async () => {
   return report(runs);
 });
 
-/** Prints the plain `N passed, N failed` line CI reads; the exit code. */
+/** Names what failed, then prints the plain `N passed, N failed` line CI reads; the exit code. */
 function report(runs: TapRun[]): number {
+  const failed = runs.flatMap((r) => r.failed);
+  if (failed.length > 0) process.stdout.write(`\n::: not ok, as tap printed them (nested ones first):\n${failed.join('\n')}\n\n`);
   const total = { passed: 0, failed: 0, skipped: 0 };
   for (const run of runs) {
     if (!run.summary) {
@@ -120,7 +122,9 @@ let interrupted = false;
 interface TapRun {
   code: number;
   summary: TapSummary | null;
-  held?: Buffer;
+  /** Its `not ok` lines (FailedLines). */
+  failed: string[];
+  held?: string;
 }
 
 /**
@@ -137,11 +141,14 @@ async function runTap(args: string[], env: NodeJS.ProcessEnv, { echo = true, nic
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let tail = '';
-  const held: Buffer[] = [];
-  tap.stdout.on('data', (chunk: Buffer) => {
+  const held: string[] = [];
+  const failed = new FailedLines();
+  tap.stdout.setEncoding('utf8');
+  tap.stdout.on('data', (chunk: string) => {
     if (echo) process.stdout.write(chunk);
     else held.push(chunk);
-    tail = (tail + chunk.toString('utf8')).slice(-8192);
+    failed.push(chunk);
+    tail = (tail + chunk).slice(-8192);
   });
   // Ctrl-C reaches tap directly (same process group); we only note it, wait, and clean up.
   const onSigint = () => {
@@ -156,5 +163,5 @@ async function runTap(args: string[], env: NodeJS.ProcessEnv, { echo = true, nic
   const code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', forward);
-  return { code, summary: summarise(tail), ...(echo ? {} : { held: Buffer.concat(held) }) };
+  return { code, summary: summarise(tail), failed: failed.lines(), ...(echo ? {} : { held: held.join('') }) };
 }
