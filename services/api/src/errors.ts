@@ -60,7 +60,21 @@ export const BodyTimeoutError = createError(
   'The request body stopped arriving (no byte for %s s); the connection is closed',
   408,
 );
+/** Nobody reads this answer: the code is for the access line and the rejected-requests metric. */
+export const ClientAbortedError = createError(
+  'EMAIL_ERR_CLIENT_ABORTED',
+  'The client closed the connection before its request body arrived',
+  400,
+);
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
+
+/**
+ * The request body failed because the client went away mid-upload (Node's `aborted`, or a
+ * premature close seen through the body watch): not invalid JSON, and not a fault of ours.
+ */
+export function clientAborted(error: { code?: string }, request: { raw: { complete: boolean } }): boolean {
+  return (error.code === 'ECONNRESET' || error.code === 'ERR_STREAM_PREMATURE_CLOSE') && !request.raw.complete;
+}
 
 /** A validation problem in one field, as a JSON pointer into the request body. */
 export interface FieldError {

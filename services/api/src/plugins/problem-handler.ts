@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import { type FieldError, NotFoundError } from '../errors.js';
+import { ClientAbortedError, clientAborted, type FieldError, NotFoundError } from '../errors.js';
 import { codedProblem, type problemSchema } from '../problem-schema.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
@@ -13,6 +13,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; title: string }> =
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'The request body is not valid JSON' },
 };
 
+type CodedError = FastifyError & { errors?: FieldError[]; detail?: string; state?: string };
+
 /** The body of every error answer: the same schema the OpenAPI document shows. */
 type Problem = z.output<typeof problemSchema>;
 
@@ -22,7 +24,8 @@ type Problem = z.output<typeof problemSchema>;
  */
 export const problemHandlerPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError & { errors?: FieldError[]; detail?: string; state?: string }, request, reply) => {
+    app.setErrorHandler((thrown: CodedError, request, reply) => {
+      const error: CodedError = clientAborted(thrown, request) ? new ClientAbortedError() : thrown;
       let problem: Problem;
       const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
       if (known) {

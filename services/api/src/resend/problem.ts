@@ -23,6 +23,7 @@ const BY_CODE: Record<string, { statusCode: number; name: string }> = {
   EMAIL_ERR_BUSY: { statusCode: 503, name: 'application_error' },
   // Resend lists no 408; the status is kept, so a client sees what happened.
   EMAIL_ERR_BODY_TIMEOUT: { statusCode: 408, name: 'application_error' },
+  EMAIL_ERR_CLIENT_ABORTED: { statusCode: 400, name: 'validation_error' },
 };
 
 const FASTIFY_CLIENT: Record<string, number> = {

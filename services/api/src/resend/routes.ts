@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
-import { BadIdempotencyKeyError, NotFoundError, TooLateError } from '../errors.js';
+import { BadIdempotencyKeyError, ClientAbortedError, clientAborted, NotFoundError, TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
@@ -133,7 +133,8 @@ export async function resendRoutes(
   app.setNotFoundHandler(async () => {
     throw new NotFoundError();
   });
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+  app.setErrorHandler((thrown: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const error = clientAborted(thrown, request) ? new ClientAbortedError() : thrown;
     let body = toResendError(error, request.headers.authorization !== undefined);
     if (!body) {
       request.log.error({ err: error }, 'unhandled error');
