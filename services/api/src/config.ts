@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { RequestLimits } from '@postline/contracts';
 import { ConfigError, fields, parseEnv, type TargetPolicy, webhookTargetFields, webhookTargetPolicy } from '@postline/runtime';
 import { z } from 'zod';
+import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from './smtp-connection-limit.js';
 
 const apiKeys = z
   .string()
@@ -69,6 +70,9 @@ const schema = z.object({
   SUBMISSION_TLS_CERT_FILE: z.string().optional(),
   /** The SIZE limit of a submitted message (a larger one is a 552). */
   SUBMISSION_MAX_BYTES: fields.positiveInt.default(5 * 1024 * 1024),
+  /** Connections held at once, in all and from one client (an IPv6 /64 counts as one): smtp-connection-limit.ts. */
+  SUBMISSION_MAX_CONNECTIONS: fields.positiveInt.default(SMTP_MAX_CONNECTIONS),
+  SUBMISSION_MAX_CONNECTIONS_PER_IP: fields.positiveInt.default(SMTP_MAX_CONNECTIONS_PER_IP),
 });
 
 /** Every environment variable this service reads (packaging tests check compose and k8s against it). */

@@ -31,13 +31,15 @@ export const bounceApp = fp(async (app: FastifyInstance, { config }: { config: B
   collectProcessMetrics(registry, 'postline_bounces_');
   const reports = new Counter({
     name: 'postline_bounces_reports_total',
-    help: 'Reports received, by what became of them (bounced, complained, ignored, malformed, unknown email, refused recipient, ledger error, deferred, stalled)',
+    help: 'Reports received, by what became of them (bounced, complained, ignored, malformed, unknown email, refused recipient, ledger error, deferred, stalled, too many connections)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const listener = createBounceListener({
     bounceDomain: config.BOUNCE_DOMAIN,
     maxBytes: config.BOUNCE_MAX_BYTES,
+    maxConnections: config.BOUNCE_MAX_CONNECTIONS,
+    maxConnectionsPerIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
     db,
     log: app.log,
     reports,

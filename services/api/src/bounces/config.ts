@@ -1,5 +1,6 @@
 import { fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
+import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../smtp-connection-limit.js';
 
 const schema = z.object({
   NODE_ENV: fields.nodeEnv,
@@ -11,6 +12,9 @@ const schema = z.object({
   BOUNCE_SMTP_HOST: z.string().default('127.0.0.1'),
   /** A report larger than this is refused at MAIL FROM (SIZE) or when its data passes it: 552. */
   BOUNCE_MAX_BYTES: fields.positiveInt.default(10 * 1024 * 1024),
+  /** Connections held at once, in all and from one client (an IPv6 /64 counts as one): smtp-connection-limit.ts. */
+  BOUNCE_MAX_CONNECTIONS: fields.positiveInt.default(SMTP_MAX_CONNECTIONS),
+  BOUNCE_MAX_CONNECTIONS_PER_IP: fields.positiveInt.default(SMTP_MAX_CONNECTIONS_PER_IP),
   METRICS_PORT: fields.port.default(9466),
   METRICS_HOST: z.string().default('127.0.0.1'),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(5_000),

@@ -6,6 +6,7 @@ import type { Counter } from 'prom-client';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
+import { connectionLimits } from '../smtp-connection-limit.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
 
@@ -21,11 +22,14 @@ export type ReportOutcome =
   | 'refused recipient'
   | 'ledger error'
   | 'deferred'
-  | 'stalled';
+  | 'stalled'
+  | 'too many connections';
 
 interface ListenerOptions {
   bounceDomain: string;
   maxBytes: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
   db: pg.Pool;
   log: LogSink;
   reports: Counter<'outcome'>;
@@ -84,6 +88,14 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: options.maxBytes,
     logger: false,
+    ...connectionLimits({
+      total: options.maxConnections,
+      perIp: options.maxConnectionsPerIp,
+      refuse: () => {
+        count('too many connections');
+        return reply(421, '4.7.0 Too many connections from your address; try again later');
+      },
+    }),
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       if (domainOf(address.address) !== bounceDomain) {
         count('refused recipient');

@@ -8,6 +8,7 @@ import type { ApiConfig } from '../config.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
+import { connectionLimits } from '../smtp-connection-limit.js';
 import { validatorCompiler } from '../validation.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
@@ -71,10 +72,18 @@ export const submissionPlugin = fp(
       ...(tls ? { key: tls.key, cert: tls.cert, allowInsecureAuth: false } : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
       size: config.SUBMISSION_MAX_BYTES,
       logger: false,
-      onConnect(_session, callback) {
-        if (!app.startup.done) return callback(smtpError(421, '4.3.2 Starting (waiting for Kafka or Postgres); try again shortly'));
-        callback();
-      },
+      ...connectionLimits({
+        total: config.SUBMISSION_MAX_CONNECTIONS,
+        perIp: config.SUBMISSION_MAX_CONNECTIONS_PER_IP,
+        refuse: (client) => {
+          app.recurring.warn(app.log, { client }, 'submission connection refused: too many from one client');
+          return smtpError(421, '4.7.0 Too many connections from your address; try again later');
+        },
+        onConnect(_session, callback) {
+          if (!app.startup.done) return callback(smtpError(421, '4.3.2 Starting (waiting for Kafka or Postgres); try again shortly'));
+          callback();
+        },
+      }),
       onAuth(auth, _session, callback) {
         const account = app.accountForKey(auth.password ?? '');
         if (!account) return callback(smtpError(535, '5.7.8 Authentication failed: the password must be a postline API key'));
