@@ -13,6 +13,14 @@ import { emailIdOf, reportEffects } from './report-effects.js';
 /** How much of a report nobody could use is kept for inspection. */
 const KEPT_BYTES = 256 * 1024;
 
+/**
+ * Recipients a report may have. A report goes to the one VERP address of the email it is about;
+ * a sender with more gets 452 and sends the rest in another transaction (RFC 5321 4.5.3.1.10).
+ * Unbounded, smtp-server kept every accepted recipient of a transaction: one connection that sent
+ * 200,000 RCPT TO grew the heap by 38 MB, about 18 MB of traffic, with no byte of DATA.
+ */
+export const REPORT_MAX_RECIPIENTS = 10;
+
 export type ReportOutcome =
   | 'bounced'
   | 'complained'
@@ -96,7 +104,10 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
         return reply(421, '4.7.0 Too many connections from your address; try again later');
       },
     }),
-    onRcptTo(address: SMTPServerAddress, _session, callback) {
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      if (session.envelope.rcptTo.length >= REPORT_MAX_RECIPIENTS) {
+        return callback(reply(452, `4.5.3 Too many recipients (at most ${REPORT_MAX_RECIPIENTS} a report)`));
+      }
       if (domainOf(address.address) !== bounceDomain) {
         count('refused recipient');
         return callback(reply(550, '5.7.1 Relaying denied: this server only takes reports for its bounce domain'));

@@ -1,14 +1,9 @@
 // test-plan: standalone
 
 import { connect, type Socket } from 'node:net';
-import type pg from 'pg';
-import { Counter, Registry } from 'prom-client';
-import type { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
-import { quietLogger } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { loadConfig as loadBounceConfig } from '../../src/bounces/config.js';
-import { createBounceListener } from '../../src/bounces/listener.js';
+import { startMemoryBounceListener } from '../../../../test/helpers/memory-bounce-listener.js';
 import { clientOf, connectionLimits, SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../../src/smtp-connection-limit.js';
 
 // Both SMTP listeners with their defaults (1,000 connections, 50 from one client). A client is
@@ -112,24 +107,11 @@ async function limitsHold(t: Test, port: number) {
 }
 
 t.test('the bounce listener, with its defaults', async (t) => {
-  const config = loadBounceConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused' });
+  const { port, config, outcome } = await startMemoryBounceListener(t);
   t.equal(config.BOUNCE_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS);
   t.equal(config.BOUNCE_MAX_CONNECTIONS_PER_IP, SMTP_MAX_CONNECTIONS_PER_IP);
-  const reports = new Counter({ name: 'reports', help: 'x', labelNames: ['outcome'], registers: [new Registry()] });
-  const listener: SMTPServer = createBounceListener({
-    bounceDomain: config.BOUNCE_DOMAIN,
-    maxBytes: config.BOUNCE_MAX_BYTES,
-    maxConnections: config.BOUNCE_MAX_CONNECTIONS,
-    maxConnectionsPerIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
-    db: {} as pg.Pool, // no report is sent: nothing reaches the ledger
-    log: quietLogger,
-    reports,
-  });
-  listener.on('error', () => {});
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => listener.close(resolve)));
-  await limitsHold(t, (listener.server.address() as { port: number }).port);
-  t.equal((await reports.get()).values.find((v) => v.labels.outcome === 'too many connections')?.value, 1, 'counted');
+  await limitsHold(t, port);
+  t.equal(await outcome('too many connections'), 1, 'counted');
 });
 
 t.test('SMTP submission, with its defaults', async (t) => {
