@@ -18,6 +18,8 @@ export interface DsnOptions {
   diagnostic?: string;
   /** The original message's headers, enclosed as text/rfc822-headers. */
   originalHeaders: string[];
+  /** More recipients with the same Action and Status, a per-recipient block each. */
+  others?: string[];
 }
 
 export function dsn(o: DsnOptions): string {
@@ -48,6 +50,7 @@ export function dsn(o: DsnOptions): string {
     `Status: ${o.status}`,
     'Remote-MTA: dns; mail.example.net',
     ...(o.diagnostic ? folded(`Diagnostic-Code: smtp; ${o.diagnostic}`) : []),
+    ...(o.others ?? []).flatMap((other) => ['', `Final-Recipient: rfc822; ${other}`, `Action: ${o.action}`, `Status: ${o.status}`]),
     '',
     '--dsn-boundary',
     'Content-Type: text/rfc822-headers',

@@ -23,7 +23,7 @@ export {
   recordOutcomes,
 } from './outcome-queries.js';
 export { reopenFailed } from './redrive-queries.js';
-export { accountsOf, keepReport, recordReport } from './report-queries.js';
+export { keepReport, recordReport, reportTarget } from './report-queries.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
 export {
   type Change,

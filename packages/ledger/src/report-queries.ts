@@ -4,13 +4,21 @@ import { insertEvents } from './event-queries.js';
 import { insertSuppressions, type SuppressionWrite } from './suppression-queries.js';
 import { inTransaction } from './transaction.js';
 
-/** The account of each email the ledger knows, by id (a report names emails by id). */
-export async function accountsOf(db: pg.Pool, ids: string[]): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ id: string; account: string }>(
-    `select id, account from emails where id = any($1::text[]) and state <> 'accepting'`,
-    [ids],
+/**
+ * The email a report names, if the ledger knows it: its account, and the addresses it was sent
+ * to (as the mailer recorded them). A report may only speak for those addresses: anyone who
+ * received one of our emails knows its VERP address, and could otherwise report any address at
+ * all as bounced and have it suppressed in that account.
+ */
+export async function reportTarget(db: pg.Pool, emailId: string): Promise<{ account: string; recipients: string[] } | null> {
+  const { rows } = await db.query<{ account: string; recipients: string[] }>(
+    `select e.account, coalesce(array_agg(r.address) filter (where r.address is not null), '{}') as recipients
+       from emails e left join email_recipients r on r.email_id = e.id
+      where e.id = $1 and e.state <> 'accepting'
+      group by e.account`,
+    [emailId],
   );
-  return new Map(rows.map((r) => [r.id, r.account]));
+  return rows[0] ?? null;
 }
 
 /**

@@ -31,7 +31,7 @@ export const bounceApp = fp(async (app: FastifyInstance, { config }: { config: B
   collectProcessMetrics(registry, 'postline_bounces_');
   const reports = new Counter({
     name: 'postline_bounces_reports_total',
-    help: 'Reports received, by what became of them (bounced, complained, ignored, malformed, unknown email, refused recipient, ledger error, deferred, stalled, too many connections)',
+    help: 'Reports received, by what became of them (bounced, complained, ignored, malformed, unknown email, refused recipient, ledger error, deferred, stalled, too many connections, not a recipient)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -1,5 +1,5 @@
-import { domainOf } from '@postline/contracts';
-import { accountsOf, keepReport, recordReport } from '@postline/ledger';
+import { domainOf, normalizeAddress } from '@postline/contracts';
+import { recordReport, reportTarget } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { Counter } from 'prom-client';
@@ -7,11 +7,9 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
+import { reportKeeper, type Unusable } from './kept-reports.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
-
-/** How much of a report nobody could use is kept for inspection. */
-const KEPT_BYTES = 256 * 1024;
 
 /**
  * Recipients a report may have. A report goes to the one VERP address of the email it is about;
@@ -31,7 +29,8 @@ export type ReportOutcome =
   | 'ledger error'
   | 'deferred'
   | 'stalled'
-  | 'too many connections';
+  | 'too many connections'
+  | 'not a recipient';
 
 interface ListenerOptions {
   bounceDomain: string;
@@ -57,6 +56,13 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
   // Two reports of the largest size, or many ordinary ones (their SIZE), at once.
   const budget = new BodyBudget(2 * options.maxBytes);
   const count = (outcome: ReportOutcome) => reports.inc({ outcome });
+  const keep = reportKeeper(db, log);
+  /** A report nothing can be recorded from: 250 (a sending MTA would only retry it), kept if allowed. */
+  async function unusable(report: Unusable): Promise<string> {
+    if (!(await keep(report))) return '2.0.0 Not usable';
+    log.warn({ reason: report.reason, rcptTo: report.rcptTo }, 'unusable report kept for inspection');
+    return '2.0.0 Kept for inspection';
+  }
 
   async function handle(raw: Buffer, session: SMTPServerSession): Promise<string> {
     const rcptTo = session.envelope.rcptTo.map((r) => r.address);
@@ -66,18 +72,21 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       reason: `unparseable: ${error.message}`,
     }));
     if (report.kind === 'malformed') {
-      await keepReport(db, { reason: report.reason, mailFrom, rcptTo, raw: raw.subarray(0, KEPT_BYTES).toString('utf8') });
       count('malformed');
-      log.warn({ reason: report.reason, rcptTo }, 'unusable report kept for inspection');
-      return '2.0.0 Kept for inspection';
+      return unusable({ reason: report.reason, mailFrom, rcptTo, raw });
     }
     const emailId = emailIdOf(rcptTo, report.original, bounceDomain);
-    const account = emailId ? (await accountsOf(db, [emailId])).get(emailId) : undefined;
-    if (!emailId || !account) {
+    const target = emailId ? await reportTarget(db, emailId) : null;
+    if (!emailId || !target) {
       count('unknown email');
       throw reply(550, emailId ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
     }
-    const effects = reportEffects(report, emailId, account, new Date());
+    const { account } = target;
+    const effects = reportEffects(report, emailId, account, new Date(), new Set(target.recipients.map(normalizeAddress)));
+    if (effects.events.length === 0 && effects.strangers.length > 0) {
+      count('not a recipient');
+      return unusable({ reason: `names no recipient of the email (${effects.strangers.length} other addresses)`, mailFrom, rcptTo, raw });
+    }
     if (effects.events.length === 0) {
       count('ignored');
       return '2.0.0 Nothing to record';

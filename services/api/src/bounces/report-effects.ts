@@ -30,6 +30,8 @@ function originalTo(original: string): string | null {
 export interface Effects {
   events: EmailEvent[];
   suppress: SuppressionWrite[];
+  /** Addresses the report named that the email was not sent to: nothing is recorded for them. */
+  strangers: string[];
 }
 
 /**
@@ -37,19 +39,39 @@ export interface Effects {
  * an address that does not exist, which suppresses it; permanent for any other 5.x.x; transient
  * for a delay or a 4.x.x), `email.complained` for a feedback report, which suppresses its
  * recipient. A positive DSN (delivered, relayed, expanded) does nothing.
+ *
+ * Only for `recipients`, the addresses the email was sent to (normalized). Anyone who received
+ * one of our emails knows its VERP address; a report that also named other addresses would
+ * otherwise have suppressed them in the sender's account (a forged DSN listing a competitor's
+ * customers, or the account's own CEO). A complaint whose recipient is not one is still a
+ * complaint about the email, without a recipient or a suppression.
  */
-export function reportEffects(report: Exclude<Report, { kind: 'malformed' }>, emailId: string, account: string, at: Date): Effects {
+export function reportEffects(
+  report: Exclude<Report, { kind: 'malformed' }>,
+  emailId: string,
+  account: string,
+  at: Date,
+  recipients: ReadonlySet<string>,
+): Effects {
   const events: EmailEvent[] = [];
   const suppress: SuppressionWrite[] = [];
+  const strangers: string[] = [];
+  const ours = (address: string) => {
+    if (recipients.has(normalizeAddress(address))) return true;
+    strangers.push(address);
+    return false;
+  };
   if (report.kind === 'arf') {
-    const recipient = report.recipient ?? originalTo(report.original);
+    const named = report.recipient ?? originalTo(report.original);
+    const recipient = named && ours(named) ? named : null;
     const data = { emailId, ...(recipient ? { recipient } : {}), feedbackType: report.feedbackType };
     events.push(emailEvent(account, 'email.complained', data, at, `arf:${recipient ?? ''}:${report.feedbackType}`));
     if (recipient) suppress.push({ address: normalizeAddress(recipient), reason: 'complaint', smtpResponse: null });
-    return { events, suppress };
+    return { events, suppress, strangers };
   }
   for (const r of report.recipients) {
     if (r.action !== 'failed' && r.action !== 'delayed') continue;
+    if (!ours(r.recipient)) continue;
     const permanent = r.action === 'failed' && r.status.startsWith('5.');
     // The Status field decides, not the diagnostic text: it is the reporting MTA's own verdict.
     const hard = permanent && isHardBounce(`550 ${r.status}`);
@@ -64,5 +86,5 @@ export function reportEffects(report: Exclude<Report, { kind: 'malformed' }>, em
     events.push(emailEvent(account, 'email.bounced', data, at, `dsn:${r.recipient}:${r.action}:${r.status}`));
     if (hard) suppress.push({ address: normalizeAddress(r.recipient), reason: 'hard_bounce', smtpResponse: r.diagnostic });
   }
-  return { events, suppress };
+  return { events, suppress, strangers };
 }

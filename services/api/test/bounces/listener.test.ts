@@ -36,10 +36,11 @@ await app.ready();
 await app.startup.settled();
 t.teardown(() => app.close());
 
-/** An email the ledger knows, sent to `to`. */
+/** An email the ledger knows, sent to `to` (its recipient recorded as the mailer records it). */
 async function sentEmail(to: string): Promise<{ id: string; verp: string; headers: string[] }> {
   const id = randomUUID();
   await pool.query(`insert into emails (id, account, state) values ($1, $2, 'sent')`, [id, ACCOUNT]);
+  await pool.query(`insert into email_recipients (email_id, address, status) values ($1, $2, 'accepted')`, [id, to]);
   const verp = `bounces+${id}@${DOMAIN}`;
   return {
     id,
@@ -134,6 +135,45 @@ t.test('a malformed report is kept for inspection and counted', async (t) => {
   t.match(rows, [{ reason: 'not a multipart/report', raw: /I am away until Monday/ }]);
   t.equal(await metric('malformed'), before + 1);
   t.same(await events(e.id), [], 'and records nothing about the email');
+});
+
+t.test('a forged bounce, from someone who received the email, suppresses nobody the email was not sent to', async (t) => {
+  const e = await sentEmail('reader@example.net');
+  const before = await metric('not a recipient');
+  // The reader knows the email's VERP address (its Return-Path) and writes a DSN naming others.
+  const { transcript } = await deliver(
+    e.verp,
+    dsn({
+      to: e.verp,
+      recipient: 'ceo@victim.example',
+      action: 'failed',
+      status: '5.1.1',
+      originalHeaders: e.headers,
+      others: ['cfo@victim.example'],
+    }),
+  );
+  t.match(transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'taken (a sending MTA would not retry it), kept, not recorded');
+  t.equal(await suppression('ceo@victim.example'), undefined, 'the named address is not suppressed');
+  t.equal(await suppression('cfo@victim.example'), undefined, 'nor the other');
+  t.same(await events(e.id), [], 'no event');
+  t.equal(await metric('not a recipient'), before + 1, 'counted');
+  const { rows } = await pool.query('select reason from inbound_reports where $1 = any(rcpt_to)', [e.verp]);
+  t.match(rows, [{ reason: 'names no recipient of the email' }]);
+  // Its real recipient, named among others, is still what the report says.
+  await deliver(
+    e.verp,
+    dsn({
+      to: e.verp,
+      recipient: 'reader@example.net',
+      action: 'failed',
+      status: '5.1.1',
+      originalHeaders: e.headers,
+      others: ['ceo@victim.example'],
+    }),
+  );
+  t.match(await suppression('reader@example.net'), { reason: 'hard_bounce', email_id: e.id });
+  t.equal(await suppression('ceo@victim.example'), undefined);
+  t.match(await events(e.id), [{ type: 'email.bounced', payload: { data: { recipient: 'reader@example.net' } } }]);
 });
 
 t.test('a report for an email we never sent is refused; so is any recipient outside the bounce domain', async (t) => {

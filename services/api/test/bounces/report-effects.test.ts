@@ -15,11 +15,14 @@ const originalHeaders = [
   'Subject: Your appointment',
 ];
 
-async function effects(raw: string, rcptTo: string[]) {
+/** Whom the email was sent to (as the ledger's email_recipients hold them, normalized). */
+const SENT_TO = new Set(['nobody@example.net', 'slow@example.net', 'r@example.net', 'reader@example.net']);
+
+async function effects(raw: string, rcptTo: string[], sentTo: ReadonlySet<string> = SENT_TO) {
   const report = await parseReport(Buffer.from(raw));
   if (report.kind === 'malformed') throw new Error(report.reason);
   const id = emailIdOf(rcptTo, report.original, DOMAIN);
-  return { id, ...reportEffects(report, id ?? 'none', 'acct', new Date('2026-11-30T12:00:00Z')) };
+  return { id, ...reportEffects(report, id ?? 'none', 'acct', new Date('2026-11-30T12:00:00Z'), sentTo) };
 }
 
 t.test('a hard bounce (5.1.1): email.bounced hard with its status, and the address suppressed', async (t) => {
@@ -98,6 +101,40 @@ t.test('a complaint (ARF) to a fixed address: the email from the enclosed origin
   );
   t.equal(noRcpt.id, ID, 'from its Message-ID when there is no Return-Path');
   t.match(noRcpt.events, [{ data: { recipient: 'reader@example.net' } }], "the recipient from the original's To:");
+});
+
+t.test('a report speaks only for the addresses the email was sent to (a forged DSN suppresses nobody else)', async (t) => {
+  // Whoever received the email knows its VERP address, and can write a DSN naming anyone.
+  const forged = await effects(
+    dsn({ to: VERP, recipient: 'ceo@victim.example', action: 'failed', status: '5.1.1', originalHeaders }),
+    [VERP],
+    new Set(['reader@example.net']),
+  );
+  t.same(forged.events, [], 'no event for an address the email was not sent to');
+  t.same(forged.suppress, [], 'and no suppression');
+  t.same(forged.strangers, ['ceo@victim.example'], 'it is named as a stranger');
+  const strangers = Array.from({ length: 500 }, (_, i) => `customer${i}@victim.example`);
+  const real = await effects(
+    dsn({ to: VERP, recipient: 'READER@example.net', action: 'failed', status: '5.1.1', originalHeaders, others: strangers }),
+    [VERP],
+    new Set(['reader@example.net']),
+  );
+  t.equal(real.events.length, 1, 'of a real recipient and 500 others, one event');
+  t.same(
+    real.suppress.map((s) => s.address),
+    ['reader@example.net'],
+    'its own recipient, however spelled, is still suppressed',
+  );
+  t.same(real.strangers, strangers, 'the others are strangers');
+  const complaint = await effects(
+    arf({ to: `fbl@${DOMAIN}`, feedbackType: 'abuse', originalRcptTo: 'ceo@victim.example', original: [...originalHeaders, '', 'x'] }),
+    [`fbl@${DOMAIN}`],
+    new Set(['reader@example.net']),
+  );
+  t.match(complaint.events, [{ type: 'email.complained', data: { emailId: ID, feedbackType: 'abuse' } }], 'a complaint is still one');
+  t.notOk(complaint.events[0]?.data.recipient, 'without the stranger as its recipient');
+  t.same(complaint.suppress, [], 'and suppresses nobody');
+  t.same(complaint.strangers, ['ceo@victim.example']);
 });
 
 t.test('which email: VERP of our bounce domain only', async (t) => {
