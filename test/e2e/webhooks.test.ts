@@ -1,11 +1,19 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OUTBOX_RELAY_LOCK } from '@postline/ledger';
+import Fastify from 'fastify';
 import t, { type Test as Tap } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
+import { bounceApp } from '../../services/api/src/bounces/app.js';
+import { loadConfig as loadBounceConfig } from '../../services/api/src/bounces/config.js';
 import { AUTH } from '../helpers/api.js';
 import { TestDns } from '../helpers/dns-server.js';
-import { answers, sleep } from '../helpers/env.js';
+import { answers, quietLogger, sleep, stackEnv } from '../helpers/env.js';
 import { eventually, ledgerPool } from '../helpers/mailer.js';
 import { spawnService } from '../helpers/processes-mailer.js';
+import { dsn } from '../helpers/reports.js';
+import { swaks } from '../helpers/smtp-clients.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { System } from './harness.js';
 
@@ -192,6 +200,63 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     t.equal((await call('POST', '/v1/suppressions', { address: 'asked-to-stop@example.net' })).status, 200, 'adding it again keeps it');
     t.equal((await call('POST', '/v1/suppressions', { address: 'not an address' })).status, 400);
     system.sink.refuseRecipients.clear();
+  });
+
+  t.test('a bounce that comes back later, through the bounce listener: only for a recipient of the email', async (t) => {
+    // The bounce listener in this process, on the shared ledger; swaks (Debian's) delivers the
+    // reports. The enclosed original is the headers the SMTP server really received.
+    const domain = 'bounces.example.com';
+    const listener = Fastify({ loggerInstance: quietLogger });
+    await listener.register(bounceApp, {
+      config: loadBounceConfig({ NODE_ENV: 'test', DATABASE_URL: stackEnv().databaseUrl, BOUNCE_DOMAIN: domain, BOUNCE_SMTP_PORT: '0' }),
+    });
+    await listener.ready();
+    await listener.startup.settled();
+    t.teardown(() => listener.close());
+    t.teardown(() => call('DELETE', '/v1/suppressions/later@example.net'));
+    const dir = mkdtempSync(join(tmpdir(), 'postline-dsn-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const report = async (recipient: string, others: string[] = []) => {
+      const file = join(dir, `${recipient}.eml`);
+      writeFileSync(file, dsn({ to: `fbl@${domain}`, recipient, action: 'failed', status: '5.1.1', originalHeaders: headers, others }));
+      return swaks([
+        '--server',
+        '127.0.0.1',
+        '--port',
+        String(listener.bounceSmtpPort),
+        '--from',
+        '<>',
+        '--to',
+        `fbl@${domain}`,
+        '--data',
+        `@${file}`,
+      ]);
+    };
+
+    const sent = await sendEmail(['Later@Example.net', 'other@example.net'], 'bounces later');
+    await reconcile(t, 'bounces later', fast, [sent.body.id]);
+    const raw = system.sink.received.find((m) => m.subject === 'bounces later')?.raw ?? '';
+    const headers = raw.slice(0, raw.indexOf('\r\n\r\n')).split('\r\n');
+    t.ok(
+      headers.some((h) => h.startsWith('Message-ID: <')),
+      'the original as received, with our Message-ID',
+    );
+
+    const forged = await report('ceo@victim.example', ['cfo@victim.example']);
+    t.match(forged.transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'a report naming only others is kept, not recorded');
+    const real = await report('later@example.net', ['ceo@victim.example']);
+    t.match(real.transcript, /<-\s+250 2\.0\.0 Recorded/, 'a report naming a recipient (spelled otherwise) is recorded');
+    t.ok(
+      await eventually(
+        async () => fast.of(sent.body.id).some((d) => d.type === 'email.bounced' && d.recipient === 'later@example.net'),
+        60_000,
+      ),
+      'its email.bounced reaches the webhook',
+    );
+    const suppressed = (await call('GET', '/v1/suppressions')).body.data.map((s: { address: string }) => s.address);
+    t.ok(suppressed.includes('later@example.net'), 'the recipient is suppressed');
+    t.notOk(suppressed.includes('ceo@victim.example') || suppressed.includes('cfo@victim.example'), 'nobody the email was not sent to');
+    t.equal(fast.of(sent.body.id).filter((d) => d.type === 'email.bounced').length, 1, 'one bounce event in all');
   });
 
   t.test('a slow endpoint (5 s per call) next to a fast one: the fast one is not delayed', async (t) => {
