@@ -135,4 +135,9 @@ t.test('operational rules: grace periods beyond the drain deadline, mailers boun
     ),
     'scales on the mailers’ group lag',
   );
+  // The SMTP listeners limit connections per client address: a Service that exposes one outside
+  // the cluster must not replace those addresses with a node's (externalTrafficPolicy: Cluster).
+  for (const service of manifests.filter((d) => d.kind === 'Service' && ['LoadBalancer', 'NodePort'].includes(d.spec.type))) {
+    t.equal(service.spec.externalTrafficPolicy, 'Local', `${service.metadata.name}: the senders' own addresses are kept`);
+  }
 });
