@@ -45,6 +45,8 @@ const schema = z.object({
   BODY_LIMIT_BYTES: fields.positiveInt.default(4 * 1024 * 1024),
   /** Request-body bytes held at once, HTTP and SMTP submission together (body-budget.ts); more waits. */
   BODY_BYTES_IN_FLIGHT: fields.positiveInt.default(24 * 1024 * 1024),
+  /** HTTP connections open at once; past it a new one is closed at once (app.ts says why). */
+  MAX_CONNECTIONS: fields.positiveInt.default(10_000),
   ...fields.requestLimitFields,
   MAX_BATCH_SIZE: fields.positiveInt.max(1000).default(100),
   /** How far ahead `scheduledAt` may be. */

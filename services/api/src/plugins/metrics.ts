@@ -27,6 +27,11 @@ function createMetrics() {
       labelNames: ['code'],
       registers: [registry],
     }),
+    connectionsRefused: new Counter({
+      name: 'postline_api_connections_refused_total',
+      help: 'HTTP connections closed as they opened, because MAX_CONNECTIONS were open',
+      registers: [registry],
+    }),
     produceDuration: new Histogram({
       name: 'postline_api_produce_duration_seconds',
       help: 'Time from produce request to acks=all acknowledgement',
