@@ -59,8 +59,9 @@ export const app = fp(
     await instance.register(startupPlugin);
     await instance.register(metricsPlugin, { port: config.METRICS_PORT, host: config.METRICS_HOST });
     // An open connection costs about 2.4 KB of heap (measured: 10,000 idle ones, 24 MB), and Node
-    // takes any number: one client that opened ~50,000 a minute (each is cut after 60 s without a
-    // whole request) would exhaust the capped heap and crash the process. Past the cap, a new
+    // takes any number: ~50,000 held at once (one client opening them at 830/s; each is cut after
+    // 60 s without a whole request) would need ~120 MB, nearly all of the 128 MB cap (not run
+    // here: this host allows 20,000 descriptors a process). Past the cap, a new
     // connection is closed at once; the process and the requests it is serving carry on.
     instance.server.maxConnections = config.MAX_CONNECTIONS;
     instance.server.on('drop', () => {
