@@ -34,7 +34,7 @@ interface Limits {
 /**
  * smtp-server options that bound the connections an SMTP listener holds. Why: a held connection
  * costs about 5.5 KB of heap (measured: 10,000 idle ones, 51 MB), and smtp-server takes any
- * number, so one client that opens 25,000 and sends a NOOP now and then exhausts a 128 MB heap.
+ * number: 25,000 held open (a NOOP now and then keeps each alive) would need ~137 MB, past a 128 MB heap.
  * `maxClients` bounds the total (smtp-server answers 421 past it); the share of one client
  * (postfix's smtpd_client_connection_count_limit, also 50) keeps one client from taking all of it.
  */
