@@ -18,8 +18,8 @@ export interface Unusable {
 /**
  * Keeps unusable reports in the ledger for an operator to read, at most KEPT_PER_HOUR of them.
  * Why a bound: anyone on the internet can send this listener mail that is not a report, and every
- * one was kept (256 KiB each). Twenty a second, 5 MB/s of traffic, wrote 18 GB an hour into the
- * Postgres that holds the ledger, and a full disk there stops every mailer. Bounded, one process
+ * one was kept (256 KiB each): twenty a second, 5 MB/s of traffic, would write 18 GB an hour (reckoned,
+ * not run) into the Postgres that holds the ledger, and a full disk there stops every mailer. Bounded, one process
  * writes at most 6.4 MB an hour.
  */
 export function reportKeeper(db: pg.Pool, log: LogSink, now = () => Date.now()): (report: Unusable) => Promise<boolean> {

@@ -94,7 +94,11 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     await recordReport(db, { emailId, account, ...effects });
     const outcome = report.kind === 'arf' ? 'complained' : 'bounced';
     count(outcome);
-    log.info({ emailId, events: effects.events.map((e) => e.type), suppressed: effects.suppress.length }, 'report recorded');
+    const { strangers } = effects;
+    log.info(
+      { emailId, events: effects.events.map((e) => e.type), suppressed: effects.suppress.length, strangers: strangers.length },
+      'report recorded',
+    );
     return '2.0.0 Recorded';
   }
 
