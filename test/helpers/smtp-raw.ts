@@ -3,9 +3,10 @@ import { connect, type Socket } from 'node:net';
 /**
  * A client that starts a message and stops mid-DATA, holding the session open: what a slow or
  * vanished sender looks like to a server. `commands` run before DATA (each must succeed).
+ * `localAddress`: another loopback address (127.0.0.0/8) is another client to the server.
  */
-export async function startMessage(port: number, commands: string[]): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
+export async function startMessage(port: number, commands: string[], localAddress = '127.0.0.1'): Promise<Socket> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
   let buffer = '';
   socket.on('data', (c) => {
     buffer += c;

@@ -14,28 +14,51 @@ export const BODY_WAIT_MS = 10_000;
  */
 export class BodyBudget {
   private used = 0;
-  private readonly waiting: { bytes: number; grant(): void }[] = [];
+  private readonly byOwner = new Map<string, number>();
+  private readonly waiting: { bytes: number; owner: string; grant(): void }[] = [];
+  /** The most one owner holds at once: all but room for one largest body of another. */
+  readonly share: number;
 
-  constructor(readonly capacity: number) {}
+  /**
+   * `largestBody`: the largest body anyone may send. One owner (an account; on the bounce
+   * listener, a client address) holds at most the capacity less that much, so another always finds
+   * room for one body of any size allowed. Why: a key holder who declared 4 MiB bodies and sent
+   * a byte now and then held all of the room (each for up to REQUEST_TIMEOUT_MS, again and
+   * again), and every other account's email waited BODY_WAIT_MS and got a 503. With the defaults
+   * (24 MiB, bodies up to 5 MiB) one account holds at most 19 MiB. When the capacity is no more
+   * than two largest bodies, the share is one largest body.
+   */
+  constructor(
+    readonly capacity: number,
+    largestBody = capacity,
+  ) {
+    this.share = Math.max(Math.min(largestBody, capacity), capacity - largestBody);
+  }
 
   /** Bytes held now (for metrics and tests). */
   get inUse(): number {
     return this.used;
   }
 
+  /** Bytes one owner holds now. */
+  heldBy(owner: string): number {
+    return this.byOwner.get(owner) ?? 0;
+  }
+
   /**
-   * Resolves with a release function (safe to call twice) once `bytes` fit, or with null after
-   * `waitMs`. More than the capacity is counted as the capacity: it runs alone.
+   * Resolves with a release function (safe to call twice) once `bytes` fit, in all and in
+   * `owner`'s share, or with null after `waitMs`. More than the share is counted as the share.
    */
-  acquire(bytes: number, waitMs: number): Promise<(() => void) | null> {
-    const size = Math.min(Math.max(0, bytes), this.capacity);
-    if (this.used + size <= this.capacity) return Promise.resolve(this.take(size));
+  acquire(bytes: number, waitMs: number, owner: string): Promise<(() => void) | null> {
+    const size = Math.min(Math.max(0, bytes), this.share);
+    if (this.fits(size, owner)) return Promise.resolve(this.take(size, owner));
     return new Promise((resolve) => {
       const entry = {
         bytes: size,
+        owner,
         grant: () => {
           clearTimeout(timer);
-          resolve(this.take(size));
+          resolve(this.take(size, owner));
         },
       };
       const timer = setTimeout(() => {
@@ -46,13 +69,21 @@ export class BodyBudget {
     });
   }
 
-  private take(size: number): () => void {
+  private fits(size: number, owner: string): boolean {
+    return this.used + size <= this.capacity && this.heldBy(owner) + size <= this.share;
+  }
+
+  private take(size: number, owner: string): () => void {
     this.used += size;
+    this.byOwner.set(owner, this.heldBy(owner) + size);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       this.used -= size;
+      const left = this.heldBy(owner) - size;
+      if (left > 0) this.byOwner.set(owner, left);
+      else this.byOwner.delete(owner);
       this.admit();
     };
   }
@@ -61,7 +92,7 @@ export class BodyBudget {
   private admit(): void {
     for (let i = 0; i < this.waiting.length; ) {
       const entry = this.waiting[i] as (typeof this.waiting)[number];
-      if (this.used + entry.bytes > this.capacity) {
+      if (!this.fits(entry.bytes, entry.owner)) {
         i++;
         continue;
       }

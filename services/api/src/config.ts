@@ -86,6 +86,8 @@ export type ApiConfig = Omit<z.output<typeof schema>, 'API_KEYS' | 'SENDER_DOMAI
   SENDER_DOMAINS: string[];
   /** True when API_KEYS / SENDER_DOMAINS were not given and development defaults are in use. */
   usingDevDefaults: boolean;
+  /** The largest body allowed, over HTTP or SMTP submission (BODY_LIMIT_BYTES / SUBMISSION_MAX_BYTES). */
+  largestBody: number;
   /** The per-email limits (MAX_*), for the route schemas and the preflight count. */
   limits: RequestLimits;
   /** Which webhook URLs may be registered (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_DNS_SERVERS). */
@@ -120,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     API_KEYS: c.API_KEYS ?? [DEV_API_KEY],
     SENDER_DOMAINS: c.SENDER_DOMAINS ?? fields.DEV_SENDER_DOMAINS,
     usingDevDefaults: !c.API_KEYS || !c.SENDER_DOMAINS,
+    largestBody: largest,
     webhookTargets: webhookTargetPolicy(c, dev),
     limits: {
       maxRecipients: c.MAX_RECIPIENTS,

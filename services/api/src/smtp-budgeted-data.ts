@@ -34,6 +34,8 @@ export interface UndeliveredReplies {
 export function budgetedOnData(
   budget: BodyBudget,
   limit: number,
+  /** Whose share of the budget a message counts against (BodyBudget: an account, a client address). */
+  ownerOf: (session: SMTPServerSession) => string,
   replies: UndeliveredReplies,
   deliver: (message: Buffer, session: SMTPServerSession, done: SmtpReply) => void,
 ): (stream: SMTPServerDataStream, session: SMTPServerSession, callback: SmtpReply) => void {
@@ -74,7 +76,7 @@ export function budgetedOnData(
       const want = Math.min(Math.max(SMTP_ROOM_BLOCK, bytes - held), limit - held);
       stream.pause();
       timer.hold(true);
-      void budget.acquire(want, BODY_WAIT_MS).then((release) => {
+      void budget.acquire(want, BODY_WAIT_MS, ownerOf(session)).then((release) => {
         if (!release) return fail(replies.busy());
         // The message failed or its client left while this waited.
         if (failure || over || stream.destroyed) return release();

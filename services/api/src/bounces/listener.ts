@@ -6,7 +6,7 @@ import type { Counter } from 'prom-client';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
-import { connectionLimits } from '../smtp-connection-limit.js';
+import { clientOf, connectionLimits } from '../smtp-connection-limit.js';
 import { reportKeeper, type Unusable } from './kept-reports.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
@@ -53,8 +53,9 @@ const reply = (code: number, message: string) => Object.assign(new Error(message
  */
 export function createBounceListener(options: ListenerOptions): SMTPServer {
   const { bounceDomain, db, log, reports } = options;
-  // Two reports of the largest size, or many ordinary ones (their SIZE), at once.
-  const budget = new BodyBudget(2 * options.maxBytes);
+  // Two reports of the largest size, or many ordinary ones, at once; one client (an address, or
+  // an IPv6 /64) holds at most one largest report's room.
+  const budget = new BodyBudget(2 * options.maxBytes, options.maxBytes);
   const count = (outcome: ReportOutcome) => reports.inc({ outcome });
   const keep = reportKeeper(db, log);
   /** A report nothing can be recorded from: 250 (a sending MTA would only retry it), kept if allowed. */
@@ -132,6 +133,7 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     onData: budgetedOnData(
       budget,
       options.maxBytes,
+      (session) => clientOf(session.remoteAddress),
       {
         busy: () => {
           count('deferred');

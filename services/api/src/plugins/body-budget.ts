@@ -21,7 +21,7 @@ declare module 'fastify' {
  */
 export const bodyBudgetPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
-    const budget = new BodyBudget(config.BODY_BYTES_IN_FLIGHT);
+    const budget = new BodyBudget(config.BODY_BYTES_IN_FLIGHT, config.largestBody);
     app.decorate('bodyBudget', budget);
     app.addHook('preParsing', async (request, reply, payload) => {
       const length = request.headers['content-length'];
@@ -29,7 +29,7 @@ export const bodyBudgetPlugin = fp(
       const declared = length === undefined ? config.BODY_LIMIT_BYTES : Number(length);
       // Fastify refuses a declared size over the limit (413) without reading it.
       if (!(declared > 0) || declared > config.BODY_LIMIT_BYTES) return payload;
-      const release = await budget.acquire(declared, BODY_WAIT_MS);
+      const release = await budget.acquire(declared, BODY_WAIT_MS, request.account);
       if (!release) {
         reply.header('Retry-After', '1');
         throw new BusyError();

@@ -107,6 +107,7 @@ export const submissionPlugin = fp(
       onData: budgetedOnData(
         app.bodyBudget,
         config.SUBMISSION_MAX_BYTES,
+        (session) => session.user as string,
         {
           busy: () => smtpError(451, '4.3.1 Too much mail in progress; try again shortly'),
           stalled: () => smtpError(451, '4.4.2 The message stopped arriving (timeout); try again'),

@@ -56,10 +56,12 @@ async function sentEmail(to: string): Promise<{ id: string; verp: string; header
 }
 
 let files = 0;
-async function deliver(to: string, data: string) {
+/** Delivers with swaks, from `from` (a loopback address: another one is another client). */
+async function deliver(to: string, data: string, from = '127.0.0.1') {
   const file = join(dir, `report-${++files}.eml`);
   writeFileSync(file, data);
-  return swaks(['--server', '127.0.0.1', '--port', String(app.bounceSmtpPort), '--from', '<>', '--to', to, '--data', `@${file}`]);
+  const args = ['--server', '127.0.0.1', '--port', String(app.bounceSmtpPort), '--local-interface', from];
+  return swaks([...args, '--from', '<>', '--to', to, '--data', `@${file}`]);
 }
 const events = async (id: string) =>
   (
@@ -192,11 +194,14 @@ t.test('a report for an email we never sent is refused; so is any recipient outs
 t.test(
   'reports held at once are bounded (twice BOUNCE_MAX_BYTES): a third large one waits, then 451; a sender gone mid-DATA gives its room back',
   async (t) => {
-    // Two senders in DATA each send all but 1 KiB of the largest report (10 MiB): the room is full.
+    // Two senders in DATA, each from its own address (one client holds at most one largest
+    // report's room), each send all but 1 KiB of the largest report (10 MiB): the room is full.
     // They keep sending a line now and then: a sender that stalls gives its room back after
     // BODY_IDLE_MS (api/test/fast/body-timeout.test.ts).
     const held = await Promise.all(
-      [0, 1].map(() => startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`])),
+      ['127.0.0.2', '127.0.0.3'].map((from) =>
+        startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`], from),
+      ),
     );
     const line = `${'x'.repeat(1022)}\r\n`;
     const nearlyAll = `\r\n${line.repeat(10 * 1024 - 1)}`;
@@ -241,3 +246,23 @@ t.test(
     t.ok(Date.now() - started < BODY_WAIT_MS / 2, `at once (${Date.now() - started} ms), not after waiting for room`);
   },
 );
+
+t.test("one client holds at most one largest report's room: its next report waits, another client's is taken", async (t) => {
+  const held = await startMessage(app.bounceSmtpPort, ['MAIL FROM:<>', `RCPT TO:<bounces+${randomUUID()}@${DOMAIN}>`], '127.0.0.4');
+  const line = `${'x'.repeat(1022)}\r\n`;
+  await new Promise((resolve) => held.write(`\r\n${line.repeat(10 * 1024 - 1)}`, resolve));
+  const trickle = setInterval(() => held.write('more of it\r\n'), 2_000);
+  t.teardown(() => {
+    clearInterval(trickle);
+    held.destroy();
+  });
+  await new Promise((r) => setTimeout(r, 1_000));
+  const started = Date.now();
+  const [same, other] = await Promise.all([
+    deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: from the same client\r\n\r\nhello\r\n', '127.0.0.4'),
+    deliver(`bounces+${randomUUID()}@${DOMAIN}`, 'Subject: from another client\r\n\r\nhello\r\n', '127.0.0.5'),
+  ]);
+  t.match(other.transcript, /<-\s+250 2\.0\.0/, "another client's report is taken, with half the room free");
+  t.match(same.transcript, /<\*\*\s+451 4\.3\.1 Too many reports in progress/, "the same client's waits for its share, then 451");
+  t.ok(Date.now() - started >= BODY_WAIT_MS - 100, `after ${Date.now() - started} ms`);
+});

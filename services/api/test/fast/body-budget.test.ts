@@ -11,14 +11,14 @@ import { BODY_WAIT_MS, BodyBudget } from '../../src/body-budget.js';
 
 t.test('BodyBudget: what fits is held at once, what does not waits its turn or gives up', async (t) => {
   const budget = new BodyBudget(100);
-  const a = await budget.acquire(60, 1_000);
+  const a = await budget.acquire(60, 1_000, 'a');
   t.ok(a, 'fits: held at once');
   let bGranted = false;
-  const b = budget.acquire(50, 1_000).then((r) => {
+  const b = budget.acquire(50, 1_000, 'a').then((r) => {
     bGranted = true;
     return r;
   });
-  const small = await budget.acquire(30, 1_000);
+  const small = await budget.acquire(30, 1_000, 'a');
   t.ok(small, 'a body that fits does not wait behind one that does not');
   t.equal(budget.inUse, 90);
   await new Promise((r) => setTimeout(r, 20));
@@ -27,14 +27,41 @@ t.test('BodyBudget: what fits is held at once, what does not waits its turn or g
   a?.();
   t.ok(await b, 'granted once room was released');
   t.equal(budget.inUse, 80, 'a release counts once, however often it is called');
-  t.equal(await budget.acquire(30, 20), null, 'no room within its wait: null');
+  t.equal(await budget.acquire(30, 20, 'a'), null, 'no room within its wait: null');
   t.equal(budget.inUse, 80, 'a waiter that gave up holds nothing');
   small?.();
   (await b)?.();
-  const huge = await budget.acquire(1_000, 20);
+  const huge = await budget.acquire(1_000, 20, 'a');
   t.ok(huge, 'more than the capacity runs alone, when nothing else is held');
   t.equal(budget.inUse, 100);
   huge?.();
+});
+
+t.test('BodyBudget: one owner holds at most the capacity less one largest body; the others find room', async (t) => {
+  const budget = new BodyBudget(100, 30);
+  t.equal(budget.share, 70, 'the share: all but one largest body');
+  const a = await Promise.all([budget.acquire(30, 1_000, 'a'), budget.acquire(30, 1_000, 'a')]);
+  let third = false;
+  const aThird = budget.acquire(30, 1_000, 'a').then((r) => {
+    third = true;
+    return r;
+  });
+  const b = await budget.acquire(30, 20, 'b');
+  t.ok(b, "another owner's largest body fits at once");
+  t.equal(budget.heldBy('a'), 60);
+  t.equal(budget.heldBy('b'), 30);
+  t.notOk(third, "a third of a's waits: 90 would pass its share of 70");
+  b?.();
+  await new Promise((r) => setTimeout(r, 20));
+  t.notOk(third, 'still, though the room is free: it is the share that is full');
+  a[0]?.();
+  t.ok(await aThird, 'granted once a body of its own was released');
+  t.equal(budget.heldBy('a'), 60);
+  (await aThird)?.();
+  a[1]?.();
+  t.equal(budget.heldBy('a'), 0, 'released, the owner holds nothing');
+  t.equal(new BodyBudget(100, 100).share, 100, 'no larger than the capacity: one body at a time, owned by anyone');
+  t.equal(new BodyBudget(100, 60).share, 60, 'less than two largest bodies: the share is one');
 });
 
 /** Starts a POST that declares `length` bytes and sends only `sent` of them; answers when it ends. */

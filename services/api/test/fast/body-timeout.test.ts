@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
-import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
+import { AUTH, email, KEY, OTHER_KEY } from '../../../../test/helpers/api.js';
 import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMessage } from '../../../../test/helpers/smtp-raw.js';
@@ -46,8 +46,9 @@ t.test(
     const { port } = app.server.address() as AddressInfo;
 
     // Six chunked uploads (each holds BODY_LIMIT_BYTES) that send a few bytes and then nothing:
-    // hung clients, or a network partition that leaves their connections open.
-    const stalled = Array.from({ length: 6 }, () => rawClient(port, `${chunkedHead(KEY)}5\r\n{"fro\r\n`));
+    // hung clients, or a network partition that leaves their connections open. Three from each of
+    // two accounts: one account holds at most the room less one largest body (BodyBudget.share).
+    const stalled = Array.from({ length: 6 }, (_, i) => rawClient(port, `${chunkedHead(i % 2 ? OTHER_KEY : KEY)}5\r\n{"fro\r\n`));
     await t.resolveMatch(
       waitUntil(() => app.bodyBudget.inUse === app.bodyBudget.capacity, 5_000, 10),
       true,
