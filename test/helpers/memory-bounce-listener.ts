@@ -15,10 +15,7 @@ export async function startMemoryBounceListener(
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused' });
   const reports = new Counter({ name: 'reports', help: 'reports', labelNames: ['outcome'], registers: [new Registry()] });
   const listener = createBounceListener({
-    bounceDomain: config.BOUNCE_DOMAIN,
-    maxBytes: config.BOUNCE_MAX_BYTES,
-    maxConnections: config.BOUNCE_MAX_CONNECTIONS,
-    maxConnectionsPerIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
+    config,
     db: {} as pg.Pool,
     log: quietLogger,
     reports,

@@ -1,4 +1,4 @@
-import createError from '@fastify/error';
+import createError, { type FastifyError } from '@fastify/error';
 
 /**
  * Every error the API answers with. The code is stable (clients may switch on it) and becomes
@@ -69,11 +69,13 @@ export const ClientAbortedError = createError(
 export const ShuttingDownError = createError('EMAIL_ERR_SHUTTING_DOWN', 'The server is shutting down; retry', 503);
 
 /**
- * The request body failed because the client went away mid-upload (Node's `aborted`, or a
- * premature close seen through the body watch): not invalid JSON, and not a fault of ours.
+ * The error to answer: ClientAbortedError when the request body failed because the client went
+ * away mid-upload (Node's `aborted`, or a premature close seen through the body watch), which is
+ * not invalid JSON and not a fault of ours; else the error itself.
  */
-export function clientAborted(error: { code?: string }, request: { raw: { complete: boolean } }): boolean {
-  return (error.code === 'ECONNRESET' || error.code === 'ERR_STREAM_PREMATURE_CLOSE') && !request.raw.complete;
+export function unlessClientAborted<E extends { code?: string }>(error: E, request: { raw: { complete: boolean } }): E | FastifyError {
+  const aborted = (error.code === 'ECONNRESET' || error.code === 'ERR_STREAM_PREMATURE_CLOSE') && !request.raw.complete;
+  return aborted ? new ClientAbortedError() : error;
 }
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

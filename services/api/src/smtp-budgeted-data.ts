@@ -40,6 +40,7 @@ export function budgetedOnData(
   deliver: (message: Buffer, session: SMTPServerSession, done: SmtpReply) => void,
 ): (stream: SMTPServerDataStream, session: SMTPServerSession, callback: SmtpReply) => void {
   return (stream, session, callback) => {
+    const owner = ownerOf(session);
     const releases: (() => void)[] = [];
     let held = 0;
     let bytes = 0;
@@ -76,7 +77,7 @@ export function budgetedOnData(
       const want = Math.min(Math.max(SMTP_ROOM_BLOCK, bytes - held), limit - held);
       stream.pause();
       timer.hold(true);
-      void budget.acquire(want, BODY_WAIT_MS, ownerOf(session)).then((release) => {
+      void budget.acquire(want, BODY_WAIT_MS, owner).then((release) => {
         if (!release) return fail(replies.busy());
         // The message failed or its client left while this waited.
         if (failure || over || stream.destroyed) return release();

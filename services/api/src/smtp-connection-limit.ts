@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { smtpError } from './submission/smtp-errors.js';
 
 /** The defaults of both SMTP listeners: connections at once, in all and from one client. */
 export const SMTP_MAX_CONNECTIONS = 1_000;
@@ -25,8 +26,8 @@ export function clientOf(address: string): string {
 interface Limits {
   total: number;
   perIp: number;
-  /** The refusal for a client over its share (a 421; smtp-server closes the connection after it). */
-  refuse: (client: string) => Error;
+  /** Told of each client refused for its share (answered 421; smtp-server then closes the connection). */
+  refused: (client: string) => void;
   /** Any other check on a new connection, run once it is admitted. */
   onConnect?: SMTPServerOptions['onConnect'];
 }
@@ -41,7 +42,7 @@ interface Limits {
 export function connectionLimits({
   total,
   perIp,
-  refuse,
+  refused,
   onConnect,
 }: Limits): Pick<SMTPServerOptions, 'maxClients' | 'onConnect' | 'onClose'> {
   const open = new Map<string, Set<string>>();
@@ -50,7 +51,10 @@ export function connectionLimits({
     onConnect(session: SMTPServerSession, callback) {
       const client = clientOf(session.remoteAddress);
       const sessions = open.get(client) ?? new Set<string>();
-      if (sessions.size >= perIp) return callback(refuse(client));
+      if (sessions.size >= perIp) {
+        refused(client);
+        return callback(smtpError(421, '4.7.0 Too many connections from your address; try again later'));
+      }
       sessions.add(session.id);
       open.set(client, sessions);
       if (onConnect) return onConnect(session, callback);

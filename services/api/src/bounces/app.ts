@@ -36,10 +36,7 @@ export const bounceApp = fp(async (app: FastifyInstance, { config }: { config: B
     registers: [registry],
   });
   const listener = createBounceListener({
-    bounceDomain: config.BOUNCE_DOMAIN,
-    maxBytes: config.BOUNCE_MAX_BYTES,
-    maxConnections: config.BOUNCE_MAX_CONNECTIONS,
-    maxConnectionsPerIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
+    config,
     db,
     log: app.log,
     reports,

@@ -7,6 +7,8 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { clientOf, connectionLimits } from '../smtp-connection-limit.js';
+import { smtpError } from '../submission/smtp-errors.js';
+import type { BounceConfig } from './config.js';
 import { reportKeeper, type Unusable } from './kept-reports.js';
 import { parseReport } from './parse-report.js';
 import { emailIdOf, reportEffects } from './report-effects.js';
@@ -33,16 +35,11 @@ export type ReportOutcome =
   | 'not a recipient';
 
 interface ListenerOptions {
-  bounceDomain: string;
-  maxBytes: number;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
+  config: Pick<BounceConfig, 'BOUNCE_DOMAIN' | 'BOUNCE_MAX_BYTES' | 'BOUNCE_MAX_CONNECTIONS' | 'BOUNCE_MAX_CONNECTIONS_PER_IP'>;
   db: pg.Pool;
   log: LogSink;
   reports: Counter<'outcome'>;
 }
-
-const reply = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
 /**
  * The inbound side of deliverability: an MX for BOUNCE_DOMAIN that takes delivery status
@@ -52,10 +49,12 @@ const reply = (code: number, message: string) => Object.assign(new Error(message
  * we sent), or deferred (451: the ledger is down; the sending MTA retries).
  */
 export function createBounceListener(options: ListenerOptions): SMTPServer {
-  const { bounceDomain, db, log, reports } = options;
+  const { config, db, log, reports } = options;
+  const bounceDomain = config.BOUNCE_DOMAIN;
+  const maxBytes = config.BOUNCE_MAX_BYTES;
   // Two reports of the largest size, or many ordinary ones, at once; one client (an address, or
   // an IPv6 /64) holds at most one largest report's room.
-  const budget = new BodyBudget(2 * options.maxBytes, options.maxBytes);
+  const budget = new BodyBudget(2 * maxBytes, maxBytes);
   const count = (outcome: ReportOutcome) => reports.inc({ outcome });
   const keep = reportKeeper(db, log);
   /** A report nothing can be recorded from: 250 (a sending MTA would only retry it), kept if allowed. */
@@ -80,7 +79,7 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     const target = emailId ? await reportTarget(db, emailId) : null;
     if (!emailId || !target) {
       count('unknown email');
-      throw reply(550, emailId ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
+      throw smtpError(550, emailId ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
     }
     const { account } = target;
     const effects = reportEffects(report, emailId, account, new Date(), new Set(target.recipients.map(normalizeAddress)));
@@ -108,23 +107,20 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     banner: 'postline bounce and complaint listener',
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
-    size: options.maxBytes,
+    size: maxBytes,
     logger: false,
     ...connectionLimits({
-      total: options.maxConnections,
-      perIp: options.maxConnectionsPerIp,
-      refuse: () => {
-        count('too many connections');
-        return reply(421, '4.7.0 Too many connections from your address; try again later');
-      },
+      total: config.BOUNCE_MAX_CONNECTIONS,
+      perIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
+      refused: () => count('too many connections'),
     }),
     onRcptTo(address: SMTPServerAddress, session, callback) {
       if (session.envelope.rcptTo.length >= REPORT_MAX_RECIPIENTS) {
-        return callback(reply(452, `4.5.3 Too many recipients (at most ${REPORT_MAX_RECIPIENTS} a report)`));
+        return callback(smtpError(452, `4.5.3 Too many recipients (at most ${REPORT_MAX_RECIPIENTS} a report)`));
       }
       if (domainOf(address.address) !== bounceDomain) {
         count('refused recipient');
-        return callback(reply(550, '5.7.1 Relaying denied: this server only takes reports for its bounce domain'));
+        return callback(smtpError(550, '5.7.1 Relaying denied: this server only takes reports for its bounce domain'));
       }
       callback();
     },
@@ -132,19 +128,19 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     // held at once are bounded (a flood of large ones waits, then gets a 451 and is retried).
     onData: budgetedOnData(
       budget,
-      options.maxBytes,
+      maxBytes,
       (session) => clientOf(session.remoteAddress),
       {
         busy: () => {
           count('deferred');
-          return reply(451, '4.3.1 Too many reports in progress; try again later');
+          return smtpError(451, '4.3.1 Too many reports in progress; try again later');
         },
         stalled: () => {
           count('stalled');
-          return reply(451, '4.4.2 The report stopped arriving (timeout); try again later');
+          return smtpError(451, '4.4.2 The report stopped arriving (timeout); try again later');
         },
         // smtp-server stops storing past `size` and says so: 552, and nothing is read.
-        tooBig: () => reply(552, '5.3.4 Report too large'),
+        tooBig: () => smtpError(552, '5.3.4 Report too large'),
       },
       deliver,
     ),
@@ -157,7 +153,7 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
         if (error.responseCode) return callback(error);
         count('ledger error');
         log.warn({ err: error }, 'report not recorded; the sender will retry');
-        callback(reply(451, '4.3.0 Not recorded; try again later'));
+        callback(smtpError(451, '4.3.0 Not recorded; try again later'));
       },
     );
   }

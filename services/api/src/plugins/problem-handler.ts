@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import { ClientAbortedError, clientAborted, type FieldError, NotFoundError } from '../errors.js';
+import { type FieldError, NotFoundError, unlessClientAborted } from '../errors.js';
 import { codedProblem, type problemSchema } from '../problem-schema.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
@@ -25,7 +25,7 @@ type Problem = z.output<typeof problemSchema>;
 export const problemHandlerPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((thrown: CodedError, request, reply) => {
-      const error: CodedError = clientAborted(thrown, request) ? new ClientAbortedError() : thrown;
+      const error: CodedError = unlessClientAborted(thrown, request);
       let problem: Problem;
       const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
       if (known) {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
-import { BadIdempotencyKeyError, ClientAbortedError, clientAborted, NotFoundError, TooLateError } from '../errors.js';
+import { BadIdempotencyKeyError, NotFoundError, TooLateError, unlessClientAborted } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
@@ -134,7 +134,7 @@ export async function resendRoutes(
     throw new NotFoundError();
   });
   app.setErrorHandler((thrown: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const error = clientAborted(thrown, request) ? new ClientAbortedError() : thrown;
+    const error = unlessClientAborted(thrown, request);
     let body = toResendError(error, request.headers.authorization !== undefined);
     if (!body) {
       request.log.error({ err: error }, 'unhandled error');

@@ -75,10 +75,7 @@ export const submissionPlugin = fp(
       ...connectionLimits({
         total: config.SUBMISSION_MAX_CONNECTIONS,
         perIp: config.SUBMISSION_MAX_CONNECTIONS_PER_IP,
-        refuse: (client) => {
-          app.recurring.warn(app.log, { client }, 'submission connection refused: too many from one client');
-          return smtpError(421, '4.7.0 Too many connections from your address; try again later');
-        },
+        refused: (client) => app.recurring.warn(app.log, { client }, 'submission connection refused: too many from one client'),
         onConnect(_session, callback) {
           if (!app.startup.done) return callback(smtpError(421, '4.3.2 Starting (waiting for Kafka or Postgres); try again shortly'));
           callback();
