@@ -152,6 +152,28 @@ t.test('a template that would read files, or uses a variable it does not declare
   t.match(res.body.errors[0].message, /could not be rendered: .*limit/i);
 });
 
+t.test('what a template writes is bounded, captures included: a 400, and the API carries on', async (t) => {
+  const { app } = await built;
+  // Eight captures double a 1 MB variable to 256 MB (a rope, nearly free) and `contains` reads it
+  // flat: before the charge, this send took the API's 128 MB heap down.
+  const double = '{% capture s %}{{ s }}{{ s }}{% endcapture %}';
+  const created = await api(app, 'POST', '/v1/templates', {
+    name: uniqueName('doubling'),
+    subject: 'Hi',
+    text: `{% capture s %}{{ big }}{% endcapture %}${double.repeat(8)}{% if s contains "b" %}b{% endif %}done`,
+    variables: { big: { type: 'string' } },
+    publish: true,
+  });
+  t.equal(created.status, 201);
+  const variables = { big: 'a'.repeat(1_000_000) };
+  const send = await api(app, 'POST', '/v1/emails', { from, to, template: { id: created.body.id, variables } });
+  t.equal(send.status, 400);
+  t.match(send.body.errors[0], { path: '/template', message: /could not be rendered: template output limit exceeded/ });
+  const preview = await api(app, 'POST', `/v1/templates/${created.body.id}/render`, { variables });
+  t.equal(preview.status, 400, 'the preview is bounded the same way');
+  t.equal((await api(app, 'POST', '/v1/emails', { from, to, subject: 'after', text: 'still here' })).status, 202);
+});
+
 t.test('scheduledAt: a malformed or too distant time is a 400; the status is scheduled, with the due time', async (t) => {
   const { app } = await built;
   const post = (scheduledAt: unknown) => api(app, 'POST', '/v1/emails', { from, to, subject: 's', text: 'x', scheduledAt });

@@ -1,7 +1,8 @@
 import { Liquid, Tag, type TagToken, type Template } from 'liquidjs';
+import { chargeOutput } from './charged-output.js';
 import { RENDER_LIMIT_MS, type TemplateSource, TemplateSourceError } from './limits.js';
 
-/** Objects a render may create (loops, joins, …): bounds memory as renderLimit bounds time. */
+/** Objects and characters a render may create (loops, joins, output, captures): bounds memory as renderLimit bounds time. */
 const MEMORY_LIMIT = 4_000_000;
 
 /** Templates are self-contained: nothing is read from a file system or the network. */
@@ -30,6 +31,7 @@ function engine(escapeHtml: boolean): Liquid {
     ...(escapeHtml ? { outputEscape: 'escape' as const } : {}),
   });
   for (const name of FILE_TAGS) liquid.registerTag(name, Refused);
+  chargeOutput(liquid);
   return liquid;
 }
 
