@@ -6,7 +6,6 @@ import {
   ENVELOPE_VERSION,
   type Envelope,
   normalizeAddress,
-  type QueuedEmail,
   queuedEvent,
   scheduledEvent,
   senderAllowed,
@@ -14,9 +13,8 @@ import {
 import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
-import { fromLedger } from './from-ledger.js';
 import { idempotentId, requestHash, uuidv7 } from './ids.js';
-import { REQUEST_RENDER_BUDGET_MS } from './templates/render.js';
+import { type RenderedEmail, renderTemplates } from './templates/request-render.js';
 
 export interface Accepted {
   id: string;
@@ -66,10 +64,7 @@ export async function accept(
 
   // A time in the past means now: only a future one schedules.
   const later = emails.map((e) => (e.scheduledAt !== undefined && Date.parse(e.scheduledAt) > Date.now() ? e.scheduledAt : null));
-  const answer = (id: string, i: number): Accepted => {
-    const due = later[i];
-    return due ? { id, status: 'scheduled', scheduledAt: due } : { id, status: 'queued' };
-  };
+  const answer = answerFor(later);
 
   if (idempotencyKey !== undefined) {
     // Of the parsed emails: `"to": "a@x"` and `"to": ["a@x"]` are the same request (and for a
@@ -88,10 +83,34 @@ export async function accept(
     }
   }
 
+  const rendering = await renderTemplates(app, request.account, emails, batch);
+  try {
+    return await enqueue(app, request, { ids, rendered: rendering.emails, later, idempotencyKey });
+  } finally {
+    rendering.release();
+  }
+}
+
+/** The answer for the email `id` at `i`: scheduled when it is due `later`. */
+const answerFor =
+  (later: (string | null)[]) =>
+  (id: string, i: number): Accepted => {
+    const due = later[i];
+    return due ? { id, status: 'scheduled', scheduledAt: due } : { id, status: 'queued' };
+  };
+
+interface Enqueue {
+  ids: string[];
+  rendered: RenderedEmail[];
+  later: (string | null)[];
+  idempotencyKey: string | undefined;
+}
+
+/** Produces the emails (the 202 comes only after the ack), then records them and reads their suppressions. */
+async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, later, idempotencyKey }: Enqueue): Promise<Accepted[]> {
+  const account = request.account;
   const acceptedAt = new Date().toISOString();
-  const rendered = await renderTemplates(app, request, emails, batch);
-  const envelopes = emails.map((_, i) => {
-    const { email, template } = rendered[i] as RenderedEmail;
+  const envelopes = rendered.map(({ email, template }, i) => {
     const envelope: Envelope = { v: ENVELOPE_VERSION, id: ids[i] as string, account, acceptedAt, attempt: 0, email };
     if (idempotencyKey !== undefined) envelope.idempotencyKey = idempotencyKey;
     const due = later[i];
@@ -101,7 +120,11 @@ export async function accept(
   });
   const messages = envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } }));
   // Read alongside the produce, so it adds no latency; informational only (null: not known).
-  const suppressed = suppressedRecipients(app, account, emails);
+  const suppressed = suppressedRecipients(
+    app,
+    account,
+    rendered.map((r) => r.email),
+  );
   try {
     await app.emailQueue.enqueue(messages);
   } catch (error) {
@@ -124,36 +147,11 @@ export async function accept(
     )
     .catch((error) => app.recurring.warn(request.log, { err: error }, 'ledger unavailable: queued status not recorded'));
   const lists = await suppressed;
+  const answer = answerFor(later);
   return ids.map((id, i) => {
     const list = lists?.[i];
     return list && list.length > 0 ? { ...answer(id, i), suppressed: list } : answer(id, i);
   });
-}
-
-interface RenderedEmail {
-  email: QueuedEmail;
-  template: { id: string; version: number } | null;
-}
-
-/**
- * The email as it will be sent: a template send is rendered here, before the produce, so the
- * record holds exactly what goes out and a redelivery renders nothing. One render budget for
- * the whole request. Throws the 400 that names the template problem; 503 without the ledger.
- */
-async function renderTemplates(app: FastifyInstance, request: Caller, emails: EmailRequest[], batch: boolean): Promise<RenderedEmail[]> {
-  const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
-  const account = request.account;
-  const out: RenderedEmail[] = [];
-  for (const [i, email] of emails.entries()) {
-    const { scheduledAt: _due, template: ref, subject, ...rest } = email;
-    if (!ref) {
-      out.push({ email: { ...rest, subject: subject as string }, template: null });
-      continue;
-    }
-    const result = await fromLedger(() => app.templates.render(account, ref, batch ? `/emails/${i}` : '', deadline));
-    out.push({ email: { ...rest, ...result.rendered }, template: { id: result.id, version: result.version } });
-  }
-  return out;
 }
 
 /** Per email, its recipients that are suppressed now; null when the ledger cannot say. */

@@ -12,6 +12,9 @@ export const BODY_WAIT_MS = 10_000;
  * `waitMs`. A body that fits never waits behind one that does not: the small requests of
  * ordinary traffic are not held up by a large one.
  */
+/** Gives back the room held, all but `keep` bytes of it. */
+export type Release = (keep?: number) => void;
+
 export class BodyBudget {
   private used = 0;
   private readonly byOwner = new Map<string, number>();
@@ -48,8 +51,10 @@ export class BodyBudget {
   /**
    * Resolves with a release function (safe to call twice) once `bytes` fit, in all and in
    * `owner`'s share, or with null after `waitMs`. More than the share is counted as the share.
+   * `release(keep)` gives back all but `keep` bytes (room reserved for the most a request may
+   * render, then kept for what it did render); `release()` gives back the rest.
    */
-  acquire(bytes: number, waitMs: number, owner: string): Promise<(() => void) | null> {
+  acquire(bytes: number, waitMs: number, owner: string): Promise<Release | null> {
     const size = Math.min(Math.max(0, bytes), this.share);
     if (this.fits(size, owner)) return Promise.resolve(this.take(size, owner));
     return new Promise((resolve) => {
@@ -73,15 +78,16 @@ export class BodyBudget {
     return this.used + size <= this.capacity && this.heldBy(owner) + size <= this.share;
   }
 
-  private take(size: number, owner: string): () => void {
+  private take(size: number, owner: string): Release {
     this.used += size;
     this.byOwner.set(owner, this.heldBy(owner) + size);
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.used -= size;
-      const left = this.heldBy(owner) - size;
+    let held = size;
+    return (keep = 0) => {
+      const drop = held - Math.min(Math.max(0, keep), held);
+      if (drop === 0) return;
+      held -= drop;
+      this.used -= drop;
+      const left = this.heldBy(owner) - drop;
       if (left > 0) this.byOwner.set(owner, left);
       else this.byOwner.delete(owner);
       this.admit();

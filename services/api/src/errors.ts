@@ -78,6 +78,11 @@ export function unlessClientAborted<E extends { code?: string }>(error: E, reque
   return aborted ? new ClientAbortedError() : error;
 }
 
+/** A 503 that frees within seconds says when to come back (both error handlers answer it). */
+export function retryHint(error: { code?: string }, reply: { header(name: string, value: string): unknown }): void {
+  if (error.code === 'EMAIL_ERR_BUSY') reply.header('Retry-After', '1');
+}
+
 /** A validation problem in one field, as a JSON pointer into the request body. */
 export interface FieldError {
   path: string;

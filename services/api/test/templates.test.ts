@@ -174,6 +174,49 @@ t.test('what a template writes is bounded, captures included: a 400, and the API
   t.equal((await api(app, 'POST', '/v1/emails', { from, to, subject: 'after', text: 'still here' })).status, 202);
 });
 
+t.test('what one request renders is held to BODY_LIMIT_BYTES, and holds room in the body budget while it is sent', async (t) => {
+  const { app, config } = await built;
+  const budget = app.bodyBudget;
+  // A 2 MiB email from a 12 KB request: two parts, each a 500 KiB literal written twice.
+  const twice = `{% for i in (1..2) %}${'x'.repeat(500 * 1024)}{% endfor %}`;
+  const created = await api(app, 'POST', '/v1/templates', {
+    name: uniqueName('large'),
+    subject: 'Hi',
+    html: twice,
+    text: twice,
+    variables: {},
+    publish: true,
+  });
+  t.equal(created.status, 201);
+  const template = { id: created.body.id, variables: {} };
+  const batch = await api(app, 'POST', '/v1/emails/batch', { emails: Array.from({ length: 100 }, () => ({ from, to, template })) });
+  t.equal(batch.status, 400, 'a hundred would render 200 MiB');
+  t.same(batch.body.errors, [{ path: '/emails/2/template', message: `the request renders to more than ${config.BODY_LIMIT_BYTES} bytes` }]);
+  t.equal(budget.inUse, 0, 'a refused request gives its room back');
+
+  // All the room but 1 MiB is held by two other accounts: the send (room for 3 MiB, the most one
+  // email renders) waits, and a plain email's small body does not.
+  const others = await budget.acquire(budget.share, 0, 'another account');
+  const third = await budget.acquire(budget.capacity - budget.share - 1024 * 1024, 0, 'a third account');
+  t.teardown(() => others?.());
+  let settled = false;
+  const templated = api(app, 'POST', '/v1/emails', { from, to, template }).then((r) => {
+    settled = true;
+    return r;
+  });
+  t.equal((await api(app, 'POST', '/v1/emails', { from, to, subject: 'plain', text: 'fits' })).status, 202);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.notOk(settled, 'the template send waits for room to render in');
+  third?.();
+  t.equal((await templated).status, 202, 'and is accepted once there is');
+  t.equal(budget.inUse, budget.share, 'then gives its room back: only the other account holds any');
+
+  const preview = await api(app, 'POST', `/v1/templates/${created.body.id}/render`, { variables: {} });
+  t.equal(preview.status, 200);
+  t.equal(preview.body.html.length, 2 * 500 * 1024);
+  t.equal(budget.inUse, budget.share, 'a preview gives its room back once answered');
+});
+
 t.test('scheduledAt: a malformed or too distant time is a 400; the status is scheduled, with the due time', async (t) => {
   const { app } = await built;
   const post = (scheduledAt: unknown) => api(app, 'POST', '/v1/emails', { from, to, subject: 's', text: 'x', scheduledAt });

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import { type FieldError, NotFoundError, unlessClientAborted } from '../errors.js';
+import { type FieldError, NotFoundError, retryHint, unlessClientAborted } from '../errors.js';
 import { codedProblem, type problemSchema } from '../problem-schema.js';
 
 /** Fastify's own errors that are the client's fault, mapped to a clear problem. */
@@ -52,6 +52,7 @@ export const problemHandlerPlugin = fp(
       if (problem.status >= 500 && problem.code !== 'EMAIL_ERR_INTERNAL')
         app.recurring.warn(request.log, { err: error, code: problem.code }, 'request failed', `request failed ${problem.code}`);
       app.metrics.rejected.inc({ code: problem.code });
+      retryHint(error, reply);
       reply.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
     });
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
-import { BadIdempotencyKeyError, NotFoundError, TooLateError, unlessClientAborted } from '../errors.js';
+import { BadIdempotencyKeyError, NotFoundError, retryHint, TooLateError, unlessClientAborted } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
@@ -141,6 +141,7 @@ export async function resendRoutes(
       body = { statusCode: 500, name: 'application_error', message: 'Internal server error. Please try again later.' };
     }
     app.metrics.rejected.inc({ code: error.code ?? 'EMAIL_ERR_INTERNAL' });
+    retryHint(error, reply);
     reply.status(body.statusCode).send(body);
   });
 }

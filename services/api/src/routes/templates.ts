@@ -14,10 +14,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiConfig } from '../config.js';
 import { NoDraftError, TemplateNameTakenError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
+import { holdRoom } from '../plugins/body-budget.js';
 import type { apiSchemas } from '../schemas.js';
 import { type TemplateEngine, templateEngine } from '../templates/engine.js';
 import { TemplateSourceError } from '../templates/limits.js';
-import { REQUEST_RENDER_BUDGET_MS, renderVersion } from '../templates/render.js';
+import { MAX_RENDERED_EMAIL_BYTES, REQUEST_RENDER_BUDGET_MS, renderVersion } from '../templates/render.js';
 import { validationProblem } from '../validation.js';
 
 const templateId = () => `tmpl_${randomBytes(12).toString('hex')}`;
@@ -96,7 +97,7 @@ export async function templateRoutes(
     return null;
   });
 
-  app.post('/templates/:id/render', { schema: schemas.renderTemplate }, async (request) => {
+  app.post('/templates/:id/render', { schema: schemas.renderTemplate }, async (request, reply) => {
     const { version, variables } = request.body;
     const template = found(await fromLedger(() => getTemplate(app.ledger, request.account, request.params.id)));
     const chosen =
@@ -107,7 +108,11 @@ export async function templateRoutes(
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
     const engine = await templateEngine();
     const compiled = v.publishedAt === null ? engine.compile(v) : app.templates.compiled(engine, template.id, v);
-    const rendered = renderVersion(engine, v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
+    // A preview holds room for what it renders as a send does (accept.ts), until its answer is sent.
+    const release = await holdRoom(app.bodyBudget, MAX_RENDERED_EMAIL_BYTES, request.account);
+    reply.raw.once('close', () => release());
+    const { rendered, bytes } = renderVersion(engine, v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
+    release(bytes);
     return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
   });
 }

@@ -3,14 +3,13 @@ import { resolveTemplate, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
 import type { FieldError } from '../errors.js';
 import { validationProblem } from '../validation.js';
+import { CompiledCache } from './compiled-cache.js';
 import { type TemplateEngine, templateEngine } from './engine.js';
 import { MAX_RENDERED_BYTES } from './limits.js';
 import type { CompiledParts, Rendered } from './liquid-engine.js';
 
 /** All the renders of one request together (a batch of 100 templated emails): the event loop is never blocked longer. */
 export const REQUEST_RENDER_BUDGET_MS = 250;
-/** Compiled published versions (immutable, so never stale): parsing is done once per version. */
-const CACHE_SIZE = 500;
 
 const isType: Record<VariableType, (v: unknown) => boolean> = {
   string: (v) => typeof v === 'string',
@@ -50,6 +49,15 @@ export function checkVariables(
   return { scope, errors };
 }
 
+/** The most one email can render to: three parts of MAX_RENDERED_BYTES (the subject's is checked after its render). */
+export const MAX_RENDERED_EMAIL_BYTES = 3 * MAX_RENDERED_BYTES;
+
+export interface RenderedVersion {
+  rendered: Rendered;
+  /** UTF-8 bytes of all the parts. */
+  bytes: number;
+}
+
 /** Renders a version, or throws the 400 that says why not (a variable, a limit, the rendered subject). */
 export function renderVersion(
   engine: TemplateEngine,
@@ -59,7 +67,7 @@ export function renderVersion(
   limits: Pick<RequestLimits, 'maxSubjectLength'>,
   at: string,
   deadline: number,
-): Rendered {
+): RenderedVersion {
   const { scope, errors } = checkVariables(version.variables, variables, `${at}/variables`);
   if (errors.length > 0) throw validationProblem(errors);
   let rendered: Rendered;
@@ -71,56 +79,70 @@ export function renderVersion(
   const problems: FieldError[] = [];
   const subject = subjectSchema(limits).safeParse(rendered.subject);
   if (!subject.success) problems.push({ path: at, message: `the rendered subject ${subject.error.issues[0]?.message ?? 'is invalid'}` });
+  let bytes = 0;
   for (const part of ['subject', 'html', 'text'] as const) {
     const value = rendered[part];
-    if (value !== undefined && Buffer.byteLength(value) > MAX_RENDERED_BYTES) {
-      problems.push({ path: at, message: `the rendered ${part} is over ${MAX_RENDERED_BYTES} bytes` });
-    }
+    const size = value === undefined ? 0 : Buffer.byteLength(value);
+    if (size > MAX_RENDERED_BYTES) problems.push({ path: at, message: `the rendered ${part} is over ${MAX_RENDERED_BYTES} bytes` });
+    bytes += size;
   }
   // An empty part is left out; an email with neither is not an email.
   if (rendered.html === '') delete rendered.html;
   if (rendered.text === '') delete rendered.text;
   if (rendered.html === undefined && rendered.text === undefined) problems.push({ path: at, message: 'renders an empty html and text' });
   if (problems.length > 0) throw validationProblem(problems);
-  return rendered;
+  return { rendered, bytes };
 }
 
 /** Resolves and renders template sends at the API, before the produce (the envelope carries the result). */
 export class TemplateRenderer {
-  private readonly cache = new Map<string, CompiledParts>();
+  /** Compiled published versions (immutable, so never stale): parsed once while they are kept. */
+  readonly cache = new CompiledCache();
 
+  /**
+   * `requestBytes`: the most all the emails of one request may render to, what a plain request
+   * may carry (BODY_LIMIT_BYTES).
+   */
   constructor(
     private readonly db: pg.Pool,
     private readonly limits: Pick<RequestLimits, 'maxSubjectLength'>,
+    readonly requestBytes: number,
   ) {}
 
   /** Compiled once per published version; a version never changes after its publish. */
   compiled(engine: TemplateEngine, id: string, version: TemplateVersion): CompiledParts {
-    const key = `${id}@${version.version}`;
-    let parts = this.cache.get(key);
-    if (!parts) {
-      parts = engine.compile(version);
-      if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(key, parts);
-    }
-    return parts;
+    const chars = version.subject.length + (version.html?.length ?? 0) + (version.text?.length ?? 0);
+    return this.cache.get(`${id}@${version.version}`, chars, () => engine.compile(version));
   }
 
-  /** `at`: the JSON pointer of the email in the body ('' or /emails/i). Throws the 400 that names the problem. */
-  async render(
-    account: string,
-    ref: TemplateRef,
-    at: string,
-    deadline: number,
-  ): Promise<{ rendered: Rendered; id: string; version: number }> {
+  /**
+   * The version a send names, compiled; `at` is the JSON pointer of the email in the body ('' or
+   * /emails/i). Throws the 400 that names an unknown template or version.
+   */
+  async resolve(account: string, ref: TemplateRef, at: string): Promise<ResolvedTemplate> {
     const found = await resolveTemplate(this.db, account, ref.id ?? (ref.name as string), ref.version);
     if (!found) {
       const what = ref.version === undefined ? 'no published version' : `no published version ${ref.version}`;
       throw validationProblem([{ path: `${at}/template/${ref.id ? 'id' : 'name'}`, message: `no such template, or it has ${what}` }]);
     }
     const engine = await templateEngine();
-    const compiled = this.compiled(engine, found.id, found);
-    const rendered = renderVersion(engine, found, compiled, ref.variables, this.limits, `${at}/template`, deadline);
-    return { rendered, id: found.id, version: found.version };
+    return { engine, version: found, compiled: this.compiled(engine, found.id, found) };
   }
+
+  /** Renders a resolved template with a send's variables within `deadline` (epoch ms); throws the 400 that names the problem. */
+  render(
+    { engine, version, compiled }: ResolvedTemplate,
+    variables: Record<string, unknown>,
+    at: string,
+    deadline: number,
+  ): RenderedVersion & { id: string; version: number } {
+    const out = renderVersion(engine, version, compiled, variables, this.limits, `${at}/template`, deadline);
+    return { ...out, id: version.id, version: version.version };
+  }
+}
+
+export interface ResolvedTemplate {
+  engine: TemplateEngine;
+  version: TemplateVersion & { id: string };
+  compiled: CompiledParts;
 }

@@ -37,6 +37,30 @@ t.test('BodyBudget: what fits is held at once, what does not waits its turn or g
   huge?.();
 });
 
+t.test('BodyBudget: release(keep) gives back all but what is kept; a waiter is let in at once', async (t) => {
+  // What a template request does: room for the most it may render, then only what it rendered.
+  const budget = new BodyBudget(100);
+  const most = await budget.acquire(90, 1_000, 'a');
+  let waiterIn = false;
+  const waiter = budget.acquire(50, 1_000, 'b').then((r) => {
+    waiterIn = true;
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  t.notOk(waiterIn, '90 held: 50 waits');
+  most?.(30);
+  t.equal(budget.inUse, 80, '30 kept, and the waiter let in');
+  t.ok(await waiter);
+  t.equal(budget.heldBy('a'), 30);
+  most?.(60);
+  t.equal(budget.heldBy('a'), 30, 'keeping more than is held takes nothing back');
+  most?.();
+  most?.();
+  t.equal(budget.heldBy('a'), 0, 'then release() gives back the rest, once');
+  t.equal(budget.inUse, 50);
+  (await waiter)?.();
+});
+
 t.test('BodyBudget: one owner holds at most the capacity less one largest body; the others find room', async (t) => {
   const budget = new BodyBudget(100, 30);
   t.equal(budget.share, 70, 'the share: all but one largest body');
