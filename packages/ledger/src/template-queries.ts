@@ -1,5 +1,6 @@
 import type { VariablesDeclaration } from '@postline/contracts';
 import type pg from 'pg';
+import { contentBytes, makeRoom, type StorageLimit } from './template-storage.js';
 import { inTransaction } from './transaction.js';
 
 export interface TemplateContent {
@@ -78,9 +79,12 @@ async function templateRow(db: Db, account: string, ref: string, lock = false) {
 export async function getTemplate(db: Db, account: string, ref: string): Promise<StoredTemplate | null> {
   const t = await templateRow(db, account, ref);
   if (!t) return null;
+  // The source of the draft and of the published version only: the others are listed, not read
+  // (a template may have hundreds of versions of up to 1.5 MiB each).
   const { rows } = await db.query<VersionRow>(
-    'select version, subject, html, text, variables, created_at, published_at from template_versions where template_id = $1 order by version',
-    [t.id],
+    `select version, created_at, published_at, ${['subject', 'html', 'text', 'variables'].map((c) => `case when version in ($2, $3) then ${c} end as ${c}`).join(', ')}
+       from template_versions where template_id = $1 order by version`,
+    [t.id, t.latest_version, t.published_version],
   );
   const versions = rows.map(toVersion);
   const latest = versions.find((v) => v.version === t.latest_version) ?? null;
@@ -105,9 +109,11 @@ export async function createTemplate(
   name: string,
   content: TemplateContent,
   publish: boolean,
+  limit: StorageLimit,
 ): Promise<StoredTemplate | null> {
   try {
     await inTransaction(db, async (client) => {
+      await makeRoom(client, account, limit, contentBytes(content));
       await client.query(`insert into templates (id, account, name, latest_version, published_version) values ($1, $2, $3, 1, $4)`, [
         id,
         account,
@@ -156,6 +162,7 @@ export async function updateDraft(
   account: string,
   ref: string,
   patch: Partial<TemplateContent> & { name?: string | undefined },
+  limit: StorageLimit,
   /** Checks the resulting content before anything is written (throw to refuse it). */
   check: (content: TemplateContent) => void = () => {},
 ): Promise<StoredTemplate | null | false> {
@@ -178,6 +185,9 @@ export async function updateDraft(
       const touchesContent =
         patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined || patch.variables !== undefined;
       let version = t.latest_version;
+      // An unpublished latest version is edited in place: its bytes are replaced, not added to.
+      if (touchesContent)
+        await makeRoom(client, account, limit, contentBytes(content), latest.published_at === null ? contentBytes(latest) : 0);
       if (touchesContent && latest.published_at === null) {
         await client.query(
           'update template_versions set subject = $3, html = $4, text = $5, variables = $6 where template_id = $1 and version = $2',
@@ -217,10 +227,20 @@ export async function publishTemplate(db: pg.Pool, account: string, ref: string)
   return typeof id === 'string' ? getTemplate(db, account, id) : id;
 }
 
-/** Deletes a template (its name may be used again). Emails already accepted are rendered and keep going. */
+/**
+ * Deletes a template (its name may be used again) and its versions, whose storage counts no more.
+ * Emails already accepted carry their rendered content and keep going.
+ */
 export async function deleteTemplate(db: pg.Pool, account: string, ref: string): Promise<boolean> {
-  const { rowCount } = await db.query(`update templates set deleted_at = now() where ${BY_REF}`, [account, ref]);
-  return rowCount === 1;
+  return inTransaction(db, async (client) => {
+    const { rows } = await client.query<{ id: string }>(`update templates set deleted_at = now() where ${BY_REF} returning id`, [
+      account,
+      ref,
+    ]);
+    const id = rows[0]?.id;
+    if (id) await client.query('delete from template_versions where template_id = $1', [id]);
+    return id !== undefined;
+  });
 }
 
 /** One version of a template (a draft included): for the API's preview and version listing. */

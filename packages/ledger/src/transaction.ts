@@ -32,3 +32,12 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     client.release(broken ?? false);
   }
 }
+
+/**
+ * Serialises, until the transaction ends, the writes of one account to one kind of thing (its
+ * webhook endpoints, its templates), so a limit counted in the same transaction holds under
+ * concurrent requests. Two accounts may share a lock by a hash collision: they only wait.
+ */
+export async function lockAccount(client: pg.PoolClient, what: string, account: string): Promise<void> {
+  await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`${what}:${account}`]);
+}

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction, lockAccount } from './transaction.js';
 
 export interface WebhookEndpoint {
   id: string;
@@ -38,15 +39,26 @@ const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({
 
 const ENDPOINT_COLUMNS = 'id, url, events, created_at, disabled_at, disabled_reason';
 
+/**
+ * Creates an endpoint unless `account` has `max` already (null then). Every event of an account
+ * is delivered to each of its endpoints, so their number is what one email's events multiply by.
+ */
 export async function createEndpoint(
   db: pg.Pool,
   e: { id: string; account: string; url: string; events: string[]; secret: string },
-): Promise<WebhookEndpoint> {
-  const { rows } = await db.query<EndpointRow>(
-    `insert into webhook_endpoints (id, account, url, events, secret) values ($1, $2, $3, $4, $5) returning ${ENDPOINT_COLUMNS}`,
-    [e.id, e.account, e.url, e.events, e.secret],
-  );
-  return toEndpoint(rows[0] as EndpointRow);
+  max: number,
+): Promise<WebhookEndpoint | null> {
+  return inTransaction(db, async (client) => {
+    // One creation at a time an account, so two at once cannot both pass the count.
+    await lockAccount(client, 'webhook_endpoints', e.account);
+    const { rows } = await client.query<EndpointRow>(
+      `insert into webhook_endpoints (id, account, url, events, secret)
+       select $1, $2, $3, $4, $5 where (select count(*) from webhook_endpoints where account = $2) < $6
+       returning ${ENDPOINT_COLUMNS}`,
+      [e.id, e.account, e.url, e.events, e.secret, max],
+    );
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  });
 }
 
 export async function listEndpoints(db: pg.Pool, account: string): Promise<WebhookEndpoint[]> {

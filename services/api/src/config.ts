@@ -61,6 +61,10 @@ const schema = z.object({
   /** How long start-up keeps retrying Kafka and Postgres before giving up. */
   BOOT_TIMEOUT_MS: fields.positiveInt.default(120_000),
   ...webhookTargetFields,
+  /** Webhook endpoints an account may have: each receives every event, so this is what one email's events multiply by. */
+  MAX_WEBHOOK_ENDPOINTS: fields.positiveInt.max(1000).default(16),
+  /** Bytes of template source (subject, html, text of every version kept) an account may store. */
+  TEMPLATE_STORAGE_BYTES: fields.positiveInt.default(64 * 1024 * 1024),
   /** SMTP submission (submission/plugin.ts): the port (0: any free one), or `off`. 587 in the images. */
   SUBMISSION_PORT: z.union([z.literal('off'), fields.port]).default(2587),
   /** Its listen address (default: HOST). */

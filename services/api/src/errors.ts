@@ -50,6 +50,8 @@ export const NoDraftError = createError(
   'This template has no draft to publish (edit it first: PATCH creates the draft)',
   409,
 );
+/** An account-wide limit (MAX_WEBHOOK_ENDPOINTS, TEMPLATE_STORAGE_BYTES): deleting something frees it. */
+export const LimitReachedError = createError('EMAIL_ERR_LIMIT_REACHED', 'The account has reached a limit (the detail says which)', 409);
 export const BusyError = createError(
   'EMAIL_ERR_BUSY',
   'The server is holding as many request bodies as it may (BODY_BYTES_IN_FLIGHT); retry shortly',

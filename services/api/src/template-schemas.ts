@@ -58,7 +58,12 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
       body: z
         .strictObject({ name: templateName, ...content, publish: z.boolean().default(false) })
         .refine((b) => b.html != null || b.text != null, { message: 'html or text (or both) is required', path: ['text'] }),
-      response: { 201: templateSchema, 400: badTemplate, 409: problem('The name is taken'), ...commonErrors },
+      response: {
+        201: templateSchema,
+        400: badTemplate,
+        409: problem('The name is taken, or the account would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
+        ...commonErrors,
+      },
     },
     listTemplates: {
       summary: "This account's templates, newest first",
@@ -85,7 +90,13 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         text: content.text,
         variables: variablesDeclarationSchema.optional(),
       }),
-      response: { 200: templateSchema, 400: badTemplate, 404: notFound, 409: problem('The new name is taken'), ...commonErrors },
+      response: {
+        200: templateSchema,
+        400: badTemplate,
+        404: notFound,
+        409: problem('The new name is taken, or a new version would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
+        ...commonErrors,
+      },
     },
     publishTemplate: {
       summary: 'Publish the draft: sends without `version` use it from now on; earlier versions stay addressable',

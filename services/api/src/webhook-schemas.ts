@@ -86,6 +86,7 @@ export function resultSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
       response: {
         201: endpointSchema.extend({ secret: z.string().describe('whsec_<base64>: verify signatures with it (Standard Webhooks)') }),
         400: problem('Invalid body, or a URL that resolves to a loopback, private, link-local or metadata address'),
+        409: problem('The account has MAX_WEBHOOK_ENDPOINTS endpoints already (EMAIL_ERR_LIMIT_REACHED): delete one first'),
         ...commonErrors,
       },
     },

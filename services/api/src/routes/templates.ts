@@ -6,13 +6,14 @@ import {
   getTemplateVersion,
   listTemplates,
   publishTemplate,
+  type StorageLimit,
   type TemplateContent,
   updateDraft,
 } from '@postline/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiConfig } from '../config.js';
-import { NoDraftError, TemplateNameTakenError } from '../errors.js';
+import { LimitReachedError, NoDraftError, TemplateNameTakenError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { holdRoom } from '../plugins/body-budget.js';
 import type { apiSchemas } from '../schemas.js';
@@ -51,12 +52,19 @@ export async function templateRoutes(
 ) {
   const app = instance.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', app.authenticate);
+  const storage: StorageLimit = {
+    bytes: config.TEMPLATE_STORAGE_BYTES,
+    refuse: (stored) =>
+      Object.assign(new LimitReachedError(), {
+        detail: `the account's templates hold ${stored} bytes of source, and TEMPLATE_STORAGE_BYTES allows ${config.TEMPLATE_STORAGE_BYTES}: delete a template first`,
+      }),
+  };
 
   app.post('/templates', { schema: schemas.createTemplate }, async (request, reply) => {
     const { name, publish, ...body } = request.body;
     const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
     checkSource(await templateEngine(), content);
-    const created = await fromLedger(() => createTemplate(app.ledger, templateId(), request.account, name, content, publish));
+    const created = await fromLedger(() => createTemplate(app.ledger, templateId(), request.account, name, content, publish, storage));
     if (!created) throw new TemplateNameTakenError();
     reply.status(201).header('Location', `/v1/templates/${created.id}`);
     return created;
@@ -80,7 +88,7 @@ export async function templateRoutes(
     // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
     const engine = await templateEngine();
     const check = (content: TemplateContent) => checkSource(engine, content);
-    const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, check));
+    const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, storage, check));
     if (updated === false) throw new TemplateNameTakenError();
     return found(updated);
   });

@@ -12,7 +12,7 @@ import { targetProblem } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiConfig } from '../config.js';
-import { WebhookUrlNotAllowedError } from '../errors.js';
+import { LimitReachedError, WebhookUrlNotAllowedError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { uuidv7 } from '../ids.js';
 import type { apiSchemas } from '../schemas.js';
@@ -38,9 +38,17 @@ export async function webhookRoutes(
     if (problem) throw Object.assign(new WebhookUrlNotAllowedError(), { detail: `url ${problem}` });
     const secret = newSecret();
     const types = events.includes('*') ? ['*'] : [...new Set(events)];
-    const endpoint: WebhookEndpoint = await fromLedger(() =>
-      createEndpoint(app.ledger, { id: `wh_${uuidv7().replaceAll('-', '')}`, account: request.account, url, events: types, secret }),
+    const endpoint: WebhookEndpoint | null = await fromLedger(() =>
+      createEndpoint(
+        app.ledger,
+        { id: `wh_${uuidv7().replaceAll('-', '')}`, account: request.account, url, events: types, secret },
+        config.MAX_WEBHOOK_ENDPOINTS,
+      ),
     );
+    if (!endpoint) {
+      const detail = `at most ${config.MAX_WEBHOOK_ENDPOINTS} webhook endpoints an account (MAX_WEBHOOK_ENDPOINTS): delete one first`;
+      throw Object.assign(new LimitReachedError(), { detail });
+    }
     request.log.info({ endpointId: endpoint.id }, 'webhook endpoint created');
     reply.status(201).header('Location', `/v1/webhooks/${endpoint.id}`);
     return { ...endpoint, secret };

@@ -4,7 +4,12 @@ import * as errors from '../../src/errors.js';
 import { toResendError } from '../../src/resend/problem.js';
 
 // Codes the /resend routes cannot give: templates and webhooks have no Resend-compatible route.
-const NOT_ON_RESEND = new Set(['EMAIL_ERR_TEMPLATE_NAME_TAKEN', 'EMAIL_ERR_TEMPLATE_NO_DRAFT', 'EMAIL_ERR_WEBHOOK_URL_NOT_ALLOWED']);
+const NOT_ON_RESEND = new Set([
+  'EMAIL_ERR_TEMPLATE_NAME_TAKEN',
+  'EMAIL_ERR_TEMPLATE_NO_DRAFT',
+  'EMAIL_ERR_WEBHOOK_URL_NOT_ALLOWED',
+  'EMAIL_ERR_LIMIT_REACHED',
+]);
 
 t.test('every coded error the /resend routes can give has a Resend answer (else it became a 500 and an error line)', async (t) => {
   type Coded = Error & { code: string; statusCode: number };

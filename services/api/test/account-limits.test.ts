@@ -1,0 +1,76 @@
+import { MAX_TEMPLATE_SOURCE } from '@postline/contracts';
+import type { FastifyInstance } from 'fastify';
+import t from 'tap';
+import { AUTH, buildApi, KEY, OTHER_KEY } from '../../../test/helpers/api.js';
+import { uniqueName } from '../../../test/helpers/env.js';
+
+// Account-wide limits on what a key holder can store, on their defaults: MAX_WEBHOOK_ENDPOINTS
+// (16) and TEMPLATE_STORAGE_BYTES (64 MiB). Accounts of their own, so that other files' endpoints
+// and templates (the same Postgres) do not count here.
+const OTHER = { authorization: `Bearer ${OTHER_KEY}` };
+// The endpoints are on loopback (nothing receives here; the dispatcher is not running).
+const built = buildApi(t, {
+  API_KEYS: `${uniqueName('limits')}:${KEY},${uniqueName('limits')}:${OTHER_KEY}`,
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+});
+
+async function call(app: FastifyInstance, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, headers: object = AUTH) {
+  const res = await app.inject({ method, url, headers: { ...headers }, ...(payload ? { payload } : {}) });
+  return { status: res.statusCode, body: res.body ? res.json() : null };
+}
+
+t.test('MAX_WEBHOOK_ENDPOINTS: 20 created at once make 16; another account is not affected; a delete frees one', async (t) => {
+  const { app, config } = await built;
+  t.equal(config.MAX_WEBHOOK_ENDPOINTS, 16, 'the default');
+  // Each endpoint receives every event of the account: one email's events times the endpoints.
+  const create = (headers: object = AUTH) => call(app, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['*'] }, headers);
+  const answers = await Promise.all(Array.from({ length: 20 }, () => create()));
+  const created = answers.filter((a) => a.status === 201);
+  t.equal(created.length, 16, 'exactly the limit, though all 20 came at once');
+  for (const refused of answers.filter((a) => a.status !== 201)) {
+    t.match(refused, { status: 409, body: { code: 'EMAIL_ERR_LIMIT_REACHED', detail: /at most 16 webhook endpoints/ } });
+  }
+  t.equal((await create(OTHER)).status, 201, 'another account has its own 16');
+  t.equal((await call(app, 'DELETE', `/v1/webhooks/${created[0]?.body.id}`)).status, 204);
+  t.equal((await create()).status, 201, 'a delete frees one');
+  t.equal((await create()).status, 409);
+});
+
+t.test('TEMPLATE_STORAGE_BYTES: versions add up to the limit; a draft edit replaces its bytes; a delete frees them', async (t) => {
+  const { app, config } = await built;
+  t.equal(config.TEMPLATE_STORAGE_BYTES, 64 * 1024 * 1024, 'the default');
+  // The largest template: three parts at the source limit, about 1.5 MiB of source a version.
+  const part = (c: string) => c.repeat(MAX_TEMPLATE_SOURCE);
+  const largest = (name: string) => ({ name, subject: part('s'), html: part('h'), text: part('t'), variables: {}, publish: true });
+  const size = 3 * MAX_TEMPLATE_SOURCE;
+  const fit = Math.floor(config.TEMPLATE_STORAGE_BYTES / size);
+  const ids: string[] = [];
+  for (let i = 0; i < fit; i++) {
+    const res = await call(app, 'POST', '/v1/templates', largest(uniqueName('big')));
+    t.equal(res.status, 201, `template ${i + 1} of ${fit}`);
+    ids.push(res.body.id);
+  }
+  const over = await call(app, 'POST', '/v1/templates', largest(uniqueName('big')));
+  t.match(over, { status: 409, body: { code: 'EMAIL_ERR_LIMIT_REACHED', detail: /TEMPLATE_STORAGE_BYTES allows 67108864/ } });
+  t.equal((await call(app, 'POST', '/v1/templates', largest(uniqueName('big')), OTHER)).status, 201, 'another account has its own');
+
+  // A published version is kept: an edit starts a new version, which does not fit.
+  const [first, second] = ids as [string, string];
+  t.match(await call(app, 'PATCH', `/v1/templates/${first}`, { html: part('H') }), {
+    status: 409,
+    body: { code: 'EMAIL_ERR_LIMIT_REACHED' },
+  });
+  // Freed: one template's versions. Then a draft edited in place replaces its bytes, again and again.
+  t.equal((await call(app, 'DELETE', `/v1/templates/${second}`)).status, 204);
+  const draft = await call(app, 'PATCH', `/v1/templates/${first}`, { html: part('H') });
+  t.equal(draft.status, 200, 'a new draft version fits in the room the delete freed');
+  for (const c of ['I', 'J', 'K'])
+    t.equal((await call(app, 'PATCH', `/v1/templates/${first}`, { html: part(c) })).status, 200, `draft edit ${c}`);
+  t.equal(draft.body.latestVersion, 2);
+
+  // Room for one more (another delete), and two creations at once: the account's writes take
+  // turns, so one of them fits and the other is refused.
+  t.equal((await call(app, 'DELETE', `/v1/templates/${ids[2]}`)).status, 204);
+  const both = await Promise.all([1, 2].map(() => call(app, 'POST', '/v1/templates', largest(uniqueName('big')))));
+  t.same(both.map((b) => b.status).sort(), [201, 409]);
+});
