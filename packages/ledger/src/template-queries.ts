@@ -1,6 +1,6 @@
 import type { VariablesDeclaration } from '@postline/contracts';
 import type pg from 'pg';
-import { contentBytes, makeRoom, type StorageLimit } from './template-storage.js';
+import { contentBytes, makeRoom, type StorageLimit, VERSION_OVERHEAD_BYTES } from './template-storage.js';
 import { inTransaction } from './transaction.js';
 
 export interface TemplateContent {
@@ -113,7 +113,7 @@ export async function createTemplate(
 ): Promise<StoredTemplate | null> {
   try {
     await inTransaction(db, async (client) => {
-      await makeRoom(client, account, limit, contentBytes(content));
+      await makeRoom(client, account, limit, contentBytes(content) + VERSION_OVERHEAD_BYTES);
       await client.query(`insert into templates (id, account, name, latest_version, published_version) values ($1, $2, $3, 1, $4)`, [
         id,
         account,
@@ -185,9 +185,10 @@ export async function updateDraft(
       const touchesContent =
         patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined || patch.variables !== undefined;
       let version = t.latest_version;
-      // An unpublished latest version is edited in place: its bytes are replaced, not added to.
-      if (touchesContent)
-        await makeRoom(client, account, limit, contentBytes(content), latest.published_at === null ? contentBytes(latest) : 0);
+      // An unpublished latest version is edited in place: its source is replaced, not added to.
+      const inPlace = latest.published_at === null;
+      const adding = contentBytes(content) + (inPlace ? 0 : VERSION_OVERHEAD_BYTES);
+      if (touchesContent) await makeRoom(client, account, limit, adding, inPlace ? contentBytes(latest) : 0);
       if (touchesContent && latest.published_at === null) {
         await client.query(
           'update template_versions set subject = $3, html = $4, text = $5, variables = $6 where template_id = $1 and version = $2',

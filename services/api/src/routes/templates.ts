@@ -56,7 +56,7 @@ export async function templateRoutes(
     bytes: config.TEMPLATE_STORAGE_BYTES,
     refuse: (stored) =>
       Object.assign(new LimitReachedError(), {
-        detail: `the account's templates hold ${stored} bytes of source, and TEMPLATE_STORAGE_BYTES allows ${config.TEMPLATE_STORAGE_BYTES}: delete a template first`,
+        detail: `the account's template versions count ${stored} bytes (their source, and 4 KiB each), and TEMPLATE_STORAGE_BYTES allows ${config.TEMPLATE_STORAGE_BYTES}: delete a template first`,
       }),
   };
 
