@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { TemplateContent } from './template-queries.js';
 import { lockAccount } from './transaction.js';
 
-/** How much template source an account may store, and the error that refuses more. */
+/** How many bytes of template versions an account may store, and the error that refuses more. */
 export interface StorageLimit {
   bytes: number;
   refuse: (stored: number) => Error;
@@ -24,9 +24,10 @@ export function contentBytes(c: Pick<TemplateContent, 'subject' | 'html' | 'text
 
 /**
  * Throws `limit.refuse` unless `account`'s versions (each its source and VERSION_OVERHEAD_BYTES),
- * with `adding` bytes more and `replacing` fewer, stay within `limit.bytes`. Takes the account's template lock first, so that two writes
- * at once cannot both fit in the room left for one. Every version is kept (a published one stays
- * addressable), so without a limit a loop of edit-and-publish grew the ledger without end.
+ * with `adding` bytes more and `replacing` fewer, stay within `limit.bytes`. Takes the account's
+ * template lock first, so that two writes at once cannot both fit in the room left for one.
+ * Every version is kept (a published one stays addressable), so without a limit a loop of
+ * edit-and-publish grew the ledger without end.
  */
 export async function makeRoom(client: pg.PoolClient, account: string, limit: StorageLimit, adding: number, replacing = 0): Promise<void> {
   await lockAccount(client, 'templates', account);

@@ -1,6 +1,9 @@
 /** How long a body waits for room before it is refused (HTTP 503 with Retry-After; SMTP 451). */
 export const BODY_WAIT_MS = 10_000;
 
+/** Gives back the room held, all but `keep` bytes of it. */
+export type Release = (keep?: number) => void;
+
 /**
  * The request-body bytes the API holds at once, HTTP and SMTP submission together.
  *
@@ -12,9 +15,6 @@ export const BODY_WAIT_MS = 10_000;
  * `waitMs`. A body that fits never waits behind one that does not: the small requests of
  * ordinary traffic are not held up by a large one.
  */
-/** Gives back the room held, all but `keep` bytes of it. */
-export type Release = (keep?: number) => void;
-
 export class BodyBudget {
   private used = 0;
   private readonly byOwner = new Map<string, number>();

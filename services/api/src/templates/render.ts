@@ -97,7 +97,7 @@ export function renderVersion(
 /** Resolves and renders template sends at the API, before the produce (the envelope carries the result). */
 export class TemplateRenderer {
   /** Compiled published versions (immutable, so never stale): parsed once while they are kept. */
-  readonly cache = new CompiledCache();
+  private readonly cache = new CompiledCache();
 
   /**
    * `requestBytes`: the most all the emails of one request may render to, what a plain request
@@ -109,7 +109,7 @@ export class TemplateRenderer {
     readonly requestBytes: number,
   ) {}
 
-  /** Compiled once per published version; a version never changes after its publish. */
+  /** Compiled once per published version while it is kept; a version never changes after its publish. */
   compiled(engine: TemplateEngine, id: string, version: TemplateVersion): CompiledParts {
     const chars = version.subject.length + (version.html?.length ?? 0) + (version.text?.length ?? 0);
     return this.cache.get(`${id}@${version.version}`, chars, () => engine.compile(version));
