@@ -72,7 +72,13 @@ export const app = fp(
     await instance.register(accessLogPlugin);
     // The infrastructure-free test tier passes in-memory stand-ins here (test/helpers/memory-api.ts).
     await instance.register(fp(options.resources ?? realResources), { config });
-    instance.decorate('templates', new TemplateRenderer(instance.ledger, config.limits, config.BODY_LIMIT_BYTES));
+    instance.decorate(
+      'templates',
+      new TemplateRenderer(instance.ledger, config.limits, {
+        requestBytes: config.BODY_LIMIT_BYTES,
+        renderMsPerSecond: config.TEMPLATE_RENDER_MS_PER_SECOND,
+      }),
+    );
     instance.decorate('emailLimiter', new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE));
     await instance.register(authPlugin, { config });
     await instance.register(bodyBudgetPlugin, { config });

@@ -23,6 +23,11 @@ export const IdempotencyConflictError = createError(
   409,
 );
 export const RateLimitedError = createError('EMAIL_ERR_RATE_LIMITED', 'Rate limit exceeded for this API key', 429);
+export const RenderTimeSpentError = createError(
+  'EMAIL_ERR_RENDER_TIME_SPENT',
+  'This API key has used its template render time (TEMPLATE_RENDER_MS_PER_SECOND); retry after Retry-After',
+  429,
+);
 export const QueueUnavailableError = createError(
   'EMAIL_ERR_QUEUE_UNAVAILABLE',
   'The email queue did not confirm the request in time; it may or may not have been accepted — retry with the same Idempotency-Key',
@@ -81,8 +86,9 @@ export function unlessClientAborted<E extends { code?: string }>(error: E, reque
 }
 
 /** A 503 that frees within seconds says when to come back (both error handlers answer it). */
-export function retryHint(error: { code?: string }, reply: { header(name: string, value: string): unknown }): void {
-  if (error.code === 'EMAIL_ERR_BUSY') reply.header('Retry-After', '1');
+export function retryHint(error: { code?: string; retryAfter?: number }, reply: { header(name: string, value: string): unknown }): void {
+  if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter));
+  else if (error.code === 'EMAIL_ERR_BUSY') reply.header('Retry-After', '1');
 }
 
 /** A validation problem in one field, as a JSON pointer into the request body. */

@@ -11,7 +11,9 @@ const acceptErrors = {
   409: problem('Idempotency-Key reused with a different body'),
   413: problem('Body too large'),
   415: problem('Not application/json'),
-  429: problem('Rate limit exceeded (see RateLimit-* and Retry-After headers)'),
+  429: problem(
+    'Rate limit exceeded (see RateLimit-* and Retry-After headers), or the API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT; Retry-After)',
+  ),
 };
 
 // Loose: fastify replaces request.headers with the parsed value, and the other headers must stay.

@@ -52,6 +52,9 @@ const badTemplate = problem('Invalid template: a part does not parse, uses an un
 export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
   registry.add(templateSchema, { id: 'Template' });
   registry.add(versionSchema, { id: 'TemplateVersion' });
+  const renderTimeSpent = problem(
+    'The API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT, TEMPLATE_RENDER_MS_PER_SECOND): retry after Retry-After',
+  );
   return {
     createTemplate: {
       summary: 'Create a template (version 1: a draft, unless publish is true)',
@@ -62,6 +65,7 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         201: templateSchema,
         400: badTemplate,
         409: problem('The name is taken, or the account would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
+        429: renderTimeSpent,
         ...commonErrors,
       },
     },
@@ -95,6 +99,7 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         400: badTemplate,
         404: notFound,
         409: problem('The new name is taken, or a new version would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
+        429: renderTimeSpent,
         ...commonErrors,
       },
     },
@@ -119,6 +124,7 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         200: z.object({ version: z.number().int(), subject: z.string(), html: z.string().nullable(), text: z.string().nullable() }),
         400: problem('A variable is missing or of the wrong type (named in `errors`), or a render limit was hit'),
         404: notFound,
+        429: renderTimeSpent,
         ...commonErrors,
       },
     },

@@ -4,19 +4,33 @@ import t from 'tap';
 import { AUTH, buildApi, KEY, OTHER_KEY } from '../../../test/helpers/api.js';
 import { uniqueName } from '../../../test/helpers/env.js';
 
+const from = 'Shop <orders@example.com>';
+const to = 'someone@example.net';
+
 // Account-wide limits on what a key holder can store, on their defaults: MAX_WEBHOOK_ENDPOINTS
 // (16) and TEMPLATE_STORAGE_BYTES (64 MiB). Accounts of their own, so that other files' endpoints
 // and templates (the same Postgres) do not count here.
 const OTHER = { authorization: `Bearer ${OTHER_KEY}` };
+// An account of its own for the render time: the storage test spends AUTH's on parsing.
+const THIRD_KEY = 'third-secret-0123456789abcdef';
+const THIRD = { authorization: `Bearer ${THIRD_KEY}` };
 // The endpoints are on loopback (nothing receives here; the dispatcher is not running).
 const built = buildApi(t, {
-  API_KEYS: `${uniqueName('limits')}:${KEY},${uniqueName('limits')}:${OTHER_KEY}`,
+  API_KEYS: `${uniqueName('limits')}:${KEY},${uniqueName('limits')}:${OTHER_KEY},${uniqueName('limits')}:${THIRD_KEY}`,
   WEBHOOK_ALLOW_PRIVATE: 'true',
 });
 
 async function call(app: FastifyInstance, method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, headers: object = AUTH) {
-  const res = await app.inject({ method, url, headers: { ...headers }, ...(payload ? { payload } : {}) });
-  return { status: res.statusCode, body: res.body ? res.json() : null };
+  for (;;) {
+    const res = await app.inject({ method, url, headers: { ...headers }, ...(payload ? { payload } : {}) });
+    // Parsing the largest template takes about 25 ms of the account's render time (100 ms a
+    // second, a burst of 1 s): creating dozens in a row is paced, and a client waits as told.
+    if (res.statusCode === 429) {
+      await new Promise((resolve) => setTimeout(resolve, Number(res.headers['retry-after']) * 1000));
+      continue;
+    }
+    return { status: res.statusCode, body: res.body ? res.json() : null };
+  }
 }
 
 t.test('MAX_WEBHOOK_ENDPOINTS: 20 created at once make 16; another account is not affected; a delete frees one', async (t) => {
@@ -81,3 +95,46 @@ t.test('TEMPLATE_STORAGE_BYTES: versions add up to the limit; a draft edit repla
   const both = await Promise.all([1, 2].map(() => call(app, 'POST', '/v1/templates', largest(uniqueName('big')))));
   t.same(both.map((b) => b.status).sort(), [201, 409]);
 });
+
+t.test(
+  'TEMPLATE_RENDER_MS_PER_SECOND: a key whose templates run to the render limit gets 429s; other keys and plain sends do not',
+  async (t) => {
+    const { app, config } = await built;
+    t.equal(config.TEMPLATE_RENDER_MS_PER_SECOND, 100, 'the default');
+    const create = async (headers: object, text: string, variables: object) => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/templates',
+        headers: { ...headers },
+        payload: { name: uniqueName('t'), subject: 'Hi', text, variables, publish: true },
+      });
+      return res.json().id as string;
+    };
+    // Three nested loops over 2,000 items: each send runs to the render limit, and is a 400.
+    const loops = '{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x';
+    const slow = await create(THIRD, loops, { items: { type: 'array' } });
+    const fast = await create(OTHER, 'Hello {{ name }}', { name: { type: 'string' } });
+    const send = (headers: object, template: object) =>
+      app.inject({ method: 'POST', url: '/v1/emails', headers: { ...headers }, payload: { from, to, ...template } });
+    const items = Array.from({ length: 2_000 }, (_, i) => i);
+    let answer = await send(THIRD, { template: { id: slow, variables: { items } } });
+    let renders = 0;
+    while (answer.statusCode === 400 && renders < 100) {
+      renders++;
+      answer = await send(THIRD, { template: { id: slow, variables: { items } } });
+    }
+    t.equal(answer.statusCode, 429, `refused after ${renders} renders to the limit`);
+    t.ok(renders >= 4, 'not before the burst (1 s) was spent');
+    t.equal(answer.json().code, 'EMAIL_ERR_RENDER_TIME_SPENT');
+    const wait = Number(answer.headers['retry-after']);
+    t.ok(wait >= 1 && wait <= 3, `Retry-After: ${wait} s`);
+    t.equal((await send(OTHER, { template: { id: fast, variables: { name: 'Ann' } } })).statusCode, 202, 'another key renders');
+    t.equal((await send(THIRD, { subject: 'plain', text: 'no template' })).statusCode, 202, 'a plain send costs no render time');
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    t.equal(
+      (await send(THIRD, { template: { id: slow, variables: { items: [1] } } })).statusCode,
+      202,
+      'after Retry-After, it renders again',
+    );
+  },
+);

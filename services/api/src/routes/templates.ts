@@ -63,7 +63,9 @@ export async function templateRoutes(
   app.post('/templates', { schema: schemas.createTemplate }, async (request, reply) => {
     const { name, publish, ...body } = request.body;
     const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
-    checkSource(await templateEngine(), content);
+    const engine = await templateEngine();
+    // Parsing is event-loop time like rendering (about 25 ms for the largest source): charged alike.
+    app.templates.charged(request.account, () => checkSource(engine, content));
     const created = await fromLedger(() => createTemplate(app.ledger, templateId(), request.account, name, content, publish, storage));
     if (!created) throw new TemplateNameTakenError();
     reply.status(201).header('Location', `/v1/templates/${created.id}`);
@@ -87,7 +89,7 @@ export async function templateRoutes(
   app.patch('/templates/:id', { schema: schemas.updateTemplate }, async (request) => {
     // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
     const engine = await templateEngine();
-    const check = (content: TemplateContent) => checkSource(engine, content);
+    const check = (content: TemplateContent) => app.templates.charged(request.account, () => checkSource(engine, content));
     const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, storage, check));
     if (updated === false) throw new TemplateNameTakenError();
     return found(updated);
@@ -115,11 +117,13 @@ export async function templateRoutes(
     const v = found(chosen);
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
     const engine = await templateEngine();
-    const compiled = v.publishedAt === null ? engine.compile(v) : app.templates.compiled(engine, template.id, v);
+    const compile = () => (v.publishedAt === null ? engine.compile(v) : app.templates.compiled(engine, template.id, v));
     // A preview holds room for what it renders as a send does (accept.ts), until its answer is sent.
     const release = await holdRoom(app.bodyBudget, MAX_RENDERED_EMAIL_BYTES, request.account);
     reply.raw.once('close', () => release());
-    const { rendered, bytes } = renderVersion(engine, v, compiled, variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS);
+    const { rendered, bytes } = app.templates.charged(request.account, () =>
+      renderVersion(engine, v, compile(), variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS),
+    );
     release(bytes);
     return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
   });

@@ -1,12 +1,13 @@
 import { type RequestLimits, subjectSchema, type TemplateRef, type VariablesDeclaration, type VariableType } from '@postline/contracts';
 import { resolveTemplate, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
-import type { FieldError } from '../errors.js';
+import { type FieldError, RenderTimeSpentError } from '../errors.js';
 import { validationProblem } from '../validation.js';
 import { CompiledCache } from './compiled-cache.js';
 import { type TemplateEngine, templateEngine } from './engine.js';
 import { MAX_RENDERED_BYTES } from './limits.js';
 import type { CompiledParts, Rendered } from './liquid-engine.js';
+import { RenderAllowance } from './render-allowance.js';
 
 /** All the renders of one request together (a batch of 100 templated emails): the event loop is never blocked longer. */
 export const REQUEST_RENDER_BUDGET_MS = 250;
@@ -99,15 +100,35 @@ export class TemplateRenderer {
   /** Compiled published versions (immutable, so never stale): parsed once while they are kept. */
   private readonly cache = new CompiledCache();
 
-  /**
-   * `requestBytes`: the most all the emails of one request may render to, what a plain request
-   * may carry (BODY_LIMIT_BYTES).
-   */
+  /** The most all the emails of one request may render to: what a plain request may carry (BODY_LIMIT_BYTES). */
+  readonly requestBytes: number;
+  private readonly allowance: RenderAllowance;
+
   constructor(
     private readonly db: pg.Pool,
     private readonly limits: Pick<RequestLimits, 'maxSubjectLength'>,
-    readonly requestBytes: number,
-  ) {}
+    { requestBytes, renderMsPerSecond }: { requestBytes: number; renderMsPerSecond: number },
+  ) {
+    this.requestBytes = requestBytes;
+    // A burst of ten seconds' worth: a batch now and then is never held back.
+    this.allowance = new RenderAllowance(renderMsPerSecond, 10 * renderMsPerSecond);
+  }
+
+  /**
+   * Runs `work` (a compile, renders) on `account`'s render time: a 429 with Retry-After when it
+   * has none left, and what the work took is charged to it.
+   */
+  charged<T>(account: string, work: () => T): T {
+    if (this.allowance.balance(account) <= 0) {
+      throw Object.assign(new RenderTimeSpentError(), { retryAfter: this.allowance.retryAfterSeconds(account) });
+    }
+    const started = performance.now();
+    try {
+      return work();
+    } finally {
+      this.allowance.spend(account, performance.now() - started);
+    }
+  }
 
   /** Compiled once per published version while it is kept; a version never changes after its publish. */
   compiled(engine: TemplateEngine, id: string, version: TemplateVersion): CompiledParts {
@@ -126,7 +147,7 @@ export class TemplateRenderer {
       throw validationProblem([{ path: `${at}/template/${ref.id ? 'id' : 'name'}`, message: `no such template, or it has ${what}` }]);
     }
     const engine = await templateEngine();
-    return { engine, version: found, compiled: this.compiled(engine, found.id, found) };
+    return { engine, version: found, compiled: this.charged(account, () => this.compiled(engine, found.id, found)) };
   }
 
   /** Renders a resolved template with a send's variables within `deadline` (epoch ms); throws the 400 that names the problem. */

@@ -48,15 +48,17 @@ export async function renderTemplates(app: FastifyInstance, account: string, ema
   const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
   let bytes = 0;
   try {
-    const out = emails.map((email, i): RenderedEmail => {
-      const template = resolved[i];
-      if (!template) return { email: plain(email), template: null };
-      const result = app.templates.render(template, (email.template as TemplateRef).variables, at(i), deadline);
-      bytes += result.bytes;
-      if (bytes > limit)
-        throw validationProblem([{ path: `${at(i)}/template`, message: `the request renders to more than ${limit} bytes` }]);
-      return { email: { ...plain(email), ...result.rendered }, template: { id: result.id, version: result.version } };
-    });
+    const renderAll = () =>
+      emails.map((email, i): RenderedEmail => {
+        const template = resolved[i];
+        if (!template) return { email: plain(email), template: null };
+        const result = app.templates.render(template, (email.template as TemplateRef).variables, at(i), deadline);
+        bytes += result.bytes;
+        if (bytes > limit)
+          throw validationProblem([{ path: `${at(i)}/template`, message: `the request renders to more than ${limit} bytes` }]);
+        return { email: { ...plain(email), ...result.rendered }, template: { id: result.id, version: result.version } };
+      });
+    const out = app.templates.charged(account, renderAll);
     release(bytes);
     return { emails: out, release };
   } catch (error) {

@@ -1,0 +1,40 @@
+/**
+ * Render time per account, a token bucket that may go into debt: an account renders while its
+ * balance is above zero, pays what each render took afterwards, and gets `perSecondMs` back each
+ * second, up to `burstMs`. Why: a render runs on the event loop, and a key holder's template
+ * that runs to the render limit blocked it for 250 ms a request; four such requests at once,
+ * each a 400 that cost nothing against the email rate limit, made another account's plain send
+ * take 1,027 ms (p50) instead of 10.6. A render is never cut short for the balance (a template
+ * that fits its limits is never refused as too slow because of the sends before it): the next
+ * one waits for the balance instead, with a 429.
+ */
+export class RenderAllowance {
+  private readonly balances = new Map<string, { ms: number; at: number }>();
+
+  constructor(
+    private readonly perSecondMs: number,
+    private readonly burstMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Milliseconds `account` may start rendering with now; 0 or less: none. */
+  balance(account: string): number {
+    const now = this.now();
+    const b = this.balances.get(account) ?? { ms: this.burstMs, at: now };
+    b.ms = Math.min(this.burstMs, b.ms + ((now - b.at) * this.perSecondMs) / 1000);
+    b.at = now;
+    this.balances.set(account, b);
+    return b.ms;
+  }
+
+  /** Charges `ms` of rendering to `account`. */
+  spend(account: string, ms: number): void {
+    this.balance(account);
+    (this.balances.get(account) as { ms: number }).ms -= ms;
+  }
+
+  /** Whole seconds until `account` may render again (at least 1). */
+  retryAfterSeconds(account: string): number {
+    return Math.max(1, Math.ceil((-this.balance(account) * 1000) / this.perSecondMs / 1000));
+  }
+}
