@@ -127,7 +127,9 @@ t.test(
     t.ok(renders >= 4, 'not before the burst (1 s) was spent');
     t.equal(answer.json().code, 'EMAIL_ERR_RENDER_TIME_SPENT');
     const wait = Number(answer.headers['retry-after']);
-    t.ok(wait >= 1 && wait <= 3, `Retry-After: ${wait} s`);
+    // The last render's overdraft at 100 ms a second: 1-3 s on an idle host, more when the host is
+    // loaded and the render ran past its limit before the next check. Waiting it out is checked below.
+    t.ok(wait >= 1 && wait <= 10, `Retry-After: ${wait} s`);
     t.equal((await send(OTHER, { template: { id: fast, variables: { name: 'Ann' } } })).statusCode, 202, 'another key renders');
     t.equal((await send(THIRD, { subject: 'plain', text: 'no template' })).statusCode, 202, 'a plain send costs no render time');
     await new Promise((resolve) => setTimeout(resolve, wait * 1000));

@@ -1,6 +1,6 @@
 /**
  * Render time per account, a token bucket that may go into debt: an account renders while its
- * balance is above zero, pays what each render took afterwards, and gets `perSecondMs` back each
+ * balance is not below zero, pays what each render took afterwards, and gets `perSecondMs` back each
  * second, up to `burstMs`. Why: a render runs on the event loop, and a key holder's template
  * that runs to the render limit blocked it for 250 ms a request; four such requests at once,
  * each a 400 that cost nothing against the email rate limit, made another account's plain send
@@ -17,7 +17,7 @@ export class RenderAllowance {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Milliseconds `account` may start rendering with now; 0 or less: none. */
+  /** Milliseconds `account` may start rendering with now; below zero: its debt, and no render until it is paid. */
   balance(account: string): number {
     const now = this.now();
     const b = this.balances.get(account) ?? { ms: this.burstMs, at: now };

@@ -119,7 +119,7 @@ export class TemplateRenderer {
    * has none left, and what the work took is charged to it.
    */
   charged<T>(account: string, work: () => T): T {
-    if (this.allowance.balance(account) <= 0) {
+    if (this.allowance.balance(account) < 0) {
       throw Object.assign(new RenderTimeSpentError(), { retryAfter: this.allowance.retryAfterSeconds(account) });
     }
     const started = performance.now();

@@ -13,7 +13,7 @@ t.test('RenderAllowance: a burst to start, then perSecondMs a second; a render m
   t.equal(allowance.retryAfterSeconds('a'), 2, '150 ms at 100 ms a second: 1.5 s, said as 2');
   t.equal(allowance.balance('b'), 1_000, 'another account is not affected');
   now += 1_500;
-  t.equal(allowance.balance('a'), 0, 'the debt paid back');
+  t.equal(allowance.balance('a'), 0, 'the debt paid back after Retry-After (rounded up): it may render again');
   now += 60_000;
   t.equal(allowance.balance('a'), 1_000, 'never more than the burst');
   t.equal(allowance.retryAfterSeconds('a'), 1, 'at least one second');

@@ -50,7 +50,13 @@ t.test('a request that trickles in is cut after REQUEST_TIMEOUT_MS, with or with
   t.match(keyed.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
   t.match(keyed.received(), /content-type: application\/problem\+json/i);
   t.match(keyed.received(), /"code":"EMAIL_ERR_REQUEST_TIMEOUT"/);
-  t.equal(app.bodyBudget.inUse, 0, 'its room is given back');
+  // Given back on the server's close of the response, which this process may see after the
+  // client's close: one CI run read 100,000 still held at the client's close.
+  await t.resolveMatch(
+    waitUntil(() => app.bodyBudget.inUse === 0, 2_000, 10),
+    true,
+    'its room is given back',
+  );
 
   const anonymousAt = await anonymous.closedWithin(bound - (Date.now() - started));
   t.match(anonymous.received(), /^HTTP\/1\.1 401 Unauthorized\r\n/, 'the anonymous one was answered 401 at once');
