@@ -60,7 +60,7 @@ export {
   type TemplateVersion,
   updateDraft,
 } from './template-queries.js';
-export type { StorageLimit } from './template-storage.js';
+export { type StorageLimit, VERSION_OVERHEAD_BYTES } from './template-storage.js';
 export { takeTurn } from './turns.js';
 export {
   createEndpoint,

@@ -189,7 +189,7 @@ export async function updateDraft(
       const inPlace = latest.published_at === null;
       const adding = contentBytes(content) + (inPlace ? 0 : VERSION_OVERHEAD_BYTES);
       if (touchesContent) await makeRoom(client, account, limit, adding, inPlace ? contentBytes(latest) : 0);
-      if (touchesContent && latest.published_at === null) {
+      if (touchesContent && inPlace) {
         await client.query(
           'update template_versions set subject = $3, html = $4, text = $5, variables = $6 where template_id = $1 and version = $2',
           [t.id, version, content.subject, content.html, content.text, JSON.stringify(content.variables)],

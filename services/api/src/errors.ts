@@ -85,7 +85,7 @@ export function unlessClientAborted<E extends { code?: string }>(error: E, reque
   return aborted ? new ClientAbortedError() : error;
 }
 
-/** A 503 that frees within seconds says when to come back (both error handlers answer it). */
+/** An error that says when to come back (a 429's `retryAfter`; a 503 EMAIL_ERR_BUSY: 1 s) sets Retry-After, in both error handlers. */
 export function retryHint(error: { code?: string; retryAfter?: number }, reply: { header(name: string, value: string): unknown }): void {
   if (error.retryAfter !== undefined) reply.header('Retry-After', String(error.retryAfter));
   else if (error.code === 'EMAIL_ERR_BUSY') reply.header('Retry-After', '1');

@@ -12,13 +12,6 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Every request with a body holds its declared size (a chunked one: BODY_LIMIT_BYTES) from before
- * its body is read until its response is done or its connection closes. preParsing, not
- * onRequest: it runs after the routes' authentication, so a client without a key can hold no
- * room, and no body is read while it waits. A body of WATCHED_FROM_BYTES or more is watched
- * (body-watch.ts): one that stalls for BODY_IDLE_MS gives its room back and is answered 408.
- */
 /** Room for `bytes` held by `owner`, waiting up to BODY_WAIT_MS; a 503 (EMAIL_ERR_BUSY, Retry-After) without it. */
 export async function holdRoom(budget: BodyBudget, bytes: number, owner: string): Promise<Release> {
   const release = await budget.acquire(bytes, BODY_WAIT_MS, owner);
@@ -26,6 +19,13 @@ export async function holdRoom(budget: BodyBudget, bytes: number, owner: string)
   return release;
 }
 
+/**
+ * Every request with a body holds its declared size (a chunked one: BODY_LIMIT_BYTES) from before
+ * its body is read until its response is done or its connection closes. preParsing, not
+ * onRequest: it runs after the routes' authentication, so a client without a key can hold no
+ * room, and no body is read while it waits. A body of WATCHED_FROM_BYTES or more is watched
+ * (body-watch.ts): one that stalls for BODY_IDLE_MS gives its room back and is answered 408.
+ */
 export const bodyBudgetPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
     const budget = new BodyBudget(config.BODY_BYTES_IN_FLIGHT, config.largestBody);

@@ -9,6 +9,7 @@ import {
   type StorageLimit,
   type TemplateContent,
   updateDraft,
+  VERSION_OVERHEAD_BYTES,
 } from '@postline/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -56,7 +57,7 @@ export async function templateRoutes(
     bytes: config.TEMPLATE_STORAGE_BYTES,
     refuse: (stored) =>
       Object.assign(new LimitReachedError(), {
-        detail: `the account's template versions count ${stored} bytes (their source, and 4 KiB each), and TEMPLATE_STORAGE_BYTES allows ${config.TEMPLATE_STORAGE_BYTES}: delete a template first`,
+        detail: `the account's template versions count ${stored} bytes (their source, and ${VERSION_OVERHEAD_BYTES / 1024} KiB each), and TEMPLATE_STORAGE_BYTES allows ${config.TEMPLATE_STORAGE_BYTES}: delete a template first`,
       }),
   };
 

@@ -19,22 +19,26 @@ export class RenderAllowance {
 
   /** Milliseconds `account` may start rendering with now; below zero: its debt, and no render until it is paid. */
   balance(account: string): number {
+    return this.refilled(account).ms;
+  }
+
+  /** Charges `ms` of rendering to `account`. */
+  spend(account: string, ms: number): void {
+    this.refilled(account).ms -= ms;
+  }
+
+  /** Whole seconds until `account` may render again (at least 1). */
+  retryAfterSeconds(account: string): number {
+    return Math.max(1, Math.ceil(-this.balance(account) / this.perSecondMs));
+  }
+
+  /** `account`'s balance, with what the time since it was last read gave back. */
+  private refilled(account: string): { ms: number; at: number } {
     const now = this.now();
     const b = this.balances.get(account) ?? { ms: this.burstMs, at: now };
     b.ms = Math.min(this.burstMs, b.ms + ((now - b.at) * this.perSecondMs) / 1000);
     b.at = now;
     this.balances.set(account, b);
-    return b.ms;
-  }
-
-  /** Charges `ms` of rendering to `account`. */
-  spend(account: string, ms: number): void {
-    this.balance(account);
-    (this.balances.get(account) as { ms: number }).ms -= ms;
-  }
-
-  /** Whole seconds until `account` may render again (at least 1). */
-  retryAfterSeconds(account: string): number {
-    return Math.max(1, Math.ceil((-this.balance(account) * 1000) / this.perSecondMs / 1000));
+    return b;
   }
 }

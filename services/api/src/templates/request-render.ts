@@ -34,13 +34,17 @@ export async function renderTemplates(app: FastifyInstance, account: string, ema
   const known = new Map<string, ResolvedTemplate>();
   const resolved: (ResolvedTemplate | null)[] = [];
   for (const [i, { template: ref }] of emails.entries()) {
-    const key = ref && JSON.stringify([ref.id, ref.name, ref.version]);
-    let template = key ? known.get(key) : undefined;
-    if (ref && key && !template) {
+    if (!ref) {
+      resolved.push(null);
+      continue;
+    }
+    const key = JSON.stringify([ref.id, ref.name, ref.version]);
+    let template = known.get(key);
+    if (!template) {
       template = await fromLedger(() => app.templates.resolve(account, ref, at(i)));
       known.set(key, template);
     }
-    resolved.push(template ?? null);
+    resolved.push(template);
   }
   const limit = app.templates.requestBytes;
   const most = Math.min(limit, resolved.filter(Boolean).length * MAX_RENDERED_EMAIL_BYTES);
