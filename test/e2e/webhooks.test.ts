@@ -20,7 +20,9 @@ import { System } from './harness.js';
 // Every service here runs with its production defaults for every timing setting (session
 // timeouts, claim TTL, SMTP timeouts, the webhook timeout and retry schedule).
 t.test('events and webhooks, end to end: signed, complete, isolated, and never lost', async (t) => {
-  const system = await System.start(t, { mailers: 1 });
+  // BOUNCE_DOMAIN, as `npm start` sets it: each recipient gets its copy with a VERP Return-Path of
+  // its own, which the bounce listener's test below reads back as the SMTP server recorded it.
+  const system = await System.start(t, { mailers: 1, mailer: { BOUNCE_DOMAIN: 'bounces.example.com' } });
   const pool = ledgerPool(t);
   let dispatcher = await system.startWebhooks();
   /** A JSON call with the test API key, to the system's API or (`base`) another. */
@@ -202,6 +204,53 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     system.sink.refuseRecipients.clear();
   });
 
+  t.test('a 4xx for one of two recipients (greylisting): the retry, at the default backoff, goes to that one only', async (t) => {
+    // The sink answers 450 to this recipient until the email is retrying, as a greylisting server
+    // does to a sender it has not seen, and accepts it from then on.
+    const greylisted = 'greylisted@example.net';
+    system.sink.refuseRecipients.set(greylisted, {
+      code: 450,
+      message: '4.2.0 <greylisted@example.net>: Recipient address rejected: Greylisted',
+    });
+    t.teardown(() => system.sink.refuseRecipients.delete(greylisted));
+    const res = await sendEmail(['first-try@example.net', greylisted], 'greylisted once');
+    t.equal(res.status, 202);
+    const id = res.body.id as string;
+    t.ok(
+      await eventually(async () => (await call('GET', `/v1/emails/${id}`)).body.status === 'retrying', 60_000, 250),
+      'retrying: a recipient is left',
+    );
+    system.sink.refuseRecipients.delete(greylisted);
+    // The first retry is due RETRY_BASE_MS (30 s) ± 20 % later.
+    await reconcile(t, 'greylisted once', fast, [id]);
+    const copies = system.sink.received.filter((m) => m.subject === 'greylisted once');
+    t.same(
+      copies.map((m) => m.to),
+      [['first-try@example.net'], [greylisted]],
+      'the SMTP server got two transactions: the accepted recipient once, the greylisted one on the retry',
+    );
+    t.equal(new Set(copies.map((m) => m.messageId)).size, 1, 'with one Message-ID');
+    const status = await call('GET', `/v1/emails/${id}`);
+    t.equal(status.body.status, 'sent');
+    t.same(
+      status.body.recipients.map((r: { address: string; status: string }) => [r.address, r.status]),
+      [
+        ['first-try@example.net', 'accepted'],
+        [greylisted, 'accepted'],
+      ],
+    );
+    const listed = (await call('GET', `/v1/emails/${id}/events`)).body.data;
+    t.comment(JSON.stringify(listed.map((e: { type: string; data: unknown }) => [e.type, e.data])));
+    const types = listed.map((e: { type: string; data: { recipient?: string; final?: boolean } }) =>
+      [e.type, e.data.recipient ?? '-', e.data.final === true].join(' '),
+    );
+    t.same(
+      types,
+      ['email.queued - false', `email.delivery_delayed ${greylisted} false`, 'email.sent - false', 'email.sent - true'],
+      'delayed for the one recipient, then an email.sent for each attempt, the last final',
+    );
+  });
+
   t.test('a bounce that comes back later, through the bounce listener: only for a recipient of the email', async (t) => {
     // The bounce listener in this process, on the shared ledger; swaks (Debian's) delivers the
     // reports. The enclosed original is the headers the SMTP server really received.
@@ -235,7 +284,16 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
 
     const sent = await sendEmail(['Later@Example.net', 'other@example.net'], 'bounces later');
     await reconcile(t, 'bounces later', fast, [sent.body.id]);
-    const raw = system.sink.received.find((m) => m.subject === 'bounces later')?.raw ?? '';
+    const copies = system.sink.received.filter((m) => m.subject === 'bounces later');
+    t.same(
+      copies.map((m) => m.to),
+      [['Later@example.net'], ['other@example.net']],
+      'a copy per recipient',
+    );
+    t.equal(new Set(copies.map((m) => m.from)).size, 2, 'each with a Return-Path of its own');
+    // What the final MTA of Later's copy adds: the Return-Path, its MAIL FROM.
+    const copy = copies[0];
+    const raw = `Return-Path: <${copy?.from}>\r\n${copy?.raw ?? ''}`;
     const headers = raw.slice(0, raw.indexOf('\r\n\r\n')).split('\r\n');
     t.ok(
       headers.some((h) => h.startsWith('Message-ID: <')),
@@ -244,6 +302,8 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
 
     const forged = await report('ceo@victim.example', ['cfo@victim.example']);
     t.match(forged.transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'a report naming only others is kept, not recorded');
+    const colleague = await report('other@example.net');
+    t.match(colleague.transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'nor one about the other recipient, from this copy');
     const real = await report('later@example.net', ['ceo@victim.example']);
     t.match(real.transcript, /<-\s+250 2\.0\.0 Recorded/, 'a report naming a recipient (spelled otherwise) is recorded');
     t.ok(
@@ -256,6 +316,7 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     const suppressed = (await call('GET', '/v1/suppressions')).body.data.map((s: { address: string }) => s.address);
     t.ok(suppressed.includes('later@example.net'), 'the recipient is suppressed');
     t.notOk(suppressed.includes('ceo@victim.example') || suppressed.includes('cfo@victim.example'), 'nobody the email was not sent to');
+    t.notOk(suppressed.includes('other@example.net'), 'nor the other recipient');
     t.equal(fast.of(sent.body.id).filter((d) => d.type === 'email.bounced').length, 1, 'one bounce event in all');
   });
 

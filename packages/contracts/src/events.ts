@@ -23,7 +23,10 @@ const timestamp = z.string().meta({ format: 'date-time' });
 
 export const eventDataSchema = z.looseObject({
   emailId: z.string(),
-  recipient: z.string().optional().describe('Set on per-recipient events (email.bounced, email.suppressed)'),
+  recipient: z
+    .string()
+    .optional()
+    .describe('Set on per-recipient events (email.bounced, email.suppressed, and email.delivery_delayed or email.uncertain about one recipient of an email sent in parts)'),
   smtpResponse: z.string().optional().describe("The SMTP server's reply, where there is one"),
   tags: z.record(z.string(), z.string()).optional(),
   /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */

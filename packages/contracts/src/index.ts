@@ -61,4 +61,4 @@ export {
   variableName,
   variablesDeclarationSchema,
 } from './templates.js';
-export { EMAIL_ID_PATTERN, emailIdOfVerp, verpAddress } from './verp.js';
+export { EMAIL_ID_PATTERN, parseVerp, type Verp, verpAddress, verpTag } from './verp.js';

@@ -1,17 +1,19 @@
 import { z } from 'zod';
 
 /**
- * What happened to one recipient of an email. `pending`: not tried yet (or being retried);
- * `accepted`: the SMTP server took it (RCPT 250 and the message's 250); `refused`: RCPT refused
- * it while others were taken (the reply says why, `permanent` whether it was a 5xx);
- * `suppressed`: on the account's suppression list, never handed to SMTP.
+ * What happened to one recipient of an email. `pending`: not tried yet, or refused with a 4xx while
+ * others were taken and to be retried (its reply kept); `accepted`: the SMTP server took it (RCPT
+ * 250 and the message's 250); `refused`: refused for good (a 5xx, or still a 4xx at the last
+ * attempt; the reply says why); `suppressed`: on the account's suppression list, never handed to SMTP.
  */
 export const RECIPIENT_STATES = ['pending', 'accepted', 'refused', 'suppressed'] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
 export const recipientOutcomeSchema = z.object({
   address: z.string(),
-  status: z.enum(RECIPIENT_STATES),
+  status: z
+    .enum(RECIPIENT_STATES)
+    .describe('pending: not tried yet, or deferred by a 4xx and to be retried; accepted; refused (for good); suppressed (never sent)'),
   smtpResponse: z.string().nullable(),
   updatedAt: z.string().meta({ format: 'date-time' }),
 });

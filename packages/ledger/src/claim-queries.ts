@@ -10,8 +10,12 @@ export interface KafkaPosition {
 }
 
 export type Claim =
-  /** `suppressed`: which of the recipients asked about are on the account's suppression list now. */
-  | { kind: 'claimed'; attempts: number; suppressed: string[] }
+  /**
+   * `suppressed`: which of the recipients asked about are on the account's suppression list now.
+   * `settled`: the recipients an earlier attempt already settled (accepted, or refused with a 5xx),
+   * lower-case: a retry goes to the others only. `delivered`: an earlier attempt had one accepted.
+   */
+  | { kind: 'claimed'; attempts: number; suppressed: string[]; settled: string[]; delivered: boolean }
   /** Already final (sent, failed, suppressed or canceled): a redelivery, to skip. */
   | { kind: 'final'; state: 'sent' | 'failed' | 'suppressed' | 'canceled' }
   /** Scheduled for later (a reschedule moved it after its record was produced): park it. */
@@ -50,7 +54,13 @@ const claimStatement = prepared(
      )
      select c.id, c.attempts,
             array(select s.address from suppressions s
-                   where s.account = i.account and s.address in (select jsonb_array_elements_text(i.recipients))) as suppressed
+                   where s.account = i.account and s.address in (select jsonb_array_elements_text(i.recipients))) as suppressed,
+            -- A first attempt has no recipient outcomes: CASE skips the look (the common case).
+            case when c.attempts = 0 then '{}'::text[]
+                 else array(select lower(r.address) from email_recipients r
+                             where r.email_id = c.id and r.status in ('accepted', 'refused')) end as settled,
+            case when c.attempts = 0 then false
+                 else exists(select 1 from email_recipients r where r.email_id = c.id and r.status = 'accepted') end as delivered
        from claimed c join input i using (id)`,
 );
 
@@ -66,7 +76,7 @@ const claimStatement = prepared(
  * share. The ids must be distinct.
  */
 export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, requests: ClaimRequest[]): Promise<Claim[]> {
-  const { rows } = await db.query<{ id: string; attempts: number; suppressed: string[] }>(
+  const { rows } = await db.query<{ id: string; attempts: number; suppressed: string[]; settled: string[]; delivered: boolean }>(
     claimStatement([
       mailerId,
       ttlMs,
@@ -85,7 +95,7 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
   const current = others.length > 0 ? await currentStates(db, others) : new Map();
   return requests.map((r): Claim => {
     const row = claimed.get(r.id);
-    if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed };
+    if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed, settled: row.settled, delivered: row.delivered };
     const now = current.get(r.id);
     const state = now?.state;
     if (state === 'sent' || state === 'failed' || state === 'suppressed' || state === 'canceled') return { kind: 'final', state };

@@ -62,6 +62,7 @@ export {
 } from './template-queries.js';
 export { type StorageLimit, VERSION_OVERHEAD_BYTES } from './template-storage.js';
 export { takeTurn } from './turns.js';
+export { verpKey } from './verp-key.js';
 export {
   createEndpoint,
   deleteEndpoint,

@@ -222,4 +222,19 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         referencing new table as added for each statement execute function email_events_to_outbox();
     `,
   },
+  {
+    version: 8,
+    name: 'VERP key',
+    sql: `
+      -- The key of the per-recipient VERP tags (contracts' verpTag()): the mailers sign each
+      -- recipient's Return-Path with it and the bounce listener checks a report against it. Made
+      -- here, once, from Postgres' strong random source (gen_random_uuid: 122 random bits each),
+      -- so every mailer and listener of a deployment shares it with no setting to distribute.
+      create table verp_key (
+        singleton boolean primary key default true check (singleton),
+        key       text not null
+      );
+      insert into verp_key (key) values (replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
+    `,
+  },
 ];

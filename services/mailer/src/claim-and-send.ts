@@ -86,12 +86,17 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
     return { kind: 'done' };
   }
 
-  // The suppression list as it is now, read with the claim: this check is the one that counts.
+  // A retry goes to the recipients no earlier attempt settled (partial-delivery.ts): never a
+  // second copy to one accepted. The suppression list as it is now, read with the claim: this
+  // check is the one that counts.
+  const settled = new Set(claimed.settled);
+  const left = settled.size === 0 ? recipients : recipients.filter((r) => !settled.has(normalizeAddress(r)));
   const isSuppressed = new Set(claimed.suppressed);
-  const suppressed = recipients.filter((r) => isSuppressed.has(normalizeAddress(r)));
-  const rcptTo = recipients.filter((r) => !isSuppressed.has(normalizeAddress(r)));
+  const suppressed = left.filter((r) => isSuppressed.has(normalizeAddress(r)));
+  const rcptTo = left.filter((r) => !isSuppressed.has(normalizeAddress(r)));
+  const { delivered } = claimed;
   if (rcptTo.length === 0) {
-    if (!(await writeOutcome(deps, record, envelope, allSuppressed(envelope, suppressed)))) return OUTCOME_NOT_RECORDED;
+    if (!(await writeOutcome(deps, record, envelope, allSuppressed(envelope, suppressed, delivered)))) return OUTCOME_NOT_RECORDED;
     metrics.suppressed.inc(suppressed.length);
     log.info({ recipients: suppressed.length }, 'every recipient suppressed: not sent');
     return { kind: 'done' };
@@ -109,7 +114,7 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
   }
   endTimer({ outcome: outcome.kind });
   if (suppressed.length > 0) metrics.suppressed.inc(suppressed.length);
-  return recordSendOutcome(deps, record, envelope, { outcome, attempt, rcptTo, suppressed, log });
+  return recordSendOutcome(deps, record, envelope, { outcome, attempt, rcptTo, suppressed, delivered, log });
 }
 
 /**

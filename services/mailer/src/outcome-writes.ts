@@ -37,13 +37,13 @@ export class EventBuilder {
 }
 
 /** Recipients skipped because they are suppressed: their outcome and an event each. */
-function addSuppressed(events: EventBuilder, suppressed: string[]): RecipientWrite[] {
+export function addSuppressed(events: EventBuilder, suppressed: string[]): RecipientWrite[] {
   for (const recipient of suppressed) events.add('email.suppressed', { recipient, reason: 'on the suppression list' });
   return suppressed.map((address) => ({ address, status: 'suppressed', smtpResponse: null }));
 }
 
 /** Refused recipients: `email.bounced` each; a hard bounce also suppresses the address. */
-function addRefused(events: EventBuilder, refusals: Refusal[]): Required<Pick<Outcome, 'recipients' | 'suppress'>> {
+export function addRefused(events: EventBuilder, refusals: Refusal[]): Required<Pick<Outcome, 'recipients' | 'suppress'>> {
   const suppress: NonNullable<Outcome['suppress']> = [];
   for (const { recipient, response } of refusals) {
     const hard = isHardBounce(response);
@@ -61,19 +61,34 @@ function addRefused(events: EventBuilder, refusals: Refusal[]): Required<Pick<Ou
   };
 }
 
-/** Every recipient is suppressed: nothing goes to SMTP; the last event is the final one. */
-export function allSuppressed(envelope: Envelope, suppressed: string[]): OutcomeWrite {
+/**
+ * Every recipient left is suppressed: nothing goes to SMTP; the last event is the final one. The
+ * email is `sent` if an earlier attempt had a recipient accepted (`delivered`), else `suppressed`.
+ */
+export function allSuppressed(envelope: Envelope, suppressed: string[], delivered = false): OutcomeWrite {
   const events = new EventBuilder(envelope);
   const recipients = addSuppressed(events, suppressed);
   const last = events.events.at(-1);
   if (last) last.data.final = true;
-  return { state: 'suppressed', recipients, events: events.events, lastError: 'every recipient is suppressed' };
+  const lastError = delivered ? 'every recipient left is suppressed' : 'every recipient is suppressed';
+  return { state: delivered ? 'sent' : 'suppressed', recipients, events: events.events, lastError };
 }
 
-/** Accepted by the server for `accepted`, refused for the others (a partial refusal is still `sent`). */
+/**
+ * Accepted by the server for `accepted`, refused for the others: the email is `sent`. A 4xx with
+ * attempts left is not refused but retried (partlySentWrite(), partial-delivery.ts).
+ */
 export function sentWrite(
   envelope: Envelope,
-  o: { response: string; messageId: string; accepted: string[]; refusals: Refusal[]; suppressed: string[]; via?: Via },
+  o: {
+    response: string;
+    messageId: string;
+    accepted: string[];
+    refusals: Refusal[];
+    uncertain?: string[];
+    suppressed: string[];
+    via?: Via;
+  },
 ): OutcomeWrite {
   const events = new EventBuilder(envelope);
   const suppressed = addSuppressed(events, o.suppressed);
@@ -85,6 +100,7 @@ export function sentWrite(
     smtpResponse: o.response,
     messageId: o.messageId,
     lastError: o.refusals.length > 0 ? `refused recipients: ${o.refusals.map((r) => r.recipient).join(', ')}` : null,
+    uncertain: (o.uncertain?.length ?? 0) > 0,
     recipients: [...accepted, ...refused.recipients, ...suppressed],
     suppress: refused.suppress,
     events: events.events,

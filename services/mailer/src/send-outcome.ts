@@ -3,7 +3,8 @@ import { releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import { retryDelayMs } from './backoff.js';
 import { failToDeadLetter, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
-import { failedWrite, retryWrite, sentWrite } from './outcome-writes.js';
+import { failedWrite, type OutcomeWrite, retryWrite, sentWrite } from './outcome-writes.js';
+import { isRetryable, partlySentWrite, restRefusedWrite } from './partial-delivery.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
 import { type PoolOutcome, relayData } from './relays/relay-pool.js';
 import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
@@ -15,6 +16,8 @@ export interface SendAttempt {
   /** Whom the send was addressed to, and whom the suppression list left out. */
   rcptTo: string[];
   suppressed: string[];
+  /** An earlier attempt had a recipient accepted: the email ends `sent` whatever this one comes to. */
+  delivered: boolean;
   log: LogSink;
 }
 
@@ -27,11 +30,27 @@ export async function recordSendOutcome(
   deps: HandlerDeps,
   record: InboundRecord,
   envelope: Envelope,
-  { outcome, attempt, rcptTo, suppressed, log }: SendAttempt,
+  { outcome, attempt, rcptTo, suppressed, delivered, log }: SendAttempt,
 ): Promise<HandleResult> {
   const { config, db, smtp, metrics } = deps;
   switch (outcome.kind) {
     case 'sent': {
+      const pending = outcome.refusals.filter(isRetryable);
+      if (pending.length > 0 && attempt < config.MAX_ATTEMPTS) {
+        const refusals = outcome.refusals.filter((r) => !isRetryable(r));
+        // A copy that may have arrived is retried on the same relay, as an uncertain email is.
+        const pin = outcome.uncertain?.length ? { relay: outcome.relay } : {};
+        const due = await retryLater(deps, record, envelope, attempt, pin, (nextAttemptAt) =>
+          partlySentWrite(envelope, { ...outcome, attempt, refusals, pending, suppressed, nextAttemptAt, via: relayData(outcome) }),
+        );
+        if (!due) return OUTCOME_NOT_RECORDED;
+        if (refusals.length > 0) metrics.bounced.inc(refusals.length);
+        const fields = { attempt, messageId: outcome.messageId, deferred: pending.length, notBefore: due };
+        if (outcome.uncertain?.length)
+          log.warn({ ...fields, uncertain: outcome.uncertain }, 'a copy may have been delivered; it will be sent again');
+        else log.info(fields, 'email sent to some recipients; the others will be retried');
+        return { kind: 'done' };
+      }
       const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed, via: relayData(outcome) });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
@@ -48,6 +67,10 @@ export async function recordSendOutcome(
     }
     case 'permanent': {
       const refusals = permanentRefusals(outcome, rcptTo);
+      if (delivered) {
+        const { error, response } = outcome;
+        return finishedPartly(deps, record, envelope, log, { attempt, error, response, refusals, rcptTo, suppressed });
+      }
       const failure = failedWrite(envelope, {
         error: outcome.error,
         response: outcome.response,
@@ -67,6 +90,11 @@ export async function recordSendOutcome(
       // transient or uncertain
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
+      if (attempt >= config.MAX_ATTEMPTS && delivered) {
+        const { error } = outcome;
+        const refusals = outcome.kind === 'transient' ? (outcome.refusals ?? []) : [];
+        return finishedPartly(deps, record, envelope, log, { attempt, error, response, uncertain, refusals, rcptTo, suppressed });
+      }
       if (attempt >= config.MAX_ATTEMPTS) {
         const failure = failedWrite(envelope, { error: outcome.error, response, uncertain, suppressed, via: relayData(outcome) });
         const reason = `after ${attempt} attempts: ${outcome.error}`;
@@ -76,21 +104,13 @@ export async function recordSendOutcome(
         log.warn({ attempt }, 'email failed: out of attempts');
         return { kind: 'done' };
       }
-      const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
-      const notBefore = due.toISOString();
       // Once an attempt was uncertain, the email stays on that relay (relay-pool.ts).
       const pin = uncertain && outcome.relay ? { relay: outcome.relay } : {};
-      const retry: Envelope = { ...envelope, attempt, notBefore, ...pin };
-      await toRetryTopic(deps, record, retry);
-      const write = retryWrite(envelope, {
-        attempt,
-        error: outcome.error,
-        response,
-        uncertain,
-        nextAttemptAt: due,
-        via: relayData(outcome),
-      });
-      if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
+      const via = relayData(outcome);
+      const write = (nextAttemptAt: Date) =>
+        retryWrite(envelope, { attempt, error: outcome.error, response, uncertain, nextAttemptAt, via });
+      const notBefore = await retryLater(deps, record, envelope, attempt, pin, write);
+      if (!notBefore) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
       // An uncertain attempt may have been delivered, so its retry may be a second copy (with the
       // same Message-ID): a warning, so the operator hears of each one.
@@ -99,6 +119,55 @@ export async function recordSendOutcome(
       return { kind: 'done' };
     }
   }
+}
+
+/**
+ * The retry on the retry topic, due after this attempt's backoff, then its outcome (`write`, given
+ * the due time) in the ledger. Its due time; null: stopping, the outcome not written.
+ */
+async function retryLater(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  envelope: Envelope,
+  attempt: number,
+  pin: { relay?: string },
+  write: (nextAttemptAt: Date) => OutcomeWrite,
+): Promise<string | null> {
+  const { config } = deps;
+  const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
+  const notBefore = due.toISOString();
+  await toRetryTopic(deps, record, { ...envelope, attempt, notBefore, ...pin });
+  return (await writeOutcome(deps, record, envelope, write(due))) ? notBefore : null;
+}
+
+/**
+ * An earlier attempt had recipients accepted, and this one ends the email without another: the
+ * recipients left are refused for good (restRefusedWrite()), those `refusals` name with their own
+ * reply. The email is `sent`, and not dead-lettered (a redrive reopens only a failed email).
+ */
+async function finishedPartly(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  envelope: Envelope,
+  log: LogSink,
+  o: {
+    attempt: number;
+    error: string;
+    response: string | null;
+    uncertain?: boolean;
+    refusals: Refusal[];
+    rcptTo: string[];
+    suppressed: string[];
+  },
+): Promise<HandleResult> {
+  const named = new Set(o.refusals.map((r) => r.recipient));
+  const others = o.rcptTo.filter((r) => !named.has(r));
+  const write = restRefusedWrite(envelope, { ...o, others });
+  if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
+  deps.metrics.sent.inc();
+  deps.metrics.bounced.inc(o.refusals.length + others.length);
+  log.warn({ attempt: o.attempt, error: o.error, refused: o.refusals.length + others.length }, 'email ended with recipients left unsent');
+  return { kind: 'done' };
 }
 
 /**

@@ -5,8 +5,12 @@ export interface Refusal {
 }
 
 export type SmtpOutcome =
-  /** Accepted for `accepted`; `refusals` were refused at RCPT while the others went through. */
-  | { kind: 'sent'; response: string; accepted: string[]; refusals: Refusal[] }
+  /**
+   * Accepted for `accepted`; `refusals` were refused at RCPT while the others went through (or,
+   * sent one transaction each, were not tried after a failure: send-each.ts). `uncertain`: those
+   * of them whose transaction broke after DATA.
+   */
+  | { kind: 'sent'; response: string; accepted: string[]; refusals: Refusal[]; uncertain?: string[] }
   /**
    * 4xx, or a connection that failed mid-conversation: try again later (counts an attempt).
    * `beforeData`: it failed before the DATA phase (a reply to EHLO, STARTTLS, AUTH, MAIL or RCPT,

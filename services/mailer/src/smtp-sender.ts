@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
-import { allRecipients, domainOf, type Envelope, verpAddress } from '@postline/contracts';
+import { allRecipients, domainOf, type Envelope, verpAddress, verpTag } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import DKIM from 'nodemailer/lib/dkim';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { DkimKey, DkimKeyring } from './dkim-keys.js';
+import { sendEach } from './send-each.js';
 import { smtpEnvelope } from './smtp-envelope.js';
 import { classifySmtpError, refusalsOf, type SmtpOutcome } from './smtp-outcome.js';
 import { SmtpPool } from './smtp-pool.js';
@@ -22,8 +23,12 @@ export interface SmtpSenderOptions {
   /** DKIM keys by sender domain; `dkimRequired`: an email from a domain without one is refused, not sent unsigned. */
   dkim: DkimKeyring;
   dkimRequired: boolean;
-  /** Set: every message's Return-Path (MAIL FROM) is its VERP address there, for asynchronous bounces. */
+  /**
+   * Set: every message's Return-Path (MAIL FROM) is its VERP address there, for asynchronous
+   * bounces: one per recipient, signed with `verpKey` (send-each.ts), or the email's alone without it.
+   */
   bounceDomain?: string | undefined;
+  verpKey?: () => Buffer | null;
 }
 
 /** The contract of an SMTP transport here: send one envelope (always settles, by its deadline), close. */
@@ -109,6 +114,22 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
     idleMs: Math.floor(options.timeoutMs / 2),
   });
 
+  /** One SMTP transaction on the pool: MAIL FROM `returnPath`, RCPT TO each of `rcptTo`, the message. */
+  async function transaction(returnPath: string, rcptTo: string[], raw: Buffer, signal: AbortSignal): Promise<SmtpOutcome> {
+    const probe = { dataBegan: false };
+    try {
+      const info = await pool.send(smtpEnvelope(returnPath, rcptTo), raw, signal, probe);
+      const refusals = refusalsOf(info.rejectedErrors);
+      // A refusal nodemailer listed without its error keeps its address, with no reply.
+      for (const r of (info.rejected ?? []).map(String))
+        if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
+      const accepted = (info.accepted ?? []).map(String);
+      return { kind: 'sent', response: String(info.response ?? ''), accepted, refusals };
+    } catch (error) {
+      return classifySmtpError(error, probe.dataBegan);
+    }
+  }
+
   return {
     async send(envelope, recipients = allRecipients(envelope.email)) {
       const messageId = messageIdFor(envelope.id, options.messageIdDomain);
@@ -120,27 +141,26 @@ export function createSmtpSender(options: SmtpSenderOptions, log: LogSink): Smtp
         return { kind: 'permanent', error: `no DKIM key for ${fromDomain} (DKIM_REQUIRED is true)`, response: null, messageId };
       }
       // The deadline covers the wait for a pooled connection too: the pool fails the send when it
-      // fires, closing the connection if it was mid-conversation. Nothing can hold a partition forever.
+      // fires, closing the connection if it was mid-conversation. Nothing can hold a partition
+      // forever. One deadline for all of an email's transactions.
       const signal = AbortSignal.timeout(options.sendTimeoutMs);
-      const probe = { dataBegan: false };
+      let raw: Buffer;
       try {
         // Built once, as bytes, and signed before any connection is taken (each of the domain's
         // selectors signs: two during a key rotation): a send moved to a fresh connection re-reads them.
         const built = await buildMessage(envelope, messageId);
-        const raw = dkimKeys.length > 0 ? await dkimSign(built, dkimKeys) : built;
-        // The SMTP envelope is set from the same structures, not derived from the headers.
-        // With a bounce domain, the Return-Path names the email: a bounce hours later finds it.
-        const returnPath = options.bounceDomain ? verpAddress(envelope.id, options.bounceDomain) : email.from.address;
-        const info = await pool.send(smtpEnvelope(returnPath, recipients), raw, signal, probe);
-        const refusals = refusalsOf(info.rejectedErrors);
-        // A refusal nodemailer listed without its error keeps its address, with no reply.
-        for (const r of (info.rejected ?? []).map(String))
-          if (!refusals.some((x) => x.recipient === r)) refusals.push({ recipient: r, response: null });
-        const accepted = (info.accepted ?? []).map(String);
-        return { kind: 'sent', response: String(info.response ?? ''), accepted, refusals, messageId };
+        raw = dkimKeys.length > 0 ? await dkimSign(built, dkimKeys) : built;
       } catch (error) {
-        return { ...classifySmtpError(error, probe.dataBegan), messageId };
+        return { ...classifySmtpError(error, false), messageId };
       }
+      // The SMTP envelope is set from the same structures, not derived from the headers. With a
+      // bounce domain, the Return-Path names the email (and the recipient): a bounce hours later finds it.
+      const key = options.verpKey?.() ?? null;
+      const { bounceDomain } = options;
+      if (!bounceDomain) return { ...(await transaction(email.from.address, recipients, raw, signal)), messageId };
+      if (!key) return { ...(await transaction(verpAddress(envelope.id, bounceDomain), recipients, raw, signal)), messageId };
+      const each = (r: string) => transaction(verpAddress(envelope.id, bounceDomain, verpTag(key, envelope.id, r)), [r], raw, signal);
+      return { ...(await sendEach(recipients, each)), messageId };
     },
     verify() {
       return pool.verify();

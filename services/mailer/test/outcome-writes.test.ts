@@ -2,6 +2,7 @@
 import t from 'tap';
 import { envelope } from '../../../test/helpers/mailer.js';
 import { allSuppressed, failedWrite, retryWrite, sentWrite } from '../src/outcome-writes.js';
+import { partlySentWrite, restRefusedWrite } from '../src/partial-delivery.js';
 
 t.test('every outcome write has exactly one final event, with deterministic ids', async (t) => {
   const e = envelope({}, { to: ['a@example.net', 'b@example.net'], tags: { campaign: 'x' } });
@@ -40,4 +41,62 @@ t.test('every outcome write has exactly one final event, with deterministic ids'
     retryWrite(e, { attempt, error: 'x', response: '451 later', uncertain: false, nextAttemptAt: new Date() }).events?.[0];
   t.equal(retry(1)?.data.final, undefined, 'a retry is not final');
   t.not(retry(1)?.id, retry(2)?.id, 'each retry is its own event');
+});
+
+t.test('an email delivered in parts: a write per part, one final event in all, an uncertain copy said so', async (t) => {
+  const e = envelope({}, { to: ['a@example.net', 'b@example.net', 'c@example.net'] });
+  const nextAttemptAt = new Date('2026-12-03T12:00:00Z');
+  const part = partlySentWrite(e, {
+    attempt: 1,
+    response: '250 ok',
+    messageId: '<m>',
+    accepted: ['a@example.net'],
+    refusals: [],
+    pending: [
+      { recipient: 'b@example.net', response: '450 4.2.0 greylisted' },
+      { recipient: 'c@example.net', response: null },
+    ],
+    uncertain: ['c@example.net'],
+    suppressed: [],
+    nextAttemptAt,
+  });
+  t.equal(part.state, 'retrying');
+  t.equal(part.uncertain, true, 'a copy may have arrived: the email is marked uncertain');
+  t.same(
+    part.events?.map((x) => [x.type, x.data.recipient ?? null, x.data.final ?? false]),
+    [
+      ['email.delivery_delayed', 'b@example.net', false],
+      ['email.uncertain', 'c@example.net', false],
+      ['email.sent', null, false],
+    ],
+  );
+  t.same(
+    part.recipients?.map((r) => [r.address, r.status]),
+    [
+      ['a@example.net', 'accepted'],
+      ['b@example.net', 'pending'],
+      ['c@example.net', 'pending'],
+    ],
+  );
+  const last = sentWrite(e, {
+    response: '250 ok',
+    messageId: '<m>',
+    accepted: ['b@example.net', 'c@example.net'],
+    refusals: [],
+    suppressed: [],
+  });
+  const ids = [...(part.events ?? []), ...(last.events ?? [])].map((x) => x.id);
+  t.equal(new Set(ids).size, ids.length, "each part's events have ids of their own");
+  t.equal([...(part.events ?? []), ...(last.events ?? [])].filter((x) => x.data.final).length, 1, 'one final event in all');
+  const givenUp = restRefusedWrite(e, {
+    error: 'busy',
+    response: '421 4.3.0 busy',
+    refusals: [],
+    others: ['b@example.net'],
+    suppressed: [],
+  });
+  t.equal(givenUp.state, 'sent', 'the rest given up: still sent');
+  t.match(givenUp.events, [{ type: 'email.bounced', data: { recipient: 'b@example.net', bounceType: 'transient', final: true } }]);
+  t.same(givenUp.suppress, [], 'a failure of the whole send suppresses no one');
+  t.equal(allSuppressed(e, ['b@example.net'], true).state, 'sent', 'the rest suppressed meanwhile: still sent');
 });

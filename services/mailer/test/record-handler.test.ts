@@ -1,58 +1,7 @@
-import type { KafkaMessage } from 'kafkajs';
 import t from 'tap';
-import { quietLogger } from '../../../test/helpers/env.js';
-import { envelope, ledgerPool, ledgerRows, mailerEnv } from '../../../test/helpers/mailer.js';
-import { loadConfig } from '../src/config.js';
-import { LedgerBatches } from '../src/ledger-batches.js';
-import { createMetrics } from '../src/plugins/metrics.js';
+import { envelope, ledgerPool, ledgerRows } from '../../../test/helpers/mailer.js';
 import { type HandlerDeps, handleRecord, MAX_DEFER_MS } from '../src/record-handler.js';
-import { createRelayPool, relayBreaker } from '../src/relays/relay-pool.js';
-import { RelayThrottle } from '../src/relays/relay-throttle.js';
-import type { SmtpSender } from '../src/smtp-sender.js';
-
-function deps(
-  db: HandlerDeps['db'],
-  send: SmtpSender['send'],
-  running: () => boolean,
-  o: { maxRate?: number; produce?: HandlerDeps['produce'] } = {},
-): HandlerDeps {
-  const config = loadConfig(mailerEnv('smtp://127.0.0.1:1'));
-  return {
-    config,
-    db,
-    ledger: new LedgerBatches(db, config.MAILER_ID, config.CLAIM_TTL_MS, 15_000),
-    smtp: createRelayPool(
-      [
-        {
-          spec: { name: 'relay1', url: 'smtp://127.0.0.1:1', weight: 1, maxRate: null },
-          sender: { send, verify: async () => true, close() {} },
-          breaker: relayBreaker(),
-          throttle: new RelayThrottle(o.maxRate ?? null, 5),
-        },
-      ],
-      [],
-      quietLogger,
-    ),
-    metrics: createMetrics(),
-    log: quietLogger,
-    produce: o.produce ?? (async () => {}),
-    running,
-    inFlight: new Map(),
-  };
-}
-
-const record = (value: unknown, offset = '0', o: { topic?: string; timestamp?: number } = {}) => ({
-  topic: o.topic ?? 'emails',
-  partition: 0,
-  message: {
-    offset,
-    key: null,
-    value: Buffer.from(JSON.stringify(value)),
-    headers: {},
-    timestamp: String(o.timestamp ?? Date.now()),
-  } as unknown as KafkaMessage,
-  heartbeat: async () => {},
-});
+import { deps, record } from './handler-deps.js';
 
 t.test('a notBefore years ahead defers for at most MAX_DEFER_MS (a setTimeout past 2^31 ms would fire at once)', async (t) => {
   const d = deps(

@@ -1,5 +1,6 @@
 // test-plan: standalone
 import { createServer, type Socket } from 'node:net';
+import { verpAddress, verpTag } from '@postline/contracts';
 import { createLogger, type LogSink } from '@postline/runtime';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
@@ -204,6 +205,57 @@ t.test('BOUNCE_DOMAIN: the Return-Path (MAIL FROM) is the VERP address of the em
   t.match(await s.send(e), { kind: 'sent' });
   t.equal(sink.received[0]?.from, `bounces+${e.id}@bounces.example.com`, 'as the server recorded MAIL FROM');
   t.match(sink.received[0]?.raw, /^From: Sender <sender@example\.com>/m);
+});
+
+t.test('BOUNCE_DOMAIN with the VERP key: one transaction per recipient, each its own Return-Path, one message', async (t) => {
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  const key = Buffer.from('k'.repeat(64));
+  const s = sender(t, sink.url, { poolSize: 1, bounceDomain: 'bounces.example.com', verpKey: () => key });
+  const e = envelope({}, { to: ['One <one@example.net>', 'two@example.net'], cc: 'Three@example.net', bcc: 'four@example.net' });
+  const outcome = await s.send(e);
+  t.match(outcome, {
+    kind: 'sent',
+    accepted: ['one@example.net', 'two@example.net', 'Three@example.net', 'four@example.net'],
+    refusals: [],
+  });
+  const recipients = ['one@example.net', 'two@example.net', 'Three@example.net', 'four@example.net'];
+  t.same(
+    sink.received.map((m) => [m.to, m.from]),
+    recipients.map((r) => [[r], verpAddress(e.id, 'bounces.example.com', verpTag(key, e.id, r))]),
+    'as the server recorded each MAIL FROM and RCPT TO: a tag per recipient',
+  );
+  t.equal(new Set(sink.received.map((m) => m.from)).size, 4, 'four Return-Paths');
+  t.equal(new Set(sink.received.map((m) => m.raw)).size, 1, 'and one message, byte for byte (its Message-ID, its To: and Cc:)');
+  t.notMatch(sink.received[0]?.raw, /^Bcc:/im, 'Bcc is not written');
+});
+
+t.test('one transaction per recipient: a refusal at RCPT is that recipient’s, the others are still sent', async (t) => {
+  const sink = await new SmtpSink().start();
+  t.teardown(() => sink.stop());
+  sink.refuseRecipients.set('gone@example.net', { code: 550, message: '5.1.1 User unknown' });
+  sink.refuseRecipients.set('later@example.net', { code: 450, message: '4.2.0 Greylisted' });
+  const key = Buffer.from('k'.repeat(64));
+  const s = sender(t, sink.url, { poolSize: 1, bounceDomain: 'bounces.example.com', verpKey: () => key });
+  const e = envelope({}, { to: ['gone@example.net', 'kept@example.net', 'later@example.net'] });
+  t.match(await s.send(e), {
+    kind: 'sent',
+    accepted: ['kept@example.net'],
+    refusals: [
+      { recipient: 'gone@example.net', response: /^550 5\.1\.1/ },
+      { recipient: 'later@example.net', response: /^450 4\.2\.0/ },
+    ],
+  });
+  t.same(
+    sink.received.map((m) => m.to),
+    [['kept@example.net']],
+  );
+  const none = envelope({}, { to: ['gone@example.net', 'later@example.net'] });
+  t.match(
+    await s.send(none),
+    { kind: 'transient', refusals: [{ recipient: 'gone@example.net' }, { recipient: 'later@example.net' }] },
+    'every one refused, one of them with a 4xx: transient',
+  );
 });
 
 t.test('what the server records: our Message-ID written once, and each message its own part boundary', async (t) => {

@@ -1,5 +1,5 @@
-import { domainOf, normalizeAddress } from '@postline/contracts';
-import { recordReport, reportTarget } from '@postline/ledger';
+import { domainOf } from '@postline/contracts';
+import { recordReport, reportTarget, verpKey } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type pg from 'pg';
 import type { Counter } from 'prom-client';
@@ -11,7 +11,7 @@ import { smtpError } from '../submission/smtp-errors.js';
 import type { BounceConfig } from './config.js';
 import { reportKeeper, type Unusable } from './kept-reports.js';
 import { parseReport } from './parse-report.js';
-import { emailIdOf, reportEffects } from './report-effects.js';
+import { reportEffects, reportRecipients, verpOf } from './report-effects.js';
 
 /**
  * Recipients a report may have. A report goes to the one VERP address of the email it is about;
@@ -57,6 +57,16 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
   const budget = new BodyBudget(2 * maxBytes, maxBytes);
   const count = (outcome: ReportOutcome) => reports.inc({ outcome });
   const keep = reportKeeper(db, log);
+  // Read once, when the first report needs it (the ledger may still be migrating at boot); a
+  // failed read is tried again by the next report, which meanwhile gets a 451.
+  let keyRead: Promise<Buffer> | null = null;
+  const key = () => {
+    keyRead ??= verpKey(db).catch((error: Error) => {
+      keyRead = null;
+      throw error;
+    });
+    return keyRead;
+  };
   /** A report nothing can be recorded from: 250 (a sending MTA would only retry it), kept if allowed. */
   async function unusable(report: Unusable): Promise<string> {
     if (!(await keep(report))) return '2.0.0 Not usable';
@@ -75,14 +85,16 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       count('malformed');
       return unusable({ reason: report.reason, mailFrom, rcptTo, raw });
     }
-    const emailId = emailIdOf(rcptTo, report.original, bounceDomain);
-    const target = emailId ? await reportTarget(db, emailId) : null;
-    if (!emailId || !target) {
+    const verp = verpOf(rcptTo, report.original, bounceDomain);
+    const target = verp ? await reportTarget(db, verp.emailId) : null;
+    if (!verp || !target) {
       count('unknown email');
-      throw smtpError(550, emailId ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
+      throw smtpError(550, verp ? '5.1.1 No such email' : '5.1.1 The report names no email sent from here');
     }
+    const { emailId } = verp;
     const { account } = target;
-    const effects = reportEffects(report, emailId, account, new Date(), new Set(target.recipients.map(normalizeAddress)));
+    const { recipients, tagged } = reportRecipients(verp, target.recipients, await key());
+    const effects = reportEffects(report, emailId, account, new Date(), recipients, tagged);
     if (effects.events.length === 0 && effects.strangers.length > 0) {
       count('not a recipient');
       return unusable({ reason: `names no recipient of the email (${effects.strangers.length} other addresses)`, mailFrom, rcptTo, raw });

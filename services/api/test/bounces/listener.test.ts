@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verpAddress, verpTag } from '@postline/contracts';
+import { verpKey } from '@postline/ledger';
 import Fastify from 'fastify';
 import t from 'tap';
 import { quietLogger, stackEnv } from '../../../../test/helpers/env.js';
@@ -123,6 +125,56 @@ t.test('a complaint to the feedback address: email.complained, the recipient sup
     { type: 'email.complained', payload: { data: { recipient: 'annoyed@example.net', feedbackType: 'abuse' } } },
   ]);
   t.match(await suppression('annoyed@example.net'), { reason: 'complaint', email_id: e.id });
+});
+
+t.test('an email to several: a report speaks for the recipient its VERP tag names, and for no one else', async (t) => {
+  const id = randomUUID();
+  const [reader, colleague] = [`reader-${id.slice(0, 8)}@example.net`, `colleague-${id.slice(0, 8)}@example.net`];
+  await pool.query(`insert into emails (id, account, state) values ($1, $2, 'sent')`, [id, ACCOUNT]);
+  for (const r of [reader, colleague]) {
+    await pool.query(`insert into email_recipients (email_id, address, status) values ($1, $2, 'accepted')`, [id, r]);
+  }
+  // The ledger's own key (migration 8), as the mailers sign with it.
+  const key = await verpKey(pool);
+  const verpOf = (r: string) => verpAddress(id, DOMAIN, verpTag(key, id, r));
+  const headers = (r: string) => [
+    `Return-Path: <${verpOf(r)}>`,
+    'From: Shop <orders@example.com>',
+    `To: ${reader}, ${colleague}`,
+    `Message-ID: <${id}@mail.example.com>`,
+  ];
+  const bounce = (to: string, recipient: string) =>
+    dsn({ to, recipient, action: 'failed', status: '5.1.1', originalHeaders: headers(reader) });
+  // The reader got its copy from verpOf(reader), and writes a DSN about its colleague.
+  const mine = verpOf(reader);
+  const forged = await deliver(mine, bounce(mine, colleague));
+  t.match(forged.transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'about another recipient: kept, not recorded');
+  const untagged = `bounces+${id}@${DOMAIN}`;
+  const bare = await deliver(untagged, bounce(untagged, colleague));
+  t.match(bare.transcript, /<-\s+250 2\.0\.0 Kept for inspection/, 'nor with the tag left off');
+  t.same(await events(id), [], 'nothing recorded');
+  t.equal(await suppression(colleague), undefined, 'and the colleague is not suppressed');
+
+  const own = await deliver(mine, bounce(mine, reader));
+  t.match(own.transcript, /<-\s+250 2\.0\.0 Recorded/, 'its own bounce is recorded');
+  t.match(await suppression(reader), { reason: 'hard_bounce', email_id: id });
+  const fbl = `fbl@${DOMAIN}`;
+  const redacted = arf({
+    to: fbl,
+    feedbackType: 'abuse',
+    originalRcptTo: 'redacted@example.net',
+    original: [...headers(colleague), '', 'Hi'],
+  });
+  t.match((await deliver(fbl, redacted)).transcript, /<-\s+250 2\.0\.0 Recorded/);
+  t.match(
+    (await events(id)).map((e) => [e.type, e.payload.data.recipient]),
+    [
+      ['email.bounced', reader],
+      ['email.complained', colleague],
+    ],
+    "a complaint whose provider redacted the address is the tagged recipient's",
+  );
+  t.match(await suppression(colleague), { reason: 'complaint', email_id: id });
 });
 
 t.test('a malformed report is kept for inspection and counted', async (t) => {

@@ -1,4 +1,4 @@
-import { createLedgerPool, migrate, purgeExpired, takeTurn } from '@postline/ledger';
+import { createLedgerPool, migrate, purgeExpired, takeTurn, verpKey } from '@postline/ledger';
 import { retryUntil } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -8,6 +8,8 @@ import type { MailerConfig } from '../config.js';
 declare module 'fastify' {
   interface FastifyInstance {
     ledger: pg.Pool;
+    /** The VERP key (contracts' verpTag()): read with the migrations, so before the consumer starts. */
+    verpKey(): Buffer | null;
   }
 }
 
@@ -29,8 +31,18 @@ export const ledgerPlugin = fp(
       },
       app.log,
     );
+    let key: Buffer | null = null;
     const migrated = app.startup.step('ledger', (signal) =>
-      retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS, signal),
+      retryUntil(
+        'ledger migrations',
+        async () => {
+          await migrate(pool, app.log);
+          key = await verpKey(pool);
+        },
+        app.log,
+        config.BOOT_TIMEOUT_MS,
+        signal,
+      ),
     );
     const stop = new AbortController();
     let running: Promise<void> | null = null;
@@ -55,6 +67,7 @@ export const ledgerPlugin = fp(
     const timer = setInterval(runPurge, PURGE_EVERY_MS).unref();
     migrated.then(runPurge, () => {});
     app.decorate('ledger', pool);
+    app.decorate('verpKey', () => key);
     app.addHook('onClose', async () => {
       clearInterval(timer);
       stop.abort();

@@ -36,6 +36,7 @@ export const smtpPlugin = fp(
           dkim: config.dkim,
           dkimRequired: config.DKIM_REQUIRED,
           bounceDomain: config.BOUNCE_DOMAIN,
+          verpKey: app.verpKey,
         },
         app.log.child({ relay: spec.name }),
       ),
