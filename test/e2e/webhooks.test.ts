@@ -204,53 +204,6 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     system.sink.refuseRecipients.clear();
   });
 
-  t.test('a 4xx for one of two recipients (greylisting): the retry, at the default backoff, goes to that one only', async (t) => {
-    // The sink answers 450 to this recipient until the email is retrying, as a greylisting server
-    // does to a sender it has not seen, and accepts it from then on.
-    const greylisted = 'greylisted@example.net';
-    system.sink.refuseRecipients.set(greylisted, {
-      code: 450,
-      message: '4.2.0 <greylisted@example.net>: Recipient address rejected: Greylisted',
-    });
-    t.teardown(() => system.sink.refuseRecipients.delete(greylisted));
-    const res = await sendEmail(['first-try@example.net', greylisted], 'greylisted once');
-    t.equal(res.status, 202);
-    const id = res.body.id as string;
-    t.ok(
-      await eventually(async () => (await call('GET', `/v1/emails/${id}`)).body.status === 'retrying', 60_000, 250),
-      'retrying: a recipient is left',
-    );
-    system.sink.refuseRecipients.delete(greylisted);
-    // The first retry is due RETRY_BASE_MS (30 s) ± 20 % later.
-    await reconcile(t, 'greylisted once', fast, [id]);
-    const copies = system.sink.received.filter((m) => m.subject === 'greylisted once');
-    t.same(
-      copies.map((m) => m.to),
-      [['first-try@example.net'], [greylisted]],
-      'the SMTP server got two transactions: the accepted recipient once, the greylisted one on the retry',
-    );
-    t.equal(new Set(copies.map((m) => m.messageId)).size, 1, 'with one Message-ID');
-    const status = await call('GET', `/v1/emails/${id}`);
-    t.equal(status.body.status, 'sent');
-    t.same(
-      status.body.recipients.map((r: { address: string; status: string }) => [r.address, r.status]),
-      [
-        ['first-try@example.net', 'accepted'],
-        [greylisted, 'accepted'],
-      ],
-    );
-    const listed = (await call('GET', `/v1/emails/${id}/events`)).body.data;
-    t.comment(JSON.stringify(listed.map((e: { type: string; data: unknown }) => [e.type, e.data])));
-    const types = listed.map((e: { type: string; data: { recipient?: string; final?: boolean } }) =>
-      [e.type, e.data.recipient ?? '-', e.data.final === true].join(' '),
-    );
-    t.same(
-      types,
-      ['email.queued - false', `email.delivery_delayed ${greylisted} false`, 'email.sent - false', 'email.sent - true'],
-      'delayed for the one recipient, then an email.sent for each attempt, the last final',
-    );
-  });
-
   t.test('a bounce that comes back later, through the bounce listener: only for a recipient of the email', async (t) => {
     // The bounce listener in this process, on the shared ledger; swaks (Debian's) delivers the
     // reports. The enclosed original is the headers the SMTP server really received.

@@ -67,6 +67,8 @@ export class SmtpSink {
   refuseConnections: { code: number; message: string } | null = null;
   /** Recipients refused at RCPT TO with this reply (the others of the same message are accepted). */
   readonly refuseRecipients = new Map<string, { code: number; message: string }>();
+  /** Recipients refused once at RCPT TO with `450 4.2.0 Greylisted` and accepted from then on, as a greylisting server does. */
+  readonly greylist = new Set<string>();
   /**
    * Above this many messages in any second, MAIL FROM gets `454 4.7.0 Throttling` (SES's answer):
    * a relay with a per-second quota. `mailTimes` holds each accepted MAIL FROM's time.
@@ -113,6 +115,10 @@ export class SmtpSink {
         callback();
       },
       onRcptTo: (address, _session, callback) => {
+        if (this.greylist.delete(address.address.toLowerCase())) {
+          const message = `4.2.0 <${address.address}>: Recipient address rejected: Greylisted`;
+          return callback(Object.assign(new Error(message), { responseCode: 450 }));
+        }
         const refusal = this.refuseRecipients.get(address.address.toLowerCase());
         if (!refusal) return callback();
         callback(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));

@@ -26,7 +26,9 @@ export const eventDataSchema = z.looseObject({
   recipient: z
     .string()
     .optional()
-    .describe('Set on per-recipient events (email.bounced, email.suppressed, and email.delivery_delayed or email.uncertain about one recipient of an email sent in parts)'),
+    .describe(
+      'Set on per-recipient events (email.bounced, email.suppressed, and email.delivery_delayed or email.uncertain about one recipient of an email sent in parts)',
+    ),
   smtpResponse: z.string().optional().describe("The SMTP server's reply, where there is one"),
   tags: z.record(z.string(), z.string()).optional(),
   /** Exactly one event of each email has `final: true`: the one that gave the email its final state. */

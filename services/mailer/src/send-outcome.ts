@@ -36,21 +36,8 @@ export async function recordSendOutcome(
   switch (outcome.kind) {
     case 'sent': {
       const pending = outcome.refusals.filter(isRetryable);
-      if (pending.length > 0 && attempt < config.MAX_ATTEMPTS) {
-        const refusals = outcome.refusals.filter((r) => !isRetryable(r));
-        // A copy that may have arrived is retried on the same relay, as an uncertain email is.
-        const pin = outcome.uncertain?.length ? { relay: outcome.relay } : {};
-        const due = await retryLater(deps, record, envelope, attempt, pin, (nextAttemptAt) =>
-          partlySentWrite(envelope, { ...outcome, attempt, refusals, pending, suppressed, nextAttemptAt, via: relayData(outcome) }),
-        );
-        if (!due) return OUTCOME_NOT_RECORDED;
-        if (refusals.length > 0) metrics.bounced.inc(refusals.length);
-        const fields = { attempt, messageId: outcome.messageId, deferred: pending.length, notBefore: due };
-        if (outcome.uncertain?.length)
-          log.warn({ ...fields, uncertain: outcome.uncertain }, 'a copy may have been delivered; it will be sent again');
-        else log.info(fields, 'email sent to some recipients; the others will be retried');
-        return { kind: 'done' };
-      }
+      if (pending.length > 0 && attempt < config.MAX_ATTEMPTS)
+        return retryTheRest(deps, record, envelope, outcome, pending, attempt, suppressed, log);
       const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed, via: relayData(outcome) });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
@@ -119,6 +106,35 @@ export async function recordSendOutcome(
       return { kind: 'done' };
     }
   }
+}
+
+/**
+ * Accepted for some recipients, a 4xx (or no reply) for the `pending` ones: they are retried
+ * (partial-delivery.ts), the 5xx refusals bounce now.
+ */
+async function retryTheRest(
+  deps: HandlerDeps,
+  record: InboundRecord,
+  envelope: Envelope,
+  outcome: Extract<PoolOutcome, { kind: 'sent' }>,
+  pending: Refusal[],
+  attempt: number,
+  suppressed: string[],
+  log: LogSink,
+): Promise<HandleResult> {
+  const refusals = outcome.refusals.filter((r) => !isRetryable(r));
+  // A copy that may have arrived is retried on the same relay, as an uncertain email is.
+  const pin = outcome.uncertain?.length ? { relay: outcome.relay } : {};
+  const due = await retryLater(deps, record, envelope, attempt, pin, (nextAttemptAt) =>
+    partlySentWrite(envelope, { ...outcome, attempt, refusals, pending, suppressed, nextAttemptAt, via: relayData(outcome) }),
+  );
+  if (!due) return OUTCOME_NOT_RECORDED;
+  if (refusals.length > 0) deps.metrics.bounced.inc(refusals.length);
+  const fields = { attempt, messageId: outcome.messageId, deferred: pending.length, notBefore: due };
+  if (outcome.uncertain?.length)
+    log.warn({ ...fields, uncertain: outcome.uncertain }, 'a copy may have been delivered; it will be sent again');
+  else log.info(fields, 'email sent to some recipients; the others will be retried');
+  return { kind: 'done' };
 }
 
 /**
