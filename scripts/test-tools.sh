@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tools the tests drive that no one here wrote and npm does not install: swaks (Debian's SMTP
-# client), Python 3 (its smtplib) and dkimpy. Installs what is missing with apt when it can (CI runs as
-# root); otherwise says what to install, and fails.
+# client), Python 3 (its smtplib), dkimpy and Postfix (a real MTA whose own bounces the e2e tests
+# read). Installs what is missing with apt when it can (CI runs as root); otherwise says what to
+# install, and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -9,8 +10,12 @@ command -v swaks >/dev/null 2>&1 || missing+=(swaks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # swaks speaks TLS (STARTTLS) only with Net::SSLeay.
 perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || missing+=(libnet-ssleay-perl)
+# Postfix as a package only: "No configuration" makes Debian's install write no main.cf and start
+# no system MTA; the tests run private instances (test/helpers/postfix.ts).
+command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections 2>/dev/null || true
     echo "test tools: installing ${missing[*]} with apt-get" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
       { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }

@@ -127,9 +127,9 @@ export class System {
     return this.api;
   }
 
-  /** Starts a mailer process and waits until it has joined the group (its /readyz). */
-  async startMailer(timeoutMs = 60_000): Promise<ServiceProcess> {
-    const mailer = await this.spawnMailer();
+  /** Starts a mailer process (`env` over the system's) and waits until it has joined the group (its /readyz). */
+  async startMailer(timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const mailer = await this.spawnMailer(env);
     const port = this.mailerPorts[this.mailers.indexOf(mailer)];
     const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), timeoutMs, 100);
     if (!up) throw new Error(`mailer did not become ready: ${mailer.output().slice(-2000)}`);

@@ -10,8 +10,9 @@ import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
  * - A refusal at RCPT TO is about that recipient: the next one is tried.
  * - Anything else (the connection, a 421, a reply to DATA, the deadline) is about the transaction
  *   or the server: nothing more is tried. With a recipient already accepted, the outcome is
- *   `sent` and the recipients left are refusals without a reply (retried: partial-delivery.ts);
- *   `uncertain` names the one whose copy may have arrived. With none accepted, the outcome is
+ *   `sent`: this recipient is a refusal with its reply (retried unless a 5xx), those after it
+ *   refusals without one (retried: partial-delivery.ts); `uncertain` names the one whose copy may
+ *   have arrived. With none accepted, the outcome is
  *   that failure's, for the whole email (failover, retry, or release, as for one transaction).
  * - None accepted and every recipient refused at RCPT: a 4xx among them makes it `transient`
  *   (all are retried), else `permanent`.
@@ -33,9 +34,11 @@ export async function sendEach(recipients: string[], send: (recipient: string) =
       continue;
     }
     if (accepted.length === 0) return outcome;
-    const left = recipients.slice(i).map((r) => ({ recipient: r, response: null }));
+    // This recipient's own reply (a 5xx to its DATA refuses it for good); those after it were not tried.
+    const reply = outcome.kind === 'transient' || outcome.kind === 'permanent' ? outcome.response : null;
+    const left = recipients.slice(i + 1).map((r) => ({ recipient: r, response: null }));
     const uncertain = outcome.kind === 'uncertain' ? { uncertain: [recipient] } : {};
-    return { kind: 'sent', response, accepted, refusals: [...refusals, ...left], ...uncertain };
+    return { kind: 'sent', response, accepted, refusals: [...refusals, { recipient, response: reply }, ...left], ...uncertain };
   }
   if (accepted.length > 0) return { kind: 'sent', response, accepted, refusals };
   const error = 'every recipient was refused';

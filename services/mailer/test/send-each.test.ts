@@ -65,11 +65,22 @@ t.test('a failure after an acceptance: sent, and the recipients left are refusal
     response: '250 ok a',
     accepted: ['a'],
     refusals: [
-      { recipient: 'b', response: null },
+      { recipient: 'b', response: '421 4.3.2 shutting down' },
       { recipient: 'c', response: null },
     ],
   });
   t.same(s.tried, ['a', 'b']);
+  const refusedData = server({ b: { kind: 'permanent', error: '554', response: '554 5.7.1 spam' } });
+  t.match(
+    await sendEach(['a', 'b', 'c'], refusedData.send),
+    {
+      refusals: [
+        { recipient: 'b', response: '554 5.7.1 spam' },
+        { recipient: 'c', response: null },
+      ],
+    },
+    "a 5xx to one recipient's DATA is its own refusal, for good; the next is retried",
+  );
   const lost = server({ b: { kind: 'uncertain', error: 'connection lost after DATA' } });
   t.match(
     await sendEach(['a', 'b', 'c'], lost.send),
