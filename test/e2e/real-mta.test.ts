@@ -56,8 +56,8 @@ t.test(
     const bounced = await eventually(async () => (await events()).some((e) => e.type === 'email.bounced'), 60_000, 500);
     t.ok(bounced, `Postfix's bounce was recorded${bounced ? '' : `; Postfix logged:\n${postfix.log().slice(-3000)}`}`);
     // The email had two recipients: a report without a tag speaks for neither, so this event came
-  // through the tag of the refused recipient's own Return-Path, where Postfix sent its DSN.
-  const bounces = (await events()).filter((e) => e.type === 'email.bounced');
+    // through the tag of the refused recipient's own Return-Path, where Postfix sent its DSN.
+    const bounces = (await events()).filter((e) => e.type === 'email.bounced');
     t.match(
       bounces,
       [{ data: { recipient: gone, bounceType: 'hard', status: '5.1.1', smtpResponse: /User unknown/ } }],
