@@ -19,6 +19,15 @@ t.test('which replies say "slow down"', async (t) => {
     [{ kind: 'permanent', error: '550', response: '550 5.1.1 unknown user' }, false, null],
     [{ kind: 'unavailable', error: 'ECONNREFUSED' }, true, 'connection refused'],
     [{ kind: 'unavailable', error: 'ECONNREFUSED' }, false, null],
+    // A transaction per recipient: accepted for one, the relay throttled the next.
+    [
+      { ...sent, refusals: [{ recipient: 'b@example.net', response: '454 4.7.0 Throttling: Maximum sending rate exceeded.' }] },
+      false,
+      'reply 454',
+    ],
+    [{ ...sent, refusals: [{ recipient: 'b@example.net', response: '421 4.7.0 Too many connections' }] }, false, 'reply 421'],
+    [{ ...sent, refusals: [{ recipient: 'b@example.net', response: '450 4.2.0 Greylisted' }] }, false, null],
+    [{ ...sent, refusals: [{ recipient: 'b@example.net', response: null }] }, true, null],
   ];
   for (const [outcome, recentlyOk, reason] of cases)
     t.equal(throttleReason(outcome, recentlyOk), reason, `${'response' in outcome ? outcome.response : outcome.kind} → ${reason}`);

@@ -26,8 +26,21 @@ export type CutReason = 'reply 421' | 'reply 451' | 'reply 454' | 'throttling te
  */
 export function throttleReason(outcome: SmtpOutcome, recentlyOk: boolean): CutReason | null {
   if (outcome.kind === 'unavailable') return recentlyOk ? 'connection refused' : null;
+  // Sent a transaction per recipient (send-each.ts), an email is `sent` once one was accepted, and
+  // a relay that throttled a later one says so in that recipient's refusal.
+  if (outcome.kind === 'sent') {
+    for (const { response } of outcome.refusals) {
+      const reason = response ? replyReason(response, true) : null;
+      if (reason) return reason;
+    }
+    return null;
+  }
   if (outcome.kind !== 'transient' || !outcome.response) return null;
-  const r = outcome.response;
+  return replyReason(outcome.response, recentlyOk);
+}
+
+/** throttleReason() of one 4xx reply. */
+function replyReason(r: string, recentlyOk: boolean): CutReason | null {
   if (r.startsWith('421')) return recentlyOk ? 'reply 421' : null;
   if (/^451[ -]4\.[37]\./.test(r)) return 'reply 451';
   if (/^454[ -]4\.7\.0/.test(r)) return 'reply 454';
