@@ -61,6 +61,7 @@ const services = {
       SUBMISSION_PORT: String(submissionPort),
       API_KEYS: `soak:${KEY}`,
       RATE_LIMIT_PER_MINUTE: '1000000000',
+      REQUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
     },
     `${api}/readyz`,
   ),

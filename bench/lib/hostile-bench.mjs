@@ -40,6 +40,7 @@ export async function hostileBench({ say, runs = 10 }) {
     API_KEYS: `bench:${KEY}`,
     SENDER_DOMAINS: 'example.com',
     RATE_LIMIT_PER_MINUTE: '1000000000',
+    REQUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
     LOG_LEVEL: 'silent',
   });
   const app = Fastify({ logger: false, ...serverOptions(config) });

@@ -29,4 +29,5 @@ export const apiEnv = (stackEnv, topics, port) => ({
   API_KEYS: `bench:${KEY}`,
   SENDER_DOMAINS: 'example.com',
   RATE_LIMIT_PER_MINUTE: '1000000000',
+  REQUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
 });

@@ -13,7 +13,7 @@ import { kafkaProducerPlugin } from './plugins/kafka-producer.js';
 import { ledgerPlugin } from './plugins/ledger.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { problemHandlerPlugin } from './plugins/problem-handler.js';
-import { EmailRateLimiter } from './plugins/rate-limit.js';
+import { KeyRateLimiter } from './plugins/rate-limit.js';
 import { resendRoutes } from './resend/routes.js';
 import { docsPlugin } from './routes/docs.js';
 import { emailRoutes } from './routes/emails.js';
@@ -31,7 +31,9 @@ declare module 'fastify' {
     /** Renders template sends (resolved from the ledger, compiled once per published version). */
     templates: TemplateRenderer;
     /** The per-key email rate limit, shared by /v1 and /resend. */
-    emailLimiter: EmailRateLimiter;
+    emailLimiter: KeyRateLimiter;
+    /** The other authenticated requests, per key (REQUEST_RATE_LIMIT_PER_MINUTE): auth.ts counts them. */
+    requestLimiter: KeyRateLimiter;
     /** Warnings each request repeats while a dependency is down: one line per 10 s per warning. */
     recurring: LogThrottle;
   }
@@ -79,7 +81,8 @@ export const app = fp(
         renderMsPerSecond: config.TEMPLATE_RENDER_MS_PER_SECOND,
       }),
     );
-    instance.decorate('emailLimiter', new EmailRateLimiter(config.RATE_LIMIT_PER_MINUTE));
+    instance.decorate('emailLimiter', new KeyRateLimiter(config.RATE_LIMIT_PER_MINUTE));
+    instance.decorate('requestLimiter', new KeyRateLimiter(config.REQUEST_RATE_LIMIT_PER_MINUTE));
     await instance.register(authPlugin, { config });
     await instance.register(bodyBudgetPlugin, { config });
 

@@ -52,6 +52,11 @@ const schema = z.object({
   /** How far ahead `scheduledAt` may be. */
   MAX_SCHEDULE_DAYS: fields.positiveInt.max(3650).default(30),
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
+  /**
+   * Every other authenticated request per API key per minute (status, events, templates,
+   * webhooks, suppressions, previews): each reads or writes the ledger, which all keys share.
+   */
+  REQUEST_RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(3_000),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(2_000),
   STUCK_AFTER_MS: fields.stuckAfterMs,
   SHUTDOWN_TIMEOUT_MS: fields.positiveInt.default(30_000),

@@ -31,6 +31,9 @@ export const commonErrors = {
   408: problem(
     `The request did not arrive in time: a body that sent nothing for ${BODY_IDLE_MS / 1000} s (EMAIL_ERR_BODY_TIMEOUT), or a request not whole within ${REQUEST_TIMEOUT_MS / 1000} s (EMAIL_ERR_REQUEST_TIMEOUT); the connection is closed`,
   ),
+  429: problem(
+    'The API key has made its REQUEST_RATE_LIMIT_PER_MINUTE requests this minute (EMAIL_ERR_RATE_LIMITED): retry after Retry-After',
+  ),
   503: problem(
     'Starting, shutting down, a dependency (Kafka, Postgres) unavailable, or too many request bodies held at once (EMAIL_ERR_BUSY): retry',
   ),

@@ -12,7 +12,7 @@ const acceptErrors = {
   413: problem('Body too large'),
   415: problem('Not application/json'),
   429: problem(
-    'Rate limit exceeded (see RateLimit-* and Retry-After headers), or the API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT; Retry-After)',
+    'Email rate limit exceeded (RATE_LIMIT_PER_MINUTE; see RateLimit-* and Retry-After headers), or the API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT; Retry-After)',
   ),
 };
 

@@ -53,7 +53,7 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
   registry.add(templateSchema, { id: 'Template' });
   registry.add(versionSchema, { id: 'TemplateVersion' });
   const renderTimeSpent = problem(
-    'The API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT, TEMPLATE_RENDER_MS_PER_SECOND): retry after Retry-After',
+    'The API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT, TEMPLATE_RENDER_MS_PER_SECOND), or its requests this minute (REQUEST_RATE_LIMIT_PER_MINUTE): retry after Retry-After',
   );
   return {
     createTemplate: {
@@ -65,8 +65,8 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         201: templateSchema,
         400: badTemplate,
         409: problem('The name is taken, or the account would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
-        429: renderTimeSpent,
         ...commonErrors,
+        429: renderTimeSpent,
       },
     },
     listTemplates: {
@@ -99,8 +99,8 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         400: badTemplate,
         404: notFound,
         409: problem('The new name is taken, or a new version would pass TEMPLATE_STORAGE_BYTES (EMAIL_ERR_LIMIT_REACHED)'),
-        429: renderTimeSpent,
         ...commonErrors,
+        429: renderTimeSpent,
       },
     },
     publishTemplate: {
@@ -124,8 +124,8 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
         200: z.object({ version: z.number().int(), subject: z.string(), html: z.string().nullable(), text: z.string().nullable() }),
         400: problem('A variable is missing or of the wrong type (named in `errors`), or a render limit was hit'),
         404: notFound,
-        429: renderTimeSpent,
         ...commonErrors,
+        429: renderTimeSpent,
       },
     },
   };

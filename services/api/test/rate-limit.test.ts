@@ -1,8 +1,8 @@
 // test-plan: standalone
 import t from 'tap';
-import { EmailRateLimiter } from '../src/plugins/rate-limit.js';
+import { KeyRateLimiter } from '../src/plugins/rate-limit.js';
 
-type Reply = Parameters<EmailRateLimiter['take']>[2];
+type Reply = Parameters<KeyRateLimiter['take']>[2];
 
 function fakeReply(): Reply & { headers: Record<string, unknown> } {
   const headers: Record<string, unknown> = {};
@@ -14,7 +14,7 @@ function fakeReply(): Reply & { headers: Record<string, unknown> } {
 
 t.test('fixed one-minute windows per account', async (t) => {
   let now = 120_000;
-  const l = new EmailRateLimiter(5, () => now);
+  const l = new KeyRateLimiter(5, () => now);
   const r = fakeReply();
   l.take('a', 3, r);
   t.equal(r.headers['RateLimit-Remaining'], 2);

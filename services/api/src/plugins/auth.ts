@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiConfig } from '../config.js';
 import { UnauthorizedError } from '../errors.js';
@@ -8,6 +8,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated API key's name. */
     account: string;
+  }
+  interface FastifyContextConfig {
+    /** A send route: it charges the key's email rate limit for the emails it carries, not its request limit. */
+    sendsEmails?: boolean;
   }
 }
 
@@ -31,12 +35,16 @@ export const authPlugin = fp(
     };
     app.decorateRequest('account', '');
     app.decorate('accountForKey', accountForKey);
-    app.decorate('authenticate', async (request: FastifyRequest) => {
+    app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
       const found = accountForKey(match?.[1] ?? '');
       if (found === null) throw new UnauthorizedError();
       request.account = found;
+      // Every authenticated request counts: a send route its emails (RATE_LIMIT_PER_MINUTE, once
+      // it has counted them), any other route itself (REQUEST_RATE_LIMIT_PER_MINUTE), before its
+      // handler touches the ledger.
+      if (!request.routeOptions.config.sendsEmails) app.requestLimiter.take(found, 1, reply);
     });
   },
   { name: 'auth' },
@@ -44,7 +52,7 @@ export const authPlugin = fp(
 
 declare module 'fastify' {
   interface FastifyInstance {
-    authenticate(request: FastifyRequest): Promise<void>;
+    authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** The account of an API key's secret (SMTP AUTH uses it as the password); null: no such key. */
     accountForKey(secret: string): string | null;
   }

@@ -2,11 +2,12 @@ import type { FastifyReply } from 'fastify';
 import { RateLimitedError } from '../errors.js';
 
 /**
- * Per-API-key limit on emails (not requests: a batch of 100 costs 100), in fixed one-minute
- * windows, in this process's memory. With several API replicas each enforces its own share.
- * Answers carry the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
+ * A per-API-key limit in fixed one-minute windows, in this process's memory: on emails (not
+ * requests: a batch of 100 costs 100) for the send routes, on requests for the others. With
+ * several API replicas each enforces its own share. Answers carry the IETF RateLimit headers
+ * (draft-ietf-httpapi-ratelimit-headers).
  */
-export class EmailRateLimiter {
+export class KeyRateLimiter {
   private windows = new Map<string, { start: number; used: number }>();
 
   constructor(
@@ -14,7 +15,7 @@ export class EmailRateLimiter {
     private readonly now = () => Date.now(),
   ) {}
 
-  /** Counts `emails` against `account`, sets the headers (on HTTP), throws 429 when over. */
+  /** Counts `emails` (or requests) against `account`, sets the headers (on HTTP), throws 429 when over. */
   take(account: string, emails: number, reply?: FastifyReply): void {
     const now = this.now();
     const windowStart = now - (now % 60_000);

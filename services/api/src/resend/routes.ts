@@ -15,6 +15,8 @@ import { fetchedAttachments, fromResend, lastEvent } from './translate.js';
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 // Hidden from /openapi.json: this surface is documented by Resend's own reference.
 const hidden = { schema: { hide: true } };
+/** A send route: the email rate limit counts it, not the request limit (auth.ts). */
+const hiddenSend = { ...hidden, config: { sendsEmails: true } };
 
 /**
  * A Resend-compatible surface under /resend, for apps that use the `resend` SDK
@@ -54,7 +56,7 @@ export async function resendRoutes(
     return key;
   };
 
-  app.post('/emails', hidden, async (request, reply) => {
+  app.post('/emails', hiddenSend, async (request, reply) => {
     const body = fromResend(request.body);
     // As on /v1: count the lists (bounded), charge the rate limit, then validate.
     app.emailLimiter.take(request.account, preflight(body, config.limits, null), reply);
@@ -66,7 +68,7 @@ export async function resendRoutes(
     return { id: accepted?.id };
   });
 
-  app.post('/emails/batch', hidden, async (request, reply) => {
+  app.post('/emails/batch', hiddenSend, async (request, reply) => {
     const items = Array.isArray(request.body) ? request.body.slice(0, config.MAX_BATCH_SIZE + 1).map(fromResend) : request.body;
     const wrapped = { emails: items };
     app.emailLimiter.take(request.account, preflight(wrapped, config.limits, config.MAX_BATCH_SIZE), reply);

@@ -25,7 +25,8 @@ export async function emailRoutes(
     app.emailLimiter.take(request.account, preflight(request.body, config.limits, maxBatch), reply);
   };
 
-  app.post('/emails', { schema: schemas.send, preValidation: bounded(null) }, async (request, reply) => {
+  const sends = { sendsEmails: true };
+  app.post('/emails', { schema: schemas.send, config: sends, preValidation: bounded(null) }, async (request, reply) => {
     const email = request.body;
     checkSenders([email], config.SENDER_DOMAINS);
     const [accepted] = await accept(app, request, [email], { idempotencyKey: request.headers['idempotency-key'], batch: false });
@@ -33,13 +34,17 @@ export async function emailRoutes(
     return accepted;
   });
 
-  app.post('/emails/batch', { schema: schemas.batch, preValidation: bounded(config.MAX_BATCH_SIZE) }, async (request, reply) => {
-    const { emails } = request.body;
-    checkSenders(emails, config.SENDER_DOMAINS);
-    const accepted = await accept(app, request, emails, { idempotencyKey: request.headers['idempotency-key'], batch: true });
-    reply.status(202);
-    return { data: accepted };
-  });
+  app.post(
+    '/emails/batch',
+    { schema: schemas.batch, config: sends, preValidation: bounded(config.MAX_BATCH_SIZE) },
+    async (request, reply) => {
+      const { emails } = request.body;
+      checkSenders(emails, config.SENDER_DOMAINS);
+      const accepted = await accept(app, request, emails, { idempotencyKey: request.headers['idempotency-key'], batch: true });
+      reply.status(202);
+      return { data: accepted };
+    },
+  );
 
   // The stuck-email audit for this account: accepted, not final, and overdue by STUCK_AFTER_MS.
   app.get('/emails', { schema: schemas.stuck }, async (request) => {
