@@ -6,6 +6,8 @@ import { recipientOutcomeSchema } from './recipients.js';
  * queued → sending → sent; sending → retrying → sending …; → failed (permanent, or out of attempts);
  * → suppressed (every recipient is on the account's suppression list: nothing was handed to SMTP).
  * `sent` means at least one recipient was accepted; the others' outcomes are in `recipients`.
+ * `retrying` may already have recipients accepted: the others were deferred (a 4xx) and the retry
+ * goes to them alone (services/mailer's partial-delivery.ts); it ends `sent` whatever they come to.
  *
  * Scheduled: scheduled → queued (due: released to the requests topic) → sending …. A cancel or a
  * reschedule is decided against the claim (queued/scheduled → sending) on the same row, so one of
