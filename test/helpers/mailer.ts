@@ -23,8 +23,9 @@ export const MESSAGE_ID_DOMAIN = 'mail.test.example';
  * session and its claims). A pooled SMTP connection's idle close follows SMTP_TIMEOUT_MS (half of
  * it); every other e2e scenario runs it at the default. SEND_TIMEOUT_MS stays below CLAIM_TTL_MS, as
  * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere but the relay pool's
- * e2e (`relays.test.ts`, which waits out the default 30 s before its uncertain retry): it is
- * policy, not a timeout, and its curve is unit-tested (units.test.ts). COMMIT_INTERVAL_MS is not
+ * e2e (`relays.test.ts`, which waits out the default 30 s before its uncertain retry) and e2e 18
+ * (`partial-delivery.test.ts`, a greylisted recipient retried alone at the default backoff): it
+ * is policy, not a timeout, and its curve is unit-tested (units.test.ts). COMMIT_INTERVAL_MS is not
  * shortened: every test and e2e scenario commits on the 1 s default unless it sets 0 or a long
  * interval to compare against it (commit-interval.test.ts).
  */
