@@ -1,9 +1,6 @@
-import Fastify from 'fastify';
 import t from 'tap';
-import { bounceApp } from '../../services/api/src/bounces/app.js';
-import { loadConfig as loadBounceConfig } from '../../services/api/src/bounces/config.js';
 import { AUTH } from '../helpers/api.js';
-import { quietLogger, stackEnv } from '../helpers/env.js';
+import { startBounceListener } from '../helpers/bounce-listener.js';
 import { eventually } from '../helpers/mailer.js';
 import { Postfix } from '../helpers/postfix.js';
 import { System } from './harness.js';
@@ -16,13 +13,7 @@ t.test(
   '19. a real MTA in the path (Postfix): its own DSN for a recipient the next hop refused comes back to that recipient’s VERP address → bounced (hard) and suppressed, the other recipient untouched',
   async (t) => {
     const domain = 'bounces.example.com';
-    const listener = Fastify({ loggerInstance: quietLogger });
-    await listener.register(bounceApp, {
-      config: loadBounceConfig({ NODE_ENV: 'test', DATABASE_URL: stackEnv().databaseUrl, BOUNCE_DOMAIN: domain, BOUNCE_SMTP_PORT: '0' }),
-    });
-    await listener.ready();
-    await listener.startup.settled();
-    t.teardown(() => listener.close());
+    const listener = await startBounceListener(t, domain);
     const system = await System.start(t, { mailers: 0, mailer: { BOUNCE_DOMAIN: domain } });
     const postfix = await Postfix.start(t, { 'example.net': system.sink.port, [domain]: listener.bounceSmtpPort });
     await system.startMailer(60_000, { SMTP_URL: postfix.url });

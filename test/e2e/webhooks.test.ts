@@ -2,14 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OUTBOX_RELAY_LOCK } from '@postline/ledger';
-import Fastify from 'fastify';
 import t, { type Test as Tap } from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
-import { bounceApp } from '../../services/api/src/bounces/app.js';
-import { loadConfig as loadBounceConfig } from '../../services/api/src/bounces/config.js';
 import { AUTH } from '../helpers/api.js';
+import { startBounceListener } from '../helpers/bounce-listener.js';
 import { TestDns } from '../helpers/dns-server.js';
-import { answers, quietLogger, sleep, stackEnv } from '../helpers/env.js';
+import { answers, sleep } from '../helpers/env.js';
 import { eventually, ledgerPool } from '../helpers/mailer.js';
 import { spawnService } from '../helpers/processes-mailer.js';
 import { dsn } from '../helpers/reports.js';
@@ -208,13 +206,7 @@ t.test('events and webhooks, end to end: signed, complete, isolated, and never l
     // The bounce listener in this process, on the shared ledger; swaks (Debian's) delivers the
     // reports. The enclosed original is the headers the SMTP server really received.
     const domain = 'bounces.example.com';
-    const listener = Fastify({ loggerInstance: quietLogger });
-    await listener.register(bounceApp, {
-      config: loadBounceConfig({ NODE_ENV: 'test', DATABASE_URL: stackEnv().databaseUrl, BOUNCE_DOMAIN: domain, BOUNCE_SMTP_PORT: '0' }),
-    });
-    await listener.ready();
-    await listener.startup.settled();
-    t.teardown(() => listener.close());
+    const listener = await startBounceListener(t, domain);
     t.teardown(() => call('DELETE', '/v1/suppressions/later@example.net'));
     const dir = mkdtempSync(join(tmpdir(), 'postline-dsn-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));

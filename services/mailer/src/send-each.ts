@@ -1,3 +1,4 @@
+import { isRetryable } from './partial-delivery.js';
 import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
 
 /**
@@ -12,8 +13,8 @@ import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
  *   or the server: nothing more is tried. With a recipient already accepted, the outcome is
  *   `sent`: this recipient is a refusal with its reply (retried unless a 5xx), those after it
  *   refusals without one (retried: partial-delivery.ts); `uncertain` names the one whose copy may
- *   have arrived. With none accepted, the outcome is
- *   that failure's, for the whole email (failover, retry, or release, as for one transaction).
+ *   have arrived. With none accepted, the outcome is that failure's, for the whole email
+ *   (failover, retry, or release, as for one transaction).
  * - None accepted and every recipient refused at RCPT: a 4xx among them makes it `transient`
  *   (all are retried), else `permanent`.
  */
@@ -42,7 +43,7 @@ export async function sendEach(recipients: string[], send: (recipient: string) =
   }
   if (accepted.length > 0) return { kind: 'sent', response, accepted, refusals };
   const error = 'every recipient was refused';
-  const soft = refusals.find((r) => !r.response?.startsWith('5'));
+  const soft = refusals.find(isRetryable);
   if (soft) return { kind: 'transient', error, response: soft.response, refusals, beforeData: true };
   return { kind: 'permanent', error, response: refusals.at(-1)?.response ?? null, refusals };
 }

@@ -4,16 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verpAddress, verpTag } from '@postline/contracts';
 import { verpKey } from '@postline/ledger';
-import Fastify from 'fastify';
 import t from 'tap';
-import { quietLogger, stackEnv } from '../../../../test/helpers/env.js';
+import { startBounceListener } from '../../../../test/helpers/bounce-listener.js';
 import { ledgerPool } from '../../../../test/helpers/mailer.js';
 import { arf, dsn } from '../../../../test/helpers/reports.js';
 import { swaks } from '../../../../test/helpers/smtp-clients.js';
 import { startMessage } from '../../../../test/helpers/smtp-raw.js';
 import { BODY_WAIT_MS } from '../../src/body-budget.js';
-import { bounceApp } from '../../src/bounces/app.js';
-import { loadConfig } from '../../src/bounces/config.js';
 
 // Issue #16 §5: the bounce listener with the real ledger, fed over SMTP by swaks (Debian's, a
 // client no one here wrote) with reports built as RFC 3464 and RFC 5965 describe them.
@@ -24,19 +21,7 @@ const pool = ledgerPool(t);
 const dir = mkdtempSync(join(tmpdir(), 'postline-reports-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-const app = Fastify({ loggerInstance: quietLogger });
-await app.register(bounceApp, {
-  config: loadConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: stackEnv().databaseUrl,
-    BOUNCE_DOMAIN: DOMAIN,
-    BOUNCE_SMTP_PORT: '0',
-    LOG_LEVEL: 'silent',
-  }),
-});
-await app.ready();
-await app.startup.settled();
-t.teardown(() => app.close());
+const app = await startBounceListener(t, DOMAIN);
 
 /** An email the ledger knows, sent to `to` (its recipient recorded as the mailer records it). */
 async function sentEmail(to: string): Promise<{ id: string; verp: string; headers: string[] }> {
