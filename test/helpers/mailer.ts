@@ -1,4 +1,5 @@
 import { ENVELOPE_VERSION, type Envelope, legacyEmailSchema } from '@postline/contracts';
+import { migrate } from '@postline/ledger';
 import { createKafka, emailTopics, ensureTopics, type LogSink } from '@postline/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Message, Partitioners } from 'kafkajs';
@@ -148,6 +149,24 @@ export function ledgerPool(t: Test): pg.Pool {
   const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2 });
   pool.on('error', () => {});
   t.teardown(() => pool.end());
+  return pool;
+}
+
+/**
+ * A ledger of the test's own: a schema of the stack's Postgres, migrated, dropped at the end of
+ * `t`. For work that takes whatever it finds across the ledger (the schedule releaser takes every
+ * due email): on the shared one, another test's mailer running at the same time could take this
+ * test's rows first.
+ */
+export async function privateLedgerPool(t: Test): Promise<pg.Pool> {
+  const schema = uniqueName('ledger').replace(/[^a-z0-9_]/gi, '_');
+  const admin = ledgerPool(t);
+  await admin.query(`create schema ${schema}`);
+  t.teardown(() => admin.query(`drop schema ${schema} cascade`));
+  const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2, options: `-c search_path=${schema}` });
+  pool.on('error', () => {});
+  t.teardown(() => pool.end());
+  await migrate(pool, { info() {} });
   return pool;
 }
 

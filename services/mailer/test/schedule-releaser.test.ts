@@ -4,11 +4,13 @@ import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
-import { countedPool, envelope, eventually, ledgerPool } from '../../../test/helpers/mailer.js';
+import { countedPool, envelope, eventually, privateLedgerPool } from '../../../test/helpers/mailer.js';
 import { createMetrics } from '../src/plugins/metrics.js';
 import { ScheduleReleaser } from '../src/schedule-releaser.js';
 
-// The real ledger; the produce is recorded, not sent (the scheduled e2e covers the topic).
+// The real ledger, in a schema of each test's own (privateLedgerPool: a releaser takes every due
+// email it finds, and another test's mailer on the shared ledger once took this one's first, in
+// CI); the produce is recorded, not sent (the scheduled e2e covers the topic).
 // Ticks here are far longer than the waits: an email released within the wait was released
 // because the releaser woke at its due time, not because a tick came round.
 // Due times are a second or more ahead: `park` stores an email only while it is still in the
@@ -49,7 +51,7 @@ function releaser(t: Test, pool: pg.Pool, tickMs: number) {
 }
 
 t.test('it sleeps until the next due email, not until the tick, and never releases one early', async (t) => {
-  const pool = ledgerPool(t);
+  const pool = await privateLedgerPool(t);
   const a = await parkDueIn(pool, 1_000);
   const b = await parkDueIn(pool, 2_500);
   const { r, when } = releaser(t, pool, 60_000);
@@ -61,7 +63,7 @@ t.test('it sleeps until the next due email, not until the tick, and never releas
 });
 
 t.test('a park of an email due within the tick wakes it', async (t) => {
-  const pool = ledgerPool(t);
+  const pool = await privateLedgerPool(t);
   const { r, when } = releaser(t, pool, 60_000);
   r.start();
   // Started with nothing due: the next look would be a minute away.
@@ -73,7 +75,7 @@ t.test('a park of an email due within the tick wakes it', async (t) => {
 });
 
 t.test('a due email another releaser holds is left to the tick: no tight loop', async (t) => {
-  const base = ledgerPool(t);
+  const base = await privateLedgerPool(t);
   const d = await parkDueIn(base, 1_000);
   // Another mailer's release round, stuck in its produce: it holds the row (FOR UPDATE).
   const other = await base.connect();
