@@ -1,6 +1,7 @@
 // The worst requests a key holder can send, timed for how long each blocks the API's event loop.
 // In-process, with the real app and in-memory stand-ins for Kafka and Postgres (no stack needed):
-// what is measured is parsing and validation, which run on the event loop; the produce does not.
+// what is measured is parsing and validation, which run on the event loop, and handing a template's render to
+// its thread; the produce does not.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { app as apiApp, serverOptions } from '../../services/api/dist/app.js';
@@ -29,6 +30,26 @@ export const HOSTILE_REQUESTS = {
     }),
   ],
   'text: one 4 MB body': ['/v1/emails', email({ text: 'x'.repeat(4 * 1024 * 1024 - 200) })],
+  'template: a send whose template runs to its render limit (3 nested loops over 2,000 items)': [
+    '/v1/emails',
+    {
+      from: 'Shop <orders@example.com>',
+      to: 'c@example.net',
+      template: { id: 'tmpl_slow', variables: { items: Array.from({ length: 2_000 }, (_, i) => i) } },
+    },
+  ],
+};
+
+/** The ledger's answer for the template the last request names (resolveTemplate's row). */
+const SLOW_TEMPLATE = {
+  id: 'tmpl_slow',
+  version: 1,
+  subject: '{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x',
+  html: null,
+  text: '{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x',
+  variables: { items: { type: 'array', required: true } },
+  created_at: new Date(),
+  published_at: new Date(),
 };
 
 /** For each hostile request: the longest event-loop block while it is handled (ms), over `runs` runs. */
@@ -41,13 +62,15 @@ export async function hostileBench({ say, runs = 10 }) {
     SENDER_DOMAINS: 'example.com',
     RATE_LIMIT_PER_MINUTE: '1000000000',
     REQUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
+    // The most render time a key may have (a burst of 10 s): every run of the template request renders.
+    TEMPLATE_RENDER_MS_PER_SECOND: '1000',
     LOG_LEVEL: 'silent',
   });
   const app = Fastify({ logger: false, ...serverOptions(config) });
   await app.register(apiApp, {
     config,
     resources: async (instance) => {
-      instance.decorate('ledger', { query: async () => ({ rows: [] }) });
+      instance.decorate('ledger', { query: async (sql) => ({ rows: /join template_versions/.test(sql) ? [SLOW_TEMPLATE] : [] }) });
       instance.decorate('recordAccepted', async () => {});
       instance.decorate('emailQueue', { enqueue: async () => {}, ready: async () => true, partitionOf: () => 0 });
     },

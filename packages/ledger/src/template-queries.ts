@@ -164,7 +164,7 @@ export async function updateDraft(
   patch: Partial<TemplateContent> & { name?: string | undefined },
   limit: StorageLimit,
   /** Checks the resulting content before anything is written (throw to refuse it). */
-  check: (content: TemplateContent) => void = () => {},
+  check: (content: TemplateContent) => void | Promise<void> = () => {},
 ): Promise<StoredTemplate | null | false> {
   try {
     const id = await inTransaction(db, async (client) => {
@@ -181,7 +181,7 @@ export async function updateDraft(
         text: patch.text === undefined ? latest.text : patch.text,
         variables: patch.variables ?? latest.variables,
       };
-      check(content);
+      await check(content);
       const touchesContent =
         patch.subject !== undefined || patch.html !== undefined || patch.text !== undefined || patch.variables !== undefined;
       let version = t.latest_version;

@@ -74,13 +74,14 @@ export const app = fp(
     await instance.register(accessLogPlugin);
     // The infrastructure-free test tier passes in-memory stand-ins here (test/helpers/memory-api.ts).
     await instance.register(fp(options.resources ?? realResources), { config });
-    instance.decorate(
-      'templates',
-      new TemplateRenderer(instance.ledger, config.limits, {
-        requestBytes: config.BODY_LIMIT_BYTES,
-        renderMsPerSecond: config.TEMPLATE_RENDER_MS_PER_SECOND,
-      }),
-    );
+    const templates = new TemplateRenderer(instance.ledger, config.limits, {
+      requestBytes: config.BODY_LIMIT_BYTES,
+      renderMsPerSecond: config.TEMPLATE_RENDER_MS_PER_SECOND,
+      threads: config.TEMPLATE_THREADS,
+      onThreadError: (error) => instance.log.error({ err: error }, 'template thread failed'),
+    });
+    instance.decorate('templates', templates);
+    instance.addHook('onClose', () => templates.close());
     instance.decorate('emailLimiter', new KeyRateLimiter(config.RATE_LIMIT_PER_MINUTE));
     instance.decorate('requestLimiter', new KeyRateLimiter(config.REQUEST_RATE_LIMIT_PER_MINUTE));
     await instance.register(authPlugin, { config });

@@ -68,8 +68,10 @@ const schema = z.object({
   ...webhookTargetFields,
   /** Webhook endpoints an account may have: each receives every event, so this is what one email's events multiply by. */
   MAX_WEBHOOK_ENDPOINTS: fields.positiveInt.max(1000).default(16),
-  /** Event-loop time an account's template renders may take, on average (render-allowance.ts); 100: a tenth of a core. */
+  /** Template-thread time an account's template renders may take, on average (render-allowance.ts); 100: a tenth of a core. */
   TEMPLATE_RENDER_MS_PER_SECOND: fields.positiveInt.max(1000).default(100),
+  /** Threads that parse and render templates (render-pool.ts), started with the first template; an account uses one at a time. */
+  TEMPLATE_THREADS: fields.positiveInt.max(64).default(1),
   /** Bytes of template source (subject, html, text of every version kept) an account may store. */
   TEMPLATE_STORAGE_BYTES: fields.positiveInt.default(64 * 1024 * 1024),
   /** SMTP submission (submission/plugin.ts): the port (0: any free one), or `off`. 587 in the images. */

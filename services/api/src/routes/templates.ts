@@ -18,33 +18,9 @@ import { LimitReachedError, NoDraftError, TemplateNameTakenError } from '../erro
 import { found, fromLedger } from '../from-ledger.js';
 import { holdRoom } from '../plugins/body-budget.js';
 import type { apiSchemas } from '../schemas.js';
-import { type TemplateEngine, templateEngine } from '../templates/engine.js';
-import { TemplateSourceError } from '../templates/limits.js';
-import { MAX_RENDERED_EMAIL_BYTES, REQUEST_RENDER_BUDGET_MS, renderVersion } from '../templates/render.js';
-import { validationProblem } from '../validation.js';
+import { MAX_RENDERED_EMAIL_BYTES, source } from '../templates/render.js';
 
 const templateId = () => `tmpl_${randomBytes(12).toString('hex')}`;
-
-/**
- * A template is accepted only if every part parses, reads no other file, and uses only the
- * variables it declares: a typo is a 400 now, not a failed send later.
- */
-function checkSource(engine: TemplateEngine, content: TemplateContent): void {
-  let compiled: ReturnType<TemplateEngine['compile']>;
-  try {
-    compiled = engine.compile(content);
-  } catch (error) {
-    if (error instanceof TemplateSourceError)
-      throw validationProblem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
-    throw error;
-  }
-  const problems = [...engine.usedVariables(compiled)].flatMap(([part, names]) =>
-    names
-      .filter((n) => !Object.hasOwn(content.variables, n))
-      .map((n) => ({ path: `/${part}`, message: `uses ${n}, which is not declared in variables` })),
-  );
-  if (problems.length > 0) throw validationProblem(problems);
-}
 
 /** /v1/templates: stored, versioned templates; sends render them at the API (accept.ts). */
 export async function templateRoutes(
@@ -64,9 +40,8 @@ export async function templateRoutes(
   app.post('/templates', { schema: schemas.createTemplate }, async (request, reply) => {
     const { name, publish, ...body } = request.body;
     const content: TemplateContent = { subject: body.subject, html: body.html ?? null, text: body.text ?? null, variables: body.variables };
-    const engine = await templateEngine();
-    // Parsing is event-loop time like rendering (about 25 ms for the largest source): charged alike.
-    app.templates.charged(request.account, () => checkSource(engine, content));
+    // Every part must parse and use only declared variables (on a template thread, charged to the account's render time).
+    await app.templates.check(request.account, content);
     const created = await fromLedger(() => createTemplate(app.ledger, templateId(), request.account, name, content, publish, storage));
     if (!created) throw new TemplateNameTakenError();
     reply.status(201).header('Location', `/v1/templates/${created.id}`);
@@ -89,8 +64,7 @@ export async function templateRoutes(
 
   app.patch('/templates/:id', { schema: schemas.updateTemplate }, async (request) => {
     // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
-    const engine = await templateEngine();
-    const check = (content: TemplateContent) => app.templates.charged(request.account, () => checkSource(engine, content));
+    const check = (content: TemplateContent) => app.templates.check(request.account, content);
     const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, storage, check));
     if (updated === false) throw new TemplateNameTakenError();
     return found(updated);
@@ -117,14 +91,11 @@ export async function templateRoutes(
         : await fromLedger(() => getTemplateVersion(app.ledger, request.account, template.id, version));
     const v = found(chosen);
     // A published version comes from the send path's cache; a draft is compiled for this preview only.
-    const engine = await templateEngine();
-    const compile = () => (v.publishedAt === null ? engine.compile(v) : app.templates.compiled(engine, template.id, v));
     // A preview holds room for what it renders as a send does (accept.ts), until its answer is sent.
     const release = await holdRoom(app.bodyBudget, MAX_RENDERED_EMAIL_BYTES, request.account);
     reply.raw.once('close', () => release());
-    const { rendered, bytes } = app.templates.charged(request.account, () =>
-      renderVersion(engine, v, compile(), variables, config.limits, '', Date.now() + REQUEST_RENDER_BUDGET_MS),
-    );
+    const [out] = await app.templates.render(request.account, [source(template.id, v)], [{ version: 0, variables, at: '' }]);
+    const { rendered, bytes } = out as NonNullable<typeof out>;
     release(bytes);
     return { version: v.version, subject: rendered.subject, html: rendered.html ?? null, text: rendered.text ?? null };
   });

@@ -1,10 +1,10 @@
 /**
  * Render time per account, a token bucket that may go into debt: an account renders while its
  * balance is not below zero, pays what each render took afterwards, and gets `perSecondMs` back each
- * second, up to `burstMs`. Why: a render runs on the event loop, and a key holder's template
- * that runs to the render limit blocked it for 250 ms a request; four such requests at once,
- * each a 400 that cost nothing against the email rate limit, made another account's plain send
- * take 1,027 ms (p50) instead of 10.6. A render is never cut short for the balance (a template
+ * second, up to `burstMs`. Why: a key holder's template that runs to the render limit takes 250 ms
+ * a request, each a 400 that costs nothing against the email rate limit. On the event loop (as
+ * renders once ran), four such requests at once made another account's plain send take 1,027 ms
+ * (p50) instead of 10.6; on the template threads they would hold the threads. A render is never cut short for the balance (a template
  * that fits its limits is never refused as too slow because of the sends before it): the next
  * one waits for the balance instead, with a 429.
  */

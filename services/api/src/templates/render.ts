@@ -1,169 +1,115 @@
-import { type RequestLimits, subjectSchema, type TemplateRef, type VariablesDeclaration, type VariableType } from '@postline/contracts';
-import { resolveTemplate, type TemplateVersion } from '@postline/ledger';
+import type { RequestLimits, TemplateRef } from '@postline/contracts';
+import { resolveTemplate, type TemplateContent, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
-import { type FieldError, RenderTimeSpentError } from '../errors.js';
+import { RenderTimeSpentError } from '../errors.js';
 import { validationProblem } from '../validation.js';
-import { CompiledCache } from './compiled-cache.js';
-import { type TemplateEngine, templateEngine } from './engine.js';
 import { MAX_RENDERED_BYTES } from './limits.js';
-import type { CompiledParts, Rendered } from './liquid-engine.js';
+import type { Rendered } from './liquid-engine.js';
 import { RenderAllowance } from './render-allowance.js';
+import { HARD_LIMIT_MS, RenderPool } from './render-pool.js';
+import type { RenderWork, VersionSource, Work } from './render-work.js';
 
-/** All the renders of one request together (a batch of 100 templated emails): the event loop is never blocked longer. */
+/** All the renders of one request together (a batch of 100 templated emails), on a template thread (render-pool.ts). */
 export const REQUEST_RENDER_BUDGET_MS = 250;
-
-const isType: Record<VariableType, (v: unknown) => boolean> = {
-  string: (v) => typeof v === 'string',
-  number: (v) => typeof v === 'number' && Number.isFinite(v),
-  boolean: (v) => typeof v === 'boolean',
-  array: (v) => Array.isArray(v),
-  object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-};
-
-const escapePointer = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1');
-
-/**
- * The variables a send gives, checked against the template's declaration: every required one
- * present, each of its declared type, none undeclared. Returns the scope to render with (an
- * optional one not given is null: empty, not an error) and the problems, each naming its variable.
- */
-export function checkVariables(
-  declared: VariablesDeclaration,
-  given: Record<string, unknown>,
-  at: string,
-): { scope: Record<string, unknown>; errors: FieldError[] } {
-  const errors: FieldError[] = [];
-  const scope: Record<string, unknown> = Object.create(null);
-  for (const [name, decl] of Object.entries(declared)) {
-    const path = `${at}/${escapePointer(name)}`;
-    if (!Object.hasOwn(given, name) || given[name] === undefined) {
-      if (decl.required) errors.push({ path, message: `is required (a ${decl.type})` });
-      else scope[name] = null;
-    } else if (!isType[decl.type](given[name])) {
-      errors.push({ path, message: `must be a ${decl.type}` });
-    } else scope[name] = given[name];
-  }
-  for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(declared, name))
-      errors.push({ path: `${at}/${escapePointer(name)}`, message: 'is not a variable of this template' });
-  }
-  return { scope, errors };
-}
 
 /** The most one email can render to: three parts of MAX_RENDERED_BYTES (the subject's is checked after its render). */
 export const MAX_RENDERED_EMAIL_BYTES = 3 * MAX_RENDERED_BYTES;
 
-export interface RenderedVersion {
-  rendered: Rendered;
-  /** UTF-8 bytes of all the parts. */
-  bytes: number;
-}
-
-/** Renders a version, or throws the 400 that says why not (a variable, a limit, the rendered subject). */
-export function renderVersion(
-  engine: TemplateEngine,
-  version: Pick<TemplateVersion, 'variables'>,
-  compiled: CompiledParts,
-  variables: Record<string, unknown>,
-  limits: Pick<RequestLimits, 'maxSubjectLength'>,
-  at: string,
-  deadline: number,
-): RenderedVersion {
-  const { scope, errors } = checkVariables(version.variables, variables, `${at}/variables`);
-  if (errors.length > 0) throw validationProblem(errors);
-  let rendered: Rendered;
-  try {
-    rendered = engine.renderParts(compiled, scope, deadline);
-  } catch (error) {
-    throw validationProblem([{ path: at, message: `could not be rendered: ${(error as Error).message.split('\n')[0]}` }]);
-  }
-  const problems: FieldError[] = [];
-  const subject = subjectSchema(limits).safeParse(rendered.subject);
-  if (!subject.success) problems.push({ path: at, message: `the rendered subject ${subject.error.issues[0]?.message ?? 'is invalid'}` });
-  let bytes = 0;
-  for (const part of ['subject', 'html', 'text'] as const) {
-    const value = rendered[part];
-    const size = value === undefined ? 0 : Buffer.byteLength(value);
-    if (size > MAX_RENDERED_BYTES) problems.push({ path: at, message: `the rendered ${part} is over ${MAX_RENDERED_BYTES} bytes` });
-    bytes += size;
-  }
-  // An empty part is left out; an email with neither is not an email.
-  if (rendered.html === '') delete rendered.html;
-  if (rendered.text === '') delete rendered.text;
-  if (rendered.html === undefined && rendered.text === undefined) problems.push({ path: at, message: 'renders an empty html and text' });
-  if (problems.length > 0) throw validationProblem(problems);
-  return { rendered, bytes };
-}
-
 /** Resolves and renders template sends at the API, before the produce (the envelope carries the result). */
 export class TemplateRenderer {
-  /** Compiled published versions (immutable, so never stale): parsed once while they are kept. */
-  private readonly cache = new CompiledCache();
-
   /** The most all the emails of one request may render to: what a plain request may carry (BODY_LIMIT_BYTES). */
   readonly requestBytes: number;
   private readonly allowance: RenderAllowance;
+  private readonly pool: RenderPool;
+  /** Each account's last task: an account's templates run one task at a time, so one key fills one thread at most. */
+  private readonly turns = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: pg.Pool,
     private readonly limits: Pick<RequestLimits, 'maxSubjectLength'>,
-    { requestBytes, renderMsPerSecond }: { requestBytes: number; renderMsPerSecond: number },
+    {
+      requestBytes,
+      renderMsPerSecond,
+      threads,
+      onThreadError,
+    }: { requestBytes: number; renderMsPerSecond: number; threads: number; onThreadError?: (error: Error) => void },
   ) {
     this.requestBytes = requestBytes;
     // A burst of ten seconds' worth: a batch now and then is never held back.
     this.allowance = new RenderAllowance(renderMsPerSecond, 10 * renderMsPerSecond);
+    this.pool = new RenderPool({ threads, ...(onThreadError ? { onError: onThreadError } : {}) });
   }
 
   /**
-   * Runs `work` (a compile, renders) on `account`'s render time: a 429 with Retry-After when it
-   * has none left, and what the work took is charged to it.
-   */
-  charged<T>(account: string, work: () => T): T {
-    if (this.allowance.balance(account) < 0) {
-      throw Object.assign(new RenderTimeSpentError(), { retryAfter: this.allowance.retryAfterSeconds(account) });
-    }
-    const started = performance.now();
-    try {
-      return work();
-    } finally {
-      this.allowance.spend(account, performance.now() - started);
-    }
-  }
-
-  /** Compiled once per published version while it is kept; a version never changes after its publish. */
-  compiled(engine: TemplateEngine, id: string, version: TemplateVersion): CompiledParts {
-    const chars = version.subject.length + (version.html?.length ?? 0) + (version.text?.length ?? 0);
-    return this.cache.get(`${id}@${version.version}`, chars, () => engine.compile(version));
-  }
-
-  /**
-   * The version a send names, compiled; `at` is the JSON pointer of the email in the body ('' or
+   * The version a send names; `at` is the JSON pointer of the email in the body ('' or
    * /emails/i). Throws the 400 that names an unknown template or version.
    */
-  async resolve(account: string, ref: TemplateRef, at: string): Promise<ResolvedTemplate> {
+  async resolve(account: string, ref: TemplateRef, at: string): Promise<TemplateVersion & { id: string }> {
     const found = await resolveTemplate(this.db, account, ref.id ?? (ref.name as string), ref.version);
     if (!found) {
       const what = ref.version === undefined ? 'no published version' : `no published version ${ref.version}`;
       throw validationProblem([{ path: `${at}/template/${ref.id ? 'id' : 'name'}`, message: `no such template, or it has ${what}` }]);
     }
-    const engine = await templateEngine();
-    return { engine, version: found, compiled: this.charged(account, () => this.compiled(engine, found.id, found)) };
+    return found;
   }
 
-  /** Renders a resolved template with a send's variables within `deadline` (epoch ms); throws the 400 that names the problem. */
-  render(
-    { engine, version, compiled }: ResolvedTemplate,
-    variables: Record<string, unknown>,
-    at: string,
-    deadline: number,
-  ): RenderedVersion & { id: string; version: number } {
-    const out = renderVersion(engine, version, compiled, variables, this.limits, `${at}/template`, deadline);
-    return { ...out, id: version.id, version: version.version };
+  /** Checks a template being saved (every part parses, uses only declared variables); throws the 400 that says why not. */
+  async check(account: string, content: TemplateContent): Promise<void> {
+    await this.run(account, { kind: 'check', content });
+  }
+
+  /**
+   * Renders templated emails from `versions` (see source()), all within REQUEST_RENDER_BUDGET_MS
+   * and `requestBytes`; throws the 400 that names the email and the problem.
+   */
+  async render(account: string, versions: VersionSource[], emails: RenderWork['emails']): Promise<{ rendered: Rendered; bytes: number }[]> {
+    return this.run(account, {
+      kind: 'render',
+      versions,
+      emails,
+      maxSubjectLength: this.limits.maxSubjectLength,
+      requestBytes: this.requestBytes,
+      budgetMs: REQUEST_RENDER_BUDGET_MS,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  /**
+   * Runs `work` on a template thread, in `account`'s turn and on its render time: a 429 with
+   * Retry-After when it has none left, and what the work took is charged to it.
+   */
+  private run(account: string, work: Work): Promise<{ rendered: Rendered; bytes: number }[]> {
+    const task = async () => {
+      if (this.allowance.balance(account) < 0) {
+        throw Object.assign(new RenderTimeSpentError(), { retryAfter: this.allowance.retryAfterSeconds(account) });
+      }
+      const outcome = await this.pool.run(work);
+      this.allowance.spend(account, outcome.ms);
+      if ('killed' in outcome) {
+        const message =
+          outcome.killed === 'time'
+            ? `the templates ran past ${HARD_LIMIT_MS} ms and were stopped`
+            : 'the templates ran out of memory and were stopped';
+        throw validationProblem([{ path: '', message }]);
+      }
+      if (!outcome.ok) throw validationProblem(outcome.problems);
+      return outcome.rendered;
+    };
+    const mine = (this.turns.get(account) ?? Promise.resolve()).then(task, task);
+    const tail = mine.catch(() => {});
+    this.turns.set(account, tail);
+    void tail.then(() => {
+      if (this.turns.get(account) === tail) this.turns.delete(account);
+    });
+    return mine;
   }
 }
 
-export interface ResolvedTemplate {
-  engine: TemplateEngine;
-  version: TemplateVersion & { id: string };
-  compiled: CompiledParts;
+/** What a thread renders a version from: its source, kept compiled there by id@version once published. */
+export function source(id: string, version: TemplateVersion): VersionSource {
+  const { subject, html, text, variables } = version;
+  return { key: version.publishedAt === null ? null : `${id}@${version.version}`, subject, html, text, variables };
 }

@@ -1,9 +1,9 @@
-import type { EmailRequest, QueuedEmail, TemplateRef } from '@postline/contracts';
+import type { EmailRequest, QueuedEmail } from '@postline/contracts';
 import type { FastifyInstance } from 'fastify';
 import { fromLedger } from '../from-ledger.js';
 import { holdRoom } from '../plugins/body-budget.js';
-import { validationProblem } from '../validation.js';
-import { MAX_RENDERED_EMAIL_BYTES, REQUEST_RENDER_BUDGET_MS, type ResolvedTemplate } from './render.js';
+import { MAX_RENDERED_EMAIL_BYTES, source } from './render.js';
+import type { VersionSource } from './render-work.js';
 
 export interface RenderedEmail {
   email: QueuedEmail;
@@ -29,40 +29,35 @@ export async function renderTemplates(app: FastifyInstance, account: string, ema
   if (!emails.some((email) => email.template))
     return { emails: emails.map((email) => ({ email: plain(email), template: null })), release: () => {} };
   const at = (i: number) => (batch ? `/emails/${i}` : '');
-  // One at a time, and once for each template the batch names (a version's source is up to
+  // Read once for each template the batch names, one at a time (a version's source is up to
   // 1.5 MiB; all hundred at once would hold them all).
-  const known = new Map<string, ResolvedTemplate>();
-  const resolved: (ResolvedTemplate | null)[] = [];
+  const versions: VersionSource[] = [];
+  const names: { id: string; version: number }[] = [];
+  const index = new Map<string, number>();
+  const templated: { email: number; version: number; variables: Record<string, unknown>; at: string }[] = [];
   for (const [i, { template: ref }] of emails.entries()) {
-    if (!ref) {
-      resolved.push(null);
-      continue;
-    }
+    if (!ref) continue;
     const key = JSON.stringify([ref.id, ref.name, ref.version]);
-    let template = known.get(key);
-    if (!template) {
-      template = await fromLedger(() => app.templates.resolve(account, ref, at(i)));
-      known.set(key, template);
+    let version = index.get(key);
+    if (version === undefined) {
+      const found = await fromLedger(() => app.templates.resolve(account, ref, at(i)));
+      version = versions.push(source(found.id, found)) - 1;
+      names.push({ id: found.id, version: found.version });
+      index.set(key, version);
     }
-    resolved.push(template);
+    templated.push({ email: i, version, variables: ref.variables, at: at(i) });
   }
-  const limit = app.templates.requestBytes;
-  const most = Math.min(limit, resolved.filter(Boolean).length * MAX_RENDERED_EMAIL_BYTES);
+  const most = Math.min(app.templates.requestBytes, templated.length * MAX_RENDERED_EMAIL_BYTES);
   const release = await holdRoom(app.bodyBudget, most, account);
-  const deadline = Date.now() + REQUEST_RENDER_BUDGET_MS;
-  let bytes = 0;
   try {
-    const renderAll = () =>
-      emails.map((email, i): RenderedEmail => {
-        const template = resolved[i];
-        if (!template) return { email: plain(email), template: null };
-        const result = app.templates.render(template, (email.template as TemplateRef).variables, at(i), deadline);
-        bytes += result.bytes;
-        if (bytes > limit)
-          throw validationProblem([{ path: `${at(i)}/template`, message: `the request renders to more than ${limit} bytes` }]);
-        return { email: { ...plain(email), ...result.rendered }, template: { id: result.id, version: result.version } };
-      });
-    const out = app.templates.charged(account, renderAll);
+    const rendered = await app.templates.render(account, versions, templated);
+    const out: RenderedEmail[] = emails.map((email) => ({ email: plain(email), template: null }));
+    let bytes = 0;
+    for (const [j, { email, version }] of templated.entries()) {
+      const r = rendered[j] as (typeof rendered)[number];
+      bytes += r.bytes;
+      out[email] = { email: { ...plain(emails[email] as EmailRequest), ...r.rendered }, template: names[version] ?? null };
+    }
     release(bytes);
     return { emails: out, release };
   } catch (error) {
