@@ -427,6 +427,22 @@ stdout) each line became a write of its own. With stdout a pipe that another pro
 drains it, the API used 62–71 against 67–78 µs a request (3 interleaved rounds, in-memory stand-ins): this bench's
 figures carry that 5–8 µs. Not changed in this run of the bench.
 
+**Hostile requests (2026-12-04).** The hostile rows of the table above, and those of every run before, under-read
+the blocks. They were measured with fastify's \`inject()\` in the bench's own process and \`monitorEventLoopDelay()\`
+enabled for each request; the histogram records no delay at its first tick, and \`inject()\` hands over a request
+whole, so a request handled in the turn that enabled the histogram blocked unseen (1–3 samples a window). Timed with
+fastify's own hooks, a batch of 100 emails of 50 long quoted recipients (1.5 MB; the row's name said 3.5 MB until now) spent 20–50 ms in its validation
+alone, in one piece. The bench now sends each request over a socket from a client process of its own
+(\`bench/lib/hostile-client.mjs\`; undici, and curl in a check run, agree) and reads the longest gap between the ticks
+of a 1 ms timer that runs throughout. So measured on 2026-12-04 (an idle host, 10 runs each), the build of 2026-12-03
+08:20 blocked 14.5 ms (\`to\`), 60.2 and 54.3 ms (the two batches: over the target), 30.7 ms (headers) and 16.3 ms (the
+4 MB text). Two changes since: a batch's emails are validated one at a time, and the event loop runs whenever 5 ms of
+that work is done (\`mapInTurns\` and \`validateInTurns\`, \`services/api/src/validation.ts\`, on \`/v1/emails/batch\` and
+\`/resend/emails/batch\`): 16.6 and 19.0 ms; and templates render on threads of their own: the new row, a send whose
+template runs to its render limit, blocked 137–138 ms before and 4.6–10.5 ms after. What is left in the 15–21 ms of
+the other rows: parsing the body's JSON (about 3 ms for the 1.5 MB batch, with secure-json-parse's scan for \`__proto__\`), and
+the garbage collector, the largest share of the API thread's time in a CPU profile of the run.
+
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
 runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\` and \`CMD\`, \`npm start\`, the tests, this bench).

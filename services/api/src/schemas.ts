@@ -85,6 +85,8 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
       body: z.strictObject({ emails: z.array(email).min(1).max(maxBatch) }),
       response: { 202: z.object({ data: z.array(accepted) }).describe('All accepted, one entry per email, in order'), ...acceptErrors },
     },
+    /** The batch's body without its emails' schema: the route checks this, then each email in turns (validateInTurns). */
+    batchShape: z.strictObject({ emails: z.array(z.unknown()).min(1).max(maxBatch) }),
     status: {
       summary: "An email's delivery status",
       params: z.object({ id: z.string() }),

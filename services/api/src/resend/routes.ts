@@ -8,7 +8,7 @@ import { BadIdempotencyKeyError, NotFoundError, retryHint, TooLateError, unlessC
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
-import { validationProblem, validatorCompiler } from '../validation.js';
+import { mapInTurns, valid, validationProblem, validatorCompiler } from '../validation.js';
 import { toResendError } from './problem.js';
 import { fetchedAttachments, fromResend, lastEvent } from './translate.js';
 
@@ -44,11 +44,6 @@ export async function resendRoutes(
     url: '/resend/emails/:id',
   });
 
-  const valid = <T>(check: typeof checkEmail, data: unknown): T => {
-    const result = check(data) as { value?: T; error?: Error };
-    if (result.error) throw result.error;
-    return result.value as T;
-  };
   const idempotencyKey = (request: FastifyRequest) => {
     const key = request.headers['idempotency-key'];
     if (key === undefined) return undefined;
@@ -77,7 +72,8 @@ export async function resendRoutes(
     // Strict, as Resend's default `x-batch-validation: strict`: one bad item rejects the batch.
     const fetched = items.flatMap((item, i) => fetchedAttachments(item, `/${i}`));
     if (fetched.length > 0) throw validationProblem(fetched);
-    const emails = items.map((item, i) => {
+    // An email a step, the event loop running between turns (mapInTurns).
+    const emails = await mapInTurns(items, (item, i) => {
       const result = checkEmail(item) as { value?: EmailRequest; error?: Error & { errors?: { path: string }[] } };
       if (result.error) {
         for (const e of result.error.errors ?? []) e.path = `/${i}${e.path === '/' ? '' : e.path}`;

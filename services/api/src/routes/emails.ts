@@ -8,6 +8,7 @@ import { TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
+import { bodyInTurns, valid, validateInTurns, validatorCompiler } from '../validation.js';
 
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 
@@ -26,6 +27,7 @@ export async function emailRoutes(
   };
 
   const sends = { sendsEmails: true };
+  const checkBatchShape = validatorCompiler({ schema: schemas.batchShape, httpPart: 'body', method: 'POST', url: '/v1/emails/batch' });
   app.post('/emails', { schema: schemas.send, config: sends, preValidation: bounded(null) }, async (request, reply) => {
     const email = request.body;
     checkSenders([email], config.SENDER_DOMAINS);
@@ -36,9 +38,12 @@ export async function emailRoutes(
 
   app.post(
     '/emails/batch',
-    { schema: schemas.batch, config: sends, preValidation: bounded(config.MAX_BATCH_SIZE) },
+    // The body is validated in the handler, an email a step (validateInTurns), not in one piece.
+    // (`as never`: fastify types a route's compiler by the whole schema object, not by one part's schema.)
+    { schema: schemas.batch, config: sends, preValidation: bounded(config.MAX_BATCH_SIZE), validatorCompiler: bodyInTurns as never },
     async (request, reply) => {
-      const { emails } = request.body;
+      const { emails: items } = valid<{ emails: unknown[] }>(checkBatchShape, request.body);
+      const emails = await validateInTurns(schemas.email, items, (i) => ['emails', i]);
       checkSenders(emails, config.SENDER_DOMAINS);
       const accepted = await accept(app, request, emails, { idempotencyKey: request.headers['idempotency-key'], batch: true });
       reply.status(202);

@@ -1,0 +1,46 @@
+// The worst requests a key holder can send (hostile-bench.mjs times them). A module of its own so
+// that the client process (hostile-client.mjs) loads them without the API.
+export const KEY = 'bench-key-0123456789abcdef0123';
+const email = (over = {}) => ({ from: 'Shop <orders@example.com>', to: 'c@example.net', subject: 's', text: 't', ...over });
+const longAddress = (i) => `"${'N'.repeat(150)}, ${i}" <${'l'.repeat(60)}${i}@${'d'.repeat(60)}.example.net>`;
+
+export const HOSTILE_REQUESTS = {
+  'to: 200,000 × "a@" (1 MB)': ['/v1/emails', email({ to: Array.from({ length: 200_000 }, () => 'a@') })],
+  'batch: 100 valid emails × 50 long quoted recipients (1.5 MB)': [
+    '/v1/emails/batch',
+    { emails: Array.from({ length: 100 }, () => email({ to: Array.from({ length: 50 }, (_, i) => longAddress(i)) })) },
+  ],
+  'batch: 100 emails × 50 invalid recipients (5,000 errors, 20 reported)': [
+    '/v1/emails/batch',
+    { emails: Array.from({ length: 100 }, () => email({ to: Array.from({ length: 50 }, () => `${'x'.repeat(300)},( <a@example.net>`) })) },
+  ],
+  'headers: 50 × 998-byte values (over the 16 KiB cap), 20 tags, 10 attachments': [
+    '/v1/emails',
+    email({
+      headers: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`X-H${i}`, 'v'.repeat(998)])),
+      tags: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`t${i}`, 'v'.repeat(256)])),
+      attachments: Array.from({ length: 10 }, (_, i) => ({ filename: `f${i}.bin`, content: Buffer.alloc(200_000).toString('base64') })),
+    }),
+  ],
+  'text: one 4 MB body': ['/v1/emails', email({ text: 'x'.repeat(4 * 1024 * 1024 - 200) })],
+  'template: a send whose template runs to its render limit (3 nested loops over 2,000 items)': [
+    '/v1/emails',
+    {
+      from: 'Shop <orders@example.com>',
+      to: 'c@example.net',
+      template: { id: 'tmpl_slow', variables: { items: Array.from({ length: 2_000 }, (_, i) => i) } },
+    },
+  ],
+};
+
+/** The ledger's answer for the template the last request names (resolveTemplate's row). */
+export const SLOW_TEMPLATE = {
+  id: 'tmpl_slow',
+  version: 1,
+  subject: '{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x',
+  html: null,
+  text: '{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x',
+  variables: { items: { type: 'array', required: true } },
+  created_at: new Date(),
+  published_at: new Date(),
+};
