@@ -1,4 +1,4 @@
-import { subjectSchema, type VariablesDeclaration, type VariableType } from '@postline/contracts';
+import type { VariablesDeclaration, VariableType } from '@postline/contracts';
 import type { FieldError } from '../errors.js';
 import { CompiledCache } from './compiled-cache.js';
 import { MAX_RENDERED_BYTES, type TemplateSource, TemplateSourceError } from './limits.js';
@@ -8,6 +8,8 @@ import { type CompiledParts, compile, type Rendered, renderParts, usedVariables 
  * What a template thread does (render-worker.ts runs it; render-pool.ts sends it the work):
  * parse a template being saved, or render the templated emails of one request. Plain data in and
  * out, so it crosses a thread. A problem is a 400's field errors, as the API would have written.
+ * The rendered subject is checked by the API (render.ts), with the request schema's own rule:
+ * zod would add 9 MB to each thread's resident memory for that one check.
  */
 
 /** A version to render from: its source, and `key` (id@version) when it is published and may be kept compiled. */
@@ -21,7 +23,6 @@ export interface RenderWork {
   versions: VersionSource[];
   /** Each templated email: its version (an index into `versions`), its variables, and its JSON pointer ('' or /emails/i). */
   emails: { version: number; variables: Record<string, unknown>; at: string }[];
-  maxSubjectLength: number;
   /** The most all the emails may render to (BODY_LIMIT_BYTES). */
   requestBytes: number;
   /** Render time for all of them (REQUEST_RENDER_BUDGET_MS). */
@@ -35,15 +36,38 @@ export interface CheckWork {
 
 export type Work = RenderWork | CheckWork;
 
-export type WorkResult = { ok: true; rendered: { rendered: Rendered; bytes: number }[] } | { ok: false; problems: FieldError[] };
+export interface RenderedPart {
+  rendered: Rendered;
+  /** UTF-8 bytes of all the parts. */
+  bytes: number;
+}
+
+/**
+ * Where a render stopped: the first email with a problem. `render`: its variables or its render
+ * (the subject never rendered); `parts`: a part's size, or no html and text; `total`: the request
+ * passed `requestBytes` with it. With `parts` and `total`, `subject` is its rendered subject, whose
+ * problem the API reports first, as a render of its own did.
+ */
+export interface RenderStop {
+  index: number;
+  stage: 'render' | 'parts' | 'total';
+  problems: FieldError[];
+  subject?: string;
+}
+
+export type WorkResult =
+  | { ok: true; rendered: RenderedPart[] }
+  /** A render that stopped: the subjects of the emails before it, to be checked first. */
+  | { ok: true; stopped: RenderStop; subjects: string[] }
+  | { ok: false; problems: FieldError[] };
 
 /** A thread's compiled published versions (immutable, so never stale): parsed once while they are kept. */
 const cache = new CompiledCache();
 
 export function runWork(work: Work): WorkResult {
+  if (work.kind === 'render') return renderAll(work);
   try {
-    if (work.kind === 'check') checkSource(work.content);
-    else return { ok: true, rendered: renderAll(work) };
+    checkSource(work.content);
     return { ok: true, rendered: [] };
   } catch (error) {
     if (error instanceof Problem) return { ok: false, problems: error.problems };
@@ -77,56 +101,47 @@ function checkSource(content: CheckWork['content']): void {
   if (problems.length > 0) throw new Problem(problems);
 }
 
-function renderAll(work: RenderWork): { rendered: Rendered; bytes: number }[] {
+function renderAll(work: RenderWork): WorkResult {
   const deadline = Date.now() + work.budgetMs;
   const compiled = work.versions.map((v) => {
     const chars = v.subject.length + (v.html?.length ?? 0) + (v.text?.length ?? 0);
     return v.key === null ? compile(v) : cache.get(v.key, chars, () => compile(v));
   });
+  const done: RenderedPart[] = [];
+  const stop = (stopped: RenderStop): WorkResult => ({ ok: true, stopped, subjects: done.map((d) => d.rendered.subject) });
   let total = 0;
-  return work.emails.map(({ version, variables, at }) => {
-    const out = renderVersion(work.versions[version] as VersionSource, compiled[version] as CompiledParts, variables, work, at, deadline);
-    total += out.bytes;
-    if (total > work.requestBytes)
-      throw new Problem([{ path: `${at}/template`, message: `the request renders to more than ${work.requestBytes} bytes` }]);
-    return out;
-  });
-}
-
-/** Renders a version, or throws the problem that says why not (a variable, a limit, the rendered subject). */
-function renderVersion(
-  version: VersionSource,
-  compiled: CompiledParts,
-  variables: Record<string, unknown>,
-  work: RenderWork,
-  at: string,
-  deadline: number,
-): { rendered: Rendered; bytes: number } {
-  const path = `${at}/template`;
-  const { scope, errors } = checkVariables(version.variables, variables, `${path}/variables`);
-  if (errors.length > 0) throw new Problem(errors);
-  let rendered: Rendered;
-  try {
-    rendered = renderParts(compiled, scope, deadline);
-  } catch (error) {
-    throw new Problem([{ path, message: `could not be rendered: ${(error as Error).message.split('\n')[0]}` }]);
+  for (const [index, { version, variables, at }] of work.emails.entries()) {
+    const path = `${at}/template`;
+    const { scope, errors } = checkVariables((work.versions[version] as VersionSource).variables, variables, `${path}/variables`);
+    if (errors.length > 0) return stop({ index, stage: 'render', problems: errors });
+    let rendered: Rendered;
+    try {
+      rendered = renderParts(compiled[version] as CompiledParts, scope, deadline);
+    } catch (error) {
+      const message = `could not be rendered: ${(error as Error).message.split('\n')[0]}`;
+      return stop({ index, stage: 'render', problems: [{ path, message }] });
+    }
+    const problems: FieldError[] = [];
+    let bytes = 0;
+    for (const part of ['subject', 'html', 'text'] as const) {
+      const value = rendered[part];
+      const size = value === undefined ? 0 : Buffer.byteLength(value);
+      if (size > MAX_RENDERED_BYTES) problems.push({ path, message: `the rendered ${part} is over ${MAX_RENDERED_BYTES} bytes` });
+      bytes += size;
+    }
+    // An empty part is left out; an email with neither is not an email.
+    if (rendered.html === '') delete rendered.html;
+    if (rendered.text === '') delete rendered.text;
+    if (rendered.html === undefined && rendered.text === undefined) problems.push({ path, message: 'renders an empty html and text' });
+    if (problems.length > 0) return stop({ index, stage: 'parts', problems, subject: rendered.subject });
+    total += bytes;
+    if (total > work.requestBytes) {
+      const message = `the request renders to more than ${work.requestBytes} bytes`;
+      return stop({ index, stage: 'total', problems: [{ path, message }], subject: rendered.subject });
+    }
+    done.push({ rendered, bytes });
   }
-  const problems: FieldError[] = [];
-  const subject = subjectSchema(work).safeParse(rendered.subject);
-  if (!subject.success) problems.push({ path, message: `the rendered subject ${subject.error.issues[0]?.message ?? 'is invalid'}` });
-  let bytes = 0;
-  for (const part of ['subject', 'html', 'text'] as const) {
-    const value = rendered[part];
-    const size = value === undefined ? 0 : Buffer.byteLength(value);
-    if (size > MAX_RENDERED_BYTES) problems.push({ path, message: `the rendered ${part} is over ${MAX_RENDERED_BYTES} bytes` });
-    bytes += size;
-  }
-  // An empty part is left out; an email with neither is not an email.
-  if (rendered.html === '') delete rendered.html;
-  if (rendered.text === '') delete rendered.text;
-  if (rendered.html === undefined && rendered.text === undefined) problems.push({ path, message: 'renders an empty html and text' });
-  if (problems.length > 0) throw new Problem(problems);
-  return { rendered, bytes };
+  return { ok: true, rendered: done };
 }
 
 const isType: Record<VariableType, (v: unknown) => boolean> = {

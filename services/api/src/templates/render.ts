@@ -1,13 +1,12 @@
-import type { RequestLimits, TemplateRef } from '@postline/contracts';
+import { type RequestLimits, subjectSchema, type TemplateRef } from '@postline/contracts';
 import { resolveTemplate, type TemplateContent, type TemplateVersion } from '@postline/ledger';
 import type pg from 'pg';
-import { RenderTimeSpentError } from '../errors.js';
+import { type FieldError, RenderTimeSpentError } from '../errors.js';
 import { validationProblem } from '../validation.js';
 import { MAX_RENDERED_BYTES } from './limits.js';
-import type { Rendered } from './liquid-engine.js';
 import { RenderAllowance } from './render-allowance.js';
 import { HARD_LIMIT_MS, RenderPool } from './render-pool.js';
-import type { RenderWork, VersionSource, Work } from './render-work.js';
+import type { RenderedPart, RenderWork, VersionSource, Work, WorkResult } from './render-work.js';
 
 /** All the renders of one request together (a batch of 100 templated emails), on a template thread (render-pool.ts). */
 export const REQUEST_RENDER_BUDGET_MS = 250;
@@ -62,15 +61,25 @@ export class TemplateRenderer {
    * Renders templated emails from `versions` (see source()), all within REQUEST_RENDER_BUDGET_MS
    * and `requestBytes`; throws the 400 that names the email and the problem.
    */
-  async render(account: string, versions: VersionSource[], emails: RenderWork['emails']): Promise<{ rendered: Rendered; bytes: number }[]> {
-    return this.run(account, {
-      kind: 'render',
-      versions,
-      emails,
-      maxSubjectLength: this.limits.maxSubjectLength,
-      requestBytes: this.requestBytes,
-      budgetMs: REQUEST_RENDER_BUDGET_MS,
-    });
+  async render(account: string, versions: VersionSource[], emails: RenderWork['emails']): Promise<RenderedPart[]> {
+    const work = { kind: 'render' as const, versions, emails, requestBytes: this.requestBytes, budgetMs: REQUEST_RENDER_BUDGET_MS };
+    const out = await this.run(account, work);
+    const subjectProblem = (subject: string, index: number): FieldError | null => {
+      const checked = subjectSchema(this.limits).safeParse(subject);
+      if (checked.success) return null;
+      return { path: `${emails[index]?.at}/template`, message: `the rendered subject ${checked.error.issues[0]?.message ?? 'is invalid'}` };
+    };
+    // As one render after the other did: the first email with a problem is the 400, its subject's first.
+    const subjects = 'rendered' in out ? out.rendered.map((r) => r.rendered.subject) : out.subjects;
+    for (const [index, subject] of subjects.entries()) {
+      const problem = subjectProblem(subject, index);
+      if (problem) throw validationProblem([problem]);
+    }
+    if ('rendered' in out) return out.rendered;
+    const { index, stage, problems, subject } = out.stopped;
+    const problem = stage === 'render' || subject === undefined ? null : subjectProblem(subject, index);
+    if (problem) throw validationProblem(stage === 'parts' ? [problem, ...problems] : [problem]);
+    throw validationProblem(problems);
   }
 
   close(): Promise<void> {
@@ -81,7 +90,7 @@ export class TemplateRenderer {
    * Runs `work` on a template thread, in `account`'s turn and on its render time: a 429 with
    * Retry-After when it has none left, and what the work took is charged to it.
    */
-  private run(account: string, work: Work): Promise<{ rendered: Rendered; bytes: number }[]> {
+  private run(account: string, work: Work): Promise<Exclude<WorkResult, { ok: false }>> {
     const task = async () => {
       if (this.allowance.balance(account) < 0) {
         throw Object.assign(new RenderTimeSpentError(), { retryAfter: this.allowance.retryAfterSeconds(account) });
@@ -96,7 +105,7 @@ export class TemplateRenderer {
         throw validationProblem([{ path: '', message }]);
       }
       if (!outcome.ok) throw validationProblem(outcome.problems);
-      return outcome.rendered;
+      return outcome;
     };
     const mine = (this.turns.get(account) ?? Promise.resolve()).then(task, task);
     const tail = mine.catch(() => {});

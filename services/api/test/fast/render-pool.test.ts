@@ -20,7 +20,6 @@ const render = (versions: VersionSource[], variables: Record<string, unknown> = 
   kind: 'render',
   versions,
   emails: [{ version: 0, variables, at: '' }],
-  maxSubjectLength: 998,
   requestBytes: 4 * 1024 * 1024,
   budgetMs: 250,
 });
@@ -58,7 +57,11 @@ t.test('the event loop runs while a template runs to its limit', async (t) => {
   const out = await pool.run(render([slow], { items }));
   const took = performance.now() - started;
   clearInterval(timer);
-  t.match(out, { ok: false, problems: [{ message: /could not be rendered: .*limit/i }] }, 'the render ran to its limit: a 400');
+  t.match(
+    out,
+    { ok: true, stopped: { index: 0, stage: 'render', problems: [{ message: /could not be rendered: .*limit/i }] } },
+    'the render ran to its limit: a 400',
+  );
   t.ok(took >= 100, `it took ${Math.round(took)} ms`);
   t.ok(ticks >= 5, `the timer fired ${ticks} times meanwhile`);
 });
@@ -104,20 +107,95 @@ t.test('more tasks waiting than MAX_QUEUED_RENDERS: a 503 EMAIL_ERR_BUSY, and th
   t.match(await running, { killed: 'time' });
 });
 
-t.test("one account's templates run one at a time, so another account's are not queued behind them", async (t) => {
+t.test("one account's templates run one at a time, so one key fills one thread at most", async (t) => {
   const renderer = new TemplateRenderer(
     null as never,
     { maxSubjectLength: 998 },
     { requestBytes: 4 << 20, renderMsPerSecond: 1000, threads: 2 },
   );
   t.teardown(() => renderer.close());
-  const done: string[] = [];
-  const run = (account: string, name: string, v: VersionSource, variables: Record<string, unknown>) =>
+  // What reaches the threads, and how many of account a's slow tasks are there at once.
+  const pool = (renderer as unknown as { pool: RenderPool }).pool;
+  const run = pool.run.bind(pool);
+  let slowInFlight = 0;
+  let mostSlowInFlight = 0;
+  pool.run = async (work) => {
+    const isSlow = work.kind === 'render' && work.versions[0] === slow;
+    if (isSlow) mostSlowInFlight = Math.max(mostSlowInFlight, ++slowInFlight);
+    try {
+      return await run(work);
+    } finally {
+      if (isSlow) slowInFlight--;
+    }
+  };
+  const render = (account: string, v: VersionSource, variables: Record<string, unknown>) =>
     renderer.render(account, [v], [{ version: 0, variables, at: '' }]).then(
-      () => done.push(name),
-      () => done.push(name),
+      () => 'rendered',
+      (error: { code?: string }) => error.code,
     );
-  // Two threads: without turns, A's two slow renders would take both, and B's would wait for one.
-  await Promise.all([run('a', 'a1', slow, { items }), run('a', 'a2', slow, { items }), run('b', 'b1', version('quick'), {})]);
-  t.same(done, ['b1', 'a1', 'a2']);
+  // Two threads: without turns, a's three slow renders would have taken both at once.
+  const results = await Promise.all([
+    render('a', slow, { items }),
+    render('a', slow, { items }),
+    render('a', slow, { items }),
+    render('b', version('quick'), {}),
+  ]);
+  t.same(
+    results,
+    ['EMAIL_ERR_VALIDATION', 'EMAIL_ERR_VALIDATION', 'EMAIL_ERR_VALIDATION', 'rendered'],
+    'each ran to its limit; b rendered',
+  );
+  t.equal(mostSlowInFlight, 1, "a's tasks reached the threads one at a time");
+});
+
+t.test('the rendered subject is checked by the API thread, and the 400 is the one a render after the other gave', async (t) => {
+  const renderer = new TemplateRenderer(
+    null as never,
+    { maxSubjectLength: 998 },
+    { requestBytes: 1_000, renderMsPerSecond: 1000, threads: 1 },
+  );
+  t.teardown(() => renderer.close());
+  const v = (subject: string, text: string): VersionSource => ({
+    key: null,
+    subject,
+    html: null,
+    text,
+    variables: { s: { type: 'string', required: true }, t: { type: 'string', required: true } },
+  });
+  const send = async (items: { s: string; t: string }[]) => {
+    const versions = [v('{{ s }}', '{{ t }}')];
+    const emails = items.map((variables, i) => ({ version: 0, variables, at: `/emails/${i}` }));
+    return renderer.render('acct', versions, emails).then(
+      (out) => out.map((o) => o.rendered),
+      (error: { errors: unknown }) => error.errors,
+    );
+  };
+  t.same(await send([{ s: 'Hi', t: 'body' }]), [{ subject: 'Hi', text: 'body' }], 'rendered');
+  t.match(
+    await send([
+      { s: 'Hi', t: 'ok' },
+      { s: 'Hi\r\nBcc: x@evil.example', t: 'ok' },
+      { s: 'Hi', t: 'x'.repeat(2_000) },
+    ]),
+    [{ path: '/emails/1/template', message: /^the rendered subject / }],
+    'a header line in a rendered subject is the first problem, before a later email passes the request bytes',
+  );
+  t.match(
+    await send([{ s: '', t: '' }]),
+    [
+      { path: '/emails/0/template', message: /^the rendered subject / },
+      { path: '/emails/0/template', message: 'renders an empty html and text' },
+    ],
+    "an email's subject problem comes first, with its parts' problems",
+  );
+  t.match(
+    await send([{ s: '', t: 'x'.repeat(2_000) }]),
+    [{ path: '/emails/0/template', message: /^the rendered subject / }],
+    'a subject problem, not the request bytes, when one email has both',
+  );
+  t.same(
+    await send([{ s: 'Hi', t: 'x'.repeat(2_000) }]),
+    [{ path: '/emails/0/template', message: 'the request renders to more than 1000 bytes' }],
+    'the request bytes, when the subject is fine',
+  );
 });
