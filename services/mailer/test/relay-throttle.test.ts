@@ -63,6 +63,21 @@ t.test('unpaced until throttled; a cut halves rate and concurrency once per seco
   t.equal(Math.round(capped.reserve(20_000)), Math.round(1_000 / 14), 'a slot given back is reused');
 });
 
+t.test('the rate counts recipients: an email to five takes five slots, as SES counts its quota', async (t) => {
+  const th = new RelayThrottle(10, 8);
+  t.equal(th.reserve(0, 5), 0, 'the first email goes now');
+  t.equal(th.reserve(0, 1), 500, 'the next one after its five recipients at 10/s');
+  th.unreserve(1);
+  th.unreserve(5);
+  t.equal(th.reserve(0, 1), 0, 'both given back');
+  // The first cut halves the rate achieved: ten recipients started in the last second, not two emails.
+  const cut = new RelayThrottle(null, 8);
+  cut.begin(0, 5);
+  cut.begin(100, 5);
+  cut.end(reply('454 4.7.0 Throttling'), 200);
+  t.equal(cut.rate, 5, 'half of the ten recipients a second achieved');
+});
+
 t.test('offered 50/s against a 20/s quota, over 120 simulated seconds: the accepted rate settles in 12-21/s', async (t) => {
   const th = new RelayThrottle(null, 8);
   const accepted: number[] = [];

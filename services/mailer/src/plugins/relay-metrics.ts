@@ -10,7 +10,7 @@ export function relayMetrics(registry: Registry) {
     };
   new Gauge({
     name: 'postline_mailer_relay_rate',
-    help: 'Messages/s each relay is paced at now (AIMD; -1: not paced, no cap and never throttled)',
+    help: 'Recipients/s each relay is paced at now (AIMD; -1: not paced, no cap and never throttled)',
     labelNames: ['relay'],
     registers: [registry],
     collect: byRelay((r) => r.throttle.rate ?? -1),

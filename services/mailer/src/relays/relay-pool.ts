@@ -1,4 +1,4 @@
-import type { Envelope } from '@postline/contracts';
+import { allRecipients, type Envelope } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import { SmtpBreaker } from '../circuit-breaker.js';
 import type { Via } from '../outcome-writes.js';
@@ -98,9 +98,9 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
   }
 
   /** Waits for a concurrency place on the relay (freed by a send ending; bounded by SEND_TIMEOUT_MS). */
-  async function enter(relay: Relay): Promise<void> {
+  async function enter(relay: Relay, count: number): Promise<void> {
     while (!relay.throttle.hasRoom()) await new Promise<void>((resolve) => room.get(relay.spec.name)?.push(resolve));
-    relay.throttle.begin(Date.now());
+    relay.throttle.begin(Date.now(), count);
   }
   /** `outcome` null: the send threw, and says nothing about the relay's load. */
   function leave(relay: Relay, outcome: SmtpOutcome | null): void {
@@ -114,6 +114,8 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
       if (e.relay && !byName.has(e.relay))
         log.warn({ emailId: e.id, relay: e.relay }, 'pinned relay no longer configured; routing as usual');
       const candidates = order(e);
+      // What the relay's rate counts: the recipients this attempt goes to.
+      const count = Math.max(1, (recipients ?? allRecipients(e.email)).length);
       const tried: PoolOutcome['tried'] = [];
       let last: (SmtpOutcome & { messageId: string }) | undefined;
       let wait: PoolWait | null = null;
@@ -123,16 +125,16 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
           wait = shorter(wait, { wait: relay.breaker.waitMs, reason: 'open' });
           continue;
         }
-        const slot = relay.throttle.reserve(Date.now());
+        const slot = relay.throttle.reserve(Date.now(), count);
         if (slot > MAX_SLOT_WAIT_MS) {
-          relay.throttle.unreserve();
+          relay.throttle.unreserve(count);
           wait = shorter(wait, { wait: slot, reason: 'throttled' });
           // Pacing is not a failure: the email waits for its own relay, it does not spill onto a standby.
           break;
         }
         if (slot > 0) await new Promise((resolve) => setTimeout(resolve, slot));
         const run = await relay.breaker.execute(async () => {
-          await enter(relay);
+          await enter(relay, count);
           let result: (SmtpOutcome & { messageId: string }) | null = null;
           try {
             result = await relay.sender.send(e, recipients);

@@ -1,6 +1,6 @@
 import type { SmtpOutcome } from '../smtp-outcome.js';
 
-/** The slowest a throttled relay is ever paced (messages/s): it still learns when the limit lifts. */
+/** The slowest a throttled relay is ever paced (recipients/s): it still learns when the limit lifts. */
 const MIN_RATE = 1;
 /**
  * Additive increase, per second in which sends succeeded: a tenth of the rate the last cut
@@ -55,7 +55,7 @@ function replyReason(r: string, recentlyOk: boolean): CutReason | null {
  * convergence is unit-tested; the pool asks it for a slot before each send.
  */
 export class RelayThrottle {
-  /** Messages/s; null: not paced (no cap configured and never throttled). */
+  /** Recipients/s; null: not paced (no cap configured and never throttled). */
   private rateLimit: number | null;
   private concurrency: number;
   private inFlight = 0;
@@ -64,7 +64,7 @@ export class RelayThrottle {
   private lastIncreaseAt = 0;
   private lastOkAt = Number.NEGATIVE_INFINITY;
   private step = MIN_INCREASE;
-  /** Send start times in the last second: the rate actually achieved, for the first cut. */
+  /** Send start times in the last second, one a recipient: the rate actually achieved, for the first cut. */
   private readonly starts: number[] = [];
 
   constructor(
@@ -76,7 +76,7 @@ export class RelayThrottle {
     this.concurrency = maxConcurrency;
   }
 
-  /** Messages/s this relay is paced at now (null: not paced). */
+  /** Recipients/s this relay is paced at now (null: not paced). */
   get rate(): number | null {
     return this.rateLimit;
   }
@@ -86,19 +86,21 @@ export class RelayThrottle {
   }
 
   /**
-   * Reserves the next send slot: how many ms until it (0: now). A slot is also a concurrency
-   * place, so `begin()` must follow once the wait is over, unless the caller gives it back.
+   * Reserves the next send slot for `count` recipients: how many ms until it (0: now). A relay's
+   * rate counts recipients, as SES's sending quota does (an email to 50 is 50 against it), so an
+   * email takes a slot for each and the next email's slot comes after them all. A slot is also a
+   * concurrency place, so `begin()` must follow once the wait is over, unless the caller gives it back.
    */
-  reserve(now: number): number {
+  reserve(now: number, count = 1): number {
     const interval = this.rateLimit === null ? 0 : 1_000 / this.rateLimit;
     const at = Math.max(now, this.nextSlotAt);
-    this.nextSlotAt = at + interval;
+    this.nextSlotAt = at + interval * count;
     return at - now;
   }
 
-  /** Gives back the latest reservation (the caller will not send now). */
-  unreserve(): void {
-    if (this.rateLimit !== null) this.nextSlotAt -= 1_000 / this.rateLimit;
+  /** Gives back the latest reservation, of `count` recipients (the caller will not send now). */
+  unreserve(count = 1): void {
+    if (this.rateLimit !== null) this.nextSlotAt -= (1_000 / this.rateLimit) * count;
   }
 
   /** Whether another send may start now within the concurrency limit. */
@@ -106,9 +108,10 @@ export class RelayThrottle {
     return this.inFlight < this.concurrency;
   }
 
-  begin(now: number): void {
+  /** A send to `count` recipients starts (the achieved rate, which a first cut halves, counts recipients too). */
+  begin(now: number, count = 1): void {
     this.inFlight++;
-    this.starts.push(now);
+    for (let i = 0; i < count; i++) this.starts.push(now);
     while (this.starts.length > 0 && (this.starts[0] as number) <= now - 1_000) this.starts.shift();
   }
 
