@@ -443,6 +443,17 @@ template runs to its render limit, blocked 137–138 ms before and 4.6–10.5 ms
 the other rows: parsing the body's JSON (about 3 ms for the 1.5 MB batch, with secure-json-parse's scan for \`__proto__\`), and
 the garbage collector, the largest share of the API thread's time in a CPU profile of the run.
 
+Hostile SMTP submissions are in the bench since 2026-12-04 too (the last four rows of a run; a message under
+\`SUBMISSION_MAX_BYTES\`, submitted 10 times from the client process with nodemailer). mailparser parses on the event
+loop: 204 ms for 4.8 MB of quoted-printable text with soft line breaks, 157 ms for iso-2022-jp text, 96 ms for
+format=flowed text, 34 ms for 4.2 MB of HTML: three over the target. Parsing on a thread of its own, as templates
+render, was built and measured the same day and not kept: 17–28 ms for the same four, but the process's peak RSS
+over three rounds of the four messages was 270–298 MB against 213 MB on the event loop (the thread's isolate, and
+copies of the message and its parts on both sides; \`MALLOC_ARENA_MAX=2\` took 25 MB of the difference, a 48 MB heap
+cap on the thread none), and the API's Kubernetes limit is 384 MiB with 272 MB measured under large HTTP bodies alone.
+Left for a streaming parse, or a thread whose copies cost less. One HTML-only message of 4.2 MB had killed the API
+before that day: mailparser derived a text part with html-to-text, past the 128 MB heap; it no longer derives one.
+
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
 runs with (\`packages/stack/src/node-options.ts\`; the images' \`NODE_OPTIONS\` and \`CMD\`, \`npm start\`, the tests, this bench).

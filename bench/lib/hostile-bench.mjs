@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { app as apiApp, serverOptions } from '../../services/api/dist/app.js';
 import { loadConfig } from '../../services/api/dist/config.js';
-import { HOSTILE_REQUESTS, KEY, SLOW_TEMPLATE } from './hostile-requests.mjs';
+import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY, SLOW_TEMPLATE } from './hostile-requests.mjs';
 
 export { HOSTILE_REQUESTS };
 
@@ -28,6 +28,7 @@ export async function hostileBench({ say, runs = 10 }) {
     // The most render time a key may have (a burst of 10 s): every run of the template request renders.
     TEMPLATE_RENDER_MS_PER_SECOND: '1000',
     LOG_LEVEL: 'silent',
+    SUBMISSION_PORT: '0',
   });
   const app = Fastify({ logger: false, ...serverOptions(config) });
   await app.register(apiApp, {
@@ -66,8 +67,16 @@ export async function hostileBench({ say, runs = 10 }) {
     }, 5);
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  await promisify(execFile)(process.execPath, [new URL('./hostile-client.mjs', import.meta.url).pathname, address, String(runs)]);
+  const client = new URL('./hostile-client.mjs', import.meta.url).pathname;
+  await promisify(execFile)(process.execPath, [client, address, String(runs)]);
   await new Promise((resolve) => setTimeout(resolve, 50));
+  // Each hostile submission's window is its client's whole run (SMTP has no request hooks here).
+  for (const [i, [name, raw]] of Object.entries(HOSTILE_SUBMISSIONS).entries()) {
+    windowMax = 0;
+    const { stdout } = await promisify(execFile)(process.execPath, [client, String(app.submissionPort()), String(runs), String(i)]);
+    results[name] = { status: Number(stdout), bodyBytes: raw.length, maxBlockMs: Number(windowMax.toFixed(1)) };
+    names.push(name);
+  }
   for (const name of names) {
     const r = results[name];
     say(`hostile: ${name} → ${r?.status}, worst event-loop block ${r?.maxBlockMs} ms`);

@@ -44,3 +44,19 @@ export const SLOW_TEMPLATE = {
   created_at: new Date(),
   published_at: new Date(),
 };
+
+const mime = (headers, body) =>
+  `From: orders@example.com\r\nTo: c@example.net\r\nSubject: s\r\nMIME-Version: 1.0\r\n${headers}\r\n\r\n${body}`;
+/** The worst messages a key holder can submit over SMTP (under SUBMISSION_MAX_BYTES, 5 MiB): what costs mailparser most. */
+export const HOSTILE_SUBMISSIONS = {
+  'SMTP: text, quoted-printable soft line breaks (4.8 MB)': mime(
+    'Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable',
+    '=41=\r\n'.repeat(800_000),
+  ),
+  'SMTP: text in iso-2022-jp (4.8 MB)': mime(
+    'Content-Type: text/plain; charset=iso-2022-jp',
+    '\x1b$B$3$s$K$A$O\x1b(B hello\r\n'.repeat(200_000),
+  ),
+  'SMTP: text, format=flowed (4.8 MB)': mime('Content-Type: text/plain; format=flowed', 'hello world this is flowed \r\n'.repeat(170_000)),
+  'SMTP: HTML only (4.2 MB)': mime('Content-Type: text/html', '<p>hello <b>world</b> <a href="http://x">x</a></p>\r\n'.repeat(80_000)),
+};

@@ -9,7 +9,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
-import { validatorCompiler } from '../validation.js';
+import { mapInTurns, validatorCompiler } from '../validation.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
 import { submittedRequest } from './submitted-request.js';
@@ -54,7 +54,8 @@ export const submissionPlugin = fp(
         account,
         preflight(batch ? { emails: submitted.bodies } : submitted.bodies[0], config.limits, batch ? config.MAX_BATCH_SIZE : null),
       );
-      const emails = submitted.bodies.map((body) => {
+      // A Bcc-only message is up to MAX_BATCH_SIZE emails: validated one at a time, as a batch is over HTTP.
+      const emails = await mapInTurns(submitted.bodies, (body) => {
         const result = checkEmail(body) as { value?: EmailRequest; error?: Error };
         if (result.error) throw result.error;
         return result.value as EmailRequest;

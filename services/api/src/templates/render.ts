@@ -104,8 +104,8 @@ export class TemplateRenderer {
             : 'the templates ran out of memory and were stopped';
         throw validationProblem([{ path: '', message }]);
       }
-      if (!outcome.ok) throw validationProblem(outcome.problems);
-      return outcome;
+      if (!outcome.result.ok) throw validationProblem(outcome.result.problems);
+      return outcome.result;
     };
     const mine = (this.turns.get(account) ?? Promise.resolve()).then(task, task);
     const tail = mine.catch(() => {});

@@ -72,7 +72,7 @@ t.test('on a template thread, the doubling template is a refusal, not a crash, f
     });
     t.match(
       out,
-      { ok: true, stopped: { problems: [{ path: '/template', message: /template output limit exceeded/ }] } },
+      { result: { ok: true, stopped: { problems: [{ path: '/template', message: /template output limit exceeded/ }] } } },
       `render ${i + 1}`,
     );
     t.notOk('killed' in out, 'its thread was not stopped: the charge refused it first');
