@@ -427,6 +427,12 @@ stdout) each line became a write of its own. With stdout a pipe that another pro
 drains it, the API used 62–71 against 67–78 µs a request (3 interleaved rounds, in-memory stand-ins): this bench's
 figures carry that 5–8 µs. Not changed in this run of the bench.
 
+**The claim's recipients (2026-12-04).** Per-recipient delivery (2026-12-03) made the claim statement also read the
+recipients an earlier attempt settled, skipped by a \`CASE\` on a first attempt. \`bench/ledger-path.mjs\` (first
+attempts, two emails a statement, 3 rounds of 4,000 emails), the build before it and this one alternated, two runs
+each: Postgres 748 and 768 µs of CPU an email before, 763 and 783 µs after (medians; the rounds of one run spread
+558–953 µs as the ledger grows), WAL 3,785–3,793 bytes an email in all four: no cost the bench can see.
+
 **Hostile requests (2026-12-04).** The hostile rows of the table above, and those of every run before, under-read
 the blocks. They were measured with fastify's \`inject()\` in the bench's own process and \`monitorEventLoopDelay()\`
 enabled for each request; the histogram records no delay at its first tick, and \`inject()\` hands over a request
