@@ -29,7 +29,7 @@ if (smtpCase !== undefined) {
   process.exit(0);
 }
 for (const [i, [url, body]] of Object.values(HOSTILE_REQUESTS).entries()) {
-  const payload = JSON.stringify(body);
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
   for (let run = 0; run < runs; run++) {
     const res = await fetch(address + url, {
       method: 'POST',

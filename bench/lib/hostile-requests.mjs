@@ -23,6 +23,15 @@ export const HOSTILE_REQUESTS = {
     }),
   ],
   'text: one 4 MB body': ['/v1/emails', email({ text: 'x'.repeat(4 * 1024 * 1024 - 200) })],
+  // Shapes JSON.parse itself is slow on (a raw string: JSON.stringify would overflow its stack on the second).
+  'tags: one object of 200,000 keys (2.4 MB)': [
+    '/v1/emails',
+    email({ tags: Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, 1])) }),
+  ],
+  'to: 500,000 nested arrays (1 MB)': [
+    '/v1/emails',
+    `{"from":"orders@example.com","to":${'['.repeat(500_000)}${']'.repeat(500_000)},"subject":"s","text":"t"}`,
+  ],
   'template: a send whose template runs to its render limit (3 nested loops over 2,000 items)': [
     '/v1/emails',
     {

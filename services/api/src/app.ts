@@ -6,6 +6,7 @@ import { REQUEST_CHECK_MS, REQUEST_TIMEOUT_MS } from './body-watch.js';
 import { answerClientError } from './client-error.js';
 import type { ApiConfig } from './config.js';
 import { NotReadyError, ShuttingDownError } from './errors.js';
+import { shapedJsonParser } from './json-shape.js';
 import { accessLogPlugin } from './plugins/access-log.js';
 import { authPlugin } from './plugins/auth.js';
 import { bodyBudgetPlugin } from './plugins/body-budget.js';
@@ -52,6 +53,8 @@ export const app = fp(
     // JSON only: fastify also parses text/plain by default, which would let a text body reach
     // validation instead of being refused as the wrong media type (415).
     instance.removeContentTypeParser('text/plain');
+    // A body's nesting and its objects' keys are counted before JSON.parse (json-shape.ts).
+    shapedJsonParser(instance);
     // Route schemas are zod: they validate requests and generate the OpenAPI document.
     instance.setValidatorCompiler(validatorCompiler);
     instance.setSerializerCompiler(serializerCompiler);

@@ -5,6 +5,11 @@ import createError, { type FastifyError } from '@fastify/error';
  * the problem `type` (urn:postline:problem:<code>); the message is the problem `title`.
  */
 export const ValidationError = createError('EMAIL_ERR_VALIDATION', 'The request is invalid', 400);
+export const JsonTooComplexError = createError(
+  'EMAIL_ERR_JSON_TOO_COMPLEX',
+  'The request body nests deeper than 64 levels or has an object of more than 10,000 keys',
+  400,
+);
 export const BadIdempotencyKeyError = createError(
   'EMAIL_ERR_IDEMPOTENCY_KEY',
   'Idempotency-Key must be 1-255 printable ASCII characters',

@@ -10,6 +10,7 @@ export interface ResendError {
 /** Our coded errors → Resend's names and statuses (the ones its SDK and docs list). */
 const BY_CODE: Record<string, { statusCode: number; name: string }> = {
   EMAIL_ERR_VALIDATION: { statusCode: 422, name: 'validation_error' },
+  EMAIL_ERR_JSON_TOO_COMPLEX: { statusCode: 400, name: 'validation_error' },
   EMAIL_ERR_IDEMPOTENCY_KEY: { statusCode: 400, name: 'invalid_idempotency_key' },
   EMAIL_ERR_IDEMPOTENCY_CONFLICT: { statusCode: 409, name: 'invalid_idempotent_request' },
   EMAIL_ERR_SENDER_NOT_ALLOWED: { statusCode: 403, name: 'validation_error' },

@@ -6,6 +6,7 @@ import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
 import { BadIdempotencyKeyError, NotFoundError, retryHint, TooLateError, unlessClientAborted } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
+import { shapedJsonParser } from '../json-shape.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { mapInTurns, valid, validationProblem, validatorCompiler } from '../validation.js';
@@ -30,12 +31,8 @@ export async function resendRoutes(
 ) {
   app.addHook('onRequest', app.authenticate);
   // The SDK sends `Content-Type: application/json` with no body on cancel; Resend accepts that,
-  // so here (only) an empty JSON body is no body. Anything else goes to fastify's own parser.
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : json(request, body as string, done),
-  );
+  // so here (only) an empty JSON body is no body. Anything else is parsed as on /v1 (json-shape.ts).
+  shapedJsonParser(app, { emptyIsNoBody: true });
   const checkEmail = validatorCompiler({ schema: schemas.email, httpPart: 'body', method: 'POST', url: '/resend/emails' });
   const checkSchedule = validatorCompiler({
     schema: z.object({ scheduled_at: scheduledAtSchema(config.limits.maxScheduleDays) }),
