@@ -63,7 +63,7 @@ export async function templateRoutes(
   });
 
   app.patch('/templates/:id', { schema: schemas.updateTemplate }, async (request) => {
-    // checkSource runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
+    // The check runs inside the transaction, on the draft as it will be; its 400 passes fromLedger.
     const check = (content: TemplateContent) => app.templates.check(request.account, content);
     const updated = await fromLedger(() => updateDraft(app.ledger, request.account, request.params.id, request.body, storage, check));
     if (updated === false) throw new TemplateNameTakenError();
