@@ -183,18 +183,19 @@ t.test('AIMD: a relay answering 454 above 20/s is paced near 20/s, without a sto
   t.equal(free.received.length, free_.sent, `the other relay took all ${free_.sent} emails offered to it meanwhile`);
 });
 
-t.test("maxRate counts recipients: an email to three at 2/s holds the relay's next slot 1.5 s away", async (t) => {
+t.test("maxRate counts recipients: an email to three at 1/s holds the relay's next slot 3 s away", async (t) => {
   const s = await sink(t);
-  const p = pool(t, [`${s.url}?name=ses&maxRate=2`]);
+  const p = pool(t, [`${s.url}?name=ses&maxRate=1`]);
   const three = envelope({}, { to: ['a@example.net', 'b@example.net'], cc: 'c@example.net' });
   t.match(await sent(p, three), { kind: 'sent' }, 'the first email goes at once');
   const next = await p.send(envelope());
   t.match(next, { reason: 'throttled' }, 'the next one is not sent now');
+  // Three slots at 1/s less the first send's own time (at most 2 s even on a loaded host); counted once, it was 1 s.
   const wait = (next as { wait: number }).wait;
-  t.ok(wait > 1_000 && wait <= 1_500, `its slot is ${wait} ms away: after three recipients at 2/s, not one`);
+  t.ok(wait > 1_000 && wait <= 3_000, `its slot is ${wait} ms away: after three recipients at 1/s, not one`);
   // A retry to the one recipient left counts one.
   await new Promise((resolve) => setTimeout(resolve, wait));
   t.match(await p.send(three, ['c@example.net']), { kind: 'sent' });
-  // Its one slot is 500 ms: within MAX_SLOT_WAIT_MS, so the next email waits in place and goes.
+  // Its one slot is at most 1 s away: within MAX_SLOT_WAIT_MS, so the next email waits in place and goes.
   t.match(await p.send(envelope()), { kind: 'sent' }, 'after a send to one, the next waits in place and is sent');
 });
