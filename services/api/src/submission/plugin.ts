@@ -9,7 +9,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
-import { mapInTurns, validatorCompiler } from '../validation.js';
+import { mapInTurns, valid, validatorCompiler } from '../validation.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
 import { submittedRequest } from './submitted-request.js';
@@ -55,11 +55,7 @@ export const submissionPlugin = fp(
         preflight(batch ? { emails: submitted.bodies } : submitted.bodies[0], config.limits, batch ? config.MAX_BATCH_SIZE : null),
       );
       // A Bcc-only message is up to MAX_BATCH_SIZE emails: validated one at a time, as a batch is over HTTP.
-      const emails = await mapInTurns(submitted.bodies, (body) => {
-        const result = checkEmail(body) as { value?: EmailRequest; error?: Error };
-        if (result.error) throw result.error;
-        return result.value as EmailRequest;
-      });
+      const emails = await mapInTurns(submitted.bodies, (body) => valid<EmailRequest>(checkEmail, body));
       checkSenders(emails, config.SENDER_DOMAINS);
       const accepted = await accept(app, { account, log }, emails, { idempotencyKey: submitted.idempotencyKey, batch });
       return accepted.map((a) => a.id).join(' ');
