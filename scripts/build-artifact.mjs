@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchKafkajs } from './patch-kafkajs.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [service, outArg] = process.argv.slice(2);
@@ -43,4 +44,6 @@ execFileSync('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', 
   cwd: out,
   stdio: 'inherit',
 });
+// --ignore-scripts above skips the root's postinstall, which applies this.
+patchKafkajs(out);
 process.stdout.write(`${out}: node ${`services/${service}/dist/server.js`}\n`);

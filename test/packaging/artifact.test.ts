@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { KAFKAJS_PATCH_MARKER } from '../../packages/runtime/src/kafkajs-patch.js';
 import {
   SERVICE_COMMAND_LINE_FLAGS,
   SERVICE_NODE_OPTIONS,
@@ -62,6 +63,8 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
       for (const name of ['smtp-server', 'mailparser']) t.ok(modules.includes(name), `api: ${name} (SMTP submission) in the image`);
     t.notOk(existsSync(join(out, svc, 'packages/stack')), `${svc}: no local stack`);
     t.ok(existsSync(join(out, svc, `services/${svc}/dist/server.js`)), `${svc}: its entry point`);
+    const sendMessages = readFileSync(join(out, svc, 'node_modules/kafkajs/src/producer/sendMessages.js'), 'utf8');
+    t.match(sendMessages, KAFKAJS_PATCH_MARKER, `${svc}: its kafkajs is patched (the install skipped postinstall)`);
   }
   t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
 

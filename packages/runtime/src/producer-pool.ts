@@ -1,4 +1,5 @@
 import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { warnUnlessKafkajsPatched } from './kafkajs-patch.js';
 import type { LogSink } from './logger.js';
 import { fastDefaultPartitioner } from './murmur2.js';
 import { sendCovered } from './send-covered.js';
@@ -41,6 +42,7 @@ export class ProducerPool {
     private readonly compression: 'none' | 'gzip' = 'none',
   ) {
     this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null }));
+    warnUnlessKafkajsPatched(log);
   }
 
   private create(): Producer {

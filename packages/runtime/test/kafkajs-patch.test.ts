@@ -1,0 +1,150 @@
+// test-plan: standalone
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import t from 'tap';
+import { KAFKAJS_PATCH_MARKER, kafkajsPatched } from '../src/kafkajs-patch.js';
+
+const require = createRequire(import.meta.url);
+const repoRoot = join(import.meta.dirname, '../../..');
+const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
+  KAFKAJS_PATCH_MARKER: string;
+  patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
+};
+
+t.test('the kafkajs installed here carries the mend, under the marker the services look for', async (t) => {
+  t.equal(script.KAFKAJS_PATCH_MARKER, KAFKAJS_PATCH_MARKER);
+  t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
+});
+
+interface Produced {
+  broker: number;
+  partition: number;
+  firstSequence: number;
+}
+
+/**
+ * kafkajs' own producer/sendMessages.js, driven through the two-broker race that wrote a record
+ * twice: broker 1 refuses its partition at once (NOT_LEADER_FOR_PARTITION, retriable) while
+ * broker 0's request is still waiting for its acks. The cluster, the brokers and the sequence
+ * bookkeeping are fakes shaped like kafkajs' own; the send logic and the retrier are the real ones.
+ */
+async function raceTwoBrokers(): Promise<{ produced: Produced[]; acked: number[] }> {
+  const createSendMessages = require('kafkajs/src/producer/sendMessages');
+  const createRetry = require('kafkajs/src/retry');
+  const { createErrorFromCode } = require('kafkajs/src/protocol/error');
+  const produced: Produced[] = [];
+  const sequences = new Map<number, number>();
+  const locks = new Map<object, Promise<void>>();
+  const releases = new Map<object, () => void>();
+  let refusals = 1;
+  const broker = (nodeId: number, delayMs: number) => ({
+    nodeId,
+    async produce({ topicData }: { topicData: { partitions: { partition: number; firstSequence: number }[] }[] }) {
+      await new Promise((r) => setTimeout(r, delayMs));
+      const partitions = topicData[0]?.partitions ?? [];
+      if (nodeId === 1 && refusals-- > 0) throw createErrorFromCode(6);
+      for (const p of partitions) produced.push({ broker: nodeId, partition: p.partition, firstSequence: p.firstSequence });
+      return {
+        topics: [{ topicName: 'emails', partitions: partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })) }],
+      };
+    },
+  });
+  const brokers = [broker(0, 300), broker(1, 5)];
+  const send = createSendMessages({
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    retrier: createRetry({ retries: 5, initialRetryTime: 20, maxRetryTime: 50 }),
+    cluster: {
+      refreshMetadataIfNecessary: async () => {},
+      refreshMetadata: async () => {},
+      addMultipleTargetTopics: async () => {},
+      isConnected: () => true,
+      findTopicPartitionMetadata: () => [
+        { partitionId: 0, leader: 0 },
+        { partitionId: 1, leader: 1 },
+      ],
+      // Partition n is led by broker n.
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => Object.fromEntries(partitions.map((p) => [p, [Number(p)]])),
+      findBroker: async ({ nodeId }: { nodeId: string }) => brokers[Number(nodeId)],
+    },
+    eosManager: {
+      isTransactional: () => false,
+      getProducerId: () => 1,
+      getProducerEpoch: () => 0,
+      getSequence: (_topic: string, p: number) => sequences.get(p) ?? 0,
+      updateSequence: (_topic: string, p: number, n: number) => sequences.set(p, (sequences.get(p) ?? 0) + n),
+      async acquireBrokerLock(b: object) {
+        while (locks.has(b)) await locks.get(b);
+        locks.set(b, new Promise<void>((r) => releases.set(b, r)));
+      },
+      async releaseBrokerLock(b: object) {
+        locks.delete(b);
+        releases.get(b)?.();
+      },
+    },
+  });
+  const result: { partition: number }[] = await send({
+    acks: -1,
+    timeout: 5_000,
+    topicMessages: [
+      {
+        topic: 'emails',
+        messages: [
+          { partition: 0, value: 'a' },
+          { partition: 1, value: 'b' },
+        ],
+      },
+    ],
+  });
+  return { produced, acked: result.map((r) => r.partition).sort() };
+}
+
+t.test('a retry waits for every broker request in flight, so none is sent twice', async (t) => {
+  const { produced, acked } = await raceTwoBrokers();
+  t.same(acked, [0, 1], 'both partitions acknowledged');
+  t.same(
+    produced.filter((p) => p.partition === 0),
+    [{ broker: 0, partition: 0, firstSequence: 0 }],
+    'broker 0 wrote its record once (unpatched: again, under sequence 1, a record the broker would keep)',
+  );
+  t.same(
+    produced.filter((p) => p.partition === 1),
+    [{ broker: 1, partition: 1, firstSequence: 0 }],
+    "the refused partition went again under its rolled-back sequence (a duplicate of it is the broker's to drop)",
+  );
+});
+
+t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-patch-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'node_modules/kafkajs');
+  mkdirSync(join(dir, 'src/producer'), { recursive: true });
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', workspaces: [] }));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
+  const file = join(dir, 'src/producer/sendMessages.js');
+  // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
+  const original = [
+    'try {',
+    '        const requests = await createProducerRequests(responsePerBroker)',
+    '        await Promise.all(requests)',
+    '        return Array.from(responsePerBroker.values()).flat()',
+    '',
+  ].join('\n');
+  writeFileSync(file, original);
+
+  t.match(script.patchKafkajs(root), [{ file, state: 'patched' }]);
+  const patched = readFileSync(file, 'utf8');
+  t.match(patched, KAFKAJS_PATCH_MARKER);
+  t.match(patched, 'await Promise.allSettled(requests)');
+  t.notMatch(patched, 'await Promise.all(requests)');
+  t.match(script.patchKafkajs(root), [{ file, state: 'already' }], 'a second run changes nothing');
+  t.equal(readFileSync(file, 'utf8'), patched);
+
+  const other = 'await Promise.all(somethingElse)\n';
+  writeFileSync(file, other);
+  t.throws(() => script.patchKafkajs(root), /kafkajs 2\.2\.4\) is not the text this patch was written for/);
+  t.equal(readFileSync(file, 'utf8'), other, 'an unknown text is left as it was');
+});
