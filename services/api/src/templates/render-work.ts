@@ -66,39 +66,27 @@ const cache = new CompiledCache();
 
 export function runWork(work: Work): WorkResult {
   if (work.kind === 'render') return renderAll(work);
-  try {
-    checkSource(work.content);
-    return { ok: true, rendered: [] };
-  } catch (error) {
-    if (error instanceof Problem) return { ok: false, problems: error.problems };
-    throw error;
-  }
-}
-
-class Problem extends Error {
-  constructor(readonly problems: FieldError[]) {
-    super(problems[0]?.message);
-  }
+  const problems = sourceProblems(work.content);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, rendered: [] };
 }
 
 /**
  * A template is accepted only if every part parses, reads no other file, and uses only the
  * variables it declares: a typo is a 400 now, not a failed send later.
  */
-function checkSource(content: CheckWork['content']): void {
+function sourceProblems(content: CheckWork['content']): FieldError[] {
   let compiled: CompiledParts;
   try {
     compiled = compile(content);
   } catch (error) {
-    if (error instanceof TemplateSourceError) throw new Problem([{ path: `/${error.part}`, message: `does not parse: ${error.message}` }]);
+    if (error instanceof TemplateSourceError) return [{ path: `/${error.part}`, message: `does not parse: ${error.message}` }];
     throw error;
   }
-  const problems = [...usedVariables(compiled)].flatMap(([part, names]) =>
+  return [...usedVariables(compiled)].flatMap(([part, names]) =>
     names
       .filter((n) => !Object.hasOwn(content.variables, n))
       .map((n) => ({ path: `/${part}`, message: `uses ${n}, which is not declared in variables` })),
   );
-  if (problems.length > 0) throw new Problem(problems);
 }
 
 function renderAll(work: RenderWork): WorkResult {
