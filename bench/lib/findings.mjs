@@ -433,8 +433,8 @@ attempts, two emails a statement, 3 rounds of 4,000 emails), the build before it
 each: Postgres 748 and 768 µs of CPU an email before, 763 and 783 µs after (medians; the rounds of one run spread
 558–953 µs as the ledger grows), WAL 3,785–3,793 bytes an email in all four: no cost the bench can see.
 
-**Hostile requests (2026-12-04).** The hostile rows of the table above, and those of every run before, under-read
-the blocks. They were measured with fastify's \`inject()\` in the bench's own process and \`monitorEventLoopDelay()\`
+**Hostile requests (2026-12-04).** The hostile rows of every full run before 2026-12-04 06:32 UTC under-read the
+blocks. They were measured with fastify's \`inject()\` in the bench's own process and \`monitorEventLoopDelay()\`
 enabled for each request; the histogram records no delay at its first tick, and \`inject()\` hands over a request
 whole, so a request handled in the turn that enabled the histogram blocked unseen (1–3 samples a window). Timed with
 fastify's own hooks, a batch of 100 emails of 50 long quoted recipients (1.5 MB; the row's name said 3.5 MB until now) spent 20–50 ms in its validation
@@ -448,6 +448,11 @@ that work is done (\`mapInTurns\` and \`validateInTurns\`, \`services/api/src/va
 template runs to its render limit, blocked 137–138 ms before and 4.6–10.5 ms after. What is left in the 15–21 ms of
 the other rows: parsing the body's JSON (about 3 ms for the 1.5 MB batch, with secure-json-parse's scan for \`__proto__\`), and
 the garbage collector, the largest share of the API thread's time in a CPU profile of the run.
+The full run of 2026-12-04 06:32 UTC, the first over a socket, read the two batches at 23.9 and 48.7 ms. Repeated
+alone right after (\`npm run bench:hostile\`, three runs of 10 each), the same rows read 17.0–52.4 ms, the highest
+in a different row each time. What moves them is the garbage collector: with \`--trace-gc\` the bench's API process
+(the API's 128 MB heap) ran mark-compacts of 20–39 ms while these requests were handled, at 75–105 MB of heap. A row
+that lands one in its window reads about 30 ms more. So the batches sit at the target, not safely under it.
 
 Two shapes JSON.parse itself is slow on were added on 2026-12-04: one object of 200,000 keys (2.4 MB) and 500,000
 nested arrays (1 MB). They blocked 158 and 147 ms; the body's nesting and each object's keys are now counted in one
