@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { KAFKAJS_PATCH_MARKER, kafkajsPatched } from '../src/kafkajs-patch.js';
+import { KAFKAJS_PATCH_MARKER, kafkajsPatched, warnUnlessKafkajsPatched } from '../src/kafkajs-patch.js';
+import type { LogSink } from '../src/logger.js';
 
 const require = createRequire(import.meta.url);
 const repoRoot = join(import.meta.dirname, '../../..');
@@ -147,4 +148,24 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   writeFileSync(file, other);
   t.throws(() => script.patchKafkajs(root), /kafkajs 2\.2\.4\) is not the text this patch was written for/);
   t.equal(readFileSync(file, 'utf8'), other, 'an unknown text is left as it was');
+});
+
+t.test('a service tells, once, when the kafkajs it loads lacks the mend', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-check-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const file = join(root, 'node_modules/kafkajs/src/producer/sendMessages.js');
+  mkdirSync(join(root, 'node_modules/kafkajs/src/producer'), { recursive: true });
+  writeFileSync(join(root, 'node_modules/kafkajs/package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
+  const from = pathToFileURL(join(root, 'service.js'));
+  writeFileSync(file, 'await Promise.all(requests)\n');
+  t.notOk(kafkajsPatched(from), 'an unpatched copy');
+  writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n`);
+  t.ok(kafkajsPatched(from), 'a patched copy');
+  t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
+
+  const warned: string[] = [];
+  const log = { warn: (_o: unknown, msg: string) => warned.push(msg) } as unknown as LogSink;
+  warnUnlessKafkajsPatched(log, () => false);
+  warnUnlessKafkajsPatched(log, () => false);
+  t.same(warned, ['kafkajs is not patched: a produce retry can write a record twice'], 'once per process');
 });
