@@ -15,9 +15,9 @@
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
 //
 //   node scripts/patch-kafkajs.mjs [ROOT]     (ROOT: a folder whose package.json lists the workspaces)
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the patched file says; the services look for it. */
@@ -34,14 +34,17 @@ const PATCHED = `        const requests = await createProducerRequests(responseP
         if (failed) throw failed.reason
 `;
 
-/** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it). */
+/** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */
 function kafkajsCopies(root) {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const copies = new Set();
+  // Resolution answers real paths: compare with the root's own.
+  const inside = realpathSync(root) + sep;
   for (const dir of [root, ...(pkg.workspaces ?? []).map((ws) => join(root, ws))]) {
     if (!existsSync(join(dir, 'package.json'))) continue;
     try {
-      copies.add(dirname(createRequire(join(dir, 'package.json')).resolve('kafkajs/package.json')));
+      const found = dirname(createRequire(join(dir, 'package.json')).resolve('kafkajs/package.json'));
+      if (found.startsWith(inside)) copies.add(found);
     } catch {
       // This workspace does not use kafkajs.
     }
