@@ -11,11 +11,9 @@ import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { app as apiApp, serverOptions } from '../../services/api/dist/app.js';
 import { loadConfig } from '../../services/api/dist/config.js';
-import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY, SLOW_TEMPLATE } from './hostile-requests.mjs';
+import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY, payloadOf, SLOW_TEMPLATE } from './hostile-requests.mjs';
 
 export { HOSTILE_REQUESTS };
-
-const bytes = (body) => (typeof body === 'string' ? body : JSON.stringify(body)).length;
 
 /** For each hostile request: the longest event-loop block while it is handled (ms), over `runs` runs. */
 export async function hostileBench({ say, runs = 10 }) {
@@ -64,7 +62,7 @@ export async function hostileBench({ say, runs = 10 }) {
     const name = names[Number(request.headers['x-bench-case'])];
     if (!name) return;
     setTimeout(() => {
-      results[name] ??= { status: reply.statusCode, bodyBytes: bytes(HOSTILE_REQUESTS[name][1]), maxBlockMs: 0 };
+      results[name] ??= { status: reply.statusCode, bodyBytes: payloadOf(HOSTILE_REQUESTS[name][1]).length, maxBlockMs: 0 };
       results[name].maxBlockMs = Math.max(results[name].maxBlockMs, Number(windowMax.toFixed(1)));
     }, 5);
   });

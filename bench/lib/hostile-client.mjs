@@ -3,7 +3,7 @@
 // submission (below). Each request
 // names its case (x-bench-case) and goes alone, with a pause after it for the API's timer to read.
 import nodemailer from 'nodemailer';
-import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY } from './hostile-requests.mjs';
+import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY, payloadOf } from './hostile-requests.mjs';
 
 const [address, runs, smtpCase] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
 if (smtpCase !== undefined) {
@@ -29,7 +29,7 @@ if (smtpCase !== undefined) {
   process.exit(0);
 }
 for (const [i, [url, body]] of Object.values(HOSTILE_REQUESTS).entries()) {
-  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  const payload = payloadOf(body);
   for (let run = 0; run < runs; run++) {
     const res = await fetch(address + url, {
       method: 'POST',

@@ -4,6 +4,9 @@ export const KEY = 'bench-key-0123456789abcdef0123';
 const email = (over = {}) => ({ from: 'Shop <orders@example.com>', to: 'c@example.net', subject: 's', text: 't', ...over });
 const longAddress = (i) => `"${'N'.repeat(150)}, ${i}" <${'l'.repeat(60)}${i}@${'d'.repeat(60)}.example.net>`;
 
+/** A request's body as sent: most are objects, and a raw string is sent as it is (JSON.stringify would overflow on some). */
+export const payloadOf = (body) => (typeof body === 'string' ? body : JSON.stringify(body));
+
 export const HOSTILE_REQUESTS = {
   'to: 200,000 × "a@" (1 MB)': ['/v1/emails', email({ to: Array.from({ length: 200_000 }, () => 'a@') })],
   'batch: 100 valid emails × 50 long quoted recipients (1.5 MB)': [

@@ -61,8 +61,8 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * Polls `check` every `everyMs` until it holds or `ms` have passed; resolves to its last answer,
  * so a test asserts on it rather than hanging: for waiting on a condition, never on a fixed time.
  */
-export async function waitUntil(check: () => boolean, ms: number, everyMs = 50): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(everyMs)) if (check()) return true;
+export async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(everyMs)) if (await check()) return true;
   return check();
 }
 

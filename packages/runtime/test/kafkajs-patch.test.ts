@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { KAFKAJS_PATCH_MARKER, kafkajsPatched, warnUnlessKafkajsPatched } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
 
@@ -118,14 +118,19 @@ t.test('a retry waits for every broker request in flight, so none is sent twice'
   );
 });
 
-t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-patch-'));
+/** A project folder holding a kafkajs 2.2.4 of one file, sendMessages.js (`file`), removed after the test. */
+function fakeInstall(t: Test): { root: string; file: string } {
+  const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'node_modules/kafkajs');
   mkdirSync(join(dir, 'src/producer'), { recursive: true });
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', workspaces: [] }));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
-  const file = join(dir, 'src/producer/sendMessages.js');
+  return { root, file: join(dir, 'src/producer/sendMessages.js') };
+}
+
+t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
+  const { root, file } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -151,11 +156,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks the mend', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-check-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const file = join(root, 'node_modules/kafkajs/src/producer/sendMessages.js');
-  mkdirSync(join(root, 'node_modules/kafkajs/src/producer'), { recursive: true });
-  writeFileSync(join(root, 'node_modules/kafkajs/package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
+  const { root, file } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');

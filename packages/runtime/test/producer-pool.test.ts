@@ -1,7 +1,7 @@
 import type { Message } from 'kafkajs';
 import t from 'tap';
-import { sleep, uniqueName } from '../../../test/helpers/env.js';
-import { testKafka } from '../../../test/helpers/kafka.js';
+import { uniqueName, waitUntil } from '../../../test/helpers/env.js';
+import { testKafka, topicSize } from '../../../test/helpers/kafka.js';
 import { ensureTopics, type LogSink, ProducerPool, topicOffsets } from '../src/index.js';
 
 /** A sink that keeps the warnings' messages. */
@@ -71,13 +71,14 @@ t.test('sends to topics still spreading write each record once (kafkajs retried 
   for (let round = 0; round < rounds; round++) {
     const topic = uniqueName('spreading');
     await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: false });
-    for (let led = false; !led; await sleep(50)) {
+    const led = await waitUntil(async () => {
       const partitions = (await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null))?.topics[0]?.partitions ?? [];
-      led = partitions.length === 6 && partitions.every((p) => p.leader >= 0);
-    }
+      return partitions.length === 6 && partitions.every((p) => p.leader >= 0);
+    }, 30_000);
+    if (!led) throw new Error(`${topic}: no leaders within 30 s`);
     const messages = [0, 1, 2, 3, 4, 5].map((partition): Message => ({ key: `k${partition}`, value: 'x', partition }));
     await pool.send(0, topic, messages, 10_000);
-    const held = (await topicOffsets(admin, topic)).reduce((n, o) => n + Number(o.high), 0);
+    const held = await topicSize(kafka, topic);
     if (held !== messages.length) over.push(`${topic}: ${held}`);
   }
   t.same(over, [], `${rounds} topics, 6 records each, each written once`);
