@@ -79,6 +79,20 @@ t.test('SMTP submission, with the production defaults', async (t) => {
     t.equal(received(id)[0]?.subject, subject);
   });
 
+  await t.test('smtplib: text in ISO-2022-JP and quoted-printable HTML arrive as they were written', async (t) => {
+    // Python's email writes both: the parts the API decodes itself, a piece at a time, before
+    // mailparser reads them (streaming-parts.ts). What the SMTP server received is the judge.
+    const text = 'こんにちは、世界。\nカタカナ and ASCII, line two.\n';
+    const html = `<p style="color: red">Café — naïve = ${'long line '.repeat(30)}</p>\n<p>  trailing spaces kept inside</p>\n`;
+    const { steps } = await submit({ subject: 'Japanese', text, textCharset: 'iso-2022-jp', html, htmlCte: 'quoted-printable' });
+    t.equal(steps.at(-1)?.code, 250, JSON.stringify(steps.at(-1)));
+    const id = queuedId(steps) as string;
+    t.ok(await eventually(async () => received(id).length > 0, 60_000), 'the SMTP server received it');
+    const mail = await simpleParser(received(id)[0]?.raw ?? '');
+    t.equal(mail.text, text, 'the text, from ISO-2022-JP');
+    t.equal(mail.html, html, 'the HTML, from quoted-printable');
+  });
+
   await t.test('refusals: a wrong key, a disallowed sender, too many recipients, a message over SIZE', async (t) => {
     t.same(codes((await submit({ password: 'not-a-key-of-this-service' })).steps), ['ehlo 250', 'auth 535']);
     t.same(codes((await submit({ password: null })).steps), ['ehlo 250', 'mail 530'], 'no AUTH, no mail');

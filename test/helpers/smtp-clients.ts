@@ -34,6 +34,11 @@ export interface SmtplibRequest {
   cc?: string[];
   subject?: string;
   text?: string;
+  /** The text part's charset (Python's email encodes the text in it); utf-8 when not given. */
+  textCharset?: string;
+  html?: string;
+  /** The HTML part's transfer encoding ("quoted-printable", "base64"); Python's choice when not given. */
+  htmlCte?: string;
   messageId?: string;
   headers?: Record<string, string>;
   attachmentBytes?: number;

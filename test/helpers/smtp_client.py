@@ -1,6 +1,6 @@
 """Submits one message with Python's smtplib (a client no one here wrote), step by step, and prints
 each reply as JSON. Input (stdin, JSON): host, port, user, password (null: no AUTH), mailFrom,
-rcptTo, from, to, cc, subject, text, html, messageId, headers, attachmentBytes."""
+rcptTo, from, to, cc, subject, text, textCharset, html, htmlCte, messageId, headers, attachmentBytes."""
 import json
 import smtplib
 import sys
@@ -26,9 +26,9 @@ if req.get("messageId"):
     msg["Message-ID"] = req["messageId"]
 for name, value in (req.get("headers") or {}).items():
     msg[name] = value
-msg.set_content(req.get("text", "hello from smtplib"))
+msg.set_content(req.get("text", "hello from smtplib"), charset=req.get("textCharset", "utf-8"))
 if req.get("html"):
-    msg.add_alternative(req["html"], subtype="html")
+    msg.add_alternative(req["html"], subtype="html", cte=req.get("htmlCte"))
 if req.get("attachmentBytes"):
     msg.add_attachment(b"x" * req["attachmentBytes"], maintype="application", subtype="octet-stream", filename="big.bin")
 raw = msg.as_bytes()
