@@ -1,4 +1,5 @@
 import type { ParsedMail } from 'mailparser';
+import { MessageUnreadableError } from '../errors.js';
 import { findPackage, loadOnce } from '../lazy-module.js';
 
 type Mailparser = typeof import('mailparser');
@@ -23,6 +24,10 @@ export function lazyParser(specifier = 'mailparser'): (raw: Buffer) => Promise<P
     // skipHtmlToText: an HTML-only message is sent as it came, HTML only. mailparser would derive a
     // text part with html-to-text, which a 4.2 MB HTML body took the API's 128 MB heap to its limit
     // with: the process died (fast/submission-hostile.test.ts).
-    return simpleParser(streamingParts(raw), { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true });
+    const options = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true };
+    // A message the parser refuses is the client's to mend (a 5xx), not one to send again as it is.
+    return simpleParser(streamingParts(raw), options).catch((error: Error & { code?: string }) => {
+      throw error.code === 'EMAIL_ERR_MESSAGE_UNREADABLE' ? error : new MessageUnreadableError(error.message, { cause: error });
+    });
   };
 }

@@ -18,6 +18,8 @@ export function toSmtpReply(error: AnyError): Error & { responseCode: number } {
   switch (error.code) {
     case 'EMAIL_ERR_VALIDATION':
       return smtpError(550, `5.6.0 Message refused: ${first ? `${first.path} ${first.message}` : error.message}`);
+    case 'EMAIL_ERR_MESSAGE_UNREADABLE':
+      return smtpError(550, `5.6.0 ${error.message}`);
     case 'EMAIL_ERR_SENDER_NOT_ALLOWED':
       return smtpError(550, '5.7.1 Sender domain not allowed');
     case 'EMAIL_ERR_IDEMPOTENCY_CONFLICT':

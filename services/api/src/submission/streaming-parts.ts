@@ -1,63 +1,124 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Joiner, type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
-import { base64Decoder, base64Encoder, type Codec, chain, japaneseToUtf8, qpDecoder } from './part-codecs.js';
+import { MessageUnreadableError } from '../errors.js';
+import { flowedDecoder } from './flowed-codec.js';
+import { base64Decoder, base64Encoder, type Codec, chain, japaneseToUtf8 } from './part-codecs.js';
+import { qpDecoder } from './qp-codec.js';
 
-/** What mailparser reads as text (its textTypes): a part of another type, or not inline, is an attachment it does not charset-decode. */
-const TEXT_TYPES = new Set(['text/plain', 'text/html', 'message/delivery-status']);
+/**
+ * What mailparser reads as text (its textTypes): a part of another type, or not inline, is an
+ * attachment it does not charset-decode. message/delivery-status is text unless mailparser is
+ * told to keep it (keepDeliveryStatus, as the bounce listener does).
+ */
+const textTypes = (keepDeliveryStatus: boolean) =>
+  new Set(['text/plain', 'text/html', ...(keepDeliveryStatus ? [] : ['message/delivery-status'])]);
+/**
+ * The most line breaks the parts mailparser reads as text may have, together. mailparser makes a
+ * part's text one string and reads its CRLFs as LF with one regular expression, in one turn of
+ * the event loop, and its work and garbage grow with their number: 200,000 took 20 MB of heap and
+ * 29 ms, 1.6 million (a 4.8 MB message of empty lines) 103 MB and 290 ms, and three of those at
+ * once ended the API (its heap is 128 MB; one account's share of the body budget holds four). Text written to be read has lines of tens of bytes:
+ * 200,000 of them fill SUBMISSION_MAX_BYTES at 26 bytes a line.
+ */
+export const MAX_TEXT_LINES = 200_000;
 /** The message goes to the splitter in pieces this size: each is split, and its lines rewritten, in a turn of the event loop. */
 const FEED_BYTES = 16 * 1024;
 
-function readAsText(node: MimeNode): boolean {
+function readAsText(node: MimeNode, types: Set<string>): boolean {
   const type = node.contentType || (node.root ? 'text/plain' : '');
-  return TEXT_TYPES.has(type) && (!node.disposition || node.disposition === 'inline');
+  return types.has(type) && (!node.disposition || node.disposition === 'inline');
+}
+
+/** Each codec after the one before it. */
+const chained = (codecs: Codec[]): Codec => codecs.reduce((first, second) => chain(first, second));
+
+/** Counts the line breaks of the text parts of a message, and refuses it past MAX_TEXT_LINES. */
+function lineCount(): () => Codec {
+  let lines = 0;
+  return () => ({
+    write(chunk) {
+      for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) lines++;
+      if (lines > MAX_TEXT_LINES) throw new MessageUnreadableError(`its text has more than ${MAX_TEXT_LINES} lines`);
+      return chunk;
+    },
+    end: () => Buffer.alloc(0),
+  });
 }
 
 /**
- * The codec that rewrites a part as base64 of what mailparser would decode from it, or null for a
- * part mailparser decodes as it arrives. Rewritten: quoted-printable (libqp's stream keeps the
- * whole part and decodes it at its end), and text in a Japanese charset (libmime keeps the
- * whole part for encoding-japanese), whose bytes become UTF-8 and its charset says so. Base64
- * carries any bytes, so a decoded part cannot turn into a MIME boundary or a header.
+ * The codec that rewrites a part as base64 of what mailparser would read from it, or null for a
+ * part left as it came. The steps mailparser's libraries take in one piece at the part's end are
+ * taken here a piece at a time, in mailparser's order, and the part's headers no longer ask for
+ * them: quoted-printable (libqp's stream), format=flowed (mailsplit's FlowedDecoder), a Japanese
+ * charset (libmime keeps the part for encoding-japanese; the bytes become UTF-8, and the charset
+ * says so). Every part mailparser reads as text is rewritten, so its lines are counted
+ * (`counted`). Base64 carries any bytes, so a decoded part cannot turn into a MIME boundary or
+ * a header. A multipart's own lines and an embedded message mailsplit reads into are left alone.
  */
-function rewriteOf(node: MimeNode): Codec | null {
-  if (node.multipart) return null;
+function rewriteOf(node: MimeNode, counted: () => Codec, types: Set<string>): Codec | null {
+  if (node.multipart || node.messageNode || !node.headers) return null;
   const encoding = node.encoding || '';
-  const japanese = readAsText(node) && node.charset ? japaneseToUtf8(node.charset) : null;
-  if (encoding !== 'quoted-printable' && !japanese) return null;
-  let codec: Codec | null = encoding === 'quoted-printable' ? qpDecoder() : encoding === 'base64' ? base64Decoder() : null;
+  const text = readAsText(node, types);
+  if (!text && encoding !== 'quoted-printable') return null;
+  const steps: Codec[] = [];
+  if (encoding === 'quoted-printable') steps.push(qpDecoder());
+  else if (encoding === 'base64') steps.push(base64Decoder());
+  if (text && node.flowed) {
+    steps.push(flowedDecoder(node.delSp));
+    node.flowed = false;
+    node.delSp = false;
+    node.setContentType(false); // drops format= and delsp=
+  }
+  const japanese = text && node.charset ? japaneseToUtf8(node.charset) : null;
   if (japanese) {
-    codec = codec ? chain(codec, japanese) : japanese;
+    steps.push(japanese);
     node.setCharset('utf-8');
   }
-  if (node.headers) node.headers.update('Content-Transfer-Encoding', 'base64');
-  return chain(codec as Codec, base64Encoder());
+  if (text) steps.push(counted());
+  steps.push(base64Encoder());
+  node.headers.update('Content-Transfer-Encoding', 'base64');
+  return chained(steps);
+}
+
+/** What `work` threw, or null. */
+function attempt(work: () => void): Error | null {
+  try {
+    work();
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 /** Between mailsplit's splitter and joiner: each part's body through the codec its headers were rewritten for. */
 class PartRewriter extends Transform {
   private node: MimeNode | null = null;
   private codec: Codec | null = null;
+  private readonly counted = lineCount();
 
-  constructor() {
+  constructor(private readonly types: Set<string>) {
     super({ objectMode: true });
   }
 
+  // A codec's refusal (the line count) is the stream's error, not an exception out of write().
   override _transform(chunk: SplitterChunk, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (chunk.type === 'body' && this.codec && chunk.node === this.node) this.give(this.codec.write(chunk.value));
-    else {
-      this.endPart();
-      if (chunk.type === 'node') {
-        this.node = chunk;
-        this.codec = rewriteOf(chunk);
-      }
-      this.push(chunk);
-    }
-    done();
+    done(
+      attempt(() => {
+        if (chunk.type === 'body' && this.codec && chunk.node === this.node) this.give(this.codec.write(chunk.value));
+        else {
+          this.endPart();
+          if (chunk.type === 'node') {
+            this.node = chunk;
+            this.codec = rewriteOf(chunk, this.counted, this.types);
+          }
+          this.push(chunk);
+        }
+      }),
+    );
   }
 
   override _flush(done: TransformCallback): void {
-    this.endPart();
-    done();
+    done(attempt(() => this.endPart()));
   }
 
   private give(value: Buffer): void {
@@ -74,15 +135,16 @@ class PartRewriter extends Transform {
 /**
  * The submitted message as mailparser should read it: the same MIME tree, with the parts whose
  * decoding mailparser's libraries do in one piece at the part's end rewritten as base64 of their
- * decoded bytes, decoded here a piece at a time. mailparser then holds the event loop for no
- * part's whole length: a 4.8 MB quoted-printable part held it for 100-200 ms in one piece.
+ * decoded bytes, decoded here a piece at a time (rewriteOf). What mailparser still does in one
+ * piece is its own last step, the part's text as one string with its line breaks read as LF:
+ * a 4.8 MB quoted-printable part held the event loop for 100-200 ms, and now for that step.
  */
-export function streamingParts(raw: Buffer): Readable {
+export function streamingParts(raw: Buffer, { keepDeliveryStatus = false } = {}): Readable {
   const joiner = new Joiner();
   const pieces = function* () {
     for (let at = 0; at < raw.length; at += FEED_BYTES) yield raw.subarray(at, at + FEED_BYTES);
   };
-  pipeline(Readable.from(pieces()), new Splitter(), new PartRewriter(), joiner, (error) => {
+  pipeline(Readable.from(pieces()), new Splitter(), new PartRewriter(textTypes(keepDeliveryStatus)), joiner, (error) => {
     if (error) joiner.destroy(error);
   });
   // mailsplit's types declare only a 'data' event on its streams; the joiner is a Transform.

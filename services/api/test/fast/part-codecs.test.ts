@@ -1,64 +1,9 @@
 // test-plan: standalone
 import * as libbase64 from 'libbase64';
 import libmime from 'libmime';
-import * as libqp from 'libqp';
 import t from 'tap';
-import { base64Decoder, base64Encoder, type Codec, japaneseToUtf8, qpDecoder } from '../../src/submission/part-codecs.js';
-
-/** A seeded generator, so a failure can be run again. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** `bytes` through `codec` in pieces of random sizes (1 byte to 40 KiB, past the codec's 16 KiB pieces). */
-function run(codec: Codec, bytes: Buffer, next: () => number): Buffer {
-  const out: Buffer[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const size = 1 + Math.floor(next() * (next() < 0.5 ? 80 : 40_000));
-    out.push(codec.write(bytes.subarray(at, at + size)));
-    at += size;
-  }
-  out.push(codec.end());
-  return Buffer.concat(out);
-}
-
-/** Text from `alphabet`, with runs: the cases a cut can get wrong are "=", "=X", and whitespace before a line break. */
-function textOf(alphabet: string[], length: number, next: () => number): string {
-  let text = '';
-  while (text.length < length) {
-    const piece = alphabet[Math.floor(next() * alphabet.length)] as string;
-    text += piece.repeat(next() < 0.05 ? 1 + Math.floor(next() * 3000) : 1);
-  }
-  return text;
-}
-
-t.test('quoted-printable decoded in pieces is what libqp decodes from the whole', async (t) => {
-  const alphabet = ['=', '=', 'A', '4', '1', 'f', 'x', ' ', '\t', '\r', '\n', '\r\n', '=\r\n', '=41', '=4', '\u00e9'];
-  const next = random(17);
-  let cases = 0;
-  for (let i = 0; i < 300; i++) {
-    const text = textOf(alphabet, i < 250 ? 1 + Math.floor(next() * 200) : 20_000 + Math.floor(next() * 60_000), next);
-    const bytes = Buffer.from(text, 'latin1');
-    const whole = libqp.decode(text);
-    const pieces = run(qpDecoder(), bytes, next);
-    if (!pieces.equals(whole)) {
-      t.fail(`case ${i} differs`, { text: JSON.stringify(text.slice(0, 300)) });
-      return;
-    }
-    cases++;
-  }
-  t.equal(cases, 300, 'every case the same');
-});
-
-t.test('a part without a line break or a place to cut is decoded at its end, the same', async (t) => {
-  for (const text of ['='.repeat(100_000), ' '.repeat(100_000), ` ${'\t '.repeat(50_000)}\r\nx`, `${'=4'.repeat(50_000)}1`]) {
-    t.ok(run(qpDecoder(), Buffer.from(text, 'latin1'), random(3)).equals(libqp.decode(text)), JSON.stringify(text.slice(0, 6)));
-  }
-});
+import { base64Decoder, base64Encoder, type Codec, japaneseToUtf8 } from '../../src/submission/part-codecs.js';
+import { random, run } from './codec-helpers.js';
 
 t.test("base64 decoded in pieces is what libbase64's own stream decodes", async (t) => {
   const next = random(29);

@@ -1,7 +1,7 @@
 // test-plan: standalone
 import { type ParsedMail, simpleParser } from 'mailparser';
 import t from 'tap';
-import { streamingParts } from '../../src/submission/streaming-parts.js';
+import { MAX_TEXT_LINES, streamingParts } from '../../src/submission/streaming-parts.js';
 
 const options = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true };
 const head =
@@ -21,7 +21,10 @@ const corpus: Record<string, string> = {
   'a decoded boundary is text, not structure': `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nbefore=0D=0A--b=0D=0AContent-Type: text/html=0D=0A=0D=0A<b>injected</b>=0D=0A--b--\r\n--b--\r\n`,
   'an inline message/rfc822 with a quoted-printable part': `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nforwarded:\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\nFrom: x@example.org\r\nSubject: inner\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ninner =3D text\r\n--b--\r\n`,
   'format=flowed in quoted-printable': `${head}Content-Type: text/plain; format=flowed; delsp=yes\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nA long line that =\r\nwas  \r\nwrapped.\r\n> quoted \r\n> too\r\n`,
-  'untouched: plain 8bit, html and base64': `${head}Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nCafé\r\n--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPHA+aGk8L3A+\r\n--b--\r\n`,
+  'format=flowed, 7bit, quoted and signed': `${head}Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\nA paragraph that \r\nwas wrapped, \r\n stuffed.\r\n> quoted \r\n> on and on\r\n>> deeper\r\n\r\n-- \r\nJane\r\n`,
+  'format=flowed in base64, iso-2022-jp': `${head}Content-Type: text/plain; charset=iso-2022-jp; format=flowed; delsp=yes\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(`${iso} \r\n${iso}\r\n`, 'latin1').toString('base64')}\r\n`,
+  'a flowed attachment: its bytes as they were': `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: text/plain; format=flowed; name=f.txt\r\nContent-Disposition: attachment; filename=f.txt\r\n\r\nwrapped \r\nline\r\n--b--\r\n`,
+  'plain 8bit text, base64 html': `${head}Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nCafé\r\n--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\nPHA+aGk8L3A+\r\n--b--\r\n`,
 };
 
 /** What submittedRequest reads from a parse, and what the attachments hold. */
@@ -58,15 +61,22 @@ t.test('mailparser reads the same message through the pre-pass as without it', a
   t.equal(injected.html, false, 'and makes no html part');
 });
 
-t.test('what mailparser is given: no quoted-printable part, and Japanese text as UTF-8', async (t) => {
+t.test('what mailparser is given: no quoted-printable part, no flowed text, and Japanese text as UTF-8', async (t) => {
   for (const [name, message] of Object.entries(corpus)) {
     const out = await rewritten(Buffer.from(message, 'latin1'));
     t.notMatch(out, /Content-Transfer-Encoding: quoted-printable/i, name);
-    // The attachment keeps its charset (mailparser gives an attachment's bytes, not its text).
-    if (!name.includes('attachment: its bytes')) t.notMatch(out, /charset="?iso-2022-jp/i, name);
+    // An attachment keeps its charset and format (mailparser gives an attachment's bytes, not its text).
+    if (!name.includes('attachment: its bytes')) t.notMatch(out, /charset="?iso-2022-jp|format=flowed/i, name);
   }
-  const untouched = corpus['untouched: plain 8bit, html and base64'] as string;
-  t.equal(await rewritten(Buffer.from(untouched, 'latin1')), untouched, 'a message with nothing to rewrite passes as it came');
+  // Parts mailparser reads as attachments, unless quoted-printable, pass as they came.
+  const attachments = `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b\r\nContent-Type: text/csv; charset=iso-2022-jp\r\nContent-Transfer-Encoding: 8bit\r\n\r\na,b\r\n${iso}\r\n--b--\r\n`;
+  t.equal(await rewritten(Buffer.from(attachments, 'latin1')), attachments, 'attachments pass as they came');
+  const text = await rewritten(Buffer.from(corpus['plain 8bit text, base64 html'] as string, 'latin1'));
+  t.equal(
+    text.match(/Content-Transfer-Encoding: base64/g)?.length,
+    2,
+    'text parts in 8bit and base64 are rewritten: their lines are counted',
+  );
 });
 
 t.test('a large quoted-printable part is rewritten a piece at a time', async (t) => {
@@ -86,4 +96,23 @@ t.test("a message mailsplit refuses is refused the same, with mailsplit's error"
   const raw = Buffer.from(`From: a@example.com\r\nX-Long: ${'x'.repeat(3_000_000)}\r\n\r\nbody\r\n`);
   await t.rejects(simpleParser(raw, options), { code: 'EMAXLEN' });
   await t.rejects(simpleParser(streamingParts(raw), options), { code: 'EMAXLEN' });
+});
+
+t.test('the text parts of a message have at most MAX_TEXT_LINES line breaks, together', async (t) => {
+  const message = (textLines: number, htmlLines: number, attachmentLines = 0) =>
+    Buffer.from(
+      `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n${'\r\n'.repeat(textLines)}--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${'<br>=\r\n\r\n'.repeat(htmlLines)}--b\r\nContent-Type: text/plain; name=a.txt\r\nContent-Disposition: attachment\r\n\r\n${'\n'.repeat(attachmentLines)}\r\n--b--\r\n`,
+    );
+  // A part's last line break belongs to the boundary after it: a text part of n CRLFs holds n - 1.
+  const atLimit = await simpleParser(streamingParts(message(MAX_TEXT_LINES / 2 + 1, MAX_TEXT_LINES / 2 + 1, 500_000)), options);
+  t.ok(atLimit.text?.startsWith('\n'.repeat(MAX_TEXT_LINES / 2)), "at the limit, read (an attachment's lines are not text)");
+  t.equal((atLimit.html as string).split('<br>').length - 1, MAX_TEXT_LINES / 2 + 1, 'the HTML part, read');
+  await t.rejects(simpleParser(streamingParts(message(MAX_TEXT_LINES / 2 + 1, MAX_TEXT_LINES / 2 + 2)), options), {
+    code: 'EMAIL_ERR_MESSAGE_UNREADABLE',
+    message: `The message cannot be read: its text has more than ${MAX_TEXT_LINES} lines`,
+  });
+  // 4.8 MB of empty lines: 1.6 million, refused before mailparser makes its text of them.
+  await t.rejects(simpleParser(streamingParts(Buffer.from(`${head}\r\n${'\r\n'.repeat(1_600_000)}`)), options), {
+    code: 'EMAIL_ERR_MESSAGE_UNREADABLE',
+  });
 });

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** The heap `npm run api` gives the API (the image sets the same). */
+export function apiHeap(): string {
+  const script = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')).scripts.api as string;
+  return /--max-old-space-size=\d+/.exec(script)?.[0] as string;
+}
+
+const readers = {
+  /** SMTP submission's parser: what it read of each message. */
+  submission: {
+    module: '../../dist/submission/lazy-parser.js',
+    read: 'const parse = (await import(url)).lazyParser(); const read = (m) => parse(m).then((mail) => ({ html: (mail.html || "").length, text: (mail.text ?? "").length }));',
+  },
+  /** The bounce listener's report reader: the kind of each report. */
+  report: {
+    module: '../../dist/bounces/parse-report.js',
+    read: 'const { parseReport } = await import(url); const read = (m) => parseReport(m).then((report) => ({ kind: report.kind }));',
+  },
+};
+
+/**
+ * Reads the messages all at once with the API's `reader`, in a process of its own on the API's
+ * heap: its exit code, and for each message what was read or the error's code.
+ */
+export async function readOnApiHeap(
+  reader: keyof typeof readers,
+  messages: string[],
+): Promise<{ exit: number | null; results: unknown[] }> {
+  const { module, read } = readers[reader];
+  const code = `
+    const url = ${JSON.stringify(new URL(module, import.meta.url).href)};
+    ${read}
+    const chunks = [];
+    for await (const chunk of process.stdin) chunks.push(chunk);
+    const messages = Buffer.concat(chunks).toString('latin1').split('\\0');
+    const results = await Promise.all(messages.map((m) => read(Buffer.from(m, 'latin1')).catch((error) => ({ error: error.code }))));
+    console.log(JSON.stringify(results));`;
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', apiHeap(), '--input-type=module', '-e', code], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  child.stdin.end(Buffer.from(messages.join('\0'), 'latin1'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { exit, results: out ? JSON.parse(out) : [] };
+}
