@@ -459,16 +459,32 @@ nested arrays (1 MB). They blocked 158 and 147 ms; the body's nesting and each o
 pass over its text before it is parsed (\`services/api/src/json-shape.ts\`: at most 64 levels and 10,000 keys an
 object, else 400 \`EMAIL_ERR_JSON_TOO_COMPLEX\`): 10.5 and 3.5 ms.
 
-Hostile SMTP submissions are in the bench since 2026-12-04 too (the last four rows of a run; a message under
-\`SUBMISSION_MAX_BYTES\`, submitted 10 times from the client process with nodemailer). mailparser parses on the event
+Hostile SMTP submissions are in the bench since 2026-12-04 too (the last rows of a run; a message under
+\`SUBMISSION_MAX_BYTES\`, submitted 10 times from the client process with nodemailer). mailparser parsed on the event
 loop: 204 ms for 4.8 MB of quoted-printable text with soft line breaks, 157 ms for iso-2022-jp text, 96 ms for
 format=flowed text, 34 ms for 4.2 MB of HTML: three over the target. Parsing on a thread of its own, as templates
 render, was built and measured the same day and not kept: 17–28 ms for the same four, but the process's peak RSS
 over three rounds of the four messages was 270–298 MB against 213 MB on the event loop (the thread's isolate, and
-copies of the message and its parts on both sides; \`MALLOC_ARENA_MAX=2\` took 25 MB of the difference, a 48 MB heap
-cap on the thread none), and the API's Kubernetes limit is 384 MiB with 272 MB measured under large HTTP bodies alone.
-Left for a streaming parse, or a thread whose copies cost less. One HTML-only message of 4.2 MB had killed the API
-before that day: mailparser derived a text part with html-to-text, past the 128 MB heap; it no longer derives one.
+copies of the message and its parts on both sides; \`MALLOC_ARENA_MAX=2\`, 25 MB of the difference, a 48 MB heap
+cap on the thread none), against a Kubernetes limit of 384 MiB with 272 MB measured under large HTTP bodies alone;
+measured again on 2026-12-04, 280–304 MB against 223–230 MB. What was built instead is the streaming parse: a pass
+before mailparser (\`services/api/src/submission/streaming-parts.ts\`, with mailsplit) decodes, a piece at a time, the
+steps mailparser's libraries take in one piece at a part's end, where the profiles put the time: libqp's stream keeps a
+quoted-printable part and decodes it at its end with two regular expressions over all of it; libmime keeps an
+ISO-2022-JP or EUC-JP part for encoding-japanese, which has no incremental decoder; mailsplit's FlowedDecoder unwraps
+format=flowed at the end. The part reaches mailparser as base64 of its decoded bytes. Alone, on the API's heap,
+the four messages then blocked 2–11, 44–73, 7–9 and 2–23 ms, against 91–132, 99–117, 42–55 and 1–15 ms before
+(three to five parses each, by a 1 ms ticker). Left in one piece is mailparser's own last step, a part's text made one string with its CRLFs read as
+LF by one regular expression: 46–62 ms for the 2.4 million characters and 200,000 lines of the iso-2022-jp message,
+which stays over the target. That step's work and garbage grow with the lines: 1.6 million of them (a 4.8 MB message
+of empty lines) took 103 MB of heap and 290 ms, three such messages at once ended the API (exit 134), and one 10 MB
+report of empty lines ended the bounce listener, which anyone can reach. So a message's text may have at most 200,000
+lines (550 5.6.0 past that; a report past it is kept as malformed); two rows for the shapes that found this were
+added: 4.8 MB of \"=\" on one quoted-printable line (libqp's decode() run on pieces cannot split a run of \"=\", so
+the pass decodes quoted-printable with a state machine of its own, byte for byte what libqp's decode() gives), and
+1.6 million empty lines, refused. One HTML-only message of 4.2 MB had
+killed the API before 2026-12-04: mailparser derived a text part with html-to-text, past the 128 MB heap; it no
+longer derives one.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

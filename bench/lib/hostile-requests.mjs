@@ -71,4 +71,9 @@ export const HOSTILE_SUBMISSIONS = {
   ),
   'SMTP: text, format=flowed (4.8 MB)': mime('Content-Type: text/plain; format=flowed', 'hello world this is flowed \r\n'.repeat(170_000)),
   'SMTP: HTML only (4.2 MB)': mime('Content-Type: text/html', '<p>hello <b>world</b> <a href="http://x">x</a></p>\r\n'.repeat(80_000)),
+  'SMTP: quoted-printable, one line of "=" (4.8 MB)': mime(
+    'Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable',
+    '='.repeat(4_800_000),
+  ),
+  'SMTP: 1.6 million empty lines (3.2 MB)': mime('Content-Type: text/plain', '\r\n'.repeat(1_600_000)),
 };
