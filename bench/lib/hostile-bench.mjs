@@ -70,6 +70,10 @@ export async function hostileBench({ say, runs = 10 }) {
   const client = new URL('./hostile-client.mjs', import.meta.url).pathname;
   await promisify(execFile)(process.execPath, [client, address, String(runs)]);
   await new Promise((resolve) => setTimeout(resolve, 50));
+  // One submission first, not measured: the first message loads the MIME parser (lazy-parser.ts),
+  // once a process, 40-50 ms that the first row read as its own.
+  const smallest = Object.values(HOSTILE_SUBMISSIONS).reduce((min, raw, i, all) => (raw.length < all[min].length ? i : min), 0);
+  await promisify(execFile)(process.execPath, [client, String(app.submissionPort()), '1', String(smallest)]);
   // Each hostile submission's window is its client's whole run (SMTP has no request hooks here).
   for (const [i, [name, raw]] of Object.entries(HOSTILE_SUBMISSIONS).entries()) {
     windowMax = 0;
