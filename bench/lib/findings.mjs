@@ -480,7 +480,7 @@ which stays over the target. That step's work and garbage grow with the lines: 1
 of empty lines) took 103 MB of heap and 290 ms, three such messages at once ended the API (exit 134), and one 10 MB
 report of empty lines ended the bounce listener, which anyone can reach. So a message's text may have at most 200,000
 lines (550 5.6.0 past that; a report past it is kept as malformed); two rows for the shapes that found this were
-added: 4.8 MB of \"=\" on one quoted-printable line (libqp's decode() run on pieces cannot split a run of \"=\", so
+added: 4.8 MB of "=" on one quoted-printable line (libqp's decode() run on pieces cannot split a run of "=", so
 the pass decodes quoted-printable with a state machine of its own, byte for byte what libqp's decode() gives), and
 1.6 million empty lines, refused. A third, 999 parts of one line each (mailsplit takes at most 1,000 parts), found a
 cost of the pass itself: mailparser's input stage copies what it holds with every write until it holds 64 KiB, and
