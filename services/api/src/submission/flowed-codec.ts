@@ -1,4 +1,4 @@
-import type { Codec } from './part-codecs.js';
+import { ByteSink, type Codec } from './part-codecs.js';
 
 const SPACE = 0x20;
 const CR = 0x0d;
@@ -37,17 +37,9 @@ export function flowedDecoder(delSp: boolean): Codec {
   let newlinePending = false;
   let previous = -1; // the last byte of the joined result, before its leading spaces are dropped
 
-  let out: Buffer = Buffer.alloc(0);
-  let at = 0;
+  const out = new ByteSink();
   const put = (byte: number) => {
-    if (byte !== SPACE || (previous !== -1 && previous !== LF && previous !== CR)) {
-      if (at === out.length) {
-        const larger = Buffer.allocUnsafe(Math.max(256, out.length * 2));
-        out.copy(larger, 0, 0, at);
-        out = larger;
-      }
-      out[at++] = byte;
-    }
+    if (byte !== SPACE || (previous !== -1 && previous !== LF && previous !== CR)) out.byte(byte);
     previous = byte;
   };
   /** A byte of the current paragraph: the LF that joins it to the one before goes first. */
@@ -139,16 +131,10 @@ export function flowedDecoder(delSp: boolean): Codec {
     }
     content(byte);
   };
-  const taken = () => {
-    const result = Buffer.from(out.subarray(0, at));
-    at = 0;
-    return result;
-  };
-
   return {
     write(chunk) {
       for (const byte of chunk) take(byte);
-      return taken();
+      return out.take();
     },
     end() {
       if (cr) {
@@ -159,7 +145,7 @@ export function flowedDecoder(delSp: boolean): Codec {
       if (inPrefix) beginLine(false);
       release();
       // A last paragraph that is empty, with no prefix, is dropped, and the LF before it with it.
-      return taken();
+      return out.take();
     },
   };
 }

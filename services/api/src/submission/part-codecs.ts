@@ -8,6 +8,39 @@ export interface Codec {
 }
 
 export const EMPTY = Buffer.alloc(0);
+
+/** A decoder's output for one write, a byte at a time, then taken whole. */
+export class ByteSink {
+  private out: Buffer = EMPTY;
+  private at = 0;
+
+  /** At least `bytes` more fit without another allocation. */
+  room(bytes: number): void {
+    if (this.at + bytes <= this.out.length) return;
+    const larger = Buffer.allocUnsafe(Math.max(256, (this.at + bytes) * 2));
+    this.out.copy(larger, 0, 0, this.at);
+    this.out = larger;
+  }
+
+  byte(value: number): void {
+    if (this.at === this.out.length) this.room(1);
+    this.out[this.at++] = value;
+  }
+
+  /** `bytes` from `start` on, copied. */
+  bytes(bytes: Buffer, start: number): void {
+    this.room(bytes.length - start);
+    this.at += bytes.copy(this.out, this.at, start);
+  }
+
+  /** What was written since the last take. The next write allocates anew, so the result is the caller's. */
+  take(): Buffer {
+    const result = this.out.subarray(0, this.at);
+    this.out = EMPTY;
+    this.at = 0;
+    return result;
+  }
+}
 /**
  * Base64, decoded by libbase64 as its own stream cuts it: after the last padding character, and
  * then after the last whole group of four.

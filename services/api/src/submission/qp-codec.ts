@@ -1,4 +1,4 @@
-import { type Codec, EMPTY } from './part-codecs.js';
+import { ByteSink, type Codec } from './part-codecs.js';
 
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -30,19 +30,8 @@ export function qpDecoder(): Codec {
   let inEscape = 0; // step 3: 1 after "=", 2 after "=" and a hex digit
   let high = 0;
   let highByte = 0;
-  let out: Buffer = EMPTY;
-  let at = 0;
-
-  const room = (bytes: number) => {
-    if (at + bytes <= out.length) return;
-    const larger = Buffer.allocUnsafe((at + bytes) * 2);
-    out.copy(larger, 0, 0, at);
-    out = larger;
-  };
-  const emit = (byte: number) => {
-    room(1);
-    out[at++] = byte;
-  };
+  const out = new ByteSink();
+  const emit = (byte: number) => out.byte(byte);
   const step3 = (byte: number): void => {
     if (inEscape === 2) {
       inEscape = 0;
@@ -94,20 +83,11 @@ export function qpDecoder(): Codec {
     const all = run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run);
     run = [];
     step2(all[0] as number);
-    room(all.length);
-    at += all.copy(out, at, 1);
+    out.bytes(all, 1);
   };
-  /** What this write decoded. The next write decodes into a new buffer: output is at most input plus what was held. */
-  const taken = () => {
-    const result = out.subarray(0, at);
-    out = EMPTY;
-    at = 0;
-    return result;
-  };
-
   return {
     write(chunk) {
-      room(chunk.length + 2);
+      out.room(chunk.length + 2);
       let runStart = -1;
       for (let i = 0; i < chunk.length; i++) {
         const byte = chunk[i] as number;
@@ -123,7 +103,7 @@ export function qpDecoder(): Codec {
       }
       // Copied: the run outlives this chunk, whose buffer is not ours to keep.
       if (runStart >= 0) run.push(Buffer.from(chunk.subarray(runStart)));
-      return taken();
+      return out.take();
     },
     end() {
       run = [];
@@ -137,7 +117,7 @@ export function qpDecoder(): Codec {
         emit(highByte);
       } else if (inEscape === 1) emit(EQUALS);
       inEscape = 0;
-      return taken();
+      return out.take();
     },
   };
 }

@@ -17,8 +17,9 @@ const textTypes = (keepDeliveryStatus: boolean) =>
  * part's text one string and reads its CRLFs as LF with one regular expression, in one turn of
  * the event loop, and its work and garbage grow with their number: 200,000 took 20 MB of heap and
  * 29 ms, 1.6 million (a 4.8 MB message of empty lines) 103 MB and 290 ms, and three of those at
- * once ended the API (its heap is 128 MB; one account's share of the body budget holds four). Text written to be read has lines of tens of bytes:
- * 200,000 of them fill SUBMISSION_MAX_BYTES at 26 bytes a line.
+ * once ended the API (its heap is 128 MB; one account's share of the body budget holds four).
+ * Text written to be read has lines of tens of bytes: 200,000 of them fill SUBMISSION_MAX_BYTES
+ * at 26 bytes a line.
  */
 export const MAX_TEXT_LINES = 200_000;
 /**
