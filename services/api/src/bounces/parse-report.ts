@@ -37,6 +37,14 @@ export function fieldBlocks(text: string): Map<string, string>[] {
     .filter((f) => f.size > 0);
 }
 
+/**
+ * The most a report's message/delivery-status or message/feedback-report part may hold. RFC 3464
+ * writes a block of a few hundred bytes per recipient, and an email of ours has at most 50; a
+ * larger part is malformed, never read: fieldBlocks over 9.5 MB of blank lines (anyone can send
+ * one) took the listener past its 128 MB heap, and the process died.
+ */
+export const MAX_FIELDS_BYTES = 128 * 1024;
+
 /** The report's body after its own header block (where the original is enclosed), at most 1 MiB read. */
 function body(raw: Buffer): string {
   const text = raw.subarray(0, 1024 * 1024).toString('utf8');
@@ -78,6 +86,8 @@ export async function parseReport(raw: Buffer): Promise<Report> {
   if (reportType === 'delivery-status') {
     const status = part('message/delivery-status');
     if (!status) return { kind: 'malformed', reason: 'delivery-status report without a message/delivery-status part' };
+    if (status.content.length > MAX_FIELDS_BYTES)
+      return { kind: 'malformed', reason: `a message/delivery-status part over ${MAX_FIELDS_BYTES} bytes` };
     // The first block is about the message; each one after it about one recipient.
     const recipients = fieldBlocks(status.content.toString('utf8'))
       .slice(1)
@@ -94,6 +104,8 @@ export async function parseReport(raw: Buffer): Promise<Report> {
   if (reportType === 'feedback-report') {
     const feedback = part('message/feedback-report');
     if (!feedback) return { kind: 'malformed', reason: 'feedback report without a message/feedback-report part' };
+    if (feedback.content.length > MAX_FIELDS_BYTES)
+      return { kind: 'malformed', reason: `a message/feedback-report part over ${MAX_FIELDS_BYTES} bytes` };
     const [fields] = fieldBlocks(feedback.content.toString('utf8'));
     const feedbackType = fields?.get('feedback-type')?.toLowerCase();
     if (!feedbackType) return { kind: 'malformed', reason: 'feedback report without a Feedback-Type' };

@@ -14,6 +14,17 @@ t.test("on the API's heap, a report of 10 MB of empty lines is malformed, and th
   t.same(results, [{ error: 'EMAIL_ERR_MESSAGE_UNREADABLE' }], 'refused: the listener keeps it as malformed');
 });
 
+t.test("on the API's heap, a report whose status part is 9.5 MB of blank lines is malformed, and the process lives", async (t) => {
+  // The part is not text (mailparser keeps it as it came), so no line count applies; read into
+  // fields, its 4.75 million CRLFs took the listener past its heap (exit 134). Past 128 KiB it is not read.
+  const status = report(
+    `Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n${'\r\n'.repeat(4_750_000)}--b--\r\n`,
+  );
+  const { exit, results } = await readOnApiHeap('report', [status]);
+  t.equal(exit, 0, 'the process lived');
+  t.same(results, [{ kind: 'malformed' }]);
+});
+
 t.test('a delivery-status report still reads as one, its status part kept as it came', async (t) => {
   const dsn = report(
     'Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nYour message could not be deliv=\r\nered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; someone@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n',
