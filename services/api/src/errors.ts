@@ -10,7 +10,7 @@ export const JsonTooComplexError = createError(
   'The request body nests deeper than 64 levels or has an object of more than 10,000 keys',
   400,
 );
-/** SMTP submission only (550 5.6.0): a message mailparser cannot read, or one whose text would cost it too much to. */
+/** Not over HTTP: a message (SMTP submission: 550 5.6.0) or a report (the bounce listener keeps it as malformed) that mailparser cannot read, or whose text would cost it too much to. */
 export const MessageUnreadableError = createError('EMAIL_ERR_MESSAGE_UNREADABLE', 'The message cannot be read: %s', 400);
 export const BadIdempotencyKeyError = createError(
   'EMAIL_ERR_IDEMPOTENCY_KEY',
