@@ -76,6 +76,7 @@ export const HOSTILE_SUBMISSIONS = {
     '='.repeat(4_800_000),
   ),
   'SMTP: 1.6 million empty lines (3.2 MB)': mime('Content-Type: text/plain', '\r\n'.repeat(1_600_000)),
+  'SMTP: To of 3,800 quoted addresses (99 KB header)': `From: orders@example.com\r\nTo: ${'"Doe, J" <x@example.net>, '.repeat(3_800)}c@example.net\r\nSubject: s\r\n\r\nhi\r\n`,
   'SMTP: 999 parts of one line (41 KB)': mime(
     'Content-Type: multipart/mixed; boundary=b',
     `${'--b\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(999)}--b--\r\n`,
