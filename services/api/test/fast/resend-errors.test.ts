@@ -3,8 +3,10 @@ import t from 'tap';
 import * as errors from '../../src/errors.js';
 import { toResendError } from '../../src/resend/problem.js';
 
-// Codes the /resend routes cannot give: templates and webhooks have no Resend-compatible route.
+// Codes the /resend routes cannot give: templates and webhooks have no Resend-compatible route, and
+// an unreadable message is SMTP's (submission and the bounce listener), never an HTTP answer.
 const NOT_ON_RESEND = new Set([
+  'EMAIL_ERR_MESSAGE_UNREADABLE',
   'EMAIL_ERR_TEMPLATE_NAME_TAKEN',
   'EMAIL_ERR_TEMPLATE_NO_DRAFT',
   'EMAIL_ERR_WEBHOOK_URL_NOT_ALLOWED',
