@@ -106,10 +106,10 @@ export function japaneseToUtf8(charset: string): Codec | null {
   };
 }
 
-/** `first`, then `second`, as one codec. */
-export function chain(first: Codec, second: Codec): Codec {
-  return {
+/** Each codec after the one before it, as one codec. */
+export function chain(codecs: Codec[]): Codec {
+  return codecs.reduce((first, second) => ({
     write: (chunk) => second.write(first.write(chunk)),
     end: () => Buffer.concat([second.write(first.end()), second.end()]),
-  };
+  }));
 }

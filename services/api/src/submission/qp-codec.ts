@@ -15,7 +15,7 @@ function hexValue(code: number): number {
 
 /**
  * Quoted-printable (RFC 2045), decoded as it arrives, byte for byte what libqp's decode() gives
- * for the whole part (part-codecs.test.ts compares them). libqp's own stream keeps the whole part
+ * for the whole part (qp-codec.test.ts compares them). libqp's own stream keeps the whole part
  * and decodes it at its end, 100-200 ms of the event loop in one piece for 4.8 MB; and libqp's
  * decode() run on pieces cannot split a run of "=" or of spaces, which an attacker writes.
  * libqp's three steps, in its order, each a state machine with its lookahead held:
@@ -28,8 +28,7 @@ export function qpDecoder(): Codec {
   let run: Buffer[] = [];
   let soft = 0; // step 2: 1 after "=", 2 after "=\r"
   let inEscape = 0; // step 3: 1 after "=", 2 after "=" and a hex digit
-  let high = 0;
-  let highByte = 0;
+  let highByte = 0; // step 3's hex digit, held
   const out = new ByteSink();
   const emit = (byte: number) => out.byte(byte);
   const step3 = (byte: number): void => {
@@ -37,16 +36,14 @@ export function qpDecoder(): Codec {
       inEscape = 0;
       const low = hexValue(byte);
       if (low >= 0) {
-        emit(high * 16 + low);
+        emit(hexValue(highByte) * 16 + low);
         return;
       }
       emit(EQUALS);
       emit(highByte);
     } else if (inEscape === 1) {
       inEscape = 0;
-      const value = hexValue(byte);
-      if (value >= 0) {
-        high = value;
+      if (hexValue(byte) >= 0) {
         highByte = byte;
         inEscape = 2;
         return;

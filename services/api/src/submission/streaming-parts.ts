@@ -2,7 +2,7 @@ import { pipeline, Readable, Transform, type TransformCallback } from 'node:stre
 import { Joiner, type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import { MessageUnreadableError } from '../errors.js';
 import { flowedDecoder } from './flowed-codec.js';
-import { base64Decoder, base64Encoder, type Codec, chain, japaneseToUtf8 } from './part-codecs.js';
+import { base64Decoder, base64Encoder, type Codec, chain, EMPTY, japaneseToUtf8 } from './part-codecs.js';
 import { qpDecoder } from './qp-codec.js';
 
 /**
@@ -43,9 +43,6 @@ function readAsText(node: MimeNode, types: Set<string>): boolean {
   return types.has(type) && (!node.disposition || node.disposition === 'inline');
 }
 
-/** Each codec after the one before it. */
-const chained = (codecs: Codec[]): Codec => codecs.reduce((first, second) => chain(first, second));
-
 /** Counts the line breaks of the text parts of a message, and refuses it past MAX_TEXT_LINES. */
 function lineCount(): () => Codec {
   let lines = 0;
@@ -55,7 +52,7 @@ function lineCount(): () => Codec {
       if (lines > MAX_TEXT_LINES) throw new MessageUnreadableError(`its text has more than ${MAX_TEXT_LINES} lines`);
       return chunk;
     },
-    end: () => Buffer.alloc(0),
+    end: () => EMPTY,
   });
 }
 
@@ -91,7 +88,7 @@ function rewriteOf(node: MimeNode, counted: () => Codec, types: Set<string>): Co
   if (text) steps.push(counted());
   steps.push(base64Encoder());
   node.headers.update('Content-Transfer-Encoding', 'base64');
-  return chained(steps);
+  return chain(steps);
 }
 
 /** What `work` threw, or null. */

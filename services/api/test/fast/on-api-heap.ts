@@ -1,11 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-
-/** The heap `npm run api` gives the API (the image sets the same). */
-export function apiHeap(): string {
-  const script = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')).scripts.api as string;
-  return /--max-old-space-size=\d+/.exec(script)?.[0] as string;
-}
+import { serviceNodeArgs } from '../../../../packages/stack/src/node-options.js';
 
 const readers = {
   /** SMTP submission's parser: what it read of each message. */
@@ -21,8 +15,9 @@ const readers = {
 };
 
 /**
- * Reads the messages all at once with the API's `reader`, in a process of its own on the API's
- * heap: its exit code, and for each message what was read or the error's code.
+ * Reads the messages all at once with the API's `reader`, in a process of its own with the API's
+ * heap settings (node-options.ts, as `npm run api` and the image run it): its exit code, and for
+ * each message what was read or the error's code.
  */
 export async function readOnApiHeap(
   reader: keyof typeof readers,
@@ -37,7 +32,7 @@ export async function readOnApiHeap(
     const messages = Buffer.concat(chunks).toString('latin1').split('\\0');
     const results = await Promise.all(messages.map((m) => read(Buffer.from(m, 'latin1')).catch((error) => ({ error: error.code }))));
     console.log(JSON.stringify(results));`;
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', apiHeap(), '--input-type=module', '-e', code], {
+  const child = spawn(process.execPath, [...serviceNodeArgs('api'), '--input-type=module', '-e', code], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
   child.stdin.end(Buffer.from(messages.join('\0'), 'latin1'));
