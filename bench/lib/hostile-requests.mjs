@@ -59,6 +59,9 @@ export const SLOW_TEMPLATE = {
 
 const mime = (headers, body) =>
   `From: orders@example.com\r\nTo: c@example.net\r\nSubject: s\r\nMIME-Version: 1.0\r\n${headers}\r\n\r\n${body}`;
+/** "你好" in GBK: two two-byte characters, no byte below 0x30 to cut a run at. */
+const GBK_NIHAO = Buffer.from('c4e3bac3', 'hex');
+const mimeBytes = (headers, body) => Buffer.concat([Buffer.from(mime(headers, '')), body]);
 /** The worst messages a key holder can submit over SMTP (under SUBMISSION_MAX_BYTES, 5 MiB): what costs mailparser most. */
 export const HOSTILE_SUBMISSIONS = {
   'SMTP: text, quoted-printable soft line breaks (4.8 MB)': mime(
@@ -74,6 +77,15 @@ export const HOSTILE_SUBMISSIONS = {
   'SMTP: quoted-printable, one line of "=" (4.8 MB)': mime(
     'Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable',
     '='.repeat(4_800_000),
+  ),
+  'SMTP: text, 200,000 lines of ASCII (5.2 MB)': mime('Content-Type: text/plain', 'hello world, this is a l\r\n'.repeat(200_000)),
+  'SMTP: text in GBK, 200,000 lines (3.2 MB)': mimeBytes(
+    'Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit',
+    Buffer.concat(Array(200_000).fill(Buffer.concat([GBK_NIHAO, GBK_NIHAO, Buffer.from(' hello\r\n')]))),
+  ),
+  'SMTP: GBK in base64, one run with no byte to cut at (4.9 MB)': mime(
+    'Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64',
+    Buffer.from(GBK_NIHAO.toString('latin1').repeat(900_000), 'latin1').toString('base64').replace(/.{76}/g, '$&\r\n'),
   ),
   'SMTP: 1.6 million empty lines (3.2 MB)': mime('Content-Type: text/plain', '\r\n'.repeat(1_600_000)),
   'SMTP: To of 3,800 quoted addresses (99 KB header)': `From: orders@example.com\r\nTo: ${'"Doe, J" <x@example.net>, '.repeat(3_800)}c@example.net\r\nSubject: s\r\n\r\nhi\r\n`,

@@ -1,5 +1,5 @@
 import { simpleParser } from 'mailparser';
-import { streamingParts } from '../submission/streaming-parts.js';
+import { readMessage } from '../submission/read-message.js';
 
 /** One recipient of a delivery status notification (RFC 3464 §2.3). */
 export interface DsnRecipient {
@@ -66,14 +66,10 @@ function typedAddress(value: string | undefined): string | null {
  * one, is `malformed`: it is kept for inspection, never guessed at.
  */
 export async function parseReport(raw: Buffer): Promise<Report> {
-  // Through the pre-pass submission uses: anyone on the internet can send a report, and one of
-  // 10 MB of empty lines (BOUNCE_MAX_BYTES) took mailparser past the API's heap; the process died.
-  const mail = await simpleParser(streamingParts(raw, { keepDeliveryStatus: true }), {
-    keepDeliveryStatus: true,
-    skipHtmlToText: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-  });
+  // Read as submission reads a message (readMessage): anyone on the internet can send a report,
+  // and one of 10 MB of empty lines (BOUNCE_MAX_BYTES) took mailparser past the API's heap; the
+  // process died.
+  const mail = await readMessage(raw, simpleParser, { keepDeliveryStatus: true });
   const type = mail.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
   if (type?.value?.toLowerCase() !== 'multipart/report') return { kind: 'malformed', reason: 'not a multipart/report' };
   const reportType = type.params?.['report-type']?.toLowerCase();

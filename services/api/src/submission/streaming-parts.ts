@@ -1,9 +1,11 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Joiner, type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import { MessageUnreadableError } from '../errors.js';
+import { Coalesce } from './coalesce.js';
 import { flowedDecoder } from './flowed-codec.js';
 import { base64Decoder, base64Encoder, type Codec, chain, EMPTY, japaneseToUtf8 } from './part-codecs.js';
 import { qpDecoder } from './qp-codec.js';
+import type { TextTable } from './text-assembly.js';
 
 /**
  * What mailparser reads as text (its textTypes): a part of another type, or not inline, is an
@@ -13,13 +15,13 @@ import { qpDecoder } from './qp-codec.js';
 const textTypes = (keepDeliveryStatus: boolean) =>
   new Set(['text/plain', 'text/html', ...(keepDeliveryStatus ? [] : ['message/delivery-status'])]);
 /**
- * The most line breaks the parts mailparser reads as text may have, together. mailparser makes a
- * part's text one string and reads its CRLFs as LF with one regular expression, in one turn of
- * the event loop, and its work and garbage grow with their number: 200,000 took 20 MB of heap and
- * 29 ms, 1.6 million (a 4.8 MB message of empty lines) 103 MB and 290 ms, and three of those at
- * once ended the API (its heap is 128 MB; one account's share of the body budget holds four).
- * Text written to be read has lines of tens of bytes: 200,000 of them fill SUBMISSION_MAX_BYTES
- * at 26 bytes a line.
+ * The most line breaks the parts mailparser reads as text may have, together. mailparser made a
+ * part's text one string and read its CRLFs as LF with one regular expression, in one turn of the
+ * event loop: 1.6 million (a 4.8 MB message of empty lines) took 103 MB of heap and 290 ms, and
+ * three of those at once ended the API (its heap is 128 MB). The texts are now made before it
+ * (TextTable), but it still makes them when its tokens do not come back (readMessage), and every
+ * line goes on to the request's validation and the mailer's MIME build. Text written to be read
+ * has lines of tens of bytes: 200,000 of them fill SUBMISSION_MAX_BYTES at 26 bytes a line.
  */
 export const MAX_TEXT_LINES = 200_000;
 /**
@@ -35,8 +37,6 @@ export const MAX_HEAD_BYTES = 100 * 1024;
  * in pieces of 16 KiB (about 400 parts' headers a turn), 18 ms in pieces of 4 KiB.
  */
 const FEED_BYTES = 4 * 1024;
-/** What mailparser is given at a time (Coalesce). */
-const OUT_BYTES = 16 * 1024;
 
 function readAsText(node: MimeNode, types: Set<string>): boolean {
   const type = node.contentType || (node.root ? 'text/plain' : '');
@@ -66,7 +66,7 @@ function lineCount(): () => Codec {
  * (`counted`). Base64 carries any bytes, so a decoded part cannot turn into a MIME boundary or
  * a header. A multipart's own lines and an embedded message mailsplit reads into are left alone.
  */
-function rewriteOf(node: MimeNode, counted: () => Codec, types: Set<string>): Codec | null {
+function rewriteOf(node: MimeNode, counted: () => Codec, types: Set<string>, texts?: TextTable): Codec | null {
   if (node.multipart || node.messageNode || !node.headers) return null;
   const encoding = node.encoding || '';
   const text = readAsText(node, types);
@@ -86,10 +86,16 @@ function rewriteOf(node: MimeNode, counted: () => Codec, types: Set<string>): Co
     node.setCharset('utf-8');
   }
   if (text) steps.push(counted());
+  if (text && texts) {
+    steps.push(texts.part(japanese ? 'utf-8' : node.charset || undefined));
+    node.setCharset('utf-8');
+  }
   steps.push(base64Encoder());
   node.headers.update('Content-Transfer-Encoding', 'base64');
   return chain(steps);
 }
+
+const LINE_END = new Set([0x0a, 0x0d]);
 
 /** What `work` threw, or null. */
 function attempt(work: () => void): Error | null {
@@ -105,9 +111,14 @@ function attempt(work: () => void): Error | null {
 class PartRewriter extends Transform {
   private node: MimeNode | null = null;
   private codec: Codec | null = null;
+  /** Whether the part's body, as it came, ended with a line break. */
+  private broken = false;
   private readonly counted = lineCount();
 
-  constructor(private readonly types: Set<string>) {
+  constructor(
+    private readonly types: Set<string>,
+    private readonly texts?: TextTable,
+  ) {
     super({ objectMode: true });
   }
 
@@ -115,12 +126,14 @@ class PartRewriter extends Transform {
   override _transform(chunk: SplitterChunk, _encoding: BufferEncoding, done: TransformCallback): void {
     done(
       attempt(() => {
-        if (chunk.type === 'body' && this.codec && chunk.node === this.node) this.give(this.codec.write(chunk.value));
-        else {
+        if (chunk.type === 'body' && this.codec && chunk.node === this.node) {
+          if (chunk.value.length > 0) this.broken = LINE_END.has(chunk.value[chunk.value.length - 1] as number);
+          this.give(this.codec.write(chunk.value));
+        } else {
           this.endPart();
           if (chunk.type === 'node') {
             this.node = chunk;
-            this.codec = rewriteOf(chunk, this.counted, this.types);
+            this.codec = rewriteOf(chunk, this.counted, this.types, this.texts);
           }
           this.push(chunk);
         }
@@ -136,52 +149,34 @@ class PartRewriter extends Transform {
     if (value.length > 0) this.push({ type: 'body', node: this.node, value });
   }
 
+  /**
+   * mailsplit gives the line break before a boundary with the boundary, but an empty part's with
+   * the part: the joiner then writes the boundary right after the part's body, and a rewritten body
+   * that ends without one ran into it ("DQo=--b"), turning the next part's headers into this
+   * one's text.
+   */
   private endPart(): void {
-    if (this.codec) this.give(this.codec.end());
+    if (this.codec) {
+      this.give(this.codec.end());
+      if (this.broken) this.give(Buffer.from('\r\n'));
+    }
     this.node = null;
     this.codec = null;
-  }
-}
-
-/**
- * The joiner's output, in pieces of at least OUT_BYTES. mailparser's input stage (mailsplit's
- * ChunkedPassthrough) copies what it holds with every write until it holds 64 KiB, so the
- * joiner's thousands of small writes (a line, a header) cost up to 64 KiB of copying each: a
- * message of 999 small parts held the event loop 42-48 ms, against 7-18 ms written in one piece.
- * Pieces of 64 KiB went to mailparser's splitter whole, and held the loop longer (19-36 ms for the
- * quoted-printable message, against 2-12).
- */
-class Coalesce extends Transform {
-  private chunks: Buffer[] = [];
-  private size = 0;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    if (this.size >= OUT_BYTES) this.give();
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.size > 0) this.give();
-    done();
-  }
-
-  private give(): void {
-    this.push(Buffer.concat(this.chunks, this.size));
-    this.chunks = [];
-    this.size = 0;
+    this.broken = false;
   }
 }
 
 /**
  * The submitted message as mailparser should read it: the same MIME tree, with the parts whose
  * decoding mailparser's libraries do in one piece at the part's end rewritten as base64 of their
- * decoded bytes, decoded here a piece at a time (rewriteOf). What mailparser still does in one
- * piece is its own last step, the part's text as one string with its line breaks read as LF:
- * a 4.8 MB quoted-printable part held the event loop for 100-200 ms, and now for that step.
+ * decoded bytes, decoded here a piece at a time (rewriteOf); a 4.8 MB quoted-printable part held
+ * the event loop for 100-200 ms. Given `texts`, each text part is made into its text here too
+ * and given to mailparser as a token (text-assembly.ts; readMessage puts the texts back).
  */
-export function streamingParts(raw: Buffer, { keepDeliveryStatus = false } = {}): Readable {
+export function streamingParts(
+  raw: Buffer,
+  { keepDeliveryStatus = false, texts }: { keepDeliveryStatus?: boolean; texts?: TextTable } = {},
+): Readable {
   const out = new Coalesce();
   const pieces = function* () {
     for (let at = 0; at < raw.length; at += FEED_BYTES) yield raw.subarray(at, at + FEED_BYTES);
@@ -191,7 +186,7 @@ export function streamingParts(raw: Buffer, { keepDeliveryStatus = false } = {})
   pipeline(
     Readable.from(pieces()),
     new Splitter({ maxHeadSize: MAX_HEAD_BYTES }),
-    new PartRewriter(textTypes(keepDeliveryStatus)),
+    new PartRewriter(textTypes(keepDeliveryStatus), texts),
     joiner,
     out,
     (error) => {

@@ -7,6 +7,7 @@ import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 import { lazyParser } from '../../src/submission/lazy-parser.js';
 import { MAX_TEXT_LINES } from '../../src/submission/streaming-parts.js';
 import { submittedRequest } from '../../src/submission/submitted-request.js';
+import { MAX_HELD_BYTES } from '../../src/submission/text-assembly.js';
 import { readOnApiHeap } from './on-api-heap.js';
 
 const headers = 'From: a@example.com\r\nTo: b@example.net\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n';
@@ -50,6 +51,11 @@ t.test('over SMTP: a message the parser refuses gets 550 5.6.0, not a 4xx to sen
       'too many lines',
       `${head}\r\n${'\r\n'.repeat(MAX_TEXT_LINES + 1)}`,
       `550 5.6.0 The message cannot be read: its text has more than ${MAX_TEXT_LINES} lines`,
+    ],
+    [
+      'a run of GBK with no byte to cut at (libmime would decode it in one piece)',
+      `${head}Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(MAX_HELD_BYTES + 4, Buffer.from('c4e3bac3', 'hex')).toString('base64')}\r\n`,
+      `550 5.6.0 The message cannot be read: its gbk text has more than ${MAX_HELD_BYTES} bytes in a run that cannot be cut`,
     ],
     [
       "a header past mailsplit's limit",
