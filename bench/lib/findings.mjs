@@ -474,9 +474,9 @@ quoted-printable part and decodes it at its end with two regular expressions ove
 ISO-2022-JP or EUC-JP part for encoding-japanese, which has no incremental decoder; mailsplit's FlowedDecoder unwraps
 format=flowed at the end. The part reaches mailparser as base64 of its decoded bytes. Alone, on the API's heap,
 the four messages then blocked 2–11, 44–73, 7–9 and 2–23 ms, against 91–132, 99–117, 42–55 and 1–15 ms before
-(three to five parses each, by a 1 ms ticker). Left in one piece is mailparser's own last step, a part's text made one string with its CRLFs read as
-LF by one regular expression: 46–62 ms for the 2.4 million characters and 200,000 lines of the iso-2022-jp message,
-which stays over the target. That step's work and garbage grow with the lines: 1.6 million of them (a 4.8 MB message
+(three to five parses each, by a 1 ms ticker). Left in one piece was mailparser's own last step, a part's text made one string with its CRLFs read as
+LF by one regular expression: 46–62 ms for the 2.4 million characters and 200,000 lines of the iso-2022-jp message.
+That step's work and garbage grow with the lines: 1.6 million of them (a 4.8 MB message
 of empty lines) took 103 MB of heap and 290 ms, three such messages at once ended the API (exit 134), and one 10 MB
 report of empty lines ended the bounce listener, which anyone can reach. So a message's text may have at most 200,000
 lines (550 5.6.0 past that; a report past it is kept as malformed); two rows for the shapes that found this were
@@ -491,6 +491,16 @@ parses a block's addresses in one turn, 164 ms for 30,000 of them (780 KB); a bl
 (postfix's \`header_size_limit\`), 24–42 ms at the limit. One HTML-only message of 4.2 MB had
 killed the API before 2026-12-04: mailparser derived a text part with html-to-text, past the 128 MB heap; it no
 longer derives one.
+The last step went too (later on 2026-12-04): any text of 200,000 lines held the loop 50–88 ms there, in ASCII,
+UTF-8, GBK, Big5 or ISO-2022-JP alike (rows for ASCII and GBK were added; on a slower host the hostile bench read
+198.8 ms for iso-2022-jp, 162.7 for ASCII, 161.2 for GBK). The pass now makes each text part's text itself, a piece
+at a time (\`services/api/src/submission/text-assembly.ts\`: the charset through libmime's decode stream as in
+mailparser, then UTF-8 to text in pieces of 16 KiB, CRLF read as LF), and mailparser is given a token in its place,
+filled in after it: the parse alone blocked 1–6 ms for each of those messages. Joining a line's string a piece cost
+19 ms at the end, and \`replaceAll\` made each piece a rope of its lines that the join then flattened (another 15 ms):
+the pieces are 16 KiB of bytes, their line breaks replaced by \`split\`/\`join\`. A third row found libmime's own
+one-piece step: its double-byte decoder waits for a byte below 0x30 to cut at, and 4.8 MB of GBK without one
+(base64 carries it) was decoded whole at the end, 75–119 ms; a run held past 64 KiB is now refused (550 5.6.0).
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
