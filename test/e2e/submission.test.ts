@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import t from 'tap';
 import { freePort } from '../../packages/stack/src/ports.js';
@@ -91,6 +94,46 @@ t.test('SMTP submission, with the production defaults', async (t) => {
     const mail = await simpleParser(received(id)[0]?.raw ?? '');
     t.equal(mail.text, text, 'the text, from ISO-2022-JP');
     t.equal(mail.html, html, 'the HTML, from quoted-printable');
+  });
+
+  await t.test('swaks: an empty text part beside HTML in GBK, delivered as written', async (t) => {
+    // An empty part's line break comes with the part from mailsplit: the pre-pass's rewrite of it ran
+    // into the next boundary, and the HTML part's headers became text. The HTML's charset is read
+    // before mailparser (text-assembly.ts). What the SMTP server received is the judge.
+    const subject = uniqueName('empty-part');
+    const data = join(await mkdtemp(join(tmpdir(), 'swaks-')), 'message.eml');
+    t.teardown(() => rm(dirname(data), { recursive: true, force: true }));
+    const message = [
+      `From: app@example.com`,
+      `To: ${rcpt('empty')}`,
+      `Subject: ${subject}`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/alternative; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      '',
+      '--b',
+      'Content-Type: text/html; charset=gbk',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('<p>\xc4\xe3\xba\xc3 GBK</p>', 'latin1').toString('base64'),
+      '--b--',
+      '',
+    ].join('\r\n');
+    await writeFile(data, message);
+    const { code, transcript } = await swaks([
+      ...['--server', `127.0.0.1:${port}`, '--auth', 'LOGIN', '--auth-user', 'apikey', '--auth-password', KEY],
+      ...['--from', 'app@example.com', '--to', rcpt('empty'), '--data', `@${data}`],
+    ]);
+    t.equal(code, 0, transcript.slice(-600));
+    const id = /queued as ([0-9a-f-]{36})/.exec(transcript)?.[1] as string;
+    t.ok(await eventually(async () => received(id).length > 0, 60_000), 'the SMTP server received it');
+    const mail = await simpleParser(received(id)[0]?.raw ?? '');
+    t.equal(mail.subject, subject);
+    t.equal(mail.html, '<p>你好 GBK</p>', 'the HTML, from GBK');
+    t.notMatch(mail.text ?? '', /Content-Type|PHA/, 'no header or base64 of the HTML part in the text');
   });
 
   await t.test('refusals: a wrong key, a disallowed sender, too many recipients, a message over SIZE', async (t) => {
