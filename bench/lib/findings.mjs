@@ -504,7 +504,13 @@ one-piece step: its double-byte decoder waits for a byte below 0x30 to cut at, a
 In the run of 11:13 UTC that day, on a host about half as fast throughout (the hello-world 36,086 against 81,389/s),
 every SMTP row but one read 14–41 ms; the \`To\` of 3,800 addresses read 63.9 ms (41.6 at 09:12). Its time is
 mailparser's address parser and the text and HTML it builds for each address; the first of a row's ten submissions
-compiles that path, and once compiled the same message blocked 22–26 ms on that host.
+compiles that path, and once compiled the same message blocked 22–26 ms on that host. What that row did not show is
+the CPU: mailparser parses the address headers of every part, and 50 parts with that \`To\` each (4.9 MB) took
+1.5–1.9 s of CPU, each block in a turn of its own (39–65 ms), where 50 headers of as many bytes of other text took
+0.3–0.55 s. A message's address headers now hold at most 32 KiB in all its parts together, about
+1,250 addresses (\`services/api/src/submission/address-headers.ts\`; 550 5.6.0 past it, before mailparser reads the
+block): an email goes to at most 50 recipients, and Postmark and Resend refuse a message whose headers name more. The
+3,800-address row is now refused, a row at the limit was added, and one for the 50 parts.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

@@ -88,7 +88,12 @@ export const HOSTILE_SUBMISSIONS = {
     Buffer.from(GBK_NIHAO.toString('latin1').repeat(900_000), 'latin1').toString('base64').replace(/.{76}/g, '$&\r\n'),
   ),
   'SMTP: 1.6 million empty lines (3.2 MB)': mime('Content-Type: text/plain', '\r\n'.repeat(1_600_000)),
+  'SMTP: To of 1,250 quoted addresses (32 KB, the most address headers may hold)': `From: orders@example.com\r\nTo: ${'"Doe, J" <x@example.net>, '.repeat(1_250)}c@example.net\r\nSubject: s\r\n\r\nhi\r\n`,
   'SMTP: To of 3,800 quoted addresses (99 KB header)': `From: orders@example.com\r\nTo: ${'"Doe, J" <x@example.net>, '.repeat(3_800)}c@example.net\r\nSubject: s\r\n\r\nhi\r\n`,
+  'SMTP: 50 parts, each with a To of 3,800 quoted addresses (4.9 MB)': mime(
+    'Content-Type: multipart/mixed; boundary=b',
+    `${`--b\r\nContent-Type: text/plain\r\nTo: ${'"Doe, J" <x@example.net>, '.repeat(3_800)}c@example.net\r\n\r\nx\r\n`.repeat(50)}--b--\r\n`,
+  ),
   'SMTP: 999 parts of one line (41 KB)': mime(
     'Content-Type: multipart/mixed; boundary=b',
     `${'--b\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(999)}--b--\r\n`,

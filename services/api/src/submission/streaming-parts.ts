@@ -1,6 +1,7 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import { Joiner, type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import { MessageUnreadableError } from '../errors.js';
+import { addressHeaderBudget } from './address-headers.js';
 import { Coalesce } from './coalesce.js';
 import { flowedDecoder } from './flowed-codec.js';
 import { base64Decoder, base64Encoder, type Codec, chain, EMPTY, japaneseToUtf8 } from './part-codecs.js';
@@ -114,6 +115,7 @@ class PartRewriter extends Transform {
   /** Whether the part's body, as it came, ended with a line break. */
   private broken = false;
   private readonly counted = lineCount();
+  private readonly addresses = addressHeaderBudget();
 
   constructor(
     private readonly types: Set<string>,
@@ -132,6 +134,7 @@ class PartRewriter extends Transform {
         } else {
           this.endPart();
           if (chunk.type === 'node') {
+            this.addresses(chunk);
             this.node = chunk;
             this.codec = rewriteOf(chunk, this.counted, this.types, this.texts);
           }

@@ -4,6 +4,7 @@ import { serviceNodeArgs } from '../../../../packages/stack/src/node-options.js'
 import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
+import { MAX_ADDRESS_HEADER_BYTES } from '../../src/submission/address-headers.js';
 import { lazyParser } from '../../src/submission/lazy-parser.js';
 import { MAX_TEXT_LINES } from '../../src/submission/streaming-parts.js';
 import { submittedRequest } from '../../src/submission/submitted-request.js';
@@ -56,6 +57,11 @@ t.test('over SMTP: a message the parser refuses gets 550 5.6.0, not a 4xx to sen
       'a run of GBK with no byte to cut at (libmime would decode it in one piece)',
       `${head}Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(MAX_HELD_BYTES + 4, Buffer.from('c4e3bac3', 'hex')).toString('base64')}\r\n`,
       `550 5.6.0 The message cannot be read: its gbk text has more than ${MAX_HELD_BYTES} bytes in a run that cannot be cut`,
+    ],
+    [
+      'address headers past their budget, in two parts',
+      `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n${`--b\r\nContent-Type: text/plain\r\nTo: ${'x@example.net, '.repeat(4_000)}y@example.net\r\n\r\nx\r\n`.repeat(2)}--b--\r\n`,
+      `550 5.6.0 The message cannot be read: its address headers hold more than ${MAX_ADDRESS_HEADER_BYTES} bytes`,
     ],
     [
       "a header past mailsplit's limit",
