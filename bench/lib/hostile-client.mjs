@@ -3,12 +3,12 @@
 // submission (below). Each request
 // names its case (x-bench-case) and goes alone, with a pause after it for the API's timer to read.
 import nodemailer from 'nodemailer';
-import { HOSTILE_REQUESTS, HOSTILE_SUBMISSIONS, KEY, payloadOf } from './hostile-requests.mjs';
+import { hostileRequests, hostileSubmissions, KEY, payloadOf } from './hostile-requests.mjs';
 
 const [address, runs, smtpCase] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
 if (smtpCase !== undefined) {
   // `node hostile-client.mjs <submission port> <runs> <case>`: one hostile message, submitted `runs` times.
-  const raw = Object.values(HOSTILE_SUBMISSIONS)[Number(smtpCase)];
+  const raw = Object.values(hostileSubmissions())[Number(smtpCase)];
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: Number(address),
@@ -28,7 +28,7 @@ if (smtpCase !== undefined) {
   process.stdout.write(reply.slice(0, 3));
   process.exit(0);
 }
-for (const [i, [url, body]] of Object.values(HOSTILE_REQUESTS).entries()) {
+for (const [i, [url, body]] of Object.values(hostileRequests()).entries()) {
   const payload = payloadOf(body);
   for (let run = 0; run < runs; run++) {
     const res = await fetch(address + url, {
