@@ -56,7 +56,7 @@ export class TextBuilder {
 /**
  * The most bytes libmime's decoder may hold without giving text out. Its double-byte decoder
  * (GBK, Big5, Shift_JIS, EUC-KR) waits for a byte below 0x30 to cut at, so 4.8 MB of GBK with no
- * line break, space or ASCII punctuation was decoded in one piece at the part's end: 75-108 ms
+ * line break, space or ASCII punctuation was decoded in one piece at the part's end: 75-119 ms
  * of event loop. Text has a line break every 998 bytes at most (RFC 5322), and one written without
  * line breaks (base64 carries that) still has spaces and punctuation; every other decoder gives out
  * text with each write, or holds at most 400 bytes (a UTF-16 or UTF-32 byte-order guess).
@@ -72,7 +72,8 @@ export const MAX_HELD_BYTES = 64 * 1024;
  * message cannot write one.
  */
 export class TextTable {
-  private readonly nonce = randomUUID();
+  /** Each token is this and the part's number. */
+  private readonly prefix = `postline-text-${randomUUID()}-`;
   private readonly texts = new Map<string, string>();
 
   /**
@@ -136,7 +137,7 @@ export class TextTable {
     if (this.texts.size === 0) return true;
     const seen = new Set<string>();
     let found = 0;
-    const tokens = new RegExp(`postline-text-${this.nonce}-\\d+`, 'g');
+    const tokens = new RegExp(`${this.prefix}\\d+`, 'g');
     const filled = (value: string) =>
       value.replace(tokens, (token) => {
         found++;
@@ -150,7 +151,7 @@ export class TextTable {
 
   private token(text: string): Buffer {
     if (text.length === 0) return EMPTY;
-    const token = `postline-text-${this.nonce}-${this.texts.size}`;
+    const token = `${this.prefix}${this.texts.size}`;
     this.texts.set(token, text);
     return Buffer.from(token, 'latin1');
   }
