@@ -130,8 +130,16 @@ Profiling found these, all fixed (1–3 on 2026-11-22, 4 in #17):
 3. *Idle partitions.* The bench first created all of its ~200 partitions up front; the brokers' replica fetchers
    spent CPU on them in every phase. Topics now live only as long as their phase.
 4. *One suppression look-up per request* (the 202's \`suppressed\` list, read alongside the produce). Concurrent
-   requests now share one statement (\`suppressedAmong\` takes many look-ups; in the API's test 60 concurrent sends made
-   3), as the row inserts do.
+   requests first shared one statement (in the API's test 60 concurrent sends made 3), as the row inserts do. Under
+   load they still made the API's most frequent statement: counted with a \`pg\` query counter (\`--import\`) over
+   \`bench/ab.mjs\` runs on 2026-12-04, 5,334 and 5,436 look-ups beside 4,267 and 4,381 row inserts, sent as the
+   requests arrived, where the inserts gather the requests one produce's ack resumes. The look-up now rides in the
+   statement that records the rows after the ack (\`packages/ledger/src/accepted-queries.ts\`; the request waited
+   for that statement anyway, and the list is for information: the mailer's claim checks again): 4,700 and 4,893
+   statements in all, half as many. Interleaved (\`bench/ab.mjs\`, two processes of each build, 3 rounds of 10 s):
+   2,380 and 2,314 against 2,114 and 2,206/s at 64 clients (295 and 297 against 366 and 317 µs of the API's CPU a
+   request), 2,495 and 2,840 against 2,315 and 2,303/s at 256 (p99 286 and 205 against 298 and 307 ms); an earlier
+   run with one process of each, 2,351 against 2,324/s and 3,011 against 2,721/s.
 
 Tried and measured worse, so not kept: one batcher per partition (12 small pipelines) and 4–12 producers with
 single-partition sends — more, smaller requests, and the brokers' CPU is the bound (\`PRODUCERS\` > 1 in the scaling

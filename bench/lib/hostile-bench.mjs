@@ -40,7 +40,7 @@ export async function hostileBench({ say, runs = 10 }) {
     config,
     resources: async (instance) => {
       instance.decorate('ledger', { query: async (sql) => ({ rows: /join template_versions/.test(sql) ? [SLOW_TEMPLATE] : [] }) });
-      instance.decorate('recordAccepted', async () => {});
+      instance.decorate('recordAccepted', async () => []);
       instance.decorate('emailQueue', { enqueue: async () => {}, ready: async () => true, partitionOf: () => 0 });
     },
   });

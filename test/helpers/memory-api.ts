@@ -37,8 +37,8 @@ export async function buildMemoryApi(
         throw new Error('no ledger in the in-memory tier');
       };
       instance.decorate('ledger', { query: unavailable, connect: unavailable } as unknown as pg.Pool);
-      instance.decorate('recordAccepted', async () => {});
-      instance.decorate('suppressedAmong', unavailable);
+      // Rows recorded, nobody suppressed.
+      instance.decorate('recordAccepted', async () => []);
       instance.decorate('emailQueue', {
         enqueue: async (messages: Message[]) => {
           produced.push(...messages);

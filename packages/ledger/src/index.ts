@@ -1,3 +1,4 @@
+export { type AcceptedRequest, type AcceptedRow, recordAccepted, type SuppressionLookup } from './accepted-queries.js';
 export { type Claim, type ClaimRequest, claimMany, type KafkaPosition, releaseClaim } from './claim-queries.js';
 export {
   type AttemptResult,
@@ -36,16 +37,14 @@ export {
   releaseDue,
   rescheduleEmail,
 } from './schedule-queries.js';
-export { type AcceptedRow, getStatus, type Reservation, recordAccepted, reserve } from './status-queries.js';
+export { getStatus, type Reservation, reserve } from './status-queries.js';
 export { stuckEmails, unfinishedSummary } from './stuck-queries.js';
 export {
   addSuppression,
   deleteSuppression,
   listSuppressions,
   type Suppression,
-  type SuppressionLookup,
   type SuppressionWrite,
-  suppressedAmong,
 } from './suppression-queries.js';
 export {
   createTemplate,

@@ -1,4 +1,4 @@
-import { type EmailEvent, type EmailState, type EmailStatus, type RecipientState, webhookBody } from '@postline/contracts';
+import type { EmailState, EmailStatus, RecipientState } from '@postline/contracts';
 import type pg from 'pg';
 import { prepared } from './prepared.js';
 
@@ -29,61 +29,6 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
   // lost, as documented. Calling it a conflict answered a client's retry after a 503 with a 409.
   const sameRequest = row.request_hash === null || row.request_hash === requestHash;
   return { kind: 'existing', sameRequest, accepted: row.state !== 'accepting' };
-}
-
-export interface AcceptedRow {
-  id: string;
-  account: string;
-  /** `scheduled` with a due time, or `queued` for now. */
-  scheduledAt: string | null;
-  template: { id: string; version: number } | null;
-  /** Its first event (`email.queued`, or `email.scheduled`), written with the row. */
-  event: EmailEvent;
-}
-
-const acceptedStatement = prepared(
-  'record-accepted',
-  `with moved as (
-       insert into emails (id, account, state, scheduled_at, template_id, template_version)
-       select id, account, case when due is null then 'queued' else 'scheduled' end, due, tid, tver
-         from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[]) as t(id, account, due, tid, tver)
-       on conflict (id) do update
-         set state = excluded.state, scheduled_at = excluded.scheduled_at, template_id = excluded.template_id,
-             template_version = excluded.template_version, updated_at = now()
-         where emails.state = 'accepting'
-       returning id
-     )
-     insert into email_events (id, email_id, account, type, payload)
-     select t.event_id, t.email_id, t.account, t.type, t.payload
-       from unnest($6::text[], $1::text[], $2::text[], $7::text[], $8::jsonb[]) as t(event_id, email_id, account, type, payload)
-       join moved on moved.id = t.email_id
-     on conflict (id) do nothing`,
-);
-
-/**
- * After Kafka's ack: the emails are `queued` (or `scheduled`), so a status lookup, a cancel or a
- * reschedule right after the 202 finds them. Never moves an email backwards: a mailer may
- * already have claimed, parked or sent it.
- */
-export async function recordAccepted(db: pg.Pool, batch: AcceptedRow[]): Promise<void> {
-  // One statement may not update a row twice: concurrent retries of one Idempotency-Key can
-  // land in the same (API-side micro-batched) insert.
-  const emails = [...new Map(batch.map((e) => [e.id, e])).values()];
-  if (emails.length === 0) return;
-  // The row and its first event in one statement. The event only for rows this statement
-  // moved: a mailer that recorded the email first wrote the event itself (same id).
-  await db.query(
-    acceptedStatement([
-      emails.map((e) => e.id),
-      emails.map((e) => e.account),
-      emails.map((e) => e.scheduledAt),
-      emails.map((e) => e.template?.id ?? null),
-      emails.map((e) => e.template?.version ?? null),
-      emails.map((e) => e.event.id),
-      emails.map((e) => e.event.type),
-      emails.map((e) => webhookBody(e.event)),
-    ]),
-  );
 }
 
 interface StatusRow {

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { prepared } from './prepared.js';
 import type { Queryable } from './transaction.js';
 
 export interface Suppression {
@@ -76,38 +75,4 @@ export async function listSuppressions(db: pg.Pool, account: string, limit: numb
 export async function deleteSuppression(db: pg.Pool, account: string, address: string): Promise<boolean> {
   const { rowCount } = await db.query('delete from suppressions where account = $1 and address = $2', [account, address]);
   return rowCount === 1;
-}
-
-/** One question to suppressedAmong(): which of `addresses` are on `account`'s list. */
-export interface SuppressionLookup {
-  account: string;
-  addresses: string[];
-}
-
-const suppressedStatement = prepared(
-  'suppressed-among',
-  `select q.i, q.address from unnest($1::int[], $2::text[], $3::text[]) as q(i, account, address)
-       where exists (select from suppressions s where s.account = q.account and s.address = q.address)`,
-);
-
-/**
- * For each lookup, its addresses that are suppressed, in one statement for all of them: the API
- * asks once per request, and concurrent requests share the round trip.
- */
-export async function suppressedAmong(db: Queryable, lookups: SuppressionLookup[]): Promise<string[][]> {
-  const found = lookups.map((): string[] => []);
-  const index: number[] = [];
-  const accounts: string[] = [];
-  const addresses: string[] = [];
-  lookups.forEach((lookup, i) => {
-    for (const address of lookup.addresses) {
-      index.push(i);
-      accounts.push(lookup.account);
-      addresses.push(address);
-    }
-  });
-  if (index.length === 0) return found;
-  const { rows } = await db.query<{ i: number; address: string }>(suppressedStatement([index, accounts, addresses]));
-  for (const row of rows) found[row.i]?.push(row.address);
-  return found;
 }

@@ -119,12 +119,6 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
     return envelope;
   });
   const messages = envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope), headers: { ...ENVELOPE_HEADERS } }));
-  // Read alongside the produce, so it adds no latency; informational only (null: not known).
-  const suppressed = suppressedRecipients(
-    app,
-    account,
-    rendered.map((r) => r.email),
-  );
   try {
     await app.emailQueue.enqueue(messages);
   } catch (error) {
@@ -133,20 +127,7 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
   app.metrics.accepted.inc(ids.length);
   noteOutcome(request, { ids, account }, 'emails accepted');
 
-  // Best effort, after the ack: makes the status lookup find the email at once. If it fails the
-  // email is still safe in Kafka and the mailer creates the row when it claims the email.
-  await app
-    .recordAccepted(
-      envelopes.map((e) => ({
-        id: e.id,
-        account,
-        scheduledAt: e.scheduledAt ?? null,
-        template: e.template ?? null,
-        event: e.scheduledAt ? scheduledEvent(account, e.id, e.scheduledAt, acceptedAt, e.email.tags) : queuedEvent(e),
-      })),
-    )
-    .catch((error) => app.recurring.warn(request.log, { err: error }, 'ledger unavailable: queued status not recorded'));
-  const lists = await suppressed;
+  const lists = await recordAndReadSuppressions(app, request, envelopes, acceptedAt);
   const answer = answerFor(later);
   return ids.map((id, i) => {
     const list = lists?.[i];
@@ -154,15 +135,34 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
   });
 }
 
-/** Per email, its recipients that are suppressed now; null when the ledger cannot say. */
-async function suppressedRecipients(app: FastifyInstance, account: string, emails: EmailRequest[]): Promise<string[][] | null> {
-  const perEmail = emails.map((email) => allRecipients(email));
-  const all = [...new Set(perEmail.flat().map(normalizeAddress))];
+/**
+ * Best effort, after the ack, in one statement: the rows make a status lookup find the emails at
+ * once (if they fail, the emails are still safe in Kafka and the mailer creates the rows when it
+ * claims them), and per email its recipients that are suppressed now (informational: the mailer
+ * checks again before it sends); null when the ledger cannot say.
+ */
+async function recordAndReadSuppressions(
+  app: FastifyInstance,
+  request: Caller,
+  envelopes: Envelope[],
+  acceptedAt: string,
+): Promise<string[][] | null> {
+  const account = request.account;
+  const rows = envelopes.map((e) => ({
+    id: e.id,
+    account,
+    scheduledAt: e.scheduledAt ?? null,
+    template: e.template ?? null,
+    event: e.scheduledAt ? scheduledEvent(account, e.id, e.scheduledAt, acceptedAt, e.email.tags) : queuedEvent(e),
+  }));
+  const perEmail = envelopes.map((e) => allRecipients(e.email));
+  const addresses = [...new Set(perEmail.flat().map(normalizeAddress))];
   try {
-    const found = new Set(await app.suppressedAmong(account, all));
+    const found = new Set(await app.recordAccepted(rows, { account, addresses }));
     if (found.size === 0) return null;
     return perEmail.map((list) => list.filter((a) => found.has(normalizeAddress(a))));
-  } catch {
+  } catch (error) {
+    app.recurring.warn(request.log, { err: error }, 'ledger unavailable: queued status not recorded');
     return null;
   }
 }

@@ -56,28 +56,43 @@ t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offs
   t.ok(inserts() > 0 && inserts() <= count, `${inserts()} row inserts for ${count} produce requests`);
 });
 
-t.test('concurrent sends share one suppression look-up, and each 202 names only its own account’s suppressed recipients', async (t) => {
-  const { app } = await buildApi(t);
-  const gone = `gone-${Date.now()}@example.net`;
-  // On the `test` account's list only; `other` may still send to it.
-  await app.ledger.query(`insert into suppressions (account, address, reason) values ('test', $1, 'manual')`, [gone]);
-  t.teardown(() => app.ledger.query(`delete from suppressions where address = $1`, [gone]));
-  const post = (auth: Record<string, string>, to: string[]) =>
-    app.inject({ method: 'POST', url: '/v1/emails', headers: { ...auth, 'content-type': 'application/json' }, payload: email({ to }) });
-  const others = { authorization: `Bearer ${OTHER_KEY}` };
-  // The pool the plugin batches on is app.ledger.
-  const lookups = countRuns(t, app, 'postline.suppressed-among');
-  const replies = await Promise.all(
-    Array.from({ length: 60 }, (_, i) =>
-      i % 3 === 0 ? post(AUTH, [gone, 'ok@example.net']) : i % 3 === 1 ? post(others, [gone]) : post(AUTH, ['ok@example.net']),
-    ),
-  );
-  t.same([...new Set(replies.map((r) => r.statusCode))], [202]);
-  const suppressed = replies.map((r) => (r.json() as { suppressed?: string[] }).suppressed ?? []);
-  t.same(
-    suppressed.map((s, i) => (i % 3 === 0 ? s.length === 1 && s[0] === gone : s.length === 0)),
-    suppressed.map(() => true),
-    'the test account’s sends name the address; the other account’s and the clean sends name none',
-  );
-  t.ok(lookups() > 0 && lookups() < 60, `60 sends made ${lookups()} look-ups`);
-});
+t.test(
+  'concurrent sends share one statement for their rows and suppressions, and each 202 names only its own account’s suppressed recipients',
+  async (t) => {
+    const { app } = await buildApi(t);
+    const gone = `gone-${Date.now()}@example.net`;
+    // On the `test` account's list only; `other` may still send to it.
+    await app.ledger.query(`insert into suppressions (account, address, reason) values ('test', $1, 'manual')`, [gone]);
+    t.teardown(() => app.ledger.query(`delete from suppressions where address = $1`, [gone]));
+    const post = (auth: Record<string, string>, to: string[]) =>
+      app.inject({ method: 'POST', url: '/v1/emails', headers: { ...auth, 'content-type': 'application/json' }, payload: email({ to }) });
+    const others = { authorization: `Bearer ${OTHER_KEY}` };
+    const statements = countRuns(t, app, 'postline.record-accepted');
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        i % 3 === 0 ? post(AUTH, [gone, 'ok@example.net']) : i % 3 === 1 ? post(others, [gone]) : post(AUTH, ['ok@example.net']),
+      ),
+    );
+    t.same([...new Set(replies.map((r) => r.statusCode))], [202]);
+    const bodies = replies.map((r) => r.json() as { id: string; suppressed?: string[] });
+    t.same(
+      bodies.map(({ suppressed = [] }, i) => (i % 3 === 0 ? suppressed.length === 1 && suppressed[0] === gone : suppressed.length === 0)),
+      bodies.map(() => true),
+      'the test account’s sends name the address; the other account’s and the clean sends name none',
+    );
+    t.ok(statements() > 0 && statements() < 60, `60 sends made ${statements()} statements`);
+    // The same statements wrote every row and its first event, under the right account.
+    const { rows } = await app.ledger.query<{ account: string; state: string; events: number }>(
+      `select e.account, e.state, (select count(*)::int from email_events v where v.email_id = e.id and v.type = 'email.queued') as events
+       from emails e where e.id = any($1) order by e.account`,
+      [bodies.map((b) => b.id)],
+    );
+    t.equal(rows.length, 60, 'a row for each 202');
+    t.same(
+      rows.filter((r) => r.events !== 1 || !['queued', 'sending', 'sent'].includes(r.state)),
+      [],
+      'each queued (or already taken by a mailer), with one email.queued event',
+    );
+    t.equal(rows.filter((r) => r.account === 'other').length, 20, 'the other account’s 20 under its own name');
+  },
+);

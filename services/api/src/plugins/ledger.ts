@@ -1,5 +1,12 @@
-import { type AcceptedRow, createLedgerPool, migrate, recordAccepted, type SuppressionLookup, suppressedAmong } from '@postline/ledger';
-import { MicroBatcher, ResultBatcher, retryUntil, withTimeout } from '@postline/runtime';
+import {
+  type AcceptedRequest,
+  type AcceptedRow,
+  createLedgerPool,
+  migrate,
+  recordAccepted,
+  type SuppressionLookup,
+} from '@postline/ledger';
+import { ResultBatcher, retryUntil, withTimeout } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type pg from 'pg';
@@ -10,10 +17,11 @@ export type AcceptedEmail = AcceptedRow;
 declare module 'fastify' {
   interface FastifyInstance {
     ledger: pg.Pool;
-    /** Records emails as `queued` (or `scheduled`); concurrent calls share one insert. */
-    recordAccepted(emails: AcceptedEmail[]): Promise<void>;
-    /** Which of the addresses are on the account's suppression list; concurrent calls share one query. */
-    suppressedAmong(account: string, addresses: string[]): Promise<string[]>;
+    /**
+     * After Kafka's ack: records the emails as `queued` (or `scheduled`) and answers which of the
+     * lookup's addresses are on its account's suppression list. Concurrent calls share one statement.
+     */
+    recordAccepted(emails: AcceptedEmail[], lookup: SuppressionLookup): Promise<string[]>;
   }
 }
 
@@ -36,31 +44,22 @@ export const ledgerPlugin = fp(
     void app.startup.step('ledger', (signal) =>
       retryUntil('ledger migrations', () => migrate(pool, app.log), app.log, config.BOOT_TIMEOUT_MS, signal),
     );
-    // One insert per request was the API's largest CPU cost under load (profiled: the loopback
-    // writes of ~one query per 202); while an insert runs, the next ones gather into one, and so do
-    // the rows of one produce's requests (sameTurn).
-    const inserts = new MicroBatcher<AcceptedEmail>((emails) => recordAccepted(rowsPool, emails), {
+    // One statement per request was the API's largest CPU cost under load (profiled: the loopback
+    // writes of ~one query per 202); while one runs, the next requests gather into one, and so do
+    // the requests one produce's ack resumes (sameTurn). Each request's suppression look-up rides in
+    // its rows' statement: as a statement of its own, sent alongside the produce, it was the API's
+    // most frequent one (docs/benchmarks.md, G1). A request carries up to MAX_BATCH_SIZE emails.
+    const accepted = new ResultBatcher((requests: AcceptedRequest[]) => recordAccepted(rowsPool, requests), {
       lingerMs: 0,
       sameTurn: true,
-      maxBatch: 1_000,
+      maxBatch: 100,
       maxInFlight: INSERTS_IN_FLIGHT,
       timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
-    // The same for the suppression look-up every send makes (read alongside the produce).
-    const lookups = new ResultBatcher((items: SuppressionLookup[]) => suppressedAmong(pool, items), {
-      lingerMs: 0,
-      sameTurn: true,
-      maxBatch: 1_000,
-      maxInFlight: 2,
-      timeoutMs: config.LEDGER_TIMEOUT_MS,
-    });
     app.decorate('ledger', pool);
-    app.decorate('suppressedAmong', async (account: string, addresses: string[]) =>
-      addresses.length === 0 ? [] : lookups.run({ account, addresses }),
-    );
-    app.decorate('recordAccepted', (emails: AcceptedEmail[]) => inserts.enqueue(emails));
+    app.decorate('recordAccepted', (rows: AcceptedEmail[], lookup: SuppressionLookup) => accepted.run({ rows, lookup }));
     app.addHook('onClose', async () => {
-      await withTimeout(Promise.all([inserts.drain(), lookups.drain()]), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
+      await withTimeout(accepted.drain(), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
       await Promise.all([pool.end(), rowsPool.end()]);
     });
   },
