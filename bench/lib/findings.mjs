@@ -525,6 +525,12 @@ V8's mark-compacts then took up to 66 ms (\`--trace-gc\`) in whichever rows they
 their names and sizes, and lets them go; the longest mark-compact of a run fell to 35 ms, the SMTP rows from 20–66 to
 3–37 ms (most 10–15), the HTTP rows moved within their spread. Every hostile figure before that run read high by the
 pauses those bodies caused.
+Until 15:17 UTC that day the bench's stand-ins for the produce and the rows' statement also resolved at once, so a
+request's whole path after the produce (the answer included) ran in the turn that parsed its body, where Kafka's and
+Postgres' answers come in later turns. They now answer a turn later. The 4 MB text's row, the one nearest the target
+on this host (30–55 ms across the day's runs), read 35.3 and 55.2 ms in two runs before and 39.3, 31.7 and 35 ms in
+three after: inside its spread. Its block is the body's own work: parsing 4 MB of JSON and serialising the envelope
+took 4–10 and 5–7 ms each, timed alone on this host, beside assembling the body from its chunks and the GC they cause.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
