@@ -43,8 +43,8 @@ export async function hostileBench({ say, runs = 10 }) {
     resources: async (instance) => {
       instance.decorate('ledger', { query: async (sql) => ({ rows: /join template_versions/.test(sql) ? [SLOW_TEMPLATE] : [] }) });
       // The produce and the rows' statement end in a later turn, as Kafka's and Postgres' answers do.
-      // Resolved at once, as until 2026-12-04, they ran everything after them (the envelope's
-      // serialisation, the answer) in the turn that parsed the body: a block the API never has.
+      // Resolved at once, as until 2026-12-04, they ran everything after them (the rows, the
+      // suppression list, the answer) in the turn that parsed the body: a block the API never has.
       instance.decorate('recordAccepted', async () => {
         await nextTurn();
         return [];
