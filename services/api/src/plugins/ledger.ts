@@ -48,11 +48,13 @@ export const ledgerPlugin = fp(
     // writes of ~one query per 202); while one runs, the next requests gather into one, and so do
     // the requests one produce's ack resumes (sameTurn). Each request's suppression look-up rides in
     // its rows' statement: as a statement of its own, sent alongside the produce, it was the API's
-    // most frequent one (docs/benchmarks.md, G1). A request carries up to MAX_BATCH_SIZE emails.
+    // most frequent one (docs/benchmarks.md, G2). Room for the requests two produces resume (each
+    // carries up to PRODUCE_MAX_BATCH emails): with room for fewer, one produce's rows took several
+    // statements (concurrency.test.ts: 7 for 3 produce requests with room for 100).
     const accepted = new ResultBatcher((requests: AcceptedRequest[]) => recordAccepted(rowsPool, requests), {
       lingerMs: 0,
       sameTurn: true,
-      maxBatch: 100,
+      maxBatch: 2 * config.PRODUCE_MAX_BATCH,
       maxInFlight: INSERTS_IN_FLIGHT,
       timeoutMs: config.LEDGER_TIMEOUT_MS,
     });
