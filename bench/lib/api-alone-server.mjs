@@ -3,6 +3,7 @@
 // next turn. What is left is the API's own work a request: HTTP, auth, validation, the envelope,
 // the access line, the metrics, and the GC they cause.
 import { join } from 'node:path';
+import { nextTurn } from './next-turn.mjs';
 
 const root = process.env.API_ROOT ?? join(import.meta.dirname, '../..');
 const { app, serverOptions } = await import(join(root, 'services/api/dist/app.js'));
@@ -13,7 +14,6 @@ const { default: Fastify } = await import(join(root, 'node_modules/fastify/fasti
 const config = loadConfig({ ...process.env, KAFKA_BROKERS: '127.0.0.1:1', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused' });
 // As the service logs: JSON to stdout (the bench's /dev/null), at the level users run.
 const server = Fastify({ loggerInstance: createLogger({ name: 'postline-api', level: config.LOG_LEVEL }), ...serverOptions(config) });
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 await server.register(app, {
   config,
   resources: async (instance) => {

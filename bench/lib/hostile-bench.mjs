@@ -12,14 +12,13 @@ import Fastify from 'fastify';
 import { app as apiApp, serverOptions } from '../../services/api/dist/app.js';
 import { loadConfig } from '../../services/api/dist/config.js';
 import { hostileRequests, hostileSubmissions, KEY, payloadOf, SLOW_TEMPLATE } from './hostile-requests.mjs';
+import { nextTurn } from './next-turn.mjs';
 
 /**
  * Each case's name and size. The bodies are built here only to be measured, and let go: held, they
  * were 33 MB of this process's heap (and 16 MB outside it) that a real API never holds, under its
  * 128 MB cap, and V8's mark-compacts took up to 66 ms in the rows they fell in.
  */
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
 const sizes = (cases, bytesOf) => Object.entries(cases).map(([name, value]) => [name, bytesOf(value)]);
 
 /** For each hostile request: the longest event-loop block while it is handled (ms), over `runs` runs. */
