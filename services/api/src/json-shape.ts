@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { JsonTooComplexError } from './errors.js';
+import { holdsLoneSurrogate, loneSurrogateProblem } from './unicode-text.js';
 
 /** The deepest a request body may nest objects and arrays. Our deepest schema field is 4 levels down; template variables get the rest. */
 export const MAX_JSON_DEPTH = 64;
@@ -55,7 +56,8 @@ export function jsonShapeProblem(text: string): string | null {
 /**
  * Replaces `app`'s application/json parser with fastify's own (which refuses `__proto__` and
  * `constructor` keys) behind jsonShapeProblem(): a body too complex is a 400
- * EMAIL_ERR_JSON_TOO_COMPLEX, and JSON.parse never sees it. `emptyIsNoBody`: an empty body is no
+ * EMAIL_ERR_JSON_TOO_COMPLEX, and JSON.parse never sees it. A string holding a lone surrogate is a
+ * 400 EMAIL_ERR_VALIDATION naming it (unicode-text.ts), on every route. `emptyIsNoBody`: an empty body is no
  * body, not an error (the resend SDK sends one on cancel).
  */
 export function shapedJsonParser(app: FastifyInstance, { emptyIsNoBody = false } = {}): void {
@@ -65,6 +67,11 @@ export function shapedJsonParser(app: FastifyInstance, { emptyIsNoBody = false }
     if (emptyIsNoBody && body === '') return done(null, undefined);
     const problem = jsonShapeProblem(body as string);
     if (problem) return done(Object.assign(new JsonTooComplexError(), { detail: `The body was not parsed: ${problem}` }), undefined);
-    json(request, body as string, done);
+    if (!holdsLoneSurrogate(body as string)) return json(request, body as string, done);
+    json(request, body as string, (error, value) => {
+      if (error) return done(error, undefined);
+      const lone = loneSurrogateProblem(value);
+      done(lone, lone ? undefined : value);
+    });
   });
 }

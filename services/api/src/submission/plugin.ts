@@ -9,6 +9,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
+import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
@@ -46,6 +47,10 @@ export const submissionPlugin = fp(
       const mail = await parse(raw);
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
       const submitted = submittedRequest(mail, rcptTo, isAllowedHeader);
+      // A header's encoded-word in UTF-16 decodes to a lone surrogate as is; over HTTP the body's
+      // parse refuses one (unicode-text.ts). A split's emails differ only in their RCPT TO address.
+      const lone = loneSurrogateProblem(submitted.bodies[0]);
+      if (lone) throw lone;
       const account = session.user as string;
       const log = app.log.child({ account, submission: session.id });
       if (submitted.dropped.length > 0) log.debug({ dropped: submitted.dropped }, 'submitted headers not passed on');

@@ -64,6 +64,11 @@ t.test('over SMTP: a message the parser refuses gets 550 5.6.0, not a 4xx to sen
       `550 5.6.0 The message cannot be read: its address headers hold more than ${MAX_ADDRESS_HEADER_BYTES} bytes`,
     ],
     [
+      'a subject in UTF-16 holding a lone surrogate (mailparser decodes it as it is)',
+      `From: sender@example.com\r\nTo: someone@example.net\r\nSubject: =?UTF-16BE?B?${Buffer.from([0xd8, 0, 0, 0x41]).toString('base64')}?=\r\n\r\nbody\r\n`,
+      '550 5.6.0 Message refused: /subject is not Unicode text: it holds a lone surrogate',
+    ],
+    [
       "a header past mailsplit's limit",
       `${head}X-Long: ${'x'.repeat(3_000_000)}\r\n\r\nbody\r\n`,
       '550 5.6.0 The message cannot be read: Max header size',
