@@ -7,7 +7,7 @@ import createError, { type FastifyError } from '@fastify/error';
 export const ValidationError = createError('EMAIL_ERR_VALIDATION', 'The request is invalid', 400);
 export const JsonTooComplexError = createError(
   'EMAIL_ERR_JSON_TOO_COMPLEX',
-  'The request body nests deeper than 64 levels or has an object of more than 10,000 keys',
+  'The request body nests deeper than 64 levels, has an object of more than 10,000 keys, or holds more than 50,000 values',
   400,
 );
 /** Not over HTTP: a message (SMTP submission: 550 5.6.0) or a report (the bounce listener keeps it as malformed) that mailparser cannot read, or whose text would cost it too much to. */

@@ -7,7 +7,7 @@ import { resultSchemas } from './webhook-schemas.js';
 const acceptErrors = {
   ...commonErrors,
   400: problem(
-    'Invalid request (the first 20 bad fields are listed in `errors`), malformed JSON, or a body that nests deeper than 64 levels or has an object of more than 10,000 keys (EMAIL_ERR_JSON_TOO_COMPLEX)',
+    'Invalid request (the first 20 bad fields are listed in `errors`), malformed JSON, or a body that nests deeper than 64 levels, has an object of more than 10,000 keys or holds more than 50,000 values (EMAIL_ERR_JSON_TOO_COMPLEX)',
   ),
   403: problem('Sender domain not allowed'),
   409: problem('Idempotency-Key reused with a different body'),

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { AUTH, email } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { jsonShapeProblem, MAX_JSON_DEPTH, MAX_OBJECT_KEYS } from '../../src/json-shape.js';
+import { jsonShapeProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_OBJECT_KEYS } from '../../src/json-shape.js';
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const keys = (n: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 1])));
@@ -23,14 +23,65 @@ t.test("jsonShapeProblem counts nesting and each object's keys, outside strings 
   t.equal(jsonShapeProblem('{"a": "unterminated'), null, 'malformed JSON is left to JSON.parse');
 });
 
+/** Array elements and object members, as the bound counts them. */
+const valuesIn = (v: unknown): number =>
+  Array.isArray(v)
+    ? v.length + v.reduce((n: number, x) => n + valuesIn(x), 0)
+    : v !== null && typeof v === 'object'
+      ? Object.keys(v).length + Object.values(v).reduce((n: number, x) => n + valuesIn(x), 0)
+      : 0;
+
+t.test('jsonShapeProblem counts every array element and object member of the body, outside strings', async (t) => {
+  const list = (n: number, item: string) => `[${Array(n).fill(item).join(',')}]`;
+  t.equal(jsonShapeProblem(list(MAX_JSON_VALUES, '1')), null, `${MAX_JSON_VALUES} numbers`);
+  t.match(jsonShapeProblem(list(MAX_JSON_VALUES + 1, '1')), /more than 50000 values/);
+  // An empty container holds nothing, blanks or not; each one is a value of its parent.
+  t.equal(jsonShapeProblem(list(MAX_JSON_VALUES, '[ ]')), null, `${MAX_JSON_VALUES} empty lists`);
+  t.match(jsonShapeProblem(list(MAX_JSON_VALUES + 1, '{\n}')), /more than/, 'empty objects');
+  t.equal(jsonShapeProblem(list(MAX_JSON_VALUES / 2, '[ 1 ]')), null, 'a list of one: two values');
+  t.match(jsonShapeProblem(list(MAX_JSON_VALUES / 2 + 1, '[ 1 ]')), /more than/, 'one more list of one');
+  t.equal(jsonShapeProblem(JSON.stringify({ s: ','.repeat(200_000), t: '[1,2]'.repeat(20_000) })), null, 'commas in strings are text');
+  // Mixed shapes, compact and pretty: the bound reads the count a walk of the parsed value gives.
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const shape = (depth: number): unknown => {
+    const r = random();
+    if (depth > 3 || r < 0.3) return r < 0.1 ? 'a,b' : r < 0.2 ? 1 : null;
+    const n = Math.floor(random() * 40);
+    return r < 0.65
+      ? Array.from({ length: n }, () => shape(depth + 1))
+      : Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, shape(depth + 1)]));
+  };
+  for (let i = 0; i < 30; i++) {
+    const value = shape(0);
+    const count = valuesIn(value);
+    // A list of copies and one remainder, so the count lands just under, at and over the bound.
+    for (const extra of [-1, 0, 1]) {
+      const copies = Math.max(1, Math.floor((MAX_JSON_VALUES - 1) / Math.max(1, count + 1)));
+      const fill = MAX_JSON_VALUES + extra - copies * (count + 1) - 1;
+      if (fill < 0) continue;
+      const body = [...Array(copies).fill(value), Array(fill).fill(0)];
+      t.equal(valuesIn(body), MAX_JSON_VALUES + extra);
+      for (const text of [JSON.stringify(body), JSON.stringify(body, null, 2)]) {
+        if ((jsonShapeProblem(text) === null) !== extra <= 0) t.fail(`${MAX_JSON_VALUES + extra} values read otherwise`);
+      }
+    }
+  }
+});
+
 t.test('a body too complex is a 400 EMAIL_ERR_JSON_TOO_COMPLEX, on /v1 and /resend, before it is parsed', async (t) => {
   const { app, produced } = await buildMemoryApi(t);
   const post = (url: string, payload: string) =>
     app.inject({ method: 'POST', url, payload, headers: { ...AUTH, 'content-type': 'application/json' } });
   const deep = `{"from":"a@example.com","to":${nested(500_000)},"subject":"s","text":"t"}`;
   const wide = JSON.stringify({ ...email(), tags: JSON.parse(keys(200_000)) });
+  const values = JSON.stringify(email({ template: { id: 'tmpl_x', variables: { items: Array(MAX_JSON_VALUES).fill({}) } } }));
   for (const [what, url, body] of [
     ['500,000 nested arrays', '/v1/emails', deep],
+    [`template variables of ${MAX_JSON_VALUES} empty objects`, '/v1/emails', values],
     ['an object of 200,000 keys', '/v1/emails', wide],
     ['a batch', '/v1/emails/batch', JSON.stringify({ emails: [JSON.parse(wide)] })],
   ] as const) {
