@@ -1,6 +1,6 @@
 import { findPackage } from '../lazy-module.js';
 import { ThreadPool } from '../threads/thread-pool.js';
-import type { Work, WorkResult } from './render-work.js';
+import type { EmailToRender, RenderWork, VersionSource, Work, WorkResult } from './render-work.js';
 
 // Loaded by the template threads only, never by the API's own: an install without it fails here, at boot.
 findPackage('liquidjs', 'The template engine', 'reinstall with npm ci');
@@ -41,3 +41,12 @@ export class RenderPool extends ThreadPool<Work, WorkResult> {
     });
   }
 }
+
+/** A render's work, its emails written as JSON (RenderWork's `emails` says why); built here, where the engine is not loaded. */
+export const renderWork = (versions: VersionSource[], emails: EmailToRender[], requestBytes: number, budgetMs: number): RenderWork => ({
+  kind: 'render',
+  versions,
+  emails: JSON.stringify(emails),
+  requestBytes,
+  budgetMs,
+});

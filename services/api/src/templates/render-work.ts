@@ -18,11 +18,22 @@ export interface VersionSource extends TemplateSource {
   variables: VariablesDeclaration;
 }
 
+/** A templated email: its version (an index into `versions`), its variables, and its JSON pointer ('' or /emails/i). */
+export interface EmailToRender {
+  version: number;
+  variables: Record<string, unknown>;
+  at: string;
+}
+
 export interface RenderWork {
   kind: 'render';
   versions: VersionSource[];
-  /** Each templated email: its version (an index into `versions`), its variables, and its JSON pointer ('' or /emails/i). */
-  emails: { version: number; variables: Record<string, unknown>; at: string }[];
+  /**
+   * The templated emails (EmailToRender[]) as JSON text, which crosses to the thread as one
+   * string. Why not the objects: posting them clones them on the API's event loop, 17-40 ms for
+   * variables of 50,000 empty objects (the most a body may hold), where writing their JSON took 2-3 ms.
+   */
+  emails: string;
   /** The most all the emails may render to (BODY_LIMIT_BYTES). */
   requestBytes: number;
   /** Render time for all of them (REQUEST_RENDER_BUDGET_MS). */
@@ -98,7 +109,8 @@ function renderAll(work: RenderWork): WorkResult {
   const done: RenderedPart[] = [];
   const stop = (stopped: RenderStop): WorkResult => ({ ok: true, stopped, subjects: done.map((d) => d.rendered.subject) });
   let total = 0;
-  for (const [index, { version, variables, at }] of work.emails.entries()) {
+  const emails = JSON.parse(work.emails) as EmailToRender[];
+  for (const [index, { version, variables, at }] of emails.entries()) {
     const path = `${at}/template`;
     const { scope, errors } = checkVariables((work.versions[version] as VersionSource).variables, variables, `${path}/variables`);
     if (errors.length > 0) return stop({ index, stage: 'render', problems: errors });

@@ -5,8 +5,8 @@ import { type FieldError, RenderTimeSpentError } from '../errors.js';
 import { validationProblem } from '../validation.js';
 import { MAX_RENDERED_BYTES } from './limits.js';
 import { RenderAllowance } from './render-allowance.js';
-import { HARD_LIMIT_MS, RenderPool } from './render-pool.js';
-import type { RenderedPart, RenderWork, VersionSource, Work, WorkResult } from './render-work.js';
+import { HARD_LIMIT_MS, RenderPool, renderWork } from './render-pool.js';
+import type { EmailToRender, RenderedPart, VersionSource, Work, WorkResult } from './render-work.js';
 
 /** All the renders of one request together (a batch of 100 templated emails), on a template thread (render-pool.ts). */
 export const REQUEST_RENDER_BUDGET_MS = 250;
@@ -61,9 +61,8 @@ export class TemplateRenderer {
    * Renders templated emails from `versions` (see source()), all within REQUEST_RENDER_BUDGET_MS
    * and `requestBytes`; throws the 400 that names the email and the problem.
    */
-  async render(account: string, versions: VersionSource[], emails: RenderWork['emails']): Promise<RenderedPart[]> {
-    const work = { kind: 'render' as const, versions, emails, requestBytes: this.requestBytes, budgetMs: REQUEST_RENDER_BUDGET_MS };
-    const out = await this.run(account, work);
+  async render(account: string, versions: VersionSource[], emails: EmailToRender[]): Promise<RenderedPart[]> {
+    const out = await this.run(account, renderWork(versions, emails, this.requestBytes, REQUEST_RENDER_BUDGET_MS));
     const subjectProblem = (subject: string, index: number): FieldError | null => {
       const checked = subjectSchema(this.limits).safeParse(subject);
       if (checked.success) return null;

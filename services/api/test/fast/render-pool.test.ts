@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import t from 'tap';
 import { TemplateRenderer } from '../../src/templates/render.js';
-import { RenderPool } from '../../src/templates/render-pool.js';
+import { RenderPool, renderWork } from '../../src/templates/render-pool.js';
 import type { RenderWork, VersionSource } from '../../src/templates/render-work.js';
 
 // liquidjs has no ESM entry: imported from ESM, it lands in the CommonJS loader's cache.
@@ -16,13 +16,8 @@ const version = (text: string, variables: VersionSource['variables'] = {}): Vers
   text,
   variables,
 });
-const render = (versions: VersionSource[], variables: Record<string, unknown> = {}): RenderWork => ({
-  kind: 'render',
-  versions,
-  emails: [{ version: 0, variables, at: '' }],
-  requestBytes: 4 * 1024 * 1024,
-  budgetMs: 250,
-});
+const render = (versions: VersionSource[], variables: Record<string, unknown> = {}): RenderWork =>
+  renderWork(versions, [{ version: 0, variables, at: '' }], 4 * 1024 * 1024, 250);
 /** Three nested loops over 2,000 items: runs to the render limit (100 ms a part), as account-limits.test.ts's slow key does. */
 const slow = version('{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}x', {
   items: { type: 'array', required: true },

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import * as engine from '../../src/templates/liquid-engine.js';
-import { RenderPool } from '../../src/templates/render-pool.js';
+import { RenderPool, renderWork } from '../../src/templates/render-pool.js';
 
 // What a template writes (its output and its captures) is bounded for each part's render, as
 // liquidjs bounds what its filters allocate. A template is written by any key holder, and its variables
@@ -66,13 +66,7 @@ t.test('on a template thread, the doubling template is a refusal, not a crash, f
     { key: 'tmpl_doubling@1', subject: 'hi', html: null, text: doubling, variables: { big: { type: 'string' as const, required: true } } },
   ];
   for (let i = 0; i < 5; i++) {
-    const out = await pool.run({
-      kind: 'render',
-      versions,
-      emails: [{ version: 0, variables: { big }, at: '' }],
-      requestBytes: 4 * 1024 * 1024,
-      budgetMs: 250,
-    });
+    const out = await pool.run(renderWork(versions, [{ version: 0, variables: { big }, at: '' }], 4 * 1024 * 1024, 250));
     t.match(
       out,
       { result: { ok: true, stopped: { problems: [{ path: '/template', message: /template output limit exceeded/ }] } } },
