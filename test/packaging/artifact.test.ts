@@ -65,6 +65,9 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     t.ok(existsSync(join(out, svc, `services/${svc}/dist/server.js`)), `${svc}: its entry point`);
     const sendMessages = readFileSync(join(out, svc, 'node_modules/kafkajs/src/producer/sendMessages.js'), 'utf8');
     t.match(sendMessages, KAFKAJS_PATCH_MARKER, `${svc}: its kafkajs is patched (the install skipped postinstall)`);
+    const crc = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/index.js'), 'utf8');
+    t.match(crc, 'CRC-32C in native code', `${svc}: its kafkajs computes CRC-32C natively`);
+    t.ok(existsSync(join(out, svc, 'node_modules/@node-rs/crc32')), `${svc}: with @node-rs/crc32 beside it`);
   }
   t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
 

@@ -1,4 +1,6 @@
 // test-plan: standalone
+
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,12 +14,31 @@ const require = createRequire(import.meta.url);
 const repoRoot = join(import.meta.dirname, '../../..');
 const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
   KAFKAJS_PATCH_MARKER: string;
+  CRC_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
 t.test('the kafkajs installed here carries the mend, under the marker the services look for', async (t) => {
   t.equal(script.KAFKAJS_PATCH_MARKER, KAFKAJS_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
+});
+
+t.test("kafkajs' record batches get their CRC-32C from native code, the same number its JavaScript gives", async (t) => {
+  const crcFile = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
+  t.match(readFileSync(crcFile, 'utf8'), script.CRC_PATCH_MARKER, 'the installed copy is patched');
+  const crc = require(crcFile) as (buffer: Buffer) => number;
+  const javascript = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (buffer: Buffer) => number;
+  t.notOk(crc.toString().includes('unsigned'), 'the native function is the one in use');
+  // RFC 3720's check value for CRC-32C.
+  t.equal(crc(Buffer.from('123456789')), 0xe3069283);
+  let differ = 0;
+  for (const size of [0, 1, 7, 8, 9, 63, 64, 65, 1000, 65_537, 1_048_576]) {
+    for (let i = 0; i < 5; i++) {
+      const buffer = randomBytes(size);
+      if (crc(buffer) !== javascript(buffer) >>> 0) differ++;
+    }
+  }
+  t.equal(differ, 0, '55 random buffers of 0 B to 1 MiB: the same checksum');
 });
 
 interface Produced {
@@ -119,18 +140,28 @@ t.test('a retry waits for every broker request in flight, so none is sent twice'
 });
 
 /** A project folder holding a kafkajs 2.2.4 of one file, sendMessages.js (`file`), removed after the test. */
-function fakeInstall(t: Test): { root: string; file: string } {
+/** kafkajs 2.2.4's CRC-32C entry, as the script finds it. */
+const CRC_ORIGINAL = `const crc32C = require('./crc32C')
+const unsigned = value => Uint32Array.from([value])[0]
+
+module.exports = buffer => unsigned(crc32C(buffer))
+`;
+
+function fakeInstall(t: Test): { root: string; file: string; crcFile: string } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'node_modules/kafkajs');
   mkdirSync(join(dir, 'src/producer'), { recursive: true });
+  mkdirSync(join(dir, 'src/protocol/recordBatch/crc32C'), { recursive: true });
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', workspaces: [] }));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
-  return { root, file: join(dir, 'src/producer/sendMessages.js') };
+  const crcFile = join(dir, 'src/protocol/recordBatch/crc32C/index.js');
+  writeFileSync(crcFile, CRC_ORIGINAL);
+  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file } = fakeInstall(t);
+  const { root, file, crcFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -141,18 +172,48 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   ].join('\n');
   writeFileSync(file, original);
 
-  t.match(script.patchKafkajs(root), [{ file, state: 'patched' }]);
+  t.same(script.patchKafkajs(root), [
+    { file, state: 'patched' },
+    { file: crcFile, state: 'patched' },
+  ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
   t.match(patched, 'await Promise.allSettled(requests)');
   t.notMatch(patched, 'await Promise.all(requests)');
-  t.match(script.patchKafkajs(root), [{ file, state: 'already' }], 'a second run changes nothing');
+  const crcPatched = readFileSync(crcFile, 'utf8');
+  t.match(crcPatched, script.CRC_PATCH_MARKER);
+  t.match(crcPatched, "require('@node-rs/crc32').crc32c");
+  t.same(
+    script.patchKafkajs(root),
+    [
+      { file, state: 'already' },
+      { file: crcFile, state: 'already' },
+    ],
+    'a second run changes nothing',
+  );
   t.equal(readFileSync(file, 'utf8'), patched);
+  t.equal(readFileSync(crcFile, 'utf8'), crcPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
   t.throws(() => script.patchKafkajs(root), /kafkajs 2\.2\.4\) is not the text this patch was written for/);
   t.equal(readFileSync(file, 'utf8'), other, 'an unknown text is left as it was');
+
+  // One file of a copy unknown: neither is written.
+  const fresh = fakeInstall(t);
+  writeFileSync(fresh.file, original);
+  writeFileSync(fresh.crcFile, 'module.exports = somethingElse\n');
+  t.throws(() => script.patchKafkajs(fresh.root), /crc32C\/index\.js \(kafkajs 2\.2\.4\) is not the text/);
+  t.equal(readFileSync(fresh.file, 'utf8'), original, 'the other file of that copy is left as it was');
+});
+
+t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own code", async (t) => {
+  const { root, crcFile } = fakeInstall(t);
+  writeFileSync(join(root, 'node_modules/kafkajs/src/producer/sendMessages.js'), `// ${KAFKAJS_PATCH_MARKER}\n`);
+  // kafkajs' JavaScript CRC beside the entry, and no @node-rs/crc32 under this root to find.
+  writeFileSync(join(root, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/crc32C.js'), 'module.exports = () => -1\n');
+  script.patchKafkajs(root);
+  t.equal((require(crcFile) as (b: Buffer) => number)(Buffer.from('x')), 0xffffffff, "kafkajs' own function, made unsigned");
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks the mend', async (t) => {
