@@ -1,5 +1,5 @@
 import { type FieldError, ValidationError } from './errors.js';
-import { MAX_REPORTED_ERRORS } from './validation.js';
+import { MAX_REPORTED_ERRORS, pointer } from './validation.js';
 
 const BACKSLASH = 92;
 const isHigh = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
@@ -36,9 +36,6 @@ export function holdsLoneSurrogate(text: string): boolean {
 }
 
 const LONE = 'is not Unicode text: it holds a lone surrogate (half of a UTF-16 pair), which no email can carry';
-
-const pointer = (path: readonly (string | number)[]) =>
-  `/${path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
 
 /**
  * The most values (strings, arrays, objects) the walk reads to locate what the scan found. Why a

@@ -5,7 +5,8 @@ import { BadIdempotencyKeyError, type FieldError, ValidationError } from './erro
 /** A client is told this many problems at most, and how many there were in all. */
 export const MAX_REPORTED_ERRORS = 20;
 
-const pointer = (path: readonly PropertyKey[]) =>
+/** An RFC 6901 JSON pointer ('/' for the whole body). */
+export const pointer = (path: readonly PropertyKey[]) =>
   path.length === 0 ? '/' : `/${path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
 
 type Issue = z.core.$ZodIssue;
