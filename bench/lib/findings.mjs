@@ -531,6 +531,23 @@ Postgres' answers come in later turns. They now answer a turn later. The 4 MB te
 on this host (30–55 ms across the day's runs), read 35.3 and 55.2 ms in two runs before and 39.3, 31.7 and 35 ms in
 three after: inside its spread. Its block is the body's own work: parsing 4 MB of JSON and serialising the envelope
 took 4–10 and 5–7 ms each, timed alone on this host, beside assembling the body from its chunks and the GC they cause.
+Three rows were added at 17:48 UTC that day, and the stand-in for the produce changed. A body of 1.3 million empty
+objects (4 MB) held the loop 724 ms, empty lists 414 ms, a million one-letter strings 100 ms: the pass before
+JSON.parse bounded nesting and each object's keys, not the values in all. It now counts every array element and
+object member, at most 50,000 a body (400 \`EMAIL_ERR_JSON_TOO_COMPLEX\`; the largest request the schemas allow holds
+about 25,000; 25,000, 50,000, 100,000 and 200,000 empty objects had blocked 7, 11, 21 and 86 ms): 18–34 ms since, the
+reading of the body. Template variables at the bound (50,000 empty objects) blocked 40.5 ms, most of it \`postMessage\`
+cloning them to the template thread (\`structuredClone\` of them took 17–40 ms alone); a render's emails now cross as
+JSON text (2–3 ms to write): 24.7–34.9 ms. And the stand-in for the produce resolved without encoding anything, while
+kafkajs encodes each record and each record batch on the event loop, the batch's CRC-32C in JavaScript: 22–25 ms for
+one 4 MB record, 11–16 of them the CRC. The stand-in now encodes the records as kafkajs does (its request framing and
+the socket write are still left out). With kafkajs' JavaScript CRC the 4 MB text read 64.1 ms and the 1.5 MB batch
+53.4 ms. kafkajs now gets the CRC from \`@node-rs/crc32\`, native code (\`scripts/patch-kafkajs.mjs\`; the same number,
+about 1 ms for 4 MB): the 4 MB text read 43.7–59.4 ms across five runs (54.8 in this report's), the batch 26–34.5 ms,
+and the accepted 4–5 MB SMTP messages 16–46 ms (12–38 before their produce was counted; the line of "=" 52.4 ms in
+this report's run and 34 ms in the next). What is left for a 4 MB email is copying it: the body's string, the parsed
+text, the envelope's JSON, the record and the batch, 4 MB each, and the GC on a 128 MB heap. The largest emails sit at
+the target on this host, not under it.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
