@@ -17,13 +17,9 @@ import { loadConfig } from '../../services/api/dist/config.js';
 import { hostileRequests, hostileSubmissions, KEY, payloadOf, SLOW_TEMPLATE } from './hostile-requests.mjs';
 import { nextTurn } from './next-turn.mjs';
 
-/**
- * Each case's name and size. The bodies are built here only to be measured, and let go: held, they
- * were 33 MB of this process's heap (and 16 MB outside it) that a real API never holds, under its
- * 128 MB cap, and V8's mark-compacts took up to 66 ms in the rows they fell in.
- */
 // What kafkajs does on the event loop with a produce's messages before its request is written: each
-// message encoded as a record, and the records as a batch with its CRC-32C (computed in JavaScript).
+// message encoded as a record, and the records as a batch with its CRC-32C (native code since
+// scripts/patch-kafkajs.mjs points kafkajs at @node-rs/crc32; JavaScript before).
 const kafkajs = createRequire(import.meta.url);
 const Record = kafkajs('kafkajs/src/protocol/recordBatch/record/v0/index.js');
 const { RecordBatch } = kafkajs('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -33,6 +29,11 @@ const encodeAsKafkajs = (messages) =>
     records: messages.map((m, i) => Record({ offsetDelta: i, key: m.key, value: m.value, headers: m.headers ?? {} })),
   });
 
+/**
+ * Each case's name and size. The bodies are built here only to be measured, and let go: held, they
+ * were 33 MB of this process's heap (and 16 MB outside it) that a real API never holds, under its
+ * 128 MB cap, and V8's mark-compacts took up to 66 ms in the rows they fell in.
+ */
 const sizes = (cases, bytesOf) => Object.entries(cases).map(([name, value]) => [name, bytesOf(value)]);
 
 /** For each hostile request: the longest event-loop block while it is handled (ms), over `runs` runs. */
