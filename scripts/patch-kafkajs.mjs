@@ -13,9 +13,11 @@
 // recorded as answered and only the failed requests (whose numbers kafkajs rolls back) are sent
 // again.
 //
-// And a speed-up: kafkajs computes each record batch's CRC-32C in JavaScript, on the event loop,
-// 11-16 ms for a 4 MB email; @node-rs/crc32 (a dependency of @postline/runtime) computes the same
-// number in native code in about 1 ms. Where it cannot load, kafkajs' own code runs as before.
+// Two speed-ups for large emails, both on the event loop. kafkajs computes each record batch's
+// CRC-32C in JavaScript, 11-16 ms for a 4 MB email; @node-rs/crc32 (a dependency of
+// @postline/runtime) computes the same number in native code in about 1 ms. Where it cannot load,
+// kafkajs' own code runs as before. And kafkajs' Encoder copied a large record at every level of a
+// produce request; patched, it holds large buffers by reference (scripts/kafkajs-encoder-patch.mjs).
 //
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
@@ -25,6 +27,9 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
+
+export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -65,6 +70,7 @@ module.exports = native ? buffer => native(buffer) : buffer => unsigned(crc32C(b
 const PATCHES = [
   { file: SEND_MESSAGES, original: ORIGINAL, patched: PATCHED, marker: KAFKAJS_PATCH_MARKER },
   { file: CRC, original: CRC_ORIGINAL, patched: CRC_PATCHED, marker: CRC_PATCH_MARKER },
+  ENCODER_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

@@ -1,7 +1,7 @@
 // The worst requests a key holder can send (hostile-requests.mjs), timed for how long each blocks the
 // API's event loop: the real app with in-memory stand-ins for Kafka and Postgres (no stack needed),
 // what is measured is reading, parsing and validating the body, which run on the event loop,
-// handing a template's render to its thread, and kafkajs' encoding of the produce's records (until
+// handing a template's render to its thread, and kafkajs' encoding of the produce request (until
 // 2026-12-04 it was left out: 28 ms of the loop for a 4 MB email, its CRC-32C then in JavaScript;
 // the network round trip itself is not on the loop). The requests come over a real
 // socket from a client process of its own (hostile-client.mjs), as a user's do: until 2026-12-04
@@ -17,17 +17,23 @@ import { loadConfig } from '../../services/api/dist/config.js';
 import { hostileRequests, hostileSubmissions, KEY, payloadOf, SLOW_TEMPLATE } from './hostile-requests.mjs';
 import { nextTurn } from './next-turn.mjs';
 
-// What kafkajs does on the event loop with a produce's messages before its request is written: each
-// message encoded as a record, and the records as a batch with its CRC-32C (native code since
-// scripts/patch-kafkajs.mjs points kafkajs at @node-rs/crc32; JavaScript before).
+// What kafkajs does on the event loop with a produce's messages before its request is written: the
+// whole produce request encoded and framed, as its connection writes it to the socket: each message
+// as a record, the records as a batch with its CRC-32C (native code since scripts/patch-kafkajs.mjs
+// points kafkajs at @node-rs/crc32), the batch into the request (until 2026-12-04, only the batch).
 const kafkajs = createRequire(import.meta.url);
-const Record = kafkajs('kafkajs/src/protocol/recordBatch/record/v0/index.js');
-const { RecordBatch } = kafkajs('kafkajs/src/protocol/recordBatch/v0/index.js');
-const encodeAsKafkajs = (messages) =>
-  RecordBatch({
+const produceRequest = kafkajs('kafkajs/src/protocol/requests/produce/v7/request.js');
+const frameRequest = kafkajs('kafkajs/src/protocol/request.js');
+const encodeAsKafkajs = async (messages) => {
+  const request = produceRequest({
+    acks: -1,
+    timeout: 30_000,
     compression: 0,
-    records: messages.map((m, i) => Record({ offsetDelta: i, key: m.key, value: m.value, headers: m.headers ?? {} })),
+    topicData: [{ topic: 'emails', partitions: [{ partition: 0, firstSequence: 0, messages }] }],
   });
+  // kafkajs' connection asks for the framed request's one buffer (its length, then the write).
+  return (await frameRequest({ correlationId: 1, clientId: 'postline-api', request })).buffer;
+};
 
 /**
  * Each case's name and size. The bodies are built here only to be measured, and let go: held, they

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { KAFKAJS_PATCH_MARKER } from '../../packages/runtime/src/kafkajs-patch.js';
 import {
@@ -16,6 +17,11 @@ import { AUTH, apiEnv } from '../helpers/api.js';
 import { answers } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+
+const patches = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
+  CRC_PATCH_MARKER: string;
+  ENCODER_PATCH_MARKER: string;
+};
 
 /** Each image's NODE_OPTIONS and CMD (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`, `CMD [...]`). */
 function images(): Record<string, { nodeOptions?: string; cmd?: string[] }> {
@@ -66,8 +72,10 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     const sendMessages = readFileSync(join(out, svc, 'node_modules/kafkajs/src/producer/sendMessages.js'), 'utf8');
     t.match(sendMessages, KAFKAJS_PATCH_MARKER, `${svc}: its kafkajs is patched (the install skipped postinstall)`);
     const crc = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/index.js'), 'utf8');
-    t.match(crc, 'CRC-32C in native code', `${svc}: its kafkajs computes CRC-32C natively`);
+    t.match(crc, patches.CRC_PATCH_MARKER, `${svc}: its kafkajs computes CRC-32C natively`);
     t.ok(existsSync(join(out, svc, 'node_modules/@node-rs/crc32')), `${svc}: with @node-rs/crc32 beside it`);
+    const encoder = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/encoder.js'), 'utf8');
+    t.match(encoder, patches.ENCODER_PATCH_MARKER, `${svc}: its kafkajs holds large buffers, not copies`);
   }
   t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
 

@@ -15,6 +15,7 @@ const repoRoot = join(import.meta.dirname, '../../..');
 const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
   KAFKAJS_PATCH_MARKER: string;
   CRC_PATCH_MARKER: string;
+  ENCODER_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -139,7 +140,6 @@ t.test('a retry waits for every broker request in flight, so none is sent twice'
   );
 });
 
-/** A project folder holding a kafkajs 2.2.4 of one file, sendMessages.js (`file`), removed after the test. */
 /** kafkajs 2.2.4's CRC-32C entry, as the script finds it. */
 const CRC_ORIGINAL = `const crc32C = require('./crc32C')
 const unsigned = value => Uint32Array.from([value])[0]
@@ -147,7 +147,18 @@ const unsigned = value => Uint32Array.from([value])[0]
 module.exports = buffer => unsigned(crc32C(buffer))
 `;
 
-function fakeInstall(t: Test): { root: string; file: string; crcFile: string } {
+/** The end of kafkajs 2.2.4's encoder.js, where the script adds its part. */
+const ENCODER_END = `  toJSON() {
+    return this.buffer.toJSON()
+  }
+}
+`;
+
+/**
+ * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
+ * sendMessages.js (`file`, which each test writes), the CRC-32C entry and the encoder's end.
+ */
+function fakeInstall(t: Test): { root: string; file: string; crcFile: string; encoderFile: string } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'node_modules/kafkajs');
@@ -157,11 +168,13 @@ function fakeInstall(t: Test): { root: string; file: string; crcFile: string } {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
   const crcFile = join(dir, 'src/protocol/recordBatch/crc32C/index.js');
   writeFileSync(crcFile, CRC_ORIGINAL);
-  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile };
+  const encoderFile = join(dir, 'src/protocol/encoder.js');
+  writeFileSync(encoderFile, `module.exports = class Encoder {\n${ENCODER_END}`);
+  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile } = fakeInstall(t);
+  const { root, file, crcFile, encoderFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -175,6 +188,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.same(script.patchKafkajs(root), [
     { file, state: 'patched' },
     { file: crcFile, state: 'patched' },
+    { file: encoderFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -183,16 +197,21 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const crcPatched = readFileSync(crcFile, 'utf8');
   t.match(crcPatched, script.CRC_PATCH_MARKER);
   t.match(crcPatched, "require('@node-rs/crc32').crc32c");
+  const encoderPatched = readFileSync(encoderFile, 'utf8');
+  t.match(encoderPatched, script.ENCODER_PATCH_MARKER);
+  t.ok(encoderPatched.startsWith(`module.exports = class Encoder {\n${ENCODER_END}`), "kafkajs' class is kept, the part added after it");
   t.same(
     script.patchKafkajs(root),
     [
       { file, state: 'already' },
       { file: crcFile, state: 'already' },
+      { file: encoderFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
   t.equal(readFileSync(file, 'utf8'), patched);
   t.equal(readFileSync(crcFile, 'utf8'), crcPatched);
+  t.equal(readFileSync(encoderFile, 'utf8'), encoderPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
