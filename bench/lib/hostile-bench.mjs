@@ -61,10 +61,16 @@ export async function hostileBench({ say, runs = 10 }) {
   await app.register(apiApp, {
     config,
     resources: async (instance) => {
-      instance.decorate('ledger', { query: async (sql) => ({ rows: /join template_versions/.test(sql) ? [SLOW_TEMPLATE] : [] }) });
-      // The produce and the rows' statement end in a later turn, as Kafka's and Postgres' answers do.
-      // Resolved at once, as until 2026-12-04, they ran everything after them (the rows, the
+      // The produce and every statement end in a later turn, as Kafka's and Postgres' answers do.
+      // Resolved at once, as until 2026-12-04 (and the ledger's statements until later that day:
+      // a key's reservation, a template's lookup), they ran everything after them (the rows, the
       // suppression list, the answer) in the turn that parsed the body: a block the API never has.
+      instance.decorate('ledger', {
+        query: async (sql) => {
+          await nextTurn();
+          return { rows: /join template_versions/.test(sql) ? [SLOW_TEMPLATE] : [] };
+        },
+      });
       instance.decorate('recordAccepted', async () => {
         await nextTurn();
         return [];

@@ -28,13 +28,13 @@ if (smtpCase !== undefined) {
   process.stdout.write(reply.slice(0, 3));
   process.exit(0);
 }
-for (const [i, [url, body]] of Object.values(hostileRequests()).entries()) {
+for (const [i, [url, body, headers]] of Object.values(hostileRequests()).entries()) {
   const payload = payloadOf(body);
   for (let run = 0; run < runs; run++) {
     const res = await fetch(address + url, {
       method: 'POST',
       body: payload,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-bench-case': String(i) },
+      headers: { ...headers, authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-bench-case': String(i) },
     });
     await res.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 30));

@@ -27,6 +27,12 @@ export const hostileRequests = () => ({
     }),
   ],
   'text: one 4 MB body': ['/v1/emails', email({ text: 'x'.repeat(4 * 1024 * 1024 - 200) })],
+  // With a key the body is also hashed, to tell a retry from another request under the same key.
+  'text: one 4 MB body, with an Idempotency-Key': [
+    '/v1/emails',
+    email({ text: 'x'.repeat(4 * 1024 * 1024 - 250) }),
+    { 'idempotency-key': 'hostile-4mb' },
+  ],
   // Shapes JSON.parse itself is slow on (a raw string: JSON.stringify would overflow its stack on the second).
   'tags: one object of 200,000 keys (2.4 MB)': [
     '/v1/emails',

@@ -32,17 +32,51 @@ export function idempotentId(account: string, idempotencyKey: string): string {
   return format(b);
 }
 
-/** A stable hash of a request body, to tell a retry (same body) from a conflicting reuse of a key. */
-export function requestHash(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('base64url');
-}
+/** A piece of the canonical text this long or longer goes to the hash alone, not appended to the text before it. */
+const LARGE_PIECE = 64 * 1024;
 
-/** JSON with object keys sorted, so key order never makes two equal requests differ. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+/**
+ * A stable hash of a request body, to tell a retry (same body) from a conflicting reuse of a key:
+ * SHA-256 of the body as JSON with object keys sorted, so key order never makes two equal requests
+ * differ. The ledger keeps it for the key's lifetime, so these bytes must not change (a retry
+ * across an upgrade would read as a conflict); ids.test.ts holds them to the first version's.
+ * The text is fed to the hash as it is written, not built first: for a 4 MB text, building it
+ * copied the string three times more (17-22 ms of the event loop with the hash, against 11 now).
+ */
+export function requestHash(body: unknown): string {
+  const hash = createHash('sha256');
+  // Small pieces gather here and go to the hash together (one call for a whole ordinary email).
+  let pending = '';
+  const scalar = (value: unknown) => {
+    const json = JSON.stringify(value) ?? 'null';
+    if (json.length < LARGE_PIECE) {
+      pending += json;
+      return;
+    }
+    hash.update(pending);
+    hash.update(json);
+    pending = '';
+  };
+  const write = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      pending += '[';
+      value.forEach((item, i) => {
+        if (i > 0) pending += ',';
+        write(item);
+      });
+      pending += ']';
+    } else if (value && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      pending += '{';
+      entries.forEach(([key, item], i) => {
+        if (i > 0) pending += ',';
+        scalar(key);
+        pending += ':';
+        write(item);
+      });
+      pending += '}';
+    } else scalar(value);
+  };
+  write(body);
+  return hash.update(pending).digest('base64url');
 }
