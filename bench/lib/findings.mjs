@@ -548,6 +548,21 @@ and the accepted 4–5 MB SMTP messages 16–46 ms (12–38 before their produce
 this report's run and 34 ms in the next). What is left for a 4 MB email is copying it: the body's string, the parsed
 text, the envelope's JSON, the record and the batch, 4 MB each, and the GC on a 128 MB heap. The largest emails sit at
 the target on this host, not under it.
+At 19:56 UTC that day the stand-in encodes and frames the whole produce request, as kafkajs' connection writes it,
+not only its batch: with kafkajs' own \`Encoder\` the 4 MB text then read 62–67 ms and the accepted SMTP messages
+50–71 ms. A produce request nests each record eight levels deep (batch body, batch, its bytes, partition, topic,
+request, frame), and each level copied the record into a fresh zero-filled buffer of the next power of two: eight 4 MB
+copies and about 64 MB of buffers for one email, which also drove V8's collections (288–433 ms of GC for 15 such
+requests in CPU profiles of the API). \`scripts/kafkajs-encoder-patch.mjs\` makes the \`Encoder\` hold a piece of
+64 KiB or more by reference and join the pieces once, where kafkajs asks for a single buffer (the batch's CRC, its
+length-prefixed bytes, the socket write): 178–234 ms of GC for the same 15, the 4 MB text at 39.1–60.1 ms across six
+runs (42.6 in this report's), the SMTP messages at most 43 ms; a small email's produce encodes as fast as before
+(26–41 against 30–49 µs a request, timed alone). A row was added for the same 4 MB body with an Idempotency-Key: its
+request hash (SHA-256 of the body's canonical JSON) built the whole text before hashing it, 15–20 ms; it is now fed to
+the hash as it is written, the same bytes, 12 ms. And the bench's ledger answered at once, so a key's reservation ran
+in the turn that parsed the body; it now answers a turn later, as Postgres does. That row read 48.2–63.9 ms across
+three runs (52.3 in this report's): what is left is the body's own work, reading, parsing and hashing 4 MB of JSON in
+one turn, with the GC it causes.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
