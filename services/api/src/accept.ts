@@ -13,7 +13,8 @@ import {
 import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
-import { idempotentId, requestHash, uuidv7 } from './ids.js';
+import { idempotentId, uuidv7 } from './ids.js';
+import { requestHash } from './request-hash.js';
 import { type RenderedEmail, renderTemplates } from './templates/request-render.js';
 
 export interface Accepted {
@@ -69,7 +70,7 @@ export async function accept(
   if (idempotencyKey !== undefined) {
     // Of the parsed emails: `"to": "a@x"` and `"to": ["a@x"]` are the same request (and for a
     // template send: the same template, version and variables).
-    const hash = requestHash(emails);
+    const hash = await requestHash(emails);
     try {
       const reservations = await Promise.all(ids.map((id) => reserve(app.ledger, id, account, hash)));
       if (reservations.some((r) => r.kind === 'existing' && !r.sameRequest)) throw new IdempotencyConflictError();
