@@ -543,11 +543,11 @@ kafkajs encodes each record and each record batch on the event loop, the batch's
 one 4 MB record, 11–16 of them the CRC. The stand-in now encodes the records as kafkajs does (its request framing and
 the socket write are still left out). With kafkajs' JavaScript CRC the 4 MB text read 64.1 ms and the 1.5 MB batch
 53.4 ms. kafkajs now gets the CRC from \`@node-rs/crc32\`, native code (\`scripts/patch-kafkajs.mjs\`; the same number,
-about 1 ms for 4 MB): the 4 MB text read 43.7–59.4 ms across five runs (54.8 in this report's), the batch 26–34.5 ms,
+about 1 ms for 4 MB): the 4 MB text read 43.7–59.4 ms across five runs (54.8 in that day's 17:48 report), the batch 26–34.5 ms,
 and the accepted 4–5 MB SMTP messages 16–46 ms (12–38 before their produce was counted; the line of "=" 52.4 ms in
-this report's run and 34 ms in the next). What is left for a 4 MB email is copying it: the body's string, the parsed
-text, the envelope's JSON, the record and the batch, 4 MB each, and the GC on a 128 MB heap. The largest emails sit at
-the target on this host, not under it.
+that run and 34 ms in the next). What is left for a 4 MB email is copying it: the body's string, the parsed
+text, the envelope's JSON, the record and the batch, 4 MB each, and the GC on a 128 MB heap. The largest emails then sat
+at the target on this host, not under it.
 At 19:56 UTC that day the stand-in encodes and frames the whole produce request, as kafkajs' connection writes it,
 not only its batch: with kafkajs' own \`Encoder\` the 4 MB text then read 62–67 ms and the accepted SMTP messages
 50–71 ms. A produce request nests each record eight levels deep (batch body, batch, its bytes, partition, topic,
@@ -556,13 +556,25 @@ copies and about 64 MB of buffers for one email, which also drove V8's collectio
 requests in CPU profiles of the API). \`scripts/kafkajs-encoder-patch.mjs\` makes the \`Encoder\` hold a piece of
 64 KiB or more by reference and join the pieces once, where kafkajs asks for a single buffer (the batch's CRC, its
 length-prefixed bytes, the socket write): 178–234 ms of GC for the same 15, the 4 MB text at 39.1–60.1 ms across six
-runs (42.6 in this report's), the SMTP messages at most 43 ms; a small email's produce encodes as fast as before
+runs (42.6 in that day's 19:56 report), the SMTP messages at most 43 ms; a small email's produce encodes as fast as before
 (26–41 against 30–49 µs a request, timed alone). A row was added for the same 4 MB body with an Idempotency-Key: its
 request hash (SHA-256 of the body's canonical JSON) built the whole text before hashing it, 15–20 ms; it is now fed to
 the hash as it is written, the same bytes, 12 ms. And the bench's ledger answered at once, so a key's reservation ran
 in the turn that parsed the body; it now answers a turn later, as Postgres does. That row read 48.2–63.9 ms across
-three runs (52.3 in this report's): what is left is the body's own work, reading, parsing and hashing 4 MB of JSON in
-one turn, with the GC it causes.
+three runs (52.3 in that day's 19:56 report): what was left was the body's own work, reading, parsing and hashing
+4 MB of JSON in one turn, with the GC it causes.
+At 20:32 UTC that day two more changes split that work across turns. The request hash escapes and hashes a text of
+64 Ki characters or more 1,048,576 characters at a time, each slice in a turn of its own (a slice never ends inside a
+surrogate pair, so the bytes are the first version's, which the ledger's rows were made with): the row with a key read
+25.6–35.2 ms across three runs. And a large email (256 Ki characters of text, html and attachments or more) has its
+envelope written in a turn after the one that read, parsed and validated its body, a batch's envelopes 5 ms of work a
+turn (\`mapInTurns\`): the 4 MB text read 27.9–33.7 ms across three runs, against 39.1–60.1 before, and the accepted
+4–5 MB SMTP messages 14–30 ms. Every hostile row of this report is under the target. The bench's stand-in still
+encodes the produce request in the turn that writes the envelope, where the API's batcher waits
+\`PRODUCE_LINGER_MS\` (2 ms by default) and encodes in a later turn: under load a full batch is sent in the turn that
+filled it, and the bench keeps that worst case. An A/B of the API under load against the build before the day's three
+changes (\`bench/ab.mjs\`, 4 interleaved rounds) read 2,834 against 2,637/s at 64 clients and 2,942 against 2,957/s at
+256, with 241–305 against 280–311 µs of CPU a request: no cost on the ordinary path.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
