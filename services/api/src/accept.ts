@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   allRecipients,
   domainOf,
@@ -129,7 +130,7 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
   });
   // A large email's envelope is written in a turn of its own: JSON.stringify of a 4 MB email takes
   // 6-10 ms, and the turn that read, parsed and validated its body has already worked 20-30 ms.
-  if (rendered.some(({ email }) => contentChars(email) >= LARGE_EMAIL_CHARS)) await new Promise((resolve) => setImmediate(resolve));
+  if (rendered.some(({ email }) => contentChars(email) >= LARGE_EMAIL_CHARS)) await nextTurn();
   const messages = await mapInTurns(envelopes, (envelope) => ({
     key: envelope.id,
     value: JSON.stringify(envelope),

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifySchemaCompiler } from 'fastify';
 import { ZodType, type z } from 'zod';
 import { BadIdempotencyKeyError, type FieldError, ValidationError } from './errors.js';
@@ -79,7 +80,7 @@ export async function mapInTurns<I, O>(items: readonly I[], fn: (item: I, i: num
   for (const [i, item] of items.entries()) {
     out.push(fn(item, i));
     if (performance.now() - turn >= VALIDATION_TURN_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       turn = performance.now();
     }
   }
