@@ -17,7 +17,8 @@
 // CRC-32C in JavaScript, 11-16 ms for a 4 MB email; @node-rs/crc32 (a dependency of
 // @postline/runtime) computes the same number in native code in about 1 ms. Where it cannot load,
 // kafkajs' own code runs as before. And kafkajs' Encoder copied a large record at every level of a
-// produce request; patched, it holds large buffers by reference (scripts/kafkajs-encoder-patch.mjs).
+// produce request; patched, it holds large buffers by reference (scripts/kafkajs-encoder-patch.mjs),
+// and a record batch computes its CRC over those pieces (scripts/kafkajs-record-batch-patch.mjs).
 //
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
@@ -28,8 +29,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
+import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
+export { RECORD_BATCH_PATCH_MARKER } from './kafkajs-record-batch-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -71,6 +74,7 @@ const PATCHES = [
   { file: SEND_MESSAGES, original: ORIGINAL, patched: PATCHED, marker: KAFKAJS_PATCH_MARKER },
   { file: CRC, original: CRC_ORIGINAL, patched: CRC_PATCHED, marker: CRC_PATCH_MARKER },
   ENCODER_PATCH,
+  RECORD_BATCH_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

@@ -21,6 +21,7 @@ import { SmtpSink } from '../helpers/smtp-sink.js';
 const patches = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
   CRC_PATCH_MARKER: string;
   ENCODER_PATCH_MARKER: string;
+  RECORD_BATCH_PATCH_MARKER: string;
 };
 
 /** Each image's NODE_OPTIONS and CMD (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`, `CMD [...]`). */
@@ -76,6 +77,8 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     t.ok(existsSync(join(out, svc, 'node_modules/@node-rs/crc32')), `${svc}: with @node-rs/crc32 beside it`);
     const encoder = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/encoder.js'), 'utf8');
     t.match(encoder, patches.ENCODER_PATCH_MARKER, `${svc}: its kafkajs holds large buffers, not copies`);
+    const batch = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/recordBatch/v0/index.js'), 'utf8');
+    t.match(batch, patches.RECORD_BATCH_PATCH_MARKER, `${svc}: its kafkajs encodes a record batch without joining it`);
   }
   t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
 

@@ -16,6 +16,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   KAFKAJS_PATCH_MARKER: string;
   CRC_PATCH_MARKER: string;
   ENCODER_PATCH_MARKER: string;
+  RECORD_BATCH_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -154,27 +155,42 @@ const ENCODER_END = `  toJSON() {
 }
 `;
 
+/** The end of kafkajs 2.2.4's RecordBatch, which the script replaces. */
+const RECORD_BATCH_END = `  const batch = new Encoder()
+    .writeInt32(partitionLeaderEpoch)
+    .writeInt8(MAGIC_BYTE)
+    .writeUInt32(crc32C(batchBody.buffer))
+    .writeEncoder(batchBody)
+
+  return new Encoder().writeInt64(firstOffset).writeBytes(batch.buffer)
+}
+`;
+
 /**
  * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
- * sendMessages.js (`file`, which each test writes), the CRC-32C entry and the encoder's end.
+ * sendMessages.js (`file`, which each test writes), the CRC-32C entry, the encoder's end and the
+ * record batch's.
  */
-function fakeInstall(t: Test): { root: string; file: string; crcFile: string; encoderFile: string } {
+function fakeInstall(t: Test): { root: string; file: string; crcFile: string; encoderFile: string; batchFile: string } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'node_modules/kafkajs');
   mkdirSync(join(dir, 'src/producer'), { recursive: true });
   mkdirSync(join(dir, 'src/protocol/recordBatch/crc32C'), { recursive: true });
+  mkdirSync(join(dir, 'src/protocol/recordBatch/v0'), { recursive: true });
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', workspaces: [] }));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kafkajs', version: '2.2.4', main: 'index.js' }));
   const crcFile = join(dir, 'src/protocol/recordBatch/crc32C/index.js');
   writeFileSync(crcFile, CRC_ORIGINAL);
   const encoderFile = join(dir, 'src/protocol/encoder.js');
   writeFileSync(encoderFile, `module.exports = class Encoder {\n${ENCODER_END}`);
-  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile };
+  const batchFile = join(dir, 'src/protocol/recordBatch/v0/index.js');
+  writeFileSync(batchFile, `const RecordBatch = async () => {\n${RECORD_BATCH_END}\nmodule.exports = { RecordBatch }\n`);
+  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile, encoderFile } = fakeInstall(t);
+  const { root, file, crcFile, encoderFile, batchFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -189,6 +205,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file, state: 'patched' },
     { file: crcFile, state: 'patched' },
     { file: encoderFile, state: 'patched' },
+    { file: batchFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -200,18 +217,24 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const encoderPatched = readFileSync(encoderFile, 'utf8');
   t.match(encoderPatched, script.ENCODER_PATCH_MARKER);
   t.ok(encoderPatched.startsWith(`module.exports = class Encoder {\n${ENCODER_END}`), "kafkajs' class is kept, the part added after it");
+  const batchPatched = readFileSync(batchFile, 'utf8');
+  t.match(batchPatched, script.RECORD_BATCH_PATCH_MARKER);
+  t.notMatch(batchPatched, '.writeBytes(batch.buffer)', 'the batch is no longer joined to be written');
+  t.ok(batchPatched.endsWith('\nmodule.exports = { RecordBatch }\n'), 'the rest of the file is kept');
   t.same(
     script.patchKafkajs(root),
     [
       { file, state: 'already' },
       { file: crcFile, state: 'already' },
       { file: encoderFile, state: 'already' },
+      { file: batchFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
   t.equal(readFileSync(file, 'utf8'), patched);
   t.equal(readFileSync(crcFile, 'utf8'), crcPatched);
   t.equal(readFileSync(encoderFile, 'utf8'), encoderPatched);
+  t.equal(readFileSync(batchFile, 'utf8'), batchPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
