@@ -76,8 +76,10 @@ proto.pieces = function pieces() {
   return this.held === undefined ? [tail] : [...this.held, tail]
 }
 
+// As pieces() lists them, without an array for each of the many small encoders a request nests.
 const writePiecesOf = (into, encoder) => {
-  for (const piece of encoder.pieces()) into.writeBufferInternal(piece)
+  if (encoder.held !== undefined) for (const piece of encoder.held) into.writeBufferInternal(piece)
+  into.writeBufferInternal(encoder.buf.subarray(0, encoder.offset))
 }
 
 proto.writeEncoder = function writeEncoder(value) {
