@@ -30,7 +30,11 @@ await server.register(app, {
     };
     instance.decorate('recordAccepted', nobody);
     instance.decorate('suppressedAmong', nobody);
-    instance.decorate('emailQueue', { enqueue: nextTurn, ready: async () => true, partitionOf: () => 0 });
+    const enqueue = async (messages) => {
+      await nextTurn();
+      return messages.map(() => ({ topic: 'emails', partition: 0 }));
+    };
+    instance.decorate('emailQueue', { enqueue, ready: async () => true, keyedPartitionOf: () => 0 });
   },
 });
 await server.listen({ port: config.PORT, host: '127.0.0.1' });

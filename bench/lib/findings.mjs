@@ -441,6 +441,32 @@ attempts, two emails a statement, 3 rounds of 4,000 emails), the build before it
 each: Postgres 748 and 768 µs of CPU an email before, 763 and 783 µs after (medians; the rounds of one run spread
 558–953 µs as the ledger grows), WAL 3,785–3,793 bytes an email in all four: no cost the bench can see.
 
+**One broker a send (2026-12-04, evening).** Until then the API placed each record by its key (the email id), as
+kafkajs' default partitioner does, so a send of 45–48 emails (the batcher's size at 64 and 256 clients) was a request to
+each of the three brokers, carrying a record batch for each of the twelve partitions, three or four records each. A
+send now goes to one broker, its records spread over the partitions that broker leads, and the next send to the next
+broker (\`services/api/src/send-placement.ts\`). \`bench/ab.mjs\` against a build of the commit before (2234deb), 4
+interleaved rounds of 10 s: 4,737 against 3,858/s at 64 clients (p99 27 against 33 ms), 4,567 against 3,914/s at 256
+(p99 231 against 263 ms), higher in every one of the 8 pairs of rounds; 158 against 179 and 208 against 228 µs of the
+API's CPU a request; the main thread waited 29 against 62 µs a request for a core, and a send took 6.5 against 8.5 ms.
+The saving is the requests, not the record batches: one partition a send (one batch) measured the same as one broker
+a send (4,375 and 4,373/s against 4,518–4,577 and 4,241–4,345/s, one run of 4 rounds, the three settings
+interleaved), and one broker a send keeps a batch request's emails on four partitions rather than one (one partition
+is one mailer's, four sends at a time). Nothing needed an email's records in one partition: the ledger dedupes by
+id, and the API now records each email's partition in its row for the stuck-email audit, which computed it from the
+id until then.
+
+**A record batch without joins (2026-12-04, evening).** kafkajs still joined a record batch twice (its CRC-32C over the
+joined body, then the batch as length-prefixed bytes), two of the three 4 MB copies left after the encoder patch. A
+fourth patch (\`scripts/kafkajs-record-batch-patch.mjs\`) computes the CRC over the body's pieces in turn and writes the
+batch as its length and its pieces: a 4 MB email's produce request joins 4.2 MB instead of 12.6 MB, and the batch
+step took 0.8 against 1.5 ms (interleaved in one process, 180 each). Run alone in a process each, the whole encoding
+took the same time (4.2–5.0 ms): the freed copies let glibc hand memory back, and the next 4 MB allocation faults its
+pages in again (213,000 against 81,000–97,000 minor faults over 400 encodings; with glibc's trimming off, 3.4 against
+4.3 ms). The hostile rows moved within their spread (the 4 MB text 26.8–30.8 against 29.6–32.7 ms, two runs each):
+their worst block is the turn that parses the body plus a collection (its own work about 9 ms: fastify's join and
+decode 4.5 ms, JSON.parse 3.8 ms; V8's mark-compacts of that run paused 8–9 ms, and their incremental steps up to 12 ms).
+
 **Hostile requests (2026-12-04).** The hostile rows of every full run before 2026-12-04 06:32 UTC under-read the
 blocks. They were measured with fastify's \`inject()\` in the bench's own process and \`monitorEventLoopDelay()\`
 enabled for each request; the histogram records no delay at its first tick, and \`inject()\` hands over a request

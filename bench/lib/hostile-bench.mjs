@@ -79,9 +79,10 @@ export async function hostileBench({ say, runs = 10 }) {
         enqueue: async (messages) => {
           await encodeAsKafkajs(messages);
           await nextTurn();
+          return messages.map(() => ({ topic: 'emails', partition: 0 }));
         },
         ready: async () => true,
-        partitionOf: () => 0,
+        keyedPartitionOf: () => 0,
       });
     },
   });

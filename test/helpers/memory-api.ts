@@ -42,9 +42,10 @@ export async function buildMemoryApi(
       instance.decorate('emailQueue', {
         enqueue: async (messages: Message[]) => {
           produced.push(...messages);
+          return messages.map(() => ({ topic: config.EMAILS_TOPIC, partition: 0 }));
         },
         ready: async () => true,
-        partitionOf: () => 0,
+        keyedPartitionOf: () => 0,
       });
     },
   });

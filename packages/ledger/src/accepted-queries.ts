@@ -10,6 +10,8 @@ export interface AcceptedRow {
   template: { id: string; version: number } | null;
   /** Its first event (`email.queued`, or `email.scheduled`), written with the row. */
   event: EmailEvent;
+  /** Where the API produced its record (the stuck-email audit reads it until a mailer claims one). */
+  kafka: { topic: string; partition: number };
 }
 
 /** One question: which of `addresses` are on `account`'s suppression list. */
@@ -30,12 +32,14 @@ export interface AcceptedRequest {
 const acceptedStatement = prepared(
   'record-accepted',
   `with moved as (
-       insert into emails (id, account, state, scheduled_at, template_id, template_version)
-       select id, account, case when due is null then 'queued' else 'scheduled' end, due, tid, tver
-         from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[]) as t(id, account, due, tid, tver)
+       insert into emails (id, account, state, scheduled_at, template_id, template_version, kafka_topic, kafka_partition)
+       select id, account, case when due is null then 'queued' else 'scheduled' end, due, tid, tver, topic, part
+         from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $12::text[], $13::int[])
+           as t(id, account, due, tid, tver, topic, part)
        on conflict (id) do update
          set state = excluded.state, scheduled_at = excluded.scheduled_at, template_id = excluded.template_id,
-             template_version = excluded.template_version, updated_at = now()
+             template_version = excluded.template_version, kafka_topic = excluded.kafka_topic,
+             kafka_partition = excluded.kafka_partition, updated_at = now()
          where emails.state = 'accepting'
        returning id
      ), first_events as (
@@ -85,6 +89,8 @@ export async function recordAccepted(db: Queryable, requests: AcceptedRequest[])
       index,
       accounts,
       addresses,
+      emails.map((e) => e.kafka.topic),
+      emails.map((e) => e.kafka.partition),
     ]),
   );
   for (const row of rows) found[row.i]?.push(row.address);

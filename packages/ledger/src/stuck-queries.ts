@@ -52,8 +52,9 @@ export async function stuckEmails(
     nextAttemptAt: r.next_attempt_at?.toISOString() ?? null,
     lastError: r.last_error,
     kafka:
-      r.kafka_topic !== null && r.kafka_partition !== null && r.kafka_offset !== null
-        ? { topic: r.kafka_topic, partition: r.kafka_partition, offset: String(r.kafka_offset) }
+      // The API records topic and partition after the ack; a mailer's claim adds the offset.
+      r.kafka_topic !== null && r.kafka_partition !== null
+        ? { topic: r.kafka_topic, partition: r.kafka_partition, offset: r.kafka_offset === null ? null : String(r.kafka_offset) }
         : null,
   }));
 }

@@ -16,6 +16,7 @@ import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { idempotentId, uuidv7 } from './ids.js';
+import type { Placement } from './plugins/kafka-producer.js';
 import { requestHash } from './request-hash.js';
 import { type RenderedEmail, renderTemplates } from './templates/request-render.js';
 import { mapInTurns } from './validation.js';
@@ -136,15 +137,16 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
     value: JSON.stringify(envelope),
     headers: { ...ENVELOPE_HEADERS },
   }));
+  let placements: Placement[];
   try {
-    await app.emailQueue.enqueue(messages);
+    placements = await app.emailQueue.enqueue(messages);
   } catch (error) {
     throw new QueueUnavailableError({ cause: error });
   }
   app.metrics.accepted.inc(ids.length);
   noteOutcome(request, { ids, account }, 'emails accepted');
 
-  const lists = await recordAndReadSuppressions(app, request, envelopes, acceptedAt);
+  const lists = await recordAndReadSuppressions(app, request, envelopes, placements, acceptedAt);
   const answer = answerFor(later);
   return ids.map((id, i) => {
     const list = lists?.[i];
@@ -162,15 +164,17 @@ async function recordAndReadSuppressions(
   app: FastifyInstance,
   request: Caller,
   envelopes: Envelope[],
+  placements: Placement[],
   acceptedAt: string,
 ): Promise<string[][] | null> {
   const account = request.account;
-  const rows = envelopes.map((e) => ({
+  const rows = envelopes.map((e, i) => ({
     id: e.id,
     account,
     scheduledAt: e.scheduledAt ?? null,
     template: e.template ?? null,
     event: e.scheduledAt ? scheduledEvent(account, e.id, e.scheduledAt, acceptedAt, e.email.tags) : queuedEvent(e),
+    kafka: placements[i] as Placement,
   }));
   const perEmail = envelopes.map((e) => allRecipients(e.email));
   const addresses = [...new Set(perEmail.flat().map(normalizeAddress))];

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { AUTH, buildApi, email, OTHER_KEY } from '../../../test/helpers/api.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+import { ledgerPool } from '../../../test/helpers/mailer.js';
 
 /**
  * Counts the runs of one statement on the API's pools (the rows after the ack have one of their
@@ -46,7 +47,7 @@ t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offs
   t.equal(records.length, 500, 'exactly 500 records (no duplicates, none lost)');
   t.equal(new Set(records.map((r) => `${r.partition}:${r.offset}`)).size, 500, '500 distinct partition offsets');
   t.same(new Set(records.map((r) => r.key)), ids, 'every record is one of the acknowledged ids');
-  t.ok(new Set(records.map((r) => r.partition)).size > 1, 'spread over partitions by key');
+  t.ok(new Set(records.map((r) => r.partition)).size > 1, 'spread over partitions: each send to the next broker');
 
   // Micro-batching really grouped them (fewer produce requests than emails).
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
@@ -54,6 +55,48 @@ t.test('500 concurrent POSTs over HTTP → 500 distinct ids at 500 distinct offs
   t.ok(count > 0 && count < 500, `${count} produce requests carried 500 emails`);
   // The requests one produce's ack resumes share one insert (sent at once, the first went alone).
   t.ok(inserts() > 0 && inserts() <= count, `${inserts()} row inserts for ${count} produce requests`);
+});
+
+t.test('a send goes to one broker, over the partitions it leads; the next send to another; each row says where', async (t) => {
+  const { app, config } = await buildApi(t);
+  const pool = ledgerPool(t);
+  const batch = async (n: number) => {
+    const emails = Array.from({ length: 100 }, (_, i) => email({ subject: `b${n}-${i}` }));
+    const res = await app.inject({ method: 'POST', url: '/v1/emails/batch', headers: AUTH, payload: { emails } });
+    t.equal(res.statusCode, 202);
+    return (res.json() as { data: { id: string }[] }).data.map((e) => e.id);
+  };
+  // One after the other: each request's 100 emails are one send.
+  const first = await batch(1);
+  const second = await batch(2);
+  const ids = new Set([...first, ...second]);
+  const records = await readTopic(testKafka(), config.EMAILS_TOPIC, (rs) => rs.filter((r) => ids.has(r.key as string)).length >= 200);
+  const partitionOf = new Map(records.filter((r) => ids.has(r.key as string)).map((r) => [r.key as string, r.partition]));
+  const admin = testKafka().admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const meta = await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] });
+  const leaderOf = new Map(meta.topics[0]!.partitions.map((p) => [p.partitionId, p.leader]));
+  const placed = (list: string[]) => {
+    const partitions = new Set(list.map((id) => partitionOf.get(id) as number));
+    return { partitions, leaders: new Set([...partitions].map((p) => leaderOf.get(p))) };
+  };
+  const [a, b] = [placed(first), placed(second)];
+  // Spread by key, 100 ids would fill every partition, on all three brokers.
+  t.equal(a.leaders.size, 1, 'the first request’s 100 records are on one broker');
+  t.equal(a.partitions.size, [...leaderOf.values()].filter((l) => a.leaders.has(l)).length, 'spread over every partition it leads');
+  t.equal(b.leaders.size, 1, 'and so are the second’s');
+  t.notSame([...b.leaders], [...a.leaders], 'the second send went to another broker');
+  const { rows } = await pool.query<{ id: string; kafka_topic: string; kafka_partition: number }>(
+    'select id, kafka_topic, kafka_partition from emails where id = any($1)',
+    [[...ids]],
+  );
+  t.equal(rows.length, 200);
+  t.same(
+    rows.filter((r) => r.kafka_topic !== config.EMAILS_TOPIC || r.kafka_partition !== partitionOf.get(r.id)),
+    [],
+    'each row records the topic and partition its record is in',
+  );
 });
 
 t.test(

@@ -7,7 +7,6 @@ import {
   ProducerPool,
   provisionTopics,
   retryUntil,
-  splitByPartition,
   topicPartitions,
   withTimeout,
 } from '@postline/runtime';
@@ -16,14 +15,24 @@ import fp from 'fastify-plugin';
 import type { Admin, Message, PartitionMetadata } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
 import { NotReadyError } from '../errors.js';
+import { SendPlacement } from '../send-placement.js';
+
+/** Where a record was written. */
+export interface Placement {
+  topic: string;
+  partition: number;
+}
 
 export interface EmailQueue {
-  /** Resolves once every message is acknowledged by the in-sync replicas (acks=all). */
-  enqueue(messages: Message[]): Promise<void>;
+  /** Resolves once every message is acknowledged by the in-sync replicas (acks=all), with where each one is. */
+  enqueue(messages: Message[]): Promise<Placement[]>;
   /** Booted, connected, and the requests topic has leaders. */
   ready(): Promise<boolean>;
-  /** The requests-topic partition an email id is produced to (the same partitioner as enqueue). Throws before boot is done. */
-  partitionOf(id: string): number;
+  /**
+   * The partition an API before sticky partitioning produced an email id to (Kafka's default
+   * partitioner on its key), for rows that recorded no partition. Throws before boot is done.
+   */
+  keyedPartitionOf(id: string): number;
 }
 
 declare module 'fastify' {
@@ -44,6 +53,8 @@ export const kafkaProducerPlugin = fp(
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     const producers = new ProducerPool(kafka, config.PRODUCERS, app.log, config.KAFKA_COMPRESSION);
+    // Each send on one broker, the next on the next (send-placement.ts says why).
+    const placement = new SendPlacement(producers.size, (partition) => producers.owner(partition));
     // Set by the boot step; until then the API answers 503 (see app.ts) and is not ready.
     let admin: Admin | null = null;
     let partitionMetadata: PartitionMetadata[] | null = null;
@@ -52,6 +63,7 @@ export const kafkaProducerPlugin = fp(
       await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS, signal);
       const partitions = await topicPartitions(admin, [config.EMAILS_TOPIC], app.log, config.BOOT_TIMEOUT_MS, signal);
       partitionMetadata = partitions.get(config.EMAILS_TOPIC) ?? null;
+      if (partitionMetadata) placement.update(partitionMetadata);
     });
     const metadata = () => {
       if (!partitionMetadata) throw new NotReadyError();
@@ -61,13 +73,13 @@ export const kafkaProducerPlugin = fp(
     // One batcher per producer, each with a single send in flight: never two sends of one
     // partition at once — a retried send racing a newer one could reuse its idempotence sequence
     // number, and Kafka would acknowledge the newer records as duplicates without writing them.
-    // Within a send kafkajs makes one request per broker, so a batch costs three round trips in
-    // parallel, not one per partition (fewer, larger requests: the brokers' CPU is the bound).
     const batchers = Array.from(
       { length: producers.size },
       (_, index) =>
         new MicroBatcher<Message>(
           async (messages) => {
+            // The messages are this plugin's callers' (enqueue reads the partition back).
+            placement.place(index, messages);
             const end = metrics.produceDuration.startTimer();
             metrics.produceBatchSize.observe(messages.length);
             try {
@@ -88,29 +100,29 @@ export const kafkaProducerPlugin = fp(
           },
         ),
     );
-    const enqueue = async (messages: Message[]) => {
-      const byOwner = new Map<number, Message[]>();
-      for (const g of splitByPartition(config.EMAILS_TOPIC, metadata(), messages)) {
-        const owner = producers.owner(g.partition);
-        const group = byOwner.get(owner) ?? [];
-        group.push(...g.messages);
-        byOwner.set(owner, group);
-      }
-      await Promise.all([...byOwner].map(([owner, group]) => (batchers[owner] as MicroBatcher<Message>).enqueue(group)));
+    // A request's messages go to one producer, the producers that own a partition in turn.
+    let requests = 0;
+    const enqueue = async (messages: Message[]): Promise<Placement[]> => {
+      const senders = placement.senders();
+      if (senders.length === 0) throw new NotReadyError();
+      await (batchers[senders[requests++ % senders.length] as number] as MicroBatcher<Message>).enqueue(messages);
+      return messages.map((m) => ({ topic: config.EMAILS_TOPIC, partition: m.partition as number }));
     };
 
     let readyCache: { at: number; value: boolean } = { at: 0, value: false };
     app.decorate('emailQueue', {
       enqueue,
-      // Where the email's record lives: the partition Kafka's default partitioner gives its id.
-      partitionOf: (id: string) => keyPartition(id, metadata().length),
+      keyedPartitionOf: (id: string) => keyPartition(id, metadata().length),
       ready: async () => {
         if (Date.now() - readyCache.at < 1_000) return readyCache.value;
         let value = false;
         if (!admin || !app.startup.done) return false;
         try {
           const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
-          value = producers.connected && (meta.topics[0]?.partitions.every((p) => p.leader >= 0) ?? false);
+          const partitions = meta.topics[0]?.partitions;
+          value = producers.connected && (partitions?.every((p) => p.leader >= 0) ?? false);
+          // Leaders move (a failover, a rebalance): sends follow them.
+          if (partitions && partitions.length === partitionMetadata?.length) placement.update(partitions);
         } catch {
           value = false;
         }

@@ -56,8 +56,9 @@ export async function emailRoutes(
     const rows = await fromLedger(() => stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account));
     const data = rows.map(({ account: _account, ...email }) => ({
       ...email,
-      // Never claimed by a mailer: it still sits where the API produced it.
-      kafka: email.kafka ?? { topic: config.EMAILS_TOPIC, partition: app.emailQueue.partitionOf(email.id), offset: null },
+      // Never claimed by a mailer: it still sits where the API produced it. A row with no partition
+      // was accepted by an API that partitioned by key (before sticky partitioning).
+      kafka: email.kafka ?? { topic: config.EMAILS_TOPIC, partition: app.emailQueue.keyedPartitionOf(email.id), offset: null },
     }));
     return { stuckAfterMs: config.STUCK_AFTER_MS, data };
   });

@@ -1,0 +1,77 @@
+// test-plan: standalone
+
+import type { Message, PartitionMetadata } from 'kafkajs';
+import t from 'tap';
+import { SendPlacement } from '../../src/send-placement.js';
+
+/** Twelve partitions led by brokers 1, 2 and 3 in turn (as the topic's creation spreads them). */
+const topic = (leaderOf = (p: number) => 1 + (p % 3)): PartitionMetadata[] =>
+  Array.from({ length: 12 }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: leaderOf(partitionId),
+    replicas: [1, 2, 3],
+    isr: [1, 2, 3],
+  }));
+const messages = (n: number): Message[] => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: 'v' }));
+const placed = (placement: SendPlacement, index: number, n: number) => {
+  const batch = messages(n);
+  placement.place(index, batch);
+  return batch.map((m) => m.partition as number);
+};
+
+t.test('a send goes to one broker, spread over its partitions; the next send to the next broker', async (t) => {
+  const placement = new SendPlacement(1, () => 0);
+  placement.update(topic());
+  t.same(placement.senders(), [0]);
+  t.same(placed(placement, 0, 8), [0, 3, 6, 9, 0, 3, 6, 9], 'broker 1’s partitions, a message to each in turn');
+  t.same(placed(placement, 0, 3), [1, 4, 7], 'then broker 2’s');
+  t.same(placed(placement, 0, 1), [2], 'then broker 3’s');
+  t.same(placed(placement, 0, 1), [0], 'and round again, where broker 1’s last send stopped');
+  t.same(placed(placement, 0, 1), [10], 'broker 2’s next partition');
+  t.same(placed(placement, 0, 1), [5], 'and broker 3’s');
+  t.same(placed(placement, 0, 2), [3, 6], 'so one email a send reaches every partition');
+});
+
+t.test('with several producers, each sends only the partitions it owns', async (t) => {
+  const placement = new SendPlacement(5, (p) => p % 5);
+  placement.update(topic());
+  const seen = new Map<number, Set<number>>();
+  for (let send = 0; send < 12; send++)
+    for (const index of placement.senders())
+      for (const p of placed(placement, index, 4)) {
+        t.equal(p % 5, index, `partition ${p} belongs to producer ${index}`);
+        seen.set(index, (seen.get(index) ?? new Set()).add(p));
+      }
+  t.same(placement.senders(), [0, 1, 2, 3, 4]);
+  t.same(
+    [...seen.values()].reduce((n, s) => n + s.size, 0),
+    12,
+    'between them, every partition is used',
+  );
+  const many = new SendPlacement(16, (p) => p % 16);
+  many.update(topic());
+  t.same(many.senders(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'a producer with no partition gets no request');
+  t.throws(() => many.place(13, messages(1)), /owns no partition/);
+});
+
+t.test('leaders that moved: the next sends follow them, and a leaderless partition is left out', async (t) => {
+  const placement = new SendPlacement(1, () => 0);
+  placement.update(topic());
+  t.same(placed(placement, 0, 4), [0, 3, 6, 9]);
+  // Broker 2 died: its partitions moved to brokers 1 and 3, but for partition 4, which has none yet.
+  placement.update(topic((p) => (p === 4 ? -1 : p % 3 === 1 ? (p === 1 ? 1 : 3) : 1 + (p % 3))));
+  // The second send since the first update: the second of the two brokers now.
+  const next = [placed(placement, 0, 6), placed(placement, 0, 6), placed(placement, 0, 6)];
+  t.same(next[0], [2, 5, 7, 8, 10, 11], 'broker 3 leads 7 and 10 as well');
+  t.same(next[1], [0, 1, 3, 6, 9, 0], 'broker 1 now leads partition 1 too');
+  t.same(next[2], [2, 5, 7, 8, 10, 11], 'two brokers now, in turn');
+  t.notOk(next.flat().includes(4), 'never the partition with no leader');
+  // No leader anywhere (the metadata of a cluster that is down): the partitions are kept, not dropped.
+  placement.update(topic(() => -1));
+  t.same(placement.senders(), [0]);
+  t.same(
+    placed(placement, 0, 12).sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  );
+});
