@@ -24,6 +24,10 @@ export class SendPlacement {
   private groups: { partitions: number[]; next: number }[][];
   /** Per producer: its sends so far, which pick the next group. */
   private readonly sends: number[];
+  /** The producers that own a partition. */
+  private owners: number[] = [];
+  /** The partitions and leaders the groups were made from. */
+  private made = '';
 
   constructor(
     producers: number,
@@ -37,6 +41,10 @@ export class SendPlacement {
   update(partitions: PartitionMetadata[]): void {
     const led = partitions.filter((p) => p.leader >= 0);
     const usable = led.length > 0 ? led : partitions;
+    // The readiness probe reads the same metadata again and again: each group keeps its place.
+    const made = usable.map((p) => `${p.partitionId}:${p.leader}`).join(',');
+    if (made === this.made) return;
+    this.made = made;
     this.groups = this.groups.map((_, index) => {
       const byLeader = new Map<number, number[]>();
       for (const p of usable) {
@@ -49,11 +57,12 @@ export class SendPlacement {
         .sort((a, b) => a - b)
         .map((leader) => ({ partitions: (byLeader.get(leader) as number[]).sort((a, b) => a - b), next: 0 }));
     });
+    this.owners = this.groups.flatMap((groups, index) => (groups.length > 0 ? [index] : []));
   }
 
   /** The producers that own a partition: the ones a request may go to. */
   senders(): number[] {
-    return this.groups.flatMap((groups, index) => (groups.length > 0 ? [index] : []));
+    return this.owners;
   }
 
   /**

@@ -31,6 +31,10 @@ t.test('a send goes to one broker, spread over its partitions; the next send to 
   t.same(placed(placement, 0, 1), [10], 'broker 2’s next partition');
   t.same(placed(placement, 0, 1), [5], 'and broker 3’s');
   t.same(placed(placement, 0, 2), [3, 6], 'so one email a send reaches every partition');
+  // The readiness probe reads the same leaders again: nothing starts over.
+  placement.update(topic());
+  t.same(placed(placement, 0, 1), [1], 'broker 2’s turn: its first partition after a full round');
+  t.same(placed(placement, 0, 1), [8], 'broker 3 goes on at its third partition, not its first');
 });
 
 t.test('with several producers, each sends only the partitions it owns', async (t) => {
