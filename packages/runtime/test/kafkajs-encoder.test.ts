@@ -5,6 +5,7 @@ import { createRequire, Module } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
+import { seededRandom as random } from '../../../test/helpers/seeded-random.js';
 
 const require = createRequire(import.meta.url);
 const repoRoot = join(import.meta.dirname, '../../..');
@@ -31,17 +32,6 @@ function unpatched(): EncoderClass {
   return m.exports as EncoderClass;
 }
 const Original = unpatched();
-
-/** A small seeded generator (mulberry32), so a failure names a seed that replays it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Sizes around the patch's 64 KiB threshold, and large ones.
 const SIZES = [0, 1, 5, 511, 512, 513, 4096, 65_535, 65_536, 65_537, 100_000, 300_000, 1_100_000];
