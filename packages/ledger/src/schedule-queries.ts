@@ -1,7 +1,7 @@
 import { type EmailEvent, type EmailState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 import { insertEvents } from './event-queries.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction, type Queryable } from './transaction.js';
 
 export type Parked =
   /** Due later: the record is stored in the ledger and its offset may be committed. */
@@ -65,6 +65,18 @@ export interface DueEmail {
   scheduledAt: Date;
 }
 
+/** What a release did: how many it released, and, when none, when the next one falls due (nextDueInMs). */
+export interface Release {
+  released: number;
+  /**
+   * Only when none was released, read in the same transaction, so against the same `now()`: 0 is
+   * an email due when the release looked, that another mailer's release holds (SKIP LOCKED). Read
+   * apart, an email falling due between the two statements read as 0 as well, and the releaser
+   * slept a whole tick instead of waking for it (a 60 s tick in schedule-releaser.test.ts, in CI).
+   */
+  nextDueMs: number | null;
+}
+
 /**
  * Releases up to `limit` due emails: publishes their parked records (acks=all) and marks them
  * `queued`, in one transaction that holds their row locks. Several mailers share the work (SKIP
@@ -72,7 +84,12 @@ export interface DueEmail {
  * until a mailer claims it). A crash after the publish and before the commit leaves them
  * `scheduled`: they are published again, and the claim lets only one copy be sent.
  */
-export async function releaseDue(pool: pg.Pool, limit: number, publish: (due: DueEmail[]) => Promise<EmailEvent[]>): Promise<number> {
+export async function releaseDue(
+  pool: pg.Pool,
+  limit: number,
+  horizonMs: number,
+  publish: (due: DueEmail[]) => Promise<EmailEvent[]>,
+): Promise<Release> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<DueEmail>(
       `select e.id, e.account, s.envelope, e.scheduled_at as "scheduledAt" from emails e join scheduled_envelopes s on s.email_id = e.id
@@ -81,13 +98,13 @@ export async function releaseDue(pool: pg.Pool, limit: number, publish: (due: Du
         for update of e skip locked`,
       [limit],
     );
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return { released: 0, nextDueMs: await nextDueInMs(client, horizonMs) };
     const events = await publish(rows);
     const ids = rows.map((r) => r.id);
     await client.query(`update emails set state = 'queued', updated_at = now() where id = any($1::text[])`, [ids]);
     await client.query('delete from scheduled_envelopes where email_id = any($1::text[])', [ids]);
     await insertEvents(client, events);
-    return rows.length;
+    return { released: rows.length, nextDueMs: null };
   });
 }
 
@@ -152,7 +169,7 @@ export function rescheduleEmail(db: pg.Pool, id: string, account: string, schedu
  * Milliseconds until the next scheduled email falls due, if one does within `horizonMs` (null
  * otherwise): the releaser sleeps until then instead of a whole tick. One probe of emails_due_idx.
  */
-export async function nextDueInMs(db: pg.Pool, horizonMs: number): Promise<number | null> {
+export async function nextDueInMs(db: Queryable, horizonMs: number): Promise<number | null> {
   const { rows } = await db.query<{ ms: number | null }>(
     `select greatest(0, extract(epoch from min(scheduled_at) - now()) * 1000)::float8 as ms
        from emails where state = 'scheduled' and scheduled_at <= now() + $1 * interval '1 millisecond'`,

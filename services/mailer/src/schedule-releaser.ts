@@ -73,14 +73,17 @@ export class ScheduleReleaser {
   }
 
   private async round(): Promise<number> {
-    const released = await releaseDue(this.db, BATCH, (due) => this.publish(due));
-    if (released < BATCH) {
+    const { released, nextDueMs } = await releaseDue(this.db, BATCH, this.tickMs, (due) => this.publish(due));
+    // +1: due is compared with <=.
+    if (released === 0) {
+      // Read in the release's transaction: 0 is an email that was due when it looked, which
+      // another mailer's release holds (SKIP LOCKED), maybe for a slow produce: the tick looks
+      // again, never a tight loop.
+      if (nextDueMs !== null && nextDueMs > 0) this.dueAt(Date.now() + nextDueMs + 1);
+    } else if (released < BATCH) {
+      // 0: they fell due while the round ran (its "due" was its transaction's start): look again soon.
       const ms = await nextDueInMs(this.db, this.tickMs);
-      // 0: already due. After a round that released some, they fell due while it ran (its "due"
-      // was its transaction's start): look again soon. After one that released none, another
-      // mailer's release holds them (SKIP LOCKED), maybe for a slow produce: the tick looks
-      // again, never a tight loop. +1: due is compared with <=.
-      if (ms !== null && (ms > 0 || released > 0)) this.dueAt(Date.now() + ms + 1);
+      if (ms !== null) this.dueAt(Date.now() + ms + 1);
     }
     return released;
   }

@@ -74,6 +74,31 @@ t.test('a park of an email due within the tick wakes it', async (t) => {
   t.ok(when(c.id)! >= c.due, 'not before it was due');
 });
 
+t.test('an email falling due between the release and the read of the next due time is still woken for', async (t) => {
+  const base = await privateLedgerPool(t);
+  // The next due time, when read with the pool (apart from the release's transaction), is read
+  // 150 ms late: by then the email is due, and a read apart said 0, "held by another mailer".
+  const pool = new Proxy(base, {
+    get(target, key, receiver) {
+      if (key === 'query')
+        return async (...args: unknown[]) => {
+          if (String(args[0]).includes('min(scheduled_at)')) await new Promise((resolve) => setTimeout(resolve, 150));
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const { r, when } = releaser(t, pool, 60_000);
+  r.start();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const e = await parkDueIn(base, 1_000);
+  // A look 40 ms before it falls due (as a timer firing early, or a clock a little behind, makes one).
+  r.dueAt(e.due - 40);
+  t.ok(await eventually(async () => when(e.id) !== undefined, 10_000), 'released long before a tick');
+  t.ok(when(e.id)! >= e.due, 'not before it was due');
+});
+
 t.test('a due email another releaser holds is left to the tick: no tight loop', async (t) => {
   const base = await privateLedgerPool(t);
   const d = await parkDueIn(base, 1_000);
