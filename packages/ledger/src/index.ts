@@ -30,7 +30,6 @@ export {
   type Change,
   cancelEmail,
   type DueEmail,
-  nextDueInMs,
   overdueScheduled,
   type Parked,
   park,

@@ -65,14 +65,15 @@ export interface DueEmail {
   scheduledAt: Date;
 }
 
-/** What a release did: how many it released, and, when none, when the next one falls due (nextDueInMs). */
+/** What a release did: how many it released, and when the next one falls due (nextDueInMs). */
 export interface Release {
   released: number;
   /**
-   * Only when none was released, read in the same transaction, so against the same `now()`: 0 is
-   * an email due when the release looked, that another mailer's release holds (SKIP LOCKED). Read
-   * apart, an email falling due between the two statements read as 0 as well, and the releaser
-   * slept a whole tick instead of waking for it (a 60 s tick in schedule-releaser.test.ts, in CI).
+   * When fewer than the limit were released (null otherwise), read in the same transaction, so
+   * against the same `now()`: 0 is an email due when the release looked that it did not take, one
+   * another mailer's release holds (SKIP LOCKED). Read apart, an email falling due between the two
+   * statements read as 0 as well, and the releaser slept a whole tick instead of waking for it (a
+   * 60 s tick in schedule-releaser.test.ts, in CI).
    */
   nextDueMs: number | null;
 }
@@ -98,13 +99,15 @@ export async function releaseDue(
         for update of e skip locked`,
       [limit],
     );
-    if (rows.length === 0) return { released: 0, nextDueMs: await nextDueInMs(client, horizonMs) };
+    const nextDueMs = () => (rows.length < limit ? nextDueInMs(client, horizonMs) : null);
+    if (rows.length === 0) return { released: 0, nextDueMs: await nextDueMs() };
     const events = await publish(rows);
     const ids = rows.map((r) => r.id);
     await client.query(`update emails set state = 'queued', updated_at = now() where id = any($1::text[])`, [ids]);
     await client.query('delete from scheduled_envelopes where email_id = any($1::text[])', [ids]);
     await insertEvents(client, events);
-    return { released: rows.length, nextDueMs: null };
+    // After the update: the emails just released are no longer `scheduled`.
+    return { released: rows.length, nextDueMs: await nextDueMs() };
   });
 }
 

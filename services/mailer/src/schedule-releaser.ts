@@ -1,5 +1,5 @@
 import { type EmailEvent, ENVELOPE_HEADERS, queuedEvent } from '@postline/contracts';
-import { type DueEmail, nextDueInMs, releaseDue } from '@postline/ledger';
+import { type DueEmail, releaseDue } from '@postline/ledger';
 import { BatchDrain, type LogSink } from '@postline/runtime';
 import type { Message } from 'kafkajs';
 import type pg from 'pg';
@@ -73,18 +73,12 @@ export class ScheduleReleaser {
   }
 
   private async round(): Promise<number> {
-    const { released, nextDueMs } = await releaseDue(this.db, BATCH, this.tickMs, (due) => this.publish(due));
-    // +1: due is compared with <=.
-    if (released === 0) {
-      // Read in the release's transaction: 0 is an email that was due when it looked, which
-      // another mailer's release holds (SKIP LOCKED), maybe for a slow produce: the tick looks
-      // again, never a tight loop.
-      if (nextDueMs !== null && nextDueMs > 0) this.dueAt(Date.now() + nextDueMs + 1);
-    } else if (released < BATCH) {
-      // 0: they fell due while the round ran (its "due" was its transaction's start): look again soon.
-      const ms = await nextDueInMs(this.db, this.tickMs);
-      if (ms !== null) this.dueAt(Date.now() + ms + 1);
-    }
+    const { released, nextDueMs: ms } = await releaseDue(this.db, BATCH, this.tickMs, (due) => this.publish(due));
+    // Read in the release's transaction, so 0 is an email due when it looked that it did not
+    // take: another mailer's release holds it (SKIP LOCKED), maybe for a slow produce. After a
+    // round that released none, the tick looks again, never a tight loop; after one that released
+    // some, soon. More than 0: wake then, even if it is due by now. +1: due is compared with <=.
+    if (ms !== null && (ms > 0 || released > 0)) this.dueAt(Date.now() + ms + 1);
     return released;
   }
 
