@@ -170,21 +170,34 @@ export async function privateLedgerPool(t: Test): Promise<pg.Pool> {
   return pool;
 }
 
-/** A pool whose plain queries are counted (how many statements a piece of work took). */
-export function countedPool(pool: pg.Pool): { db: pg.Pool; queries: () => number } {
-  let n = 0;
-  const db = new Proxy(pool, {
+/**
+ * A pool whose plain queries and client checkouts (a transaction's start; not the client's own
+ * statements) first go through `before`, which may delay them.
+ */
+export function interceptedPool(pool: pg.Pool, before: (call: 'query' | 'connect', args: unknown[]) => Promise<void> | void): pg.Pool {
+  return new Proxy(pool, {
     get(target, key, receiver) {
-      if (key === 'query')
+      if (key === 'query' || key === 'connect')
         return (...args: unknown[]) => {
-          n++;
-          return (target.query as (...a: unknown[]) => unknown)(...args);
+          const call = () => (target[key] as (...a: unknown[]) => unknown).apply(target, args);
+          const pending = before(key, args);
+          return pending ? pending.then(call) : call();
         };
       const value = Reflect.get(target, key, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { db, queries: () => n };
+}
+
+/** A pool whose plain queries (how many statements a piece of work took) and checkouts (transactions) are counted. */
+export function countedPool(pool: pg.Pool): { db: pg.Pool; queries: () => number; checkouts: () => number } {
+  let n = 0;
+  let c = 0;
+  const db = interceptedPool(pool, (call) => {
+    if (call === 'query') n++;
+    else c++;
+  });
+  return { db, queries: () => n, checkouts: () => c };
 }
 
 export async function ledgerRows(pool: pg.Pool, ids: string[]) {
