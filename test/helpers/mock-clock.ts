@@ -22,3 +22,22 @@ export function mockClock(t: Test, apis: ReadonlyArray<'setTimeout' | 'setInterv
     },
   };
 }
+
+/**
+ * The wall clock (Date.now) under the test's hand for one tap test: `step(ms)` moves it as NTP,
+ * chrony's makestep or a VM host does, while timers and performance.now() run on undisturbed.
+ * Installed before the code under test is built, so code that kept `Date.now` itself is stepped too.
+ */
+export function wallClock(t: Test): { step(ms: number): void } {
+  const real = Date.now;
+  let offset = 0;
+  Date.now = () => real() + offset;
+  t.teardown(() => {
+    Date.now = real;
+  });
+  return {
+    step: (ms) => {
+      offset += ms;
+    },
+  };
+}

@@ -1,3 +1,5 @@
+import { monotonicMs } from './monotonic-clock.js';
+
 /**
  * A round of work run on a tick and on demand, never two at once: a nudge during a round asks
  * for exactly one more after it. The outbox relay (events just written) and the webhook
@@ -12,11 +14,15 @@ export class CoalescedLoop {
   private lastStart = Number.NEGATIVE_INFINITY;
   private gapTimer: NodeJS.Timeout | null = null;
 
-  /** `minGapMs`: rounds start at least this far apart; nudges meanwhile wait and make one round. */
+  /**
+   * `minGapMs`: rounds start at least this far apart; nudges meanwhile wait and make one round.
+   * `now`: the clock the gap is measured on (a test's mock clock; monotonic by default).
+   */
   constructor(
     private readonly round: () => Promise<void>,
     private readonly tickMs: number,
     private readonly minGapMs = 0,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   start(): void {
@@ -31,7 +37,7 @@ export class CoalescedLoop {
       this.again = true;
       return;
     }
-    const wait = this.lastStart + this.minGapMs - Date.now();
+    const wait = this.lastStart + this.minGapMs - this.now();
     if (wait > 0) {
       this.gapTimer ??= setTimeout(() => {
         this.gapTimer = null;
@@ -39,7 +45,7 @@ export class CoalescedLoop {
       }, wait);
       return;
     }
-    this.lastStart = Date.now();
+    this.lastStart = this.now();
     this.running = this.round().finally(() => {
       this.running = null;
       if (this.again) {

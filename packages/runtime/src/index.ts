@@ -8,6 +8,7 @@ export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { LogThrottle } from './log-throttle.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { type BatcherOptions, MicroBatcher } from './micro-batcher.js';
+export { monotonicMs } from './monotonic-clock.js';
 export { keyPartition } from './murmur2.js';
 export { type Committer, OffsetCommits } from './offset-commits.js';
 export { splitByPartition } from './partition-split.js';

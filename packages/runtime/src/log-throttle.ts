@@ -1,3 +1,5 @@
+import { monotonicMs } from './monotonic-clock.js';
+
 /**
  * A warning that every request repeats while a dependency is down (a Postgres outage at a few
  * thousand requests a second was a line a request: 5,143 in the 10 s of an e2e scenario) is
@@ -10,7 +12,7 @@ export class LogThrottle {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   /** `key`: what counts as the same warning (the message by default; e.g. the message and an error code). */

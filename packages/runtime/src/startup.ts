@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { LogSink } from './logger.js';
+import { monotonicMs } from './monotonic-clock.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,13 +37,13 @@ export class Startup {
   /** Starts `fn` now, in the background; readiness waits for it. */
   step<T>(name: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     this.waiting.add(name);
-    const started = Date.now();
+    const started = monotonicMs();
     const promise = Promise.resolve()
       .then(() => fn(this.signal))
       .then(
         (value) => {
           this.waiting.delete(name);
-          this.log.info({ step: name, ms: Date.now() - started }, 'boot step done');
+          this.log.info({ step: name, ms: Math.round(monotonicMs() - started) }, 'boot step done');
           return value;
         },
         (error: unknown) => {

@@ -1,5 +1,6 @@
 import { type DestinationStream, pino } from 'pino';
 import { Counter, collectDefaultMetrics, type Registry } from 'prom-client';
+import { monotonicMs } from './monotonic-clock.js';
 
 /**
  * How many bytes of log lines a service holds while its stdout is not read. pino's default stdout
@@ -32,10 +33,10 @@ export function stdoutDestination(warn: (droppedLines: number) => void): Destina
   // returns: the process would finish its shutdown and then hang until SIGKILL. While lines are
   // being dropped, the held ones are given up instead (prepended: before pino's own exit handler).
   process.prependListener('exit', () => {
-    if (Date.now() - lastDropAt < DROP_WARNING_DELAY_MS) destination.destroy();
+    if (monotonicMs() - lastDropAt < DROP_WARNING_DELAY_MS) destination.destroy();
   });
   destination.on('drop', () => {
-    lastDropAt = Date.now();
+    lastDropAt = monotonicMs();
     dropped++;
     unreported++;
     if (timer !== null) return;

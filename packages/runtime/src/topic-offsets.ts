@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
+import { monotonicMs } from './monotonic-clock.js';
 
 /**
  * A topic's low and high offsets, riding through retriable errors for up to `withinMs`. kafkajs'
@@ -8,12 +9,12 @@ import type { Admin } from 'kafkajs';
  * (seen in a test reading a topic its API had just created). Anything not retriable throws at once.
  */
 export async function topicOffsets(admin: Admin, topic: string, withinMs = 10_000): ReturnType<Admin['fetchTopicOffsets']> {
-  const deadline = Date.now() + withinMs;
+  const deadline = monotonicMs() + withinMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
     try {
       return await admin.fetchTopicOffsets(topic);
     } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw error;
+      if (!(error as { retriable?: boolean }).retriable || monotonicMs() + delay > deadline) throw error;
       await sleep(delay);
     }
   }

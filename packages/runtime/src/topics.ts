@@ -1,5 +1,6 @@
 import { type Admin, type ITopicConfig, Kafka, logLevel, type PartitionMetadata } from 'kafkajs';
 import type { LogSink } from './logger.js';
+import { monotonicMs } from './monotonic-clock.js';
 import { retryUntil } from './with-retry.js';
 
 export interface TopicSpec {
@@ -51,7 +52,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
  * seeded with one broker only asks that broker.
  */
 async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   const { brokers } = await admin.describeCluster();
   for (const { host, port } of brokers) {
     const probe = new Kafka({ clientId: 'postline-topics-probe', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING }).admin();
@@ -73,7 +74,7 @@ async function untilLeaders(admin: Admin, names: string[], deadline: number, tim
     } catch (error) {
       if (!(error as { retriable?: boolean }).retriable) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    if (monotonicMs() > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogSink } from './logger.js';
+import { monotonicMs } from './monotonic-clock.js';
 
 /**
  * Runs a boot step (connect, provision topics, migrate) until it succeeds or `deadlineMs`
@@ -14,13 +15,13 @@ export async function retryUntil<T>(
   deadlineMs: number,
   signal?: AbortSignal,
 ): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
+  const deadline = monotonicMs() + deadlineMs;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
     signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
-      if (signal?.aborted || Date.now() + delay > deadline) throw error;
+      if (signal?.aborted || monotonicMs() + delay > deadline) throw error;
       log.warn({ err: error, step: what, retryInMs: delay }, 'boot step failed; retrying');
       await sleep(delay, undefined, { signal });
     }

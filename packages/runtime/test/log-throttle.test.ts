@@ -1,5 +1,6 @@
 // test-plan: standalone
 import t from 'tap';
+import { wallClock } from '../../../test/helpers/mock-clock.js';
 import { LogThrottle } from '../src/index.js';
 
 function recorder() {
@@ -32,4 +33,15 @@ t.test('each key on its own', async (t) => {
   throttle.warn(log, {}, 'request failed', 'request failed EMAIL_ERR_QUEUE_UNAVAILABLE');
   throttle.warn(log, {}, 'submission not confirmed');
   t.equal(lines.length, 3, 'two codes and another message: three lines');
+});
+
+t.test('by default the interval is not on the wall clock: stepped back an hour, the next interval still logs', async (t) => {
+  const wall = wallClock(t);
+  const throttle = new LogThrottle(50);
+  const { lines, log } = recorder();
+  throttle.warn(log, {}, 'ledger unavailable');
+  wall.step(-3_600_000);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  throttle.warn(log, {}, 'ledger unavailable');
+  t.equal(lines.length, 2, 'a line an interval, as before the step');
 });

@@ -36,6 +36,8 @@ export class SmtpBreaker<R> {
       handleWhenResult((r) => isOutage(r as R)),
       {
         halfOpenAfter: recording(curve, (ms) => {
+          // The wall clock, as cockatiel's own open state is kept (monotonicMs would tell a record to
+          // go ahead while cockatiel still refuses it, after the wall clock stepped back).
           this.openUntil = Date.now() + ms;
         }),
         breaker: new ConsecutiveBreaker(1),

@@ -1,3 +1,5 @@
+import { monotonicMs } from '@postline/runtime';
+
 /** One partition as this mailer sees it. */
 interface PartitionState {
   topic: string;
@@ -39,7 +41,7 @@ export class StallMonitor {
 
   constructor(
     private readonly stallMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {
     this.anyMovedAt = now();
   }

@@ -1,5 +1,6 @@
 // test-plan: standalone
 import t from 'tap';
+import { wallClock } from '../../../test/helpers/mock-clock.js';
 import { StallMonitor } from '../src/stall-monitor.js';
 
 function monitor(stallMs = 1_000) {
@@ -87,4 +88,15 @@ t.test('a partition with lag waiting its turn while other partitions make progre
     [1],
     'once nothing moves anywhere, the lag counts',
   );
+});
+
+t.test('by default stalls are timed on a monotonic clock: the wall clock stepped forward an hour is no stall', async (t) => {
+  const wall = wallClock(t);
+  const m = new StallMonitor(1_000);
+  m.assigned({ emails: [0] });
+  m.started('emails', 0, '1');
+  // A VM resumed, or NTP corrected a slow clock. On Date.now() the record read as an hour old,
+  // and the watchdog replaced a healthy mailer.
+  wall.step(3_600_000);
+  t.same(m.stalls(), [], 'a record just started is not stalled');
 });

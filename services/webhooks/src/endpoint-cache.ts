@@ -1,4 +1,5 @@
 import { type EndpointSecrets, enabledEndpoints } from '@postline/ledger';
+import { monotonicMs } from '@postline/runtime';
 import type pg from 'pg';
 
 /** How stale the list of endpoints may be: a new endpoint receives events within this. */
@@ -7,18 +8,18 @@ const MAX_AGE_MS = 1_000;
 /** The enabled endpoints and their secrets, read again at most once a second. */
 export class EndpointCache {
   private byId = new Map<string, EndpointSecrets>();
-  private loadedAt = 0;
+  private loadedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | null = null;
 
   constructor(private readonly db: pg.Pool) {}
 
   /** Fresh enough (or `force`: now). */
   async refresh(force = false): Promise<void> {
-    if (!force && Date.now() - this.loadedAt < MAX_AGE_MS) return;
+    if (!force && monotonicMs() - this.loadedAt < MAX_AGE_MS) return;
     this.loading ??= enabledEndpoints(this.db)
       .then((list) => {
         this.byId = new Map(list.map((e) => [e.id, e]));
-        this.loadedAt = Date.now();
+        this.loadedAt = monotonicMs();
       })
       .finally(() => {
         this.loading = null;

@@ -1,6 +1,7 @@
 // test-plan: standalone
 import type pg from 'pg';
 import t from 'tap';
+import { wallClock } from '../../../test/helpers/mock-clock.js';
 import { EndpointCache } from '../src/endpoint-cache.js';
 
 const rows = [
@@ -36,4 +37,22 @@ t.test("an event goes only to its own account's endpoints that subscribed to its
   t.equal(reads, 1, 'read again at most once a second');
   await cache.refresh(true);
   t.equal(reads, 2, 'unless forced (an endpoint was just disabled)');
+});
+
+t.test('the wall clock stepped back an hour: the list is still read again a second later', async (t) => {
+  const wall = wallClock(t);
+  let reads = 0;
+  const db = {
+    query: async () => {
+      reads++;
+      return { rows };
+    },
+  } as unknown as pg.Pool;
+  const cache = new EndpointCache(db);
+  await cache.refresh();
+  // Measured on Date.now(), the list looked fresh for the hour: new endpoints got no events.
+  wall.step(-3_600_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_050));
+  await cache.refresh();
+  t.equal(reads, 2, 'read again once a second had passed');
 });

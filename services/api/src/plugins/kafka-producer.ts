@@ -3,6 +3,7 @@ import {
   emailTopics,
   keyPartition,
   MicroBatcher,
+  monotonicMs,
   PRODUCE_BATCH_BYTES,
   ProducerPool,
   provisionTopics,
@@ -109,12 +110,12 @@ export const kafkaProducerPlugin = fp(
       return messages.map((m) => ({ topic: config.EMAILS_TOPIC, partition: m.partition as number }));
     };
 
-    let readyCache: { at: number; value: boolean } = { at: 0, value: false };
+    let readyCache: { at: number; value: boolean } = { at: Number.NEGATIVE_INFINITY, value: false };
     app.decorate('emailQueue', {
       enqueue,
       keyedPartitionOf: (id: string) => keyPartition(id, metadata().length),
       ready: async () => {
-        if (Date.now() - readyCache.at < 1_000) return readyCache.value;
+        if (monotonicMs() - readyCache.at < 1_000) return readyCache.value;
         let value = false;
         if (!admin || !app.startup.done) return false;
         try {
@@ -126,7 +127,7 @@ export const kafkaProducerPlugin = fp(
         } catch {
           value = false;
         }
-        readyCache = { at: Date.now(), value };
+        readyCache = { at: monotonicMs(), value };
         return value;
       },
     });

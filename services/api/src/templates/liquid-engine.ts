@@ -81,11 +81,11 @@ export interface Rendered {
 }
 
 /**
- * Renders every part with the (already checked) variables, within `deadline` (epoch ms) for all
+ * Renders every part with the (already checked) variables, within `deadline` (performance.now() ms) for all
  * of them: a request's renders share one budget. Throws on a limit or a strict-variable miss.
  */
 export function renderParts(compiled: CompiledParts, variables: Record<string, unknown>, deadline: number): Rendered {
-  const limit = () => ({ renderLimit: Math.max(1, Math.min(RENDER_LIMIT_MS, deadline - Date.now())) });
+  const limit = () => ({ renderLimit: Math.max(1, Math.min(RENDER_LIMIT_MS, deadline - performance.now())) });
   const out: Rendered = { subject: String(plain.renderSync(compiled.subject, variables, limit())) };
   if (compiled.html) out.html = String(html.renderSync(compiled.html, variables, limit()));
   if (compiled.text) out.text = String(plain.renderSync(compiled.text, variables, limit()));

@@ -101,7 +101,9 @@ function sourceProblems(content: CheckWork['content']): FieldError[] {
 }
 
 function renderAll(work: RenderWork): WorkResult {
-  const deadline = Date.now() + work.budgetMs;
+  // Monotonic (runtime's monotonicMs, not imported into this worker): a wall-clock step must not
+  // cut a render short or stretch it.
+  const deadline = performance.now() + work.budgetMs;
   const compiled = work.versions.map((v) => {
     const chars = v.subject.length + (v.html?.length ?? 0) + (v.text?.length ?? 0);
     return v.key === null ? compile(v) : cache.get(v.key, chars, () => compile(v));

@@ -1,5 +1,5 @@
 import { allRecipients, type Envelope } from '@postline/contracts';
-import type { LogSink } from '@postline/runtime';
+import { type LogSink, monotonicMs } from '@postline/runtime';
 import { SmtpBreaker } from '../circuit-breaker.js';
 import type { Via } from '../outcome-writes.js';
 import { isOutage, type SmtpOutcome } from '../smtp-outcome.js';
@@ -100,11 +100,11 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
   /** Waits for a concurrency place on the relay (freed by a send ending; bounded by SEND_TIMEOUT_MS). */
   async function enter(relay: Relay, count: number): Promise<void> {
     while (!relay.throttle.hasRoom()) await new Promise<void>((resolve) => room.get(relay.spec.name)?.push(resolve));
-    relay.throttle.begin(Date.now(), count);
+    relay.throttle.begin(monotonicMs(), count);
   }
   /** `outcome` null: the send threw, and says nothing about the relay's load. */
   function leave(relay: Relay, outcome: SmtpOutcome | null): void {
-    relay.throttle.end(outcome, Date.now());
+    relay.throttle.end(outcome, monotonicMs());
     room.get(relay.spec.name)?.shift()?.();
   }
 
@@ -125,7 +125,7 @@ export function createRelayPool(relays: Relay[], routes: Route[], log: LogSink, 
           wait = shorter(wait, { wait: relay.breaker.waitMs, reason: 'open' });
           continue;
         }
-        const slot = relay.throttle.reserve(Date.now(), count);
+        const slot = relay.throttle.reserve(monotonicMs(), count);
         if (slot > MAX_SLOT_WAIT_MS) {
           relay.throttle.unreserve(count);
           wait = shorter(wait, { wait: slot, reason: 'throttled' });
