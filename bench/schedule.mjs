@@ -171,7 +171,9 @@ try {
   await Promise.all(posts);
   const deadline = Date.now() + 120_000;
   while ([...due.keys()].some((id) => !sink.arrivals.has(id)) && Date.now() < deadline) await sleep(500);
-  const lateness = [...due].filter(([id]) => sink.arrivals.has(id)).map(([id, d]) => sink.arrivals.get(id) - d);
+  // Wall-clock times on both sides: the due time is the API's and the mailer's, by Date.now().
+  const arrived = sink.wallArrivals;
+  const lateness = [...due].filter(([id]) => arrived.has(id)).map(([id, d]) => arrived.get(id) - d);
   results.lateness = {
     accepted: due.size,
     arrived: lateness.length,
@@ -208,8 +210,10 @@ try {
   results.steps = {
     dueToReleased: stepMs((r) => r.released_at - r.scheduled_at),
     releasedToSent: stepMs((r) => r.sent_at - r.released_at),
-    sentToReceived: stepMs((r) => sink.arrivals.get(`<${r.id}@bench.example>`) - r.sent_at),
+    sentToReceived: stepMs((r) => arrived.get(`<${r.id}@bench.example>`) - r.sent_at),
   };
+  // The ledger's own account of "never early", by Postgres' clock alone: released before its due time.
+  results.steps.releasedEarly = steps.filter((r) => r.released_at < r.scheduled_at).length;
   say(`steps: ${JSON.stringify(results.steps)}`);
   say(`release lateness buckets (s → count): ${JSON.stringify(results.releaseLateness)}`);
   say(`lateness: ${JSON.stringify(results.lateness)}`);

@@ -1,5 +1,9 @@
 // An SMTP sink (in its own process) that records when each Message-ID arrived, in epoch ms:
-// the end of the pipeline. Compare with `now()`.
+// the end of the pipeline. `arrivals` are by the monotonic clock: compare them with `now()`.
+// `wallArrivals` are Date.now(): compare them with wall-clock times another process took (a due
+// time, Postgres' now()). The two drift apart when the host's clock is adjusted: seen on the bench
+// host, 120 ms over 25 s, and once 6.8 s within a minute, which made every scheduled email read as
+// arriving seconds before it was due.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -10,18 +14,22 @@ export async function startSink() {
   const child = fork(join(import.meta.dirname, 'sink-server.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const [{ port }] = await once(child, 'message');
   const arrivals = new Map();
+  const wallArrivals = new Map();
   let count = 0;
   let onReset = null;
   child.on('message', (m) => {
     if (m === 'reset') return onReset?.();
-    const [id, t] = m;
+    const [id, t, wall] = m;
     count++;
-    if (id) arrivals.set(id, t);
+    if (!id) return;
+    arrivals.set(id, t);
+    wallArrivals.set(id, wall);
   });
   return {
     url: `smtp://127.0.0.1:${port}`,
     port,
     arrivals,
+    wallArrivals,
     get count() {
       return count;
     },
@@ -30,6 +38,7 @@ export async function startSink() {
       child.send('reset');
       await done;
       arrivals.clear();
+      wallArrivals.clear();
       count = 0;
     },
     async close() {
