@@ -1,3 +1,4 @@
+import { monotonicMs } from '@postline/runtime';
 import {
   BrokenCircuitError,
   type CircuitBreakerPolicy,
@@ -27,22 +28,51 @@ const PROBE_WAIT_MS = 500;
  * `isOutage` says which outcomes count: the server unreachable, dropping us, or answering 421.
  */
 export class SmtpBreaker<R> {
-  private readonly policy: CircuitBreakerPolicy;
+  private policy: CircuitBreakerPolicy;
+  private readonly curve: IBackoffFactory<unknown>;
+  /** When the current pause ends, on `now` (cockatiel times its own on the wall clock). */
   private openUntil = 0;
+  private rehydrating = false;
 
-  constructor(isOutage: (result: R) => boolean, minMs: number, maxMs: number) {
-    const curve = new ExponentialBackoff({ initialDelay: minMs, maxDelay: maxMs, generator: noJitterGenerator });
-    this.policy = circuitBreaker(
-      handleWhenResult((r) => isOutage(r as R)),
+  /** `now`: the clock pauses are measured on (monotonic; a test's mock clock). */
+  constructor(
+    private readonly isOutage: (result: R) => boolean,
+    minMs: number,
+    maxMs: number,
+    private readonly now: () => number = monotonicMs,
+  ) {
+    this.curve = new ExponentialBackoff({ initialDelay: minMs, maxDelay: maxMs, generator: noJitterGenerator });
+    this.policy = this.build();
+  }
+
+  private build(initialState?: unknown): CircuitBreakerPolicy {
+    return circuitBreaker(
+      handleWhenResult((r) => this.isOutage(r as R)),
       {
-        halfOpenAfter: recording(curve, (ms) => {
-          // The wall clock, as cockatiel's own open state is kept (monotonicMs would tell a record to
-          // go ahead while cockatiel still refuses it, after the wall clock stepped back).
-          this.openUntil = Date.now() + ms;
+        halfOpenAfter: recording(this.curve, (ms) => {
+          // Rebuilding walks the curve up to where it was: not a new pause.
+          if (!this.rehydrating) this.openUntil = this.now() + ms;
         }),
         breaker: new ConsecutiveBreaker(1),
+        ...(initialState === undefined ? {} : { initialState }),
       },
     );
+  }
+
+  /**
+   * The pause is over by our clock while cockatiel, which times it on the wall clock, may still
+   * count it: after a step back of that clock (NTP, a resumed VM) it would stay open for the step
+   * too. The policy is rebuilt from its own state (toJSON, as cockatiel serialises a half-open
+   * one: opened at 0), so the next send is the probe and a failed one still doubles the pause.
+   */
+  private pauseOver(): void {
+    const { ownState, breakerState } = this.policy.toJSON() as { ownState: Record<string, unknown>; breakerState: unknown };
+    this.rehydrating = true;
+    try {
+      this.policy = this.build({ ownState: { ...ownState, openedAt: 0 }, breakerState });
+    } finally {
+      this.rehydrating = false;
+    }
   }
 
   /**
@@ -53,7 +83,7 @@ export class SmtpBreaker<R> {
   get waitMs(): number {
     const state = this.policy.state;
     if (state === CircuitState.HalfOpen) return PROBE_WAIT_MS;
-    if (state === CircuitState.Open) return Math.max(0, this.openUntil - Date.now());
+    if (state === CircuitState.Open) return Math.max(0, this.openUntil - this.now());
     return 0;
   }
 
@@ -68,6 +98,7 @@ export class SmtpBreaker<R> {
    */
   async execute<T extends R>(send: () => Promise<T>): Promise<{ result: T } | { wait: number }> {
     if (this.policy.state === CircuitState.HalfOpen) return { wait: PROBE_WAIT_MS };
+    if (this.policy.state === CircuitState.Open && this.openUntil <= this.now()) this.pauseOver();
     try {
       return { result: (await this.policy.execute(send)) as T };
     } catch (error) {

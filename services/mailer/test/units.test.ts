@@ -1,6 +1,6 @@
 // test-plan: standalone
 import t, { type Test } from 'tap';
-import { mockClock } from '../../../test/helpers/mock-clock.js';
+import { mockClock, wallClock } from '../../../test/helpers/mock-clock.js';
 import { retryDelayMs } from '../src/backoff.js';
 import { SmtpBreaker } from '../src/circuit-breaker.js';
 import { loadConfig } from '../src/config.js';
@@ -49,13 +49,13 @@ t.test('backoff doubles, caps, and jitters ±20 %', async (t) => {
 
 type Fake = { down: boolean };
 const outage = (r: Fake) => r.down;
-// The breaker's pauses are wall-clock time (its own and cockatiel's Date.now()), so its tests run on
-// node:test's mock clock: on the real one a busy CI machine can stall the loop past a tolerance.
+// The breaker's pauses are time (its own clock, given here as the mock Date, and cockatiel's Date.now()), so
+// its tests run on node:test's mock clock: on the real one a busy CI machine can stall the loop past a tolerance.
 const clock = (t: Test) => mockClock(t, ['setTimeout', 'Date']);
 
 t.test('the circuit breaker counts one outage once, however many sends fail together', async (t) => {
   clock(t);
-  const b = new SmtpBreaker(outage, 200, 1_600);
+  const b = new SmtpBreaker(outage, 200, 1_600, () => Date.now());
   // 20 concurrent sends all fail in the same outage.
   let release!: () => void;
   const gate = new Promise<void>((r) => {
@@ -75,7 +75,7 @@ t.test('the circuit breaker counts one outage once, however many sends fail toge
 
 t.test('the circuit breaker probes once when half-open, doubles its pause on a failed probe, and closes on a good one', async (t) => {
   const sleep = clock(t).advance;
-  const b = new SmtpBreaker(outage, 100, 400);
+  const b = new SmtpBreaker(outage, 100, 400, () => Date.now());
   await b.execute(async () => ({ down: true }));
   t.ok(b.waitMs > 0, 'open: wait');
   await sleep(110);
@@ -110,6 +110,28 @@ t.test('the circuit breaker probes once when half-open, doubles its pause on a f
   await b.execute(async () => ({ down: true }));
   t.equal(b.waitMs, 100, 'after closing, the curve starts again from the minimum');
 });
+
+t.test(
+  'the wall clock stepped back an hour while open: the pause ends on time, the next send is the probe, a failed one doubles it',
+  async (t) => {
+    const wall = wallClock(t);
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const b = new SmtpBreaker(outage, 1_000, 4_000);
+    await b.execute(async () => ({ down: true }));
+    t.equal(b.state, 'open');
+    // cockatiel times its pause on Date.now(): on its own it stayed open for the hour as well.
+    wall.step(-3_600_000);
+    await sleep(1_100);
+    t.equal(b.waitMs, 0, 'the pause is over');
+    let calls = 0;
+    t.match(await b.execute(async () => (calls++, { down: true })), { result: { down: true } }, 'the next send went out as the probe');
+    t.equal(calls, 1);
+    t.ok(b.waitMs > 1_000 && b.waitMs <= 2_000, `the failed probe doubled the pause (${b.waitMs} ms)`);
+    await sleep(2_100);
+    t.match(await b.execute(async () => ({ down: false })), { result: { down: false } });
+    t.equal(b.state, 'closed', 'one good probe closes it');
+  },
+);
 
 t.test('config: SMTP timeouts must stay well under the session timeout; production needs MESSAGE_ID_DOMAIN', async (t) => {
   const base = { NODE_ENV: 'development', KAFKA_BROKERS: 'a:9092', DATABASE_URL: 'postgres://x/y', SMTP_URL: 'smtp://h:25' };
