@@ -1,5 +1,5 @@
 // The SMTP sink's own process: the load generator's event loop must not delay its replies.
-// Reports each arrival to the parent as [Message-ID, epoch ms by the monotonic clock, Date.now()];
+// Reports each arrival to the parent as [Message-ID, ms on the host's monotonic clock (sink.mjs' now()), Date.now()];
 // 'reset' is answered 'reset'.
 import { SMTPServer } from 'smtp-server';
 
@@ -17,7 +17,7 @@ const server = new SMTPServer({
       const id = /^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1] ?? '';
       const first = id !== '' && !seen.has(id);
       if (first) seen.add(id);
-      process.send([first ? id : '', performance.timeOrigin + performance.now(), Date.now()]);
+      process.send([first ? id : '', Number(process.hrtime.bigint()) / 1e6, Date.now()]);
       callback(null, 'Ok');
     });
   },

@@ -1,14 +1,16 @@
-// An SMTP sink (in its own process) that records when each Message-ID arrived, in epoch ms:
-// the end of the pipeline. `arrivals` are by the monotonic clock: compare them with `now()`.
-// `wallArrivals` are Date.now(): compare them with wall-clock times another process took (a due
-// time, Postgres' now()). The two drift apart when the host's clock is adjusted: seen on the bench
-// host, 120 ms over 25 s, and once 6.8 s within a minute, which made every scheduled email read as
-// arriving seconds before it was due.
+// An SMTP sink (in its own process) that records when each Message-ID arrived: the end of the
+// pipeline. `arrivals` are on the host's monotonic clock (CLOCK_MONOTONIC, the same in every
+// process): compare them with `now()` taken in another process. `wallArrivals` are Date.now():
+// compare them with wall-clock times another process took (a due time, Postgres' now()). The two
+// drift apart when the host's clock is adjusted: seen on the bench host, 120 ms over 25 s, and once
+// 6.8 s within a minute. Each process's `performance.timeOrigin` is that wall clock at its start,
+// so `timeOrigin + performance.now()` in two processes is not one clock either.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 
-export const now = () => performance.timeOrigin + performance.now();
+/** Milliseconds on the host's monotonic clock, comparable between processes. */
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 export async function startSink() {
   const child = fork(join(import.meta.dirname, 'sink-server.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
