@@ -2,9 +2,9 @@
 // pipeline. `arrivals` are on the host's monotonic clock (CLOCK_MONOTONIC, the same in every
 // process): compare them with `now()` taken in another process. `wallArrivals` are Date.now():
 // compare them with wall-clock times another process took (a due time, Postgres' now()). The two
-// drift apart when the host's clock is adjusted: seen on the bench host, 120 ms over 25 s, and once
-// 6.8 s within a minute. Each process's `performance.timeOrigin` is that wall clock at its start,
-// so `timeOrigin + performance.now()` in two processes is not one clock either.
+// drift apart when the host's clock is adjusted: seen on the bench host, 120 ms over 25 s, and
+// 6.8 s during one run of a few minutes. Each process's `performance.timeOrigin` is that wall
+// clock at its start, so `timeOrigin + performance.now()` in two processes is not one clock either.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
