@@ -1,7 +1,8 @@
 // test-plan: standalone
 import t from 'tap';
+import { sleep } from '../../../test/helpers/env.js';
 import { wallClock } from '../../../test/helpers/mock-clock.js';
-import { LogThrottle } from '../src/index.js';
+import { LogThrottle } from '../src/log-throttle.js';
 
 function recorder() {
   const lines: Array<[Record<string, unknown>, string]> = [];
@@ -41,7 +42,7 @@ t.test('by default the interval is not on the wall clock: stepped back an hour, 
   const { lines, log } = recorder();
   throttle.warn(log, {}, 'ledger unavailable');
   wall.step(-3_600_000);
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  await sleep(80);
   throttle.warn(log, {}, 'ledger unavailable');
   t.equal(lines.length, 2, 'a line an interval, as before the step');
 });

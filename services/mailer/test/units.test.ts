@@ -1,5 +1,6 @@
 // test-plan: standalone
 import t, { type Test } from 'tap';
+import { sleep } from '../../../test/helpers/env.js';
 import { mockClock, wallClock } from '../../../test/helpers/mock-clock.js';
 import { retryDelayMs } from '../src/backoff.js';
 import { SmtpBreaker } from '../src/circuit-breaker.js';
@@ -115,7 +116,6 @@ t.test(
   'the wall clock stepped back an hour while open: the pause ends on time, the next send is the probe, a failed one doubles it',
   async (t) => {
     const wall = wallClock(t);
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const b = new SmtpBreaker(outage, 1_000, 4_000);
     await b.execute(async () => ({ down: true }));
     t.equal(b.state, 'open');

@@ -1,6 +1,7 @@
 // test-plan: standalone
 import type pg from 'pg';
 import t from 'tap';
+import { sleep } from '../../../test/helpers/env.js';
 import { wallClock } from '../../../test/helpers/mock-clock.js';
 import { EndpointCache } from '../src/endpoint-cache.js';
 
@@ -50,7 +51,7 @@ t.test('the wall clock stepped back an hour: the list is still read again a seco
   await cache.refresh();
   // Measured on Date.now(), the list looked fresh for the hour: new endpoints got no events.
   wall.step(-3_600_000);
-  await new Promise((resolve) => setTimeout(resolve, 1_050));
+  await sleep(1_050);
   await cache.refresh();
   t.equal(reads(), 2, 'read again once a second had passed');
 });
