@@ -2,6 +2,7 @@
 // Reports each arrival to the parent as [Message-ID, ms on the host's monotonic clock (sink.mjs' now()), Date.now()];
 // 'reset' is answered 'reset'.
 import { SMTPServer } from 'smtp-server';
+import { now } from './sink.mjs';
 
 const seen = new Set();
 const server = new SMTPServer({
@@ -17,7 +18,7 @@ const server = new SMTPServer({
       const id = /^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1] ?? '';
       const first = id !== '' && !seen.has(id);
       if (first) seen.add(id);
-      process.send([first ? id : '', Number(process.hrtime.bigint()) / 1e6, Date.now()]);
+      process.send([first ? id : '', now(), Date.now()]);
       callback(null, 'Ok');
     });
   },
