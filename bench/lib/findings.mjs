@@ -146,7 +146,12 @@ single-partition sends — more, smaller requests, and the brokers' CPU is the b
 table shows the same). Two producers, measured again on 2026-12-02 because at 64 clients the machine then had a quarter
 of its CPU idle and each request waited for the send in flight (\`bench/ab.mjs\`, 4 interleaved rounds of 10 s):
 1,412 against 1,655/s at 64 clients and 1,692 against 1,958/s at 256, with 17 records a send instead of 30 — worse;
-one producer stays.
+one producer stays. Three producers, measured again on 2026-12-05 now that a send goes to one broker (three sends in
+flight, each a single request; \`bench/ab.mjs\`, two API processes of each, 4 interleaved rounds of 10 s): 3,045 and
+3,003 against 3,340 and 4,062/s at 64 clients, 3,948 and 3,998 against 3,736 and 3,723/s at 256 — 12 records a send
+instead of 43, and 3.4 times the sends. Only the tail at 256 clients was better (p99 117 and 113 against 190 and 238
+ms: a slow send holds up a third of the requests, not all of them); the rate at 64 clients was worse, so one producer
+stays.
 
 **G3 (latency at half the API's maximum).** ${r.G3.p99 <= r.G3.targetP99 ? 'Met' : 'Missed'} in this run: p99 ${f(r.G3.p99)} ms at
 ${f(r.G3.rate)}/s against ${f(r.G3.targetP99)} ms (twice ProducerPerformance's p99 at the same rate, plus 5).

@@ -62,7 +62,8 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * so a test asserts on it rather than hanging: for waiting on a condition, never on a fixed time.
  */
 export async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(everyMs)) if (await check()) return true;
+  // On the monotonic clock: a test that steps Date.now (mock-clock.ts' wallClock) would move the deadline.
+  for (const end = performance.now() + ms; performance.now() < end; await sleep(everyMs)) if (await check()) return true;
   return check();
 }
 

@@ -9,7 +9,7 @@ import { app as mailerApp } from '../../services/mailer/src/app.js';
 import { loadConfig, type MailerConfig } from '../../services/mailer/src/config.js';
 import { emptyKeyring } from '../../services/mailer/src/dkim-keys.js';
 import { createSmtpSender, type SmtpSender, type SmtpSenderOptions } from '../../services/mailer/src/smtp-sender.js';
-import { quietLogger, sleep, stackEnv, TEST_SENDER_DOMAINS, uniqueName } from './env.js';
+import { quietLogger, stackEnv, TEST_SENDER_DOMAINS, uniqueName, waitUntil } from './env.js';
 import { SmtpSink } from './smtp-sink.js';
 import { ownTopics } from './topic-cleanup.js';
 
@@ -213,15 +213,9 @@ export async function ledgerRows(pool: pg.Pool, ids: string[]) {
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** Polls until `check()` holds or the timeout passes; returns whether it held. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(everyMs);
-  }
-  return check();
-}
+/** env.ts' waitUntil with the mailer tests' defaults: up to a minute, every 200 ms. */
+export const eventually = (check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 200): Promise<boolean> =>
+  waitUntil(check, timeoutMs, everyMs);
 
 /** A recording SMTP server and a mailer env on fresh topics pointing at it. */
 export async function mailerFixture(t: Test, overrides: Record<string, string> = {}, options: { delayMs?: number } = {}) {

@@ -4,6 +4,7 @@ export * as fields from './config-fields.js';
 export { ConsumerSupervisor } from './consumer-supervisor.js';
 export { emailTopics, eventsTopic, MAX_RECORD_BYTES, PRODUCE_BATCH_BYTES, type TopicConfig } from './email-topics.js';
 export { parseEnv } from './env.js';
+export { FreshValue } from './fresh-value.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
 export { LogThrottle } from './log-throttle.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';

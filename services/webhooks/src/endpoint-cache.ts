@@ -1,5 +1,5 @@
 import { type EndpointSecrets, enabledEndpoints } from '@postline/ledger';
-import { monotonicMs } from '@postline/runtime';
+import { FreshValue } from '@postline/runtime';
 import type pg from 'pg';
 
 /** How stale the list of endpoints may be: a new endpoint receives events within this. */
@@ -8,23 +8,17 @@ const MAX_AGE_MS = 1_000;
 /** The enabled endpoints and their secrets, read again at most once a second. */
 export class EndpointCache {
   private byId = new Map<string, EndpointSecrets>();
-  private loadedAt = Number.NEGATIVE_INFINITY;
-  private loading: Promise<void> | null = null;
+  private readonly list: FreshValue<void>;
 
-  constructor(private readonly db: pg.Pool) {}
+  constructor(db: pg.Pool) {
+    this.list = new FreshValue(async () => {
+      this.byId = new Map((await enabledEndpoints(db)).map((e) => [e.id, e]));
+    }, MAX_AGE_MS);
+  }
 
   /** Fresh enough (or `force`: now). */
   async refresh(force = false): Promise<void> {
-    if (!force && monotonicMs() - this.loadedAt < MAX_AGE_MS) return;
-    this.loading ??= enabledEndpoints(this.db)
-      .then((list) => {
-        this.byId = new Map(list.map((e) => [e.id, e]));
-        this.loadedAt = monotonicMs();
-      })
-      .finally(() => {
-        this.loading = null;
-      });
-    await this.loading;
+    await this.list.get(force);
   }
 
   /** The endpoints of `account` subscribed to `type`. */

@@ -1,9 +1,9 @@
 import {
   createKafka,
   emailTopics,
+  FreshValue,
   keyPartition,
   MicroBatcher,
-  monotonicMs,
   PRODUCE_BATCH_BYTES,
   ProducerPool,
   provisionTopics,
@@ -110,26 +110,24 @@ export const kafkaProducerPlugin = fp(
       return messages.map((m) => ({ topic: config.EMAILS_TOPIC, partition: m.partition as number }));
     };
 
-    let readyCache: { at: number; value: boolean } = { at: Number.NEGATIVE_INFINITY, value: false };
+    // Probes come often (kubelet, load balancers, compose): the answer is read at most once a
+    // second, and a burst of probes shares one metadata request.
+    const readiness = new FreshValue(async () => {
+      if (!admin) return false;
+      try {
+        const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
+        const partitions = meta.topics[0]?.partitions;
+        // Leaders move (a failover, a rebalance): sends follow them.
+        if (partitions && partitions.length === partitionMetadata?.length) placement.update(partitions);
+        return producers.connected && (partitions?.every((p) => p.leader >= 0) ?? false);
+      } catch {
+        return false;
+      }
+    }, 1_000);
     app.decorate('emailQueue', {
       enqueue,
       keyedPartitionOf: (id: string) => keyPartition(id, metadata().length),
-      ready: async () => {
-        if (monotonicMs() - readyCache.at < 1_000) return readyCache.value;
-        let value = false;
-        if (!admin || !app.startup.done) return false;
-        try {
-          const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
-          const partitions = meta.topics[0]?.partitions;
-          value = producers.connected && (partitions?.every((p) => p.leader >= 0) ?? false);
-          // Leaders move (a failover, a rebalance): sends follow them.
-          if (partitions && partitions.length === partitionMetadata?.length) placement.update(partitions);
-        } catch {
-          value = false;
-        }
-        readyCache = { at: monotonicMs(), value };
-        return value;
-      },
+      ready: async () => (admin && app.startup.done ? readiness.get() : false),
     });
 
     app.addHook('onClose', async () => {
