@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { sleep } from '../../../test/helpers/env.js';
+import { sleep, uniqueName, waitUntil } from '../../../test/helpers/env.js';
 import { alive, descendants, processesMentioning } from '../../../test/helpers/processes.js';
 import { repoRoot } from '../src/paths.js';
 import { freePort } from '../src/ports.js';
@@ -13,20 +13,29 @@ import { freePort } from '../src/ports.js';
  * `npm start` on private ports and a private data dir (the test run's own stack holds the
  * defaults), waiting until it prints its env; returns the process and all it started.
  */
-async function startWholeSystem(t: Test) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'postline-start-'));
-  chmodSync(dataDir, 0o755);
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    STACK_DATA_DIR: dataDir,
-    STACK_KAFKA_PORT: '9192',
-    STACK_POSTGRES_PORT: String(await freePort()),
-    STACK_INBOX_SMTP_PORT: String(await freePort()),
-    STACK_INBOX_WEB_PORT: String(await freePort()),
-    PORT: String(await freePort()),
-  };
-  for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'INBOX_URL', 'STACK_CONTROL_URL']) delete env[name];
+async function startWholeSystem(t: Test, options: { env?: NodeJS.ProcessEnv; smtpUrl?: string } = {}) {
+  let env: NodeJS.ProcessEnv;
+  if (options.env) {
+    // The same data dir and ports, as a user's next `npm start` has.
+    env = { ...options.env };
+  } else {
+    const dataDir = mkdtempSync(join(tmpdir(), 'postline-start-'));
+    chmodSync(dataDir, 0o755);
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    env = {
+      ...process.env,
+      STACK_DATA_DIR: dataDir,
+      STACK_KAFKA_PORT: '9192',
+      STACK_POSTGRES_PORT: String(await freePort()),
+      STACK_INBOX_SMTP_PORT: String(await freePort()),
+      STACK_INBOX_WEB_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+    };
+    for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL', 'INBOX_URL', 'STACK_CONTROL_URL']) delete env[name];
+  }
+  const dataDir = env.STACK_DATA_DIR as string;
+  if (options.smtpUrl) env.SMTP_URL = options.smtpUrl;
+  else delete env.SMTP_URL;
   // Its own process group, as a shell gives a foreground job: Ctrl-C signals that whole group.
   const child = spawn(process.execPath, [join(repoRoot, 'packages/stack/dist/cli/start.js')], {
     env,
@@ -42,7 +51,7 @@ async function startWholeSystem(t: Test) {
     if (child.exitCode !== null) break;
     await sleep(500);
   }
-  return { child, dataDir, output: () => ({ stdout, stderr }) };
+  return { child, dataDir, env, output: () => ({ stdout, stderr }) };
 }
 
 /** How many services have logged that their boot finished (the mailer and the webhook dispatcher: joined their groups; the bounce listener: migrated). */
@@ -116,14 +125,48 @@ t.test(
   },
 );
 
-t.test('SIGKILL of npm start still leaves no Java or Postgres process behind', async (t) => {
-  const { child, dataDir } = await startWholeSystem(t);
-  const tree = descendants(child.pid!);
-  t.ok(tree.length >= 4);
-  child.kill('SIGKILL');
-  await exited(child, 10_000);
-  // The kernel delivers the parent-death signal at once; give the JVMs a moment to go.
-  for (let i = 0; i < 20 && tree.some(alive); i++) await sleep(250);
-  t.same(tree.filter(alive), [], 'the kernel took every child with it');
-  t.same(processesMentioning(dataDir), []);
-});
+t.test(
+  'SIGKILL of npm start leaves no Java or Postgres process behind, and an email it accepted is sent after the next npm start',
+  async (t) => {
+    // The first start sends to a port nothing listens on, so the accepted email is still in Kafka,
+    // unsent, when the launcher and (by the kernel's parent-death signal) all three brokers and
+    // Postgres are killed at once.
+    const first = await startWholeSystem(t, { smtpUrl: 'smtp://127.0.0.1:2' });
+    const api = `http://127.0.0.1:${first.env.PORT}`;
+    t.equal(readyServices(first.output().stdout), 4, first.output().stderr);
+    const subject = uniqueName('accepted-before-sigkill');
+    const res = await fetch(`${api}/v1/emails`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer dev-key-change-me', 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'dev@example.com', to: 'someone@example.org', subject, text: 'kept through a SIGKILL' }),
+    });
+    t.equal(res.status, 202, 'accepted: acks=all from the brokers');
+    const { id } = (await res.json()) as { id: string };
+    t.ok(
+      await waitUntil(() => logLines(first.output().stdout).some((l) => l.msg === 'smtp server unreachable; pausing'), 30_000),
+      'the mailer tried it and could not reach the SMTP server',
+    );
+    const tree = descendants(first.child.pid!);
+    t.ok(tree.length >= 4);
+    first.child.kill('SIGKILL');
+    await exited(first.child, 10_000);
+    // The kernel delivers the parent-death signal at once; give the JVMs a moment to go.
+    for (let i = 0; i < 20 && tree.some(alive); i++) await sleep(250);
+    t.same(tree.filter(alive), [], 'the kernel took every child with it');
+    t.same(processesMentioning(first.dataDir), []);
+
+    // The user's next `npm start`, on the same data, with the dev inbox.
+    const second = await startWholeSystem(t, { env: first.env });
+    t.equal(readyServices(second.output().stdout), 4, `it starts again on the killed data: ${second.output().stderr}`);
+    const status = async () =>
+      (await (await fetch(`${api}/v1/emails/${id}`, { headers: { authorization: 'Bearer dev-key-change-me' } })).json()) as {
+        status: string;
+      };
+    t.ok(await waitUntil(async () => (await status()).status === 'sent', 60_000), 'the email the killed stack accepted is sent');
+    const inbox = second.output().stdout.match(/^Inbox: +(http:\/\/\S+)$/m)?.[1];
+    const listed = (await (await fetch(`${inbox}/api/email`)).json()) as { subject: string }[];
+    t.equal(listed.filter((e) => e.subject === subject).length, 1, 'the inbox received it, once');
+    process.kill(-second.child.pid!, 'SIGINT');
+    t.same(await exited(second.child, 60_000), { code: 0, signal: null });
+  },
+);
