@@ -76,26 +76,67 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<{ code: number 
 }
 
 t.test(
-  'npm start prints where everything is, starts clean; Ctrl-C (SIGINT to the process group) drains in order and leaves no process behind',
+  'npm start starts clean; SIGKILL of it leaves nothing running, and the next npm start on the same data sends what it had accepted; Ctrl-C drains in order and leaves nothing running',
   async (t) => {
-    const { child, dataDir, output } = await startWholeSystem(t);
-    const { stdout, stderr } = output();
+    // The first start sends to a port nothing listens on, so the accepted email is still in Kafka,
+    // unsent, when the launcher and (by the kernel's parent-death signal) all three brokers and
+    // Postgres are killed at once.
+    const first = await startWholeSystem(t, { smtpUrl: 'smtp://127.0.0.1:2' });
+    const api = `http://127.0.0.1:${first.env.PORT}`;
     t.equal(
-      readyServices(stdout),
+      readyServices(first.output().stdout),
       4,
       'the API, the mailer, the webhook dispatcher and the bounce listener are ready (both consumers joined their groups)',
     );
     t.same(
-      logLines(stdout).filter((l) => l.level >= 50),
+      logLines(first.output().stdout).filter((l) => l.level >= 50),
       [],
       'a clean start logs nothing at error level',
+    );
+    t.ok(processesMentioning(first.dataDir).length >= 4, 'three Kafka JVMs and a postmaster run from the private data dir');
+    const subject = uniqueName('accepted-before-sigkill');
+    const res = await fetch(`${api}/v1/emails`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer dev-key-change-me', 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'dev@example.com', to: 'someone@example.org', subject, text: 'kept through a SIGKILL' }),
+    });
+    t.equal(res.status, 202, 'accepted: acks=all from the brokers');
+    const { id } = (await res.json()) as { id: string };
+    t.ok(
+      await waitUntil(() => logLines(first.output().stdout).some((l) => l.msg === 'smtp server unreachable; pausing'), 30_000),
+      'the mailer tried it and could not reach the SMTP server',
+    );
+    const firstTree = descendants(first.child.pid!);
+    t.ok(firstTree.length >= 4);
+    first.child.kill('SIGKILL');
+    await exited(first.child, 10_000);
+    // The kernel delivers the parent-death signal at once; give the JVMs a moment to go.
+    for (let i = 0; i < 20 && firstTree.some(alive); i++) await sleep(250);
+    t.same(firstTree.filter(alive), [], 'SIGKILL: the kernel took every child with it');
+    t.same(processesMentioning(first.dataDir), []);
+
+    // The user's next `npm start`, on the same data, with the dev inbox.
+    const { child, dataDir, output } = await startWholeSystem(t, { env: first.env });
+    const { stdout, stderr } = output();
+    t.equal(readyServices(stdout), 4, 'it starts again on the killed data');
+    t.same(
+      logLines(stdout).filter((l) => l.level >= 50),
+      [],
+      'and logs nothing at error level',
     );
     t.match(stdout, /^KAFKA_BROKERS=127\.0\.0\.1:9192,127\.0\.0\.1:9193,127\.0\.0\.1:9194$/m, stderr);
     t.match(stdout, /^DATABASE_URL=postgres:\/\/.+$/m);
     t.match(stdout, /^SMTP_URL=smtp:\/\/127\.0\.0\.1:\d+$/m);
-    t.match(stdout, /^Inbox: +http:\/\/127\.0\.0\.1:\d+$/m);
+    const inbox = stdout.match(/^Inbox: +(http:\/\/127\.0\.0\.1:\d+)$/m)?.[1];
+    t.ok(inbox, 'it prints where the dev inbox is');
+    const status = async () =>
+      (await (await fetch(`${api}/v1/emails/${id}`, { headers: { authorization: 'Bearer dev-key-change-me' } })).json()) as {
+        status: string;
+      };
+    t.ok(await waitUntil(async () => (await status()).status === 'sent', 60_000), 'the email the killed stack accepted is sent');
+    const listed = (await (await fetch(`${inbox}/api/email`)).json()) as { subject: string }[];
+    t.equal(listed.filter((e) => e.subject === subject).length, 1, 'the inbox received it, once');
     const tree = descendants(child.pid!);
-    t.ok(processesMentioning(dataDir).length >= 4, 'three Kafka JVMs and a postmaster run from the private data dir');
 
     // What a terminal's Ctrl-C does: SIGINT to every process of the foreground group at once.
     process.kill(-child.pid!, 'SIGINT');
@@ -122,51 +163,5 @@ t.test(
     await sleep(500);
     t.same(tree.filter(alive), [], 'every process it started is gone');
     t.same(processesMentioning(dataDir), [], 'no Java or Postgres process from its data dir is left');
-  },
-);
-
-t.test(
-  'SIGKILL of npm start leaves no Java or Postgres process behind, and an email it accepted is sent after the next npm start',
-  async (t) => {
-    // The first start sends to a port nothing listens on, so the accepted email is still in Kafka,
-    // unsent, when the launcher and (by the kernel's parent-death signal) all three brokers and
-    // Postgres are killed at once.
-    const first = await startWholeSystem(t, { smtpUrl: 'smtp://127.0.0.1:2' });
-    const api = `http://127.0.0.1:${first.env.PORT}`;
-    t.equal(readyServices(first.output().stdout), 4, first.output().stderr);
-    const subject = uniqueName('accepted-before-sigkill');
-    const res = await fetch(`${api}/v1/emails`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer dev-key-change-me', 'content-type': 'application/json' },
-      body: JSON.stringify({ from: 'dev@example.com', to: 'someone@example.org', subject, text: 'kept through a SIGKILL' }),
-    });
-    t.equal(res.status, 202, 'accepted: acks=all from the brokers');
-    const { id } = (await res.json()) as { id: string };
-    t.ok(
-      await waitUntil(() => logLines(first.output().stdout).some((l) => l.msg === 'smtp server unreachable; pausing'), 30_000),
-      'the mailer tried it and could not reach the SMTP server',
-    );
-    const tree = descendants(first.child.pid!);
-    t.ok(tree.length >= 4);
-    first.child.kill('SIGKILL');
-    await exited(first.child, 10_000);
-    // The kernel delivers the parent-death signal at once; give the JVMs a moment to go.
-    for (let i = 0; i < 20 && tree.some(alive); i++) await sleep(250);
-    t.same(tree.filter(alive), [], 'the kernel took every child with it');
-    t.same(processesMentioning(first.dataDir), []);
-
-    // The user's next `npm start`, on the same data, with the dev inbox.
-    const second = await startWholeSystem(t, { env: first.env });
-    t.equal(readyServices(second.output().stdout), 4, `it starts again on the killed data: ${second.output().stderr}`);
-    const status = async () =>
-      (await (await fetch(`${api}/v1/emails/${id}`, { headers: { authorization: 'Bearer dev-key-change-me' } })).json()) as {
-        status: string;
-      };
-    t.ok(await waitUntil(async () => (await status()).status === 'sent', 60_000), 'the email the killed stack accepted is sent');
-    const inbox = second.output().stdout.match(/^Inbox: +(http:\/\/\S+)$/m)?.[1];
-    const listed = (await (await fetch(`${inbox}/api/email`)).json()) as { subject: string }[];
-    t.equal(listed.filter((e) => e.subject === subject).length, 1, 'the inbox received it, once');
-    process.kill(-second.child.pid!, 'SIGINT');
-    t.same(await exited(second.child, 60_000), { code: 0, signal: null });
   },
 );
