@@ -127,7 +127,7 @@ export const kafkaProducerPlugin = fp(
     app.decorate('emailQueue', {
       enqueue,
       keyedPartitionOf: (id: string) => keyPartition(id, metadata().length),
-      ready: async () => (admin && app.startup.done ? readiness.get() : false),
+      ready: async () => (app.startup.done ? readiness.get() : false),
     });
 
     app.addHook('onClose', async () => {
