@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '@postline/runtime';
 import { repoRoot } from '../../packages/stack/src/paths.js';
+import { sleep } from './wait.js';
+
+export { sleep, waitUntil } from './wait.js';
 
 /** The stack the test runner started (or the one given in the environment). */
 export function stackEnv() {
@@ -53,18 +56,6 @@ export const TEST_SENDER_DOMAINS = ['example.com', 'example.org'];
 export async function startOfRateLimitWindow(): Promise<void> {
   const msLeft = 60_000 - (Date.now() % 60_000);
   if (msLeft < 10_000) await sleep(msLeft + 50);
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Polls `check` every `everyMs` until it holds or `ms` have passed; resolves to its last answer,
- * so a test asserts on it rather than hanging: for waiting on a condition, never on a fixed time.
- */
-export async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
-  // On the monotonic clock: a test that steps Date.now (mock-clock.ts' wallClock) would move the deadline.
-  for (const end = performance.now() + ms; performance.now() < end; await sleep(everyMs)) if (await check()) return true;
-  return check();
 }
 
 /** Whether `url` answers 2xx now (false on a refused connection): for polling readiness. */
