@@ -147,6 +147,14 @@ export class System {
 
   /** Starts a webhook dispatcher on this system's events topic and waits until it has joined its group. */
   async startWebhooks(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ServiceProcess> {
+    const { dispatcher, port } = await this.spawnWebhooks(env);
+    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), timeoutMs, 100);
+    if (!up) throw new Error(`webhook dispatcher did not become ready: ${dispatcher.output().slice(-2000)}`);
+    return dispatcher;
+  }
+
+  /** Starts a webhook dispatcher without waiting for anything (as an orchestrator restarts one). */
+  async spawnWebhooks(env: Record<string, string> = {}): Promise<{ dispatcher: ServiceProcess; port: number }> {
     const port = await freePort();
     const dispatcher = spawnService(this.t, 'webhooks', {
       KAFKA_BROKERS: this.mailerEnv.KAFKA_BROKERS!,
@@ -160,9 +168,7 @@ export class System {
       ...env,
     });
     this.dispatchers.push(dispatcher);
-    const up = await eventually(() => answers(`http://127.0.0.1:${port}/readyz`), timeoutMs, 100);
-    if (!up) throw new Error(`webhook dispatcher did not become ready: ${dispatcher.output().slice(-2000)}`);
-    return dispatcher;
+    return { dispatcher, port };
   }
 
   /** When the SMTP server first accepted a message after `since` (null: none yet). */
