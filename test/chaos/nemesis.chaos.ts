@@ -32,7 +32,8 @@ t.test(
   async (t) => {
     t.comment(`CHAOS_SEED=${seed}`);
     const random = seededRandom(seed);
-    const system = await System.start(t, { mailers: 2 });
+    // The retry backoff at its default too (the e2e helpers shorten it, as policy): a 451 waits 30 s.
+    const system = await System.start(t, { mailers: 2, mailer: { RETRY_BASE_MS: '', RETRY_MAX_MS: '' } });
     const receiver = await new WebhookReceiver().start();
     t.teardown(() => receiver.stop());
     const registered = await fetch(`${system.apiUrl}/v1/webhooks`, {
