@@ -22,7 +22,7 @@ export interface FaultTargets {
   /** Processes this run signalled: they are meant to be gone, every other one must still run. */
   signalled: Set<ServiceProcess>;
   /** How each SIGTERMed process exited, and how long it took. */
-  terms: { name: string; code: number | null; signal: string | null; ms: number }[];
+  terms: { name: string; code: number | null; signal: string | null; ms: number; tail?: string }[];
   /** Pids SIGSTOPped now: a teardown lets them go on if the run fails midway. */
   paused: Set<number>;
 }
@@ -44,7 +44,10 @@ export function faults(f: FaultTargets): Fault[] {
     const started = performance.now();
     p.child.kill(signal);
     const exit = await p.exited;
-    if (signal === 'SIGTERM') f.terms.push({ name, ...exit, ms: Math.round(performance.now() - started) });
+    if (signal !== 'SIGTERM') return;
+    // What it logged last (warnings and errors), to say why a drain did not end cleanly.
+    const tail = exit.code === 0 ? {} : { tail: p.output().slice(-2_000) };
+    f.terms.push({ name, ...exit, ms: Math.round(performance.now() - started), ...tail });
   };
   const restartDelay = () => between(random, 0, 5_000);
   /** A process frozen and let go on (a long GC pause, a VM migrated, a laptop lid): it never knows it was away. */

@@ -102,7 +102,8 @@ t.test(
     t.same(load.keysWithTwoIds(), [], 'a retried Idempotency-Key always got its first id');
     t.comment(`client retries with the same Idempotency-Key: ${load.retried()}`);
     for (const term of targets.terms) {
-      t.ok(term.code === 0 || term.signal === 'SIGTERM', `${term.name} SIGTERM: exit ${term.code ?? term.signal} after ${term.ms} ms`);
+      const clean = term.code === 0 || term.signal === 'SIGTERM';
+      t.ok(clean, `${term.name} SIGTERM: exit ${term.code ?? term.signal} after ${term.ms} ms${clean ? '' : `: ${term.tail}`}`);
     }
     const processes = [
       ...system.mailers.map((p, i) => ({ p, name: `mailer ${i + 1}` })),
@@ -121,8 +122,32 @@ t.test(
       const { rows } = await pool.query<{ id: string }>('select id from email_events where email_id = any($1)', [ids]);
       return rows.filter((r) => !receiver.deliveredIds.has(r.id)).map((r) => r.id);
     };
-    await eventually(async () => (await undelivered()).length === 0, 300_000, 2_000);
-    t.same((await undelivered()).slice(0, 5), [], 'every event delivered to the webhook receiver');
+    let lastShown = 0;
+    await eventually(
+      async () => {
+        const left = (await undelivered()).length;
+        // Draining or stuck: the count every half minute says which.
+        if (performance.now() - lastShown > 30_000) {
+          lastShown = performance.now();
+          t.comment(`${at()}: ${left} events not yet at the receiver`);
+        }
+        return left === 0;
+      },
+      300_000,
+      5_000,
+    );
+    const missing = await undelivered();
+    if (missing.length > 0) {
+      const { rows } = await pool.query(
+        `select d.status, d.attempts, d.next_attempt_at < now() as due, d.locked_until > now() as locked, d.last_status_code, d.last_error, count(*)::int as n
+           from unnest($1::text[]) as m(id) left join webhook_deliveries d on d.event_id = m.id
+           group by 1, 2, 3, 4, 5, 6 order by n desc limit 10`,
+        [missing],
+      );
+      const outbox = await pool.query('select count(*)::int as n from event_outbox');
+      t.comment(`UNDELIVERED ${missing.length}: ${JSON.stringify(rows)}; outbox ${outbox.rows[0].n}`);
+    }
+    t.same(missing.slice(0, 5), [], 'every event delivered to the webhook receiver');
     const withoutSent = ids.filter((id) => !receiver.of(id).some((d) => d.type === 'email.sent'));
     t.same(withoutSent.slice(0, 5), [], 'every email has its email.sent webhook');
     t.same(receiver.badSignatures.slice(0, 3), [], 'every signature verified');

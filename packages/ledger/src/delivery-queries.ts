@@ -45,14 +45,20 @@ export async function takeDue(
   options: { limit: number; perEndpoint: number; busy: string[]; leaseMs: number },
 ): Promise<DueDelivery[]> {
   const { rows } = await db.query<{ endpoint_id: string; event_id: string; body: string; attempts: number }>(
+    // Each endpoint's oldest due rows, read by its index (migration 9): the work is the endpoints
+    // and the rows taken, whatever the backlog. Every delivery belongs to an endpoint (a deleted
+    // one takes its deliveries with it); a disabled one's are taken too, and failed by the dispatcher.
     `with due as (
-       select endpoint_id, event_id from (
-         select endpoint_id, event_id, next_attempt_at,
-                row_number() over (partition by endpoint_id order by next_attempt_at) as n
-           from webhook_deliveries
-          where status = 'pending' and next_attempt_at <= now()
-            and (locked_until is null or locked_until < now()) and endpoint_id <> all($2::text[])
-       ) x where n <= $3 order by next_attempt_at limit $1
+       select d.endpoint_id, d.event_id
+         from webhook_endpoints w
+         cross join lateral (
+           select endpoint_id, event_id, next_attempt_at from webhook_deliveries
+            where endpoint_id = w.id and status = 'pending' and next_attempt_at <= now()
+              and (locked_until is null or locked_until < now())
+            order by next_attempt_at limit $3
+         ) d
+        where w.id <> all($2::text[])
+        order by d.next_attempt_at limit $1
      )
      update webhook_deliveries d set locked_until = now() + $4 * interval '1 millisecond'
        from due where d.endpoint_id = due.endpoint_id and d.event_id = due.event_id

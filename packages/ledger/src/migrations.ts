@@ -237,4 +237,15 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       insert into verp_key (key) values (replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
     `,
   },
+  {
+    version: 9,
+    name: 'due webhook deliveries by endpoint',
+    sql: `
+      -- The dispatcher takes each endpoint's oldest due deliveries (takeDue), and an endpoint that
+      -- answers again has its backed-off ones brought forward (releaseBackoff): both read one
+      -- endpoint's pending rows in next_attempt_at order. Without this, each poll read every due
+      -- row of every endpoint, and with a backlog of 150,000 a dispatcher delivered 30 a second.
+      create index webhook_deliveries_endpoint_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where status = 'pending';
+    `,
+  },
 ];
