@@ -66,7 +66,8 @@ export function faults(f: FaultTargets): Fault[] {
         resource: 'mailer',
         name: `mailer ${signal}`,
         run: async () => {
-          const victim = alive(system.mailers).length > 0 ? pick(random, alive(system.mailers)) : null;
+          const running = alive(system.mailers);
+          const victim = running.length > 0 ? pick(random, running) : null;
           if (victim) await stop(victim, 'mailer', signal);
           const wait = restartDelay();
           await sleep(wait);
@@ -77,7 +78,7 @@ export function faults(f: FaultTargets): Fault[] {
     ),
     {
       // Past the session timeout (30 s) the group moves its partitions; past the claim TTL (60 s) another
-      // mailer may take its claimed emails, and the frozen one then finishes sends it had begun.
+      // mailer may take its claimed emails, and the frozen one, let go, may finish sends it had begun.
       resource: 'mailer',
       name: 'mailer frozen (SIGSTOP, then SIGCONT)',
       run: async () => {

@@ -1,6 +1,6 @@
 import { takeDue } from '@postline/ledger';
 import t from 'tap';
-import { privateLedgerPool } from '../../../test/helpers/mailer.js';
+import { interceptedPool, privateLedgerPool } from '../../../test/helpers/mailer.js';
 
 // takeDue with a backlog, as after a receiver outage: what it takes, and that the work of a poll
 // does not grow with the backlog (a chaos run at 200 emails/s left 150,000 deliveries queued,
@@ -26,7 +26,7 @@ t.test('takeDue: each endpoint its oldest due rows, by index, whatever the backl
      union all select 'we_small', 'evs_later', 'email.sent', 'later', '{}', 'pending', now() + interval '1 hour'`,
   );
   await pool.query('analyze webhook_deliveries');
-  const take = (busy: string[] = []) => takeDue(pool, { limit: 64, perEndpoint: 4, busy, leaseMs: 60_000 });
+  const take = (busy: string[] = [], db = pool) => takeDue(db, { limit: 64, perEndpoint: 4, busy, leaseMs: 60_000 });
 
   const first = await take();
   t.same(
@@ -55,13 +55,10 @@ t.test('takeDue: each endpoint its oldest due rows, by index, whatever the backl
   // What the statement reads: the rows it takes, not the backlog (run under EXPLAIN ANALYZE and
   // rolled back). Reading every due row and numbering them per endpoint, as before, read 20,000.
   const statements: { text: string; values: unknown[] }[] = [];
-  const query = pool.query.bind(pool);
-  (pool as unknown as { query: unknown }).query = (text: string, values: unknown[]) => {
-    statements.push({ text, values });
-    return query(text, values);
-  };
-  await take();
-  (pool as unknown as { query: unknown }).query = query;
+  const recording = interceptedPool(pool, (call, [text, values]) => {
+    if (call === 'query') statements.push({ text: text as string, values: values as unknown[] });
+  });
+  await take([], recording);
   const client = await pool.connect();
   try {
     await client.query('begin');
