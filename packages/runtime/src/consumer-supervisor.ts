@@ -13,13 +13,28 @@ export class ConsumerSupervisor {
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private readonly onJoin = new Set<() => void>();
+  private batches = 0;
   ready = false;
 
   constructor(
     private readonly create: () => Consumer,
     private readonly start: (consumer: Consumer) => Promise<void>,
     private readonly log: LogSink,
+    /** How long stop() waits for kafkajs to leave the group before it asks whether a batch still runs. */
+    private readonly leaveWaitMs = LEAVE_WAIT_MS,
   ) {}
+
+  /** `eachBatch`, counted: stop() waits for a batch that runs, never for a group join. */
+  counted<P>(eachBatch: (payload: P) => Promise<void>): (payload: P) => Promise<void> {
+    return async (payload) => {
+      this.batches++;
+      try {
+        await eachBatch(payload);
+      } finally {
+        this.batches--;
+      }
+    };
+  }
 
   async run(): Promise<void> {
     const consumer = this.create();
@@ -69,10 +84,42 @@ export class ConsumerSupervisor {
     }, delay);
   }
 
+  /**
+   * Disconnects: kafkajs waits for the batches in progress (which finish the records in flight),
+   * then leaves the group so the partitions move at once. But its disconnect also waits for a
+   * group join in progress, and with the coordinator unreachable a join can outlast the shutdown
+   * deadline (a chaos run: 30 s, exit 1). No batch running means nothing to finish or commit, so
+   * then it stops waiting: the group drops the member after its session timeout, as after a crash.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.ready = false;
     if (this.timer) clearTimeout(this.timer);
-    await this.consumer?.disconnect();
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const started = performance.now();
+    let left = false;
+    const leaving = consumer.disconnect().then(() => {
+      left = true;
+    });
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([leaving, new Promise((resolve) => (timer = setTimeout(resolve, this.leaveWaitMs)))]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (left) return;
+      if (this.batches === 0) break;
+    }
+    leaving.catch((error) => this.log.debug({ err: error }, 'consumer disconnect failed after stop'));
+    const waitedMs = Math.round(performance.now() - started);
+    this.log.warn(
+      { waitedMs },
+      'stopped without leaving the group: no batch runs, and kafkajs still holds it (a join the coordinator has not answered)',
+    );
   }
 }
+
+/** kafkajs leaves within a fetch's wait (100 ms) and one request when nothing holds it. */
+const LEAVE_WAIT_MS = 5_000;

@@ -106,7 +106,7 @@ export const kafkaPlugin = fp(
           partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
           eachBatchAutoResolve: false,
           ...commits.runOptions,
-          eachBatch: (payload) =>
+          eachBatch: supervisor.counted((payload) =>
             processBatch(payload, {
               concurrency: config.SENDS_PER_PARTITION,
               handle: (record) => handleRecord(deps, record),
@@ -124,6 +124,7 @@ export const kafkaPlugin = fp(
                 resumeTimers.add(timer);
               },
             }),
+          ),
         });
       },
       app.log,

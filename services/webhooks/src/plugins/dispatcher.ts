@@ -94,7 +94,7 @@ export const dispatcherPlugin = fp(
       async (consumer) => {
         await consumer.connect();
         await consumer.subscribe({ topics: [config.EVENTS_TOPIC], fromBeginning: true });
-        await consumer.run({ eachBatchAutoResolve: false, ...commits.runOptions, eachBatch: queue });
+        await consumer.run({ eachBatchAutoResolve: false, ...commits.runOptions, eachBatch: supervisor.counted(queue) });
       },
       app.log,
     );
