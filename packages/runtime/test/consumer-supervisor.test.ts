@@ -61,7 +61,10 @@ const settled = (p: Promise<unknown>) =>
 
 t.test('a disconnect that leaves the group within the wait is awaited, and nothing is warned', async (t) => {
   let left = false;
-  const { supervisor, warned } = await started(() => sleep(WAIT_MS / 2).then(() => void (left = true)));
+  const { supervisor, warned } = await started(async () => {
+    await sleep(WAIT_MS / 2);
+    left = true;
+  });
   t.ok(supervisor.ready, 'joined');
   await supervisor.stop();
   t.ok(left, 'stop returned once the group was left');
