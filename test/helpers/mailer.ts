@@ -1,5 +1,5 @@
 import { ENVELOPE_VERSION, type Envelope, legacyEmailSchema } from '@postline/contracts';
-import { migrate } from '@postline/ledger';
+import { createLedgerPool, migrate } from '@postline/ledger';
 import { createKafka, emailTopics, ensureTopics, type LogSink } from '@postline/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Message, Partitioners } from 'kafkajs';
@@ -156,15 +156,20 @@ export function ledgerPool(t: Test): pg.Pool {
  * A ledger of the test's own: a schema of the stack's Postgres, migrated, dropped at the end of
  * `t`. For work that takes whatever it finds across the ledger (the schedule releaser takes every
  * due email): on the shared one, another test's mailer running at the same time could take this
- * test's rows first.
+ * test's rows first. Built as the services build theirs (createLedgerPool), so its session plans
+ * statements as theirs do (generic plans): a plan a test measures is the one users run.
  */
 export async function privateLedgerPool(t: Test): Promise<pg.Pool> {
   const schema = uniqueName('ledger').replace(/[^a-z0-9_]/gi, '_');
   const admin = ledgerPool(t);
   await admin.query(`create schema ${schema}`);
   t.teardown(() => admin.query(`drop schema ${schema} cascade`));
-  const pool = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 2, options: `-c search_path=${schema}` });
-  pool.on('error', () => {});
+  const url = new URL(stackEnv().databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const pool = createLedgerPool(
+    { url: url.href, applicationName: 'postline-test', maxConnections: 2, connectTimeoutMs: 5_000, queryTimeoutMs: 30_000 },
+    quietLogger,
+  );
   t.teardown(() => pool.end());
   await migrate(pool, { info() {} });
   return pool;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 
 export interface NewDelivery {
   endpointId: string;
@@ -55,16 +56,16 @@ export async function takeDue(
            select endpoint_id, event_id, next_attempt_at from webhook_deliveries
             where endpoint_id = w.id and status = 'pending' and next_attempt_at <= now()
               and (locked_until is null or locked_until < now())
-            order by next_attempt_at limit $3
+            order by next_attempt_at ${sqlLimit(options.perEndpoint)}
          ) d
-        where w.id <> all($2::text[])
-        order by d.next_attempt_at limit $1
+        where w.id <> all($1::text[])
+        order by d.next_attempt_at ${sqlLimit(options.limit)}
      )
-     update webhook_deliveries d set locked_until = now() + $4 * interval '1 millisecond'
+     update webhook_deliveries d set locked_until = now() + $2 * interval '1 millisecond'
        from due where d.endpoint_id = due.endpoint_id and d.event_id = due.event_id
         and d.status = 'pending' and (d.locked_until is null or d.locked_until < now())
      returning d.endpoint_id, d.event_id, d.body, d.attempts`,
-    [options.limit, options.busy, options.perEndpoint, options.leaseMs],
+    [options.busy, options.leaseMs],
   );
   return rows.map((r) => ({ endpointId: r.endpoint_id, eventId: r.event_id, body: r.body, attempts: r.attempts }));
 }
@@ -142,9 +143,9 @@ export async function listDeliveries(
     updated_at: Date;
   }>(
     `select event_id, event_type, email_id, status, attempts, last_status_code, last_latency_ms, last_error, next_attempt_at, created_at, updated_at
-       from webhook_deliveries where endpoint_id = $1 and ($3::text is null or email_id = $3)
-      order by created_at desc limit $2`,
-    [endpointId, limit, emailId ?? null],
+       from webhook_deliveries where endpoint_id = $1 and ($2::text is null or email_id = $2)
+      order by created_at desc ${sqlLimit(limit)}`,
+    [endpointId, emailId ?? null],
   );
   return rows.map((r) => ({
     eventId: r.event_id,

@@ -1,5 +1,6 @@
 import { type EmailEvent, type WebhookPayload, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 import { inTransaction, type Queryable } from './transaction.js';
 
 /**
@@ -52,8 +53,8 @@ const RELAY_LOCK = '8029764587520463';
 // The lock, the next seqs and their events, in one round trip. The events are read by primary
 // key through `= any(array(...))`, never joined to the outbox: joined, Postgres planned a scan of
 // the whole event log on the small table's stale statistics (7 ms a round at 46,000 events).
-const NEXT_EVENTS = `with lock as materialized (select pg_try_advisory_xact_lock($2) as ok),
-     queued as materialized (select seq from event_outbox where (select ok from lock) order by seq limit $1)
+const nextEvents = (limit: number) => `with lock as materialized (select pg_try_advisory_xact_lock($1) as ok),
+     queued as materialized (select seq from event_outbox where (select ok from lock) order by seq ${sqlLimit(limit)})
    select (select ok from lock) as locked,
           array(select seq from queued order by seq)::text[] as seqs,
           array(select json_build_object('seq', e.seq::text, 'id', e.id, 'account', e.account, 'payload', e.payload)
@@ -75,7 +76,7 @@ interface OutboxEvent {
  */
 export async function relayOutbox(pool: pg.Pool, limit: number, publish: (events: EmailEvent[]) => Promise<void>): Promise<number> {
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ locked: boolean; seqs: string[]; events: OutboxEvent[] }>(NEXT_EVENTS, [limit, RELAY_LOCK]);
+    const { rows } = await client.query<{ locked: boolean; seqs: string[]; events: OutboxEvent[] }>(nextEvents(limit), [RELAY_LOCK]);
     const next = rows[0];
     if (!next?.locked || next.seqs.length === 0) return 0;
     const bySeq = new Map(next.events.map((e) => [e.seq, e]));

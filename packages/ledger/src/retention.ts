@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 
 export interface PurgeOptions {
   /** Final rows (sent, failed) older than this go. */
@@ -20,34 +21,37 @@ export interface PurgeOptions {
 /**
  * Retention: deletes old final rows and stale reservations in bounded batches until none are
  * left (or `signal` aborts). Rows still in flight are never deleted. Uses emails_purgeable_idx.
+ * Each delete takes its batch as an array (`= any(array(...))`), looked up by key: written as
+ * `in (select ...)`, Postgres joined the batch to a scan of the whole table, every batch
+ * (202,514 rows read to delete 1,000; retention.test.ts).
  */
 export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<number> {
   let total = 0;
   for (;;) {
     options.signal?.throwIfAborted();
     const { rowCount } = await db.query(
-      `delete from emails where id in (
+      `delete from emails where id = any(array(
          select id from emails
           where (state in ('sent', 'failed', 'suppressed', 'canceled') and updated_at < now() - $1 * interval '1 day')
              or (state = 'accepting' and updated_at < now() - $2 * interval '1 millisecond')
           order by updated_at
-          limit $3
-          for update skip locked)`,
-      [options.retentionDays, options.staleAcceptingMs, options.batchSize],
+          ${sqlLimit(options.batchSize)}
+          for update skip locked))`,
+      [options.retentionDays, options.staleAcceptingMs],
     );
     // Finished webhook deliveries go after the same time (pending ones are still being tried).
     const deliveries = await db.query(
-      `delete from webhook_deliveries where (endpoint_id, event_id) in (
-         select endpoint_id, event_id from webhook_deliveries
+      `delete from webhook_deliveries where ctid = any(array(
+         select ctid from webhook_deliveries
           where status <> 'pending' and updated_at < now() - $1 * interval '1 day'
-          order by updated_at limit $2 for update skip locked)`,
-      [options.retentionDays, options.batchSize],
+          order by updated_at ${sqlLimit(options.batchSize)} for update skip locked))`,
+      [options.retentionDays],
     );
     // Unusable bounce reports kept for inspection, too.
     const reports = await db.query(
-      `delete from inbound_reports where id in (
-         select id from inbound_reports where received_at < now() - $1 * interval '1 day' order by id limit $2)`,
-      [options.retentionDays, options.batchSize],
+      `delete from inbound_reports where id = any(array(
+         select id from inbound_reports where received_at < now() - $1 * interval '1 day' order by id ${sqlLimit(options.batchSize)}))`,
+      [options.retentionDays],
     );
     total += rowCount ?? 0;
     const full = (n: number | null) => (n ?? 0) >= options.batchSize;

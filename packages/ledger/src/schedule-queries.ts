@@ -1,6 +1,7 @@
 import { type EmailEvent, type EmailState, webhookBody } from '@postline/contracts';
 import type pg from 'pg';
 import { insertEvents } from './event-queries.js';
+import { sqlLimit } from './sql-limit.js';
 import { inTransaction, type Queryable } from './transaction.js';
 
 export type Parked =
@@ -95,9 +96,8 @@ export async function releaseDue(
     const { rows } = await client.query<DueEmail>(
       `select e.id, e.account, s.envelope, e.scheduled_at as "scheduledAt" from emails e join scheduled_envelopes s on s.email_id = e.id
         where e.state = 'scheduled' and e.scheduled_at <= now()
-        order by e.scheduled_at limit $1
+        order by e.scheduled_at ${sqlLimit(limit)}
         for update of e skip locked`,
-      [limit],
     );
     const nextDueMs = () => (rows.length < limit ? nextDueInMs(client, horizonMs) : null);
     if (rows.length === 0) return { released: 0, nextDueMs: await nextDueMs() };

@@ -1,5 +1,6 @@
 import type { StuckEmail } from '@postline/contracts';
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 
 /**
  * An accepted email is stuck when it has had no final outcome for `afterMs` past the time it
@@ -38,9 +39,9 @@ export async function stuckEmails(
 ): Promise<(StuckEmail & { account: string })[]> {
   const { rows } = await db.query<StuckRow>(
     `select id, account, state, attempts, created_at, updated_at, next_attempt_at, last_error, kafka_topic, kafka_partition, kafka_offset
-     from emails where ${UNFINISHED} and ${STUCK} and ($3::text is null or account = $3)
-     order by created_at limit $2`,
-    [afterMs, limit, account ?? null],
+     from emails where ${UNFINISHED} and ${STUCK} and ($2::text is null or account = $2)
+     order by created_at ${sqlLimit(limit)}`,
+    [afterMs, account ?? null],
   );
   return rows.map((r) => ({
     id: r.id,

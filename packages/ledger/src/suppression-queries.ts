@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 import type { Queryable } from './transaction.js';
 
 export interface Suppression {
@@ -66,8 +67,8 @@ export async function addSuppression(
 export async function listSuppressions(db: pg.Pool, account: string, limit: number, after?: string): Promise<Suppression[]> {
   const { rows } = await db.query<Row>(
     `select address, reason, email_id, smtp_response, created_at from suppressions
-      where account = $1 and ($2::text is null or address > $2) order by address limit $3`,
-    [account, after ?? null, limit],
+      where account = $1 and ($2::text is null or address > $2) order by address ${sqlLimit(limit)}`,
+    [account, after ?? null],
   );
   return rows.map(toSuppression);
 }

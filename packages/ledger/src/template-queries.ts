@@ -1,5 +1,6 @@
 import type { VariablesDeclaration } from '@postline/contracts';
 import type pg from 'pg';
+import { sqlLimit } from './sql-limit.js';
 import { contentBytes, makeRoom, type StorageLimit, VERSION_OVERHEAD_BYTES } from './template-storage.js';
 import { inTransaction } from './transaction.js';
 
@@ -139,8 +140,8 @@ async function insertVersion(client: pg.PoolClient, id: string, version: number,
 
 export async function listTemplates(db: pg.Pool, account: string, limit: number) {
   const { rows } = await db.query<TemplateRow>(
-    `select ${TEMPLATE_COLUMNS} from templates where account = $1 and deleted_at is null order by created_at desc limit $2`,
-    [account, limit],
+    `select ${TEMPLATE_COLUMNS} from templates where account = $1 and deleted_at is null order by created_at desc ${sqlLimit(limit)}`,
+    [account],
   );
   return rows.map((t) => ({
     id: t.id,
