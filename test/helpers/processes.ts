@@ -17,3 +17,12 @@ export function processesMentioning(needle: string): number[] {
   }
   return pids;
 }
+
+/** A process' command line, for a failure message ('' once it has exited). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
+}
