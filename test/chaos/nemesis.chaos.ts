@@ -157,8 +157,8 @@ t.test(
            group by 1, 2, 3, 4, 5, 6 order by n desc limit 10`,
         [missing],
       );
-      const outbox = await pool.query('select count(*)::int as n from event_outbox');
-      t.comment(`UNDELIVERED ${missing.length}: ${JSON.stringify(rows)}; outbox ${outbox.rows[0].n}`);
+      const { outbox, pending } = await backlog();
+      t.comment(`UNDELIVERED ${missing.length}: ${JSON.stringify(rows)}; outbox ${outbox}, deliveries pending ${pending}`);
     }
     t.same(missing.slice(0, 5), [], 'every event delivered to the webhook receiver');
     const withoutSent = ids.filter((id) => !receiver.of(id).some((d) => d.type === 'email.sent'));

@@ -166,12 +166,28 @@ export async function privateLedgerPool(t: Test): Promise<pg.Pool> {
   t.teardown(() => admin.query(`drop schema ${schema} cascade`));
   const url = new URL(stackEnv().databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  const pool = servicePool(t, { url: url.href, maxConnections: 2 });
+  await migrate(pool, { info() {} });
+  return pool;
+}
+
+/**
+ * A pool built as the services build theirs (createLedgerPool: prepared statements, generic
+ * plans), on the stack's database unless `url` says otherwise. Its query timeout is the test's
+ * own (30 s), not a service's.
+ */
+export function servicePool(t: Test, options: { url?: string; maxConnections?: number } = {}): pg.Pool {
   const pool = createLedgerPool(
-    { url: url.href, applicationName: 'postline-test', maxConnections: 2, connectTimeoutMs: 5_000, queryTimeoutMs: 30_000 },
+    {
+      url: options.url ?? stackEnv().databaseUrl,
+      applicationName: 'postline-test',
+      maxConnections: options.maxConnections ?? 1,
+      connectTimeoutMs: 5_000,
+      queryTimeoutMs: 30_000,
+    },
     quietLogger,
   );
   t.teardown(() => pool.end());
-  await migrate(pool, { info() {} });
   return pool;
 }
 
@@ -192,6 +208,15 @@ export function interceptedPool(pool: pg.Pool, before: (call: 'query' | 'connect
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** A pool whose plain queries are recorded, text and values, in the order they were issued. */
+export function recordedPool(pool: pg.Pool): { db: pg.Pool; statements: { text: string; values: unknown[] }[] } {
+  const statements: { text: string; values: unknown[] }[] = [];
+  const db = interceptedPool(pool, (call, [text, values]) => {
+    if (call === 'query') statements.push({ text: text as string, values: values as unknown[] });
+  });
+  return { db, statements };
 }
 
 /** A pool whose plain queries (how many statements a piece of work took) and checkouts (transactions) are counted. */

@@ -9,11 +9,8 @@ export function processesMentioning(needle: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle) && alive(Number(entry))) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
+    // An exited process reads as '' (commandLine).
+    if (commandLine(Number(entry)).includes(needle) && alive(Number(entry))) pids.push(Number(entry));
   }
   return pids;
 }

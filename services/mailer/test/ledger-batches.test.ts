@@ -1,8 +1,7 @@
 import { queuedEvent } from '@postline/contracts';
-import { type ClaimRequest, createLedgerPool } from '@postline/ledger';
+import type { ClaimRequest } from '@postline/ledger';
 import t from 'tap';
-import { quietLogger, stackEnv } from '../../../test/helpers/env.js';
-import { countedPool, envelope, ledgerPool } from '../../../test/helpers/mailer.js';
+import { countedPool, envelope, ledgerPool, servicePool } from '../../../test/helpers/mailer.js';
 import { LedgerBatches } from '../src/ledger-batches.js';
 
 // The real ledger: emails in flight at once share one statement, and each is still claimed and
@@ -102,12 +101,8 @@ t.test('outcomes at once: one statement for many; a lost claim writes nothing fo
 });
 
 t.test('the claim and outcome statements are prepared once per connection, with one generic plan', async (t) => {
-  // The service's own pool (createLedgerPool), one connection, so pg_prepared_statements is its.
-  const pool = createLedgerPool(
-    { url: stackEnv().databaseUrl, applicationName: 'test', maxConnections: 1, connectTimeoutMs: 5_000, queryTimeoutMs: 10_000 },
-    quietLogger,
-  );
-  t.teardown(() => pool.end());
+  // The service's own pool (createLedgerPool, via servicePool), one connection, so pg_prepared_statements is its.
+  const pool = servicePool(t);
   const batches = new LedgerBatches(pool, 'mailer-a', 60_000, 15_000);
   for (let i = 0; i < 8; i++) {
     const r = request();

@@ -1,6 +1,6 @@
 import { purgeExpired } from '@postline/ledger';
 import t from 'tap';
-import { interceptedPool, privateLedgerPool } from '../../../test/helpers/mailer.js';
+import { privateLedgerPool, recordedPool } from '../../../test/helpers/mailer.js';
 import { rowsRead, sessionPlan } from '../../../test/helpers/session-plan.js';
 
 // The mailer's retention purge (plugins/ledger.ts runs it hourly) on a ledger of its own: what goes, what stays, in bounded batches,
@@ -39,10 +39,7 @@ t.test('retention: old final rows and stale reservations go in batches; rows in 
   const options = { retentionDays: 30, staleAcceptingMs: 86_400_000, batchSize: 1_000, pauseMs: 1 };
   // One batch's delete, in the plan the mailer's session runs (generic; session-plan.ts): the rows
   // it deletes, looked up by key, not the 20,000 recent ones (`id in (select ...)` read them all).
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recording = interceptedPool(pool, (call, [text, values]) => {
-    if (call === 'query') statements.push({ text: text as string, values: values as unknown[] });
-  });
+  const { db: recording, statements } = recordedPool(pool);
   const { plan } = await sessionPlan(pool, ...(await firstDelete(recording, options, statements)));
   const read = rowsRead(plan, 'emails');
   t.ok(read <= 2 * options.batchSize, `rows of emails read for one batch of ${options.batchSize}: ${read}`);

@@ -1,6 +1,6 @@
 import { takeDue } from '@postline/ledger';
 import t from 'tap';
-import { interceptedPool, privateLedgerPool } from '../../../test/helpers/mailer.js';
+import { privateLedgerPool, recordedPool } from '../../../test/helpers/mailer.js';
 import { rowsRead, sessionPlan } from '../../../test/helpers/session-plan.js';
 
 // takeDue with a backlog, as after a receiver outage: what it takes, and that the work of a poll
@@ -57,10 +57,7 @@ t.test('takeDue: each endpoint its oldest due rows, by index, whatever the backl
   // session runs (generic; session-plan.ts). With its limits bound as parameters, that plan read
   // 19,991 rows here: a chaos run's dispatcher took 70 ms a poll against 130,000 pending and
   // delivered 33 a second. Numbering every due row per endpoint, as before that, read 20,000 too.
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recording = interceptedPool(pool, (call, [text, values]) => {
-    if (call === 'query') statements.push({ text: text as string, values: values as unknown[] });
-  });
+  const { db: recording, statements } = recordedPool(pool);
   await take([], recording);
   const { mode, plan } = await sessionPlan(pool, statements[0]!.text, statements[0]!.values);
   t.equal(mode, 'force_generic_plan', "planned as in the services' sessions");
