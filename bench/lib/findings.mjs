@@ -299,7 +299,7 @@ statement counter): 3.6 emails an outcome statement (2.2 before) and 2.6 a claim
 start, together), 0.92 statements an email (1.2). The send slot is held until the outcome is written, so a SIGKILL
 still leaves at most the sends in flight unrecorded (e2e 3 checks that bound). The outbox relay's rounds were then 29 %
 of the mailer's statements (six each: begin, lock, seqs, events, delete, commit); the lock, the seqs and their events
-are now one statement, the events still read by primary key (the plan test passes unchanged): four a round.
+are now one statement, the events still read by primary key (the plan test passes unchanged): four a round (five since 2026-12-05, the fifth a planner setting that keeps a round on the outbox's index after a backlog; README, "The statements every email runs").
 Tried and not kept: a claim that waits too (2 ms: G5's p50 3 ms higher, no bulk gain, 905 against 986/s); dropping
 the \`emails_updated_at_idx\` index no query uses (3–4 % less WAL, Postgres' CPU inside the noise); the SMTP body and
 its end-of-data line as one write (the socket corked from the 354 to the next turn: 2 system calls an email instead of

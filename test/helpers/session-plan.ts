@@ -17,11 +17,18 @@ export interface PlanNode {
  * rolled back. The services' pools plan every statement generically (createLedgerPool), and a
  * generic plan does not know the values; an `explain` of the text with bound values shows a plan
  * made for those values instead. So the statement is prepared and executed, as the session would.
+ * `before`: what the code ran earlier in the same transaction (a `set local`), run first.
  */
-export async function sessionPlan(pool: pg.Pool, text: string, values: unknown[] = []): Promise<{ mode: string; plan: PlanNode }> {
+export async function sessionPlan(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[] = [],
+  before: { text: string; values?: unknown[] }[] = [],
+): Promise<{ mode: string; plan: PlanNode }> {
   const client = await pool.connect();
   try {
     await client.query('begin');
+    for (const s of before) await client.query(s.text, s.values);
     const mode = (await client.query<{ plan_cache_mode: string }>('show plan_cache_mode')).rows[0]!.plan_cache_mode;
     await client.query(`prepare session_plan as ${text}`);
     // EXECUTE under EXPLAIN takes literals, not bound parameters.

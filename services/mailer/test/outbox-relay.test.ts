@@ -1,10 +1,10 @@
 import { type EmailEvent, emailEvent, queuedEvent } from '@postline/contracts';
-import { claimMany, createLedgerPool, MIGRATIONS, migrate, OUTBOX_RELAY_LOCK, recordOutcomes, relayOutbox } from '@postline/ledger';
+import { claimMany, MIGRATIONS, migrate, OUTBOX_RELAY_LOCK, recordOutcomes, relayOutbox } from '@postline/ledger';
 import pg from 'pg';
 import t from 'tap';
-import { quietLogger, stackEnv } from '../../../test/helpers/env.js';
-import { envelope, ledgerPool } from '../../../test/helpers/mailer.js';
-import { scans, sessionPlan } from '../../../test/helpers/session-plan.js';
+import { stackEnv } from '../../../test/helpers/env.js';
+import { envelope, ledgerPool, servicePool } from '../../../test/helpers/mailer.js';
+import { rowsRead, scans, sessionPlan } from '../../../test/helpers/session-plan.js';
 
 // The real ledger's outbox (this file's own database: no mailer here relays it). Every event
 // written is queued in event_outbox by the statement that writes it, and leaves it only once
@@ -30,6 +30,35 @@ async function drain(pool: pg.Pool, limit: number) {
   let rounds = 0;
   while ((await relayOutbox(pool, limit, async (events) => void published.push(...events))) > 0) rounds++;
   return { published, rounds };
+}
+
+/**
+ * `pool`, whose checked-out clients record every statement (a round is one transaction on a client
+ * of its own, which a pool-level proxy does not see). `restore` puts the clients' query back.
+ */
+function recordingClients(pool: pg.Pool) {
+  const statements: { text: string; values?: unknown[] }[] = [];
+  const patched: (() => void)[] = [];
+  const recording = new Proxy(pool, {
+    get(target, key) {
+      if (key !== 'connect') return Reflect.get(target, key).bind(target);
+      return async () => {
+        const client = await target.connect();
+        const query = client.query;
+        const record = (...args: [string, unknown[]?]) => {
+          statements.push({ text: args[0], values: args[1] });
+          return (query as (...a: unknown[]) => unknown).apply(client, args);
+        };
+        Object.assign(client, { query: record });
+        patched.push(() => Object.assign(client, { query }));
+        return client;
+      };
+    },
+  });
+  const restore = () => {
+    for (const undo of patched) undo();
+  };
+  return { recording, statements, restore };
 }
 
 t.test('every event written is published once, in the order written, and then leaves the outbox', async (t) => {
@@ -140,31 +169,10 @@ t.test('a round reads the event log by primary key, even on the outbox table’s
   await pool.query(`insert into event_outbox (seq) select seq from email_events where email_id like 'bulk_%' order by seq desc limit 500`);
   // Every statement the round runs, with its parameters, to ask Postgres how it plans each one,
   // on a pool built as the mailer builds its own (its sessions plan generically; session-plan.ts).
-  const session = createLedgerPool(
-    { url: stackEnv().databaseUrl, applicationName: 'test', maxConnections: 1, connectTimeoutMs: 5_000, queryTimeoutMs: 30_000 },
-    quietLogger,
-  );
-  t.teardown(() => session.end());
-  const statements: { text: string; values?: unknown[] }[] = [];
-  const patched: (() => void)[] = [];
-  const recording = new Proxy(session, {
-    get(target, key) {
-      if (key !== 'connect') return Reflect.get(target, key).bind(target);
-      return async () => {
-        const client = await target.connect();
-        const query = client.query;
-        const record = (...args: [string, unknown[]?]) => {
-          statements.push({ text: args[0], values: args[1] });
-          return (query as (...a: unknown[]) => unknown).apply(client, args);
-        };
-        Object.assign(client, { query: record });
-        patched.push(() => Object.assign(client, { query }));
-        return client;
-      };
-    },
-  });
+  const session = servicePool(t);
+  const { recording, statements, restore } = recordingClients(session);
   t.equal((await drain(recording, 500)).published.length, 500, 'the round publishes them');
-  for (const restore of patched) restore();
+  restore();
   const plans: string[][] = [];
   for (const s of statements.filter((x) => /email_events/.test(x.text))) {
     const { mode, plan } = await sessionPlan(session, s.text, s.values);
@@ -173,6 +181,33 @@ t.test('a round reads the event log by primary key, even on the outbox table’s
   }
   t.ok(plans.length > 0, 'the round read the event log');
   t.notOk(plans.flat().includes('Seq Scan on email_events'), `no statement scans the whole event log: ${JSON.stringify(plans)}`);
+});
+
+t.test('after a backlog, a round reads the head of the outbox by its index, not every page the backlog left', async (t) => {
+  const pool = ledgerPool(t);
+  await drain(pool, 500);
+  // A backlog of 200,000 (seqs far above any event's: the round finds no event for them and drops
+  // them, as for an event purged with its email), published but for its last 1,000, and vacuumed:
+  // the table and its index keep their pages. Planned on those sizes, the round's read of the
+  // queue's head was a scan of every page and a sort of what was left.
+  const base = 1_000_000_000_000;
+  await pool.query('insert into event_outbox (seq) select $1::bigint + g from generate_series(1, 200000) g', [base]);
+  await pool.query('delete from event_outbox where seq <= $1::bigint + 199000', [base]);
+  await pool.query('vacuum analyze event_outbox');
+  const session = servicePool(t);
+  const { recording, statements, restore } = recordingClients(session);
+  t.equal(await relayOutbox(recording, 500, async () => void t.fail('no event to publish')), 500, 'the round settles 500 of the 1,000');
+  restore();
+  const at = statements.findIndex((s) => /from event_outbox/.test(s.text) && !/^delete/.test(s.text));
+  t.ok(at > 0, 'the round read the outbox');
+  // Replayed with what the round ran before it in its transaction (its planner setting).
+  const { mode, plan } = await sessionPlan(session, statements[at]!.text, statements[at]!.values, statements.slice(1, at));
+  t.equal(mode, 'force_generic_plan', "planned as in the mailer's sessions");
+  const read = scans(plan).filter((s) => s.endsWith(' on event_outbox'));
+  t.same(read, ['Index Only Scan on event_outbox'], 'the queue is read by its index');
+  t.equal(rowsRead(plan, 'event_outbox'), 500, 'only the round’s rows');
+  t.equal((await drain(pool, 500)).published.length, 0, 'the rest settled too');
+  t.equal(await outboxSize(pool), 0);
 });
 
 t.test('the migration to the outbox table queues the events the previous version had not published', async (t) => {
