@@ -12,7 +12,7 @@
 // Recording patches `pg` in the clone's node_modules: every process (tests, services) appends each
 // statement text the first time it sends it. The clone keeps this checkout's node_modules clean.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,8 @@ const UNPLANNED =
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { statements: { type: 'string' } } });
 const work = mkdtempSync(join(tmpdir(), 'plan-sweep-'));
+// Readable by all: as root, the clone's Postgres runs as another user, from the clone's node_modules.
+chmodSync(work, 0o755);
 const statementsDir = args.statements ?? record();
 
 /** Clones HEAD, patches its `pg` to record statements into a directory, runs its `npm test`. */
@@ -64,6 +66,10 @@ function __sweepRecord(text) {
 const texts = new Set();
 for (const file of readdirSync(statementsDir)) {
   for (const line of readFileSync(join(statementsDir, file), 'utf8').split('\n')) if (line) texts.add(JSON.parse(line).text);
+}
+if (texts.size === 0) {
+  console.error(`no statement was recorded in ${statementsDir}: see the test run's log`);
+  process.exit(1);
 }
 
 const server = new PostgresServer({ dataDir: join(work, 'postgres'), port: await freePort() });
