@@ -606,12 +606,20 @@ encodes the produce request in the turn that writes the envelope, where the API'
 filled it, and the bench keeps that worst case. An A/B of the API under load against the build before the day's three
 changes (\`bench/ab.mjs\`, 4 interleaved rounds) read 2,834 against 2,637/s at 64 clients and 2,942 against 2,957/s at
 256, with 241–305 against 280–311 µs of CPU a request: no cost on the ordinary path.
-At 23:32 UTC that day (this report): each of the API's sends goes to one broker, over the partitions it leads, not
+At 23:32 UTC that day: each of the API's sends goes to one broker, over the partitions it leads, not
 to every broker by its records' keys (see "One broker a send" above), and kafkajs computes a record batch's CRC over
 its pieces. G1 read 0.32 and 0.37 (0.23 and 0.28 at 20:32), G2 0.30 (0.20), and G3 held its target at 2,242/s
 (1,205/s at 20:32). The host was faster too (the fastify hello-world at 67,459 against 40,253/s), so the A/B, which
 runs both builds on one stack in turn, is the measure of the change: 4,737 against 3,858/s at 64 clients, 4,567
 against 3,914/s at 256. The 4 MB text row read 33.8 ms, the accepted SMTP messages of 4–5 MB 12.5–26.8 ms.
+On 2026-12-05, 13:36 UTC (this report), the first full run after the ledger's row limits were written into its
+statements (\`sqlLimit\`) and the outbox relay's round kept to its index (README, "The statements every email runs"); the
+API's request path is unchanged. G1 read 0.34 and 0.41 (0.32 and 0.37 at 23:32), G2 0.22 (0.30), G4 0.39 (0.41), and G3
+held its target at 1,872/s. The host was slower for Node and faster for Kafka than at 23:32: the fastify hello-world at
+40,606 against 67,459/s, the BullMQ peer at 10,714 against 12,673/s (64 clients), ProducerPerformance at 16,892
+against 14,875/s, raw nodemailer at 1,810 against 1,624/s. G5 missed at 50/s this time (p99 104 ms; 7.6 ms at 23:32)
+with a p50 of 2.1 ms: one short window on a shared host (see G5 above). Every hostile row held: HTTP 3.5–27.8 ms,
+SMTP submission 4.2–23.2 ms.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now
