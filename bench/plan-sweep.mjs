@@ -12,7 +12,7 @@
 // Recording patches `pg` in the clone's node_modules: every process (tests, services) appends each
 // statement text the first time it sends it. The clone keeps this checkout's node_modules clean.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ const statementsDir = args.statements ?? record();
 function record() {
   const dir = join(work, 'statements');
   const clone = join(work, 'clone');
-  execFileSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   execFileSync('git', ['clone', '-q', root, clone], { stdio: 'inherit' });
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: clone, stdio: 'inherit' });
   const client = join(clone, 'node_modules/pg/lib/client.js');

@@ -173,6 +173,8 @@ t.test('a round reads the event log by primary key, even on the outbox table’s
   const { recording, statements, restore } = recordingClients(session);
   t.equal((await drain(recording, 500)).published.length, 500, 'the round publishes them');
   restore();
+  // Planned without the round's `set local enable_seqscan = off` (the next test replays it): with
+  // sequential scans left on, the event log must be read by key on its own merits, not by default.
   const plans: string[][] = [];
   for (const s of statements.filter((x) => /email_events/.test(x.text))) {
     const { mode, plan } = await sessionPlan(session, s.text, s.values);
