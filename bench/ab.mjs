@@ -85,7 +85,9 @@ try {
   // variant started first got when the warm-up was spread in turn, 225 against 130-135 us a request
   // for four copies of one build, in every round and whatever its place in the round (2026-12-03).
   // Not the whole cause: with this, one run had three copies at 132-138 us, the next had the API
-  // started first at 244 against 152-179 us. Read a variant against a copy of itself started later.
+  // started first at 244 against 152-179 us. The rest was V8's heap growth (a mark-compact every
+  // 0.5-1 s; --heap-growing-percent=60 since 2026-12-03): on 2026-12-05 three copies ran at 210-231
+  // us a request. Rounds still spread by a fifth: read a variant against a copy of itself.
   const warm = await startApi({});
   await warmUntilJitQuiet({ pids: stack.kafka.nodes.map((n) => n.pid), load: () => post(warm.url, 64, SECONDS), say });
   await stopProcess(warm.child);

@@ -110,8 +110,11 @@ order: in three of the four runs the API process started first was the slowest, 
 warms the brokers through an API of its own and rotates the order each round; three copies of one build then ran at
 132–138 µs a request, but in the next run (the look-up's wait again, two processes each, the wait's first) the process
 started first took 244 µs against 152–179 for the other three, and the wait's second process ran at 4,598/s against
-4,706 and 4,118/s without it. Not kept. Why one API process can run at half again the CPU a request of its twins for
-its whole life is not found yet: a lead for the API's cost, and the reason to read a variant against a copy of itself.
+4,706 and 4,118/s without it. Not kept. Why one API process could run at half again the CPU a request of its twins for
+its whole life was found the day after: its mark-compacts ("Mark-compacts", below). Three copies of one build, measured
+again on 2026-12-05 (\`bench/ab.mjs\`, 64 clients, 4 rounds of 10 s, each under \`--cpu-prof\`): 210, 228 and 231 µs a
+request (medians), and 42.3, 42.6 and 42.7 s of CPU over their lives (from \`/proc\`, every thread). A variant is still
+read against a copy of itself: in the first round the three copies spread from 241 to 280 µs, and in the last from 196 to 218.
 
 **G2 (API ÷ ProducerPerformance).** Interleaving matters here: right after a ProducerPerformance round has written
 ${f((40000 * r.G2.recordBytes * 3) / 1e6)} MB across the replicas, the brokers are still busy with it, and the API's
@@ -272,6 +275,14 @@ bench's load (\`BENCH_ONLY=mailer BENCH_ROUNDS=3\` with \`--cpu-prof\`, the same
 each): the mailer's busy time 30.2 s before, 26.6 s after (−12 %); G4 0.30 and 0.34 in those two runs. What is left of
 nodemailer's streams is the MIME build's own \`stream.pipeline\` (one a message and one a text or HTML part, each an
 \`AbortController\` and a \`DOMException\` when it ends: 3 % of the mailer's busy time).
+Profiled the same way on 2026-12-05 (37.4 s busy over the run's three bulk rounds and G5's): the system calls that
+write to sockets 27 % (Postgres statements 10.7 %, SMTP 10.4 %: the envelope's commands 5.5 % and the message 4.9 %,
+Kafka requests 4.6 %), node's own code 20 % (of it the streams' abort machinery, \`DOMException\`, \`AbortSignal\`,
+\`pipeline\` and end-of-stream, 5 %), nodemailer 11 %, GC 8.4 %, kafkajs 5.9 %, the mailer's own code 4.8 %. One more
+1.1 %: nodemailer draws a random boundary (\`crypto.randomBytes\`, a system call) for every child MIME node, which only
+a multipart node uses; the sender's \`baseBoundary\` reaches the root alone. No single item is worth what a patch of
+nodemailer or a MIME builder of our own would cost to keep correct; the writes are the other processes' work too
+(on one host a loopback write runs the receiver's side of TCP).
 The ledger's statements by what they cost, measured on 2026-12-02 (\`BENCH_ONLY=mailer\` runs, 23,000–26,000 emails
 each, with Postgres started with \`pg_stat_statements\` by a temporary patch): the outcome statement 46–54 % of the
 ledger's statement time, the claim 27–32 %, the API's row after the ack 5–11 % (G5's load), the foreign-key checks of the
@@ -340,7 +351,10 @@ points to the services waiting for one of the two cores, which the three brokers
 of their own; the brokers' own pauses were not measured.
 How far the host alone moves the sweep: the full runs of 17:10 and 20:07 UTC on 2026-12-01, the mailer's code the
 same in both, measured p99 99, 100 and 244 ms, then 253, 774 and 2,086 ms at 50, 100 and 150/s (15 and 8 ms at
-20/s). A G5 figure from one run says little about a change; \`BENCH_ONLY=mailer-ab\` interleaves the settings.
+20/s). So did this report's run and a mailer-only run two hours later on 2026-12-05 (\`BENCH_ONLY=mailer
+BENCH_ROUNDS=3\`, the same code, the mailer even under \`--cpu-prof\`): p99 104, 90 and 120 ms, then 14.4, 35.5 and
+68.7 ms at 50, 100 and 150/s, and 2,594 then 1,303 ms at half of G4's bulk rate (352 and 339/s). A G5 figure from one
+run says little about a change; \`BENCH_ONLY=mailer-ab\` interleaves the settings.
 What a moderate rate costs per email, measured on 2026-12-01 (22:20–22:45 UTC; CPU per process from \`/proc\` every
 2 s, the brokers' per thread, and kafkajs requests counted by an \`--import\`; the API and the mailer loaded at 20, 50
 and 100 emails/s by the open loop after the brokers' warm-up): far more than in the bulk rounds, because statements
