@@ -662,5 +662,9 @@ The same for the template engine (liquidjs), on 2026-12-02: loaded with the firs
 instead of at boot, the API imported 40–42 MB of RSS against 52–57 MB (after a GC, 3 imports each), and under the
 bench's load (\`bench/ab.mjs\`, the two builds as two processes each, 2 interleaved rounds at 64 and 256 clients) it
 started at 93–96 MB against 104–106 MB and peaked at 126 and 136 MB against 140 and 145 MB.
+Under a mixed load that loads both (\`npm run bench:soak\`, 40 minutes at 50 operations/s on 2026-12-05: sends, SMTP
+submissions, templates, status reads, webhooks) the API's resident set was 158.5 MB at minute 3 and 167.1 MB at minute
+38, peak 168.8 MB: over its budget. V8's own heap-growth factor instead of 1.6 (6 minutes of the same load) peaked at
+150 MB within those minutes, for about a fifth more of the API's CPU (README, "Benchmarks", the soak's figures).
 `;
 }
