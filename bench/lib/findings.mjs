@@ -629,7 +629,7 @@ against 3,914/s at 256. The 4 MB text row read 33.8 ms, the accepted SMTP messag
 On 2026-12-05, 13:36 UTC (this report), the first full run after the ledger's row limits were written into its
 statements (\`sqlLimit\`) and the outbox relay's round kept to its index (README, "The statements every email runs"); the
 API's request path is unchanged. G1 read 0.34 and 0.41 (0.32 and 0.37 at 23:32), G2 0.22 (0.30), G4 0.39 (0.41), and G3
-held its target at 1,872/s. The host was slower for Node and faster for Kafka than at 23:32: the fastify hello-world at
+held its target at 1,872/s. This host (an AMD EPYC; 23:32 ran on an Intel Xeon) was slower for Node and faster for Kafka: the fastify hello-world at
 40,606 against 67,459/s, the BullMQ peer at 10,714 against 12,673/s (64 clients), ProducerPerformance at 16,892
 against 14,875/s, raw nodemailer at 1,810 against 1,624/s. G5 missed at 50/s this time (p99 104 ms; 7.6 ms at 23:32)
 with a p50 of 2.1 ms: one short window on a shared host (see G5 above). Every hostile row held: HTTP 3.5–27.8 ms,
