@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
 /**
  * For a module loaded on first use rather than at boot (submission's MIME parser, the template
  * engine: megabytes of RSS an API may never need). The package is found now, without loading
@@ -24,4 +27,28 @@ export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
     });
     return loading;
   };
+}
+
+/**
+ * Puts a stand-in for the CommonJS module `specifier` (as `parentUrl` resolves it) in require's
+ * cache, so a package that requires it at load but uses it rarely or never does not load it.
+ * The stand-in loads the real module on its first property read and answers from it after.
+ * For mailparser's html-to-text (8.5 MB of the API's RSS), which it calls only for an HTML part
+ * without a text, and readMessage turns that off (skipHtmlToText). Node documents adding entries
+ * to require.cache. A module already loaded is left as it is.
+ */
+export function deferModule(parentUrl: string, specifier: string): void {
+  const require = createRequire(parentUrl);
+  const path = require.resolve(specifier);
+  if (require.cache[path]) return;
+  let real: object | undefined;
+  const load = (): object => {
+    if (!real) {
+      delete require.cache[path];
+      real = require(path) as object;
+    }
+    return real;
+  };
+  const exports = new Proxy({}, { get: (_target, key) => Reflect.get(load(), key), has: (_target, key) => Reflect.has(load(), key) });
+  require.cache[path] = { id: path, filename: path, path: dirname(path), loaded: true, exports, children: [] } as unknown as NodeJS.Module;
 }

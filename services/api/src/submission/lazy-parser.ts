@@ -1,22 +1,25 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { ParsedMail } from 'mailparser';
 import { MessageUnreadableError } from '../errors.js';
-import { findPackage, loadOnce } from '../lazy-module.js';
+import { deferModule, findPackage, loadOnce } from '../lazy-module.js';
 
 type Mailparser = typeof import('mailparser');
 type ReadMessage = typeof import('./read-message.js');
 
 /**
  * SMTP submission's MIME parser, loaded with the first submitted message: mailparser and the
- * charset tables it builds cost the API process about 13 MB of RSS (measured on top of its
- * other modules), which a deployment whose clients only use HTTP never needs. The package is
+ * charset tables it builds cost the API process 15-16 MB of RSS with one message parsed (25-29
+ * MB before html-to-text was deferred and libmime loaded once: loadMailparser, mime-libs.ts),
+ * which a deployment whose clients only use HTTP never needs. The package is
  * still found at boot (resolving reads no module), so an install without it fails then, in one
  * sentence, and not with the first message. A failed load is retried with the next message.
  * The message is read by readMessage: through a pre-pass that decodes a piece at a time what
  * mailparser's libraries would decode in one piece, and makes the texts of its text parts.
  */
 export function lazyParser(specifier = 'mailparser'): (raw: Buffer) => Promise<ParsedMail> {
-  const url = findPackage(specifier, 'SMTP submission', 'reinstall with npm ci, or set SUBMISSION_PORT=off');
-  const parser = loadOnce(() => Promise.all([import(url) as Promise<Mailparser>, import('./read-message.js') as Promise<ReadMessage>]));
+  findPackage(specifier, 'SMTP submission', 'reinstall with npm ci, or set SUBMISSION_PORT=off');
+  const parser = loadOnce(async () => [loadMailparser(specifier), (await import('./read-message.js')) as ReadMessage] as const);
   return async (raw) => {
     const [{ simpleParser }, { readMessage }] = await parser();
     // A message the parser refuses is the client's to mend (a 5xx), not one to send again as it is.
@@ -24,4 +27,17 @@ export function lazyParser(specifier = 'mailparser'): (raw: Buffer) => Promise<P
       throw error.code === 'EMAIL_ERR_MESSAGE_UNREADABLE' ? error : new MessageUnreadableError(error.message, { cause: error });
     });
   };
+}
+
+/**
+ * mailparser's CommonJS build, whose html-to-text is deferred (lazy-module.ts): readMessage
+ * turns off mailparser's only use of it (skipHtmlToText). Why not its ESM build: an ES module's
+ * imports cannot be deferred, and its CommonJS dependencies (mailsplit, so libmime's CommonJS
+ * build) load either way.
+ */
+function loadMailparser(specifier: string): Mailparser {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve(specifier);
+  deferModule(pathToFileURL(entry).href, 'html-to-text');
+  return require(entry) as Mailparser;
 }

@@ -1,5 +1,4 @@
-import * as libbase64 from 'libbase64';
-import libmime from 'libmime';
+import { libbase64, libmime } from './mime-libs.js';
 
 /** An incremental decoder or encoder: each write returns what can be given out so far. */
 export interface Codec {

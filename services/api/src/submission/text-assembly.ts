@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import libmime from 'libmime';
 import type { ParsedMail } from 'mailparser';
 import { MessageUnreadableError } from '../errors.js';
+import { libmime } from './mime-libs.js';
 import { type Codec, EMPTY } from './part-codecs.js';
 
 /** The charsets mailparser reads as UTF-8 as they are (compared as it compares them); any other goes through libmime's decode stream. */

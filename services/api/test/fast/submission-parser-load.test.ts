@@ -1,5 +1,6 @@
 // test-plan: standalone
 import { createRequire } from 'node:module';
+import { types } from 'node:util';
 import t from 'tap';
 import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
@@ -8,8 +9,13 @@ import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 // CommonJS packages imported from ESM land in the CommonJS loader's cache too.
 const require = createRequire(import.meta.url);
 /** mailparser, or mailsplit, which the submission's pre-pass (streaming-parts.ts) imports itself (the ESM ones, libmime, libqp and libbase64, come with it and are not in this cache). */
-const mailparserLoaded = () =>
-  Object.keys(require.cache).some((path) => /[\\/]node_modules[\\/](mailparser|@zone-eu[\\/]mailsplit)[\\/]/.test(path));
+const loaded = (pattern: RegExp) => Object.keys(require.cache).some((path) => pattern.test(path));
+const mailparserLoaded = () => loaded(/[\\/]node_modules[\\/](mailparser|@zone-eu[\\/]mailsplit)[\\/]/);
+/** html-to-text's own dependencies: its stand-in (lazy-module.ts's deferModule) is in the cache under its name. */
+const htmlToTextLoaded = () => loaded(/[\\/]node_modules[\\/](htmlparser2|selderee|deepmerge-ts)[\\/]/);
+/** mailparser's html-to-text is still deferModule's stand-in (mailparser's ES build would load its own, not seen in this cache). */
+const htmlToTextPath = createRequire(require.resolve('mailparser')).resolve('html-to-text');
+const htmlToTextDeferred = () => types.isProxy(require.cache[htmlToTextPath]?.exports);
 
 t.test('the API loads mailparser with the first submitted message, not before: an HTTP-only deployment never carries it', async (t) => {
   t.notOk(mailparserLoaded(), 'not loaded by the test itself');
@@ -23,6 +29,19 @@ t.test('the API loads mailparser with the first submitted message, not before: a
   t.match(sent.response, /^250 /, 'the first message is accepted');
   t.ok(mailparserLoaded(), 'loaded for it');
   t.equal(produced.length, 1);
+
+  // An HTML part is what mailparser would hand to html-to-text, had readMessage not turned that off.
+  await transport.sendMail({ from: 'sender@example.com', to: 'someone@example.net', subject: 'Hi', html: '<p>hello <b>there</b></p>' });
+  t.equal(produced.length, 2);
+  t.ok(htmlToTextDeferred(), "mailparser's html-to-text is a stand-in");
+  t.notOk(htmlToTextLoaded(), 'html-to-text (8.5 MB of RSS) is never loaded: mailparser only requires it');
+
+  // The stand-in is mailparser's html-to-text all the same: a parse that asks for the conversion gets it.
+  const mailparser = require(require.resolve('mailparser')) as typeof import('mailparser');
+  const parsed = await mailparser.simpleParser('Content-Type: text/html\r\n\r\n<p>hello <b>there</b></p>\r\n');
+  t.equal(parsed.text?.trim(), 'hello there', 'converted by the real module, which loads then');
+  t.ok(htmlToTextLoaded());
+  t.notOk(htmlToTextDeferred(), 'the cache now holds the real module');
 });
 
 t.test('an install without the parser fails at boot, in one sentence that says what to do, not with the first message', async (t) => {
