@@ -666,5 +666,13 @@ Under a mixed load that loads both (\`npm run bench:soak\`, 40 minutes at 50 ope
 submissions, templates, status reads, webhooks) the API's resident set was 158.5 MB at minute 3 and 167.1 MB at minute
 38, peak 168.8 MB: over its budget. V8's own heap-growth factor instead of 1.6 (6 minutes of the same load) peaked at
 150 MB within those minutes, for about a fifth more of the API's CPU (README, "Benchmarks", the soak's figures).
+The rest of the rise since 2026-12-02 is the template thread (2026-12-04), which the soak keeps busy: 18–25 MB of RSS
+after 400 renders and 35–44 MB after 3,000 (the API's flags, measured alone), where liquidjs on the API's thread cost
+10–14 MB. Its young generation grows to the process's 8 MB semi-spaces: the thread's own \`resourceLimits.maxYoungGenerationSizeMb\` (1,
+2 and 4 MB tried) is overridden by \`--max-semi-space-size\`, a process-wide V8 flag.
+Found on 2026-12-05: half of mailparser's load was \`html-to-text\`, which it calls only for a conversion the API turns
+off. Deferred (a stand-in in Node's module cache, loaded on first use; mailparser's CommonJS build, so libmime once):
+the parser alone keeps 4.4 against 5.8 MB of heap after its first message and takes 15 against 24–27 MB of RSS, but
+under the soak's load the gain is the kept heap's: two 6-minute soaks back to back peaked at 154.9 against 156.6 MB.
 `;
 }

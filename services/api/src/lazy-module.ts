@@ -33,7 +33,7 @@ export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
  * Puts a stand-in for the CommonJS module `specifier` (as `parentUrl` resolves it) in require's
  * cache, so a package that requires it at load but uses it rarely or never does not load it.
  * The stand-in loads the real module on its first property read and answers from it after.
- * For mailparser's html-to-text (8.5 MB of the API's RSS), which it calls only for an HTML part
+ * For mailparser's html-to-text (8.5 MB of RSS loaded alone), which it calls only for an HTML part
  * without a text, and readMessage turns that off (skipHtmlToText). Node documents adding entries
  * to require.cache. A module already loaded is left as it is.
  */
