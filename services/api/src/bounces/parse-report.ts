@@ -1,5 +1,8 @@
-import { simpleParser } from 'mailparser';
+import { loadMailparser } from '../submission/mailparser.js';
 import { readMessage } from '../submission/read-message.js';
+
+/** The bounce listener's only work, so loaded with it (submission loads it on first use: lazy-parser.ts). */
+const { simpleParser } = loadMailparser();
 
 /** One recipient of a delivery status notification (RFC 3464 §2.3). */
 export interface DsnRecipient {

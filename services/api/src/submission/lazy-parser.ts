@@ -1,10 +1,8 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import type { ParsedMail } from 'mailparser';
 import { MessageUnreadableError } from '../errors.js';
-import { deferModule, findPackage, loadOnce } from '../lazy-module.js';
+import { findPackage, loadOnce } from '../lazy-module.js';
+import { loadMailparser } from './mailparser.js';
 
-type Mailparser = typeof import('mailparser');
 type ReadMessage = typeof import('./read-message.js');
 
 /**
@@ -26,18 +24,4 @@ export function lazyParser(specifier = 'mailparser'): (raw: Buffer) => Promise<P
       throw error.code === 'EMAIL_ERR_MESSAGE_UNREADABLE' ? error : new MessageUnreadableError(error.message, { cause: error });
     });
   };
-}
-
-/**
- * mailparser's CommonJS build, whose html-to-text is deferred (lazy-module.ts): readMessage
- * turns off mailparser's only use of it (skipHtmlToText). With it loaded, the first message cost
- * 24-27 MB of RSS and kept 5.8 MB of heap (2026-12-05). Why not the ES build: an ES module's
- * imports cannot be deferred, and its CommonJS dependencies (mailsplit, so libmime's CommonJS
- * build) load either way.
- */
-function loadMailparser(specifier: string): Mailparser {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve(specifier);
-  deferModule(pathToFileURL(entry).href, 'html-to-text');
-  return require(entry) as Mailparser;
 }
