@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 
 /**
- * libmime and libbase64 as mailsplit and mailparser's CommonJS build load them (lazy-parser.ts):
+ * libmime and libbase64 as mailsplit and mailparser's CommonJS build load them (mailparser.ts):
  * imported as ES modules they were a second copy of each, libmime's charset tables included.
  */
 const require = createRequire(import.meta.url);
