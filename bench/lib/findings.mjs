@@ -673,6 +673,7 @@ after 400 renders and 35–44 MB after 3,000 (the API's flags, measured alone), 
 Found on 2026-12-05: half of mailparser's load was \`html-to-text\`, which it calls only for a conversion the API turns
 off. Deferred (a stand-in in Node's module cache, loaded on first use; mailparser's CommonJS build, so libmime once):
 the parser alone keeps 4.4 against 5.8 MB of heap after its first message and takes 15 against 24–27 MB of RSS, but
-under the soak's load the gain is the kept heap's: two 6-minute soaks back to back peaked at 154.9 against 156.6 MB.
+under the soak's load the gain is the kept heap's: two 6-minute soaks back to back peaked at 154.9 against 156.6 MB,
+and 40 minutes peaked at 165.9 against 168.8 MB.
 `;
 }
