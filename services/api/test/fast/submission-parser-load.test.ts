@@ -8,8 +8,8 @@ import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
 
 // CommonJS packages imported from ESM land in the CommonJS loader's cache too.
 const require = createRequire(import.meta.url);
-/** mailparser, or mailsplit, which the submission's pre-pass (streaming-parts.ts) imports itself (the ESM ones, libmime, libqp and libbase64, come with it and are not in this cache). */
 const loaded = (pattern: RegExp) => Object.keys(require.cache).some((path) => pattern.test(path));
+/** mailparser (its CommonJS build: submission/mailparser.ts), or mailsplit, which the submission's pre-pass (streaming-parts.ts) imports itself. */
 const mailparserLoaded = () => loaded(/[\\/]node_modules[\\/](mailparser|@zone-eu[\\/]mailsplit)[\\/]/);
 /** html-to-text's own dependencies: its stand-in (lazy-module.ts's deferModule) is in the cache under its name. */
 const htmlToTextLoaded = () => loaded(/[\\/]node_modules[\\/](htmlparser2|selderee|deepmerge-ts)[\\/]/);
