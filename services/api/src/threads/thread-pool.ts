@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
 import { BusyError } from '../errors.js';
+import { clearProcessHeapFlags } from './thread-heap.js';
 import type { Task } from './thread-task.js';
 
 /** A thread with nothing to do exits after this: an API that uses a pool now and then does not keep its threads. */
@@ -13,6 +14,8 @@ export interface ThreadPoolOptions {
   threads: number;
   /** Each thread's old-generation heap (MB). */
   heapMb: number;
+  /** Each thread's young generation (MB): three times its semi-space, as V8 counts it. */
+  youngMb: number;
   /** The most a task may run, from its start on a thread, before that thread is terminated. */
   hardLimitMs: number;
   /** Tasks waiting for a thread at most; past it a 503 EMAIL_ERR_BUSY. */
@@ -85,12 +88,14 @@ export class ThreadPool<W, R> {
 
   private started(): Piscina {
     if (this.pool) return this.pool;
+    // Or the process's own heap flags would override the limits below (thread-heap.ts says why).
+    clearProcessHeapFlags();
     const pool = new Piscina({
       filename: this.options.filename.href,
       minThreads: 0,
       maxThreads: this.options.threads,
       idleTimeout: IDLE_MS,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb, maxYoungGenerationSizeMb: this.options.youngMb },
     });
     pool.on('error', (error: Error) => this.options.onError?.(error));
     pool.on('message', (message: { started?: number }) => {

@@ -32,14 +32,24 @@ export async function readOnApiHeap(
     const messages = Buffer.concat(chunks).toString('latin1').split('\\0');
     const results = await Promise.all(messages.map((m) => read(Buffer.from(m, 'latin1')).catch((error) => ({ error: error.code }))));
     console.log(JSON.stringify(results));`;
-  const child = spawn(process.execPath, [...serviceNodeArgs('api'), '--input-type=module', '-e', code], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  child.stdin.end(Buffer.from(messages.join('\0'), 'latin1'));
+  const { exit, out } = await runOnApiHeap(code, Buffer.from(messages.join('\0'), 'latin1'));
+  return { exit, results: out ? JSON.parse(out) : [] };
+}
+
+/**
+ * Runs `code` (an ES module's text) in a process of its own with the API's node arguments
+ * (node-options.ts, as `npm run api` and the image run it), `input` on its stdin: its exit code and
+ * what it printed. Through `env -u NODE_OPTIONS`: tap adds its own `--import` to the NODE_OPTIONS of
+ * every process a test starts, and under it a piscina thread never took a task.
+ */
+export async function runOnApiHeap(code: string, input = Buffer.alloc(0)): Promise<{ exit: number | null; out: string }> {
+  const args = [...serviceNodeArgs('api'), '--input-type=module', '-e', code];
+  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+  child.stdin.end(input);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
   });
   const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { exit, results: out ? JSON.parse(out) : [] };
+  return { exit, out };
 }
