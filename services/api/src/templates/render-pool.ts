@@ -17,9 +17,9 @@ export const HARD_LIMIT_MS = 1_000;
 export const THREAD_HEAP_MB = 96;
 /**
  * Each thread's young generation: 1 MB semi-spaces, where the API's own thread has 8. Measured on
- * 2026-12-05 (the pool and one thread in a process with the API's flags, 2 runs each): 3,000 small
- * renders left the process at 80 against 86-87 MB, 280 renders of a 2,000-item loop peaked at 96-97
- * against 115 MB, and a render took no longer (0.054-0.056 against 0.060-0.065 ms; 21.3-21.5
+ * 2026-12-05 (the pool and one thread in a process with the API's flags): 3,000 small
+ * renders left the process at 80-81 against 86-87 MB (3 runs and 2), 280 renders of a 2,000-item loop peaked at 96-97
+ * against 115 MB (2 runs each), and a render took as long (0.054-0.068 against 0.060-0.065 ms; 21.3-21.5
  * against 21.2-22.2 ms).
  */
 export const THREAD_YOUNG_MB = 3;
