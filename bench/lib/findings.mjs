@@ -668,8 +668,12 @@ submissions, templates, status reads, webhooks) the API's resident set was 158.5
 150 MB within those minutes, for about a fifth more of the API's CPU (README, "Benchmarks", the soak's figures).
 The rest of the rise since 2026-12-02 is the template thread (2026-12-04), which the soak keeps busy: 18–25 MB of RSS
 after 400 renders and 35–44 MB after 3,000 (the API's flags, measured alone), where liquidjs on the API's thread cost
-10–14 MB. Its young generation grows to the process's 8 MB semi-spaces: the thread's own \`resourceLimits.maxYoungGenerationSizeMb\` (1,
-2 and 4 MB tried) is overridden by \`--max-semi-space-size\`, a process-wide V8 flag.
+10–14 MB. Its young generation grew to the process's 8 MB semi-spaces: V8 applies the process's heap flags over a
+thread's own \`resourceLimits\`, so the thread also had the API's 128 MB old generation instead of its 96 MB. The API
+now clears those flags before its first thread (V8 reads them once per isolate; its own heap limit stays 152 MB, a
+thread's is 99 MB with 1 MB semi-spaces, checked by \`services/api/test/fast/thread-heap.test.ts\`): the thread
+alone holds 6 MB less after 3,000 small renders and peaks 18 MB lower over large ones, each render as fast, and 40
+minutes of the soak (2026-12-05, 21:10 UTC; 136,651 emails, 0 lost, 0 duplicated) peaked at 161.3 against 165.9 MB.
 Found on 2026-12-05: half of mailparser's load was \`html-to-text\`, which it calls only for a conversion the API turns
 off. Deferred (a stand-in in Node's module cache, loaded on first use; mailparser's CommonJS build, so libmime once):
 the parser alone keeps 4.4 against 5.8 MB of heap after its first message and takes 15 against 24–27 MB of RSS, but

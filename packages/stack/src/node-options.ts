@@ -10,6 +10,8 @@
  * request bodies by BODY_BYTES_IN_FLIGHT (24 MiB by default; 40 concurrent 3.9 MB requests were
  * all accepted with a 95 MB heap peak, and crashed the process without that bound), the mailer's
  * by its emails in flight (24 emails of 3.9 MB: a 100 MB heap peak, under its 256 MB cap).
+ * V8 would apply these flags to every worker thread too, over its own limits: the API clears them
+ * before its template threads start (services/api/src/threads/thread-heap.ts).
  */
 export const SERVICE_NODE_OPTIONS = {
   api: ['--max-semi-space-size=8', '--max-old-space-size=128'],
