@@ -9,6 +9,7 @@ import { dkimVerify, publishedDkimKeys } from '../helpers/dkim-verify.js';
 import { sleep, TEST_SENDER_DOMAINS, uniqueName } from '../helpers/env.js';
 import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { type SmtplibRequest, type Step, smtplib, swaks } from '../helpers/smtp-clients.js';
+import { submitRaw } from '../helpers/smtp-raw.js';
 import { System } from './harness.js';
 
 // Issue #15 §2: SMTP submission, driven by clients no one here wrote (Python's smtplib, swaks),
@@ -155,6 +156,42 @@ t.test('SMTP submission, with the production defaults', async (t) => {
     const big = await submit({ attachmentBytes: 6 * 1024 * 1024 });
     t.same(codes(big.steps), ['ehlo 250', 'auth 235', 'mail 552'], 'SIZE over the limit: 552 at MAIL FROM, before the data');
   });
+
+  await t.test(
+    'SMTP smuggling: a dot on a line ended by a lone CR or LF is text, and goes out with CRLF and the dot doubled',
+    async (t) => {
+      // What SEC Consult's 2023 attack sends: a lenient server ends DATA at the lone-LF dot and runs
+      // the rest as commands, a second transaction from any allowed sender. Written on a bare socket,
+      // since smtplib and swaks fix line ends. The mailer's own side, against a lenient receiver, is
+      // in services/mailer/test/smtp-sender-smuggling.test.ts.
+      const auth = `AUTH PLAIN ${Buffer.from(`\0apikey\0${KEY}`).toString('base64')}`;
+      const smuggled = `MAIL FROM:<app@example.com>\r\nRCPT TO:<${rcpt('victim')}>\r\nDATA\r\nFrom: app@example.com\r\nTo: ${rcpt('victim')}\r\nSubject: SMUGGLED\r\n\r\nsmuggled\r\n.\r\n`;
+      for (const [i, end] of ['\n.\r\n', '\n.\n', '\r.\r', '\r\n.\n'].entries()) {
+        const subject = uniqueName(`smuggle-${i}`);
+        const head = `From: App Name <app@example.com>\r\nTo: ${rcpt('s')}\r\nSubject: ${subject}\r\n\r\n`;
+        const replies = await submitRaw(
+          port,
+          [auth, 'MAIL FROM:<app@example.com>', `RCPT TO:<${rcpt('s')}>`],
+          `${head}hello${end}${smuggled}`,
+        );
+        t.equal(replies.length, 2, `one message, then the NOOP: ${replies.join(' | ')}`);
+        const id = /queued as ([0-9a-f-]{36})/.exec(replies[0] ?? '')?.[1] as string;
+        t.ok(await eventually(async () => received(id).length > 0, 60_000), 'the SMTP server received it');
+        const [got] = received(id);
+        t.same(got?.to, [rcpt('s')], 'to its one recipient');
+        t.same(got?.raw.match(/\r(?!\n)|(?<!\r)\n/g) ?? [], [], 'no CR or LF alone');
+        const mail = await simpleParser(got?.raw ?? '');
+        t.equal(mail.subject, subject);
+        t.match(mail.text, /hello\n\.\nMAIL FROM:<app@example\.com>\nRCPT TO:/, 'the dot and the "commands" are text');
+      }
+      await sleep(2_000);
+      t.same(
+        system.sink.received.filter((r) => r.to.includes(rcpt('victim')) || r.subject === 'SMUGGLED'),
+        [],
+        'no smuggled message',
+      );
+    },
+  );
 
   await t.test('DKIM: every message the SMTP server received is signed, and verifies with dkimpy', async (t) => {
     const raws = system.sink.received.map((r) => r.raw);

@@ -45,6 +45,16 @@ export function messageIdFor(id: string, domain: string): string {
 }
 
 /**
+ * A CR alone becomes CRLF here, before the message is signed. nodemailer makes LF alone CRLF when
+ * it builds the parts, but leaves a CR alone to its DATA stream, which ends a line there on the
+ * wire: after the DKIM signature was computed over the bytes without it, so every receiver failed
+ * the body hash (a `text` with "\r" in it, from any client). `includes` first: most bodies have none.
+ */
+function crlf(body: string | undefined): string | undefined {
+  return body?.includes('\r') ? body.replace(/\r(?!\n)/g, '\r\n') : body;
+}
+
+/**
  * The message's bytes, as the mailer sends them: MailComposer over the envelope's structures, with
  * our Message-ID and the accept time as Date (bench/smtp-path.mjs builds the same bytes).
  */
@@ -59,8 +69,8 @@ export function buildMessage(envelope: Envelope, messageId: string): Promise<Buf
     bcc: email.bcc,
     replyTo: email.replyTo,
     subject: email.subject,
-    text: email.text,
-    html: email.html,
+    text: crlf(email.text),
+    html: crlf(email.html),
     headers: email.headers,
     attachments: email.attachments?.map((a) => ({
       filename: a.filename,

@@ -47,6 +47,8 @@ t.test('every message from a keyed domain verifies with dkimpy, under each selec
       {},
       { subject: 'Trailing whitespace and long lines', text: `${'word '.repeat(400)}\n\n\n   \n`, headers: { 'X-Campaign': 'november' } },
     ),
+    // A CR alone went out as CRLF after the body was signed: every receiver failed the body hash.
+    envelope({}, { subject: 'Line ends of every kind', text: 'old Mac\rWindows\r\nUnix\n\rmixed\r', html: '<p>one\rtwo</p>\r' }),
   ];
   for (const e of emails) t.equal((await sender.send(e)).kind, 'sent');
   t.equal(sink.received.length, emails.length);
