@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { mailboxObject, mailboxString } from './address.js';
-import { customHeaders } from './headers.js';
+import { customHeaders, foldable, UNFOLDABLE_MESSAGE } from './headers.js';
 import type { Mailbox } from './mailbox.js';
 import { templateRefSchema } from './templates.js';
 
@@ -41,7 +41,8 @@ const oneLine = (max: number) =>
   z
     .string()
     .max(max)
-    .regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+    .regex(/^[^\r\n\0]*$/, 'must not contain line breaks')
+    .refine(foldable, UNFOLDABLE_MESSAGE);
 
 /** Decoded size of a base64 string (valid base64 assumed). */
 const base64Bytes = (b64: string) => (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);

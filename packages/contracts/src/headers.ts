@@ -44,10 +44,28 @@ export function headerNameProblem(name: string): string | null {
   return 'is not an allowed header: use X-* or one of List-*, In-Reply-To, References, Auto-Submitted, Feedback-ID, Precedence';
 }
 
+/**
+ * A header line is at most 998 characters (RFC 5322 2.1.1). A value is folded at its spaces and
+ * non-ASCII is written as encoded words, which split; a run of 998 printable ASCII characters
+ * does neither, and went out as a 999-character line (the fold's space before it).
+ */
+export function foldable(value: string): boolean {
+  // One pass: a regex of /[\x21-\x7e]{998}/ restarts at every character, quadratic on a near miss.
+  let run = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    run = c > 0x20 && c < 0x7f ? run + 1 : 0;
+    if (run === 998) return false;
+  }
+  return true;
+}
+export const UNFOLDABLE_MESSAGE = 'must not hold 998 characters without a space (a header line is at most 998)';
+
 const headerValue = z
   .string()
   .max(998)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain line breaks or control characters');
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain line breaks or control characters')
+  .refine(foldable, UNFOLDABLE_MESSAGE);
 
 /** The custom headers of an email, on the request and in the envelope alike. */
 export const customHeaders = z.record(z.string(), headerValue).superRefine((headers, ctx) => {

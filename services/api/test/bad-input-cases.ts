@@ -179,6 +179,21 @@ export const cases: Case[] = [
     payload: email({ subject: 's'.repeat(999) }),
   },
   {
+    // Within the length, but no space to fold at: it went out as a 999-character line.
+    name: 'subject of 998 characters without a space',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/subject',
+    payload: email({ subject: 's'.repeat(998) }),
+  },
+  {
+    name: 'header value of 998 characters without a space',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/headers/X-Ref',
+    payload: email({ headers: { 'X-Ref': 'v'.repeat(998) } }),
+  },
+  {
     name: 'reserved header From',
     status: 400,
     code: 'EMAIL_ERR_VALIDATION',
