@@ -1,5 +1,5 @@
 // What nodemailer's layers cost an email, in this process's CPU (no Kafka, no ledger): the mailer's
-// own sender (services/mailer/dist/smtp-sender.js: its buildMessage makes the bytes once, then the
+// own sender (services/mailer/dist/smtp-sender.js: build-message.js makes the bytes once, then the
 // pooled transport's sendMail sends them as `raw`), the same bytes written over nodemailer's bare
 // SMTPConnection (no Mailer, MailMessage or pool: what a transport of our own would do), and the
 // build alone. Interleaved rounds against the bench's SMTP sink in its own process.
@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { ENVELOPE_VERSION } from '../packages/contracts/dist/index.js';
 import { createLogger } from '../packages/runtime/dist/index.js';
+import { buildMessage } from '../services/mailer/dist/build-message.js';
 import { emptyKeyring } from '../services/mailer/dist/dkim-keys.js';
-import { buildMessage, createSmtpSender, messageIdFor } from '../services/mailer/dist/smtp-sender.js';
+import { createSmtpSender, messageIdFor } from '../services/mailer/dist/smtp-sender.js';
 import { startSink } from './lib/sink.mjs';
 
 const EMAILS = Number(process.env.SMTP_PATH_EMAILS ?? 5000);

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
 import { allRecipients, domainOf, type Envelope, verpAddress, verpTag } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import DKIM from 'nodemailer/lib/dkim';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { buildMessage } from './build-message.js';
 import type { DkimKey, DkimKeyring } from './dkim-keys.js';
 import { sendEach } from './send-each.js';
 import { smtpEnvelope } from './smtp-envelope.js';
@@ -42,51 +41,6 @@ export interface SmtpSender {
 /** Every resend of an email carries this same Message-ID. */
 export function messageIdFor(id: string, domain: string): string {
   return `<${id}@${domain}>`;
-}
-
-/**
- * A CR alone becomes CRLF here, before the message is signed. nodemailer makes LF alone CRLF when
- * it builds the parts, but leaves a CR alone to its DATA stream, which ends a line there on the
- * wire: after the DKIM signature was computed over the bytes without it, so every receiver failed
- * the body hash (a `text` with "\r" in it, from any client). `includes` first: most bodies have none.
- */
-function crlf(body: string | undefined): string | undefined {
-  return body?.includes('\r') ? body.replace(/\r(?!\n)/g, '\r\n') : body;
-}
-
-/**
- * The message's bytes, as the mailer sends them: MailComposer over the envelope's structures, with
- * our Message-ID and the accept time as Date (bench/smtp-path.mjs builds the same bytes).
- */
-export function buildMessage(envelope: Envelope, messageId: string): Promise<Buffer> {
-  // Addresses are the `{ name, address }` structures parsed at the edge: nodemailer formats
-  // them and never parses a string of ours (its addressparser reads some strings differently).
-  const { email } = envelope;
-  const composer = new MailComposer({
-    from: email.from,
-    to: email.to,
-    cc: email.cc,
-    bcc: email.bcc,
-    replyTo: email.replyTo,
-    subject: email.subject,
-    text: crlf(email.text),
-    html: crlf(email.html),
-    headers: email.headers,
-    attachments: email.attachments?.map((a) => ({
-      filename: a.filename,
-      content: a.content,
-      encoding: 'base64',
-      contentType: a.contentType,
-    })),
-    messageId,
-    date: new Date(envelope.acceptedAt),
-    // One random boundary base for the message's parts: nodemailer otherwise draws one from
-    // crypto.randomBytes for every MIME node, a system call each (randomUUID's entropy is cached).
-    baseBoundary: randomUUID().replaceAll('-', ''),
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
-  return composer.compile().build();
 }
 
 /** Our pool of nodemailer's SMTPConnection (smtp-pool.ts); nodemailer's logs go through pino. */

@@ -39,6 +39,15 @@ t.test('a body that ends DATA early on a lenient receiver goes out as one messag
         attachments: [{ filename: 'a.txt', contentType: 'text/plain', content: asText(payload(end)) }],
       },
     ),
+    // A forwarded email goes out unencoded (RFC 2046 5.2.1): typed by its .eml name here.
+    envelope(
+      {},
+      {
+        subject: `forwarded ${i}`,
+        text: 'forwarded',
+        attachments: [{ filename: 'fwd.eml', content: asText(`Subject: inner\r\n\r\n${payload(end)}`) }],
+      },
+    ),
   ]);
   // A body that starts with the dot, and one that is only a dot.
   emails.push(envelope({}, { subject: 'leading dot', text: `.\r\n${SMUGGLED}` }), envelope({}, { subject: 'only a dot', text: '.' }));
