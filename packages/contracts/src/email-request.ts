@@ -60,7 +60,13 @@ const attachment = z.strictObject({
     .max(255)
     .regex(/^[^/\\\r\n\0]+$/, 'must be a plain file name (no slashes or line breaks)'),
   content: z.string().min(1).regex(BASE64, 'must be base64'),
-  contentType: z.string().regex(MIME_TYPE, 'must be a MIME type such as application/pdf').optional(),
+  contentType: z
+    .string()
+    .regex(MIME_TYPE, 'must be a MIME type such as application/pdf')
+    // An attachment is one part, sent base64: a multipart/* one would be a container encoded as
+    // base64, which RFC 2045 6.4 forbids and receivers read as broken.
+    .refine((type) => !/^multipart\//i.test(type), 'cannot be multipart/*: attach each of its parts')
+    .optional(),
 });
 
 const tagKey = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tag names are 1-64 letters, digits, _ or -');

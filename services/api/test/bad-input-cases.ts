@@ -112,6 +112,13 @@ export const cases: Case[] = [
     payload: email({ attachments: [{ filename: 'a.pdf', content: b64, contentType: 'text/html\r\nX: y' }] }),
   },
   {
+    name: 'attachment typed multipart',
+    status: 400,
+    code: 'EMAIL_ERR_VALIDATION',
+    path: '/attachments/0/contentType',
+    payload: email({ attachments: [{ filename: 'a.txt', content: b64, contentType: 'Multipart/Mixed; boundary="zz"' }] }),
+  },
+  {
     name: '11 attachments',
     status: 400,
     code: 'EMAIL_ERR_VALIDATION',
