@@ -18,15 +18,19 @@ function bodyLineEnds(body: string | undefined): string | undefined {
 
 type Attachment = NonNullable<Envelope['email']['attachments']>[number];
 
-/** Whether a message/* attachment can go out as it is: no NUL, no line over RFC 5322's 998. One pass. */
-function sendableAsIs(bytes: Buffer): boolean {
+/**
+ * Whether a message/* attachment, its line ends CRLF already, can go out as it is: no NUL, no line
+ * over RFC 5322's 998 (the last one too, which nodemailer ends with a CRLF). One pass.
+ */
+function sendableAsIs(crlf: Buffer): boolean {
   let line = 0;
   // An index, not for…of: 3.4 against 12-36 ms over 3 MiB.
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i];
+  for (let i = 0; i < crlf.length; i++) {
+    const byte = crlf[i];
     if (byte === 0x00) return false;
-    line = byte === 0x0a ? 0 : line + 1;
-    if (line > 999) return false; // 998 and the CR
+    // Every CR is a line end's here: not counted.
+    line = byte === 0x0a ? 0 : byte === 0x0d ? line : line + 1;
+    if (line > 998) return false;
   }
   return true;
 }

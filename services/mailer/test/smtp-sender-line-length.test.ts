@@ -42,6 +42,7 @@ t.test('the largest values the schema allows go out in lines of at most 998 char
     envelope({}, { subject: 'forwarded, 998', attachments: [eml(`Subject: fits\r\n\r\n${run(998, 'e')}\r\n`)] }),
     envelope({}, { subject: 'forwarded, 5,000', attachments: [eml(`Subject: long\r\n\r\n${run(5_000, 'e')}\r\n`)] }),
     envelope({}, { subject: 'forwarded, a NUL', attachments: [eml('Subject: nul\r\n\r\na\0b\r\n')] }),
+    envelope({}, { subject: 'forwarded, last line 999', attachments: [eml(`Subject: last\r\n\r\n${run(999, 'e')}`)] }),
   ];
   for (const e of emails) t.match(await sender.send(e), { kind: 'sent' }, e.email.subject);
   t.equal(recorder.transactions.length, emails.length);
@@ -61,6 +62,7 @@ t.test('the largest values the schema allows go out in lines of at most 998 char
   t.equal(typeOf('forwarded, 998'), 'message/rfc822', 'a forwarded email that fits goes as one');
   t.equal(typeOf('forwarded, 5,000'), 'application/octet-stream', 'one with a longer line goes as a file, base64');
   t.equal(typeOf('forwarded, a NUL'), 'application/octet-stream', 'one with a NUL too');
+  t.equal(typeOf('forwarded, last line 999'), 'application/octet-stream', 'and one whose last line, with no line end, is too long');
 });
 
 t.test('one character more has no line to go in, and is refused before it is queued', async (t) => {
