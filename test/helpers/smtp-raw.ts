@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 
 /** A client on a bare socket: it writes bytes exactly as given (smtplib and swaks fix line ends). */
-async function rawSession(port: number, localAddress: string) {
+export async function rawSession(port: number, localAddress = '127.0.0.1') {
   const socket = connect({ port, host: '127.0.0.1', localAddress });
   let buffer = '';
   socket.on('data', (c) => {

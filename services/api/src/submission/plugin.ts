@@ -11,6 +11,7 @@ import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
 import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
+import { keyAuth } from './auth-guard.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
 import { submittedRequest } from './submitted-request.js';
@@ -83,11 +84,7 @@ export const submissionPlugin = fp(
           callback();
         },
       }),
-      onAuth(auth, _session, callback) {
-        const account = app.accountForKey(auth.password ?? '');
-        if (!account) return callback(smtpError(535, '5.7.8 Authentication failed: the password must be a postline API key'));
-        callback(null, { user: account });
-      },
+      onAuth: keyAuth((key) => app.accountForKey(key)),
       onMailFrom(address: SMTPServerAddress, _session, callback) {
         if (addrSpecProblem(address.address) || !senderAllowed({ address: address.address }, config.SENDER_DOMAINS)) {
           return callback(smtpError(550, `5.7.1 Sender domain not allowed: ${domainOf(address.address) || address.address}`));
