@@ -9,7 +9,7 @@ import { dkimVerify, publishedDkimKeys } from '../helpers/dkim-verify.js';
 import { sleep, TEST_SENDER_DOMAINS, uniqueName } from '../helpers/env.js';
 import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { type SmtplibRequest, type Step, smtplib, swaks } from '../helpers/smtp-clients.js';
-import { submitRaw } from '../helpers/smtp-raw.js';
+import { authPlain, submitRaw } from '../helpers/smtp-raw.js';
 import { System } from './harness.js';
 
 // Issue #15 §2: SMTP submission, driven by clients no one here wrote (Python's smtplib, swaks),
@@ -164,14 +164,13 @@ t.test('SMTP submission, with the production defaults', async (t) => {
       // the rest as commands, a second transaction from any allowed sender. Written on a bare socket,
       // since smtplib and swaks fix line ends. The mailer's own side, against a lenient receiver, is
       // in services/mailer/test/smtp-sender-smuggling.test.ts.
-      const auth = `AUTH PLAIN ${Buffer.from(`\0apikey\0${KEY}`).toString('base64')}`;
       const smuggled = `MAIL FROM:<app@example.com>\r\nRCPT TO:<${rcpt('victim')}>\r\nDATA\r\nFrom: app@example.com\r\nTo: ${rcpt('victim')}\r\nSubject: SMUGGLED\r\n\r\nsmuggled\r\n.\r\n`;
       for (const [i, end] of ['\n.\r\n', '\n.\n', '\r.\r', '\r\n.\n'].entries()) {
         const subject = uniqueName(`smuggle-${i}`);
         const head = `From: App Name <app@example.com>\r\nTo: ${rcpt('s')}\r\nSubject: ${subject}\r\n\r\n`;
         const replies = await submitRaw(
           port,
-          [auth, 'MAIL FROM:<app@example.com>', `RCPT TO:<${rcpt('s')}>`],
+          [authPlain(KEY), 'MAIL FROM:<app@example.com>', `RCPT TO:<${rcpt('s')}>`],
           `${head}hello${end}${smuggled}`,
         );
         t.equal(replies.length, 2, `one message, then the NOOP: ${replies.join(' | ')}`);

@@ -1,5 +1,10 @@
 import { connect, type Socket } from 'node:net';
 
+/** The AUTH PLAIN command for an API key (any user name: the key is the password). */
+export function authPlain(key: string): string {
+  return `AUTH PLAIN ${Buffer.from(`\0apikey\0${key}`).toString('base64')}`;
+}
+
 /** A client on a bare socket: it writes bytes exactly as given (smtplib and swaks fix line ends). */
 export async function rawSession(port: number, localAddress = '127.0.0.1') {
   const socket = connect({ port, host: '127.0.0.1', localAddress });

@@ -6,7 +6,7 @@ import { AUTH, email, KEY } from '../../../../test/helpers/api.js';
 import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { submissionTransport } from '../../../../test/helpers/smtp-clients.js';
-import { startMessage } from '../../../../test/helpers/smtp-raw.js';
+import { authPlain, startMessage } from '../../../../test/helpers/smtp-raw.js';
 import { BODY_WAIT_MS, BodyBudget } from '../../src/body-budget.js';
 
 t.test('BodyBudget: what fits is held at once, what does not waits its turn or gives up', async (t) => {
@@ -189,9 +189,8 @@ t.test('request bodies held at once are bounded (BODY_BYTES_IN_FLIGHT), HTTP and
   );
 
   // A submission cut mid-DATA releases its room too.
-  const plain = Buffer.from(`\0apikey\0${KEY}`).toString('base64');
   const cut = await startMessage(app.submissionPort() as number, [
-    `AUTH PLAIN ${plain}`,
+    authPlain(KEY),
     'MAIL FROM:<sender@example.com>',
     'RCPT TO:<someone@example.net>',
   ]);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { AUTH, email, KEY, OTHER_KEY } from '../../../../test/helpers/api.js';
 import { waitUntil } from '../../../../test/helpers/env.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { startMessage } from '../../../../test/helpers/smtp-raw.js';
+import { authPlain, startMessage } from '../../../../test/helpers/smtp-raw.js';
 import { BODY_IDLE_MS, WATCHED_FROM_BYTES } from '../../src/body-watch.js';
 import { SMTP_ROOM_BLOCK } from '../../src/smtp-budgeted-data.js';
 
@@ -132,9 +132,8 @@ t.test('what Node refuses before fastify (malformed, headers too large) is appli
 
 t.test('a submission that stalls mid-DATA gives its room back after BODY_IDLE_MS, and is answered 451 if it ever ends', async (t) => {
   const { app, produced } = await buildMemoryApi(t, { SUBMISSION_PORT: '0' });
-  const plain = Buffer.from(`\0apikey\0${KEY}`).toString('base64');
   const stalled = await startMessage(app.submissionPort() as number, [
-    `AUTH PLAIN ${plain}`,
+    authPlain(KEY),
     'MAIL FROM:<sender@example.com>',
     'RCPT TO:<someone@example.net>',
   ]);

@@ -2,13 +2,11 @@
 import t from 'tap';
 import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { rawSession } from '../../../../test/helpers/smtp-raw.js';
+import { authPlain, rawSession } from '../../../../test/helpers/smtp-raw.js';
 import { AUTH_FAILURE_DELAY_MS, AUTH_FAILURES_PER_CONNECTION } from '../../src/submission/auth-guard.js';
 
 // Guessing API keys over SMTP submission: smtp-server answered 200 wrong keys on one connection in
 // 30 ms. Each wrong key is now answered after a second, and the third on a connection ends it.
-
-const plain = (key: string) => `AUTH PLAIN ${Buffer.from(`\0apikey\0${key}`).toString('base64')}`;
 
 async function session(port: number) {
   const s = await rawSession(port);
@@ -34,14 +32,14 @@ t.test('wrong keys over SMTP: each answered after a delay, the third on a connec
 
   const guesser = await session(port);
   t.teardown(guesser.end);
-  const first = await guesser.say(plain('guess-1'));
+  const first = await guesser.say(authPlain('guess-1'));
   t.match(first.reply, /^535 5\.7\.8 /, 'a wrong key: 535');
   t.ok(first.ms >= AUTH_FAILURE_DELAY_MS - 50, `answered after ${Math.round(first.ms)} ms`);
   // RSET and EHLO start a new transaction, not a new count.
   t.match((await guesser.say('RSET')).reply, /^250 /);
   t.match((await guesser.say('EHLO again.example')).reply, /^250 /);
-  t.match((await guesser.say(plain('guess-2'))).reply, /^535 /, 'the second: 535');
-  const third = await guesser.say(plain('guess-3'));
+  t.match((await guesser.say(authPlain('guess-2'))).reply, /^535 /, 'the second: 535');
+  const third = await guesser.say(authPlain('guess-3'));
   t.match(third.reply, /^421 4\.7\.0 Too many failed authentications/, 'the third: 421');
   await guesser.closed;
   t.pass('and the connection is closed');
@@ -49,8 +47,8 @@ t.test('wrong keys over SMTP: each answered after a delay, the third on a connec
   const typo = await session(port);
   // Before the API's own teardown: its close waits for open SMTP sessions.
   t.teardown(typo.end);
-  t.match((await typo.say(plain('a-typo'))).reply, /^535 /, 'one wrong key');
-  const right = await typo.say(plain(KEY));
+  t.match((await typo.say(authPlain('a-typo'))).reply, /^535 /, 'one wrong key');
+  const right = await typo.say(authPlain(KEY));
   t.match(right.reply, /^235 /, 'then the right one logs in, on the same connection');
   t.ok(right.ms < AUTH_FAILURE_DELAY_MS / 2, `at once (${Math.round(right.ms)} ms)`);
   t.match((await typo.say('MAIL FROM:<app@example.com>')).reply, /^250 /, 'and may send');
