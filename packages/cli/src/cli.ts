@@ -110,7 +110,8 @@ filterOptions(dlq.command('redrive').description('put matching dead letters back
       if (!config.DATABASE_URL) throw new Error('DATABASE_URL is needed: failed emails are reopened in the ledger first');
       const letters = await deadLetters(config, o);
       const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
-      const producer = kafkaOf(config).producer({ idempotent: true });
+      // Never auto-created: a mistyped EMAILS_TOPIC would get the cluster's defaults and no mailer.
+      const producer = kafkaOf(config).producer({ idempotent: true, allowAutoTopicCreation: false });
       await producer.connect();
       try {
         const result = await redrive(letters, {

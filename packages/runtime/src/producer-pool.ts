@@ -46,7 +46,14 @@ export class ProducerPool {
   }
 
   private create(): Producer {
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: fastDefaultPartitioner });
+    // Never auto-created: a topic deleted under a running service would come back with the
+    // cluster's defaults (one replica, min.insync.replicas=1), which boot refuses (topic-durability.ts).
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: fastDefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
     producer.on(producer.events.DISCONNECT, () => this.live.delete(producer));
     return producer;
   }

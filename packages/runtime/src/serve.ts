@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify, { type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { LoggerOptions } from 'pino';
+import { ConfigError } from './config-error.js';
 import { createLogger, type Logger } from './logger.js';
 import './startup.js';
 
@@ -54,7 +55,10 @@ export async function serve<C extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: 
   // Boot steps (startup.ts) run after listen; one that fails after its retries ends the process.
   if (server.hasDecorator('startup')) {
     server.startup.onFatal((step, error) => {
-      logger.fatal({ err: error, step }, 'could not start: are KAFKA_BROKERS and DATABASE_URL reachable?');
+      // A ConfigError (a weak existing topic) fails at once; its sentence says what to change, and
+      // its stack says nothing an operator needs.
+      if (error instanceof ConfigError) logger.fatal({ step, problem: error.message }, 'could not start: a setting must change');
+      else logger.fatal({ err: error, step }, 'could not start: are KAFKA_BROKERS and DATABASE_URL reachable?');
       process.exit(1);
     });
     server.startup.settled().then(

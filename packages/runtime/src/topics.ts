@@ -1,6 +1,7 @@
 import { type Admin, type ITopicConfig, Kafka, logLevel, type PartitionMetadata } from 'kafkajs';
 import type { LogSink } from './logger.js';
 import { monotonicMs } from './monotonic-clock.js';
+import { checkExistingTopics, DURABLE } from './topic-durability.js';
 import { retryUntil } from './with-retry.js';
 
 export interface TopicSpec {
@@ -10,16 +11,20 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-/** Every topic is replicated 3 ways and refuses writes with fewer than 2 in sync. */
-const DURABLE = { 'min.insync.replicas': '2', 'unclean.leader.election.enable': 'false' };
-
 /**
- * Creates the topics that do not exist yet. Idempotent and safe to race: two services
- * starting together may both try, and "already exists" is success. It never shrinks or
- * reconfigures an existing topic (partition changes remap keys; that is an operator's call).
+ * Creates the topics that do not exist yet, replicated 3 ways and refusing writes with fewer than
+ * 2 in sync. Idempotent and safe to race: two services starting together may both try, and
+ * "already exists" is success. It never shrinks or reconfigures an existing topic (partition
+ * changes remap keys; that is an operator's call), but refuses one weaker than its own
+ * (topic-durability.ts): a ConfigError, which boot does not retry.
  */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = 3, timeoutMs = 30_000): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
+  await checkExistingTopics(
+    admin,
+    specs.filter((s) => existing.has(s.name)),
+    replicationFactor,
+  );
   const missing = specs.filter((s) => !existing.has(s.name));
   if (missing.length === 0) return [];
   const topics: ITopicConfig[] = missing.map((s) => ({
@@ -42,6 +47,12 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     missing.map((s) => s.name),
     timeoutMs,
   );
+  // Another service of ours, or the cluster auto-creating it with its defaults: checked alike.
+  await checkExistingTopics(
+    admin,
+    missing.filter((s) => existed.includes(s.name)),
+    replicationFactor,
+  );
   return missing.map((s) => s.name).filter((name) => !existed.includes(name));
 }
 
@@ -51,7 +62,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
  * exist, so a single broker's answer is not enough (seen on a busy 2-core machine). A client
  * seeded with one broker only asks that broker.
  */
-async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
   const deadline = monotonicMs() + timeoutMs;
   const { brokers } = await admin.describeCluster();
   for (const { host, port } of brokers) {

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { wallClock } from '../../../test/helpers/mock-clock.js';
+import { ConfigError } from '../src/config-error.js';
 import { retryUntil } from '../src/with-retry.js';
 
 /** A boot step that fails `failures` times (stepping the wall clock by `stepMs` at its first failure), then succeeds. */
@@ -39,4 +40,21 @@ t.test('the wall clock stepped back an hour does not stretch the deadline', asyn
   ]);
   t.equal(outcome, 'refused', 'the last error, at the deadline');
   t.equal(step.tries(), 2);
+});
+
+t.test('a ConfigError is not retried: the setting that is wrong now is wrong at the deadline too', async (t) => {
+  let tries = 0;
+  const started = Date.now();
+  const error = await retryUntil(
+    'kafka topics',
+    async () => {
+      tries++;
+      throw new ConfigError('Kafka topic emails has min.insync.replicas=1, needs 2 or more.');
+    },
+    quietLogger,
+    120_000,
+  ).catch((e: unknown) => e);
+  t.ok(error instanceof ConfigError);
+  t.equal(tries, 1);
+  t.ok(Date.now() - started < 5_000, 'thrown at once, not after the 120 s boot deadline');
 });
