@@ -16,6 +16,13 @@ export interface LedgerOptions {
 }
 
 const PLAN_MODE = 'set plan_cache_mode = force_generic_plan';
+/**
+ * A server or database set to `synchronous_commit = off` (a common tuning, and some hosted presets)
+ * would make every commit lose-able in a Postgres crash: a claim, or a "sent" outcome after the
+ * SMTP 250, gone, and the email sent again. The services' own sessions turn it back on; a stronger
+ * setting (`remote_apply`, `remote_write`) or `local` is kept.
+ */
+const FLUSHED_COMMITS = "select set_config('synchronous_commit', 'on', false) where current_setting('synchronous_commit') = 'off'";
 
 /**
  * The ledger's pool. It connects lazily, so creating it never waits for Postgres; the services
@@ -34,7 +41,7 @@ export function createLedgerPool(options: LedgerOptions, log: { warn: LogFn }): 
     // outcome, 0.9 ms with the generic plan). Set before the pool hands the connection out; if it
     // fails, the statements still run, planned per run.
     onConnect: (client) =>
-      client.query(options.asyncCommit ? `${PLAN_MODE}; set synchronous_commit = off` : PLAN_MODE).then(
+      client.query(`${PLAN_MODE}; ${options.asyncCommit ? 'set synchronous_commit = off' : FLUSHED_COMMITS}`).then(
         () => {},
         (error: Error) => log.warn({ err: error }, 'ledger session settings not set'),
       ),
