@@ -133,7 +133,7 @@ export function envelope(overrides: Partial<Envelope> = {}, email: Record<string
 }
 
 /** Produces raw values or envelopes to a topic with acks=all, keyed like the API does. */
-export async function produce(topic: string, records: (Envelope | { key: string; value: string })[]): Promise<void> {
+export async function produce(topic: string, records: (Envelope | Message)[]): Promise<void> {
   const kafka = createKafka({ brokers: stackEnv().brokers, clientId: 'test-producer', logger: quietLogger });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

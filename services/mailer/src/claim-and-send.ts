@@ -1,6 +1,7 @@
 import { allRecipients, type Envelope, normalizeAddress, policyViolation, queuedEvent, scheduledEvent } from '@postline/contracts';
 import { type Claim, park, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
+import { mayBeForgotten, unlessForgotten } from './ledger-memory.js';
 import { failToDeadLetter, LEDGER_UNAVAILABLE, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
 import { allSuppressed, failedWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
@@ -33,6 +34,10 @@ async function parkIfLater(deps: HandlerDeps, record: InboundRecord, envelope: E
 /** Claim → policy → suppressions → send; what the send came to is recorded by send-outcome.ts. */
 export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult> {
   const { config, db, smtp, metrics } = deps;
+  if (mayBeForgotten(record, config.LEDGER_RETENTION_DAYS)) {
+    const forgotten = await unlessForgotten(deps, record, envelope, log);
+    if (forgotten) return forgotten;
+  }
   if (envelope.scheduledAt && Date.parse(envelope.scheduledAt) > Date.now()) {
     const parked = await parkIfLater(deps, record, envelope, envelope.scheduledAt, log);
     if (parked) return parked;
