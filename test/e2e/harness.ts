@@ -78,6 +78,8 @@ export class System {
       testTimings?: boolean;
       /** SMTP_RELAYS instead of SMTP_URL, given the recording server's URL (one of the relays, or none). */
       relays?: (sinkUrl: string) => string;
+      /** The API creates the topics as it boots (as in production), not the test beforehand. */
+      servicesCreateTopics?: boolean;
     } = {},
   ): Promise<System> {
     const sink = await new SmtpSink().start();
@@ -104,7 +106,7 @@ export class System {
       mailer.SMTP_URL = '';
       mailer.SMTP_RELAYS = options.relays(sink.url);
     }
-    await createTopics(mailer);
+    if (!options.servicesCreateTopics) await createTopics(mailer);
     const system = new System(t, sink, api, mailer);
     system.loop.enable();
     t.teardown(() => system.loop.disable());

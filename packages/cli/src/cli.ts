@@ -28,7 +28,7 @@ const run =
 
 const kafkaOf = (config: CliConfig) =>
   createKafka({
-    brokers: config.KAFKA_BROKERS.split(','),
+    ...config.kafka,
     clientId: 'postline-cli',
     logger: createLogger({ name: 'cli', level: 'silent' }),
   });

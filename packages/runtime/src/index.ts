@@ -6,6 +6,7 @@ export { emailTopics, eventsTopic, MAX_RECORD_BYTES, PRODUCE_BATCH_BYTES, type T
 export { parseEnv } from './env.js';
 export { FreshValue } from './fresh-value.js';
 export { BACKEND_RETRY, CONSUMER_RETRY, createKafka } from './kafka-client.js';
+export { type KafkaConnection, kafkaConnection, kafkaConnectionFields } from './kafka-connection.js';
 export { LogThrottle } from './log-throttle.js';
 export { createLogger, type Logger, type LogSink, REDACT_PATHS } from './logger.js';
 export { type BatcherOptions, MicroBatcher } from './micro-batcher.js';

@@ -1,4 +1,5 @@
 import { type Admin, type ITopicConfig, Kafka, logLevel, type PartitionMetadata } from 'kafkajs';
+import type { KafkaConnection } from './kafka-connection.js';
 import type { LogSink } from './logger.js';
 import { monotonicMs } from './monotonic-clock.js';
 import { checkExistingTopics, DURABLE } from './topic-durability.js';
@@ -18,7 +19,16 @@ export interface TopicSpec {
  * changes remap keys; that is an operator's call), but refuses one weaker than its own
  * (topic-durability.ts): a ConfigError, which boot does not retry.
  */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = 3, timeoutMs = 30_000): Promise<string[]> {
+/** What a client needs beyond a broker's address to reach it (TLS, SASL): the probes below connect on their own. */
+export type KafkaSecurity = Omit<KafkaConnection, 'brokers'>;
+
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  replicationFactor = 3,
+  timeoutMs = 30_000,
+  security: KafkaSecurity = {},
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   await checkExistingTopics(
     admin,
@@ -46,6 +56,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     admin,
     missing.map((s) => s.name),
     timeoutMs,
+    security,
   );
   // Another service of ours, or the cluster auto-creating it with its defaults: checked alike.
   await checkExistingTopics(
@@ -62,11 +73,19 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
  * exist, so a single broker's answer is not enough (seen on a busy 2-core machine). A client
  * seeded with one broker only asks that broker.
  */
-export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number, security: KafkaSecurity = {}): Promise<void> {
   const deadline = monotonicMs() + timeoutMs;
   const { brokers } = await admin.describeCluster();
   for (const { host, port } of brokers) {
-    const probe = new Kafka({ clientId: 'postline-topics-probe', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING }).admin();
+    // This broker alone, reached as every client of the process reaches the cluster.
+    const { ssl, sasl } = security;
+    const probe = new Kafka({
+      clientId: 'postline-topics-probe',
+      brokers: [`${host}:${port}`],
+      logLevel: logLevel.NOTHING,
+      ssl,
+      sasl,
+    }).admin();
     try {
       await probe.connect();
       await untilLeaders(probe, names, deadline, timeoutMs);
@@ -106,13 +125,14 @@ export async function provisionTopics(
   log: LogSink,
   deadlineMs: number,
   signal?: AbortSignal,
+  security: KafkaSecurity = {},
 ): Promise<Admin> {
   const admin = kafka.admin();
   await retryUntil(
     'kafka topics',
     async () => {
       await admin.connect();
-      await ensureTopics(admin, specs);
+      await ensureTopics(admin, specs, 3, 30_000, security);
     },
     log,
     deadlineMs,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LOG4J_PROPERTIES, type NodeLayout, renderServerProperties } from './kafka-config.js';
 import { ensureKafkaJars } from './kafka-jars.js';
 import { KafkaNode } from './kafka-node.js';
+import { SECURE_PORT_OFFSET, type SecureListener, scramFormatArgs, secureListener } from './kafka-secure-listener.js';
 import { assertPortFree } from './ports.js';
 import { checkJava } from './prerequisites.js';
 import { StackError } from './stack-error.js';
@@ -17,6 +18,8 @@ export interface KafkaClusterOptions {
   heap?: string;
   /** Extra JVM flags for every node (see StackOptions.kafkaJvmFlags). */
   jvmFlags?: readonly string[];
+  /** A SASL_SSL listener on each node too, at its client port + 200 (see kafka-secure-listener.ts). */
+  secureListener?: boolean;
 }
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with '-' reads as a CLI flag. */
@@ -34,6 +37,9 @@ export class KafkaCluster {
   private readonly dir: string;
   private readonly heap: string;
   private readonly jvmFlags: readonly string[];
+  private readonly withSecureListener: boolean;
+  /** Set once started with a secure listener: how to reach it. */
+  secure: SecureListener | null = null;
 
   constructor(options: KafkaClusterOptions) {
     const base = options.basePort ?? 9092;
@@ -41,6 +47,7 @@ export class KafkaCluster {
     this.dir = options.dir;
     this.heap = options.heap ?? '512m';
     this.jvmFlags = options.jvmFlags ?? [];
+    this.withSecureListener = options.secureListener === true;
     this.layouts = Array.from({ length: size }, (_, i) => ({
       id: i + 1,
       clientPort: base + i,
@@ -51,6 +58,12 @@ export class KafkaCluster {
 
   get brokers(): string {
     return this.layouts.map((l) => `127.0.0.1:${l.clientPort}`).join(',');
+  }
+
+  /** The SASL_SSL listeners' addresses, when there are any. */
+  get secureBrokers(): string | null {
+    const secure = this.secure;
+    return secure ? this.layouts.map((l) => `127.0.0.1:${l.clientPort + secure.offset}`).join(',') : null;
   }
 
   node(id: number): KafkaNode {
@@ -68,6 +81,12 @@ export class KafkaCluster {
         'stop the other Kafka (another `npm start`?) or set KAFKA_BROKERS to use it',
       );
       await assertPortFree(l.controllerPort, `Kafka controller ${l.id}`, 'stop the other Kafka or set KAFKA_BROKERS to use it');
+      if (this.withSecureListener)
+        await assertPortFree(
+          l.clientPort + SECURE_PORT_OFFSET,
+          `Kafka node ${l.id} (SASL_SSL)`,
+          'stop the other Kafka or set KAFKA_BROKERS to use it',
+        );
     }
     const libs = await ensureKafkaJars();
     mkdirSync(this.dir, { recursive: true });
@@ -81,7 +100,17 @@ export class KafkaCluster {
     for (const layout of this.layouts) {
       this.nodes.push(new KafkaNode({ layout, dir: this.dir, libs, log4jFile, heap: this.heap, jvmFlags: this.jvmFlags }));
     }
-    await Promise.all(this.nodes.map((n) => n.prepare(renderServerProperties(layoutOf(this.layouts, n.id), this.layouts), clusterId)));
+    const secure = this.withSecureListener ? secureListener(this.dir) : null;
+    this.secure = secure;
+    await Promise.all(
+      this.nodes.map((n) =>
+        n.prepare(
+          renderServerProperties(layoutOf(this.layouts, n.id), this.layouts, secure ?? undefined),
+          clusterId,
+          secure ? scramFormatArgs(secure) : [],
+        ),
+      ),
+    );
     try {
       // All at once: a node only reports ready after a controller quorum (2 of 3) exists.
       await Promise.all(this.nodes.map((n) => n.start()));

@@ -1,4 +1,5 @@
 import { MAX_RECORD_BYTES } from '@postline/runtime';
+import { type SecureListener, secureListenerProperties } from './kafka-secure-listener.js';
 
 /** The durability settings every environment (local, compose, k8s) must share. */
 export const DURABILITY = {
@@ -44,17 +45,19 @@ export interface NodeLayout {
   logDir: string;
 }
 
-export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[]): string {
+export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], secure?: SecureListener): string {
   const voters = quorum.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const sasl = secure ? `,SASL_SSL://127.0.0.1:${node.clientPort + secure.offset}` : '';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': node.id,
     'controller.quorum.voters': voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}${sasl}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(secure ? secureListenerProperties(secure) : {}),
     'log.dirs': node.logDir,
     'message.max.bytes': MAX_RECORD_BYTES,
     'replica.fetch.max.bytes': MAX_RECORD_BYTES,

@@ -71,14 +71,22 @@ export class KafkaNode {
   }
 
   /** Writes the properties and formats the log dir (a no-op when already formatted). */
-  async prepare(properties: string, clusterId: string): Promise<void> {
+  async prepare(properties: string, clusterId: string, formatArgs: string[] = []): Promise<void> {
     mkdirSync(this.options.layout.logDir, { recursive: true });
     writeFileSync(this.propertiesFile, properties);
     reapStale(this.pidFile, JAVA_CLASS);
     try {
       await run(
         'java',
-        this.jvmArgs('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', this.propertiesFile, '--ignore-formatted']),
+        this.jvmArgs('kafka.tools.StorageTool', [
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          this.propertiesFile,
+          '--ignore-formatted',
+          ...formatArgs,
+        ]),
       );
     } catch (error) {
       const out = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;

@@ -21,7 +21,17 @@ export interface StackOptions {
   progress?: (line: string) => void;
   /** Extra JVM flags for the Kafka nodes; none for `npm start` and the bench (the JVM's defaults). */
   kafkaJvmFlags?: readonly string[];
+  /** A SASL_SSL listener on each Kafka node too (`npm test`: the STACK_KAFKA_SECURE_* variables say how to reach it). */
+  kafkaSecureListener?: boolean;
 }
+
+/** How the tests reach the SASL_SSL listener, when the stack has one. */
+const SECURE_ENV_NAMES = [
+  'STACK_KAFKA_SECURE_BROKERS',
+  'STACK_KAFKA_SECURE_CA_FILE',
+  'STACK_KAFKA_SECURE_USERNAME',
+  'STACK_KAFKA_SECURE_PASSWORD',
+];
 
 /** What a caller may already provide: anything given is used instead of started. */
 const givenEnv = z.object({
@@ -31,7 +41,7 @@ const givenEnv = z.object({
 });
 
 /** Every variable a stack's `env` can hold. */
-export const STACK_ENV_NAMES: readonly string[] = [...Object.keys(givenEnv.shape), 'INBOX_URL'];
+export const STACK_ENV_NAMES: readonly string[] = [...Object.keys(givenEnv.shape), 'INBOX_URL', ...SECURE_ENV_NAMES];
 
 export interface Stack {
   dataDir: string;
@@ -51,7 +61,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const kafka = given.KAFKA_BROKERS
     ? null
-    : new KafkaCluster({ dir: join(options.dataDir, 'kafka'), basePort: options.kafkaPort ?? 9092, jvmFlags: options.kafkaJvmFlags });
+    : new KafkaCluster({
+        dir: join(options.dataDir, 'kafka'),
+        basePort: options.kafkaPort ?? 9092,
+        jvmFlags: options.kafkaJvmFlags,
+        secureListener: options.kafkaSecureListener,
+      });
   const postgres = given.DATABASE_URL
     ? null
     : new PostgresServer({ dataDir: join(options.dataDir, 'postgres', 'data'), port: options.postgresPort ?? 5432 });
@@ -90,5 +105,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SMTP_URL: (options.env ?? process.env).SMTP_URL || (inbox?.smtpUrl ?? ''),
   };
   if (inbox) env.INBOX_URL = inbox.webUrl;
+  if (kafka?.secure && kafka.secureBrokers) {
+    env.STACK_KAFKA_SECURE_BROKERS = kafka.secureBrokers;
+    env.STACK_KAFKA_SECURE_CA_FILE = kafka.secure.caFile;
+    env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
+    env.STACK_KAFKA_SECURE_PASSWORD = kafka.secure.password;
+  }
   return { dataDir: options.dataDir, env, kafka, postgres, inbox, stop };
 }

@@ -1,6 +1,16 @@
 import { hostname } from 'node:os';
 import type { RequestLimits } from '@postline/contracts';
-import { ConfigError, fields, parseEnv, type TargetPolicy, webhookTargetFields, webhookTargetPolicy } from '@postline/runtime';
+import {
+  ConfigError,
+  fields,
+  type KafkaConnection,
+  kafkaConnection,
+  kafkaConnectionFields,
+  parseEnv,
+  type TargetPolicy,
+  webhookTargetFields,
+  webhookTargetPolicy,
+} from '@postline/runtime';
 import { z } from 'zod';
 import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from './smtp-connection-limit.js';
 
@@ -31,7 +41,7 @@ const schema = z.object({
   PORT: fields.port.default(3000),
   HOST: z.string().optional(),
   LOG_LEVEL: fields.logLevel,
-  KAFKA_BROKERS: fields.kafkaBrokers,
+  ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
   API_KEYS: apiKeys.optional(),
   SENDER_DOMAINS: fields.senderDomains.optional(),
@@ -105,6 +115,8 @@ export type ApiConfig = Omit<z.output<typeof schema>, 'API_KEYS' | 'SENDER_DOMAI
   limits: RequestLimits;
   /** Which webhook URLs may be registered (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_DNS_SERVERS). */
   webhookTargets: TargetPolicy;
+  /** The brokers, and TLS/SASL if set (KAFKA_*). */
+  kafka: KafkaConnection;
 };
 
 /** Development defaults: usable out of the box with `npm start`, refused unless NODE_ENV allows them. */
@@ -137,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     usingDevDefaults: !c.API_KEYS || !c.SENDER_DOMAINS,
     largestBody: largest,
     webhookTargets: webhookTargetPolicy(c, dev),
+    kafka: kafkaConnection(c),
     limits: {
       maxRecipients: c.MAX_RECIPIENTS,
       maxSubjectLength: c.MAX_SUBJECT_LENGTH,

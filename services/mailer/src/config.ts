@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { SendPolicy } from '@postline/contracts';
-import { ConfigError, fields, parseEnv } from '@postline/runtime';
+import { ConfigError, fields, type KafkaConnection, kafkaConnection, kafkaConnectionFields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 import { type DkimKeyring, emptyKeyring, loadDkimKeys, unsignedDomains } from './dkim-keys.js';
 import { parseRelays, type RelaySpec } from './relays/relay-config.js';
@@ -12,7 +12,7 @@ const schema = z.object({
   SENDER_DOMAINS: fields.senderDomains.optional(),
   ...fields.requestLimitFields,
   LOG_LEVEL: fields.logLevel,
-  KAFKA_BROKERS: fields.kafkaBrokers,
+  ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
   /** The one relay; or SMTP_RELAYS for several. */
   SMTP_URL: fields.smtpUrl.optional(),
@@ -91,6 +91,8 @@ export type MailerConfig = Omit<z.output<typeof schema>, 'MESSAGE_ID_DOMAIN' | '
   SENDER_DOMAINS: string[];
   /** What every record must meet before it is sent (policy.ts in contracts). */
   policy: SendPolicy;
+  /** The brokers, and TLS/SASL if set (KAFKA_*). */
+  kafka: KafkaConnection;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
@@ -131,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MailerConfig {
   }
   return {
     ...c,
+    kafka: kafkaConnection(c),
     relays,
     routes,
     dkim,

@@ -1,10 +1,19 @@
-import { fields, parseEnv, type TargetPolicy, webhookTargetFields, webhookTargetPolicy } from '@postline/runtime';
+import {
+  fields,
+  type KafkaConnection,
+  kafkaConnection,
+  kafkaConnectionFields,
+  parseEnv,
+  type TargetPolicy,
+  webhookTargetFields,
+  webhookTargetPolicy,
+} from '@postline/runtime';
 import { z } from 'zod';
 
 const schema = z.object({
   NODE_ENV: fields.nodeEnv,
   LOG_LEVEL: fields.logLevel,
-  KAFKA_BROKERS: fields.kafkaBrokers,
+  ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
   EVENTS_TOPIC: fields.topicFields.EVENTS_TOPIC,
   EVENTS_PARTITIONS: fields.topicFields.EVENTS_PARTITIONS,
@@ -31,9 +40,11 @@ export const ENV_VARS: readonly string[] = Object.keys(schema.shape);
 export type WebhooksConfig = z.output<typeof schema> & {
   /** Which addresses a delivery may connect to (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_DNS_SERVERS). */
   targets: TargetPolicy;
+  /** The brokers, and TLS/SASL if set (KAFKA_*). */
+  kafka: KafkaConnection;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebhooksConfig {
   const c = parseEnv(schema, env);
-  return { ...c, targets: webhookTargetPolicy(c, fields.allowsDevDefaults(c.NODE_ENV)) };
+  return { ...c, targets: webhookTargetPolicy(c, fields.allowsDevDefaults(c.NODE_ENV)), kafka: kafkaConnection(c) };
 }

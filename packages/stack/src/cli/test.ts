@@ -43,6 +43,7 @@ runMain(async () => {
     inboxWebPort: await freePort(),
     progress,
     kafkaJvmFlags: TEST_BROKER_JVM_FLAGS,
+    kafkaSecureListener: true,
   });
   const control = await startControlServer(stack);
   const env = {

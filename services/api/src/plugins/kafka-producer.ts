@@ -46,7 +46,7 @@ declare module 'fastify' {
 export const kafkaProducerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
     const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
+      ...config.kafka,
       clientId: 'postline-api',
       logger: app.log,
       // Idempotence needs unbounded retries (a bounded count can break its ordering guarantee);
@@ -60,7 +60,7 @@ export const kafkaProducerPlugin = fp(
     let admin: Admin | null = null;
     let partitionMetadata: PartitionMetadata[] | null = null;
     void app.startup.step('kafka', async (signal) => {
-      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
+      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal, config.kafka);
       await retryUntil('kafka producers', () => producers.connect(), app.log, config.BOOT_TIMEOUT_MS, signal);
       const partitions = await topicPartitions(admin, [config.EMAILS_TOPIC], app.log, config.BOOT_TIMEOUT_MS, signal);
       partitionMetadata = partitions.get(config.EMAILS_TOPIC) ?? null;

@@ -33,7 +33,7 @@ declare module 'fastify' {
 export const kafkaPlugin = fp(
   async (app: FastifyInstance, { config }: { config: MailerConfig }) => {
     const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
+      ...config.kafka,
       clientId: 'postline-mailer',
       logger: app.log,
       retry: BACKEND_RETRY,
@@ -133,7 +133,7 @@ export const kafkaPlugin = fp(
     // ledger is migrated — the group. Joining may wait out a dead member's session (30 s by
     // default after a crash); /readyz says "consumer: false" meanwhile, /healthz stays 200.
     void app.startup.step('kafka', async (signal) => {
-      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal);
+      admin = await provisionTopics(kafka, emailTopics(config), app.log, config.BOOT_TIMEOUT_MS, signal, config.kafka);
       await producer.connect(admin, config.BOOT_TIMEOUT_MS, signal);
     });
     void Promise.all([app.startup.when('ledger'), app.startup.when('kafka')]).then(

@@ -33,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const dispatcherPlugin = fp(
   async (app: FastifyInstance, { config }: { config: WebhooksConfig }) => {
     const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
+      ...config.kafka,
       clientId: 'postline-webhooks',
       logger: app.log,
       // As the mailer's: a broker failover must not surface as errors (the admin provisions topics).
@@ -101,7 +101,7 @@ export const dispatcherPlugin = fp(
     app.decorate('consumerReady', () => supervisor.ready && !stopping);
 
     void app.startup.step('kafka', async (signal) => {
-      const admin = await provisionTopics(kafka, [eventsTopic(config)], app.log, config.BOOT_TIMEOUT_MS, signal);
+      const admin = await provisionTopics(kafka, [eventsTopic(config)], app.log, config.BOOT_TIMEOUT_MS, signal, config.kafka);
       try {
         // Asks the group's coordinator, with the admin's unbounded retries: on a fresh cluster it
         // is still loading, and a consumer joining then crashes (an error-level restart).

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { kafkaBrokers } from './config-fields.js';
+
+/**
+ * How a service reaches Kafka: the brokers and, for a managed or secured cluster (MSK, Confluent
+ * Cloud, Aiven, a cluster with SASL_SSL listeners), TLS and SASL. Every Kafka client of a process
+ * is made from this one value, the per-broker probes of topic provisioning too.
+ */
+export interface KafkaConnection {
+  brokers: string[];
+  ssl?: KafkaConfig['ssl'];
+  sasl?: SASLOptions;
+}
+
+const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
+
+export const kafkaConnectionFields = {
+  KAFKA_BROKERS: kafkaBrokers,
+  /** TLS to the brokers, verified against the system's CAs, or KAFKA_SSL_CA_FILE's. */
+  KAFKA_SSL: flag.optional(),
+  /** A PEM bundle of the CAs the brokers' certificates are checked against (implies KAFKA_SSL). */
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'must be plain, scram-sha-256 or scram-sha-512' })
+    .optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+};
+
+const fieldsSchema = z.object(kafkaConnectionFields);
+type Fields = z.output<typeof fieldsSchema>;
+
+/** The connection from parsed settings; a combination that cannot work is one sentence (ConfigError). */
+export function kafkaConnection(c: Fields): KafkaConnection {
+  const problem = (text: string) => new ConfigError(`Invalid configuration — ${text}.`);
+  if (c.KAFKA_SSL === false && c.KAFKA_SSL_CA_FILE) throw problem('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is false');
+  const tls = c.KAFKA_SSL === true || c.KAFKA_SSL_CA_FILE !== undefined;
+  let ssl: KafkaConfig['ssl'];
+  if (c.KAFKA_SSL_CA_FILE) {
+    try {
+      ssl = { ca: [readFileSync(c.KAFKA_SSL_CA_FILE, 'utf8')] };
+    } catch (error) {
+      throw problem(`KAFKA_SSL_CA_FILE: cannot read ${c.KAFKA_SSL_CA_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else if (tls) ssl = true;
+
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = c;
+  if (!mechanism) {
+    if (username || password) throw problem('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM');
+    return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}) };
+  }
+  if (!username || !password) throw problem(`KAFKA_SASL_MECHANISM ${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+  // PLAIN sends the password as it is: only inside TLS. SCRAM never sends it.
+  if (mechanism === 'plain' && !tls) throw problem('KAFKA_SASL_MECHANISM plain sends the password in the clear; set KAFKA_SSL=true');
+  return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), sasl: { mechanism, username, password } as SASLOptions };
+}

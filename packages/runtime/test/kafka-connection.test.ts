@@ -1,0 +1,58 @@
+// test-plan: standalone
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { z } from 'zod';
+import { ConfigError } from '../src/config-error.js';
+import { parseEnv } from '../src/env.js';
+import { kafkaConnection, kafkaConnectionFields } from '../src/kafka-connection.js';
+
+const schema = z.object(kafkaConnectionFields);
+const connect = (env: Record<string, string>) => kafkaConnection(parseEnv(schema, { KAFKA_BROKERS: 'b1:9092,b2:9092', ...env }));
+
+t.test('brokers alone: no TLS, no SASL (the local stack, compose, Kubernetes as shipped)', async (t) => {
+  t.same(connect({}), { brokers: ['b1:9092', 'b2:9092'] });
+  t.same(connect({ KAFKA_SSL: 'false' }), { brokers: ['b1:9092', 'b2:9092'] });
+});
+
+t.test("TLS against the system's CAs, or a given bundle; SASL with either mechanism", async (t) => {
+  t.same(connect({ KAFKA_SSL: 'true' }), { brokers: ['b1:9092', 'b2:9092'], ssl: true });
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-ca-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
+  t.same(
+    connect({ KAFKA_SSL_CA_FILE: ca }).ssl,
+    { ca: ['-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'] },
+    'a CA file implies TLS',
+  );
+  const user = { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+  t.same(connect({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'plain', ...user }).sasl, { mechanism: 'plain', username: 'u', password: 'p' });
+  t.same(connect({ KAFKA_SASL_MECHANISM: 'scram-sha-512', ...user }), {
+    brokers: ['b1:9092', 'b2:9092'],
+    sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+  });
+});
+
+t.test('a combination that cannot work is one sentence naming the settings', async (t) => {
+  const refused = (env: Record<string, string>, pattern: RegExp) => {
+    let error: unknown;
+    try {
+      connect(env);
+    } catch (e) {
+      error = e;
+    }
+    t.ok(error instanceof ConfigError, JSON.stringify(env));
+    t.match((error as Error | undefined)?.message, pattern);
+  };
+  refused(
+    { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+    /plain sends the password in the clear; set KAFKA_SSL=true/,
+  );
+  refused({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u' }, /needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/);
+  refused({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /need KAFKA_SASL_MECHANISM/);
+  refused({ KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '/x.pem' }, /KAFKA_SSL_CA_FILE is set but KAFKA_SSL is false/);
+  refused({ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, /KAFKA_SSL_CA_FILE: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/);
+  refused({ KAFKA_SASL_MECHANISM: 'gssapi' }, /KAFKA_SASL_MECHANISM: must be plain, scram-sha-256 or scram-sha-512/);
+  refused({ KAFKA_SSL: 'yes' }, /KAFKA_SSL: must be true or false/);
+});

@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { repoRoot } from '../../packages/stack/src/paths.js';
+import { answers, sleep } from '../helpers/env.js';
+import { eventually } from '../helpers/mailer.js';
+import { System } from './harness.js';
+
+// A cluster that asks for TLS and SASL, as managed ones do (MSK, Confluent Cloud, Aiven): the
+// test stack's brokers have a SASL_SSL listener (PLAIN and SCRAM-SHA-512, a self-signed
+// certificate; packages/stack/src/kafka-secure-listener.ts). Production defaults for every timing.
+
+const secure = {
+  brokers: process.env.STACK_KAFKA_SECURE_BROKERS,
+  caFile: process.env.STACK_KAFKA_SECURE_CA_FILE ?? '',
+  username: process.env.STACK_KAFKA_SECURE_USERNAME ?? '',
+  password: process.env.STACK_KAFKA_SECURE_PASSWORD ?? '',
+};
+const over = (mechanism: string, password = secure.password) => ({
+  KAFKA_BROKERS: secure.brokers ?? '',
+  KAFKA_SSL_CA_FILE: secure.caFile,
+  KAFKA_SASL_MECHANISM: mechanism,
+  KAFKA_SASL_USERNAME: secure.username,
+  KAFKA_SASL_PASSWORD: password,
+});
+
+t.test(
+  '21. TLS and SASL to Kafka: the API (SCRAM-SHA-512) creates the topics, the mailer (PLAIN) and the dispatcher (SCRAM) join, 300 emails, 0 lost, 0 twice; the CLI reads the dead letters; a wrong password is said, not taken for an outage (defaults)',
+  { skip: !secure.brokers && 'the test stack has no SASL_SSL listener (an external stack)' },
+  async (t) => {
+    const system = await System.start(t, {
+      mailers: 1,
+      api: over('scram-sha-512'),
+      mailer: over('plain'),
+      servicesCreateTopics: true,
+    });
+    await system.startWebhooks(over('scram-sha-512'));
+    await system.load(4, { total: 300 }).finished;
+    const s = await system.reconcile('Kafka over TLS + SASL (defaults)', 180_000);
+    t.equal(s.accepted, 300);
+    t.equal(s.lost, 0);
+    t.equal(s.duplicated, 0);
+
+    const cli = await promisify(execFile)(process.execPath, [join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'list', '--json'], {
+      env: { ...process.env, ...over('scram-sha-512'), DEAD_LETTER_TOPIC: system.apiEnv.DEAD_LETTER_TOPIC! },
+    });
+    t.same(JSON.parse(cli.stdout), [], 'the CLI connects the same way (no dead letters)');
+
+    // A mistyped password: the mailer keeps trying (credentials can be fixed without a restart,
+    // as an outage can end), is never ready, and its log says the authentication failed.
+    const wrong = await system.spawnMailer(over('plain', `${secure.password}x`));
+    t.ok(await eventually(() => wrong.output().includes('SASL PLAIN authentication failed'), 60_000, 250), 'the log names the cause');
+    await sleep(1_000);
+    const port = system.mailerPorts.at(-1);
+    t.notOk(await answers(`http://127.0.0.1:${port}/readyz`), 'not ready');
+    t.equal(wrong.child.exitCode, null, 'still running: it waits as it does for an unreachable broker');
+  },
+);
