@@ -31,10 +31,14 @@ export async function checkExistingTopics(admin: Admin, topics: Expected[], repl
   const names = topics.map((t) => t.name);
   const [metadata, described] = await Promise.all([
     admin.fetchTopicMetadata({ topics: names }),
-    admin.describeConfigs({
-      resources: names.map((name) => ({ type: TOPIC, name, configNames: READ })),
-      includeSynonyms: false,
-    }),
+    admin
+      .describeConfigs({
+        resources: names.map((name) => ({ type: TOPIC, name, configNames: READ })),
+        includeSynonyms: false,
+      })
+      .catch((error: unknown) => {
+        throw refusedToShow(error, names);
+      }),
   ]);
   const replicas = new Map(metadata.topics.map((t) => [t.name, Math.min(...t.partitions.map((p) => p.replicas.length))]));
   const configs = new Map(
@@ -51,6 +55,20 @@ export async function checkExistingTopics(admin: Admin, topics: Expected[], repl
       'so it will not start on these topics: change them (kafka-configs.sh --alter --entity-type topics ' +
       '--entity-name <topic> --add-config <name>=<value>; kafka-reassign-partitions.sh for replicas), ' +
       'or name new topics (EMAILS_TOPIC, RETRY_TOPIC, DEAD_LETTER_TOPIC, EVENTS_TOPIC) for postline to create.',
+  );
+}
+
+/**
+ * A cluster with ACLs that does not let postline's user read topic settings: not an outage to wait
+ * out, and not a reason to skip the check. One sentence saying which permission to grant.
+ */
+function refusedToShow(error: unknown, names: string[]): unknown {
+  const type = (error as { type?: string }).type;
+  if (type !== 'TOPIC_AUTHORIZATION_FAILED' && type !== 'CLUSTER_AUTHORIZATION_FAILED') return error;
+  return new ConfigError(
+    `Kafka refused to show the settings of ${names.join(', ')} (${type}). postline checks that topics it did not ` +
+      'create are durable before it uses them: grant its user DescribeConfigs on them ' +
+      '(kafka-acls.sh --add --allow-principal User:<user> --operation DescribeConfigs --topic <topic>).',
   );
 }
 

@@ -1,6 +1,8 @@
 // test-plan: standalone
+import type { Admin } from 'kafkajs';
 import t from 'tap';
-import { weaknesses } from '../src/topic-durability.js';
+import { ConfigError } from '../src/config-error.js';
+import { checkExistingTopics, weaknesses } from '../src/topic-durability.js';
 
 const strong = () =>
   new Map([
@@ -42,4 +44,22 @@ t.test('a setting the cluster did not report is a weakness, not a pass', async (
     'does not report cleanup.policy, needs delete',
     'does not report max.message.bytes, needs 8388608 or more',
   ]);
+});
+
+t.test('a cluster whose ACLs hide topic settings: a ConfigError naming the permission, not a skipped check', async (t) => {
+  const admin = (type: string) =>
+    ({
+      fetchTopicMetadata: async () => ({ topics: [{ name: 'emails', partitions: [{ replicas: [1, 2, 3] }] }] }),
+      describeConfigs: async () => {
+        throw Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), { type, retriable: false });
+      },
+    }) as unknown as Admin;
+  for (const type of ['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED']) {
+    const error = await checkExistingTopics(admin(type), [{ name: 'emails', config: wanted }], 3).catch((e: unknown) => e);
+    t.ok(error instanceof ConfigError, type);
+    t.match((error as Error).message, /refused to show the settings of emails .*grant its user DescribeConfigs/);
+  }
+  // Anything else is left to boot's retries, as before (a broker restarting, a topic still spreading).
+  const other = await checkExistingTopics(admin('LEADER_NOT_AVAILABLE'), [{ name: 'emails', config: wanted }], 3).catch((e: unknown) => e);
+  t.notOk(other instanceof ConfigError);
 });
