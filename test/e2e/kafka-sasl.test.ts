@@ -16,7 +16,9 @@ const secure = {
   caFile: process.env.STACK_KAFKA_SECURE_CA_FILE ?? '',
   username: process.env.STACK_KAFKA_SECURE_USERNAME ?? '',
   password: process.env.STACK_KAFKA_SECURE_PASSWORD ?? '',
+  keyFile: process.env.STACK_KAFKA_SECURE_KEY_FILE ?? '',
 };
+const mtlsBrokers = process.env.STACK_KAFKA_MTLS_BROKERS ?? '';
 const over = (mechanism: string, password = secure.password) => ({
   KAFKA_BROKERS: secure.brokers ?? '',
   KAFKA_SSL_CA_FILE: secure.caFile,
@@ -26,7 +28,7 @@ const over = (mechanism: string, password = secure.password) => ({
 });
 
 t.test(
-  '21. TLS and SASL to Kafka: the API (SCRAM-SHA-512) creates the topics, the mailer (PLAIN) and the dispatcher (SCRAM) join, 300 emails, 0 lost, 0 twice; the CLI reads the dead letters; a wrong password is said, not taken for an outage (defaults)',
+  '21. TLS and SASL to Kafka: the API (SCRAM-SHA-512) creates the topics, the mailer (PLAIN) and the dispatcher (SCRAM) join, 300 emails, 0 lost, 0 twice; the CLI reads the dead letters; a wrong password is said, not taken for an outage; a client certificate (defaults)',
   { skip: !secure.brokers && 'the test stack has no SASL_SSL listener (an external stack)' },
   async (t) => {
     const system = await System.start(t, {
@@ -55,5 +57,23 @@ t.test(
     const port = system.mailerPorts.at(-1);
     t.notOk(await answers(`http://127.0.0.1:${port}/readyz`), 'not ready');
     t.equal(wrong.child.exitCode, null, 'still running: it waits as it does for an unreachable broker');
+
+    // A cluster that authenticates clients by certificate (Aiven's default): the listener that
+    // requires one. With it a mailer joins the group; without it, it never does.
+    const mtls = {
+      KAFKA_BROKERS: mtlsBrokers,
+      KAFKA_SSL_CA_FILE: secure.caFile,
+      KAFKA_SASL_MECHANISM: '',
+      KAFKA_SASL_USERNAME: '',
+      KAFKA_SASL_PASSWORD: '',
+    };
+    await system.startMailer(60_000, { ...mtls, KAFKA_SSL_CERT_FILE: secure.caFile, KAFKA_SSL_KEY_FILE: secure.keyFile });
+    t.pass('a mailer with a client certificate joined the group');
+    const anonymous = await system.spawnMailer(mtls);
+    await sleep(10_000);
+    t.notOk(await answers(`http://127.0.0.1:${system.mailerPorts.at(-1)}/readyz`), 'one without a certificate is not ready');
+    t.match(anonymous.output(), /Connection error: .*alert bad certificate/, "its log says the broker's TLS refused it", {
+      output: anonymous.output().slice(-3_000),
+    });
   },
 );

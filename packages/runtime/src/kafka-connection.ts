@@ -23,6 +23,9 @@ export const kafkaConnectionFields = {
   KAFKA_SSL: flag.optional(),
   /** A PEM bundle of the CAs the brokers' certificates are checked against (implies KAFKA_SSL). */
   KAFKA_SSL_CA_FILE: z.string().optional(),
+  /** A client certificate and its key (PEM), for clusters that authenticate clients by certificate (implies KAFKA_SSL). */
+  KAFKA_SSL_CERT_FILE: z.string().optional(),
+  KAFKA_SSL_KEY_FILE: z.string().optional(),
   KAFKA_SASL_MECHANISM: z
     .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'must be plain, scram-sha-256 or scram-sha-512' })
     .optional(),
@@ -36,16 +39,26 @@ type Fields = z.output<typeof fieldsSchema>;
 /** The connection from parsed settings; a combination that cannot work is one sentence (ConfigError). */
 export function kafkaConnection(c: Fields): KafkaConnection {
   const problem = (text: string) => new ConfigError(`Invalid configuration — ${text}.`);
-  if (c.KAFKA_SSL === false && c.KAFKA_SSL_CA_FILE) throw problem('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is false');
-  const tls = c.KAFKA_SSL === true || c.KAFKA_SSL_CA_FILE !== undefined;
-  let ssl: KafkaConfig['ssl'];
-  if (c.KAFKA_SSL_CA_FILE) {
+  const files = { ca: c.KAFKA_SSL_CA_FILE, cert: c.KAFKA_SSL_CERT_FILE, key: c.KAFKA_SSL_KEY_FILE };
+  const named = { ca: 'KAFKA_SSL_CA_FILE', cert: 'KAFKA_SSL_CERT_FILE', key: 'KAFKA_SSL_KEY_FILE' } as const;
+  const given = (Object.keys(files) as (keyof typeof files)[]).filter((k) => files[k] !== undefined);
+  if (c.KAFKA_SSL === false && given.length > 0) throw problem(`${given.map((k) => named[k]).join(', ')} set but KAFKA_SSL is false`);
+  if ((files.cert === undefined) !== (files.key === undefined)) throw problem('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together');
+  const read = (k: keyof typeof files) => {
     try {
-      ssl = { ca: [readFileSync(c.KAFKA_SSL_CA_FILE, 'utf8')] };
+      return readFileSync(files[k] as string, 'utf8');
     } catch (error) {
-      throw problem(`KAFKA_SSL_CA_FILE: cannot read ${c.KAFKA_SSL_CA_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw problem(`${named[k]}: cannot read ${files[k]} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-  } else if (tls) ssl = true;
+  };
+  const tls = c.KAFKA_SSL === true || given.length > 0;
+  let ssl: KafkaConfig['ssl'];
+  if (given.length > 0)
+    ssl = {
+      ...(files.ca ? { ca: [read('ca')] } : {}),
+      ...(files.cert ? { cert: read('cert'), key: read('key') } : {}),
+    };
+  else if (tls) ssl = true;
 
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = c;
   if (!mechanism) {

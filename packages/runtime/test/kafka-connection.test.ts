@@ -51,7 +51,12 @@ t.test('a combination that cannot work is one sentence naming the settings', asy
   );
   refused({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u' }, /needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/);
   refused({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }, /need KAFKA_SASL_MECHANISM/);
-  refused({ KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '/x.pem' }, /KAFKA_SSL_CA_FILE is set but KAFKA_SSL is false/);
+  refused({ KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '/x.pem' }, /KAFKA_SSL_CA_FILE set but KAFKA_SSL is false/);
+  refused({ KAFKA_SSL_CERT_FILE: '/c.pem' }, /KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together/);
+  refused(
+    { KAFKA_SSL_CERT_FILE: '/nonexistent/c.pem', KAFKA_SSL_KEY_FILE: '/k.pem' },
+    /KAFKA_SSL_CERT_FILE: cannot read \/nonexistent\/c\.pem \(ENOENT\)/,
+  );
   refused({ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, /KAFKA_SSL_CA_FILE: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/);
   refused({ KAFKA_SASL_MECHANISM: 'gssapi' }, /KAFKA_SASL_MECHANISM: must be plain, scram-sha-256 or scram-sha-512/);
   refused({ KAFKA_SSL: 'yes' }, /KAFKA_SSL: must be true or false/);

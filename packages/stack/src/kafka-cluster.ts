@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LOG4J_PROPERTIES, type NodeLayout, renderServerProperties } from './kafka-config.js';
 import { ensureKafkaJars } from './kafka-jars.js';
 import { KafkaNode } from './kafka-node.js';
-import { SECURE_PORT_OFFSET, type SecureListener, scramFormatArgs, secureListener } from './kafka-secure-listener.js';
+import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET, type SecureListener, scramFormatArgs, secureListener } from './kafka-secure-listener.js';
 import { assertPortFree } from './ports.js';
 import { checkJava } from './prerequisites.js';
 import { StackError } from './stack-error.js';
@@ -66,6 +66,12 @@ export class KafkaCluster {
     return secure ? this.layouts.map((l) => `127.0.0.1:${l.clientPort + secure.offset}`).join(',') : null;
   }
 
+  /** The client-certificate (SSL) listeners' addresses, when there are any. */
+  get mtlsBrokers(): string | null {
+    const secure = this.secure;
+    return secure ? this.layouts.map((l) => `127.0.0.1:${l.clientPort + secure.mtlsOffset}`).join(',') : null;
+  }
+
   node(id: number): KafkaNode {
     const node = this.nodes.find((n) => n.id === id);
     if (!node) throw new StackError(`There is no Kafka node ${id}; nodes are 1..${this.layouts.length}.`);
@@ -81,12 +87,11 @@ export class KafkaCluster {
         'stop the other Kafka (another `npm start`?) or set KAFKA_BROKERS to use it',
       );
       await assertPortFree(l.controllerPort, `Kafka controller ${l.id}`, 'stop the other Kafka or set KAFKA_BROKERS to use it');
-      if (this.withSecureListener)
-        await assertPortFree(
-          l.clientPort + SECURE_PORT_OFFSET,
-          `Kafka node ${l.id} (SASL_SSL)`,
-          'stop the other Kafka or set KAFKA_BROKERS to use it',
-        );
+      if (this.withSecureListener) {
+        const again = 'stop the other Kafka or set KAFKA_BROKERS to use it';
+        await assertPortFree(l.clientPort + SECURE_PORT_OFFSET, `Kafka node ${l.id} (SASL_SSL)`, again);
+        await assertPortFree(l.clientPort + MTLS_PORT_OFFSET, `Kafka node ${l.id} (SSL)`, again);
+      }
     }
     const libs = await ensureKafkaJars();
     mkdirSync(this.dir, { recursive: true });

@@ -47,7 +47,9 @@ export interface NodeLayout {
 
 export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], secure?: SecureListener): string {
   const voters = quorum.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
-  const sasl = secure ? `,SASL_SSL://127.0.0.1:${node.clientPort + secure.offset}` : '';
+  const sasl = secure
+    ? `,SASL_SSL://127.0.0.1:${node.clientPort + secure.offset},MTLS://127.0.0.1:${node.clientPort + secure.mtlsOffset}`
+    : '';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': node.id,
@@ -56,7 +58,7 @@ export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], s
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}${sasl}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}`,
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL,MTLS:SSL' : ''}`,
     ...(secure ? secureListenerProperties(secure) : {}),
     'log.dirs': node.logDir,
     'message.max.bytes': MAX_RECORD_BYTES,

@@ -5,20 +5,26 @@ import { join } from 'node:path';
 import { StackError } from './stack-error.js';
 
 /**
- * A SASL_SSL listener beside the plain one, for the tests that connect as a managed cluster
- * demands (`npm test` only: the services' TLS and SASL settings need a broker that asks for them).
- * PLAIN and SCRAM-SHA-512 for one user; a self-signed certificate for 127.0.0.1.
+ * Two listeners beside the plain one, for the tests that connect as a managed cluster demands
+ * (`npm test` only: the services' TLS and SASL settings need a broker that asks for them):
+ * SASL_SSL (PLAIN and SCRAM-SHA-512 for one user) at client port + 500, and SSL that requires a
+ * client certificate at + 600, clear of the other stacks a test run and the bench start (9192,
+ * 9292 and their next two). One self-signed certificate for 127.0.0.1 is the brokers', the CA the
+ * clients check them against, and the client certificate the brokers trust.
  */
 export interface SecureListener {
-  /** Client ports' offset from the plain ones (9092 → 9292). */
+  /** Client ports' offset from the plain ones (9092 → 9592), and the client-certificate listener's (→ 9692). */
   offset: number;
+  mtlsOffset: number;
   caFile: string;
+  keyFile: string;
   keystoreFile: string;
   username: string;
   password: string;
 }
 
-export const SECURE_PORT_OFFSET = 200;
+export const SECURE_PORT_OFFSET = 500;
+export const MTLS_PORT_OFFSET = 600;
 
 /** The certificate and password, made once per data dir (a fresh one for each test run). */
 export function secureListener(dir: string): SecureListener {
@@ -58,10 +64,11 @@ export function secureListener(dir: string): SecureListener {
     writeFileSync(keystoreFile, readFileSync(keyFile, 'utf8') + readFileSync(caFile, 'utf8'));
     writeFileSync(passwordFile, randomBytes(18).toString('base64url'));
   }
-  return { offset: SECURE_PORT_OFFSET, caFile, keystoreFile, username: 'postline', password: readFileSync(passwordFile, 'utf8') };
+  const password = readFileSync(passwordFile, 'utf8');
+  return { offset: SECURE_PORT_OFFSET, mtlsOffset: MTLS_PORT_OFFSET, caFile, keyFile, keystoreFile, username: 'postline', password };
 }
 
-/** The broker properties of the listener (inter-broker and controller traffic stay plain). */
+/** The broker properties of the listeners (inter-broker and controller traffic stay plain). */
 export function secureListenerProperties(s: SecureListener): Record<string, string> {
   return {
     'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
@@ -69,6 +76,11 @@ export function secureListenerProperties(s: SecureListener): Record<string, stri
     'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
     'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
     'listener.name.sasl_ssl.ssl.keystore.location': s.keystoreFile,
+    'listener.name.mtls.ssl.keystore.type': 'PEM',
+    'listener.name.mtls.ssl.keystore.location': s.keystoreFile,
+    'listener.name.mtls.ssl.truststore.type': 'PEM',
+    'listener.name.mtls.ssl.truststore.location': s.caFile,
+    'listener.name.mtls.ssl.client.auth': 'required',
   };
 }
 

@@ -28,7 +28,9 @@ export interface StackOptions {
 /** How the tests reach the SASL_SSL listener, when the stack has one. */
 const SECURE_ENV_NAMES = [
   'STACK_KAFKA_SECURE_BROKERS',
+  'STACK_KAFKA_MTLS_BROKERS',
   'STACK_KAFKA_SECURE_CA_FILE',
+  'STACK_KAFKA_SECURE_KEY_FILE',
   'STACK_KAFKA_SECURE_USERNAME',
   'STACK_KAFKA_SECURE_PASSWORD',
 ];
@@ -107,7 +109,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (inbox) env.INBOX_URL = inbox.webUrl;
   if (kafka?.secure && kafka.secureBrokers) {
     env.STACK_KAFKA_SECURE_BROKERS = kafka.secureBrokers;
+    env.STACK_KAFKA_MTLS_BROKERS = kafka.mtlsBrokers ?? '';
     env.STACK_KAFKA_SECURE_CA_FILE = kafka.secure.caFile;
+    env.STACK_KAFKA_SECURE_KEY_FILE = kafka.secure.keyFile;
     env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
     env.STACK_KAFKA_SECURE_PASSWORD = kafka.secure.password;
   }
