@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StackError } from './stack-error.js';
+import { selfSignedCertificate } from './self-signed.js';
 
 /**
  * Two listeners beside the plain one, for the tests that connect as a managed cluster demands
@@ -30,36 +29,13 @@ export const MTLS_PORT_OFFSET = 600;
 export function secureListener(dir: string): SecureListener {
   const tls = join(dir, 'tls');
   mkdirSync(tls, { recursive: true });
+  // selfSignedCertificate's files: its certificate is also the CA the clients check against.
   const caFile = join(tls, 'cert.pem');
   const keyFile = join(tls, 'key.pem');
   const keystoreFile = join(tls, 'keystore.pem');
   const passwordFile = join(tls, 'password');
   if (!existsSync(keystoreFile)) {
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1,DNS:localhost',
-          '-days',
-          '30',
-          '-keyout',
-          keyFile,
-          '-out',
-          caFile,
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch (error) {
-      throw new StackError(`openssl could not make the test brokers' certificate: ${(error as Error).message.split('\n')[0]}.`);
-    }
+    selfSignedCertificate(tls, 30);
     // Kafka's PEM keystore: the (PKCS#8, unencrypted) key, then its certificate.
     writeFileSync(keystoreFile, readFileSync(keyFile, 'utf8') + readFileSync(caFile, 'utf8'));
     writeFileSync(passwordFile, randomBytes(18).toString('base64url'));

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { selfSignedCertificate } from '../../../packages/stack/src/self-signed.js';
 import { buildApi, KEY } from '../../../test/helpers/api.js';
 import { swaks } from '../../../test/helpers/smtp-clients.js';
 
@@ -12,15 +12,7 @@ import { swaks } from '../../../test/helpers/smtp-clients.js';
 t.test('STARTTLS with a configured certificate; AUTH only inside TLS', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'submission-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', key, '-out', cert],
-    {
-      stdio: 'ignore',
-    },
-  );
+  const { keyFile: key, certFile: cert } = selfSignedCertificate(dir);
   const { app } = await buildApi(t, { SUBMISSION_TLS_KEY_FILE: key, SUBMISSION_TLS_CERT_FILE: cert });
   const server = `127.0.0.1:${app.submissionPort()}`;
   const message = ['--from', 'app@example.com', '--to', 'someone@example.net', '--header', 'Subject: over TLS', '--body', 'hello'];

@@ -1,36 +1,18 @@
 // test-plan: standalone
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import t, { type Test } from 'tap';
+import { selfSignedCertificate } from '../../../packages/stack/src/self-signed.js';
 import { envelope, testSmtpSender } from '../../../test/helpers/mailer.js';
 
 // The relay's TLS as users configure it: STARTTLS when the server offers it (smtp://), implicit
-// TLS (smtps://), and SMTP_TLS_REJECT_UNAUTHORIZED. A self-signed certificate made here by openssl.
+// TLS (smtps://), and SMTP_TLS_REJECT_UNAUTHORIZED, with a self-signed certificate.
 const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-days',
-    '1',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ],
-  { stdio: 'ignore' },
-);
-const tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+const made = selfSignedCertificate(dir);
+const tls = { key: readFileSync(made.keyFile), cert: readFileSync(made.certFile) };
 
 /** A real SMTP server with the certificate; records whether each message came over TLS. */
 async function server(t: Test, secure: boolean) {
