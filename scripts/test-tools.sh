@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests drive that no one here wrote and npm does not install: swaks (Debian's SMTP
-# client), Python 3 (its smtplib), dkimpy and Postfix (a real MTA whose own bounces the e2e tests
-# read). Installs what is missing with apt when it can (CI runs as root); otherwise says what to
+# client), Python 3 (its smtplib), dkimpy, Postfix (a real MTA whose own bounces the e2e tests
+# read) and openssl. Installs what is missing with apt when it can (CI runs as root); otherwise says what to
 # install, and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,9 @@ perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || missing+=(libnet-ssleay-perl)
 # Postfix as a package only: "No configuration" makes Debian's install write no main.cf and start
 # no system MTA; the tests run private instances (test/helpers/postfix.ts).
 command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
+# openssl makes the self-signed certificates of the TLS tests and of the test brokers' secure
+# listeners (packages/stack/src/self-signed.ts).
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections 2>/dev/null || true

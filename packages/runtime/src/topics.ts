@@ -12,6 +12,9 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
+/** What a client needs beyond a broker's address to reach it (TLS, SASL): the probes below connect on their own. */
+export type KafkaSecurity = Omit<KafkaConnection, 'brokers'>;
+
 /**
  * Creates the topics that do not exist yet, replicated 3 ways and refusing writes with fewer than
  * 2 in sync. Idempotent and safe to race: two services starting together may both try, and
@@ -19,9 +22,6 @@ export interface TopicSpec {
  * changes remap keys; that is an operator's call), but refuses one weaker than its own
  * (topic-durability.ts): a ConfigError, which boot does not retry.
  */
-/** What a client needs beyond a broker's address to reach it (TLS, SASL): the probes below connect on their own. */
-export type KafkaSecurity = Omit<KafkaConnection, 'brokers'>;
-
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],

@@ -18,7 +18,7 @@ export interface KafkaClusterOptions {
   heap?: string;
   /** Extra JVM flags for every node (see StackOptions.kafkaJvmFlags). */
   jvmFlags?: readonly string[];
-  /** A SASL_SSL listener on each node too, at its client port + 200 (see kafka-secure-listener.ts). */
+  /** SASL_SSL and client-certificate listeners on each node too (see kafka-secure-listener.ts). */
   secureListener?: boolean;
 }
 
