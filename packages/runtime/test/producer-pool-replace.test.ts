@@ -1,5 +1,5 @@
 // test-plan: standalone
-import type { Kafka, Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
+import type { Kafka, Producer, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
 import t from 'tap';
 import { quietLogger, waitUntil } from '../../../test/helpers/env.js';
 import { ProducerPool } from '../src/producer-pool.js';
@@ -15,9 +15,11 @@ interface FakeProducer {
 /** A Kafka whose producers are driven by the test (the pool's bookkeeping is pure logic). */
 function fakeKafka(connectFailures = 0) {
   const made: FakeProducer[] = [];
+  const options: ProducerConfig[] = [];
   let failures = connectFailures;
   const kafka = {
-    producer: () => {
+    producer: (config: ProducerConfig) => {
+      options.push(config);
       const fake: FakeProducer = { id: made.length, connects: 0, disconnected: false, sends: [] };
       made.push(fake);
       const onDisconnect: (() => void)[] = [];
@@ -45,7 +47,7 @@ function fakeKafka(connectFailures = 0) {
       } as unknown as Producer;
     },
   } as unknown as Kafka;
-  return { kafka, made };
+  return { kafka, made, options };
 }
 
 const one = [{ key: 'k', value: 'v', partition: 0 }];
@@ -93,5 +95,15 @@ t.test('a replacement that cannot connect keeps trying, so readiness comes back 
   t.ok(
     made.every((p) => p.disconnected),
     'every producer is disconnected at close',
+  );
+});
+
+t.test('no producer asks the cluster to create a topic: one deleted under the service is not remade with its defaults', async (t) => {
+  const { kafka, options } = fakeKafka();
+  new ProducerPool(kafka, 3, quietLogger);
+  t.equal(options.length, 3);
+  t.ok(
+    options.every((o) => o.allowAutoTopicCreation === false && o.idempotent === true),
+    'idempotent, never auto-creating (kafkajs defaults to asking)',
   );
 });
