@@ -57,19 +57,12 @@ export class KafkaCluster {
   }
 
   get brokers(): string {
-    return this.layouts.map((l) => `127.0.0.1:${l.clientPort}`).join(',');
+    return this.addresses(0);
   }
 
-  /** The SASL_SSL listeners' addresses, when there are any. */
-  get secureBrokers(): string | null {
-    const secure = this.secure;
-    return secure ? this.layouts.map((l) => `127.0.0.1:${l.clientPort + secure.offset}`).join(',') : null;
-  }
-
-  /** The client-certificate (SSL) listeners' addresses, when there are any. */
-  get mtlsBrokers(): string | null {
-    const secure = this.secure;
-    return secure ? this.layouts.map((l) => `127.0.0.1:${l.clientPort + secure.mtlsOffset}`).join(',') : null;
+  /** Every node's address on the listener `offset` ports above its plain one (kafka-secure-listener.ts). */
+  addresses(offset: number): string {
+    return this.layouts.map((l) => `127.0.0.1:${l.clientPort + offset}`).join(',');
   }
 
   node(id: number): KafkaNode {

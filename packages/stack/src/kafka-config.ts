@@ -1,5 +1,5 @@
 import { MAX_RECORD_BYTES } from '@postline/runtime';
-import { type SecureListener, secureListenerProperties } from './kafka-secure-listener.js';
+import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET, type SecureListener, secureListenerProperties } from './kafka-secure-listener.js';
 
 /** The durability settings every environment (local, compose, k8s) must share. */
 export const DURABILITY = {
@@ -48,7 +48,7 @@ export interface NodeLayout {
 export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], secure?: SecureListener): string {
   const voters = quorum.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
   const sasl = secure
-    ? `,SASL_SSL://127.0.0.1:${node.clientPort + secure.offset},MTLS://127.0.0.1:${node.clientPort + secure.mtlsOffset}`
+    ? `,SASL_SSL://127.0.0.1:${node.clientPort + SECURE_PORT_OFFSET},MTLS://127.0.0.1:${node.clientPort + MTLS_PORT_OFFSET}`
     : '';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',

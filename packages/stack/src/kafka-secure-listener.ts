@@ -12,9 +12,6 @@ import { selfSignedCertificate } from './self-signed.js';
  * clients check them against, and the client certificate the brokers trust.
  */
 export interface SecureListener {
-  /** Client ports' offset from the plain ones (9092 → 9592), and the client-certificate listener's (→ 9692). */
-  offset: number;
-  mtlsOffset: number;
   caFile: string;
   keyFile: string;
   keystoreFile: string;
@@ -22,6 +19,7 @@ export interface SecureListener {
   password: string;
 }
 
+/** The listeners' ports, from each node's plain client port (9092 → 9592 and 9692). */
 export const SECURE_PORT_OFFSET = 500;
 export const MTLS_PORT_OFFSET = 600;
 
@@ -41,7 +39,7 @@ export function secureListener(dir: string): SecureListener {
     writeFileSync(passwordFile, randomBytes(18).toString('base64url'));
   }
   const password = readFileSync(passwordFile, 'utf8');
-  return { offset: SECURE_PORT_OFFSET, mtlsOffset: MTLS_PORT_OFFSET, caFile, keyFile, keystoreFile, username: 'postline', password };
+  return { caFile, keyFile, keystoreFile, username: 'postline', password };
 }
 
 /** The broker properties of the listeners (inter-broker and controller traffic stay plain). */

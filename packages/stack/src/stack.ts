@@ -4,6 +4,7 @@ import { fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 import { Inbox } from './inbox.js';
 import { KafkaCluster } from './kafka-cluster.js';
+import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET } from './kafka-secure-listener.js';
 import { checkPostgresReachable } from './postgres-check.js';
 import { PostgresServer } from './postgres-server.js';
 
@@ -107,9 +108,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SMTP_URL: (options.env ?? process.env).SMTP_URL || (inbox?.smtpUrl ?? ''),
   };
   if (inbox) env.INBOX_URL = inbox.webUrl;
-  if (kafka?.secure && kafka.secureBrokers) {
-    env.STACK_KAFKA_SECURE_BROKERS = kafka.secureBrokers;
-    env.STACK_KAFKA_MTLS_BROKERS = kafka.mtlsBrokers ?? '';
+  if (kafka?.secure) {
+    env.STACK_KAFKA_SECURE_BROKERS = kafka.addresses(SECURE_PORT_OFFSET);
+    env.STACK_KAFKA_MTLS_BROKERS = kafka.addresses(MTLS_PORT_OFFSET);
     env.STACK_KAFKA_SECURE_CA_FILE = kafka.secure.caFile;
     env.STACK_KAFKA_SECURE_KEY_FILE = kafka.secure.keyFile;
     env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
