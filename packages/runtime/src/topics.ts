@@ -25,9 +25,11 @@ export type KafkaSecurity = Omit<KafkaConnection, 'brokers'>;
 export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
-  replicationFactor = 3,
-  timeoutMs = 30_000,
-  security: KafkaSecurity = {},
+  {
+    replicationFactor = 3,
+    timeoutMs = 30_000,
+    security = {},
+  }: { replicationFactor?: number; timeoutMs?: number; security?: KafkaSecurity } = {},
 ): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   await checkExistingTopics(
@@ -132,7 +134,7 @@ export async function provisionTopics(
     'kafka topics',
     async () => {
       await admin.connect();
-      await ensureTopics(admin, specs, 3, 30_000, security);
+      await ensureTopics(admin, specs, { security });
     },
     log,
     deadlineMs,
