@@ -2,7 +2,7 @@ import { allRecipients, type Envelope, normalizeAddress, policyViolation, queued
 import { type Claim, park, releaseClaim } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import { mayBeForgotten, unlessForgotten } from './ledger-memory.js';
-import { failToDeadLetter, LEDGER_UNAVAILABLE, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
+import { failToDeadLetter, ledgerUnavailable, OUTCOME_NOT_RECORDED, toRetryTopic, writeOutcome } from './outcome-persist.js';
 import { allSuppressed, failedWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
 import { recordSendOutcome } from './send-outcome.js';
@@ -20,9 +20,7 @@ async function parkIfLater(deps: HandlerDeps, record: InboundRecord, envelope: E
     const parked = await park(deps.db, { id, account, scheduledAt, template: envelope.template ?? null }, value, event);
     if (parked.kind === 'not parked') return null;
   } catch (error) {
-    deps.metrics.ledgerErrors.inc();
-    log.warn({ err: error }, 'ledger unavailable; pausing');
-    return LEDGER_UNAVAILABLE;
+    return ledgerUnavailable(deps, error, log);
   }
   deps.metrics.parked.inc();
   deps.eventsWritten?.();
@@ -61,9 +59,7 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
       recipients: [...new Set(recipients.map(normalizeAddress))],
     });
   } catch (error) {
-    metrics.ledgerErrors.inc();
-    log.warn({ err: error }, 'ledger unavailable; pausing');
-    return LEDGER_UNAVAILABLE;
+    return ledgerUnavailable(deps, error, log);
   }
   if (claimed.kind === 'scheduled') {
     // Rescheduled after its record was produced: park it now (or, if it fell due meanwhile, look again).

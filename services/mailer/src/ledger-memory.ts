@@ -2,7 +2,7 @@ import type { Envelope } from '@postline/contracts';
 import { getStatus } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import { deadLetter } from './dead-letter.js';
-import { LEDGER_UNAVAILABLE } from './outcome-persist.js';
+import { ledgerUnavailable } from './outcome-persist.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -42,9 +42,7 @@ export async function unlessForgotten(
   try {
     if ((await getStatus(deps.db, envelope.id, envelope.account)) !== null) return null;
   } catch (error) {
-    deps.metrics.ledgerErrors.inc();
-    log.warn({ err: error }, 'ledger unavailable; pausing');
-    return LEDGER_UNAVAILABLE;
+    return ledgerUnavailable(deps, error, log);
   }
   const appendedAt = new Date(Number(record.message.timestamp)).toISOString();
   const days = deps.config.LEDGER_RETENTION_DAYS;

@@ -1,4 +1,5 @@
 import { ENVELOPE_HEADERS, type Envelope } from '@postline/contracts';
+import type { LogSink } from '@postline/runtime';
 import { deadLetter } from './dead-letter.js';
 import type { OutcomeWrite } from './outcome-writes.js';
 import type { HandleResult, HandlerDeps, InboundRecord } from './record-handler.js';
@@ -63,6 +64,13 @@ export async function failToDeadLetter(
 
 /** The ledger could not be read or written before anything was sent: pause, look again. */
 export const LEDGER_UNAVAILABLE: HandleResult = { kind: 'defer', ms: 1_000, reason: 'ledger unavailable' };
+
+/** LEDGER_UNAVAILABLE, counted and logged: what every read or write before a send answers when it fails. */
+export function ledgerUnavailable(deps: HandlerDeps, error: unknown, log: LogSink): HandleResult {
+  deps.metrics.ledgerErrors.inc();
+  log.warn({ err: error }, 'ledger unavailable; pausing');
+  return LEDGER_UNAVAILABLE;
+}
 
 /**
  * The email back on the retry topic, due at `envelope.notBefore`: a retry after a failed attempt,
