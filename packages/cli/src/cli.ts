@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { MIGRATIONS, migrate } from '@postline/ledger';
 import { createKafka, createLogger } from '@postline/runtime';
 import { Command, Option } from 'commander';
 import pg from 'pg';
@@ -11,7 +12,7 @@ import { redrive } from './redrive.js';
 import { applyReplay, replayPlan } from './replay.js';
 
 const program = new Command('postline')
-  .description('Operate postline: send and look up emails, inspect and redrive dead letters, replay a range.')
+  .description('Operate postline: send and look up emails, inspect and redrive dead letters, replay a range, migrate the ledger.')
   .option('--json', 'print JSON (the default when stdout is not a terminal)');
 
 /** Runs a command with the config and the output it asked for; an error is one line on stderr and exit 1. */
@@ -125,6 +126,22 @@ filterOptions(dlq.command('redrive').description('put matching dead letters back
         out.result(result);
       } finally {
         await producer.disconnect();
+        await db.end();
+      }
+    }),
+  );
+
+program
+  .command('migrate')
+  .description("bring the ledger to this release's schema (DATABASE_URL of the tables' owner): the services then only read and write")
+  .action(
+    run(async (config, out) => {
+      if (!config.DATABASE_URL) throw new Error("DATABASE_URL is needed: the ledger to migrate, as its tables' owner");
+      const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
+      try {
+        const applied = await migrate(db, { info: () => {} });
+        out.result({ applied, version: MIGRATIONS.at(-1)?.version });
+      } finally {
         await db.end();
       }
     }),

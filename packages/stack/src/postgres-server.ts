@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,12 +9,18 @@ import { reapStale, spawnGuarded, terminate } from './guarded-process.js';
 import { markerScanner } from './marker-scanner.js';
 import { assertPortFree } from './ports.js';
 import { alive, descendants } from './proc.js';
+import { selfSignedCertificate } from './self-signed.js';
 import { StackError } from './stack-error.js';
 
 export interface PostgresOptions {
   /** The cluster's data directory; its parent must exist or be creatable. */
   dataDir: string;
   port: number;
+  /**
+   * Also TLS (`npm test`): a self-signed certificate, whose file `caFile` is what a client checks
+   * the server against. Clients that do not ask for TLS still connect in the clear.
+   */
+  tls?: boolean;
 }
 
 const run = promisify(execFile);
@@ -68,6 +74,11 @@ export class PostgresServer {
     return `postgres://${USER}:${PASSWORD}@127.0.0.1:${this.options.port}/postgres`;
   }
 
+  /** The certificate the server presents over TLS (self-signed: also the CA to trust); '' without TLS. */
+  get caFile(): string {
+    return this.options.tls ? join(dirname(this.options.dataDir), 'tls', 'cert.pem') : '';
+  }
+
   get running(): boolean {
     return this.child !== null;
   }
@@ -111,6 +122,7 @@ export class PostgresServer {
     const { postgres } = await binaries();
     const user = await runAs();
     const log = createWriteStream(this.logFile, { flags: 'a' });
+    const tls = this.options.tls ? this.certificate(user) : [];
     const child = spawnGuarded(
       postgres,
       [
@@ -126,6 +138,7 @@ export class PostgresServer {
         'max_connections=200',
         '-c',
         'fsync=on',
+        ...tls,
       ],
       // SIGQUIT is Postgres' immediate shutdown: the postmaster takes its backends with it.
       { pidFile: this.pidFile, deathSignal: 'SIGQUIT', stdio: ['ignore', 'pipe', 'pipe'], ...user },
@@ -159,6 +172,20 @@ export class PostgresServer {
       child.stderr?.on('data', onData);
       child.once('exit', onExit);
     });
+  }
+
+  /** The server's TLS settings, its key made readable by the server's user alone (Postgres refuses it otherwise). */
+  private certificate(user: { uid?: number; gid?: number }): string[] {
+    const dir = dirname(this.caFile);
+    if (!existsSync(this.caFile)) {
+      mkdirSync(dir, { recursive: true });
+      selfSignedCertificate(dir, 30);
+    }
+    const keyFile = join(dir, 'key.pem');
+    if (user.uid !== undefined) chownSync(keyFile, user.uid, user.gid ?? user.uid);
+    chmodSync(keyFile, 0o600);
+    chmodSync(dir, 0o755);
+    return ['-c', 'ssl=on', '-c', `ssl_cert_file=${this.caFile}`, '-c', `ssl_key_file=${keyFile}`];
   }
 
   /** Fast shutdown (SIGINT): disconnects clients, like an operator stopping the database. */

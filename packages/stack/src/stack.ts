@@ -24,9 +24,11 @@ export interface StackOptions {
   kafkaJvmFlags?: readonly string[];
   /** A SASL_SSL listener on each Kafka node too (`npm test`: the STACK_KAFKA_SECURE_* variables say how to reach it). */
   kafkaSecureListener?: boolean;
+  /** TLS on the embedded Postgres too (`npm test`: STACK_POSTGRES_CA_FILE is the certificate to trust). */
+  postgresTls?: boolean;
 }
 
-/** How the tests reach the SASL_SSL listener, when the stack has one. */
+/** How the tests reach the SASL_SSL listener and Postgres over TLS, when the stack has them. */
 const SECURE_ENV_NAMES = [
   'STACK_KAFKA_SECURE_BROKERS',
   'STACK_KAFKA_MTLS_BROKERS',
@@ -34,6 +36,7 @@ const SECURE_ENV_NAMES = [
   'STACK_KAFKA_SECURE_KEY_FILE',
   'STACK_KAFKA_SECURE_USERNAME',
   'STACK_KAFKA_SECURE_PASSWORD',
+  'STACK_POSTGRES_CA_FILE',
 ];
 
 /** What a caller may already provide: anything given is used instead of started. */
@@ -72,7 +75,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
   const postgres = given.DATABASE_URL
     ? null
-    : new PostgresServer({ dataDir: join(options.dataDir, 'postgres', 'data'), port: options.postgresPort ?? 5432 });
+    : new PostgresServer({
+        dataDir: join(options.dataDir, 'postgres', 'data'),
+        port: options.postgresPort ?? 5432,
+        tls: options.postgresTls,
+      });
   const inbox =
     given.SMTP_URL || options.inbox === false
       ? null
@@ -116,5 +123,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
     env.STACK_KAFKA_SECURE_PASSWORD = kafka.secure.password;
   }
+  if (postgres?.caFile) env.STACK_POSTGRES_CA_FILE = postgres.caFile;
   return { dataDir: options.dataDir, env, kafka, postgres, inbox, stop };
 }

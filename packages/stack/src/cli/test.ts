@@ -44,6 +44,7 @@ runMain(async () => {
     progress,
     kafkaJvmFlags: TEST_BROKER_JVM_FLAGS,
     kafkaSecureListener: true,
+    postgresTls: true,
   });
   const control = await startControlServer(stack);
   const env = {
