@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests drive that no one here wrote and npm does not install: swaks (Debian's SMTP
 # client), Python 3 (its smtplib), dkimpy, Postfix (a real MTA whose own bounces the e2e tests
-# read) and openssl. Installs what is missing with apt when it can (CI runs as root); otherwise says what to
+# read), openssl and PgBouncer. Installs what is missing with apt when it can (CI runs as root); otherwise says what to
 # install, and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(post
 # openssl makes the self-signed certificates of the TLS tests and of the test brokers' secure
 # listeners (packages/stack/src/self-signed.ts).
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# PgBouncer in transaction mode, in front of the test Postgres (test/helpers/pgbouncer.ts).
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections 2>/dev/null || true

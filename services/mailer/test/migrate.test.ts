@@ -3,6 +3,7 @@ import { ConfigError } from '@postline/runtime';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { stackEnv, uniqueName } from '../../../test/helpers/env.js';
+import { startPgBouncer } from '../../../test/helpers/pgbouncer.js';
 
 // Every service migrates the ledger as it boots (the API, the mailer, the dispatcher). The tests
 // make roles, which belong to the whole cluster, so they run only on the test stack.
@@ -55,7 +56,9 @@ t.test('services booting together on an empty ledger apply each migration once, 
   );
   t.same(await migrate(pool(), quiet), [], 'the next boot finds nothing to do');
   const locks = await admin.query(
-    `select 1 from pg_locks where locktype = 'advisory' and ((classid::bigint << 32) | objid::bigint) = $1::bigint`,
+    // In this file's database: advisory locks are per database, and other files migrate theirs meanwhile.
+    `select 1 from pg_locks where locktype = 'advisory' and ((classid::bigint << 32) | objid::bigint) = $1::bigint
+       and database = (select oid from pg_database where datname = current_database())`,
     [LOCK],
   );
   t.equal(locks.rowCount, 0, 'the migration lock is not held by any session');
@@ -107,4 +110,38 @@ t.test('a user of least privilege: refused at once with what to run, then at hom
 
   await admin.query(`grant delete on ${name}.suppressions to ${app}`);
   t.same(await migrate(pool(app), quiet), [], 'granted: the boot goes on, asking for no more than reading and writing');
+});
+
+t.test('behind PgBouncer in transaction mode (each statement on any server session): each migration once, no lock left', own, async (t) => {
+  const su = new pg.Pool({ connectionString: stackEnv().databaseUrl, max: 1 });
+  t.teardown(() => su.end());
+  const database = uniqueName('pooled')
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase();
+  await su.query(`create database ${database}`);
+  t.teardown(() => su.query(`drop database if exists ${database} with (force)`));
+  const direct = new URL(stackEnv().databaseUrl);
+  direct.pathname = `/${database}`;
+  // Three server sessions for five services: their statements interleave on them.
+  const bouncer = await startPgBouncer(t, direct.href, 3);
+  const pools = Array.from({ length: 5 }, () => {
+    const pool = new pg.Pool({ connectionString: bouncer.url, max: 2 });
+    t.teardown(() => pool.end());
+    return pool;
+  });
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`not done in 60 s: ${bouncer.output().slice(-1_000)}`)), 60_000).unref(),
+  );
+  const results = await Promise.race([Promise.all(pools.map((pool) => migrate(pool, quiet))), timeout]);
+  t.same(
+    results.flat().sort((a, b) => a - b),
+    MIGRATIONS.map((m) => m.version),
+    'every version applied by exactly one of them',
+  );
+  t.same(await Promise.race([migrate(pools[0]!, quiet), timeout]), [], 'the next boot finds nothing to do, through the pooler too');
+  const locks = await su.query(
+    `select 1 from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = $1)`,
+    [database],
+  );
+  t.equal(locks.rowCount, 0, 'no server session holds an advisory lock');
 });
