@@ -19,9 +19,10 @@ const INSUFFICIENT_PRIVILEGE = '42501';
  *
  * Each pending migration is a transaction of its own, under a transaction-level advisory lock and
  * checked again once the lock is held: services starting together apply each migration once, and
- * no lock outlives its transaction. A session-level lock did, behind a pooler in transaction mode
- * (PgBouncer): its unlock could run on another server session than its lock, and the next boot
- * waited for a lock no one would release.
+ * no lock outlives its transaction. The session-level lock this replaced failed behind a pooler in
+ * transaction mode (PgBouncer), where each statement may run on another server session: a second
+ * service's lock landed on the holder's session and was granted, and both ran a migration
+ * (measured: `relation "emails" already exists`); an unlock on the wrong session leaves a lock held.
  */
 export async function migrate(pool: pg.Pool, log: { info: LogFn }): Promise<number[]> {
   const pending = await pendingMigrations(pool).catch(async (error: unknown) => {
@@ -64,7 +65,7 @@ async function assertGrants(db: Queryable): Promise<void> {
 const isPrivilegeError = (error: unknown) => (error as { code?: string }).code === INSUFFICIENT_PRIVILEGE;
 
 /** The migrations this ledger has not applied, read without a lock or DDL. */
-export async function pendingMigrations(db: Queryable): Promise<typeof MIGRATIONS> {
+async function pendingMigrations(db: Queryable): Promise<typeof MIGRATIONS> {
   const { rows } = await db.query<{ exists: boolean }>("select to_regclass('schema_migrations') is not null as exists");
   if (!rows[0]?.exists) return MIGRATIONS;
   const done = new Set((await db.query<{ version: number }>('select version from schema_migrations')).rows.map((r) => r.version));
@@ -75,6 +76,6 @@ export async function pendingMigrations(db: Queryable): Promise<typeof MIGRATION
 function refusal(error: unknown, pending: number): ConfigError | null {
   if (!isPrivilegeError(error)) return null;
   return new ConfigError(
-    `the ledger needs ${pending} migration${pending === 1 ? '' : 's'} and DATABASE_URL's user may not apply them (Postgres: ${(error as Error).message}): run \`postline migrate\` once with the DATABASE_URL of the schema's owner (a deploy step, or a Kubernetes Job), or let this user create tables in the schema`,
+    `the ledger needs ${pending} migration${pending === 1 ? '' : 's'} and DATABASE_URL's user may not apply them (Postgres: ${(error as Error).message}): run \`postline migrate\` once with the DATABASE_URL of the schema's owner (a deploy step), or let this user create tables in the schema`,
   );
 }
