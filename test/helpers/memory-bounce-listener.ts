@@ -11,8 +11,9 @@ import { quietLogger } from './env.js';
  */
 export async function startMemoryBounceListener(
   t: Test,
+  overrides: Record<string, string> = {},
 ): Promise<{ port: number; config: BounceConfig; outcome: (name: string) => Promise<number> }> {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused' });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', ...overrides });
   const reports = new Counter({ name: 'reports', help: 'reports', labelNames: ['outcome'], registers: [new Registry()] });
   const listener = createBounceListener({
     config,

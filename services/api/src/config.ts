@@ -13,6 +13,7 @@ import {
 } from '@postline/runtime';
 import { z } from 'zod';
 import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from './smtp-connection-limit.js';
+import { proxyFrom } from './smtp-proxy.js';
 
 const apiKeys = z
   .string()
@@ -98,6 +99,8 @@ const schema = z.object({
   /** Connections held at once, in all and from one client (an IPv6 /64 counts as one): smtp-connection-limit.ts. */
   SUBMISSION_MAX_CONNECTIONS: fields.positiveInt.default(SMTP_MAX_CONNECTIONS),
   SUBMISSION_MAX_CONNECTIONS_PER_IP: fields.positiveInt.default(SMTP_MAX_CONNECTIONS_PER_IP),
+  /** Load balancers that send a PROXY header (smtp-proxy.ts): the client is the address it names. */
+  SUBMISSION_PROXY_FROM: proxyFrom,
 });
 
 /** Every environment variable this service reads (packaging tests check compose and k8s against it). */

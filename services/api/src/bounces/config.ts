@@ -1,6 +1,7 @@
 import { fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../smtp-connection-limit.js';
+import { proxyFrom } from '../smtp-proxy.js';
 
 const schema = z.object({
   NODE_ENV: fields.nodeEnv,
@@ -15,6 +16,8 @@ const schema = z.object({
   /** Connections held at once, in all and from one client (an IPv6 /64 counts as one): smtp-connection-limit.ts. */
   BOUNCE_MAX_CONNECTIONS: fields.positiveInt.default(SMTP_MAX_CONNECTIONS),
   BOUNCE_MAX_CONNECTIONS_PER_IP: fields.positiveInt.default(SMTP_MAX_CONNECTIONS_PER_IP),
+  /** Load balancers that send a PROXY header (smtp-proxy.ts): the client is the address it names. */
+  BOUNCE_PROXY_FROM: proxyFrom,
   METRICS_PORT: fields.port.default(9466),
   METRICS_HOST: z.string().default('127.0.0.1'),
   LEDGER_TIMEOUT_MS: fields.positiveInt.default(5_000),

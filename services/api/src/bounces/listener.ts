@@ -7,6 +7,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { clientOf, connectionLimits } from '../smtp-connection-limit.js';
+import { proxyOptions } from '../smtp-proxy.js';
 import { smtpError } from '../submission/smtp-errors.js';
 import type { BounceConfig } from './config.js';
 import { reportKeeper, type Unusable } from './kept-reports.js';
@@ -35,7 +36,10 @@ export type ReportOutcome =
   | 'not a recipient';
 
 interface ListenerOptions {
-  config: Pick<BounceConfig, 'BOUNCE_DOMAIN' | 'BOUNCE_MAX_BYTES' | 'BOUNCE_MAX_CONNECTIONS' | 'BOUNCE_MAX_CONNECTIONS_PER_IP'>;
+  config: Pick<
+    BounceConfig,
+    'BOUNCE_DOMAIN' | 'BOUNCE_MAX_BYTES' | 'BOUNCE_MAX_CONNECTIONS' | 'BOUNCE_MAX_CONNECTIONS_PER_IP' | 'BOUNCE_PROXY_FROM'
+  >;
   db: pg.Pool;
   log: LogSink;
   reports: Counter<'outcome'>;
@@ -121,6 +125,7 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: maxBytes,
     logger: false,
+    ...proxyOptions(config.BOUNCE_PROXY_FROM),
     ...connectionLimits({
       total: config.BOUNCE_MAX_CONNECTIONS,
       perIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,

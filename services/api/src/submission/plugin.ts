@@ -9,6 +9,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
+import { proxyOptions } from '../smtp-proxy.js';
 import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
 import { keyAuth } from './auth-guard.js';
@@ -75,6 +76,7 @@ export const submissionPlugin = fp(
       ...(tls ? { key: tls.key, cert: tls.cert, allowInsecureAuth: false } : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
       size: config.SUBMISSION_MAX_BYTES,
       logger: false,
+      ...proxyOptions(config.SUBMISSION_PROXY_FROM),
       ...connectionLimits({
         total: config.SUBMISSION_MAX_CONNECTIONS,
         perIp: config.SUBMISSION_MAX_CONNECTIONS_PER_IP,

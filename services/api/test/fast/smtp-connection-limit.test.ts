@@ -2,12 +2,15 @@
 
 import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
+import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMemoryBounceListener } from '../../../../test/helpers/memory-bounce-listener.js';
+import { swaks } from '../../../../test/helpers/smtp-clients.js';
 import { clientOf, connectionLimits, SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../../src/smtp-connection-limit.js';
 
 // Both SMTP listeners with their defaults (1,000 connections, 50 from one client). A client is
-// told why with a 421 and may come back once one of its own connections has closed.
+// told why with a 421 and may come back once one of its own connections has closed. Behind a load
+// balancer that sends a PROXY header, the client is the address the header names.
 
 t.test('a client is an IPv4 address or an IPv6 /64', async (t) => {
   t.equal(clientOf('203.0.113.7'), '203.0.113.7');
@@ -41,10 +44,11 @@ t.test('the share of one client, counted by session, given back on close', async
   t.same(refused, ['2001:db8:0:0::/64', '2001:db8:0:0::/64']);
 });
 
-/** Opens a connection from `localAddress` and resolves with its first reply line. */
-function open(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; greeting: string }> {
+/** Opens a connection from `localAddress`, writes `first` if given, and resolves with the first reply line. */
+function open(port: number, localAddress = '127.0.0.1', first?: string): Promise<{ socket: Socket; greeting: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', localAddress });
+    if (first) socket.write(first);
     let buffer = '';
     socket.setEncoding('utf8');
     socket.on('data', function read(chunk: string) {
@@ -116,4 +120,78 @@ t.test('SMTP submission, with its defaults', async (t) => {
   t.equal(config.SUBMISSION_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS);
   t.equal(config.SUBMISSION_MAX_CONNECTIONS_PER_IP, SMTP_MAX_CONNECTIONS_PER_IP);
   await limitsHold(t, app.submissionPort() as number);
+});
+
+/** Opens a connection from a load balancer at `localAddress` that names `client` in a PROXY header; resolves with the first reply. */
+function openVia(port: number, client: string, localAddress = '127.0.0.1') {
+  return open(port, localAddress, `PROXY TCP4 ${client} 127.0.0.1 40000 ${port}\r\n`);
+}
+
+/** Behind a load balancer, a client is the address its PROXY header names, and only a listed balancer may name one. */
+async function proxiedLimitsHold(t: Test, port: number) {
+  const held = await Promise.all(Array.from({ length: SMTP_MAX_CONNECTIONS_PER_IP }, () => openVia(port, '203.0.113.7')));
+  t.teardown(() => {
+    for (const c of held) c.socket.destroy();
+  });
+  t.ok(
+    held.every((c) => c.greeting.startsWith('220 ')),
+    `${SMTP_MAX_CONNECTIONS_PER_IP} connections of one client through the balancer are greeted`,
+  );
+  t.match((await openVia(port, '203.0.113.7')).greeting, /^421 4\.7\.0 /, 'one more of that client gets a 421');
+  const other = await openVia(port, '198.51.100.9');
+  t.match(other.greeting, /^220 /, "another client through the same balancer is greeted: the balancer's address is not a client");
+  other.socket.destroy();
+
+  // A listed balancer must send the header: a connection that starts with SMTP is closed.
+  const bare = await open(port, '127.0.0.1', 'EHLO client.example\r\n');
+  t.match(bare.greeting, /^\* BAD Invalid PROXY header/, 'the listed balancer without a header is refused');
+  bare.socket.destroy();
+  // Anyone else is a client of its own address: a header it sends is an unknown command, not an identity.
+  const direct = await open(port, '127.0.0.2');
+  t.match(direct.greeting, /^220 /, 'a direct connection is greeted before it says anything');
+  const claimed = await reply(direct.socket, 'PROXY TCP4 203.0.113.7 127.0.0.1 40000 25\r\n');
+  t.match(claimed, /^5\d\d /, 'and cannot claim another address');
+  direct.socket.destroy();
+}
+
+/** Writes `line` and resolves with the next reply line. */
+function reply(socket: Socket, line: string): Promise<string> {
+  return new Promise((resolve) => {
+    let buffer = '';
+    socket.on('data', function read(chunk: string) {
+      buffer += chunk;
+      if (!buffer.includes('\r\n')) return;
+      socket.off('data', read);
+      resolve(buffer.split('\r\n')[0] ?? '');
+    });
+    socket.write(line);
+  });
+}
+
+t.test('the bounce listener behind a load balancer that sends a PROXY header (BOUNCE_PROXY_FROM)', async (t) => {
+  const { port, config } = await startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: '127.0.0.1' });
+  t.same(config.BOUNCE_PROXY_FROM, ['127.0.0.1']);
+  await proxiedLimitsHold(t, port);
+});
+
+t.test('SMTP submission behind a load balancer that sends a PROXY header (SUBMISSION_PROXY_FROM)', async (t) => {
+  const { app, produced } = await buildMemoryApi(t, { SUBMISSION_PORT: '0', SUBMISSION_PROXY_FROM: '127.0.0.1, ::1' });
+  const port = app.submissionPort() as number;
+  await proxiedLimitsHold(t, port);
+
+  // swaks speaks the balancer's part (PROXY v1) and then submits an email, as any client does.
+  const sent = await swaks([
+    ...['--server', `127.0.0.1:${port}`, '--proxy-version', '1', '--proxy-family', 'TCP4'],
+    ...['--proxy-source', '192.0.2.10', '--proxy-source-port', '40001', '--proxy-dest', '127.0.0.1', '--proxy-dest-port', String(port)],
+    ...['--auth', 'PLAIN', '--auth-user', 'key', '--auth-password', KEY],
+    ...['--from', 'orders@example.com', '--to', 'customer@example.net', '--header', 'Subject: through the balancer'],
+  ]);
+  t.equal(sent.code, 0, 'accepted', { transcript: sent.transcript });
+  t.equal(produced.length, 1, 'one email on the topic');
+});
+
+t.test('a list of balancers that are not IP addresses is refused at boot, in one sentence', async (t) => {
+  await t.rejects(buildMemoryApi(t, { SUBMISSION_PROXY_FROM: 'lb.internal' }), /SUBMISSION_PROXY_FROM.*must be IP addresses/);
+  // Addresses, not networks: smtp-server compares each connection's address with each entry.
+  await t.rejects(startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: '10.0.0.0/8' }), /BOUNCE_PROXY_FROM.*must be IP addresses/);
 });
