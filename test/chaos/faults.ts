@@ -1,5 +1,7 @@
+import pg from 'pg';
 import type { StackControl } from '../../packages/stack/src/control-client.js';
 import type { System } from '../e2e/harness.js';
+import { stackEnv } from '../helpers/env.js';
 import type { ServiceProcess } from '../helpers/processes-mailer.js';
 import { sleep } from '../helpers/wait.js';
 import type { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -161,6 +163,36 @@ export function faults(f: FaultTargets): Fault[] {
         },
       }),
     ),
+    {
+      // A failover as managed Postgres does it (Aurora, Patroni, RDS Multi-AZ): for a while the
+      // address answers read-only (a replica not yet promoted), every write fails with 25006 on a
+      // connection that is otherwise fine, and sessions made meanwhile stay read-only until closed,
+      // as connections to a demoted node do. The run's own database: other files are not touched.
+      resource: 'postgres',
+      name: 'Postgres read-only (a failover onto a replica not yet promoted)',
+      run: async () => {
+        const window = between(random, 2_000, 15_000);
+        const admin = new pg.Client(stackEnv().databaseUrl);
+        await admin.connect();
+        try {
+          const { rows } = await admin.query<{ db: string }>('select current_database() as db');
+          const database = rows[0]!.db;
+          await admin.query(`alter database "${database}" set default_transaction_read_only = on`);
+          // A failover cuts every session; the pools reconnect, read-only.
+          const cut = await admin.query(
+            `select pg_terminate_backend(pid) from pg_stat_activity
+               where datname = $1 and pid <> pg_backend_pid() and application_name like 'postline-%'`,
+            [database],
+          );
+          await sleep(window);
+          // Made before the window, this session is still writable.
+          await admin.query(`alter database "${database}" reset default_transaction_read_only`);
+          return `for ${window} ms (${cut.rowCount} sessions cut)`;
+        } finally {
+          await admin.end();
+        }
+      },
+    },
     {
       resource: 'smtp',
       name: 'SMTP 421 at connect',
