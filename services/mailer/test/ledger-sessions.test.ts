@@ -11,16 +11,25 @@ const own = { skip: !process.env.STACK_CONTROL_URL && 'the stack is external' };
 const options = { url: stackEnv().databaseUrl, applicationName: 'test', maxConnections: 1, connectTimeoutMs: 5_000, queryTimeoutMs: 5_000 };
 const quiet = { warn: () => {} };
 
-/** What a new session runs with, raw and from each kind of pool, with the database's default set to `value` first. */
-async function sessionsUnder(t: Test, value: string | null) {
+/**
+ * A session on this file's database, made now (it keeps the defaults it started with), and the
+ * statement that changes the database's defaults; `setting` is reset at the end of `t`.
+ */
+async function ownDatabase(t: Test, setting: string) {
   const admin = new pg.Client({ connectionString: options.url });
   await admin.connect();
   const name = (await admin.query<{ db: string }>('select current_database() as db')).rows[0]!.db;
   const alter = `alter database "${name}"`;
   t.teardown(async () => {
-    await admin.query(`${alter} reset synchronous_commit`);
+    await admin.query(`${alter} reset ${setting}`);
     await admin.end();
   });
+  return { admin, alter };
+}
+
+/** What a new session runs with, raw and from each kind of pool, with the database's default set to `value` first. */
+async function sessionsUnder(t: Test, value: string | null) {
+  const { admin, alter } = await ownDatabase(t, 'synchronous_commit');
   await admin.query(value === null ? `${alter} reset synchronous_commit` : `${alter} set synchronous_commit = '${value}'`);
   const show = async (pool: pg.Pool) => {
     try {
@@ -54,14 +63,7 @@ t.test(
     // Aurora, Patroni: for a while the address answers read-only, and the sessions made then stay so.
     // A pool that kept one would fail every write on it long after the failover (the chaos run's
     // "Postgres read-only" fault does this to the whole system).
-    const admin = new pg.Client({ connectionString: options.url });
-    await admin.connect();
-    const name = (await admin.query<{ db: string }>('select current_database() as db')).rows[0]!.db;
-    const alter = `alter database "${name}"`;
-    t.teardown(async () => {
-      await admin.query(`${alter} reset default_transaction_read_only`);
-      await admin.end();
-    });
+    const { admin, alter } = await ownDatabase(t, 'default_transaction_read_only');
     const pool = createLedgerPool({ ...options, applicationName: 'postline-read-only-test', maxConnections: 2 }, quiet);
     t.teardown(() => pool.end());
     t.equal(await takeTurn(pool, 'read-only-test', 0), true, 'a write, before');
