@@ -3,18 +3,24 @@ import { ConfigError } from './config-error.js';
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
+/** `a, b,,c` → ['a', 'b', 'c']: a setting that lists values; spaces around them and empty items are dropped. */
+export function commaSeparated(s: string): string[] {
+  return s
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** A setting that lists values (commaSeparated), for the checks of each list to pipe into. */
+export const commaList = z.string().transform(commaSeparated);
+
 /** `host:port,host:port` → ['host:port', …]. */
-export const kafkaBrokers = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
-  .refine((list) => list.length > 0 && list.every((b) => HOST_PORT.test(b) && Number(b.split(':')[1]) <= 65535), {
+export const kafkaBrokers = commaList.refine(
+  (list) => list.length > 0 && list.every((b) => HOST_PORT.test(b) && Number(b.split(':')[1]) <= 65535),
+  {
     message: 'must be a comma-separated list of host:port (e.g. 127.0.0.1:9092,127.0.0.1:9093)',
-  });
+  },
+);
 
 export const postgresUrl = z.string().refine((s) => /^postgres(ql)?:\/\/.+/.test(s), {
   message: 'must be a postgres:// or postgresql:// URL',
@@ -87,14 +93,8 @@ export const bounceDomain = z
   .transform((d) => d.toLowerCase());
 
 /** `example.com, Example.org` → ['example.com', 'example.org']: the sender domains allowed to send. */
-export const senderDomains = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((d) => d.trim().toLowerCase())
-      .filter(Boolean),
-  )
+export const senderDomains = commaList
+  .transform((domains) => domains.map((d) => d.toLowerCase()))
   .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'must be domain names')).min(1));
 
 export const DEV_SENDER_DOMAINS = ['example.com', 'example.test', 'localhost'];

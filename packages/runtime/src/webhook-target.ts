@@ -2,6 +2,7 @@ import { promises as dns, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { commaList } from './config-fields.js';
 
 /**
  * Where a webhook may be delivered (SSRF). Only globally routable unicast addresses: never
@@ -81,15 +82,7 @@ export const webhookTargetFields = {
   /** Allow endpoints on loopback and private addresses (local work). Default: true in development and test only. */
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).optional(),
   /** DNS servers (ip or ip:port, comma-separated) for webhook hosts instead of the system resolver. */
-  WEBHOOK_DNS_SERVERS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  WEBHOOK_DNS_SERVERS: commaList.default([]),
 };
 
 /** The policy from those settings: private targets only where development defaults apply, unless said. */

@@ -15,14 +15,7 @@ import { z } from 'zod';
 import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from './smtp-connection-limit.js';
 import { proxyFrom } from './smtp-proxy.js';
 
-const apiKeys = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((k) => k.trim())
-      .filter(Boolean),
-  )
+const apiKeys = fields.commaList
   .pipe(
     z
       .array(

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { fields } from '@postline/runtime';
 import type { SMTPServerOptions } from 'smtp-server';
 import { z } from 'zod';
 
@@ -10,16 +11,9 @@ import { z } from 'zod';
  * balancer. Only connections from these addresses may carry a header (and must), so a client that
  * reaches the listener directly cannot claim another's address.
  */
-export const proxyFrom = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((a) => a.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().refine((a) => isIP(a) !== 0, 'must be IP addresses: the load balancers that send a PROXY header')));
+export const proxyFrom = fields.commaList
+  .pipe(z.array(z.string().refine((a) => isIP(a) !== 0, 'must be IP addresses: the load balancers that send a PROXY header')))
+  .default([]);
 
 /** smtp-server's own PROXY support, for the listed addresses only; nothing when none are listed. */
 export function proxyOptions(from: readonly string[]): Pick<SMTPServerOptions, 'useProxy'> {

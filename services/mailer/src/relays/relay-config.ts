@@ -1,4 +1,4 @@
-import { ConfigError } from '@postline/runtime';
+import { ConfigError, fields } from '@postline/runtime';
 
 /** One relay of SMTP_RELAYS. */
 export interface RelaySpec {
@@ -23,10 +23,7 @@ const refuse = (why: string) => new ConfigError(`Invalid configuration — SMTP_
  * take it only on failover; weights spread it. A password with a comma must be percent-encoded.
  */
 export function parseRelays(list: string): RelaySpec[] {
-  const entries = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = fields.commaSeparated(list);
   if (entries.length === 0) throw refuse('is empty');
   const relays = entries.map((entry, i) => {
     let url: URL;
