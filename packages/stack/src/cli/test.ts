@@ -2,17 +2,17 @@
 // `npm test`: starts the stack the tests need (unless KAFKA_BROKERS / DATABASE_URL / SMTP_URL are
 // given), runs every test with tap against it, stops the stack, and ends with the plain line
 // `N passed, N failed` that CI reads. The whole suite runs in phases (test-plan.ts). Extra arguments go to tap (e.g. `npm test -- services/api`).
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlServer } from '../control-server.js';
+import { runInLanes } from '../lanes.js';
 import { repoRoot } from '../paths.js';
 import { freePort } from '../ports.js';
-import { STACK_ENV_NAMES, startStack } from '../stack.js';
-import { FailedLines, summarise, type TapSummary } from '../tap-summary.js';
+import { STACK_ENV_NAMES, type Stack, startStack } from '../stack.js';
 import { planTests } from '../test-plan.js';
 import { progress, runMain } from './run-main.js';
+import { interruption, runTap, type TapRun } from './tap-run.js';
 
 /**
  * The test brokers compile with C1 only. A broker's C2 compiler threads were 44 % of its CPU over
@@ -26,49 +26,51 @@ runMain(async () => {
   const args = process.argv.slice(2);
   // Named files or options run as given; the whole suite runs in phases (see test-plan.ts).
   const plan = args.length > 0 ? null : planTests(repoRoot);
-  // POSTLINE_TEST_JOBS (default 2): shared files at once, for measuring; POSTLINE_TEST_PHASE:
-  // one phase only (shared, exclusive, or standalone, which is `npm run test:fast` and starts no stack).
+  // POSTLINE_TEST_JOBS (default 2): shared files at once; POSTLINE_TEST_LANES (default 2): stacks
+  // the exclusive files run on; POSTLINE_TEST_PHASE: one phase only (shared, exclusive, or
+  // standalone, which is `npm run test:fast` and starts no stack). The first two are for measuring.
   const jobs = process.env.POSTLINE_TEST_JOBS ?? '2';
   const phase = process.env.POSTLINE_TEST_PHASE;
   if (plan && phase === 'standalone') {
     return report([await runTap(['--jobs', jobs, ...plan.standalone], withoutStack(process.env))]);
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'postline-test-'));
-  // mkdtemp makes it 0700; as root, Postgres runs as `postgres` and must be able to enter it.
-  chmodSync(dataDir, 0o755);
-  const stack = await startStack({
-    dataDir,
-    postgresPort: await freePort(),
-    inboxSmtpPort: await freePort(),
-    inboxWebPort: await freePort(),
-    progress,
-    kafkaJvmFlags: TEST_BROKER_JVM_FLAGS,
-    kafkaSecureListener: true,
-    postgresTls: true,
-  });
-  const control = await startControlServer(stack);
-  const env = {
-    ...testEnv(process.env),
-    ...stack.env,
-    STACK_CONTROL_URL: control.url,
-  };
-  const runs: TapRun[] = [];
+  const laneCount = plan && phase !== 'shared' && plan.exclusive.length > 1 ? Number(process.env.POSTLINE_TEST_LANES ?? 2) : 1;
+  // Every stack starts at once, before any test: the later lanes' stacks idle through the shared phase.
+  const stacks: TestStack[] = [];
   try {
-    if (!plan) runs.push(await runTap(args, env));
+    const starting = KAFKA_PORTS.slice(0, laneCount).map((port) => startTestStack(port));
+    const started = await Promise.allSettled(starting);
+    for (const s of started) if (s.status === 'fulfilled') stacks.push(s.value);
+    const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [main] = stacks as [TestStack];
+    const runs: TapRun[] = [];
+    if (!plan) runs.push(await runTap(args, main.env));
     else {
       progress(
-        `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack one at a time, beside ${plan.standalone.length} that need no stack`,
+        `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack one at a time on each of ${stacks.length} stacks, beside ${plan.standalone.length} that need no stack`,
       );
-      if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], env));
+      if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], main.env));
       // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
-      if (!interrupted && phase !== 'shared') {
-        // The exclusive files mostly wait on production timings with one core idle; the
-        // standalone ones use it, at a lower priority so the fault tests' services keep theirs
-        // (measured beside them at normal priority: the exclusive phase 809 s → 852–880 s).
-        // Their output is held and printed after, so the log reads whole.
+      if (!interruption.seen && phase !== 'shared') {
+        // The exclusive files mostly wait on production timings, so two stacks run them side by
+        // side, each file alone on its stack. The standalone files use the CPU they leave, at a
+        // lower priority so the fault tests' services keep theirs (measured beside one lane at
+        // normal priority: that phase 809 s → 852–880 s). Every file's output is held and printed
+        // whole when it ends, so the log reads whole.
         const standalone =
-          phase === 'exclusive' ? null : runTap(['--jobs', '1', ...plan.standalone], withoutStack(env), { echo: false, nice: true });
-        runs.push(await runTap(['--jobs', '1', ...plan.exclusive], env));
+          phase === 'exclusive' ? null : runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false, nice: true });
+        const exclusive = await runInLanes(
+          stacks,
+          plan.exclusive,
+          async (stack, file) => {
+            const run = await runTap(['--jobs', '1', file], stack.env, { echo: false });
+            process.stdout.write(run.held ?? '');
+            return run;
+          },
+          () => interruption.seen,
+        );
+        runs.push(...exclusive);
         if (standalone) {
           const run = await standalone;
           process.stdout.write(run.held ?? '');
@@ -76,13 +78,56 @@ runMain(async () => {
         }
       }
     }
+    return report(runs);
   } finally {
-    await control.close();
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await Promise.allSettled(stacks.map((s) => s.stop()));
   }
-  return report(runs);
 });
+
+/**
+ * The first Kafka port of each lane's stack. The first is the default the README names; the
+ * second keeps clear of it, of its SASL_SSL and mTLS listeners (+500, +600), and of the 9192
+ * that cli-start's own `npm start` takes.
+ */
+const KAFKA_PORTS = [9092, 9292];
+
+interface TestStack {
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+async function startTestStack(kafkaPort: number): Promise<TestStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'postline-test-'));
+  // mkdtemp makes it 0700; as root, Postgres runs as `postgres` and must be able to enter it.
+  chmodSync(dataDir, 0o755);
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      dataDir,
+      kafkaPort,
+      postgresPort: await freePort(),
+      inboxSmtpPort: await freePort(),
+      inboxWebPort: await freePort(),
+      progress,
+      kafkaJvmFlags: TEST_BROKER_JVM_FLAGS,
+      kafkaSecureListener: true,
+      postgresTls: true,
+    });
+  } catch (error) {
+    removeData();
+    throw error;
+  }
+  const control = await startControlServer(stack);
+  return {
+    env: { ...testEnv(process.env), ...stack.env, STACK_CONTROL_URL: control.url },
+    stop: async () => {
+      await control.close();
+      await stack.stop();
+      removeData();
+    },
+  };
+}
 
 /** Names what failed, then prints the plain `N passed, N failed` line CI reads; the exit code. */
 function report(runs: TapRun[]): number {
@@ -117,53 +162,4 @@ function withoutStack(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = testEnv(base);
   for (const key of [...STACK_ENV_NAMES, 'STACK_CONTROL_URL']) delete env[key];
   return env;
-}
-
-let interrupted = false;
-
-interface TapRun {
-  code: number;
-  summary: TapSummary | null;
-  /** Its `not ok` lines (FailedLines). */
-  failed: string[];
-  held?: string;
-}
-
-/**
- * Runs tap; its output goes to stdout as it comes, or is handed back whole in `held` (`echo`
- * false). `nice`: tap and the test processes it starts run at a lower CPU priority (nice 10).
- */
-async function runTap(args: string[], env: NodeJS.ProcessEnv, { echo = true, nice = false } = {}): Promise<TapRun> {
-  const command = [process.execPath, join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...args];
-  // Through nice(1), so tap has its priority before it starts any test process.
-  const [file, ...rest] = nice ? ['nice', '-n', '10', ...command] : command;
-  const tap = spawn(file as string, rest, {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let tail = '';
-  const held: string[] = [];
-  const failed = new FailedLines();
-  tap.stdout.setEncoding('utf8');
-  tap.stdout.on('data', (chunk: string) => {
-    if (echo) process.stdout.write(chunk);
-    else held.push(chunk);
-    failed.push(chunk);
-    tail = (tail + chunk).slice(-8192);
-  });
-  // Ctrl-C reaches tap directly (same process group); we only note it, wait, and clean up.
-  const onSigint = () => {
-    interrupted = true;
-  };
-  const forward = () => {
-    interrupted = true;
-    tap.kill('SIGTERM');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', forward);
-  const code = await new Promise<number>((resolve) => tap.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', forward);
-  return { code, summary: summarise(tail), failed: failed.lines(), ...(echo ? {} : { held: held.join('') }) };
 }
