@@ -22,6 +22,13 @@ import { interruption, runTap, type TapRun } from './tap-run.js';
  */
 const TEST_BROKER_JVM_FLAGS = ['-XX:TieredStopAtLevel=1'];
 
+/**
+ * The first Kafka port of each lane's stack. The first is the default the README names; the
+ * second keeps clear of it, of its SASL_SSL and mTLS listeners (+500, +600), and of the 9192
+ * that cli-start's own `npm start` takes.
+ */
+const KAFKA_PORTS = [9092, 9292];
+
 runMain(async () => {
   const args = process.argv.slice(2);
   // Named files or options run as given; the whole suite runs in phases (see test-plan.ts).
@@ -83,13 +90,6 @@ runMain(async () => {
     await Promise.allSettled(stacks.map((s) => s.stop()));
   }
 });
-
-/**
- * The first Kafka port of each lane's stack. The first is the default the README names; the
- * second keeps clear of it, of its SASL_SSL and mTLS listeners (+500, +600), and of the 9192
- * that cli-start's own `npm start` takes.
- */
-const KAFKA_PORTS = [9092, 9292];
 
 interface TestStack {
   env: NodeJS.ProcessEnv;
