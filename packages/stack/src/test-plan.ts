@@ -5,16 +5,17 @@ import { join, relative } from 'node:path';
  * How `npm test` splits the suite so it fits CI's 30 minutes on 2 cores. Most of the e2e time
  * is waiting on production timings (session timeouts, retry delays), not CPU, so files that
  * only use the shared stack run two at a time. A file that stops brokers or Postgres through
- * the stack control (or starts a second stack) would break any file running beside it, so
- * those run alone, one after another. Files that need no stack at all (the
- * infrastructure-free tier, `npm run test:fast`) run beside those, on the core they leave idle.
+ * the stack control (or starts another stack) would break any file running beside it on its
+ * stack, so each runs alone on one, on two stacks side by side (cli/test.ts). Files that need no
+ * stack at all (the infrastructure-free tier, `npm run test:fast`) run beside those, on the CPU
+ * they leave idle.
  */
 export interface TestPlan {
   /** Run with --jobs 2. */
   shared: string[];
-  /** Run with --jobs 1, after the shared ones. */
+  /** Run after the shared ones, each alone on one of the stacks (lanes.ts). */
   exclusive: string[];
-  /** Run with --jobs 1 beside the exclusive ones, with no stack in their environment. */
+  /** Run beside the exclusive ones, at a lower priority, with no stack in their environment. */
   standalone: string[];
 }
 

@@ -13,7 +13,7 @@ async function runInfra(env: NodeJS.ProcessEnv): Promise<{ code: number | null; 
     ...process.env,
     // Brokers 9292–9294, controllers 19292–19294: neither in the OS's ephemeral range (32768–60999),
     // where 29192 put the controllers (39192 was once taken by an outgoing connection: EADDRINUSE),
-    // nor in freePort's 20000–28999, nor another file's fixed ports (9092, 9192).
+    // nor in freePort's 20000–28999, nor another file's fixed ports (9092, 9192), nor npm test's second stack's (9392).
     STACK_KAFKA_PORT: '9292',
     STACK_POSTGRES_PORT: String(await freePort()),
     STACK_INBOX_SMTP_PORT: String(await freePort()),
