@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MIGRATIONS } from '@postline/ledger';
+import pg from 'pg';
 import t from 'tap';
 import { KAFKAJS_PATCH_MARKER } from '../../packages/runtime/src/kafkajs-patch.js';
 import {
@@ -14,7 +16,7 @@ import {
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { freePort } from '../../packages/stack/src/ports.js';
 import { AUTH, apiEnv } from '../helpers/api.js';
-import { answers } from '../helpers/env.js';
+import { answers, stackEnv, uniqueName } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -23,6 +25,9 @@ const patches = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkaj
   ENCODER_PATCH_MARKER: string;
   RECORD_BATCH_PATCH_MARKER: string;
 };
+
+/** The migrations' command in every image (deploy/k8s/migrate-job.yaml). */
+const MIGRATE_ENTRY = 'packages/ledger/dist/migrate-main.js';
 
 /** Each image's NODE_OPTIONS and CMD (`FROM runtime AS <service>` … `ENV NODE_OPTIONS="…"`, `CMD [...]`). */
 function images(): Record<string, { nodeOptions?: string; cmd?: string[] }> {
@@ -70,6 +75,7 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
       for (const name of ['smtp-server', 'mailparser']) t.ok(modules.includes(name), `api: ${name} (SMTP submission) in the image`);
     t.notOk(existsSync(join(out, svc, 'packages/stack')), `${svc}: no local stack`);
     t.ok(existsSync(join(out, svc, `services/${svc}/dist/server.js`)), `${svc}: its entry point`);
+    t.ok(existsSync(join(out, svc, MIGRATE_ENTRY)), `${svc}: the ledger migrations' entry point`);
     const sendMessages = readFileSync(join(out, svc, 'node_modules/kafkajs/src/producer/sendMessages.js'), 'utf8');
     t.match(sendMessages, KAFKAJS_PATCH_MARKER, `${svc}: its kafkajs is patched (the install skipped postinstall)`);
     const crc = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/index.js'), 'utf8');
@@ -81,6 +87,32 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     t.match(batch, patches.RECORD_BATCH_PATCH_MARKER, `${svc}: its kafkajs encodes a record batch without joining it`);
   }
   t.ok(existsSync(join(out, 'api/services/api/dist/bounce-server.js')), "api: the bounce listener's entry point (its other role)");
+
+  await t.test("the migrations Job's command, from the artifact alone, on an empty schema, as the owner", async (t) => {
+    const url = new URL(stackEnv().databaseUrl);
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    const schema = uniqueName('migrate_job').replaceAll('-', '_');
+    await admin.query(`create schema ${schema}`);
+    t.teardown(async () => {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    });
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const migrateJob = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [MIGRATE_ENTRY], { cwd: join(out, 'mailer'), env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const first = migrateJob({ DATABASE_URL: url.toString() });
+    t.equal(first.status, 0, first.stderr);
+    const versions = MIGRATIONS.map((m) => m.version);
+    t.same(JSON.parse(first.stdout), { applied: versions, version: versions.at(-1) });
+    const tables = await admin.query(`select 1 from pg_tables where schemaname = $1 and tablename = 'emails'`, [schema]);
+    t.equal(tables.rowCount, 1, 'the ledger is in the schema it was given');
+    const again = migrateJob({ DATABASE_URL: url.toString() });
+    t.same(JSON.parse(again.stdout), { applied: [], version: versions.at(-1) }, "the next release's Job applies only what is new");
+    const unset = migrateJob({});
+    t.equal(unset.status, 1);
+    t.match(unset.stderr.trim(), /^Invalid configuration — DATABASE_URL[^\n]*$/, 'no URL: one sentence');
+  });
 
   const sink = await new SmtpSink().start();
   t.teardown(() => sink.stop());

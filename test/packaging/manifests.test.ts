@@ -1,5 +1,5 @@
 // test-plan: standalone
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import ts from 'typescript';
@@ -24,6 +24,7 @@ const MODELS: Record<string, { module: string; type: string }> = {
     type: 'IHorizontalPodAutoscaler',
   },
   'keda.sh/v1alpha1/ScaledObject': { module: '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject', type: 'IScaledObject' },
+  'batch/v1/Job': { module: 'kubernetes-models/batch/v1/Job', type: 'IJob' },
 };
 
 const dir = join(repoRoot, 'deploy/k8s');
@@ -85,11 +86,13 @@ t.test('every manifest is a known kind and valid against its published schema', 
     'autoscaling/v2/HorizontalPodAutoscaler',
     'keda.sh/v1alpha1/ScaledObject',
     'v1/Secret',
+    'batch/v1/Job',
   ]) {
     t.ok(kinds.includes(needed), `has a ${needed}`);
   }
   for (const { file, doc } of manifests) {
-    await t.resolves(runtimeValidate(doc), `${file}: ${doc.kind} ${(doc.metadata as { name: string }).name} validates`);
+    const { name, generateName } = doc.metadata as { name?: string; generateName?: string };
+    await t.resolves(runtimeValidate(doc), `${file}: ${doc.kind} ${name ?? generateName} validates`);
   }
   t.same(typeCheck(manifests.map((m) => m.doc)), [], 'no unknown or misplaced keys');
 });
@@ -115,17 +118,28 @@ t.test('the checks fail on a typo, a misplaced key and a wrong type', async (t) 
 t.test('operational rules: grace periods beyond the drain deadline, mailers bounded by partitions', async (t) => {
   const manifests = loadManifests().map((m) => m.doc) as Record<string, any>[];
   const config = manifests.find((d) => d.kind === 'ConfigMap')!.data;
+  const servedDeployments: string[] = [];
   for (const d of manifests.filter((m) => m.kind === 'Deployment')) {
     const pod = d.spec.template.spec;
     const env = Object.fromEntries((pod.containers[0].env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
     const drainMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 30_000);
+    // The grace period counts from the start of the preStop hook, not from the signal.
+    const preStopMs = (pod.containers[0].lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
     t.ok(
-      pod.terminationGracePeriodSeconds * 1000 > drainMs,
-      `${d.metadata.name}: grace ${pod.terminationGracePeriodSeconds} s > drain ${drainMs / 1000} s`,
+      pod.terminationGracePeriodSeconds * 1000 > preStopMs + drainMs,
+      `${d.metadata.name}: grace ${pod.terminationGracePeriodSeconds} s > preStop ${preStopMs / 1000} s + drain ${drainMs / 1000} s`,
     );
+    // Behind a Service, a pod is still sent new connections for a while after it is told to stop.
+    const labels = d.spec.template.metadata.labels as Record<string, string>;
+    const served = manifests.some(
+      (m) => m.kind === 'Service' && Object.entries(m.spec.selector as Record<string, string>).every(([k, v]) => labels[k] === v),
+    );
+    if (served) servedDeployments.push(d.metadata.name);
+    if (served) t.ok(preStopMs >= 5_000, `${d.metadata.name}: behind a Service, it keeps serving 5 s after it is told to stop`);
     t.ok(pod.containers[0].readinessProbe && pod.containers[0].livenessProbe, `${d.metadata.name}: probes`);
     t.ok(pod.containers[0].resources.requests && pod.containers[0].resources.limits, `${d.metadata.name}: requests and limits`);
   }
+  t.same(servedDeployments.sort(), ['postline-api', 'postline-bounces'], 'the Deployments behind a Service');
   const scaled = manifests.find((d) => d.kind === 'ScaledObject')!;
   t.equal(scaled.spec.maxReplicaCount, Number(config.EMAILS_PARTITIONS), 'max mailers = partitions');
   t.ok(
@@ -140,4 +154,25 @@ t.test('operational rules: grace periods beyond the drain deadline, mailers boun
   for (const service of manifests.filter((d) => d.kind === 'Service' && ['LoadBalancer', 'NodePort'].includes(d.spec.type))) {
     t.equal(service.spec.externalTrafficPolicy, 'Local', `${service.metadata.name}: the senders' own addresses are kept`);
   }
+});
+
+t.test("the migrations Job: the release's image, the ledger's entry point, the owner's URL seen by no service", async (t) => {
+  const manifests = loadManifests().map((m) => m.doc) as Record<string, any>[];
+  const job = manifests.find((d) => d.kind === 'Job')!;
+  const [container] = job.spec.template.spec.containers;
+  const deployments = manifests.filter((d) => d.kind === 'Deployment');
+  const release = (image: string) => image.split(':')[1];
+  for (const d of deployments)
+    t.equal(release(container.image), release(d.spec.template.spec.containers[0].image), `the ${d.metadata.name} release`);
+  t.same(container.command, ['node', 'packages/ledger/dist/migrate-main.js']);
+  t.ok(
+    existsSync(join(repoRoot, 'packages/ledger/src/migrate-main.ts')),
+    'its entry point is built into every image (artifact.test.ts runs it)',
+  );
+  t.same(container.env, [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'postline-migrate', key: 'DATABASE_URL' } } }]);
+  for (const d of deployments)
+    t.notMatch(JSON.stringify(d.spec.template.spec), 'postline-migrate', `${d.metadata.name} does not see the owner's URL`);
+  // Created per release with generateName: `kubectl apply -k` would try to change a finished Job.
+  t.ok(job.metadata.generateName && !job.metadata.name);
+  t.notMatch(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'), 'migrate-job', 'not applied with the services');
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { MIGRATIONS, migrate } from '@postline/ledger';
+import { migrateDatabase } from '@postline/ledger';
 import { createKafka, createLogger } from '@postline/runtime';
 import { Command, Option } from 'commander';
 import pg from 'pg';
@@ -137,13 +137,7 @@ program
   .action(
     run(async (config, out) => {
       if (!config.DATABASE_URL) throw new Error("DATABASE_URL is needed: the ledger to migrate, as its tables' owner");
-      const db = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1 });
-      try {
-        const applied = await migrate(db, { info: () => {} });
-        out.result({ applied, version: MIGRATIONS.at(-1)?.version });
-      } finally {
-        await db.end();
-      }
+      out.result(await migrateDatabase(config.DATABASE_URL));
     }),
   );
 

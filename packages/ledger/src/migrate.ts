@@ -1,5 +1,5 @@
 import { ConfigError } from '@postline/runtime';
-import type pg from 'pg';
+import pg from 'pg';
 import type { LogFn } from 'pino';
 import { missingGrants } from './ledger-grants.js';
 import { MIGRATIONS } from './migrations.js';
@@ -54,6 +54,20 @@ export async function migrate(pool: pg.Pool, log: { info: LogFn }): Promise<numb
   return applied;
 }
 
+/**
+ * `postline migrate` and the images' `node packages/ledger/dist/migrate-main.js`: the ledger at
+ * `url` brought to this release's schema on one connection of its own (run as the tables' owner).
+ */
+export async function migrateDatabase(url: string): Promise<{ applied: number[]; version: number | undefined }> {
+  const db = new pg.Pool({ connectionString: url, max: 1, application_name: 'postline-migrate' });
+  try {
+    const applied = await migrate(db, { info: () => {} });
+    return { applied, version: MIGRATIONS.at(-1)?.version };
+  } finally {
+    await db.end();
+  }
+}
+
 async function assertGrants(db: Queryable): Promise<void> {
   const missing = await missingGrants(db);
   if (missing.length === 0) return;
@@ -76,6 +90,6 @@ async function pendingMigrations(db: Queryable): Promise<typeof MIGRATIONS> {
 function refusal(error: unknown, pending: number): ConfigError | null {
   if (!isPrivilegeError(error)) return null;
   return new ConfigError(
-    `the ledger needs ${pending} migration${pending === 1 ? '' : 's'} and DATABASE_URL's user may not apply them (Postgres: ${(error as Error).message}): run \`postline migrate\` once with the DATABASE_URL of the schema's owner (a deploy step), or let this user create tables in the schema`,
+    `the ledger needs ${pending} migration${pending === 1 ? '' : 's'} and DATABASE_URL's user may not apply them (Postgres: ${(error as Error).message}): run \`postline migrate\` (in an image: \`node packages/ledger/dist/migrate-main.js\`) once with the DATABASE_URL of the schema's owner (a deploy step), or let this user create tables in the schema`,
   );
 }

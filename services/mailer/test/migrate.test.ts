@@ -81,7 +81,7 @@ t.test('a user of least privilege: refused at once with what to run, then at hom
   t.match((refused as Error).message, `the ledger needs ${MIGRATIONS.length} migrations and DATABASE_URL's user may not apply them`);
   t.match(
     (refused as Error).message,
-    /permission denied for schema .*run `postline migrate` once with the DATABASE_URL of the schema's owner/,
+    /permission denied for schema .*run `postline migrate` \(in an image: `node packages\/ledger\/dist\/migrate-main\.js`\) once with the DATABASE_URL of the schema's owner/,
   );
   t.equal((await admin.query(`select to_regclass('${name}.emails') as t`)).rows[0].t, null, 'nothing was created');
 
