@@ -84,12 +84,7 @@ t.test(
       const exit = await Promise.race([service.exited, within(60_000)]);
       t.same(exit, { code: 1, signal: null }, `${name}: exits 1`, { output: service.output().slice(-1_500) });
       t.equal(service.messages()['could not start: a setting must change'], 1, `${name}: one fatal line`);
-      const fatal =
-        service
-          .output()
-          .split('\n')
-          .find((line) => line.includes('could not start')) ?? '';
-      for (const setting of settings) t.match(JSON.parse(fatal || '{}').problem, setting, `${name}: says "${setting}"`);
+      for (const setting of settings) t.match(service.fatalProblem(), setting, `${name}: says "${setting}"`);
       t.notOk(service.messages()['boot step failed; retrying'], `${name}: not retried`);
     }
     const left = new Set(await admin.listTopics());

@@ -87,12 +87,9 @@ t.test(
     for (const [name, service] of services) {
       const exit = await Promise.race([service.exited, within(60_000)]);
       t.same(exit, { code: 1, signal: null }, `${name}: exits 1`, { output: service.output().slice(-1_500) });
-      const fatal = service
-        .output()
-        .split('\n')
-        .find((line) => line.includes('could not start: a setting must change'));
+      t.equal(service.messages()['could not start: a setting must change'], 1, `${name}: one fatal line`);
       t.match(
-        JSON.parse(fatal ?? '{}').problem,
+        service.fatalProblem(),
         /the ledger needs \d+ migrations? and DATABASE_URL's user may not apply them .*postline migrate/,
         `${name}: names the fix`,
       );

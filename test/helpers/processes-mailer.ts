@@ -19,10 +19,20 @@ export interface ServiceProcess {
    * of output() is often all one message (a retry loop's), and a diagnosis needs what came first.
    */
   samples(): Record<string, string[]>;
+  /** The `problem` of the first `could not start…` line (a refusal at boot names its fix there), if any. */
+  fatalProblem(): string | undefined;
 }
 
 /** Lines kept of each warning message, from its start and from its end (samples()). */
 const SAMPLES = 3;
+
+const problemOf = (line: string): string => {
+  try {
+    return String(JSON.parse(line).problem ?? '');
+  } catch {
+    return line;
+  }
+};
 
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
 export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: Record<string, string>): ServiceProcess {
@@ -37,6 +47,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   const messages: Record<string, number> = {};
   const errors: Record<string, number> = {};
   const firsts: Record<string, string[]> = {};
+  let fatalProblem: string | undefined;
   const lasts: Record<string, string[]> = {};
   const keep = (msg: string, line: string) => {
     const first = firsts[msg] ?? [];
@@ -51,6 +62,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
     for (const line of lines) {
       const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? '?';
       messages[msg] = (messages[msg] ?? 0) + 1;
+      if (msg.startsWith('could not start') && fatalProblem === undefined) fatalProblem = problemOf(line);
       if (!/"level":(40|50|60)/.test(line)) continue;
       warnings[msg] = (warnings[msg] ?? 0) + 1;
       if (!/"level":40/.test(line)) errors[msg] = (errors[msg] ?? 0) + 1;
@@ -76,5 +88,6 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
     messages: () => ({ ...messages }),
     errors: () => ({ ...errors }),
     samples,
+    fatalProblem: () => fatalProblem,
   };
 }
