@@ -64,11 +64,12 @@ runMain(async () => {
         // The exclusive files mostly wait on production timings, so two stacks run them side by
         // side, each file alone on its stack. The standalone files use the CPU they leave, at a
         // lower priority so the fault tests' services keep theirs (measured beside one lane at
-        // normal priority: that phase 809 s → 852–880 s), `jobs` at a time: one at a time they
-        // took 550 s beside two lanes' 440 s with the machine a quarter idle, since several of
-        // them wait out timeouts. Every file's output is held and printed whole when it ends.
+        // normal priority: that phase 809 s → 852–880 s), one at a time: two at a time took as
+        // long (567 against 550 s) with the machine saturated, and the lanes' fault tests slowed
+        // (broker-faults 168 → 228 s; an API took over 5 s to listen). Every file's output is held
+        // and printed whole when it ends, so the log reads whole.
         const standalone =
-          phase === 'exclusive' ? null : runTap(['--jobs', jobs, ...plan.standalone], withoutStack(main.env), { echo: false, nice: true });
+          phase === 'exclusive' ? null : runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false, nice: true });
         const exclusive = await runInLanes(
           stacks,
           plan.exclusive,
