@@ -42,6 +42,13 @@ export const port = wholeNumber()
 export const positiveInt = wholeNumber().positive({ error: 'must be 1 or more' });
 
 /**
+ * DATABASE_POOL_SIZE: the most Postgres connections a service's ledger pool opens; with the
+ * replica counts, what the services may hold of Postgres' `max_connections` (README, "How many
+ * connections"). Two at least: one statement may wait on Kafka inside a transaction.
+ */
+export const databasePoolSize = (connections: number) => wholeNumber().min(2, { error: 'must be 2 or more' }).default(connections);
+
+/**
  * COMMIT_INTERVAL_MS of the consumers: offsets committed at most this often (and all of them at
  * shutdown and at a rebalance); 0 commits after every fetched batch (offset-commits.ts).
  */

@@ -37,6 +37,8 @@ const schema = z.object({
   LOG_LEVEL: fields.logLevel,
   ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
+  /** Lookups, reservations and what a client saves; the rows after the ack have 2 of their own (plugins/ledger.ts). */
+  DATABASE_POOL_SIZE: fields.databasePoolSize(10),
   API_KEYS: apiKeys.optional(),
   SENDER_DOMAINS: fields.senderDomains.optional(),
   ...fields.topicFields,

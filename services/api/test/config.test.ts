@@ -66,3 +66,19 @@ t.test('BODY_BYTES_IN_FLIGHT: at least the largest body allowed, or the largest 
   t.throws(() => loadConfig({ ...off, BODY_BYTES_IN_FLIGHT: String(4 * 1024 * 1024 - 1) }), /4194304/, 'BODY_LIMIT_BYTES counts');
   t.equal(loadConfig({ ...off, BODY_BYTES_IN_FLIGHT: String(4 * 1024 * 1024) }).BODY_BYTES_IN_FLIGHT, 4 * 1024 * 1024);
 });
+
+t.test('DATABASE_POOL_SIZE: the connections each service may hold of Postgres (README, "How many connections")', async (t) => {
+  const dev = { ...base, NODE_ENV: 'development' };
+  t.equal(loadConfig(dev).DATABASE_POOL_SIZE, 10);
+  t.equal(loadConfig({ ...dev, DATABASE_POOL_SIZE: '4' }).DATABASE_POOL_SIZE, 4);
+  t.throws(() => loadConfig({ ...dev, DATABASE_POOL_SIZE: '1' }), /DATABASE_POOL_SIZE: must be 2 or more/);
+  t.throws(() => loadConfig({ ...dev, DATABASE_POOL_SIZE: 'many' }), /DATABASE_POOL_SIZE: must be a whole number/);
+  const { loadConfig: mailer } = await import('../../mailer/src/config.js');
+  const mailerBase = { ...base, NODE_ENV: 'development', SMTP_URL: 'smtp://127.0.0.1:1' };
+  t.equal(mailer(mailerBase).DATABASE_POOL_SIZE, 10, 'the mailer: 10, whatever PARTITION_CONCURRENCY × SENDS_PER_PARTITION');
+  t.equal(mailer({ ...mailerBase, PARTITION_CONCURRENCY: '12', SENDS_PER_PARTITION: '8' }).DATABASE_POOL_SIZE, 10);
+  const { loadConfig: webhooks } = await import('../../webhooks/src/config.js');
+  t.equal(webhooks({ ...base, NODE_ENV: 'development' }).DATABASE_POOL_SIZE, 10);
+  const { loadConfig: bounces } = await import('../src/bounces/config.js');
+  t.equal(bounces({ DATABASE_URL: base.DATABASE_URL, NODE_ENV: 'development' }).DATABASE_POOL_SIZE, 5);
+});

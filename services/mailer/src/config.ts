@@ -14,6 +14,12 @@ const schema = z.object({
   LOG_LEVEL: fields.logLevel,
   ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
+  /**
+   * Claims and outcomes of all sends in flight go one statement at a time each (ledger-batches.ts):
+   * under load a mailer held 4 (sampled); the rest is for the outbox relay, the releaser, the
+   * purge, and a failed statement's emails retried one by one.
+   */
+  DATABASE_POOL_SIZE: fields.databasePoolSize(10),
   /** The one relay; or SMTP_RELAYS for several. */
   SMTP_URL: fields.smtpUrl.optional(),
   /** Relays in priority order: `smtp://…?name=main&weight=1&maxRate=14, smtp://…?name=spare` (see relays/relay-config.ts). */

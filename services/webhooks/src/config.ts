@@ -15,6 +15,7 @@ const schema = z.object({
   LOG_LEVEL: fields.logLevel,
   ...kafkaConnectionFields,
   DATABASE_URL: fields.postgresUrl,
+  DATABASE_POOL_SIZE: fields.databasePoolSize(10),
   EVENTS_TOPIC: fields.topicFields.EVENTS_TOPIC,
   EVENTS_PARTITIONS: fields.topicFields.EVENTS_PARTITIONS,
   /** Not CONSUMER_GROUP: that is the mailers' group, and config shared with them (compose, k8s) must never put the dispatcher in it. */

@@ -18,7 +18,7 @@ export const bounceApp = fp(async (app: FastifyInstance, { config }: { config: B
     {
       url: config.DATABASE_URL,
       applicationName: 'postline-bounces',
-      maxConnections: 5,
+      maxConnections: config.DATABASE_POOL_SIZE,
       connectTimeoutMs: config.LEDGER_TIMEOUT_MS,
       queryTimeoutMs: config.LEDGER_TIMEOUT_MS,
     },

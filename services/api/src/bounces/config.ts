@@ -7,6 +7,7 @@ const schema = z.object({
   NODE_ENV: fields.nodeEnv,
   LOG_LEVEL: fields.logLevel,
   DATABASE_URL: fields.postgresUrl,
+  DATABASE_POOL_SIZE: fields.databasePoolSize(5),
   /** The domain of every message's VERP Return-Path (bounces+<id>@…): its MX points at this listener. */
   BOUNCE_DOMAIN: fields.bounceDomain.optional(),
   BOUNCE_SMTP_PORT: fields.port.default(2525),

@@ -29,7 +29,7 @@ declare module 'fastify' {
 export const ledgerPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
     const options = { url: config.DATABASE_URL, connectTimeoutMs: config.LEDGER_TIMEOUT_MS, queryTimeoutMs: config.LEDGER_TIMEOUT_MS };
-    const pool = createLedgerPool({ ...options, applicationName: 'postline-api', maxConnections: 10 }, app.log);
+    const pool = createLedgerPool({ ...options, applicationName: 'postline-api', maxConnections: config.DATABASE_POOL_SIZE }, app.log);
     // The rows written after Kafka's ack commit without waiting for the WAL flush. They are best
     // effort by design: the email is safe in Kafka, and a mailer's claim writes its row and its
     // `queued` event when they are missing, so a crash of Postgres costs at most a status lookup

@@ -25,7 +25,7 @@ export const ledgerPlugin = fp(
       {
         url: config.DATABASE_URL,
         applicationName: 'postline-mailer',
-        maxConnections: config.PARTITION_CONCURRENCY * config.SENDS_PER_PARTITION + 2,
+        maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutMs: 5_000,
         queryTimeoutMs: 10_000,
       },

@@ -18,7 +18,7 @@ export const ledgerPlugin = fp(
       {
         url: config.DATABASE_URL,
         applicationName: 'postline-webhooks',
-        maxConnections: 10,
+        maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutMs: 5_000,
         queryTimeoutMs: 10_000,
       },
