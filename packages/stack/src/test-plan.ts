@@ -7,15 +7,15 @@ import { join, relative } from 'node:path';
  * only use the shared stack run two at a time. A file that stops brokers or Postgres through
  * the stack control (or starts another stack) would break any file running beside it on its
  * stack, so each runs alone on one, on two stacks side by side (cli/test.ts). Files that need no
- * stack at all (the infrastructure-free tier, `npm run test:fast`) run beside those, on the CPU
- * they leave idle.
+ * stack at all (the infrastructure-free tier, `npm run test:fast`) run beside both phases, on the
+ * CPU they leave idle.
  */
 export interface TestPlan {
   /** Run with --jobs 2. */
   shared: string[];
   /** Run after the shared ones, each alone on one of the stacks (lanes.ts). */
   exclusive: string[];
-  /** Run beside the exclusive ones, at a lower priority, with no stack in their environment. */
+  /** Run beside the other two phases, at a lower priority, with no stack in their environment. */
   standalone: string[];
 }
 

@@ -58,18 +58,19 @@ runMain(async () => {
       progress(
         `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack one at a time on each of ${stacks.length} stacks, beside ${plan.standalone.length} that need no stack`,
       );
+      // The files that need no stack run from the start to the end of both phases, one at a time and
+      // at a lower priority, on the CPU the others leave: most of the stack files' time is waiting
+      // on production timings. Beside the fault tests' lanes alone they were the run's bound (550–683
+      // s against the lanes' 440–470), and two at a time saturated the host (as long, 567 s, and the
+      // lanes' fault tests slowed: broker-faults 168 → 228 s). At normal priority beside one lane they
+      // had slowed it 809 → 852–880 s. Their output is held and printed after the others'.
+      const standalone =
+        phase === undefined ? runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false, nice: true }) : null;
       if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], main.env));
       // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
       if (!interruption.seen && phase !== 'shared') {
         // The exclusive files mostly wait on production timings, so two stacks run them side by
-        // side, each file alone on its stack. The standalone files use the CPU they leave, at a
-        // lower priority so the fault tests' services keep theirs (measured beside one lane at
-        // normal priority: that phase 809 s → 852–880 s), one at a time: two at a time took as
-        // long (567 against 550 s) with the machine saturated, and the lanes' fault tests slowed
-        // (broker-faults 168 → 228 s; an API took over 5 s to listen). Every file's output is held
-        // and printed whole when it ends, so the log reads whole.
-        const standalone =
-          phase === 'exclusive' ? null : runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false, nice: true });
+        // side, each file alone on its stack; each file's output is printed whole when it ends.
         const exclusive = await runInLanes(
           stacks,
           plan.exclusive,
@@ -81,11 +82,11 @@ runMain(async () => {
           () => interruption.seen,
         );
         runs.push(...exclusive);
-        if (standalone) {
-          const run = await standalone;
-          process.stdout.write(run.held ?? '');
-          runs.push(run);
-        }
+      }
+      if (standalone) {
+        const run = await standalone;
+        process.stdout.write(run.held ?? '');
+        runs.push(run);
       }
     }
     return report(runs);
