@@ -15,7 +15,7 @@ export interface TestPlan {
   shared: string[];
   /** Run after the shared ones, each alone on one of the stacks (lanes.ts). */
   exclusive: string[];
-  /** Run beside the other two phases, at a lower priority, with no stack in their environment. */
+  /** Run beside the other two phases, one at a time, with no stack in their environment. */
   standalone: string[];
 }
 

@@ -16,13 +16,10 @@ export const interruption = { seen: false };
 
 /**
  * Runs tap; its output goes to stdout as it comes, or is handed back whole in `held` (`echo`
- * false). `nice`: tap and the test processes it starts run at a lower CPU priority (nice 10).
+ * false).
  */
-export async function runTap(args: string[], env: NodeJS.ProcessEnv, { echo = true, nice = false } = {}): Promise<TapRun> {
-  const command = [process.execPath, join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...args];
-  // Through nice(1), so tap has its priority before it starts any test process.
-  const [file, ...rest] = nice ? ['nice', '-n', '10', ...command] : command;
-  const tap = spawn(file as string, rest, {
+export async function runTap(args: string[], env: NodeJS.ProcessEnv, { echo = true } = {}): Promise<TapRun> {
+  const tap = spawn(process.execPath, [join(repoRoot, 'node_modules/tap/dist/esm/run.mjs'), ...args], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -58,14 +58,15 @@ runMain(async () => {
       progress(
         `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack one at a time on each of ${stacks.length} stacks, beside ${plan.standalone.length} that need no stack`,
       );
-      // The files that need no stack run from the start to the end of both phases, one at a time and
-      // at a lower priority, on the CPU the others leave: most of the stack files' time is waiting
-      // on production timings. Beside the fault tests' lanes alone they were the run's bound (550–683
-      // s against the lanes' 440–470), and two at a time saturated the host (as long, 567 s, and the
-      // lanes' fault tests slowed: broker-faults 168 → 228 s). At normal priority beside one lane they
-      // had slowed it 809 → 852–880 s. Their output is held and printed after the others'.
-      const standalone =
-        phase === undefined ? runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false, nice: true }) : null;
+      // The files that need no stack run from the start to the end of both phases, one at a time, on
+      // the CPU the others leave: most of the stack files' time is waiting on production timings.
+      // Beside the fault tests' lanes alone they were the run's bound (550–683 s against the lanes'
+      // 440–470), and two at a time saturated the host (as long, 567 s, and the lanes' fault tests
+      // slowed: broker-faults 168 → 228 s). Not at a lower priority: at nice 10 on a busy host a
+      // file got a few percent of a core, and one whose template must meet its output limit before
+      // the 100 ms render limit (wall time) met the render limit (CI on abec17d). Their output is
+      // held and printed after the others'.
+      const standalone = phase === undefined ? runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false }) : null;
       if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], main.env));
       // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
       if (!interruption.seen && phase !== 'shared') {
