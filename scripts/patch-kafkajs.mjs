@@ -20,6 +20,9 @@
 // produce request; patched, it holds large buffers by reference (scripts/kafkajs-encoder-patch.mjs),
 // and a record batch computes its CRC over those pieces (scripts/kafkajs-record-batch-patch.mjs).
 //
+// And a consumer stopped while its fetchers rebalance (a broker gone or back) no longer makes new
+// fetchers that spin on the event loop for ever (scripts/kafkajs-fetch-manager-patch.mjs).
+//
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
 //
@@ -29,9 +32,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
+import { FETCH_MANAGER_PATCH } from './kafkajs-fetch-manager-patch.mjs';
 import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
+export { FETCH_MANAGER_PATCH_MARKER } from './kafkajs-fetch-manager-patch.mjs';
 export { RECORD_BATCH_PATCH_MARKER } from './kafkajs-record-batch-patch.mjs';
 
 /** What the patched file says; the services look for it. */
@@ -75,6 +80,7 @@ const PATCHES = [
   { file: CRC, original: CRC_ORIGINAL, patched: CRC_PATCHED, marker: CRC_PATCH_MARKER },
   ENCODER_PATCH,
   RECORD_BATCH_PATCH,
+  FETCH_MANAGER_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

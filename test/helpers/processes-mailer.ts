@@ -21,6 +21,8 @@ export interface ServiceProcess {
   samples(): Record<string, string[]>;
   /** The `problem` of the first `could not start…` line (a refusal at boot names its fix there), if any. */
   fatalProblem(): string | undefined;
+  /** Counts the lines matching `pattern` from now to the end of the run (output() keeps the last 20 KB only). */
+  counter(pattern: RegExp): () => number;
 }
 
 /** Lines kept of each warning message, from its start and from its end (samples()). */
@@ -49,6 +51,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   const firsts: Record<string, string[]> = {};
   let fatalProblem: string | undefined;
   const lasts: Record<string, string[]> = {};
+  const counters: { pattern: RegExp; n: number }[] = [];
   const keep = (msg: string, line: string) => {
     const first = firsts[msg] ?? [];
     firsts[msg] = first;
@@ -63,6 +66,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
       const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? '?';
       messages[msg] = (messages[msg] ?? 0) + 1;
       if (msg.startsWith('could not start') && fatalProblem === undefined) fatalProblem = problemOf(line);
+      for (const c of counters) if (c.pattern.test(line)) c.n++;
       if (!/"level":(40|50|60)/.test(line)) continue;
       warnings[msg] = (warnings[msg] ?? 0) + 1;
       if (!/"level":40/.test(line)) errors[msg] = (errors[msg] ?? 0) + 1;
@@ -89,5 +93,10 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
     errors: () => ({ ...errors }),
     samples,
     fatalProblem: () => fatalProblem,
+    counter: (pattern) => {
+      const c = { pattern: new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')), n: 0 };
+      counters.push(c);
+      return () => c.n;
+    },
   };
 }

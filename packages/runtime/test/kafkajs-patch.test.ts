@@ -17,6 +17,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   CRC_PATCH_MARKER: string;
   ENCODER_PATCH_MARKER: string;
   RECORD_BATCH_PATCH_MARKER: string;
+  FETCH_MANAGER_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -166,12 +167,24 @@ const RECORD_BATCH_END = `  const batch = new Encoder()
 }
 `;
 
+/** kafkajs 2.2.4's fetch manager, as the script finds it (scripts/kafkajs-fetch-manager-patch.mjs). */
+const { FETCH_MANAGER_PATCH } = (await import(pathToFileURL(join(repoRoot, 'scripts/kafkajs-fetch-manager-patch.mjs')).href)) as {
+  FETCH_MANAGER_PATCH: { original: string };
+};
+
 /**
  * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
- * sendMessages.js (`file`, which each test writes), the CRC-32C entry, the encoder's end and the
- * record batch's.
+ * sendMessages.js (`file`, which each test writes), the CRC-32C entry, the encoder's end, the
+ * record batch's and the fetch manager's start and stop.
  */
-function fakeInstall(t: Test): { root: string; file: string; crcFile: string; encoderFile: string; batchFile: string } {
+function fakeInstall(t: Test): {
+  root: string;
+  file: string;
+  crcFile: string;
+  encoderFile: string;
+  batchFile: string;
+  fetchManagerFile: string;
+} {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'node_modules/kafkajs');
@@ -186,11 +199,14 @@ function fakeInstall(t: Test): { root: string; file: string; crcFile: string; en
   writeFileSync(encoderFile, `module.exports = class Encoder {\n${ENCODER_END}`);
   const batchFile = join(dir, 'src/protocol/recordBatch/v0/index.js');
   writeFileSync(batchFile, `const RecordBatch = async () => {\n${RECORD_BATCH_END}\nmodule.exports = { RecordBatch }\n`);
-  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile };
+  mkdirSync(join(dir, 'src/consumer'), { recursive: true });
+  const fetchManagerFile = join(dir, 'src/consumer/fetchManager.js');
+  writeFileSync(fetchManagerFile, `const createFetchManager = () => {\n${FETCH_MANAGER_PATCH.original}}\n`);
+  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile, fetchManagerFile };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile, encoderFile, batchFile } = fakeInstall(t);
+  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -206,6 +222,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: crcFile, state: 'patched' },
     { file: encoderFile, state: 'patched' },
     { file: batchFile, state: 'patched' },
+    { file: fetchManagerFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -221,6 +238,9 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.match(batchPatched, script.RECORD_BATCH_PATCH_MARKER);
   t.notMatch(batchPatched, '.writeBytes(batch.buffer)', 'the batch is no longer joined to be written');
   t.ok(batchPatched.endsWith('\nmodule.exports = { RecordBatch }\n'), 'the rest of the file is kept');
+  const fetchManagerPatched = readFileSync(fetchManagerFile, 'utf8');
+  t.match(fetchManagerPatched, script.FETCH_MANAGER_PATCH_MARKER);
+  t.match(fetchManagerPatched, 'if (stopped) break', 'a rebalance after a stop ends start()');
   t.same(
     script.patchKafkajs(root),
     [
@@ -228,6 +248,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: crcFile, state: 'already' },
       { file: encoderFile, state: 'already' },
       { file: batchFile, state: 'already' },
+      { file: fetchManagerFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -235,6 +256,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(crcFile, 'utf8'), crcPatched);
   t.equal(readFileSync(encoderFile, 'utf8'), encoderPatched);
   t.equal(readFileSync(batchFile, 'utf8'), batchPatched);
+  t.equal(readFileSync(fetchManagerFile, 'utf8'), fetchManagerPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);

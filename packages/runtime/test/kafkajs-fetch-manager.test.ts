@@ -1,0 +1,43 @@
+// test-plan: standalone
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import t from 'tap';
+
+const require = createRequire(import.meta.url);
+const repoRoot = join(import.meta.dirname, '../../..');
+const { FETCH_MANAGER_PATCH_MARKER } = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
+  FETCH_MANAGER_PATCH_MARKER: string;
+};
+const race = join(import.meta.dirname, 'fixtures/fetch-manager-race.cjs');
+
+/** Runs the replay; a process whose event loop never turns again is killed after `limitMs`. */
+async function replay(version: 'installed' | 'original', limitMs: number): Promise<{ lines: string[]; killed: boolean }> {
+  const child = spawn(process.execPath, [race, version], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const [, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('close', (c, s) => r([c, s])));
+  clearTimeout(timer);
+  return { lines: out.split('\n').filter(Boolean), killed: signal === 'SIGKILL' };
+}
+
+t.test('the kafkajs installed here carries the fetch manager mend', async (t) => {
+  t.match(readFileSync(require.resolve('kafkajs/src/consumer/fetchManager.js'), 'utf8'), FETCH_MANAGER_PATCH_MARKER);
+});
+
+t.test('a consumer stopped while its fetchers rebalance stays stopped, and the event loop turns', async (t) => {
+  // A broker goes; while the fetch manager waits for the old fetchers to end, the consumer stops.
+  const { lines, killed } = await replay('installed', 30_000);
+  t.notOk(killed, 'the process ended on its own');
+  t.same(lines, ['stop returned', 'start ended', 'timer fired'], 'no new fetchers: start() ended, and a timer fired after it');
+});
+
+t.test("the replay is the race: kafkajs' own fetch manager makes new fetchers that never let the event loop turn", async (t) => {
+  const { lines, killed } = await replay('original', 3_000);
+  t.ok(killed, 'still running after 3 s, killed');
+  t.same(lines, ['stop returned'], 'start() never ended, and the timer due at 600 ms never fired');
+});
