@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { MIGRATIONS } from '@postline/ledger';
 import pg from 'pg';
 import t from 'tap';
-import { KAFKAJS_PATCH_MARKER } from '../../packages/runtime/src/kafkajs-patch.js';
+import { FETCH_MANAGER_PATCH_MARKER, KAFKAJS_PATCH_MARKER } from '../../packages/runtime/src/kafkajs-patch.js';
 import {
   SERVICE_COMMAND_LINE_FLAGS,
   SERVICE_NODE_OPTIONS,
@@ -78,6 +78,8 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     t.ok(existsSync(join(out, svc, MIGRATE_ENTRY)), `${svc}: the ledger migrations' entry point`);
     const sendMessages = readFileSync(join(out, svc, 'node_modules/kafkajs/src/producer/sendMessages.js'), 'utf8');
     t.match(sendMessages, KAFKAJS_PATCH_MARKER, `${svc}: its kafkajs is patched (the install skipped postinstall)`);
+    const fetchManager = readFileSync(join(out, svc, 'node_modules/kafkajs/src/consumer/fetchManager.js'), 'utf8');
+    t.match(fetchManager, FETCH_MANAGER_PATCH_MARKER, `${svc}: its kafkajs fetch manager is patched`);
     const crc = readFileSync(join(out, svc, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/index.js'), 'utf8');
     t.match(crc, patches.CRC_PATCH_MARKER, `${svc}: its kafkajs computes CRC-32C natively`);
     t.ok(existsSync(join(out, svc, 'node_modules/@node-rs/crc32')), `${svc}: with @node-rs/crc32 beside it`);

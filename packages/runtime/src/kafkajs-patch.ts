@@ -4,12 +4,20 @@ import type { LogSink } from './logger.js';
 
 /** The line scripts/patch-kafkajs.mjs writes into kafkajs (the two must agree; its test checks). */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
+/** The line scripts/kafkajs-fetch-manager-patch.mjs writes (its test checks that they agree). */
+export const FETCH_MANAGER_PATCH_MARKER = 'postline: a stop during a rebalance ends the fetchers';
 
-/** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mend; false when it cannot tell. */
+/** The mends that change what kafkajs does (the others only make it faster): each file and its marker. */
+const MENDS = [
+  { file: 'kafkajs/src/producer/sendMessages.js', marker: KAFKAJS_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/fetchManager.js', marker: FETCH_MANAGER_PATCH_MARKER },
+];
+
+/** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mends; false when it cannot tell. */
 export function kafkajsPatched(from: string | URL = import.meta.url): boolean {
   try {
-    const file = createRequire(from).resolve('kafkajs/src/producer/sendMessages.js');
-    return readFileSync(file, 'utf8').includes(KAFKAJS_PATCH_MARKER);
+    const require = createRequire(from);
+    return MENDS.every(({ file, marker }) => readFileSync(require.resolve(file), 'utf8').includes(marker));
   } catch {
     return false;
   }
@@ -29,7 +37,7 @@ export function warnUnlessKafkajsPatched(log: LogSink, patched = kafkajsPatched)
   if (!patched()) {
     log.warn(
       { fix: 'node scripts/patch-kafkajs.mjs (run by npm install, unless --ignore-scripts)' },
-      'kafkajs is not patched: a produce retry can write a record twice',
+      'kafkajs is not patched: a produce retry can write a record twice, and a consumer stopped as brokers change can hang',
     );
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import { KAFKAJS_PATCH_MARKER, kafkajsPatched, warnUnlessKafkajsPatched } from '../src/kafkajs-patch.js';
+import { FETCH_MANAGER_PATCH_MARKER, KAFKAJS_PATCH_MARKER, kafkajsPatched, warnUnlessKafkajsPatched } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
 
 const require = createRequire(import.meta.url);
@@ -23,6 +23,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
 
 t.test('the kafkajs installed here carries the mend, under the marker the services look for', async (t) => {
   t.equal(script.KAFKAJS_PATCH_MARKER, KAFKAJS_PATCH_MARKER);
+  t.equal(script.FETCH_MANAGER_PATCH_MARKER, FETCH_MANAGER_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
 
@@ -280,12 +281,14 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
   t.equal((require(crcFile) as (b: Buffer) => number)(Buffer.from('x')), 0xffffffff, "kafkajs' own function, made unsigned");
 });
 
-t.test('a service tells, once, when the kafkajs it loads lacks the mend', async (t) => {
-  const { root, file } = fakeInstall(t);
+t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
+  const { root, file, fetchManagerFile } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
   writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the fetch manager mend existed');
+  writeFileSync(fetchManagerFile, `// ${FETCH_MANAGER_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 
@@ -293,5 +296,9 @@ t.test('a service tells, once, when the kafkajs it loads lacks the mend', async 
   const log = { warn: (_o: unknown, msg: string) => warned.push(msg) } as unknown as LogSink;
   warnUnlessKafkajsPatched(log, () => false);
   warnUnlessKafkajsPatched(log, () => false);
-  t.same(warned, ['kafkajs is not patched: a produce retry can write a record twice'], 'once per process');
+  t.same(
+    warned,
+    ['kafkajs is not patched: a produce retry can write a record twice, and a consumer stopped as brokers change can hang'],
+    'once per process',
+  );
 });
