@@ -4,14 +4,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import t from 'tap';
+import { FETCH_MANAGER_PATCH_MARKER } from '../src/kafkajs-patch.js';
 
 const require = createRequire(import.meta.url);
-const repoRoot = join(import.meta.dirname, '../../..');
-const { FETCH_MANAGER_PATCH_MARKER } = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
-  FETCH_MANAGER_PATCH_MARKER: string;
-};
 const race = join(import.meta.dirname, 'fixtures/fetch-manager-race.cjs');
 
 /**
@@ -24,10 +20,11 @@ async function replay(version: 'installed' | 'original', graceMs: number): Promi
   const kill = () => child.kill('SIGKILL');
   let timer = setTimeout(kill, 60_000);
   let out = '';
+  let stopped = false;
   child.stdout.on('data', (c) => {
-    const stopped = out.includes('stop returned');
     out += c;
     if (stopped || !out.includes('stop returned')) return;
+    stopped = true;
     clearTimeout(timer);
     timer = setTimeout(kill, graceMs);
   });
