@@ -634,6 +634,14 @@ held its target at 1,872/s. This host (an AMD EPYC; 23:32 ran on an Intel Xeon) 
 against 14,875/s, raw nodemailer at 1,810 against 1,624/s. G5 missed at 50/s this time (p99 104 ms; 7.6 ms at 23:32)
 with a p50 of 2.1 ms: one short window on a shared host (see G5 above). Every hostile row held: HTTP 3.5–27.8 ms,
 SMTP submission 4.2–23.2 ms.
+On 2026-12-06, on an Intel Xeon host, \`npm run bench:hostile\` read the 4 MB text at 40–59 ms in three runs: over
+the target. Its work was split into turns, but each pause was one \`setImmediate\`, and the first one is taken where
+the body ends, in an I/O callback: an immediate set there runs in the same iteration of the event loop, before its
+timers and before libuv polls for I/O again (Node's loop order; a test replays it), so the body's parse and the
+envelope's JSON held the loop as one block. A pause is now two immediates, the second always after the next poll
+(\`services/api/src/next-turn.ts\`; the envelope's turn, a batch's validation and the long text's hash). The two builds
+alternated, three runs each: the 4 MB text 46.1, 49.4 and 44.8 ms before, 42, 30.8 and 32.4 ms after; the worst row
+of a run 44.8–49.4 ms before and 31.6–42 ms after.
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   allRecipients,
   domainOf,
@@ -16,6 +15,7 @@ import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { idempotentId, uuidv7 } from './ids.js';
+import { nextTurn } from './next-turn.js';
 import type { Placement } from './plugins/kafka-producer.js';
 import { requestHash } from './request-hash.js';
 import { type RenderedEmail, renderTemplates } from './templates/request-render.js';

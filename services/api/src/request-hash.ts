@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from './next-turn.js';
 
 /** A string this long or longer goes to the hash on its own, not appended to the text before it. */
 const LARGE = 64 * 1024;

@@ -1,7 +1,7 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifySchemaCompiler } from 'fastify';
 import { ZodType, type z } from 'zod';
 import { BadIdempotencyKeyError, type FieldError, ValidationError } from './errors.js';
+import { nextTurn } from './next-turn.js';
 
 /** A client is told this many problems at most, and how many there were in all. */
 export const MAX_REPORTED_ERRORS = 20;
