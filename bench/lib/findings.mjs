@@ -641,7 +641,12 @@ timers and before libuv polls for I/O again (Node's loop order; a test replays i
 envelope's JSON held the loop as one block. A pause is now two immediates, the second always after the next poll
 (\`services/api/src/next-turn.ts\`; the envelope's turn, a batch's validation and the long text's hash). The two builds
 alternated, three runs each: the 4 MB text 46.1, 49.4 and 44.8 ms before, 42, 30.8 and 32.4 ms after; the worst row
-of a run 44.8–49.4 ms before and 31.6–42 ms after.
+of a run 44.8–49.4 ms before and 31.6–42 ms after. Then a body of 256 Ki characters or more was parsed in a turn after
+the one that joined and decoded it (for 4 MB, timed alone on that host: 4.4–8 ms to join and decode, 7–16 ms for
+fastify's JSON.parse, 0.3–0.6 ms for the shape's scan): six runs of each build alternated, the 4 MB text 22–50.1 ms
+(median 34) before and 17–68.8 ms (median 27.5) after, the worst row of a run 29.9–72.9 against 35.8–110.7 ms, the
+host's steal time visible in the runs (up to 1.1 s of a vCPU in one): within the spread, and kept because it bounds
+each turn by construction (\`services/api/src/json-shape.ts\`).
 
 **Peak RSS.** Measured as VmHWM after the G1–G3 rounds (API, ${r.settings.CONNECTIONS} concurrent clients) and after
 G4–G5 (mailer): API ${f(r.rss.apiMb)} MB, mailer ${f(r.rss.mailerMb)} MB, with the heap settings every service now

@@ -1,8 +1,10 @@
 // test-plan: standalone
+import { PassThrough } from 'node:stream';
+import Fastify from 'fastify';
 import t from 'tap';
 import { AUTH, email } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
-import { jsonShapeProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_OBJECT_KEYS } from '../../src/json-shape.js';
+import { jsonShapeProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_OBJECT_KEYS, shapedJsonParser } from '../../src/json-shape.js';
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const keys = (n: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 1])));
@@ -102,4 +104,54 @@ t.test('a body too complex is a 400 EMAIL_ERR_JSON_TOO_COMPLEX, on /v1 and /rese
     true,
     'an empty body on /resend is still no body',
   );
+});
+
+t.test('a body of 256 Ki characters or more is answered as a shorter one with the same defect is', async (t) => {
+  const { app, produced } = await buildMemoryApi(t);
+  const post = async (payload: string) => {
+    const r = await app.inject({ method: 'POST', url: '/v1/emails', payload, headers: { ...AUTH, 'content-type': 'application/json' } });
+    return { status: r.statusCode, code: r.statusCode === 202 ? undefined : r.json().code };
+  };
+  const cases: [string, (json: string) => string][] = [
+    ['valid', (json) => json],
+    ['malformed', (json) => `${json.slice(0, -1)},`],
+    ['a __proto__ key', (json) => json.replace('{', '{"__proto__":{"x":1},')],
+    ['a lone surrogate', (json) => json.replace('"text":"', '"text":"\\ud800')],
+  ];
+  for (const [what, spoil] of cases) {
+    const short = await post(spoil(JSON.stringify(email({ text: 'x' }))));
+    const large = await post(spoil(JSON.stringify(email({ text: 'x'.repeat(256 * 1024) }))));
+    t.same(large, short, what);
+    t.equal(large.status, what === 'valid' ? 202 : 400, what);
+  }
+  t.equal(produced.length, 2, 'only the valid ones were produced');
+});
+
+t.test("a large body's JSON.parse runs after work queued when its last byte was read; a shorter one's before it", async (t) => {
+  const app = Fastify();
+  shapedJsonParser(app);
+  const order: string[] = [];
+  // Told when the body's stream ends, before fastify's parser is (its listener comes first).
+  app.addHook('preParsing', async (_request, _reply, payload) => {
+    const pass = new PassThrough();
+    pass.on('end', () => setImmediate(() => order.push('other work')));
+    return payload.pipe(pass);
+  });
+  app.post('/', async (request) => {
+    order.push('parsed');
+    return { chars: (request.body as { text: string }).text.length };
+  });
+  t.teardown(() => app.close());
+  for (const [what, chars, expected] of [
+    ['256 Ki characters', 256 * 1024, ['other work', 'parsed']],
+    ['one character short of it', 256 * 1024 - 1, ['parsed', 'other work']],
+  ] as const) {
+    order.length = 0;
+    const payload = `{"text":"${'x'.repeat(chars - 11)}"}`;
+    t.equal(payload.length, chars);
+    const r = await app.inject({ method: 'POST', url: '/', payload, headers: { 'content-type': 'application/json' } });
+    t.equal(r.json().chars, chars - 11, what);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.same(order, expected, what);
+  }
 });
