@@ -7,6 +7,7 @@ import { AUTH } from '../helpers/api.js';
 import { sleep, uniqueName } from '../helpers/env.js';
 import { testKafka } from '../helpers/kafka.js';
 import { eventually, ledgerPool, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
+import { userNode } from '../helpers/user-node.js';
 import { System } from './harness.js';
 
 // Issue #15 §3: the `postline` CLI as an operator runs it (the built bin, in its own process),
@@ -23,7 +24,7 @@ interface Run {
 
 function cli(env: Record<string, string>, args: string[], onStderr?: (line: string, kill: () => void) => void): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...userNode([CLI, ...args]), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

@@ -5,6 +5,7 @@ import t from 'tap';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { answers, sleep } from '../helpers/env.js';
 import { eventually } from '../helpers/mailer.js';
+import { userNode } from '../helpers/user-node.js';
 import { System } from './harness.js';
 
 // A cluster that asks for TLS and SASL, as managed ones do (MSK, Confluent Cloud, Aiven): the
@@ -44,7 +45,7 @@ t.test(
     t.equal(s.lost, 0);
     t.equal(s.duplicated, 0);
 
-    const cli = await promisify(execFile)(process.execPath, [join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'list', '--json'], {
+    const cli = await promisify(execFile)(...userNode([join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'list', '--json']), {
       env: { ...process.env, ...over('scram-sha-512'), DEAD_LETTER_TOPIC: system.apiEnv.DEAD_LETTER_TOPIC! },
     });
     t.same(JSON.parse(cli.stdout), [], 'the CLI connects the same way (no dead letters)');

@@ -10,6 +10,7 @@ import { apiEnv } from '../helpers/api.js';
 import { answers, sleep, stackEnv, uniqueName } from '../helpers/env.js';
 import { eventually, MESSAGE_ID_DOMAIN } from '../helpers/mailer.js';
 import { spawnService } from '../helpers/processes-mailer.js';
+import { userNode } from '../helpers/user-node.js';
 import { System } from './harness.js';
 
 // A Postgres as a team runs it for production (RDS, Cloud SQL, their own): TLS checked against
@@ -104,9 +105,9 @@ t.test(
     // The deploy step: the owner migrates, over TLS.
     const cli = join(repoRoot, 'packages/cli/dist/cli.js');
     const run = promisify(execFile);
-    const migrated = await run(process.execPath, [cli, 'migrate', '--json'], { env: { ...process.env, DATABASE_URL: ownerUrl } });
+    const migrated = await run(...userNode([cli, 'migrate', '--json']), { env: { ...process.env, DATABASE_URL: ownerUrl } });
     t.same(JSON.parse(migrated.stdout), { applied: MIGRATIONS.map((m) => m.version), version: MIGRATIONS.at(-1)?.version });
-    const again = await run(process.execPath, [cli, 'migrate', '--json'], { env: { ...process.env, DATABASE_URL: ownerUrl } });
+    const again = await run(...userNode([cli, 'migrate', '--json']), { env: { ...process.env, DATABASE_URL: ownerUrl } });
     t.same(JSON.parse(again.stdout).applied, [], 'a second run has nothing to do');
 
     // The system on the user that may only read and write. The reconciliation reads this database.

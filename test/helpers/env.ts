@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '@postline/runtime';
 import { repoRoot } from '../../packages/stack/src/paths.js';
+import { userNode } from './user-node.js';
 import { sleep } from './wait.js';
 
 export { sleep, waitUntil } from './wait.js';
@@ -31,7 +32,7 @@ function fileDatabase(url: string): string {
   const create = `import pg from 'pg'; import { migrate } from '@postline/ledger';
     const admin = new pg.Client(process.env.ADMIN_URL); await admin.connect(); await admin.query('create database ${name}'); await admin.end();
     const pool = new pg.Pool({ connectionString: process.env.OWN_URL, max: 1 }); await migrate(pool, { info() {} }); await pool.end();`;
-  execFileSync(process.execPath, ['--input-type=module', '-e', create], {
+  execFileSync(...userNode(['--input-type=module', '-e', create]), {
     cwd: repoRoot,
     env: { ...process.env, ADMIN_URL: url, OWN_URL: own.toString() },
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { serviceNodeArgs } from '../../packages/stack/src/node-options.js';
 import { repoRoot } from '../../packages/stack/src/paths.js';
+import { userNode } from './user-node.js';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -39,7 +40,7 @@ const problemOf = (line: string): string => {
 /** Runs a built service (services/<name>/dist/server.js) as its own process, as in production. */
 export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: Record<string, string>): ServiceProcess {
   // With the heap settings it runs with everywhere (node-options.ts).
-  const child = spawn(process.execPath, [...serviceNodeArgs(name), join(repoRoot, `services/${name}/dist/server.js`)], {
+  const child = spawn(...userNode([...serviceNodeArgs(name), join(repoRoot, `services/${name}/dist/server.js`)]), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

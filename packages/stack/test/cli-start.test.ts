@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { sleep, uniqueName, waitUntil } from '../../../test/helpers/env.js';
 import { alive, commandLine, descendants, processesMentioning } from '../../../test/helpers/processes.js';
+import { userNode } from '../../../test/helpers/user-node.js';
 import { repoRoot } from '../src/paths.js';
 import { freePort } from '../src/ports.js';
 
@@ -37,7 +38,7 @@ async function startWholeSystem(t: Test, options: { env?: NodeJS.ProcessEnv; smt
   if (options.smtpUrl) env.SMTP_URL = options.smtpUrl;
   else delete env.SMTP_URL;
   // Its own process group, as a shell gives a foreground job: Ctrl-C signals that whole group.
-  const child = spawn(process.execPath, [join(repoRoot, 'packages/stack/dist/cli/start.js')], {
+  const child = spawn(...userNode([join(repoRoot, 'packages/stack/dist/cli/start.js')]), {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -7,11 +7,12 @@ import { freePort } from '../../../packages/stack/src/ports.js';
 import { AUTH, apiEnv, email } from '../../../test/helpers/api.js';
 import { sleep, waitUntil } from '../../../test/helpers/env.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+import { userNode } from '../../../test/helpers/user-node.js';
 
 t.test('SIGTERM under load: exits 0, and every id answered 202 is on the topic', async (t) => {
   const port = await freePort();
   const env = apiEnv({ PORT: String(port), LOG_LEVEL: 'warn' });
-  const child = spawn(process.execPath, [...serviceNodeArgs('api'), join(repoRoot, 'services/api/dist/server.js')], {
+  const child = spawn(...userNode([...serviceNodeArgs('api'), join(repoRoot, 'services/api/dist/server.js')]), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -16,6 +16,7 @@ import {
   produce,
   startMailer,
 } from '../../../test/helpers/mailer.js';
+import { userNode } from '../../../test/helpers/user-node.js';
 import { mayBeForgotten } from '../src/ledger-memory.js';
 import { type HandlerDeps, handleRecord } from '../src/record-handler.js';
 import type { SmtpSender } from '../src/smtp-sender.js';
@@ -128,8 +129,7 @@ t.test(
     // An operator who knows they were never sent redrives them: new records, sent once each.
     // Not spawnSync: this process runs the mailer and the SMTP server.
     const run = await promisify(execFile)(
-      process.execPath,
-      [join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'redrive', '--reason', 'BEYOND_LEDGER'],
+      ...userNode([join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'redrive', '--reason', 'BEYOND_LEDGER']),
       {
         env: { ...process.env, ...env },
       },

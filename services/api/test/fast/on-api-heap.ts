@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { serviceNodeArgs } from '../../../../packages/stack/src/node-options.js';
+import { userNode } from '../../../../test/helpers/user-node.js';
 
 const readers = {
   /** SMTP submission's parser: what it read of each message. */
@@ -39,12 +40,12 @@ export async function readOnApiHeap(
 /**
  * Runs `code` (an ES module's text) in a process of its own with the API's node arguments
  * (node-options.ts, as `npm run api` and the image run it), `input` on its stdin: its exit code and
- * what it printed. Through `env -u NODE_OPTIONS`: tap adds its own `--import` to the NODE_OPTIONS of
- * every process a test starts, and under it a piscina thread never took a task.
+ * what it printed. Without tap's NODE_OPTIONS (user-node.ts): under them a piscina thread never
+ * took a task.
  */
 export async function runOnApiHeap(code: string, input = Buffer.alloc(0)): Promise<{ exit: number | null; out: string }> {
   const args = [...serviceNodeArgs('api'), '--input-type=module', '-e', code];
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(...userNode(args), { stdio: ['pipe', 'pipe', 'ignore'] });
   child.stdin.end(input);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
