@@ -7,9 +7,10 @@
  * it a service was not the one users run: the API's and the mailer's modules loaded in 1.6 s
  * against 0.7 (a loader thread, a message a module), at 148 MB RSS against 95, and a piscina
  * thread of the API's never took a task (on-api-heap.ts). `nodeOptions` is the NODE_OPTIONS the
- * process gets instead (an image's); any of the test's own goes.
+ * process gets instead (an image's); any of the test's own goes. By its path: some tests give the
+ * process a PATH without it (cli-config-errors: no Java, no Maven).
  */
 export function userNode(args: readonly string[], nodeOptions = ''): [command: string, args: string[]] {
   const options = nodeOptions ? [`NODE_OPTIONS=${nodeOptions}`] : [];
-  return ['env', ['-u', 'NODE_OPTIONS', ...options, process.execPath, ...args]];
+  return ['/usr/bin/env', ['-u', 'NODE_OPTIONS', ...options, process.execPath, ...args]];
 }
