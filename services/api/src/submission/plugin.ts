@@ -12,6 +12,7 @@ import { connectionLimits } from '../smtp-connection-limit.js';
 import { proxyOptions } from '../smtp-proxy.js';
 import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
+import { offerAuth, unauthenticated, withholdAuth } from './auth-after-tls.js';
 import { keyAuth } from './auth-guard.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
@@ -73,7 +74,10 @@ export const submissionPlugin = fp(
       banner: 'postline submission',
       authMethods: ['PLAIN', 'LOGIN'],
       // Without a certificate there is no STARTTLS, and AUTH works in the clear (a warning says so).
-      ...(tls ? { key: tls.key, cert: tls.cert, allowInsecureAuth: false } : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
+      // With one, AUTH only inside TLS (auth-after-tls.ts).
+      ...(tls
+        ? { key: tls.key, cert: tls.cert, allowInsecureAuth: false, onSecure: offerAuth }
+        : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
       size: config.SUBMISSION_MAX_BYTES,
       logger: false,
       ...proxyOptions(config.SUBMISSION_PROXY_FROM),
@@ -81,13 +85,16 @@ export const submissionPlugin = fp(
         total: config.SUBMISSION_MAX_CONNECTIONS,
         perIp: config.SUBMISSION_MAX_CONNECTIONS_PER_IP,
         refused: (client) => app.recurring.warn(app.log, { client }, 'submission connection refused: too many from one client'),
-        onConnect(_session, callback) {
+        onConnect(session, callback) {
           if (!app.startup.done) return callback(smtpError(421, '4.3.2 Starting (waiting for Kafka or Postgres); try again shortly'));
+          if (tls) withholdAuth(session);
           callback();
         },
       }),
       onAuth: keyAuth((key) => app.accountForKey(key)),
-      onMailFrom(address: SMTPServerAddress, _session, callback) {
+      onMailFrom(address: SMTPServerAddress, session, callback) {
+        const refused = unauthenticated(session);
+        if (refused) return callback(refused);
         if (addrSpecProblem(address.address) || !senderAllowed({ address: address.address }, config.SENDER_DOMAINS)) {
           return callback(smtpError(550, `5.7.1 Sender domain not allowed: ${domainOf(address.address) || address.address}`));
         }
