@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
+import { userNode } from '../../../test/helpers/user-node.js';
 import { FETCH_MANAGER_PATCH_MARKER } from '../src/kafkajs-patch.js';
 
 const require = createRequire(import.meta.url);
@@ -16,7 +17,7 @@ const race = join(import.meta.dirname, 'fixtures/fetch-manager-race.cjs');
  * its own progress, so a slow start on a busy host is not taken for a hang.
  */
 async function replay(version: 'installed' | 'original', graceMs: number): Promise<{ lines: string[]; killed: boolean }> {
-  const child = spawn(process.execPath, [race, version], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...userNode([race, version]), { stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => child.kill('SIGKILL');
   let timer = setTimeout(kill, 60_000);
   let out = '';

@@ -4,6 +4,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { userNode } from '../../../test/helpers/user-node.js';
 
 const runtime = join(import.meta.dirname, '../dist/index.js');
 
@@ -32,7 +33,7 @@ function startStalled(t: Test) {
   // A reader that takes nothing: a log driver that stalled.
   const stalledReader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const out = openSync(fifo, 'w');
-  const proc = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', child], { stdio: ['pipe', out, 'pipe'] });
+  const proc = spawn(...userNode(['--expose-gc', '--input-type=module', '-e', child]), { stdio: ['pipe', out, 'pipe'] });
   closeSync(out);
   const { stdin, stderr: errors } = proc;
   if (!stdin || !errors) throw new Error('the child has no stdin or stderr pipe');
