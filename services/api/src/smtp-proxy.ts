@@ -1,21 +1,118 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import { fields } from '@postline/runtime';
-import type { SMTPServerOptions } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { z } from 'zod';
+import { type Ends, parseProxyV2, V2_SIGNATURE } from './proxy-v2.js';
+
+/** An address, or a network in CIDR form (`10.0.0.0/8`, `fd00::/8`). */
+const balancer = z.string().refine((entry) => {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}, 'must be IP addresses or CIDR networks: the load balancers that send a PROXY header');
 
 /**
  * The load balancers in front of an SMTP listener that open each connection with a PROXY protocol
- * header (version 1: HAProxy's `send-proxy`, nginx's `proxy_protocol on`), as a comma-separated list
- * of their addresses. Without it every client behind a balancer has the balancer's address: the
- * share of one client (50 connections) becomes the share of all of them, and logs name the
- * balancer. Only connections from these addresses may carry a header (and must), so a client that
- * reaches the listener directly cannot claim another's address.
+ * header (version 1: HAProxy's `send-proxy`, nginx's `proxy_protocol on`; version 2: AWS NLB,
+ * HAProxy's `send-proxy-v2`, Envoy), as a comma-separated list of their addresses or networks
+ * (a balancer's pods or nodes change address: Kubernetes). Without it every client behind a balancer has the
+ * balancer's address: the share of one client (50 connections) becomes the share of all of them,
+ * and logs name the balancer. Only connections from these may carry a header (and must), so a
+ * client that reaches the listener directly cannot claim another's address.
  */
-export const proxyFrom = fields.commaList
-  .pipe(z.array(z.string().refine((a) => isIP(a) !== 0, 'must be IP addresses: the load balancers that send a PROXY header')))
-  .default([]);
+export const proxyFrom = fields.commaList.pipe(z.array(balancer)).default([]);
 
-/** smtp-server's own PROXY support, for the listed addresses only; nothing when none are listed. */
-export function proxyOptions(from: readonly string[]): Pick<SMTPServerOptions, 'useProxy'> {
-  return from.length > 0 ? { useProxy: [...from] } : {};
+/** Bytes a balancer has to send its PROXY v2 header in; a header is one packet in practice. */
+const HEADER_TIMEOUT_MS = 10_000;
+
+/**
+ * Puts `server` behind the balancers in `from` (nothing when none are listed). smtp-server reads
+ * a PROXY v1 line itself, from exact addresses only; so every connection reaches it with a v1 line
+ * of ours in front: from a listed balancer, the v2 header it sent rewritten as v1 (a v1 header,
+ * or anything else, passes as it came: smtp-server reads or refuses it); from anyone else, a line
+ * naming the connection's own address, so a header such a client sends is an unknown command.
+ */
+export function acceptBehindBalancers(server: SMTPServer, from: readonly string[]): void {
+  if (from.length === 0) return;
+  const balancers = new BlockList();
+  for (const entry of from) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) balancers.addAddress(address, type);
+    else balancers.addSubnet(address, Number(prefix), type);
+  }
+  server.options.useProxy = true;
+  // smtp-server's own handler, which net.createServer made its 'connection' listener.
+  const handlers = server.server.listeners('connection') as ((socket: Socket) => void)[];
+  server.server.removeAllListeners('connection');
+  server.server.on('connection', (socket: Socket) => {
+    const pass = (line: Buffer) => {
+      if (line.length > 0) socket.unshift(line);
+      for (const handler of handlers) handler(socket);
+    };
+    const drop = () => {
+      socket.on('error', () => {}); // a late ECONNRESET must not surface as an uncaught exception
+      socket.destroy();
+    };
+    const remote = plainAddress(socket.remoteAddress ?? '');
+    const family = isIP(remote);
+    if (family === 0) return drop(); // gone before it was handled: no address left to read
+    if (!balancers.check(remote, family === 4 ? 'ipv4' : 'ipv6')) return pass(Buffer.from(v1Line(ownEnds(socket))));
+    readV2(socket).then(pass, drop);
+  });
+}
+
+/** A dual-stack listener's `::ffff:10.0.0.5` is the IPv4 client 10.0.0.5. */
+const plainAddress = (address: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address);
+
+/** The v1 line that names `ends`. */
+function v1Line({ source, destination, sourcePort, destinationPort }: Ends): string {
+  const family = isIP(source) === 6 || isIP(destination) === 6 ? 'TCP6' : 'TCP4';
+  return `PROXY ${family} ${source} ${destination} ${sourcePort} ${destinationPort}\r\n`;
+}
+
+/** A connection's own ends. */
+const ownEnds = (socket: Socket): Ends => ({
+  source: plainAddress(socket.remoteAddress ?? ''),
+  destination: plainAddress(socket.localAddress ?? ''),
+  sourcePort: socket.remotePort ?? 0,
+  destinationPort: socket.localPort ?? 0,
+});
+
+/**
+ * The first bytes of a balancer's connection. A v2 header becomes its v1 line (followed by what
+ * came after it); anything else comes back as it came, once it differs from the v2 signature.
+ */
+function readV2(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error('no PROXY header in time')), HEADER_TIMEOUT_MS);
+    const finish = (error: Error | null, bytes?: Buffer) => {
+      clearTimeout(timer);
+      socket.off('readable', read);
+      socket.off('error', finish);
+      socket.off('end', ended);
+      if (error) reject(error);
+      else resolve(bytes as Buffer);
+    };
+    const ended = () => finish(new Error('closed before its PROXY header'));
+    function read() {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+        received = Buffer.concat([received, chunk]);
+      }
+      const seen = received.subarray(0, V2_SIGNATURE.length);
+      if (!seen.equals(V2_SIGNATURE.subarray(0, seen.length))) return finish(null, received);
+      const header = parseProxyV2(received);
+      if (header instanceof Error) return finish(header);
+      if (!header) return;
+      const line = v1Line(header.ends ?? ownEnds(socket));
+      finish(null, Buffer.concat([Buffer.from(line), received.subarray(header.length)]));
+    }
+    socket.on('readable', read);
+    socket.on('error', finish);
+    socket.on('end', ended);
+  });
 }

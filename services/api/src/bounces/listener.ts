@@ -7,7 +7,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp
 import { BodyBudget } from '../body-budget.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { clientOf, connectionLimits } from '../smtp-connection-limit.js';
-import { proxyOptions } from '../smtp-proxy.js';
+import { acceptBehindBalancers } from '../smtp-proxy.js';
 import { smtpError } from '../submission/smtp-errors.js';
 import type { BounceConfig } from './config.js';
 import { reportKeeper, type Unusable } from './kept-reports.js';
@@ -118,14 +118,13 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
     return '2.0.0 Recorded';
   }
 
-  return new SMTPServer({
+  const server = new SMTPServer({
     name: bounceDomain,
     banner: 'postline bounce and complaint listener',
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     size: maxBytes,
     logger: false,
-    ...proxyOptions(config.BOUNCE_PROXY_FROM),
     ...connectionLimits({
       total: config.BOUNCE_MAX_CONNECTIONS,
       perIp: config.BOUNCE_MAX_CONNECTIONS_PER_IP,
@@ -162,6 +161,8 @@ export function createBounceListener(options: ListenerOptions): SMTPServer {
       deliver,
     ),
   });
+  acceptBehindBalancers(server, config.BOUNCE_PROXY_FROM);
+  return server;
 
   function deliver(message: Buffer, session: SMTPServerSession, callback: (error: Error | null, message?: string) => void) {
     handle(message, session).then(

@@ -9,7 +9,7 @@ import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
 import { connectionLimits } from '../smtp-connection-limit.js';
-import { proxyOptions } from '../smtp-proxy.js';
+import { acceptBehindBalancers } from '../smtp-proxy.js';
 import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
 import { offerAuth, unauthenticated, withholdAuth } from './auth-after-tls.js';
@@ -80,7 +80,6 @@ export const submissionPlugin = fp(
         : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
       size: config.SUBMISSION_MAX_BYTES,
       logger: false,
-      ...proxyOptions(config.SUBMISSION_PROXY_FROM),
       ...connectionLimits({
         total: config.SUBMISSION_MAX_CONNECTIONS,
         perIp: config.SUBMISSION_MAX_CONNECTIONS_PER_IP,
@@ -121,6 +120,7 @@ export const submissionPlugin = fp(
         deliver,
       ),
     });
+    acceptBehindBalancers(server, config.SUBMISSION_PROXY_FROM);
     server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
 
     /** Submits one message; `done` gets the SMTP reply. */

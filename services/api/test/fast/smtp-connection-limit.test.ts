@@ -45,7 +45,7 @@ t.test('the share of one client, counted by session, given back on close', async
 });
 
 /** Opens a connection from `localAddress`, writes `first` if given, and resolves with the first reply line. */
-function open(port: number, localAddress = '127.0.0.1', first?: string): Promise<{ socket: Socket; greeting: string }> {
+function open(port: number, localAddress = '127.0.0.1', first?: string | Buffer): Promise<{ socket: Socket; greeting: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', localAddress });
     if (first) socket.write(first);
@@ -123,13 +123,13 @@ t.test('SMTP submission, with its defaults', async (t) => {
 });
 
 /** Opens a connection from a load balancer at `localAddress` that names `client` in a PROXY header; resolves with the first reply. */
-function openVia(port: number, client: string, localAddress = '127.0.0.1') {
-  return open(port, localAddress, `PROXY TCP4 ${client} 127.0.0.1 40000 ${port}\r\n`);
+function openVia(port: number, client: string, version: 1 | 2, localAddress = '127.0.0.1') {
+  return open(port, localAddress, version === 1 ? `PROXY TCP4 ${client} 127.0.0.1 40000 ${port}\r\n` : proxyV2(client, port));
 }
 
 /** Behind a load balancer, a client is the address its PROXY header names, and only a listed balancer may name one. */
-async function proxiedLimitsHold(t: Test, port: number) {
-  const held = await Promise.all(Array.from({ length: SMTP_MAX_CONNECTIONS_PER_IP }, () => openVia(port, '203.0.113.7')));
+async function proxiedLimitsHold(t: Test, port: number, version: 1 | 2) {
+  const held = await Promise.all(Array.from({ length: SMTP_MAX_CONNECTIONS_PER_IP }, () => openVia(port, '203.0.113.7', version)));
   t.teardown(() => {
     for (const c of held) c.socket.destroy();
   });
@@ -137,8 +137,8 @@ async function proxiedLimitsHold(t: Test, port: number) {
     held.every((c) => c.greeting.startsWith('220 ')),
     `${SMTP_MAX_CONNECTIONS_PER_IP} connections of one client through the balancer are greeted`,
   );
-  t.match((await openVia(port, '203.0.113.7')).greeting, /^421 4\.7\.0 /, 'one more of that client gets a 421');
-  const other = await openVia(port, '198.51.100.9');
+  t.match((await openVia(port, '203.0.113.7', version)).greeting, /^421 4\.7\.0 /, 'one more of that client gets a 421');
+  const other = await openVia(port, '198.51.100.9', version);
   t.match(other.greeting, /^220 /, "another client through the same balancer is greeted: the balancer's address is not a client");
   other.socket.destroy();
 
@@ -171,13 +171,14 @@ function reply(socket: Socket, line: string): Promise<string> {
 t.test('the bounce listener behind a load balancer that sends a PROXY header (BOUNCE_PROXY_FROM)', async (t) => {
   const { port, config } = await startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: '127.0.0.1' });
   t.same(config.BOUNCE_PROXY_FROM, ['127.0.0.1']);
-  await proxiedLimitsHold(t, port);
+  await proxiedLimitsHold(t, port, 1);
 });
 
 t.test('SMTP submission behind a load balancer that sends a PROXY header (SUBMISSION_PROXY_FROM)', async (t) => {
-  const { app, produced } = await buildMemoryApi(t, { SUBMISSION_PORT: '0', SUBMISSION_PROXY_FROM: '127.0.0.1, ::1' });
+  // A network (the balancer's nodes), and PROXY v2 (AWS NLB, HAProxy's send-proxy-v2).
+  const { app, produced } = await buildMemoryApi(t, { SUBMISSION_PORT: '0', SUBMISSION_PROXY_FROM: '127.0.0.0/31, ::1' });
   const port = app.submissionPort() as number;
-  await proxiedLimitsHold(t, port);
+  await proxiedLimitsHold(t, port, 2);
 
   // swaks speaks the balancer's part (PROXY v1) and then submits an email, as any client does.
   const sent = await swaks([
@@ -188,10 +189,67 @@ t.test('SMTP submission behind a load balancer that sends a PROXY header (SUBMIS
   ]);
   t.equal(sent.code, 0, 'accepted', { transcript: sent.transcript });
   t.equal(produced.length, 1, 'one email on the topic');
+  // …and its v2 (binary) header.
+  const sentV2 = await swaks([
+    ...['--server', `127.0.0.1:${port}`, '--proxy-version', '2', '--proxy-family', 'AF_INET'],
+    ...['--proxy-source', '192.0.2.11', '--proxy-source-port', '40002', '--proxy-dest', '127.0.0.1', '--proxy-dest-port', String(port)],
+    ...['--auth', 'PLAIN', '--auth-user', 'key', '--auth-password', KEY],
+    ...['--from', 'orders@example.com', '--to', 'customer@example.net', '--header', 'Subject: through the balancer, v2'],
+  ]);
+  t.equal(sentV2.code, 0, 'accepted', { transcript: sentV2.transcript });
+  t.equal(produced.length, 2, 'two emails on the topic');
 });
 
-t.test('a list of balancers that are not IP addresses is refused at boot, in one sentence', async (t) => {
-  await t.rejects(buildMemoryApi(t, { SUBMISSION_PROXY_FROM: 'lb.internal' }), /SUBMISSION_PROXY_FROM.*must be IP addresses/);
-  // Addresses, not networks: smtp-server compares each connection's address with each entry.
-  await t.rejects(startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: '10.0.0.0/8' }), /BOUNCE_PROXY_FROM.*must be IP addresses/);
+t.test('PROXY v2 from a balancer: its health check (LOCAL) is its own client; a header that is not one is closed', async (t) => {
+  const { app } = await buildMemoryApi(t, { SUBMISSION_PORT: '0', SUBMISSION_PROXY_FROM: '127.0.0.1' });
+  const port = app.submissionPort() as number;
+  const local = await open(port, '127.0.0.1', proxyV2(null, port));
+  t.match(local.greeting, /^220 /, 'LOCAL: greeted');
+  local.socket.destroy();
+  const wrongVersion = proxyV2('203.0.113.7', port);
+  wrongVersion[12] = 0x31;
+  t.equal(await closedWithout220(port, wrongVersion), true, 'version 3: closed, no greeting');
+  const tooLong = Buffer.concat([proxyV2('203.0.113.7', port), Buffer.alloc(2_000)]);
+  tooLong.writeUInt16BE(12 + 2_000, 14);
+  t.equal(await closedWithout220(port, tooLong), true, 'a header over 1 KiB: closed, no greeting');
+  const cut = proxyV2('203.0.113.7', port).subarray(0, 20);
+  t.equal(await closedWithout220(port, cut, true), true, 'cut short and the socket ended: closed, no greeting');
+});
+
+/** A PROXY v2 header (HAProxy's proxy-protocol.txt, 2.2) naming `client` over TCP4, or LOCAL when null. */
+function proxyV2(client: string | null, port: number): Buffer {
+  const signature = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+  if (client === null) return Buffer.from([...signature, 0x20, 0x00, 0x00, 0x00]);
+  const header = Buffer.from([...signature, 0x21, 0x11, 0x00, 12, ...client.split('.').map(Number), 127, 0, 0, 1, 0, 0, 0, 0]);
+  header.writeUInt16BE(40000, 24);
+  header.writeUInt16BE(port, 26);
+  return header;
+}
+
+/** Sends `bytes` (and ends the socket if `end`): whether the server closed it without greeting. */
+function closedWithout220(port: number, bytes: Buffer, end = false): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    let received = '';
+    socket.on('data', (c) => (received += c));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(!received.startsWith('220')));
+    if (end) socket.end(bytes);
+    else socket.write(bytes);
+  });
+}
+
+t.test('a list of balancers that are not IP addresses or networks is refused at boot, in one sentence', async (t) => {
+  await t.rejects(
+    buildMemoryApi(t, { SUBMISSION_PROXY_FROM: 'lb.internal' }),
+    /SUBMISSION_PROXY_FROM.*must be IP addresses or CIDR networks/,
+  );
+  for (const bad of ['10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0.0/x'])
+    await t.rejects(
+      startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: bad }),
+      /BOUNCE_PROXY_FROM.*must be IP addresses or CIDR networks/,
+      bad,
+    );
+  const { config } = await startMemoryBounceListener(t, { BOUNCE_PROXY_FROM: '10.0.0.0/8, fd00::/8, 192.0.2.1' });
+  t.same(config.BOUNCE_PROXY_FROM, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1'], 'networks and addresses');
 });
