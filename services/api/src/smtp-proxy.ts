@@ -48,12 +48,22 @@ export function acceptBehindBalancers(server: SMTPServer, from: readonly string[
   // smtp-server's own handler, which net.createServer made its 'connection' listener.
   const handlers = server.server.listeners('connection') as ((socket: Socket) => void)[];
   server.server.removeAllListeners('connection');
+  // Balancers' connections still waiting for their header: closing the server ends them, as
+  // smtp-server ends those waiting for a v1 line (a waiting one would hold the close up to 10 s).
+  const waiting = new Set<Socket>();
+  const close = server.close.bind(server);
+  server.close = (callback?: () => void) => {
+    for (const socket of waiting) socket.destroy();
+    return close(callback);
+  };
   server.server.on('connection', (socket: Socket) => {
     const pass = (line: Buffer) => {
+      waiting.delete(socket);
       if (line.length > 0) socket.unshift(line);
       for (const handler of handlers) handler(socket);
     };
     const drop = () => {
+      waiting.delete(socket);
       socket.on('error', () => {}); // a late ECONNRESET must not surface as an uncaught exception
       socket.destroy();
     };
@@ -61,6 +71,7 @@ export function acceptBehindBalancers(server: SMTPServer, from: readonly string[
     const family = isIP(remote);
     if (family === 0) return drop(); // gone before it was handled: no address left to read
     if (!balancers.check(remote, family === 4 ? 'ipv4' : 'ipv6')) return pass(Buffer.from(v1Line(ownEnds(socket))));
+    waiting.add(socket);
     readV2(socket).then(pass, drop);
   });
 }
@@ -95,6 +106,7 @@ function readV2(socket: Socket): Promise<Buffer> {
       socket.off('readable', read);
       socket.off('error', finish);
       socket.off('end', ended);
+      socket.off('close', ended);
       if (error) reject(error);
       else resolve(bytes as Buffer);
     };
@@ -114,5 +126,6 @@ function readV2(socket: Socket): Promise<Buffer> {
     socket.on('readable', read);
     socket.on('error', finish);
     socket.on('end', ended);
+    socket.on('close', ended);
   });
 }

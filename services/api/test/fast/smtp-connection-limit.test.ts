@@ -221,6 +221,24 @@ t.test('PROXY v2 from a balancer: its health check (LOCAL) is its own client; a 
   t.equal(await closedWithout220(port, cut, true), true, 'cut short and the socket ended: closed, no greeting');
 });
 
+t.test("closing the listener ends a balancer's connection still waiting for its header", async (t) => {
+  const { app } = await buildMemoryApi(t, { SUBMISSION_PORT: '0', SUBMISSION_PROXY_FROM: '127.0.0.1' });
+  const socket = connect({ port: app.submissionPort() as number, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  const ended = new Promise<string>((resolve) => {
+    let received = '';
+    socket.on('data', (c) => (received += c));
+    socket.on('close', () => resolve(received));
+  });
+  await new Promise<void>((resolve) => socket.write(proxyV2('203.0.113.7', 25).subarray(0, 10), () => resolve()));
+  await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  await app.close();
+  // Not a speed figure: a connection left to wait would hold the close for the 10 s a header may take.
+  t.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms, not after the header's 10 s`);
+  t.equal(await ended, '', 'the connection ended, greeted with nothing');
+});
+
 /** A PROXY v2 header (HAProxy's proxy-protocol.txt, 2.2) naming `client` over TCP4, or LOCAL when null. */
 function proxyV2(client: string | null, port: number): Buffer {
   const signature = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
