@@ -15,7 +15,7 @@ import { reserve } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError, QueueUnavailableError, SenderNotAllowedError } from './errors.js';
 import { idempotentId, uuidv7 } from './ids.js';
-import { nextTurn } from './next-turn.js';
+import { LARGE_TEXT_CHARS, nextTurn } from './next-turn.js';
 import type { Placement } from './plugins/kafka-producer.js';
 import { requestHash } from './request-hash.js';
 import { type RenderedEmail, renderTemplates } from './templates/request-render.js';
@@ -104,9 +104,7 @@ const answerFor =
     return due ? { id, status: 'scheduled', scheduledAt: due } : { id, status: 'queued' };
   };
 
-/** An email with this many characters of text, html and attachments or more is large (enqueue). */
-const LARGE_EMAIL_CHARS = 256 * 1024;
-
+/** An email's characters of text, html and attachments: at LARGE_TEXT_CHARS or more it is large (enqueue). */
 const contentChars = (email: QueuedEmail): number =>
   (email.text?.length ?? 0) + (email.html?.length ?? 0) + (email.attachments ?? []).reduce((sum, a) => sum + a.content.length, 0);
 
@@ -132,7 +130,7 @@ async function enqueue(app: FastifyInstance, request: Caller, { ids, rendered, l
   // A large email's envelope is written in a turn of its own: JSON.stringify of a 4 MB email takes
   // 6-16 ms, and the turn that parsed and validated its body has already worked 7-25 ms (its
   // reading had one of its own: json-shape.ts).
-  if (rendered.some(({ email }) => contentChars(email) >= LARGE_EMAIL_CHARS)) await nextTurn();
+  if (rendered.some(({ email }) => contentChars(email) >= LARGE_TEXT_CHARS)) await nextTurn();
   const messages = await mapInTurns(envelopes, (envelope) => ({
     key: envelope.id,
     value: JSON.stringify(envelope),

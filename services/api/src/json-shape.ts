@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { JsonTooComplexError } from './errors.js';
-import { nextTurn } from './next-turn.js';
+import { LARGE_TEXT_CHARS, nextTurn } from './next-turn.js';
 import { holdsLoneSurrogate, loneSurrogateProblem } from './unicode-text.js';
 
 /** The deepest a request body may nest objects and arrays. Our deepest schema field is 4 levels down; template variables get the rest. */
@@ -15,8 +15,6 @@ export const MAX_OBJECT_KEYS = 10_000;
  * million one-letter strings), where 50,000 took 10-30 ms with the rest of the request.
  */
 export const MAX_JSON_VALUES = 50_000;
-/** A body of this many characters or more is parsed in a turn of its own (shapedJsonParser). */
-const LARGE_BODY_CHARS = 256 * 1024;
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -103,7 +101,7 @@ export function shapedJsonParser(app: FastifyInstance, { emptyIsNoBody = false }
     };
     // A large body is parsed in a turn after the one that joined and decoded it: for 4 MB those
     // took 5-8 ms and JSON.parse 7-16 ms, each beside the rest of its turn's work.
-    if (text.length >= LARGE_BODY_CHARS)
+    if (text.length >= LARGE_TEXT_CHARS)
       nextTurn()
         .then(parse)
         .catch((error: Error) => done(error, undefined));

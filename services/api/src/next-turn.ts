@@ -1,6 +1,12 @@
 import { setImmediate } from 'node:timers/promises';
 
 /**
+ * Text of this many characters or more is large: its body's parse (json-shape.ts) and its
+ * envelope's JSON (accept.ts) each get a turn of their own.
+ */
+export const LARGE_TEXT_CHARS = 256 * 1024;
+
+/**
  * Lets the event loop run timers and other sockets' I/O before the caller goes on: what splitting a
  * large request's work into turns is for. One setImmediate is not enough where that work starts, in
  * an I/O callback (the request body's end): it runs in the same loop iteration's check phase, before
