@@ -4,15 +4,21 @@ import type { SMTPServer } from 'smtp-server';
 import { z } from 'zod';
 import { type Ends, parseProxyV2, V2_SIGNATURE } from './proxy-v2.js';
 
-/** An address, or a network in CIDR form (`10.0.0.0/8`, `fd00::/8`). */
-const balancer = z.string().refine((entry) => {
+const familyOf = (address: string) => (isIP(address) === 4 ? 'ipv4' : 'ipv6');
+
+/** An address, or a network in CIDR form (`10.0.0.0/8`, `fd00::/8`); null when it is neither. */
+function balancerEntry(entry: string): { address: string; type: 'ipv4' | 'ipv6'; prefix?: number } | null {
   const [address = '', prefix, ...rest] = entry.split('/');
   const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  const bits = Number(prefix);
-  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
-}, 'must be IP addresses or CIDR networks: the load balancers that send a PROXY header');
+  if (family === 0 || rest.length > 0) return null;
+  if (prefix === undefined) return { address, type: familyOf(address) };
+  if (!/^\d+$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128)) return null;
+  return { address, type: familyOf(address), prefix: Number(prefix) };
+}
+
+const balancer = z
+  .string()
+  .refine((entry) => balancerEntry(entry) !== null, 'must be IP addresses or CIDR networks: the load balancers that send a PROXY header');
 
 /**
  * The load balancers in front of an SMTP listener that open each connection with a PROXY protocol
@@ -39,10 +45,9 @@ export function acceptBehindBalancers(server: SMTPServer, from: readonly string[
   if (from.length === 0) return;
   const balancers = new BlockList();
   for (const entry of from) {
-    const [address = '', prefix] = entry.split('/');
-    const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+    const { address, type, prefix } = balancerEntry(entry) as NonNullable<ReturnType<typeof balancerEntry>>; // checked at boot (proxyFrom)
     if (prefix === undefined) balancers.addAddress(address, type);
-    else balancers.addSubnet(address, Number(prefix), type);
+    else balancers.addSubnet(address, prefix, type);
   }
   server.options.useProxy = true;
   // smtp-server's own handler, which net.createServer made its 'connection' listener.
@@ -68,9 +73,8 @@ export function acceptBehindBalancers(server: SMTPServer, from: readonly string[
       socket.destroy();
     };
     const remote = plainAddress(socket.remoteAddress ?? '');
-    const family = isIP(remote);
-    if (family === 0) return drop(); // gone before it was handled: no address left to read
-    if (!balancers.check(remote, family === 4 ? 'ipv4' : 'ipv6')) return pass(Buffer.from(v1Line(ownEnds(socket))));
+    if (isIP(remote) === 0) return drop(); // gone before it was handled: no address left to read
+    if (!balancers.check(remote, familyOf(remote))) return pass(Buffer.from(v1Line(ownEnds(socket))));
     waiting.add(socket);
     readV2(socket).then(pass, drop);
   });
