@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { KEY } from '../../../../test/helpers/api.js';
 import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMemoryBounceListener } from '../../../../test/helpers/memory-bounce-listener.js';
+import { proxyV2Header } from '../../../../test/helpers/proxy-v2-header.js';
 import { swaks } from '../../../../test/helpers/smtp-clients.js';
 import { clientOf, connectionLimits, SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../../src/smtp-connection-limit.js';
 
@@ -241,12 +242,8 @@ t.test("closing the listener ends a balancer's connection still waiting for its 
 
 /** A PROXY v2 header (HAProxy's proxy-protocol.txt, 2.2) naming `client` over TCP4, or LOCAL when null. */
 function proxyV2(client: string | null, port: number): Buffer {
-  const signature = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
-  if (client === null) return Buffer.from([...signature, 0x20, 0x00, 0x00, 0x00]);
-  const header = Buffer.from([...signature, 0x21, 0x11, 0x00, 12, ...client.split('.').map(Number), 127, 0, 0, 1, 0, 0, 0, 0]);
-  header.writeUInt16BE(40000, 24);
-  header.writeUInt16BE(port, 26);
-  return header;
+  if (client === null) return proxyV2Header(0, 0x00, []);
+  return proxyV2Header(1, 0x11, [...client.split('.').map(Number), 127, 0, 0, 1, 0x9c, 0x40, port >> 8, port & 0xff]);
 }
 
 /** Sends `bytes` (and ends the socket if `end`): whether the server closed it without greeting. */
