@@ -1,4 +1,4 @@
-import { type Envelope, envelopeSchema } from '@postline/contracts';
+import { ENVELOPE_VERSION, type Envelope, envelopeSchema } from '@postline/contracts';
 import type { LogSink } from '@postline/runtime';
 import type { KafkaMessage, Message } from 'kafkajs';
 import type pg from 'pg';
@@ -41,20 +41,56 @@ export interface InboundRecord {
 /** The longest a partition pauses for one record before it looks again. */
 export const MAX_DEFER_MS = 300_000;
 
-function parse(message: KafkaMessage): { envelope: Envelope } | { error: string } {
+/**
+ * How long a record from a newer version of postline waits for a mailer that reads it. A rollout
+ * that starts every Deployment at once (`kubectl apply`) can put a new API in front of old mailers
+ * for a few minutes: their partitions wait, and the new mailers read those records once the group
+ * hands them over. Past this, the records are dead-lettered (a rollback back to this version):
+ * upgrade and redrive them. Waiting forever would hold every email behind them.
+ */
+export const NEWER_ENVELOPE_HOLD_MS = 15 * 60_000;
+/** How often an old mailer looks again at a record it cannot read yet. */
+export const NEWER_ENVELOPE_RETRY_MS = 30_000;
+const CLOCK_SKEW_MS = 60_000;
+
+type Parsed = { envelope: Envelope } | { error: string } | { newer: number };
+
+function parse(message: KafkaMessage): Parsed {
+  let value: unknown;
   try {
-    const result = envelopeSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
-    if (result.success) return { envelope: result.data };
-    return { error: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+    value = JSON.parse(message.value?.toString('utf8') ?? '');
   } catch (error) {
     return { error: `not JSON: ${(error as Error).message}` };
   }
+  const result = envelopeSchema.safeParse(value);
+  if (result.success) return { envelope: result.data };
+  // Written by a later version, not malformed: not this mailer's to judge.
+  const v = (value as { v?: unknown } | null)?.v;
+  if (Number.isSafeInteger(v) && (v as number) > ENVELOPE_VERSION) return { newer: v as number };
+  return { error: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+}
+
+/** A record this mailer cannot read yet: its partition waits for a newer mailer, for a while. */
+async function newerRecord(deps: HandlerDeps, record: InboundRecord, version: number): Promise<HandleResult> {
+  const at = { topic: record.topic, partition: record.partition, offset: record.message.offset, version, reads: ENVELOPE_VERSION };
+  // The producer sets the timestamp: one from the future would hold the partition for good.
+  const age = Date.now() - Number(record.message.timestamp);
+  if (age > -CLOCK_SKEW_MS && age < NEWER_ENVELOPE_HOLD_MS) {
+    deps.log.warn(at, 'record from a newer postline: its partition waits for an upgraded mailer');
+    return { kind: 'defer', ms: NEWER_ENVELOPE_RETRY_MS, reason: 'newer envelope' };
+  }
+  const reason = `envelope version ${version}; this mailer reads up to ${ENVELOPE_VERSION}: upgrade it, then redrive`;
+  await deps.produce(deps.config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_NEWER_ENVELOPE', reason)]);
+  deps.metrics.deadLettered.inc({ reason: 'newer envelope' });
+  deps.log.error(at, 'record from a newer postline dead-lettered');
+  return { kind: 'done' };
 }
 
 /** One record: validate → claim → send → record the outcome (→ retry topic / dead letter). Never throws. */
 export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Promise<HandleResult> {
   const { config, metrics } = deps;
   const parsed = parse(record.message);
+  if ('newer' in parsed) return newerRecord(deps, record, parsed.newer);
   if ('error' in parsed) {
     await deps.produce(config.DEAD_LETTER_TOPIC, [deadLetter(record, 'MAILER_ERR_INVALID_RECORD', parsed.error)]);
     metrics.deadLettered.inc({ reason: 'invalid' });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { envelope, ledgerPool, ledgerRows } from '../../../test/helpers/mailer.js';
-import { type HandlerDeps, handleRecord, MAX_DEFER_MS } from '../src/record-handler.js';
+import { type HandlerDeps, handleRecord, MAX_DEFER_MS, NEWER_ENVELOPE_HOLD_MS, NEWER_ENVELOPE_RETRY_MS } from '../src/record-handler.js';
 import { deps, record } from './handler-deps.js';
 
 t.test('a notBefore years ahead defers for at most MAX_DEFER_MS (a setTimeout past 2^31 ms would fire at once)', async (t) => {
@@ -11,6 +11,51 @@ t.test('a notBefore years ahead defers for at most MAX_DEFER_MS (a setTimeout pa
   );
   const result = await handleRecord(d, record(envelope({ notBefore: '2100-01-01T00:00:00.000Z' })));
   t.same(result, { kind: 'defer', ms: MAX_DEFER_MS, reason: 'retry not due' });
+});
+
+t.test('a record from a newer postline waits for an upgraded mailer, then is dead-lettered, never judged invalid', async (t) => {
+  const produced: { topic: string; code?: string; reason?: string; value?: string }[] = [];
+  const d = deps(
+    {} as HandlerDeps['db'],
+    async () => t.fail('never sent') as never,
+    () => true,
+    {
+      produce: async (topic, messages) => {
+        for (const m of messages) {
+          const h = m.headers as Record<string, string>;
+          produced.push({ topic, code: h['dead-letter-code'], reason: h['dead-letter-reason'], value: String(m.value) });
+        }
+      },
+    },
+  );
+  const future = { ...envelope(), v: 3, aFieldOfV3: { x: 1 } };
+  const now = Date.now();
+  const fresh = await handleRecord(d, record(future, '7', { timestamp: now - 60_000 }));
+  t.same(fresh, { kind: 'defer', ms: NEWER_ENVELOPE_RETRY_MS, reason: 'newer envelope' }, 'its partition waits');
+  t.same(produced, [], 'not dead-lettered while a rollout may still bring a mailer that reads it');
+
+  const old = await handleRecord(d, record(future, '7', { timestamp: now - NEWER_ENVELOPE_HOLD_MS - 1_000 }));
+  t.same(old, { kind: 'done' }, 'after the hold the partition moves on');
+  t.equal(produced.length, 1);
+  t.equal(produced[0]?.topic, d.config.DEAD_LETTER_TOPIC);
+  t.equal(produced[0]?.code, 'MAILER_ERR_NEWER_ENVELOPE', 'a code of its own: upgrade, then redrive');
+  t.match(produced[0]?.reason, /envelope version 3; this mailer reads up to 2/);
+  t.equal(produced[0]?.value, JSON.stringify(future), 'kept byte for byte, for the redrive');
+
+  // The producer sets the timestamp: one from the future must not hold the partition for good.
+  produced.length = 0;
+  t.same(await handleRecord(d, record(future, '8', { timestamp: now + 3_600_000 })), { kind: 'done' });
+  t.equal(produced[0]?.code, 'MAILER_ERR_NEWER_ENVELOPE', 'a timestamp an hour ahead: dead-lettered at once');
+
+  // Only a whole version number above ours is "newer"; anything else is as invalid as before.
+  for (const v of [0, 2.5, '3', null, 2 ** 53]) {
+    produced.length = 0;
+    t.same(await handleRecord(d, record({ ...envelope(), v }, '9')), { kind: 'done' }, `v: ${v}`);
+    t.equal(produced[0]?.code, 'MAILER_ERR_INVALID_RECORD', `v: ${v} is invalid`);
+  }
+  produced.length = 0;
+  await handleRecord(d, record({ ...envelope(), aFieldOfV3: 1 }, '10'));
+  t.equal(produced[0]?.code, 'MAILER_ERR_INVALID_RECORD', 'an unknown field in a version-2 envelope is still refused');
 });
 
 t.test(
