@@ -66,6 +66,15 @@ export const emailEventSchema = webhookPayloadSchema.extend({
 export type EmailEvent = z.output<typeof emailEventSchema>;
 
 /**
+ * An event as a webhook dispatcher reads it off the topic: a type this version does not know yet is
+ * still an event. Types are only ever added, so during a rollout a newer mailer may publish one
+ * before the dispatchers are upgraded; it is delivered as it came (to the endpoints that take every
+ * event, or name it), where refusing it would drop it for good once its offset is committed.
+ */
+export const relayedEventSchema = emailEventSchema.extend({ type: z.string().regex(/^email\.[a-z_]{1,64}$/) });
+export type RelayedEvent = z.output<typeof relayedEventSchema>;
+
+/**
  * The id of an event, derived from what makes it unique: the email, the type, and the recipient
  * or the attempt it is about. Whoever writes it, however many times, writes the same id.
  */
@@ -74,13 +83,9 @@ export function eventId(emailId: string, type: EventType, discriminator: string 
   return `evt_${h.slice(0, 32)}`;
 }
 
-/** The event without the fields that stay inside the system. */
-export function toWebhookPayload(event: EmailEvent): WebhookPayload {
-  return { type: event.type, timestamp: event.timestamp, data: event.data };
-}
-
-/** The payload as JSON: what the outbox stores and, byte for byte, what a webhook receives and is signed over. */
-export const webhookBody = (event: EmailEvent): string => JSON.stringify(toWebhookPayload(event));
+/** The payload (the event without the fields that stay inside the system) as JSON: what the outbox stores and, byte for byte, what a webhook receives and is signed over. */
+export const webhookBody = (event: EmailEvent | RelayedEvent): string =>
+  JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
 
 /** Builds one event of an email: its id follows from the arguments. */
 export function emailEvent(

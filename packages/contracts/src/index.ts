@@ -37,6 +37,8 @@ export {
   eventDataSchema,
   eventId,
   queuedEvent,
+  type RelayedEvent,
+  relayedEventSchema,
   scheduledEvent,
   type WebhookPayload,
   webhookBody,

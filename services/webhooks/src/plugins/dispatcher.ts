@@ -1,5 +1,4 @@
-import { emailEventSchema, webhookBody } from '@postline/contracts';
-import { enqueueDeliveries, type NewDelivery, pendingDeliveries } from '@postline/ledger';
+import { enqueueDeliveries, pendingDeliveries } from '@postline/ledger';
 import {
   BACKEND_RETRY,
   CONSUMER_RETRY,
@@ -15,6 +14,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { WebhooksConfig } from '../config.js';
 import { Deliverer } from '../deliverer.js';
 import { EndpointCache } from '../endpoint-cache.js';
+import { deliveriesOf } from '../event-deliveries.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,19 +49,9 @@ export const dispatcherPlugin = fp(
       for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
         try {
           await endpoints.refresh();
-          const deliveries: NewDelivery[] = [];
-          for (const message of batch.messages) {
-            const parsed = emailEventSchema.safeParse(parseJson(message.value));
-            if (!parsed.success) {
-              app.log.warn({ partition: batch.partition, offset: message.offset }, 'not an event: skipped');
-              continue;
-            }
-            const event = parsed.data;
-            const body = webhookBody(event);
-            for (const e of endpoints.subscribers(event.account, event.type)) {
-              deliveries.push({ endpointId: e.id, eventId: event.id, eventType: event.type, emailId: event.data.emailId, body });
-            }
-          }
+          const deliveries = deliveriesOf(batch.messages, endpoints, (message) =>
+            app.log.warn({ partition: batch.partition, offset: message.offset }, 'not an event: skipped'),
+          );
           app.webhookMetrics.queued.inc(await enqueueDeliveries(app.ledger, deliveries));
           break;
         } catch (error) {
@@ -137,11 +127,3 @@ export const dispatcherPlugin = fp(
   },
   { name: 'dispatcher', dependencies: ['startup', 'metrics', 'ledger'] },
 );
-
-function parseJson(value: Buffer | null): unknown {
-  try {
-    return JSON.parse(value?.toString('utf8') ?? 'null');
-  } catch {
-    return null;
-  }
-}
