@@ -66,12 +66,15 @@ export const emailEventSchema = webhookPayloadSchema.extend({
 export type EmailEvent = z.output<typeof emailEventSchema>;
 
 /**
- * An event as a webhook dispatcher reads it off the topic: a type this version does not know yet is
- * still an event. Types are only ever added, so during a rollout a newer mailer may publish one
- * before the dispatchers are upgraded; it is delivered as it came (to the endpoints that take every
- * event, or name it), where refusing it would drop it for good once its offset is committed.
+ * An event type as read back (off the topic, out of the ledger): one of EVENT_TYPES, or one a later
+ * version added. Types are only ever added, and during a rollout a newer mailer may write one before
+ * the dispatchers and APIs are upgraded: they pass it on as it came, where refusing it would drop
+ * it for good (a dispatcher commits past it) or fail the whole answer (an API's event list).
  */
-export const relayedEventSchema = emailEventSchema.extend({ type: z.string().regex(/^email\.[a-z_]{1,64}$/) });
+export const anyEventTypeSchema = z.union([z.enum(EVENT_TYPES), z.string().regex(/^email\.[a-z_]{1,64}$/)]);
+
+/** An event as a webhook dispatcher reads it off the topic. */
+export const relayedEventSchema = emailEventSchema.extend({ type: anyEventTypeSchema });
 export type RelayedEvent = z.output<typeof relayedEventSchema>;
 
 /**

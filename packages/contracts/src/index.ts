@@ -26,6 +26,7 @@ export {
 } from './email-status.js';
 export { ENVELOPE_HEADERS, ENVELOPE_VERSION, type Envelope, envelopeSchema } from './envelope.js';
 export {
+  anyEventTypeSchema,
   canceledEvent,
   type EmailEvent,
   EVENT_HEADERS,

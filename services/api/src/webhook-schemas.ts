@@ -1,4 +1,4 @@
-import { addrSpecProblem, EVENT_TYPES, eventDataSchema, normalizeAddress } from '@postline/contracts';
+import { addrSpecProblem, anyEventTypeSchema, EVENT_TYPES, eventDataSchema, normalizeAddress } from '@postline/contracts';
 import { z } from 'zod';
 import { commonErrors, problem } from './problem-schema.js';
 
@@ -13,7 +13,7 @@ const limit = (max: number, fallback: number) =>
 
 export const listedEventSchema = z.object({
   id: z.string().describe('The event id: deterministic, and the webhook-id of its deliveries'),
-  type: z.enum(EVENT_TYPES),
+  type: anyEventTypeSchema.describe('One of the event types; later versions may add types (ignore those you do not know)'),
   timestamp,
   data: eventDataSchema,
 });
