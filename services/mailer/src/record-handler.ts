@@ -64,9 +64,12 @@ function parse(message: KafkaMessage): Parsed {
   }
   const result = envelopeSchema.safeParse(value);
   if (result.success) return { envelope: result.data };
-  // Written by a later version, not malformed: not this mailer's to judge.
+  // Written by a later version, not malformed: not this mailer's to judge. Every producer of
+  // envelopes (API, retries, releases, redrives) says its version in a header too; a record that
+  // only claims a later `v` in its JSON is garbage, refused at once rather than waited on.
   const v = (value as { v?: unknown } | null)?.v;
-  if (Number.isSafeInteger(v) && (v as number) > ENVELOPE_VERSION) return { newer: v as number };
+  const header = message.headers?.['envelope-version']?.toString();
+  if (Number.isSafeInteger(v) && (v as number) > ENVELOPE_VERSION && header === String(v)) return { newer: v as number };
   return { error: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
 }
 

@@ -42,14 +42,14 @@ export function deps(
 }
 
 /** A record as the consumer hands it over. */
-export const record = (value: unknown, offset = '0', o: { topic?: string; timestamp?: number } = {}) => ({
+export const record = (value: unknown, offset = '0', o: { topic?: string; timestamp?: number; headers?: Record<string, string> } = {}) => ({
   topic: o.topic ?? 'emails',
   partition: 0,
   message: {
     offset,
     key: null,
     value: Buffer.from(JSON.stringify(value)),
-    headers: {},
+    headers: o.headers ?? {},
     timestamp: String(o.timestamp ?? Date.now()),
   } as unknown as KafkaMessage,
   heartbeat: async () => {},

@@ -29,12 +29,13 @@ t.test('a record from a newer postline waits for an upgraded mailer, then is dea
     },
   );
   const future = { ...envelope(), v: 3, aFieldOfV3: { x: 1 } };
+  const headers = { 'envelope-version': '3' };
   const now = Date.now();
-  const fresh = await handleRecord(d, record(future, '7', { timestamp: now - 60_000 }));
+  const fresh = await handleRecord(d, record(future, '7', { timestamp: now - 60_000, headers }));
   t.same(fresh, { kind: 'defer', ms: NEWER_ENVELOPE_RETRY_MS, reason: 'newer envelope' }, 'its partition waits');
   t.same(produced, [], 'not dead-lettered while a rollout may still bring a mailer that reads it');
 
-  const old = await handleRecord(d, record(future, '7', { timestamp: now - NEWER_ENVELOPE_HOLD_MS - 1_000 }));
+  const old = await handleRecord(d, record(future, '7', { timestamp: now - NEWER_ENVELOPE_HOLD_MS - 1_000, headers }));
   t.same(old, { kind: 'done' }, 'after the hold the partition moves on');
   t.equal(produced.length, 1);
   t.equal(produced[0]?.topic, d.config.DEAD_LETTER_TOPIC);
@@ -44,14 +45,26 @@ t.test('a record from a newer postline waits for an upgraded mailer, then is dea
 
   // The producer sets the timestamp: one from the future must not hold the partition for good.
   produced.length = 0;
-  t.same(await handleRecord(d, record(future, '8', { timestamp: now + 3_600_000 })), { kind: 'done' });
+  t.same(await handleRecord(d, record(future, '8', { timestamp: now + 3_600_000, headers })), { kind: 'done' });
   t.equal(produced[0]?.code, 'MAILER_ERR_NEWER_ENVELOPE', 'a timestamp an hour ahead: dead-lettered at once');
 
-  // Only a whole version number above ours is "newer"; anything else is as invalid as before.
-  for (const v of [0, 2.5, '3', null, 2 ** 53]) {
+  // Only a whole version number above ours, said in the header too, is "newer"; anything else is as
+  // invalid as before (a record of garbage must not hold its partition for 15 minutes).
+  const cases: [unknown, Record<string, string>][] = [
+    [3, {}],
+    [3, { 'envelope-version': '2' }],
+    [99, { 'envelope-version': '3' }],
+    [0, { 'envelope-version': '0' }],
+    [2.5, { 'envelope-version': '2.5' }],
+    ['3', { 'envelope-version': '3' }],
+    [null, {}],
+    [2 ** 53, { 'envelope-version': String(2 ** 53) }],
+  ];
+  for (const [v, h] of cases) {
     produced.length = 0;
-    t.same(await handleRecord(d, record({ ...envelope(), v }, '9')), { kind: 'done' }, `v: ${v}`);
-    t.equal(produced[0]?.code, 'MAILER_ERR_INVALID_RECORD', `v: ${v} is invalid`);
+    const name = `v: ${v}, header: ${h['envelope-version']}`;
+    t.same(await handleRecord(d, record({ ...envelope(), v }, '9', { headers: h })), { kind: 'done' }, name);
+    t.equal(produced[0]?.code, 'MAILER_ERR_INVALID_RECORD', `${name} is invalid`);
   }
   produced.length = 0;
   await handleRecord(d, record({ ...envelope(), aFieldOfV3: 1 }, '10'));
