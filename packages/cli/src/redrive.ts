@@ -18,8 +18,8 @@ export interface RedriveResult {
 /**
  * Puts dead-lettered emails back on the requests topic, batch by batch: first the ledger turns
  * `failed` into `queued` (final states stay final), then the records are produced (acks=all)
- * with their id (so the ledger still dedupes them) and a fresh attempt budget (attempt 0; the
- * ledger's attempts counter keeps counting). Interrupted and run again, it sends nothing twice:
+ * with their id (so the ledger still dedupes them). The ledger's reopen gives each a fresh
+ * attempt budget (redriven_attempts) while its attempts counter keeps counting. Interrupted and run again, it sends nothing twice:
  * an email sent since is final and skipped, and a second record of a queued one is deduped by
  * the mailer's claim.
  */

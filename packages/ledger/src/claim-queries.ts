@@ -15,7 +15,16 @@ export type Claim =
    * `settled`: the recipients an earlier attempt already settled (accepted, or refused with a 5xx),
    * lower-case: a retry goes to the others only. `delivered`: an earlier attempt had one accepted.
    */
-  | { kind: 'claimed'; attempts: number; suppressed: string[]; settled: string[]; delivered: boolean }
+  | {
+      kind: 'claimed';
+      /** Attempts so far, all of them (the status's count). */
+      attempts: number;
+      /** Attempts since it was accepted or last redriven: what MAX_ATTEMPTS bounds. */
+      tries: number;
+      suppressed: string[];
+      settled: string[];
+      delivered: boolean;
+    }
   /** Already final (sent, failed, suppressed or canceled): a redelivery, to skip. */
   | { kind: 'final'; state: 'sent' | 'failed' | 'suppressed' | 'canceled' }
   /** Scheduled for later (a reschedule moved it after its record was produced): park it. */
@@ -46,13 +55,13 @@ const claimStatement = prepared(
          where emails.state in ('accepting', 'queued', 'retrying')
             or (emails.state = 'scheduled' and emails.scheduled_at <= now())
             or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $1))
-       returning id, attempts
+       returning id, attempts, attempts - redriven_attempts as tries
      ), queued as (
        insert into email_events (id, email_id, account, type, payload)
        select i.event_id, i.id, i.account, 'email.queued', i.event from input i join claimed c using (id)
        on conflict (id) do nothing
      )
-     select c.id, c.attempts,
+     select c.id, c.attempts, c.tries,
             array(select s.address from suppressions s
                    where s.account = i.account and s.address in (select jsonb_array_elements_text(i.recipients))) as suppressed,
             -- A first attempt has no recipient outcomes: CASE skips the look (the common case).
@@ -76,7 +85,14 @@ const claimStatement = prepared(
  * share. The ids must be distinct.
  */
 export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, requests: ClaimRequest[]): Promise<Claim[]> {
-  const { rows } = await db.query<{ id: string; attempts: number; suppressed: string[]; settled: string[]; delivered: boolean }>(
+  const { rows } = await db.query<{
+    id: string;
+    attempts: number;
+    tries: number;
+    suppressed: string[];
+    settled: string[];
+    delivered: boolean;
+  }>(
     claimStatement([
       mailerId,
       ttlMs,
@@ -95,7 +111,10 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
   const current = others.length > 0 ? await currentStates(db, others) : new Map();
   return requests.map((r): Claim => {
     const row = claimed.get(r.id);
-    if (row) return { kind: 'claimed', attempts: row.attempts, suppressed: row.suppressed, settled: row.settled, delivered: row.delivered };
+    if (row) {
+      const { attempts, tries, suppressed, settled, delivered } = row;
+      return { kind: 'claimed', attempts, tries, suppressed, settled, delivered };
+    }
     const now = current.get(r.id);
     const state = now?.state;
     if (state === 'sent' || state === 'failed' || state === 'suppressed' || state === 'canceled') return { kind: 'final', state };
@@ -107,7 +126,7 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
 /** Gives an email back untouched (nothing was sent: the SMTP server was unreachable). */
 export async function releaseClaim(db: Queryable, id: string, mailerId: string): Promise<void> {
   await db.query(
-    `update emails set state = case when attempts > 0 then 'retrying' else 'queued' end, claimed_by = null, claim_expires_at = null, updated_at = now()
+    `update emails set state = case when attempts > redriven_attempts then 'retrying' else 'queued' end, claimed_by = null, claim_expires_at = null, updated_at = now()
      where id = $1 and claimed_by = $2 and state = 'sending'`,
     [id, mailerId],
   );

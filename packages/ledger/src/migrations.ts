@@ -248,4 +248,17 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       create index webhook_deliveries_endpoint_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where status = 'pending';
     `,
   },
+  {
+    version: 10,
+    name: 'attempts before a redrive',
+    sql: `
+      -- A redrive (postline dlq redrive) gives an email a whole MAX_ATTEMPTS budget again while
+      -- its attempts keep counting: the budget spent is attempts - redriven_attempts. It was read
+      -- from attempts alone, so an email redriven after running out of attempts was dead-lettered
+      -- again at its first 4xx. Kept in the ledger, not taken from the record's
+      -- count: a stale record read again (after a crash, before its offset was committed) must
+      -- not start a budget of its own. A column with a constant default rewrites no rows.
+      alter table emails add column redriven_attempts integer not null default 0;
+    `,
+  },
 ];

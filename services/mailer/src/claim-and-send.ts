@@ -104,6 +104,7 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
   }
 
   const attempt = claimed.attempts + 1;
+  const tries = claimed.tries + 1;
   const endTimer = metrics.smtpDuration.startTimer();
   const outcome = await smtp.send(envelope, rcptTo);
   if ('wait' in outcome) {
@@ -115,7 +116,7 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
   }
   endTimer({ outcome: outcome.kind });
   if (suppressed.length > 0) metrics.suppressed.inc(suppressed.length);
-  return recordSendOutcome(deps, record, envelope, { outcome, attempt, rcptTo, suppressed, delivered, log });
+  return recordSendOutcome(deps, record, envelope, { outcome, attempt, tries, rcptTo, suppressed, delivered, log });
 }
 
 /**

@@ -11,8 +11,10 @@ import type { Refusal, SmtpOutcome } from './smtp-outcome.js';
 
 export interface SendAttempt {
   outcome: PoolOutcome;
-  /** This attempt's number (the claim's attempts so far, plus one). */
+  /** This attempt's number (the claim's attempts so far, plus one): the status's and the events' count. */
   attempt: number;
+  /** Its number since the email was accepted or last redriven: what MAX_ATTEMPTS and the backoff count. */
+  tries: number;
   /** Whom the send was addressed to, and whom the suppression list left out. */
   rcptTo: string[];
   suppressed: string[];
@@ -30,14 +32,14 @@ export async function recordSendOutcome(
   deps: HandlerDeps,
   record: InboundRecord,
   envelope: Envelope,
-  { outcome, attempt, rcptTo, suppressed, delivered, log }: SendAttempt,
+  { outcome, attempt, tries, rcptTo, suppressed, delivered, log }: SendAttempt,
 ): Promise<HandleResult> {
   const { config, db, smtp, metrics } = deps;
   switch (outcome.kind) {
     case 'sent': {
       const pending = outcome.refusals.filter(isRetryable);
-      if (pending.length > 0 && attempt < config.MAX_ATTEMPTS)
-        return retryTheRest(deps, record, envelope, outcome, pending, attempt, suppressed, log);
+      if (pending.length > 0 && tries < config.MAX_ATTEMPTS)
+        return retryTheRest(deps, record, envelope, outcome, pending, { attempt, tries }, suppressed, log);
       const write = sentWrite(envelope, { ...outcome, messageId: outcome.messageId, suppressed, via: relayData(outcome) });
       if (!(await writeOutcome(deps, record, envelope, write))) return OUTCOME_NOT_RECORDED;
       metrics.sent.inc();
@@ -77,12 +79,12 @@ export async function recordSendOutcome(
       // transient or uncertain
       const uncertain = outcome.kind === 'uncertain';
       const response = outcome.kind === 'transient' ? outcome.response : null;
-      if (attempt >= config.MAX_ATTEMPTS && delivered) {
+      if (tries >= config.MAX_ATTEMPTS && delivered) {
         const { error } = outcome;
         const refusals = outcome.kind === 'transient' ? (outcome.refusals ?? []) : [];
         return finishedPartly(deps, record, envelope, log, { attempt, error, response, uncertain, refusals, rcptTo, suppressed });
       }
-      if (attempt >= config.MAX_ATTEMPTS) {
+      if (tries >= config.MAX_ATTEMPTS) {
         const failure = failedWrite(envelope, { error: outcome.error, response, uncertain, suppressed, via: relayData(outcome) });
         const reason = `after ${attempt} attempts: ${outcome.error}`;
         if (!(await failToDeadLetter(deps, record, envelope, 'MAILER_ERR_ATTEMPTS_EXHAUSTED', reason, 'attempts', failure))) {
@@ -96,7 +98,7 @@ export async function recordSendOutcome(
       const via = relayData(outcome);
       const write = (nextAttemptAt: Date) =>
         retryWrite(envelope, { attempt, error: outcome.error, response, uncertain, nextAttemptAt, via });
-      const notBefore = await retryLater(deps, record, envelope, attempt, pin, write);
+      const notBefore = await retryLater(deps, record, envelope, { attempt, tries }, pin, write);
       if (!notBefore) return OUTCOME_NOT_RECORDED;
       metrics.retried.inc({ uncertain: String(uncertain) });
       // An uncertain attempt may have been delivered, so its retry may be a second copy (with the
@@ -118,14 +120,15 @@ async function retryTheRest(
   envelope: Envelope,
   outcome: Extract<PoolOutcome, { kind: 'sent' }>,
   pending: Refusal[],
-  attempt: number,
+  count: Pick<SendAttempt, 'attempt' | 'tries'>,
   suppressed: string[],
   log: LogSink,
 ): Promise<HandleResult> {
+  const { attempt } = count;
   const refusals = outcome.refusals.filter((r) => !isRetryable(r));
   // A copy that may have arrived is retried on the same relay, as an uncertain email is.
   const pin = outcome.uncertain?.length ? { relay: outcome.relay } : {};
-  const due = await retryLater(deps, record, envelope, attempt, pin, (nextAttemptAt) =>
+  const due = await retryLater(deps, record, envelope, count, pin, (nextAttemptAt) =>
     partlySentWrite(envelope, { ...outcome, attempt, refusals, pending, suppressed, nextAttemptAt, via: relayData(outcome) }),
   );
   if (!due) return OUTCOME_NOT_RECORDED;
@@ -145,12 +148,12 @@ async function retryLater(
   deps: HandlerDeps,
   record: InboundRecord,
   envelope: Envelope,
-  attempt: number,
+  { attempt, tries }: Pick<SendAttempt, 'attempt' | 'tries'>,
   pin: { relay?: string },
   write: (nextAttemptAt: Date) => OutcomeWrite,
 ): Promise<string | null> {
   const { config } = deps;
-  const due = new Date(Date.now() + retryDelayMs(attempt, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
+  const due = new Date(Date.now() + retryDelayMs(tries, config.RETRY_BASE_MS, config.RETRY_MAX_MS));
   const notBefore = due.toISOString();
   await toRetryTopic(deps, record, { ...envelope, attempt, notBefore, ...pin });
   return (await writeOutcome(deps, record, envelope, write(due))) ? notBefore : null;
