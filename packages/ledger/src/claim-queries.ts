@@ -30,7 +30,9 @@ export type Claim =
   /** Scheduled for later (a reschedule moved it after its record was produced): park it. */
   | { kind: 'scheduled'; scheduledAt: string }
   /** Another mailer holds a live claim (it is sending this email right now). */
-  | { kind: 'busy'; expiresInMs: number };
+  | { kind: 'busy'; expiresInMs: number }
+  /** Retrying, and this record's attempt was made (it was read again): its retry record is the one to send. */
+  | { kind: 'attempted' };
 
 /** One email to claim: its record's position, its `queued` event, and the recipients to check against the suppression list. */
 export interface ClaimRequest {
@@ -52,7 +54,10 @@ const claimStatement = prepared(
        on conflict (id) do update
          set state = 'sending', claimed_by = $1, claim_expires_at = now() + $2 * interval '1 millisecond', updated_at = now(),
              kafka_topic = excluded.kafka_topic, kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset
-         where emails.state in ('accepting', 'queued', 'retrying')
+         where emails.state in ('accepting', 'queued')
+            -- Not by the record whose attempt made it retrying, read again (migration 10).
+            or (emails.state = 'retrying' and emails.attempted_position is distinct from
+                  excluded.kafka_topic || '/' || excluded.kafka_partition || '/' || excluded.kafka_offset)
             or (emails.state = 'scheduled' and emails.scheduled_at <= now())
             or (emails.state = 'sending' and (emails.claim_expires_at < now() or emails.claimed_by = $1))
        returning id, attempts, attempts - redriven_attempts as tries
@@ -119,6 +124,8 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
     const state = now?.state;
     if (state === 'sent' || state === 'failed' || state === 'suppressed' || state === 'canceled') return { kind: 'final', state };
     if (state === 'scheduled' && now?.scheduled_at) return { kind: 'scheduled', scheduledAt: now.scheduled_at.toISOString() };
+    const { topic, partition, offset } = r.position;
+    if (state === 'retrying' && now?.attempted_position === `${topic}/${partition}/${offset}`) return { kind: 'attempted' };
     return { kind: 'busy', expiresInMs: now?.expires_in_ms ?? 0 };
   });
 }
@@ -134,13 +141,18 @@ export async function releaseClaim(db: Queryable, id: string, mailerId: string):
 
 const currentStatesStatement = prepared(
   'current-states',
-  `select id, state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms, scheduled_at
+  `select id, state, greatest(0, extract(epoch from (claim_expires_at - now())) * 1000)::float8 as expires_in_ms, scheduled_at,
+            attempted_position
        from emails where id = any($1::text[])`,
 );
 
 async function currentStates(db: Queryable, ids: string[]) {
-  const { rows } = await db.query<{ id: string; state: string; expires_in_ms: number | null; scheduled_at: Date | null }>(
-    currentStatesStatement([ids]),
-  );
+  const { rows } = await db.query<{
+    id: string;
+    state: string;
+    expires_in_ms: number | null;
+    scheduled_at: Date | null;
+    attempted_position: string | null;
+  }>(currentStatesStatement([ids]));
   return new Map(rows.map((row) => [row.id, row]));
 }

@@ -250,7 +250,7 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   },
   {
     version: 10,
-    name: 'attempts before a redrive',
+    name: 'attempts before a redrive; the last attempted record',
     sql: `
       -- A redrive (postline dlq redrive) gives an email a whole MAX_ATTEMPTS budget again while
       -- its attempts keep counting: the budget spent is attempts - redriven_attempts. It was read
@@ -259,6 +259,12 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       -- count: a stale record read again (after a crash, before its offset was committed) must
       -- not start a budget of its own. A column with a constant default rewrites no rows.
       alter table emails add column redriven_attempts integer not null default 0;
+      -- Where the record of the last attempt made sits (topic/partition/offset), written with its
+      -- outcome. A retrying email is claimed by its next record (on the retry topic), never by
+      -- that one read again (after a crash or a paused partition, before its offset was
+      -- committed): it would be sent before its backoff, and without the relay an uncertain
+      -- attempt pinned it to. Null (rows of earlier versions) lets any record claim, as before.
+      alter table emails add column attempted_position text;
     `,
   },
 ];

@@ -45,7 +45,8 @@ const outcomesStatement = prepared(
          claimed_by = null, claim_expires_at = null,
          smtp_response = coalesce(i.smtp_response, e.smtp_response), last_error = i.last_error,
          message_id = coalesce(i.message_id, e.message_id), uncertain = e.uncertain or i.uncertain,
-         sent_at = case when i.state = 'sent' then now() else e.sent_at end, updated_at = now(), next_attempt_at = i.next_attempt_at
+         sent_at = case when i.state = 'sent' then now() else e.sent_at end, updated_at = now(), next_attempt_at = i.next_attempt_at,
+         attempted_position = e.kafka_topic || '/' || e.kafka_partition || '/' || e.kafka_offset
        from input i
        where e.id = i.id and e.claimed_by = $1
        returning e.id

@@ -65,6 +65,13 @@ export async function claimAndSend(deps: HandlerDeps, record: InboundRecord, env
     // Rescheduled after its record was produced: park it now (or, if it fell due meanwhile, look again).
     return (await parkIfLater(deps, record, envelope, claimed.scheduledAt, log)) ?? { kind: 'defer', ms: 100, reason: 'schedule changed' };
   }
+  if (claimed.kind === 'attempted') {
+    // Read again before its offset was committed: its retry record (due later, maybe pinned to a
+    // relay) is the one that sends it.
+    metrics.dedupeHits.inc();
+    log.info({ offset: record.message.offset }, 'attempt already made: record read again, skipped');
+    return { kind: 'done' };
+  }
   if (claimed.kind === 'final') {
     metrics.dedupeHits.inc();
     log.info({ state: claimed.state }, 'already final: redelivery skipped');
