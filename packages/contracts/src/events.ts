@@ -86,7 +86,10 @@ export function eventId(emailId: string, type: EventType, discriminator: string 
   return `evt_${h.slice(0, 32)}`;
 }
 
-/** The payload (the event without the fields that stay inside the system) as JSON: what the outbox stores and, byte for byte, what a webhook receives and is signed over. */
+/**
+ * The payload (the event without the fields that stay inside the system) as JSON: what the outbox
+ * stores and, byte for byte, what a webhook receives and is signed over.
+ */
 export const webhookBody = (event: EmailEvent | RelayedEvent): string =>
   JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
 

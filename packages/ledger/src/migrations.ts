@@ -255,9 +255,9 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       -- A redrive (postline dlq redrive) gives an email a whole MAX_ATTEMPTS budget again while
       -- its attempts keep counting: the budget spent is attempts - redriven_attempts. It was read
       -- from attempts alone, so an email redriven after running out of attempts was dead-lettered
-      -- again at its first 4xx. Kept in the ledger, not taken from the record's
-      -- count: a stale record read again (after a crash, before its offset was committed) must
-      -- not start a budget of its own. A column with a constant default rewrites no rows.
+      -- again at its first 4xx. Kept in the ledger, not taken from the record's count: a stale
+      -- record read again (after a crash, before its offset was committed) must not start a
+      -- budget of its own. A column with a constant default rewrites no rows.
       alter table emails add column redriven_attempts integer not null default 0;
       -- Where the record of the last attempt made sits (topic/partition/offset), written with its
       -- outcome. A retrying email is claimed by its next record (on the retry topic), never by
