@@ -118,3 +118,41 @@ t.test('out of attempts → failed and dead-lettered', async (t) => {
   const dlq = await readTopic(testKafka(), env.DEAD_LETTER_TOPIC!, (rs) => rs.length >= 1);
   t.equal(dlq[0]?.headers?.['dead-letter-code']?.toString(), 'MAILER_ERR_ATTEMPTS_EXHAUSTED');
 });
+
+t.test('a record from a newer postline pauses its partition, no dead letter; one older than the hold is dead-lettered', async (t) => {
+  const { sink, env } = await setup(t);
+  const newer = (timestamp: number, partition: number) => ({
+    partition,
+    key: `newer-${partition}`,
+    value: JSON.stringify({ ...envelope(), v: 3 }),
+    headers: { 'envelope-version': '3' },
+    timestamp: String(timestamp),
+  });
+  const good = (partition: number) => {
+    const e = envelope();
+    return { id: e.id, message: { partition, key: e.id, value: JSON.stringify(e) } };
+  };
+  // The second as a rollback would find it: appended 16 minutes ago by a newer API.
+  const moved = good(1);
+  await produce(env.EMAILS_TOPIC!, [newer(Date.now(), 0), newer(Date.now() - 16 * 60_000, 1), moved.message]);
+  const { app } = await startMailer(t, env);
+  const sentIds = () => sink.received.map((m) => m.subject?.replace('subject ', ''));
+  t.ok(await eventually(() => sentIds().includes(moved.id), 30_000), 'the email behind the old one is sent');
+  const dlq = await readTopic(testKafka(), env.DEAD_LETTER_TOPIC!, (rs) => rs.length >= 1);
+  t.same(
+    dlq.map((r) => [r.headers?.['dead-letter-code']?.toString(), r.headers?.['source-partition']?.toString()]),
+    [['MAILER_ERR_NEWER_ENVELOPE', '1']],
+    'only the one past the hold is dead-lettered',
+  );
+  const deferred = async () =>
+    /postline_mailer_deferred_total\{reason="newer envelope"\} [1-9]/.test(await app.mailerMetrics.registry.metrics());
+  t.ok(await eventually(deferred, 10_000), 'the fresh one is deferred');
+  await new Promise((r) => setTimeout(r, 1_000)); // the worker pauses the partition as its batch ends
+  // Its partition waits for a mailer that reads version 3: what comes after it waits too, in order,
+  // while another partition's email goes out.
+  const [after, elsewhere] = [good(0), good(1)];
+  await produce(env.EMAILS_TOPIC!, [after.message, elsewhere.message]);
+  t.ok(await eventually(() => sentIds().includes(elsewhere.id), 30_000), 'another partition goes on');
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.notOk(sentIds().includes(after.id), 'the email after the fresh one waits with it');
+});
