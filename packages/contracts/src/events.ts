@@ -90,7 +90,7 @@ export function eventId(emailId: string, type: EventType, discriminator: string 
  * The payload (the event without the fields that stay inside the system) as JSON: what the outbox
  * stores and, byte for byte, what a webhook receives and is signed over.
  */
-export const webhookBody = (event: EmailEvent | RelayedEvent): string =>
+export const webhookBody = (event: Pick<RelayedEvent, 'type' | 'timestamp' | 'data'>): string =>
   JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
 
 /** Builds one event of an email: its id follows from the arguments. */

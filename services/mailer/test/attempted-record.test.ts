@@ -1,39 +1,18 @@
 import { queuedEvent } from '@postline/contracts';
 import { claimMany, releaseClaim } from '@postline/ledger';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { sleep } from '../../../test/helpers/env.js';
-import { envelope, ledgerPool, ledgerRows } from '../../../test/helpers/mailer.js';
+import { envelope, ledgerRows } from '../../../test/helpers/mailer.js';
 import { handleRecord } from '../src/record-handler.js';
-import type { SmtpSender } from '../src/smtp-sender.js';
-import { deps, record } from './handler-deps.js';
+import { record, scriptedDeps } from './handler-deps.js';
 
 // A record is read again when its offset was not yet committed: after a crash (offsets are
 // committed at most once a second), or when its partition paused on an earlier record and
 // resumed from there. For a retrying email, the record whose attempt made it so must not send it
 // again: that would be before its backoff, and without the relay an uncertain attempt pinned.
 
-function fixture(t: Test, replies: ('transient' | 'uncertain' | 'sent')[]) {
-  const pool = ledgerPool(t);
-  const sends: { id: string; relay?: string }[] = [];
-  const produced: { topic: string; value: Record<string, unknown> }[] = [];
-  const send: SmtpSender['send'] = async (e) => {
-    sends.push({ id: e.id, ...(e.relay && { relay: e.relay }) });
-    const reply = replies.shift() ?? 'sent';
-    const messageId = `<${e.id}@x>`;
-    if (reply === 'sent') return { kind: 'sent', response: '250 OK', accepted: ['rcpt@example.net'], refusals: [], messageId };
-    if (reply === 'uncertain') return { kind: 'uncertain', error: 'connection lost after DATA', messageId };
-    return { kind: 'transient', error: 'busy', response: '451 4.3.0 try later', beforeData: true, messageId };
-  };
-  const d = deps(pool, send, () => true, {
-    produce: async (topic, messages) => {
-      for (const m of messages) produced.push({ topic, value: JSON.parse(String(m.value)) });
-    },
-  });
-  return { pool, d, sends, produced };
-}
-
 t.test('the record whose attempt made an email retrying, read again, is skipped; its retry record sends it', async (t) => {
-  const { pool, d, sends, produced } = fixture(t, ['uncertain']);
+  const { pool, d, sends, produced } = scriptedDeps(t, ['uncertain']);
   const e = envelope();
   t.same(await handleRecord(d, record(e, '5')), { kind: 'done' });
   t.equal(sends.length, 1);
@@ -54,7 +33,7 @@ t.test('the record whose attempt made an email retrying, read again, is skipped;
 });
 
 t.test('a record whose claim was given back (nothing sent) is taken again: only an attempt made marks it', async (t) => {
-  const { pool, d, sends, produced } = fixture(t, ['transient']);
+  const { pool, d, sends, produced } = scriptedDeps(t, ['transient']);
   const e = envelope();
   t.same(await handleRecord(d, record(e, '7')), { kind: 'done' });
   const retry = { ...produced.find((p) => p.topic === d.config.RETRY_TOPIC)?.value, notBefore: new Date().toISOString() };

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
+import type { Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
-import { mailerEnv } from '../../../test/helpers/mailer.js';
+import { ledgerPool, mailerEnv } from '../../../test/helpers/mailer.js';
 import { loadConfig } from '../src/config.js';
 import { LedgerBatches } from '../src/ledger-batches.js';
 import { createMetrics } from '../src/plugins/metrics.js';
@@ -54,3 +55,36 @@ export const record = (value: unknown, offset = '0', o: { topic?: string; timest
   } as unknown as KafkaMessage,
   heartbeat: async () => {},
 });
+
+export type Reply = 'sent' | 'transient' | 'uncertain';
+
+/**
+ * The handler on the real ledger, its relay answering `replies` in turn ('sent' once they run
+ * out): a 451 before DATA for 'transient', a connection lost after DATA for 'uncertain'. `sends`
+ * is each send (with its pinned relay), `produced` each record put on a topic, parsed.
+ */
+export function scriptedDeps(t: Test, replies: Reply[]) {
+  const pool = ledgerPool(t);
+  const sends: { id: string; relay?: string }[] = [];
+  const produced: { topic: string; value: Record<string, unknown>; headers: Record<string, string> }[] = [];
+  const d = deps(
+    pool,
+    async (e) => {
+      sends.push({ id: e.id, ...(e.relay && { relay: e.relay }) });
+      const reply = replies.shift() ?? 'sent';
+      const messageId = `<${e.id}@x>`;
+      if (reply === 'sent') return { kind: 'sent', response: '250 OK', accepted: ['rcpt@example.net'], refusals: [], messageId };
+      if (reply === 'uncertain') return { kind: 'uncertain', error: 'connection lost after DATA', messageId };
+      return { kind: 'transient', error: 'busy', response: '451 4.3.0 try later', beforeData: true, messageId };
+    },
+    () => true,
+    {
+      produce: async (topic, messages) => {
+        for (const m of messages) {
+          produced.push({ topic, value: JSON.parse(String(m.value)), headers: (m.headers ?? {}) as Record<string, string> });
+        }
+      },
+    },
+  );
+  return { pool, d, sends, produced };
+}

@@ -1,26 +1,12 @@
 import { reopenFailed } from '@postline/ledger';
 import t from 'tap';
-import { envelope, ledgerPool, ledgerRows, TEST_ACCOUNT } from '../../../test/helpers/mailer.js';
+import { envelope, ledgerRows, TEST_ACCOUNT } from '../../../test/helpers/mailer.js';
 import { handleRecord } from '../src/record-handler.js';
-import { deps, record } from './handler-deps.js';
+import { record, scriptedDeps } from './handler-deps.js';
 
 t.test('a redriven email that had run out of attempts gets a whole MAX_ATTEMPTS budget again (README, Redrive)', async (t) => {
-  const pool = ledgerPool(t);
-  const produced: { topic: string; code?: string; attempt?: number; notBefore?: string }[] = [];
-  const d = deps(
-    pool,
-    async (x) => ({ kind: 'transient', error: 'busy', response: '451 4.3.0 try later', beforeData: true, messageId: `<${x.id}@x>` }),
-    () => true,
-    {
-      produce: async (topic, messages) => {
-        for (const m of messages) {
-          const h = (m.headers ?? {}) as Record<string, string>;
-          const value = JSON.parse(String(m.value));
-          produced.push({ topic, code: h['dead-letter-code'], attempt: value.attempt, notBefore: value.notBefore });
-        }
-      },
-    },
-  );
+  // Every try a 451: the budget, not a success, ends it.
+  const { pool, d, produced } = scriptedDeps(t, Array(20).fill('transient'));
   const e = envelope();
   const max = d.config.MAX_ATTEMPTS;
   // As the ledger leaves an email that ran out of attempts, then as `postline dlq redrive` leaves it.
@@ -33,12 +19,12 @@ t.test('a redriven email that had run out of attempts gets a whole MAX_ATTEMPTS 
   const before = Date.now();
   t.same(await handleRecord(d, record({ ...e, attempt: 0 })), { kind: 'done' });
   t.same(
-    produced.map((p) => [p.topic, p.code]),
+    produced.map((p) => [p.topic, p.headers['dead-letter-code']]),
     [[d.config.RETRY_TOPIC, undefined]],
     'a 4xx after the redrive is retried, not dead-lettered again at once',
   );
   // The first retry's backoff (RETRY_BASE_MS, ±20 %), not the ninth's (capped at RETRY_MAX_MS).
-  const wait = Date.parse(String(produced[0]?.notBefore)) - before;
+  const wait = Date.parse(String(produced[0]?.value.notBefore)) - before;
   const base = d.config.RETRY_BASE_MS;
   t.ok(wait >= base * 0.8 - 50 && wait <= base * 1.2 + 1_000, `the backoff starts again: ${wait} ms (base ${base} ms)`);
   const row = (await ledgerRows(pool, [e.id])).get(e.id);
@@ -54,7 +40,7 @@ t.test('a redriven email that had run out of attempts gets a whole MAX_ATTEMPTS 
     });
     const expected = tries < max ? [d.config.RETRY_TOPIC, undefined] : [d.config.DEAD_LETTER_TOPIC, 'MAILER_ERR_ATTEMPTS_EXHAUSTED'];
     t.same(
-      produced.map((p) => [p.topic, p.code]),
+      produced.map((p) => [p.topic, p.headers['dead-letter-code']]),
       [expected],
       `try ${tries} of ${max}`,
     );
@@ -64,18 +50,7 @@ t.test('a redriven email that had run out of attempts gets a whole MAX_ATTEMPTS 
 });
 
 t.test('a stale record read again after a redrive does not start another budget: the ledger counts', async (t) => {
-  const pool = ledgerPool(t);
-  const produced: string[] = [];
-  const d = deps(
-    pool,
-    async (x) => ({ kind: 'transient', error: 'busy', response: '451 4.3.0 try later', beforeData: true, messageId: `<${x.id}@x>` }),
-    () => true,
-    {
-      produce: async (_topic, messages) => {
-        for (const m of messages) produced.push(String((m.headers as Record<string, string> | undefined)?.['dead-letter-code'] ?? 'retry'));
-      },
-    },
-  );
+  const { pool, d, produced } = scriptedDeps(t, ['transient']);
   const e = envelope();
   const max = d.config.MAX_ATTEMPTS;
   // Seven tries since its redrive: the next one is its last, whatever the record says.
@@ -86,5 +61,9 @@ t.test('a stale record read again after a redrive does not start another budget:
     max,
   ]);
   t.same(await handleRecord(d, record({ ...e, attempt: 0 })), { kind: 'done' });
-  t.same(produced, ['MAILER_ERR_ATTEMPTS_EXHAUSTED'], 'the original record, read again, gets no fresh budget');
+  t.same(
+    produced.map((p) => p.headers['dead-letter-code'] ?? 'retry'),
+    ['MAILER_ERR_ATTEMPTS_EXHAUSTED'],
+    'the original record, read again, gets no fresh budget',
+  );
 });
