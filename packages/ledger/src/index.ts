@@ -27,12 +27,22 @@ export { reopenFailed } from './redrive-queries.js';
 export { keepReport, recordReport, reportTarget } from './report-queries.js';
 export { type PurgeOptions, purgeExpired } from './retention.js';
 export {
+  overdueRetries,
+  type ParkedRetry,
+  parkRetry,
+  type RecordHeaders,
+  type RetryToPark,
+  releaseDueRetries,
+  wasParked,
+} from './retry-park-queries.js';
+export {
   type Change,
   cancelEmail,
   type DueEmail,
   overdueScheduled,
   type Parked,
   park,
+  type Release,
   releaseDue,
   rescheduleEmail,
 } from './schedule-queries.js';

@@ -267,4 +267,27 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       alter table emails add column attempted_position text;
     `,
   },
+  {
+    version: 11,
+    name: 'retry records parked until due',
+    sql: `
+      -- A retry record due later is parked here and its offset committed, so it no longer holds
+      -- its retry partition: a 30-minute backoff at a partition's head delayed the 30 s retries
+      -- behind it by up to 30 minutes. Released (appended to its topic again, as it was) when due.
+      -- Keyed by where the record sits, so one read again is parked once; a released row keeps
+      -- that key (record and headers cleared) until the retention purge, so a record read again
+      -- after its release (its offset not yet committed) is not parked and released a second time.
+      create table parked_retries (
+        position text primary key,
+        topic text not null,
+        email_id text not null,
+        due_at timestamptz not null,
+        record text,
+        headers jsonb,
+        released_at timestamptz
+      );
+      create index parked_retries_due_idx on parked_retries (due_at) where released_at is null;
+      create index parked_retries_released_idx on parked_retries (released_at) where released_at is not null;
+    `,
+  },
 ];

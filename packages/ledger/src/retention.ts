@@ -53,9 +53,17 @@ export async function purgeExpired(db: pg.Pool, options: PurgeOptions): Promise<
          select id from inbound_reports where received_at < now() - $1 * interval '1 day' order by id ${sqlLimit(options.batchSize)}))`,
       [options.retentionDays],
     );
+    // Released retries' keys: a record older than the retention is looked up before it is
+    // claimed (the mailer's ledger-memory check), so its key is no longer needed to stop it.
+    const retries = await db.query(
+      `delete from parked_retries where position = any(array(
+         select position from parked_retries where released_at < now() - $1 * interval '1 day'
+          order by released_at ${sqlLimit(options.batchSize)} for update skip locked))`,
+      [options.retentionDays],
+    );
     total += rowCount ?? 0;
     const full = (n: number | null) => (n ?? 0) >= options.batchSize;
-    if (!full(rowCount) && !full(deliveries.rowCount) && !full(reports.rowCount)) return total;
+    if (![rowCount, deliveries.rowCount, reports.rowCount, retries.rowCount].some(full)) return total;
     await sleep(options.pauseMs, undefined, { signal: options.signal });
   }
 }

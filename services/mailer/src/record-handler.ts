@@ -8,6 +8,7 @@ import { deadLetter } from './dead-letter.js';
 import type { LedgerBatches } from './ledger-batches.js';
 import type { MailerMetrics } from './plugins/metrics.js';
 import type { RelayPool } from './relays/relay-pool.js';
+import { untilDue } from './retry-parking.js';
 
 /** done: the offset may be committed. defer: leave it, pause the partition, come back in `ms`. */
 export type HandleResult = { kind: 'done' } | { kind: 'defer'; ms: number; reason: string };
@@ -27,8 +28,10 @@ export interface HandlerDeps {
   inFlight: Map<string, Promise<unknown>>;
   /** An outcome and its events were written: the outbox relay may publish now. */
   eventsWritten?(): void;
-  /** An email due at this time (ms since the epoch) was parked: the releaser may wake for it. */
+  /** A scheduled email due at this time (ms since the epoch) was parked: the releaser may wake for it. */
   parkedUntil?(dueAt: number): void;
+  /** A retry record due at this time was parked: the retry releaser may wake for it. */
+  retryParkedUntil?(dueAt: number): void;
 }
 
 export interface InboundRecord {
@@ -37,9 +40,6 @@ export interface InboundRecord {
   message: KafkaMessage;
   heartbeat(): Promise<void>;
 }
-
-/** The longest a partition pauses for one record before it looks again. */
-export const MAX_DEFER_MS = 300_000;
 
 /**
  * How long a record from a newer version of postline waits for a mailer that reads it. A rollout
@@ -105,9 +105,8 @@ export async function handleRecord(deps: HandlerDeps, record: InboundRecord): Pr
   }
   const { envelope } = parsed;
   const log = deps.log.child({ emailId: envelope.id });
-  const dueIn = envelope.notBefore ? Date.parse(envelope.notBefore) - Date.now() : 0;
-  // Capped: a notBefore years ahead would overflow setTimeout (2^31 ms fires at once: a hot loop).
-  if (dueIn > 0) return { kind: 'defer', ms: Math.min(dueIn, MAX_DEFER_MS), reason: 'retry not due' };
+  const notDue = await untilDue(deps, record, envelope, log);
+  if (notDue) return notDue;
   const relaysWait = deps.smtp.waitMs(envelope);
   if (relaysWait > 0) return { kind: 'defer', ms: relaysWait, reason: 'smtp unavailable' };
 

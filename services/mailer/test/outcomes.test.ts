@@ -156,3 +156,58 @@ t.test('a record from a newer postline pauses its partition, no dead letter; one
   await new Promise((r) => setTimeout(r, 3_000));
   t.notOk(sentIds().includes(after.id), 'the email after the fresh one waits with it');
 });
+
+t.test('a retry due later does not hold its retry partition: it is parked, released and sent when due', async (t) => {
+  const { sink, env, pool } = await setup(t);
+  // Retries are appended in the order their attempts failed: a long backoff before a short one.
+  const lateDue = Date.now() + 25_000;
+  const late = envelope({ attempt: 5, notBefore: new Date(lateDue).toISOString() });
+  const headers = { 'envelope-version': '2', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  const lateValue = JSON.stringify(late);
+  await produce(env.RETRY_TOPIC!, [{ partition: 0, key: late.id, value: lateValue, headers }]);
+  const { app } = await startMailer(t, env);
+  // The one due sooner comes after the mailer has looked at the later one (a record fetched in the
+  // same batch is in flight beside it, and finishes whatever the later one does).
+  const looked = async () =>
+    /postline_mailer_(retries_parked_total|deferred_total\{reason="retry not due"\}) [1-9]/.test(
+      await app.mailerMetrics.registry.metrics(),
+    );
+  t.ok(await eventually(looked, 15_000), 'the later one looked at');
+  await new Promise((r) => setTimeout(r, 1_000)); // a deferring worker pauses the partition as its batch ends
+  const soon = envelope({ attempt: 1, notBefore: new Date().toISOString() });
+  await produce(env.RETRY_TOPIC!, [{ partition: 0, key: soon.id, value: JSON.stringify(soon) }]);
+  const arrival = (id: string) => sink.received.find((m) => m.subject === `subject ${id}`);
+  t.ok(await eventually(() => arrival(soon.id) !== undefined, 40_000), 'the retry due now, behind it, is sent');
+  t.ok(arrival(soon.id)!.at < lateDue, 'before the one ahead of it fell due (it used to wait behind it)');
+  const parked = await pool.query('select position, record, released_at from parked_retries where email_id = $1', [late.id]);
+  t.equal(parked.rows.length, 1, 'the later one is parked in the ledger');
+  t.equal(parked.rows[0]?.record, lateValue, 'byte for byte');
+
+  t.ok(await eventually(() => arrival(late.id) !== undefined, 40_000), 'the parked retry is sent once due');
+  t.ok(arrival(late.id)!.at >= lateDue, `not before its due time (${arrival(late.id)!.at - lateDue} ms after it)`);
+  const lates = (await readTopic(testKafka(), env.RETRY_TOPIC!, (rs) => rs.filter((r) => r.key === late.id).length >= 2)).filter(
+    (r) => r.key === late.id,
+  );
+  t.equal(lates.length, 2, 'released to the retry topic: the record and its copy');
+  t.same(
+    lates.map((r) => [r.value, Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, String(v)]))]),
+    [
+      [lateValue, headers],
+      [lateValue, headers],
+    ],
+    'the copy as the record was read: value and headers',
+  );
+  const released = await pool.query('select released_at, record from parked_retries where email_id = $1', [late.id]);
+  t.ok(released.rows[0]?.released_at, 'marked released');
+  t.equal(released.rows[0]?.record, null, 'its bytes no longer kept');
+  const row = (await ledgerRows(pool, [late.id])).get(late.id)!;
+  t.equal(row.state, 'sent');
+  t.equal(
+    sink.received.filter((m) => m.subject === `subject ${late.id}`).length,
+    1,
+    'sent once: the original record, read again once due, is not',
+  );
+  const metrics = await app.mailerMetrics.registry.metrics();
+  t.match(metrics, /postline_mailer_retries_parked_total 1\n/);
+  t.match(metrics, /postline_mailer_retries_released_total 1\n/);
+});

@@ -1,17 +1,7 @@
 import t from 'tap';
 import { envelope, ledgerPool, ledgerRows } from '../../../test/helpers/mailer.js';
-import { type HandlerDeps, handleRecord, MAX_DEFER_MS, NEWER_ENVELOPE_HOLD_MS, NEWER_ENVELOPE_RETRY_MS } from '../src/record-handler.js';
+import { type HandlerDeps, handleRecord, NEWER_ENVELOPE_HOLD_MS, NEWER_ENVELOPE_RETRY_MS } from '../src/record-handler.js';
 import { deps, record } from './handler-deps.js';
-
-t.test('a notBefore years ahead defers for at most MAX_DEFER_MS (a setTimeout past 2^31 ms would fire at once)', async (t) => {
-  const d = deps(
-    {} as HandlerDeps['db'],
-    async () => t.fail('not due: never sent') as never,
-    () => true,
-  );
-  const result = await handleRecord(d, record(envelope({ notBefore: '2100-01-01T00:00:00.000Z' })));
-  t.same(result, { kind: 'defer', ms: MAX_DEFER_MS, reason: 'retry not due' });
-});
 
 t.test('a record from a newer postline waits for an upgraded mailer, then is dead-lettered, never judged invalid', async (t) => {
   const produced: { topic: string; code?: string; reason?: string; value?: string }[] = [];

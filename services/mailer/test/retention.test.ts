@@ -34,6 +34,12 @@ t.test('retention: old final rows and stale reservations go in batches; rows in 
      values (now() - interval '40 days', 'unparsable', 'a@example.net', '{b@example.org}', 'x'),
             (now(), 'unparsable', 'a@example.net', '{b@example.org}', 'x')`,
   );
+  await pool.query(
+    `insert into parked_retries (position, topic, email_id, due_at, record, headers, released_at)
+     values ('retry/0/1', 'retry', 'x', now() - interval '41 days', null, null, now() - interval '40 days'),
+            ('retry/0/2', 'retry', 'x', now() - interval '2 days', null, null, now() - interval '1 day'),
+            ('retry/0/3', 'retry', 'x', now() - interval '40 days', '{}', '{}', null)`,
+  );
   await pool.query('analyze emails');
 
   const options = { retentionDays: 30, staleAcceptingMs: 86_400_000, batchSize: 1_000, pauseMs: 1 };
@@ -46,7 +52,7 @@ t.test('retention: old final rows and stale reservations go in batches; rows in 
 
   const statementsBefore = statements.length;
   t.equal(await purgeExpired(recording, options), 2_500 + 3 + 2 - 1_000, 'the rest of the old final rows and the stale reservations');
-  t.equal((statements.length - statementsBefore) / 3, 2, 'in batches of 1,000: two more after the first');
+  t.equal((statements.length - statementsBefore) / 4, 2, 'in batches of 1,000: two more after the first');
   const left = await pool.query<{ prefix: string; n: number }>(
     `select regexp_replace(id, '[0-9]+$', '') as prefix, count(*)::int as n from emails group by 1 order by 1`,
   );
@@ -68,6 +74,12 @@ t.test('retention: old final rows and stale reservations go in batches; rows in 
   );
   const reports = await pool.query<{ n: number }>('select count(*)::int as n from inbound_reports');
   t.equal(reports.rows[0]?.n, 1, 'an old bounce report goes');
+  const retries = await pool.query<{ position: string }>('select position from parked_retries order by 1');
+  t.same(
+    retries.rows.map((r) => r.position),
+    ['retry/0/2', 'retry/0/3'],
+    'an old released retry key goes; a recent one, and a parked one however overdue, stay',
+  );
 });
 
 /** Runs purgeExpired for one batch of `batchSize` (the first statement) and returns it. */
@@ -79,7 +91,7 @@ async function firstDelete(
   const abort = new AbortController();
   // Aborted in its pause after the first batch: the batch itself ran whole.
   const run = purgeExpired(db, { ...options, pauseMs: 60_000, signal: abort.signal });
-  while (statements.length < 3) await new Promise((r) => setTimeout(r, 5));
+  while (statements.length < 4) await new Promise((r) => setTimeout(r, 5));
   abort.abort();
   await run.catch(() => {});
   const first = statements[0]!;

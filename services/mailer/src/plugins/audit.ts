@@ -1,4 +1,4 @@
-import { overdueScheduled, stuckEmails, takeTurn, unfinishedSummary } from '@postline/ledger';
+import { overdueRetries, overdueScheduled, stuckEmails, takeTurn, unfinishedSummary } from '@postline/ledger';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Gauge } from 'prom-client';
@@ -32,9 +32,16 @@ export const auditPlugin = fp(
       registers,
     });
 
+    const overdueRetry = new Gauge({
+      name: 'postline_retry_overdue_seconds',
+      help: 'How long past its due time the most overdue parked retry still waits to be released (0: none; the release tick is 1 s)',
+      registers,
+    });
+
     const audit = async () => {
       try {
         overdue.set((await overdueScheduled(app.ledger)).oldestOverdueMs / 1000);
+        overdueRetry.set((await overdueRetries(app.ledger)).oldestOverdueMs / 1000);
         const summary = await unfinishedSummary(app.ledger, config.STUCK_AFTER_MS);
         stuck.set(summary.stuck);
         oldestQueued.set(summary.oldestQueuedMs / 1000);

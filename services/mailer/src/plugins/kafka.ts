@@ -16,6 +16,7 @@ import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
+import { RetryReleaser } from '../retry-releaser.js';
 import { ScheduleReleaser } from '../schedule-releaser.js';
 import type { StallMonitor } from '../stall-monitor.js';
 
@@ -49,6 +50,13 @@ export const kafkaPlugin = fp(
     const releaser = new ScheduleReleaser(
       app.ledger,
       (messages) => producer.produce(config.EMAILS_TOPIC, messages),
+      app.mailerMetrics,
+      app.log,
+    );
+    const retries = new RetryReleaser(
+      app.ledger,
+      [config.EMAILS_TOPIC, config.RETRY_TOPIC],
+      (topic, messages) => producer.produce(topic, messages),
       app.mailerMetrics,
       app.log,
     );
@@ -95,6 +103,7 @@ export const kafkaPlugin = fp(
       inFlight: new Map<string, Promise<unknown>>(),
       eventsWritten: () => relay.nudge(),
       parkedUntil: (dueAt) => releaser.dueAt(dueAt),
+      retryParkedUntil: (dueAt) => retries.dueAt(dueAt),
     };
 
     const supervisor = new ConsumerSupervisor(
@@ -141,6 +150,7 @@ export const kafkaPlugin = fp(
         if (stopping) return;
         relay.start();
         releaser.start();
+        retries.start();
         commits.start();
       },
       () => {},
@@ -170,7 +180,7 @@ export const kafkaPlugin = fp(
       await commits.close();
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
-      await releaser.stop();
+      await Promise.all([releaser.stop(), retries.stop()]);
       await supervisor.stop();
       // After the last outcomes were written, before the producer goes: publish what they wrote.
       await relay.stop();

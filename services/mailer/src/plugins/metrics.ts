@@ -26,6 +26,9 @@ export function createMetrics() {
     parked: counter('emails_parked_total', 'Scheduled emails parked in the ledger until due (their partition moved on)'),
     released: counter('emails_released_total', 'Scheduled emails put back on the requests topic when due'),
     releaseErrors: counter('schedule_release_errors_total', 'Release rounds that failed (the emails stay scheduled)'),
+    retriesParked: counter('retries_parked_total', 'Retry records parked in the ledger until due (their retry partition moved on)'),
+    retriesReleased: counter('retries_released_total', 'Parked retry records appended to their topic again when due'),
+    retryReleaseErrors: counter('retry_release_errors_total', 'Retry release rounds that failed (the records stay parked)'),
     releaseLateness: new Histogram({
       name: 'postline_mailer_schedule_release_lateness_seconds',
       help: 'How long after its due time a scheduled email was released to the requests topic',
