@@ -17,7 +17,7 @@ const schema = z.object({
   /**
    * Claims and outcomes of all sends in flight go one statement at a time each (ledger-batches.ts):
    * under load a mailer held 4 (sampled); the rest is for the outbox relay, the releaser, the
-   * purge, and a failed statement's emails retried one by one.
+   * retry releaser, the purge, and a failed statement's emails retried one by one.
    */
   DATABASE_POOL_SIZE: fields.databasePoolSize(10),
   /** The one relay; or SMTP_RELAYS for several. */
