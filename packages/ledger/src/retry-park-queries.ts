@@ -33,15 +33,16 @@ export interface ParkedRetry {
  * measured, not the record's own time: the release compares it with Postgres' clock, and a
  * mailer whose clock is behind Postgres' would otherwise read a released record as not yet due,
  * park it again, and see it released again at once, round and round. A record already parked, or
- * already parked and released, is left as it is (on conflict: nothing).
+ * already parked and released, is left as it is (on conflict: nothing). True: parked by this call.
  */
-export async function parkRetry(db: Queryable, r: RetryToPark): Promise<void> {
-  await db.query(
+export async function parkRetry(db: Queryable, r: RetryToPark): Promise<boolean> {
+  const { rowCount } = await db.query(
     `insert into parked_retries (position, topic, email_id, due_at, record, headers)
      values ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6::jsonb)
      on conflict (position) do nothing`,
     [r.position, r.topic, r.emailId, Math.max(0, Math.round(r.waitMs)), r.record, JSON.stringify(r.headers)],
   );
+  return (rowCount ?? 0) > 0;
 }
 
 /**

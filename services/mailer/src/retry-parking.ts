@@ -21,7 +21,7 @@ export async function untilDue(deps: HandlerDeps, record: InboundRecord, envelop
   const position = `${record.topic}/${record.partition}/${record.message.offset}`;
   try {
     if (dueIn > PARK_AFTER_MS) {
-      await parkRetry(deps.db, {
+      const parked = await parkRetry(deps.db, {
         position,
         topic: record.topic,
         emailId: envelope.id,
@@ -29,6 +29,8 @@ export async function untilDue(deps: HandlerDeps, record: InboundRecord, envelop
         record: record.message.value?.toString('utf8') ?? '',
         headers: textHeaders(record.message.headers),
       });
+      // Not parked by this read: parked before (read again before its offset was committed).
+      if (!parked) return { kind: 'done' };
       deps.metrics.retriesParked.inc();
       deps.retryParkedUntil?.(Date.now() + dueIn);
       log.debug({ notBefore: envelope.notBefore }, 'retry parked until due');
