@@ -210,4 +210,5 @@ t.test('a retry due later does not hold its retry partition: it is parked, relea
   const metrics = await app.mailerMetrics.registry.metrics();
   t.match(metrics, /postline_mailer_retries_parked_total 1\n/);
   t.match(metrics, /postline_mailer_retries_released_total 1\n/);
+  t.match(metrics, /^postline_retry_overdue_seconds \d/m, "the audit's gauge of overdue parked retries");
 });

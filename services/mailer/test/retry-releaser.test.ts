@@ -1,4 +1,4 @@
-import { parkRetry } from '@postline/ledger';
+import { overdueRetries, parkRetry } from '@postline/ledger';
 import type { Message } from 'kafkajs';
 import type pg from 'pg';
 import t, { type Test } from 'tap';
@@ -74,3 +74,21 @@ t.test('two mailers release each parked retry once, to its own topic, with its k
   const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from parked_retries where released_at is null');
   t.equal(rows[0]?.n, 0, 'all marked released');
 });
+
+t.test(
+  "the overdue gauge's query: how long past its due time the most overdue parked retry waits; released and future ones do not count",
+  async (t) => {
+    const pool = await privateLedgerPool(t);
+    t.same(await overdueRetries(pool), { overdue: 0, oldestOverdueMs: 0 }, 'none parked');
+    await pool.query(
+      `insert into parked_retries (position, topic, email_id, due_at, record, headers, released_at)
+     values ('r/0/1', 'r', 'a', now() - interval '90 seconds', '{}', '{}', null),
+            ('r/0/2', 'r', 'b', now() - interval '10 seconds', '{}', '{}', null),
+            ('r/0/3', 'r', 'c', now() - interval '1 hour', null, null, now() - interval '59 minutes'),
+            ('r/0/4', 'r', 'd', now() + interval '1 hour', '{}', '{}', null)`,
+    );
+    const { overdue, oldestOverdueMs } = await overdueRetries(pool);
+    t.equal(overdue, 2, 'the two past due and not released');
+    t.ok(oldestOverdueMs >= 90_000 && oldestOverdueMs < 100_000, `the oldest 90 s overdue (${Math.round(oldestOverdueMs)} ms)`);
+  },
+);
