@@ -9,6 +9,13 @@ export interface KafkaPosition {
   offset: string;
 }
 
+/**
+ * A record's position as one text, `topic/partition/offset`: how `emails.attempted_position` and
+ * `parked_retries.position` name a record. The claim and outcome statements build the same text
+ * from the row's columns.
+ */
+export const positionKey = ({ topic, partition, offset }: KafkaPosition): string => `${topic}/${partition}/${offset}`;
+
 export type Claim =
   /**
    * `suppressed`: which of the recipients asked about are on the account's suppression list now.
@@ -124,8 +131,7 @@ export async function claimMany(db: Queryable, mailerId: string, ttlMs: number, 
     const state = now?.state;
     if (state === 'sent' || state === 'failed' || state === 'suppressed' || state === 'canceled') return { kind: 'final', state };
     if (state === 'scheduled' && now?.scheduled_at) return { kind: 'scheduled', scheduledAt: now.scheduled_at.toISOString() };
-    const { topic, partition, offset } = r.position;
-    if (state === 'retrying' && now?.attempted_position === `${topic}/${partition}/${offset}`) return { kind: 'attempted' };
+    if (state === 'retrying' && now?.attempted_position === positionKey(r.position)) return { kind: 'attempted' };
     return { kind: 'busy', expiresInMs: now?.expires_in_ms ?? 0 };
   });
 }

@@ -1,5 +1,5 @@
 export { type AcceptedRequest, type AcceptedRow, recordAccepted, type SuppressionLookup } from './accepted-queries.js';
-export { type Claim, type ClaimRequest, claimMany, type KafkaPosition, releaseClaim } from './claim-queries.js';
+export { type Claim, type ClaimRequest, claimMany, type KafkaPosition, positionKey, releaseClaim } from './claim-queries.js';
 export {
   type AttemptResult,
   type DeliveryView,

@@ -1,5 +1,5 @@
 import type { Envelope } from '@postline/contracts';
-import { parkRetry, type RecordHeaders, wasParked } from '@postline/ledger';
+import { parkRetry, positionKey, type RecordHeaders, wasParked } from '@postline/ledger';
 import type { LogSink } from '@postline/runtime';
 import type { IHeaders } from 'kafkajs';
 import { ledgerUnavailable } from './outcome-persist.js';
@@ -18,7 +18,7 @@ export const PARK_AFTER_MS = 5_000;
 export async function untilDue(deps: HandlerDeps, record: InboundRecord, envelope: Envelope, log: LogSink): Promise<HandleResult | null> {
   if (!envelope.notBefore) return null;
   const dueIn = Date.parse(envelope.notBefore) - Date.now();
-  const position = `${record.topic}/${record.partition}/${record.message.offset}`;
+  const position = positionKey({ topic: record.topic, partition: record.partition, offset: record.message.offset });
   try {
     if (dueIn > PARK_AFTER_MS) {
       const parked = await parkRetry(deps.db, {
