@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { envelope, eventually, privateLedgerPool } from '../../../test/helpers/mailer.js';
 import { createMetrics } from '../src/plugins/metrics.js';
-import { RetryReleaser } from '../src/retry-releaser.js';
+import { retryReleaser } from '../src/retry-releaser.js';
 
 // The real ledger, in a schema of its own (a releaser takes every due record of its topics); the
 // produce is recorded, not sent (outcomes.test.ts covers the topic, with a mailer reading it).
@@ -19,7 +19,7 @@ interface Produced {
 }
 
 function releaser(t: Test, pool: pg.Pool, topics: string[], produced: Produced[]) {
-  const r = new RetryReleaser(
+  const r = retryReleaser(
     pool,
     topics,
     async (topic, messages) => {

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { quietLogger } from '../../../test/helpers/env.js';
 import { countedPool, envelope, eventually, interceptedPool, privateLedgerPool } from '../../../test/helpers/mailer.js';
 import { createMetrics } from '../src/plugins/metrics.js';
-import { ScheduleReleaser } from '../src/schedule-releaser.js';
+import { scheduleReleaser } from '../src/schedule-releaser.js';
 
 // The real ledger, in a schema of each test's own (privateLedgerPool: a releaser takes every due
 // email it finds, and another test's mailer on the shared ledger once took this one's first, in
@@ -37,7 +37,7 @@ async function parkDueIn(pool: pg.Pool, ms: number): Promise<{ id: string; due: 
 
 function releaser(t: Test, pool: pg.Pool, tickMs: number) {
   const released: Released[] = [];
-  const r = new ScheduleReleaser(
+  const r = scheduleReleaser(
     pool,
     async (messages: Message[]) => {
       released.push({ at: Date.now(), ids: messages.map((m) => String(m.key)) });

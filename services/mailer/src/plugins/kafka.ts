@@ -16,8 +16,8 @@ import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
-import { RetryReleaser } from '../retry-releaser.js';
-import { ScheduleReleaser } from '../schedule-releaser.js';
+import { retryReleaser } from '../retry-releaser.js';
+import { scheduleReleaser } from '../schedule-releaser.js';
 import type { StallMonitor } from '../stall-monitor.js';
 
 declare module 'fastify' {
@@ -47,13 +47,13 @@ export const kafkaPlugin = fp(
       config.EMAILS_TOPIC,
     ]);
     const relay = new OutboxRelay(app.ledger, (messages) => producer.produce(config.EVENTS_TOPIC, messages), app.mailerMetrics, app.log);
-    const releaser = new ScheduleReleaser(
+    const releaser = scheduleReleaser(
       app.ledger,
       (messages) => producer.produce(config.EMAILS_TOPIC, messages),
       app.mailerMetrics,
       app.log,
     );
-    const retries = new RetryReleaser(
+    const retries = retryReleaser(
       app.ledger,
       [config.EMAILS_TOPIC, config.RETRY_TOPIC],
       (topic, messages) => producer.produce(topic, messages),
