@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { serviceNodeArgs } from '../../packages/stack/src/node-options.js';
@@ -46,6 +47,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   });
   let out = '';
   let partial = '';
+  const logFile = serviceLogFile(name, child.pid);
   const warnings: Record<string, number> = {};
   const messages: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -61,6 +63,7 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
   };
   const onData = (c: Buffer) => {
     out = (out + c).slice(-20_000);
+    if (logFile) appendFileSync(logFile, c);
     const lines = (partial + c).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
@@ -100,4 +103,16 @@ export function spawnService(t: Test, name: 'api' | 'mailer' | 'webhooks', env: 
       return () => c.n;
     },
   };
+}
+
+/**
+ * With POSTLINE_TEST_SERVICE_LOGS=<dir>, each service process's whole output goes to
+ * <dir>/<name>-<pid>.log: output() keeps the last 20 KB, and a failure seen once in many runs
+ * (a lost email after leader kills) needs what came before that to be explained.
+ */
+function serviceLogFile(name: string, pid: number | undefined): string | null {
+  const dir = process.env.POSTLINE_TEST_SERVICE_LOGS;
+  if (!dir) return null;
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}-${pid ?? 'unknown'}.log`);
 }
