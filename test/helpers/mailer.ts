@@ -26,7 +26,10 @@ export const MESSAGE_ID_DOMAIN = 'mail.test.example';
  * the config requires. The retry backoff (RETRY_*_MS) stays short everywhere but the relay pool's
  * e2e (`relays.test.ts`, which waits out the default 30 s before its uncertain retry) and e2e 18
  * (`partial-delivery.test.ts`, a greylisted recipient retried alone at the default backoff): it
- * is policy, not a timeout, and its curve is unit-tested (units.test.ts). COMMIT_INTERVAL_MS is not
+ * is policy, not a timeout, and its curve is unit-tested (units.test.ts). Capped at 2 s, it never
+ * reaches PARK_AFTER_MS (5 s), so the fixture's retries are deferred, not parked: parking runs on
+ * the default backoff in those two e2e files and in the chaos run, and retry-parking.test.ts
+ * writes records with their own long due times. COMMIT_INTERVAL_MS is not
  * shortened: every test and e2e scenario commits on the 1 s default unless it sets 0 or a long
  * interval to compare against it (commit-interval.test.ts).
  */
