@@ -2,15 +2,32 @@ import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafka
 import { warnUnlessKafkajsPatched } from './kafkajs-patch.js';
 import type { LogSink } from './logger.js';
 import { fastDefaultPartitioner } from './murmur2.js';
-import { sendCovered } from './send-covered.js';
+import { sendCovered, UncoveredSendError } from './send-covered.js';
 
 /** How long a replacement producer waits before connecting again after its connect failed. */
 const RECONNECT_MS = 1_000;
+
+/**
+ * A send not ended by then is given up (its producer replaced). Why: kafkajs retries a send for as
+ * long as its error is retriable (idempotence sets unbounded retries), and each caller keeps one
+ * send in flight per producer, so a send that never ends stops every later one behind it for good,
+ * while each caller's own deadline only rejects the records waiting. A failover ends well within
+ * it: a killed broker is fenced and its partitions led elsewhere in ~10 s, and a request times out
+ * after 30 s (kafkajs' requestTimeout); two of those is what a send that still has a chance takes.
+ */
+export const ABANDON_AFTER_MS = 60_000;
+
+/** A send that had not ended within ABANDON_AFTER_MS: its records may still be written (by the old producer). */
+export class SendAbandonedError extends Error {
+  override readonly name = 'SendAbandonedError';
+}
 
 interface Slot {
   producer: Producer;
   /** Set while the slot's producer connects (a replacement, or a send that found it unconnected). */
   connecting: Promise<void> | null;
+  /** A producer with a send given up and still running in kafkajs: at most one per slot, so an outage cannot pile them up. */
+  abandoned: Producer | null;
 }
 
 /**
@@ -40,8 +57,9 @@ export class ProducerPool {
     size: number,
     private readonly log: LogSink,
     private readonly compression: 'none' | 'gzip' = 'none',
+    private readonly abandonAfterMs = ABANDON_AFTER_MS,
   ) {
-    this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null }));
+    this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null, abandoned: null }));
     warnUnlessKafkajsPatched(log);
   }
 
@@ -103,23 +121,56 @@ export class ProducerPool {
     } while (!this.closed && !this.live.has(producer));
     const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.sending.set(producer, (this.sending.get(producer) ?? 0) + 1);
-    try {
-      await sendCovered(
-        (pending) =>
-          producer.send({ topic, acks: -1, timeout, compression, messages: pending }).catch((error: Error) => {
-            this.replace(slot, producer, error);
-            throw error;
-          }),
-        messages,
-        (partitions) => this.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
-      );
-    } finally {
-      const left = (this.sending.get(producer) ?? 1) - 1;
-      if (left > 0) this.sending.set(producer, left);
-      else {
-        this.sending.delete(producer);
-        if (this.retired.delete(producer)) void this.quietly(producer.disconnect());
-      }
+    const sent = sendCovered(
+      (pending) =>
+        producer.send({ topic, acks: -1, timeout, compression, messages: pending }).catch((error: Error) => {
+          this.replace(slot, producer, error);
+          throw error;
+        }),
+      messages,
+      (partitions) => this.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
+    )
+      .catch((error: Error) => {
+        // Ten rounds each left a partition out: this producer's own metadata and connections
+        // (each kafkajs producer has its own) keep sending it nowhere. A new one starts afresh.
+        if (error instanceof UncoveredSendError) this.replace(slot, producer, error);
+        throw error;
+      })
+      .finally(() => this.ended(slot, producer));
+    await this.withinDeadline(slot, producer, sent, topic);
+  }
+
+  /**
+   * `sent`, or a SendAbandonedError once it has run abandonAfterMs. Not while another producer of
+   * the slot has a send given up and still running: a long outage then holds one, not one a minute.
+   */
+  private withinDeadline(slot: Slot, producer: Producer, sent: Promise<void>, topic: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout;
+      const giveUp = () => {
+        if (this.closed) return;
+        if (slot.abandoned && slot.abandoned !== producer) {
+          timer = setTimeout(giveUp, this.abandonAfterMs);
+          return;
+        }
+        slot.abandoned = producer;
+        const error = new SendAbandonedError(`a send to ${topic} had not ended after ${this.abandonAfterMs} ms`);
+        this.replace(slot, producer, error);
+        reject(error);
+      };
+      timer = setTimeout(giveUp, this.abandonAfterMs);
+      sent.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  /** One send of `producer` ended: a replaced producer is disconnected after its last. */
+  private ended(slot: Slot, producer: Producer): void {
+    const left = (this.sending.get(producer) ?? 1) - 1;
+    if (left > 0) this.sending.set(producer, left);
+    else {
+      this.sending.delete(producer);
+      if (slot.abandoned === producer) slot.abandoned = null;
+      if (this.retired.delete(producer)) void this.quietly(producer.disconnect());
     }
   }
 

@@ -2,14 +2,15 @@
 import type { Kafka, Producer, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
 import t from 'tap';
 import { quietLogger, waitUntil } from '../../../test/helpers/env.js';
-import { ProducerPool } from '../src/producer-pool.js';
+import { ProducerPool, SendAbandonedError } from '../src/producer-pool.js';
+import { UncoveredSendError } from '../src/send-covered.js';
 
 interface FakeProducer {
   id: number;
   connects: number;
   disconnected: boolean;
-  /** Each send waits until the test calls its `settle(error?)`. */
-  sends: { topic: string; settle(error?: Error): void }[];
+  /** Each send waits until the test calls its `settle(error?)`; `acked` lists the partitions in its result (default: all). */
+  sends: { topic: string; settle(error?: Error, acked?: number[]): void }[];
 }
 
 /** A Kafka whose producers are driven by the test (the pool's bookkeeping is pure logic). */
@@ -38,10 +39,14 @@ function fakeKafka(connectFailures = 0) {
           new Promise<RecordMetadata[]>((resolve, reject) =>
             fake.sends.push({
               topic: record.topic,
-              settle: (error) =>
+              settle: (error, acked) =>
                 error
                   ? reject(error)
-                  : resolve(record.messages.map((m) => ({ topicName: record.topic, partition: m.partition as number, errorCode: 0 }))),
+                  : resolve(
+                      record.messages
+                        .filter((m) => !acked || acked.includes(m.partition as number))
+                        .map((m) => ({ topicName: record.topic, partition: m.partition as number, errorCode: 0 })),
+                    ),
             }),
           ),
       } as unknown as Producer;
@@ -106,4 +111,80 @@ t.test('no producer asks the cluster to create a topic: one deleted under the se
     options.every((o) => o.allowAutoTopicCreation === false && o.idempotent === true),
     'idempotent, never auto-creating (kafkajs defaults to asking)',
   );
+});
+
+t.test(
+  'a send that does not end is given up after the deadline: the next goes through a new producer, the old one goes once its send ends',
+  async (t) => {
+    const { kafka, made } = fakeKafka();
+    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+    await pool.connect();
+    const [first] = made as [FakeProducer];
+    // kafkajs retrying a retriable error for ever (idempotence: unbounded retries).
+    const hung = pool.send(0, 'retry', one, 1000);
+    await t.rejects(hung, SendAbandonedError, 'the caller is told, after 200 ms, rather than never');
+    t.ok(await waitUntil(() => made.length === 2 && made[1]?.connects === 1, 1000), 'a new producer took the slot');
+    const next = pool.send(0, 'retry', one, 1000);
+    t.ok(await waitUntil(() => made[1]?.sends.length === 1, 1000), 'the next send goes through it, not behind the one given up');
+    made[1]?.sends[0]?.settle();
+    await next;
+    t.notOk(first.disconnected, 'the old producer still holds its send');
+    first.sends[0]?.settle();
+    t.ok(await waitUntil(() => first.disconnected, 1000), 'and is disconnected once it ends');
+    await pool.disconnect();
+  },
+);
+
+t.test(
+  'while a send given up still runs, the new producer is not given up too: one left running per slot, however long the outage',
+  async (t) => {
+    const { kafka, made } = fakeKafka();
+    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+    await pool.connect();
+    await t.rejects(pool.send(0, 'retry', one, 1000), SendAbandonedError);
+    await waitUntil(() => made.length === 2, 1000);
+    let settled = false;
+    const second = pool.send(0, 'retry', one, 1000).finally(() => {
+      settled = true;
+    });
+    await waitUntil(() => made[1]?.sends.length === 1, 1000);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    t.notOk(settled, 'three deadlines later, still waiting');
+    t.equal(made.length, 2, 'no third producer');
+    // Another topic's send on the producer already given up (the mailer shares one) is given up with it: no new producer for that.
+    made[0]?.sends[0]?.settle(new Error('NOT_ENOUGH_REPLICAS'));
+    await t.rejects(second, SendAbandonedError, 'the first one ended: the second is given up at its next look');
+    t.equal(made.length, 3, 'and its producer replaced');
+    await pool.disconnect();
+  },
+);
+
+t.test('a producer given up is given up for all its sends: another topic on it does not wait for a new producer', async (t) => {
+  const { kafka, made } = fakeKafka();
+  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+  await pool.connect();
+  const retry = pool.send(0, 'retry', one, 1000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const events = pool.send(0, 'events', one, 1000);
+  await t.rejects(retry, SendAbandonedError);
+  await t.rejects(events, SendAbandonedError, 'given up at its own deadline, though another producer of the slot is given up');
+  t.equal(made.length, 2, 'one replacement for both');
+  await pool.disconnect();
+});
+
+t.test('a producer that leaves a partition out of ten sends in a row is replaced: the next send starts on fresh metadata', async (t) => {
+  const { kafka, made } = fakeKafka();
+  const pool = new ProducerPool(kafka, 1, quietLogger);
+  await pool.connect();
+  const [first] = made as [FakeProducer];
+  const two = [...one, { key: 'k2', value: 'v2', partition: 1 }];
+  const sent = pool.send(0, 'retry', two, 1000);
+  for (let round = 0; round < 10; round++) {
+    await waitUntil(() => first.sends.length === round + 1, 1000);
+    first.sends[round]?.settle(undefined, [0]);
+  }
+  await t.rejects(sent, UncoveredSendError);
+  t.ok(await waitUntil(() => made.length === 2 && made[1]?.connects === 1, 1000), 'a new producer took the slot');
+  t.ok(first.disconnected, 'the old one is disconnected (no send of it left)');
+  await pool.disconnect();
 });

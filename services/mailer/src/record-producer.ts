@@ -21,9 +21,10 @@ const ACK_TIMEOUT_MS = 15_000;
  * #598), and a send that times out keeps retrying inside kafkajs while the next one starts; the
  * broker may then acknowledge a retry record as a duplicate without writing it, and that email
  * would sit in `retrying` with no record to retry it. Here each topic has one batcher with one
- * send in flight (a timed-out send still holds its slot until kafkajs gives it up), and the
- * topics never share a partition. Messages are pinned to the partition the default partitioner
- * picks, so each acknowledgement is checked partition by partition (send-covered.ts, #1303).
+ * send in flight (a timed-out send still holds its slot until it ends, or until the pool gives it
+ * up and replaces the producer: ABANDON_AFTER_MS), and the topics never share a partition.
+ * Messages are pinned to the partition the default partitioner picks, so each acknowledgement is
+ * checked partition by partition (send-covered.ts, #1303).
  */
 export class RecordProducer {
   private readonly pool: ProducerPool;
