@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recipientOutcomeSchema } from './recipients.js';
+import { addedStateSchema, recipientOutcomeSchema } from './recipients.js';
 
 /**
  * Public states of an email, in the ledger and the status API.
@@ -17,6 +17,14 @@ import { recipientOutcomeSchema } from './recipients.js';
 export const EMAIL_STATES = ['scheduled', 'queued', 'sending', 'sent', 'retrying', 'failed', 'suppressed', 'canceled'] as const;
 export type EmailState = (typeof EMAIL_STATES)[number];
 
+/**
+ * A state as read back: one of EMAIL_STATES, or one a later version added. States are only ever
+ * added (a migration widens the ledger's check), and mailers are rolled out first, so an API may
+ * read a state it does not know during a rollout: it answers with it as stored, where the closed
+ * enum failed the whole answer (a 500 from the response schema).
+ */
+export const anyEmailStateSchema = z.union([z.enum(EMAIL_STATES), addedStateSchema]);
+
 export const FINAL_STATES: readonly EmailState[] = ['sent', 'failed', 'suppressed', 'canceled'];
 
 /** The states a cancel or a reschedule may still change: nothing has been handed to SMTP. */
@@ -26,7 +34,9 @@ const timestamp = z.string().meta({ format: 'date-time' });
 
 export const emailStatusSchema = z.object({
   id: z.string(),
-  status: z.enum(EMAIL_STATES),
+  status: anyEmailStateSchema.describe(
+    'One of the states listed, or (read during a rollout) one a later version added: treat an unknown one as not final',
+  ),
   attempts: z.number().int(),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -9,11 +9,17 @@ import { z } from 'zod';
 export const RECIPIENT_STATES = ['pending', 'accepted', 'refused', 'suppressed'] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
+/** The name of a state a later version added (an email's or a recipient's: anyEmailStateSchema says why they are read). */
+export const addedStateSchema = z.string().regex(/^[a-z_]{1,32}$/);
+
+/** A recipient's state as read back: one of RECIPIENT_STATES, or one a later version added. */
+export const anyRecipientStateSchema = z.union([z.enum(RECIPIENT_STATES), addedStateSchema]);
+
 export const recipientOutcomeSchema = z.object({
   address: z.string(),
-  status: z
-    .enum(RECIPIENT_STATES)
-    .describe('pending: not tried yet, or deferred by a 4xx and to be retried; accepted; refused (for good); suppressed (never sent)'),
+  status: anyRecipientStateSchema.describe(
+    'pending: not tried yet, or deferred by a 4xx and to be retried; accepted; refused (for good); suppressed (never sent)',
+  ),
   smtpResponse: z.string().nullable(),
   updatedAt: z.string().meta({ format: 'date-time' }),
 });

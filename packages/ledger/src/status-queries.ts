@@ -1,4 +1,4 @@
-import type { EmailState, EmailStatus, RecipientState } from '@postline/contracts';
+import type { EmailStatus } from '@postline/contracts';
 import type pg from 'pg';
 import { prepared } from './prepared.js';
 
@@ -33,7 +33,8 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
 
 interface StatusRow {
   id: string;
-  state: EmailState;
+  /** One of EmailState, or one a later version added (the status schema passes it on). */
+  state: string;
   attempts: number;
   created_at: Date;
   updated_at: Date;
@@ -64,7 +65,7 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
   const { rows } = await db.query<StatusRow>(statusStatement([id, account]));
   const r = rows[0];
   if (!r) return null;
-  const recipients = await db.query<{ address: string; status: RecipientState; smtp_response: string | null; updated_at: Date }>(
+  const recipients = await db.query<{ address: string; status: string; smtp_response: string | null; updated_at: Date }>(
     statusRecipientsStatement([id]),
   );
   return {

@@ -1,5 +1,3 @@
-import type { EmailState } from '@postline/contracts';
-
 const MAX_TRANSLATED = 1_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -68,8 +66,8 @@ export function resendPath(pointer: string): string {
   return parts.map((p) => BACK[p] ?? p).join('.') || '(body)';
 }
 
-/** Our state → Resend's `last_event`. */
-export function lastEvent(state: EmailState): string {
+/** Our state → Resend's `last_event` (a state a later version added goes as it is). */
+export function lastEvent(state: string): string {
   switch (state) {
     case 'sending':
       return 'queued';
