@@ -89,3 +89,42 @@ t.test('11. two of three brokers down → 503 within the bound, recovery when th
   t.equal(s.duplicated, 0);
   await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
 });
+
+t.test(
+  '11b. two of three brokers down for 75 s on the defaults → sends in flight past 60 s are given up, not held; 202 again once they return; 0 lost',
+  { skip },
+  async (t) => {
+    // Every timing at its default (ACK_TIMEOUT_MS 10 s): the outage outlasts the 60 s a produce may
+    // run (ABANDON_AFTER_MS), so the API's and the mailer's sends in flight are given up and their
+    // producers replaced while no write can be acknowledged (min.insync.replicas 2), and kafkajs
+    // still retries the ones given up when the brokers return.
+    const system = await System.start(t, { mailers: 1 });
+    // The pool's one line per send given up (the error also appears in the API's "produce failed").
+    const apiGivenUp = system.api.counter(/had not ended after .*"msg":"a produce failed: replacing its producer/);
+    const load = system.load(8);
+    await sleep(3_000);
+    t.teardown(() => Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]));
+    await Promise.all([control!.kafka(2, 'kill'), control!.kafka(3, 'kill')]);
+    await sleep(75_000);
+    t.ok(apiGivenUp() >= 1, `the API gave up ${apiGivenUp()} send(s) still running after 60 s`);
+    await Promise.all([control!.kafka(2, 'start'), control!.kafka(3, 'start')]);
+    const back = Date.now();
+    let recovered = false;
+    while (!recovered && Date.now() - back < 60_000) {
+      recovered = (await system.send()).status === 202;
+      if (!recovered) await sleep(250);
+    }
+    t.ok(recovered, `202 again ${Date.now() - back} ms after the brokers returned`);
+    await sleep(5_000);
+    await load.stop();
+    t.same(
+      [...system.outcomes.keys()].filter((k) => k !== '202' && k !== '503'),
+      [],
+      `only 202 or 503 (${JSON.stringify(Object.fromEntries(system.outcomes))})`,
+    );
+    const s = await system.reconcile('2 of 3 brokers down 75 s (defaults)');
+    t.equal(s.lost, 0, '0 of the 202s lost');
+    t.equal(s.duplicated, 0);
+    await waitForFullIsr(system.apiEnv.EMAILS_TOPIC!);
+  },
+);
