@@ -12,8 +12,8 @@ export interface WorkerOptions {
   scheduleResume(resume: () => void, ms: number): void;
   stopping(): boolean;
   onError(error: unknown): void;
-  /** Told when each record starts and ends and when the partition pauses on purpose. */
-  monitor: Pick<StallMonitor, 'started' | 'finished' | 'deferred'>;
+  /** Told when each record starts and ends (or fails) and when the partition pauses on purpose. */
+  monitor: Pick<StallMonitor, 'started' | 'finished' | 'failed' | 'deferred'>;
   /** How often to heartbeat while the batch is worked through (kafkajs has no background heartbeat). */
   heartbeatMs: number;
   /** Commits what the batch resolved, when due (offset-commits.ts). */
@@ -26,6 +26,9 @@ export interface WorkerOptions {
  * never skips a record that is not done. A record that must wait (retry not due, ledger or
  * SMTP down) stops the batch and pauses the partition; it is fetched again on resume.
  */
+/** A record whose handling threw is tried again after this. */
+const ERROR_RETRY_MS = 1_000;
+
 export async function processBatch(payload: EachBatchPayload, options: WorkerOptions): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
   const messages = batch.messages;
@@ -34,6 +37,9 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
   let deferred: { index: number; ms: number } | null = null;
   const inFlight = new Set<Promise<void>>();
 
+  const deferAt = (index: number, ms: number) => {
+    if (!deferred || index < deferred.index) deferred = { index, ms };
+  };
   const advance = () => {
     while (resolved + 1 < messages.length && done[resolved + 1]) {
       resolved++;
@@ -57,20 +63,25 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
       options.monitor.started(topic, partition, message.offset);
       const task = options
         .handle({ topic, partition, message, heartbeat: beat })
-        .catch((error): HandleResult => {
-          options.onError(error);
-          return { kind: 'defer', ms: 1_000, reason: 'error' };
-        })
-        .then((result) => {
-          options.monitor.finished(topic, partition, message.offset);
-          if (result.kind === 'done') done[index] = true;
-          else {
-            options.onDefer(result.reason);
-            options.monitor.deferred(topic, partition, result.ms);
-            if (!deferred || index < deferred.index) deferred = { index, ms: result.ms };
-          }
-          advance();
-        })
+        .then(
+          (result) => {
+            options.monitor.finished(topic, partition, message.offset);
+            if (result.kind === 'done') done[index] = true;
+            else {
+              options.onDefer(result.reason);
+              options.monitor.deferred(topic, partition, result.ms);
+              deferAt(index, result.ms);
+            }
+          },
+          (error: unknown) => {
+            options.onError(error);
+            options.onDefer('error');
+            // Tried again in a second, and not movement: failing for good is a stall (stall-monitor.ts).
+            options.monitor.failed(topic, partition, message.offset);
+            deferAt(index, ERROR_RETRY_MS);
+          },
+        )
+        .then(advance)
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
     }

@@ -10,6 +10,8 @@ interface PartitionState {
   movedAt: number;
   /** It is paused on purpose (retry not due, SMTP or ledger down) until then. */
   waitingUntil: number;
+  /** Since when its records have ended in errors (tried again each second), with no record done or paused on purpose since; null: not failing. */
+  failingSince: number | null;
   /** Records between the group's position and the end of the partition, as last seen. */
   lag: number;
   committed: string | null;
@@ -22,6 +24,8 @@ export interface Stall {
   sinceMs: number;
   lag: number;
   oldestOffset: string | null;
+  /** Its records keep ending in errors (a produce refused, a bug), rather than nothing moving at all. */
+  failing: boolean;
 }
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -32,7 +36,8 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
  * `stallMs`. That is never the normal state of a healthy mailer: every send has a deadline and
  * every wait is a deliberate pause with a resume time. So a stall means this process is broken
  * (a promise that never settles, a consumer that stopped fetching), and the way out is to
- * replace it: its uncommitted records go to another member.
+ * replace it: its uncommitted records go to another member. A partition whose records keep ending
+ * in errors for `stallMs` is stalled too: tried again each second, it moves nowhere.
  */
 export class StallMonitor {
   private readonly partitions = new Map<string, PartitionState>();
@@ -66,7 +71,19 @@ export class StallMonitor {
   finished(topic: string, partition: number, offset: string): void {
     const s = this.state(topic, partition);
     s.inFlight.delete(offset);
+    s.failingSince = null;
     s.movedAt = this.anyMovedAt = this.now();
+  }
+
+  /**
+   * A record ended in an error and will be tried again. Not movement: a record that fails every
+   * time (a produce refused for good, a bug) would otherwise keep its partition looking alive for
+   * ever while nothing gets through; it is judged on its own, as a record in flight is.
+   */
+  failed(topic: string, partition: number, offset: string): void {
+    const s = this.state(topic, partition);
+    s.inFlight.delete(offset);
+    s.failingSince ??= this.now();
   }
 
   /** The partition was paused on purpose and resumes in `ms`. */
@@ -106,7 +123,7 @@ export class StallMonitor {
 
   /**
    * The partitions that have work and have not moved for `stallMs`. A partition with records in
-   * flight is judged on its own (each send has a deadline). One with only lag may be waiting its
+   * flight, or failing, is judged on its own (each send has a deadline). One with only lag may be waiting its
    * turn behind other partitions' slow batches (PARTITION_CONCURRENCY): that is load, not a
    * fault, so it counts only once the whole consumer has stopped moving.
    */
@@ -114,13 +131,14 @@ export class StallMonitor {
     const now = this.now();
     const stalls: Stall[] = [];
     for (const s of this.partitions.values()) {
-      const hasWork = s.inFlight.size > 0 || s.lag > 0;
-      const since = Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 ? 0 : this.anyMovedAt);
+      const failing = s.failingSince !== null;
+      const hasWork = s.inFlight.size > 0 || s.lag > 0 || failing;
+      const since = Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 || failing ? 0 : this.anyMovedAt);
       const stuck = hasWork && now >= s.waitingUntil && now - since > this.stallMs;
       if (!stuck) continue;
       let oldest: string | null = null;
       for (const o of s.inFlight.keys()) if (oldest === null || BigInt(o) < BigInt(oldest)) oldest = o;
-      stalls.push({ topic: s.topic, partition: s.partition, sinceMs: now - s.movedAt, lag: s.lag, oldestOffset: oldest });
+      stalls.push({ topic: s.topic, partition: s.partition, sinceMs: now - s.movedAt, lag: s.lag, oldestOffset: oldest, failing });
     }
     return stalls;
   }
@@ -142,6 +160,6 @@ export class StallMonitor {
   }
 
   private fresh(topic: string, partition: number): PartitionState {
-    return { topic, partition, inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, lag: 0, committed: null };
+    return { topic, partition, inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, failingSince: null, lag: 0, committed: null };
   }
 }

@@ -151,3 +151,30 @@ t.test('each batch ends with one commit call, which commits everything when the 
   await processBatch(payload(['0', '1']).p, stopped.o as never);
   t.same(stopped.commits, [true], 'stopping mid-batch: commit all that was resolved');
 });
+
+t.test(
+  'a record whose handling throws is tried again in a second, and the stall monitor counts it as failing, not as movement',
+  async (t) => {
+    const { p, resolved } = payload(['5', '6']);
+    let now = 0;
+    const monitor = new StallMonitor(1_000, () => now);
+    const errors: unknown[] = [];
+    const deferrals: string[] = [];
+    const { o, resumes } = options(async (off) => {
+      if (off === '5') throw new Error('retry topic refused the produce');
+      return { kind: 'done' };
+    }, 1);
+    Object.assign(o, { monitor, onError: (e: unknown) => errors.push(e), onDefer: (r: string) => deferrals.push(r) });
+    await processBatch(p, o as never);
+    t.same(resolved, [], 'nothing resolved past the failed record');
+    t.same(resumes, [1_000], 'resumed in a second');
+    t.equal(errors.length, 1, 'the error is reported');
+    t.same(deferrals, ['error'], 'and counted as a deferral for an error');
+    now += 1_500;
+    t.same(
+      monitor.stalls().map((s) => [s.partition, s.failing]),
+      [[0, true]],
+      'failing for 1.5 s with a 1 s stall timeout: stalled',
+    );
+  },
+);

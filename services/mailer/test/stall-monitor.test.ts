@@ -100,3 +100,41 @@ t.test('by default stalls are timed on a monotonic clock: the wall clock stepped
   wall.step(3_600_000);
   t.same(m.stalls(), [], 'a record just started is not stalled');
 });
+
+t.test(
+  'records that keep failing stall their partition, however often they are tried; one done, or a pause on purpose, ends it',
+  async (t) => {
+    const { m, tick } = monitor();
+    m.started('emails', 1, '8');
+    m.finished('emails', 1, '8');
+    // The head record of partition 0 fails every second (a produce refused for good), with lag behind it.
+    m.position('emails', 0, 3);
+    for (let s = 0; s < 5; s++) {
+      m.started('emails', 0, '20');
+      tick(100);
+      m.failed('emails', 0, '20');
+      tick(150);
+      // Partition 1 moves meanwhile: the consumer as a whole is alive.
+      m.started('emails', 1, String(9 + s));
+      m.finished('emails', 1, String(9 + s));
+    }
+    const stalls = m.stalls();
+    t.same(
+      stalls.map((s) => [s.topic, s.partition, s.failing]),
+      [['emails', 0, true]],
+      'failing for 1,250 ms: stalled, and said to be failing',
+    );
+    m.started('emails', 0, '20');
+    m.finished('emails', 0, '20');
+    t.same(m.stalls(), [], 'the record went through');
+    m.started('emails', 0, '21');
+    m.failed('emails', 0, '21');
+    tick(900);
+    t.same(m.stalls(), [], 'failing for 900 ms only');
+    m.started('emails', 0, '21');
+    m.finished('emails', 0, '21');
+    m.deferred('emails', 0, 30_000);
+    tick(5_000);
+    t.same(m.stalls(), [], 'a deliberate pause after a failure is not one');
+  },
+);
