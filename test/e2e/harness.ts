@@ -179,6 +179,21 @@ export class System {
   }
 
   /** POSTs one email; returns the status (or 0 on a connection error). */
+  /** The answers other than `allowed` so far, with their counts (a fault scenario's "only 202 or 503"). */
+  unexpectedOutcomes(...allowed: string[]): Record<string, number> {
+    return Object.fromEntries([...this.outcomes].filter(([k]) => !allowed.includes(k)));
+  }
+
+  /** Sends one email at a time until one is accepted, for at most 60 s; how long that took, or null. */
+  async acceptedWithin60s(): Promise<number | null> {
+    const since = Date.now();
+    while (Date.now() - since < 60_000) {
+      if ((await this.send()).status === 202) return Date.now() - since;
+      await sleep(250);
+    }
+    return null;
+  }
+
   async send(headers: Record<string, string> = {}, subject = `e2e-${++this.counter}`): Promise<{ status: number; id?: string }> {
     try {
       const res = await fetch(`${this.apiUrl}/v1/emails`, {
