@@ -20,15 +20,15 @@ export interface WorkerOptions {
   commits: Pick<OffsetCommits, 'afterBatch'>;
 }
 
+/** A record whose handling threw is tried again after this. */
+const ERROR_RETRY_MS = 1_000;
+
 /**
  * Processes one fetched batch of a partition with up to `concurrency` records in flight, and
  * resolves offsets only over the contiguous prefix of finished records: a committed offset
  * never skips a record that is not done. A record that must wait (retry not due, ledger or
  * SMTP down) stops the batch and pauses the partition; it is fetched again on resume.
  */
-/** A record whose handling threw is tried again after this. */
-const ERROR_RETRY_MS = 1_000;
-
 export async function processBatch(payload: EachBatchPayload, options: WorkerOptions): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
   const messages = batch.messages;

@@ -10,8 +10,12 @@ interface PartitionState {
   movedAt: number;
   /** It is paused on purpose (retry not due, SMTP or ledger down) until then. */
   waitingUntil: number;
-  /** Since when its records have ended in errors (tried again each second), with no record done or paused on purpose since; null: not failing. */
-  failingSince: number | null;
+  /**
+   * Records that ended in an error (tried again each second) and have not since ended otherwise →
+   * when each first failed. Keyed by offset: the records after one, fetched again behind it and
+   * skipped as already done, are not its progress.
+   */
+  failing: Map<string, number>;
   /** Records between the group's position and the end of the partition, as last seen. */
   lag: number;
   committed: string | null;
@@ -71,7 +75,7 @@ export class StallMonitor {
   finished(topic: string, partition: number, offset: string): void {
     const s = this.state(topic, partition);
     s.inFlight.delete(offset);
-    s.failingSince = null;
+    s.failing.delete(offset);
     s.movedAt = this.anyMovedAt = this.now();
   }
 
@@ -83,7 +87,7 @@ export class StallMonitor {
   failed(topic: string, partition: number, offset: string): void {
     const s = this.state(topic, partition);
     s.inFlight.delete(offset);
-    s.failingSince ??= this.now();
+    if (!s.failing.has(offset)) s.failing.set(offset, this.now());
   }
 
   /** The partition was paused on purpose and resumes in `ms`. */
@@ -131,9 +135,12 @@ export class StallMonitor {
     const now = this.now();
     const stalls: Stall[] = [];
     for (const s of this.partitions.values()) {
-      const failing = s.failingSince !== null;
+      const failing = s.failing.size > 0;
       const hasWork = s.inFlight.size > 0 || s.lag > 0 || failing;
-      const since = Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 || failing ? 0 : this.anyMovedAt);
+      // A failing record is timed from its first failure: what else finishes meanwhile is not its progress.
+      const since = failing
+        ? Math.max(Math.min(...s.failing.values()), s.waitingUntil)
+        : Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 ? 0 : this.anyMovedAt);
       const stuck = hasWork && now >= s.waitingUntil && now - since > this.stallMs;
       if (!stuck) continue;
       let oldest: string | null = null;
@@ -160,6 +167,6 @@ export class StallMonitor {
   }
 
   private fresh(topic: string, partition: number): PartitionState {
-    return { topic, partition, inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, failingSince: null, lag: 0, committed: null };
+    return { topic, partition, inFlight: new Map(), movedAt: this.now(), waitingUntil: 0, failing: new Map(), lag: 0, committed: null };
   }
 }
