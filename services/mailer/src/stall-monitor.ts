@@ -127,9 +127,9 @@ export class StallMonitor {
 
   /**
    * The partitions that have work and have not moved for `stallMs`. A partition with records in
-   * flight, or failing, is judged on its own (each send has a deadline). One with only lag may be waiting its
-   * turn behind other partitions' slow batches (PARTITION_CONCURRENCY): that is load, not a
-   * fault, so it counts only once the whole consumer has stopped moving.
+   * flight, or failing, is judged on its own (each send has a deadline). One with only lag may be
+   * waiting its turn behind other partitions' slow batches (PARTITION_CONCURRENCY): that is load,
+   * not a fault, so it counts only once the whole consumer has stopped moving.
    */
   stalls(): Stall[] {
     const now = this.now();
@@ -138,14 +138,13 @@ export class StallMonitor {
       const failing = s.failing.size > 0;
       const hasWork = s.inFlight.size > 0 || s.lag > 0 || failing;
       // A failing record is timed from its first failure: what else finishes meanwhile is not its progress.
-      const since = failing
-        ? Math.max(Math.min(...s.failing.values()), s.waitingUntil)
-        : Math.max(s.movedAt, s.waitingUntil, s.inFlight.size > 0 ? 0 : this.anyMovedAt);
+      const stillSince = failing ? Math.min(...s.failing.values()) : s.movedAt;
+      const since = Math.max(stillSince, s.waitingUntil, s.inFlight.size > 0 || failing ? 0 : this.anyMovedAt);
       const stuck = hasWork && now >= s.waitingUntil && now - since > this.stallMs;
       if (!stuck) continue;
       let oldest: string | null = null;
-      for (const o of s.inFlight.keys()) if (oldest === null || BigInt(o) < BigInt(oldest)) oldest = o;
-      stalls.push({ topic: s.topic, partition: s.partition, sinceMs: now - s.movedAt, lag: s.lag, oldestOffset: oldest, failing });
+      for (const o of [...s.inFlight.keys(), ...s.failing.keys()]) if (oldest === null || BigInt(o) < BigInt(oldest)) oldest = o;
+      stalls.push({ topic: s.topic, partition: s.partition, sinceMs: now - stillSince, lag: s.lag, oldestOffset: oldest, failing });
     }
     return stalls;
   }

@@ -123,9 +123,9 @@ t.test(
     }
     const stalls = m.stalls();
     t.same(
-      stalls.map((s) => [s.topic, s.partition, s.failing]),
-      [['emails', 0, true]],
-      'failing for 1,250 ms: stalled, and said to be failing',
+      stalls.map((s) => [s.topic, s.partition, s.failing, s.oldestOffset, s.sinceMs]),
+      [['emails', 0, true, '20', 1_150]],
+      'failing since 1,150 ms: stalled, said to be failing, naming the record',
     );
     m.started('emails', 0, '20');
     m.finished('emails', 0, '20');
