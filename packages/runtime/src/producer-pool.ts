@@ -2,7 +2,7 @@ import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafka
 import { warnUnlessKafkajsPatched } from './kafkajs-patch.js';
 import type { LogSink } from './logger.js';
 import { fastDefaultPartitioner } from './murmur2.js';
-import { sendCovered, UncoveredSendError } from './send-covered.js';
+import { sendCovered } from './send-covered.js';
 
 /** How long a replacement producer waits before connecting again after its connect failed. */
 const RECONNECT_MS = 1_000;
@@ -122,18 +122,14 @@ export class ProducerPool {
     const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.sending.set(producer, (this.sending.get(producer) ?? 0) + 1);
     const sent = sendCovered(
-      (pending) =>
-        producer.send({ topic, acks: -1, timeout, compression, messages: pending }).catch((error: Error) => {
-          this.replace(slot, producer, error);
-          throw error;
-        }),
+      (pending) => producer.send({ topic, acks: -1, timeout, compression, messages: pending }),
       messages,
       (partitions) => this.log.warn({ partitions }, 'kafkajs left partitions of a send unacknowledged: sending them again'),
     )
       .catch((error: Error) => {
-        // Ten rounds each left a partition out: this producer's own metadata and connections
-        // (each kafkajs producer has its own) keep sending it nowhere. A new one starts afresh.
-        if (error instanceof UncoveredSendError) this.replace(slot, producer, error);
+        // A kafkajs send that failed, or ten rounds that each left a partition out (this producer's
+        // own metadata and connections, each kafkajs producer has its own, keep sending it nowhere).
+        this.replace(slot, producer, error);
         throw error;
       })
       .finally(() => this.ended(slot, producer));
