@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LOG4J_PROPERTIES, type NodeLayout, renderServerProperties } from './kafka-config.js';
 import { ensureKafkaJars } from './kafka-jars.js';
 import { KafkaNode } from './kafka-node.js';
+import { PROXIED_LISTEN_OFFSET } from './kafka-proxied-listener.js';
 import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET, type SecureListener, scramFormatArgs, secureListener } from './kafka-secure-listener.js';
 import { assertPortFree } from './ports.js';
 import { checkJava } from './prerequisites.js';
@@ -18,7 +19,7 @@ export interface KafkaClusterOptions {
   heap?: string;
   /** Extra JVM flags for every node (see StackOptions.kafkaJvmFlags). */
   jvmFlags?: readonly string[];
-  /** SASL_SSL and client-certificate listeners on each node too (see kafka-secure-listener.ts). */
+  /** SASL_SSL, client-certificate and proxied listeners on each node too (kafka-secure-listener.ts, kafka-proxied-listener.ts). */
   secureListener?: boolean;
 }
 
@@ -84,6 +85,7 @@ export class KafkaCluster {
         const again = 'stop the other Kafka or set KAFKA_BROKERS to use it';
         await assertPortFree(l.clientPort + SECURE_PORT_OFFSET, `Kafka node ${l.id} (SASL_SSL)`, again);
         await assertPortFree(l.clientPort + MTLS_PORT_OFFSET, `Kafka node ${l.id} (SSL)`, again);
+        await assertPortFree(l.clientPort + PROXIED_LISTEN_OFFSET, `Kafka node ${l.id} (proxied)`, again);
       }
     }
     const libs = await ensureKafkaJars();

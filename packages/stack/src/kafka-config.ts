@@ -1,4 +1,5 @@
 import { MAX_RECORD_BYTES } from '@postline/runtime';
+import { proxiedListener } from './kafka-proxied-listener.js';
 import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET, type SecureListener, secureListenerProperties } from './kafka-secure-listener.js';
 
 /** The durability settings every environment (local, compose, k8s) must share. */
@@ -47,6 +48,8 @@ export interface NodeLayout {
 
 export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], secure?: SecureListener): string {
   const voters = quorum.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  // The test listeners (npm test): SASL_SSL, client certificates, and the one a test's proxy fronts.
+  const proxied = proxiedListener(node.clientPort);
   const sasl = secure
     ? `,SASL_SSL://127.0.0.1:${node.clientPort + SECURE_PORT_OFFSET},MTLS://127.0.0.1:${node.clientPort + MTLS_PORT_OFFSET}`
     : '';
@@ -54,11 +57,11 @@ export function renderServerProperties(node: NodeLayout, quorum: NodeLayout[], s
     'process.roles': 'broker,controller',
     'node.id': node.id,
     'controller.quorum.voters': voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}${sasl}`,
+    listeners: `PLAINTEXT://127.0.0.1:${node.clientPort},CONTROLLER://127.0.0.1:${node.controllerPort}${sasl}${secure ? `,${proxied.listen}` : ''}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.clientPort}${sasl}${secure ? `,${proxied.advertised}` : ''}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL,MTLS:SSL' : ''}`,
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL,MTLS:SSL,PROXIED:PLAINTEXT' : ''}`,
     ...(secure ? secureListenerProperties(secure) : {}),
     'log.dirs': node.logDir,
     'message.max.bytes': MAX_RECORD_BYTES,

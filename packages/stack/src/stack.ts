@@ -4,6 +4,7 @@ import { fields, parseEnv } from '@postline/runtime';
 import { z } from 'zod';
 import { Inbox } from './inbox.js';
 import { KafkaCluster } from './kafka-cluster.js';
+import { PROXIED_ADVERTISED_OFFSET } from './kafka-proxied-listener.js';
 import { MTLS_PORT_OFFSET, SECURE_PORT_OFFSET } from './kafka-secure-listener.js';
 import { checkPostgresReachable } from './postgres-check.js';
 import { PostgresServer } from './postgres-server.js';
@@ -32,6 +33,7 @@ export interface StackOptions {
 const SECURE_ENV_NAMES = [
   'STACK_KAFKA_SECURE_BROKERS',
   'STACK_KAFKA_MTLS_BROKERS',
+  'STACK_KAFKA_PROXIED_BROKERS',
   'STACK_KAFKA_SECURE_CA_FILE',
   'STACK_KAFKA_SECURE_KEY_FILE',
   'STACK_KAFKA_SECURE_USERNAME',
@@ -118,6 +120,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (kafka?.secure) {
     env.STACK_KAFKA_SECURE_BROKERS = kafka.addresses(SECURE_PORT_OFFSET);
     env.STACK_KAFKA_MTLS_BROKERS = kafka.addresses(MTLS_PORT_OFFSET);
+    // Where a test's proxy listens (kafka-proxied-listener.ts).
+    env.STACK_KAFKA_PROXIED_BROKERS = kafka.addresses(PROXIED_ADVERTISED_OFFSET);
     env.STACK_KAFKA_SECURE_CA_FILE = kafka.secure.caFile;
     env.STACK_KAFKA_SECURE_KEY_FILE = kafka.secure.keyFile;
     env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
