@@ -50,13 +50,27 @@ function pinoLogCreator(logger: LogSink) {
 export function createKafka(options: { brokers: string[]; clientId: string; logger: LogSink } & Partial<KafkaConfig>): Kafka {
   const { brokers, clientId, logger, ...rest } = options;
   return new Kafka({
-    brokers,
+    // In a new order for each bootstrap connection kafkajs opens (every client's first, and again
+    // after its seed broker failed), as Kafka's own clients start from a random node. In the order
+    // given, every new client (a producer replaced after a failed send among them) asked the first
+    // broker first, and one that accepts connections but answers nothing (e2e 24: a partial network
+    // partition) held its connect for kafkajs' 30 s request timeout.
+    brokers: () => shuffled(brokers),
     clientId,
     logLevel: KafkaLogLevel.WARN,
     logCreator: pinoLogCreator(logger),
     connectionTimeout: 3_000,
     ...rest,
   });
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 /**

@@ -50,18 +50,26 @@ export class MicroBatcher<T> {
   private queue: Unit<T>[] = [];
   /** Items in `queue`, kept as it changes rather than summed at every enqueue. */
   private queuedItems = 0;
+  /** Sends holding a slot (a send released early no longer does). */
   private inFlight = 0;
+  /** Sends not yet settled, released or not: drain() waits for these. */
+  private unsettled = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
   private turnEnd: NodeJS.Immediate | null = null;
   private idle: (() => void)[] = [];
 
+  /**
+   * `send` may call its `release` to free its slot before it settles: the next batch may then go
+   * while it is still in flight (the API's send to a broker that does not answer, kafka-producer.ts),
+   * and its own units still settle with it.
+   */
   constructor(
-    private readonly send: (items: T[]) => Promise<void>,
+    private readonly send: (items: T[], release: () => void) => Promise<void>,
     private readonly options: BatcherOptions<T>,
   ) {}
 
   get pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.queue.length + this.unsettled;
   }
 
   enqueue(items: T[]): Promise<void> {
@@ -126,7 +134,19 @@ export class MicroBatcher<T> {
         this.queuedItems -= next.items.length;
       }
       this.inFlight++;
-      this.send(batch.flatMap((u) => u.items))
+      this.unsettled++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        // What queued meanwhile has already waited: send it now (or once it is busyLingerMs old).
+        if (this.queue.length > 0) this.flushWhenDue();
+      };
+      this.send(
+        batch.flatMap((u) => u.items),
+        release,
+      )
         .then(
           () => {
             for (const u of batch) u.resolve();
@@ -136,10 +156,9 @@ export class MicroBatcher<T> {
           },
         )
         .finally(() => {
-          this.inFlight--;
-          // What queued meanwhile has already waited: send it now (or once it is busyLingerMs old).
-          if (this.queue.length > 0) this.flushWhenDue();
-          else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
+          this.unsettled--;
+          release();
+          if (this.unsettled === 0 && this.queue.length === 0) for (const done of this.idle.splice(0)) done();
         });
     }
   }

@@ -17,6 +17,20 @@ const RECONNECT_MS = 1_000;
  */
 export const ABANDON_AFTER_MS = 60_000;
 
+/**
+ * A producer not connected by then is dropped for a new one. Why: kafkajs connects through one
+ * bootstrap broker, and one that accepts the connection but answers nothing (a broker the process
+ * is cut off from while the cluster is fine: e2e 24) holds the connect for kafkajs' 30 s request
+ * timeout, after which it fails ("Broker not connected", measured through test/helpers/broker-proxy.ts),
+ * while every send of the slot waits on it. A new producer starts from a broker picked anew
+ * (createKafka shuffles them). A connect takes well under a second here; a cluster electing leaders, a few.
+ */
+export const CONNECT_WITHIN_MS = 10_000;
+
+export class ConnectDeadlineError extends Error {
+  override readonly name = 'ConnectDeadlineError';
+}
+
 /** A send that had not ended within ABANDON_AFTER_MS: its records may still be written (by the old producer). */
 export class SendAbandonedError extends Error {
   override readonly name = 'SendAbandonedError';
@@ -51,14 +65,18 @@ export class ProducerPool {
   private readonly sending = new Map<Producer, number>();
   private readonly retired = new Set<Producer>();
   private closed = false;
+  private readonly abandonAfterMs: number;
+  private readonly connectWithinMs: number;
 
   constructor(
     private readonly kafka: Kafka,
     size: number,
     private readonly log: LogSink,
     private readonly compression: 'none' | 'gzip' = 'none',
-    private readonly abandonAfterMs = ABANDON_AFTER_MS,
+    deadlines: { abandonAfterMs?: number; connectWithinMs?: number } = {},
   ) {
+    this.abandonAfterMs = deadlines.abandonAfterMs ?? ABANDON_AFTER_MS;
+    this.connectWithinMs = deadlines.connectWithinMs ?? CONNECT_WITHIN_MS;
     this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null, abandoned: null }));
     warnUnlessKafkajsPatched(log);
   }
@@ -99,15 +117,40 @@ export class ProducerPool {
     if (slot.connecting) return slot.connecting;
     const producer = slot.producer;
     if (this.live.has(producer)) return Promise.resolve();
-    slot.connecting = producer
-      .connect()
-      .then(() => {
-        if (!this.closed) this.live.add(producer);
-      })
+    const attempt = producer.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectDeadlineError(`not connected within ${this.connectWithinMs} ms`)), this.connectWithinMs);
+    });
+    slot.connecting = Promise.race([attempt, deadline])
+      .then(
+        () => {
+          if (!this.closed) this.live.add(producer);
+        },
+        (error: Error) => {
+          if (error instanceof ConnectDeadlineError) this.dropUnconnected(slot, producer, attempt);
+          throw error;
+        },
+      )
       .finally(() => {
+        clearTimeout(timer);
         if (slot.producer === producer) slot.connecting = null;
       });
     return slot.connecting;
+  }
+
+  /** `producer` did not connect within connectWithinMs: a new one takes the slot, and it is disconnected. */
+  private dropUnconnected(slot: Slot, producer: Producer, attempt: Promise<void>): void {
+    if (this.closed || slot.producer !== producer) return;
+    this.log.warn({ withinMs: this.connectWithinMs }, 'a producer did not connect in time: replacing it (its broker may not answer)');
+    slot.producer = this.create();
+    slot.connecting = null;
+    // Now, and again if its connect ends after all (kafkajs may connect again inside its retries).
+    void this.quietly(producer.disconnect());
+    attempt.then(
+      () => void this.quietly(producer.disconnect()),
+      () => {},
+    );
   }
 
   /** acks=all send through producer `index` of messages pinned to partitions it owns. */
@@ -116,7 +159,10 @@ export class ProducerPool {
     let producer: Producer;
     // Again if the slot was replaced while this send waited (a concurrent send of the mailer's shared producer failed).
     do {
-      await this.connectSlot(slot);
+      // A producer dropped for not connecting in time: try its replacement.
+      await this.connectSlot(slot).catch((error: Error) => {
+        if (!(error instanceof ConnectDeadlineError)) throw error;
+      });
       producer = slot.producer;
     } while (!this.closed && !this.live.has(producer));
     const compression = this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
@@ -184,7 +230,10 @@ export class ProducerPool {
 
   private keepConnecting(slot: Slot, producer: Producer): void {
     this.connectSlot(slot).catch((error: Error) => {
-      if (this.closed || slot.producer !== producer) return;
+      if (this.closed) return;
+      // Dropped for not connecting in time: keep at its replacement.
+      if (error instanceof ConnectDeadlineError) return this.keepConnecting(slot, slot.producer);
+      if (slot.producer !== producer) return;
       this.log.warn({ err: error }, 'replacement producer not connected: trying again');
       setTimeout(() => this.keepConnecting(slot, producer), RECONNECT_MS).unref();
     });

@@ -199,3 +199,40 @@ t.test('a byte budget: units that would pass it together go in separate sends; o
   // Weighing scans a value of megabytes: a unit left for the next send must not be weighed again.
   t.same(weighed, ['a', 'L1', 'L2', 's', 'XL'], 'each record is weighed once');
 });
+
+t.test('a send that calls release() frees its slot: the next batch goes while it is in flight, and drain waits for both', async (t) => {
+  const sends: string[][] = [];
+  let end: () => void = () => {};
+  let freeSlot: () => void = () => {};
+  const b = new MicroBatcher<Message>(
+    async (ms, release) => {
+      sends.push(ms.map((m) => String(m.key)));
+      if (sends.length === 1) {
+        freeSlot = release;
+        await new Promise<void>((r) => (end = r));
+      }
+    },
+    { lingerMs: 0, maxBatch: 10, maxInFlight: 1, timeoutMs: 1000 },
+  );
+  let firstDone = false;
+  const first = b.enqueue([msg('a')]).then(() => (firstDone = true));
+  await tick();
+  const second = b.enqueue([msg('b')]);
+  await tick();
+  t.same(sends, [['a']], 'held behind the first while it holds the slot');
+  freeSlot();
+  await second;
+  t.same(sends, [['a'], ['b']], 'released: the second went, and was acknowledged, first');
+  t.notOk(firstDone, 'the first still waits for its own send');
+  freeSlot();
+  await b.enqueue([msg('c')]);
+  t.same(sends.length, 3, 'a second release() of the same send frees nothing more (maxInFlight still holds: one send at a time)');
+  let drained = false;
+  const draining = b.drain().then(() => (drained = true));
+  await tick(5);
+  t.notOk(drained, 'drain waits for the released send too');
+  t.equal(b.pending, 1);
+  end();
+  await Promise.all([first, draining]);
+  t.ok(firstDone && drained);
+});

@@ -14,7 +14,7 @@ interface FakeProducer {
 }
 
 /** A Kafka whose producers are driven by the test (the pool's bookkeeping is pure logic). */
-function fakeKafka(connectFailures = 0) {
+function fakeKafka(connectFailures = 0, hangingConnects = new Set<number>()) {
   const made: FakeProducer[] = [];
   const options: ProducerConfig[] = [];
   let failures = connectFailures;
@@ -29,6 +29,8 @@ function fakeKafka(connectFailures = 0) {
         on: (_event: string, listener: () => void) => void onDisconnect.push(listener),
         connect: async () => {
           fake.connects++;
+          // As kafkajs' connect through a broker that accepts but never answers.
+          if (hangingConnects.has(fake.id)) await new Promise(() => {});
           if (made.length > 1 && failures-- > 0) throw new Error('brokers away');
         },
         disconnect: async () => {
@@ -103,6 +105,29 @@ t.test('a replacement that cannot connect keeps trying, so readiness comes back 
   );
 });
 
+t.test('a producer that does not connect in time is dropped for a new one, at boot and for a send', async (t) => {
+  // Producers 0 and 2 connect through a broker that never answers.
+  const { kafka, made } = fakeKafka(0, new Set([0, 2]));
+  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { connectWithinMs: 200 });
+  await t.rejects(pool.connect(), { name: 'ConnectDeadlineError' }, 'boot: the attempt fails at the deadline (the boot step tries again)');
+  t.equal(made.length, 2, 'a new producer took the slot');
+  t.ok(made[0]?.disconnected, 'the one that hung is disconnected');
+  await pool.connect();
+  t.ok(pool.connected, 'the second connects');
+  // A failed send: its replacement (producer 2) hangs too; the send waits for the one after it.
+  const failing = pool.send(0, 'emails', one, 1000);
+  await waitUntil(() => made[1]?.sends.length === 1, 1000);
+  made[1]?.sends[0]?.settle(new Error('INVALID_RECORD'));
+  await t.rejects(failing);
+  const next = pool.send(0, 'emails', one, 1000);
+  t.ok(await waitUntil(() => made[3]?.sends.length === 1, 2000), 'the next send went through producer 3, past the one that hung');
+  made[3]?.sends[0]?.settle();
+  await next;
+  t.ok(made[2]?.disconnected);
+  t.ok(pool.connected);
+  await pool.disconnect();
+});
+
 t.test('no producer asks the cluster to create a topic: one deleted under the service is not remade with its defaults', async (t) => {
   const { kafka, options } = fakeKafka();
   new ProducerPool(kafka, 3, quietLogger);
@@ -117,7 +142,7 @@ t.test(
   'a send that does not end is given up after the deadline: the next goes through a new producer, the old one goes once its send ends',
   async (t) => {
     const { kafka, made } = fakeKafka();
-    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { abandonAfterMs: 200 });
     await pool.connect();
     const [first] = made as [FakeProducer];
     // kafkajs retrying a retriable error for ever (idempotence: unbounded retries).
@@ -139,7 +164,7 @@ t.test(
   'while a send given up still runs, the new producer is not given up too: one left running per slot, however long the outage',
   async (t) => {
     const { kafka, made } = fakeKafka();
-    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+    const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { abandonAfterMs: 200 });
     await pool.connect();
     await t.rejects(pool.send(0, 'retry', one, 1000), SendAbandonedError);
     await waitUntil(() => made.length === 2, 1000);
@@ -161,7 +186,7 @@ t.test(
 
 t.test('a producer given up is given up for all its sends: another topic on it does not wait for a new producer', async (t) => {
   const { kafka, made } = fakeKafka();
-  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', 200);
+  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { abandonAfterMs: 200 });
   await pool.connect();
   const retry = pool.send(0, 'retry', one, 1000);
   await new Promise((resolve) => setTimeout(resolve, 100));

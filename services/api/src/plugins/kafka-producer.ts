@@ -1,7 +1,6 @@
 import {
   createKafka,
   emailTopics,
-  FreshValue,
   keyPartition,
   MicroBatcher,
   PRODUCE_BATCH_BYTES,
@@ -16,7 +15,8 @@ import fp from 'fastify-plugin';
 import type { Admin, Message, PartitionMetadata } from 'kafkajs';
 import type { ApiConfig } from '../config.js';
 import { NotReadyError } from '../errors.js';
-import { SendPlacement } from '../send-placement.js';
+import { LeaderWatch } from '../leader-watch.js';
+import { SendPlacement, SLOW_SEND_MS } from '../send-placement.js';
 
 /** Where a record was written. */
 export interface Placement {
@@ -71,25 +71,32 @@ export const kafkaProducerPlugin = fp(
       return partitionMetadata;
     };
     const metrics = app.metrics;
-    // One batcher per producer, each with a single send in flight: never two sends of one
-    // partition at once — a retried send racing a newer one could reuse its idempotence sequence
-    // number, and Kafka would acknowledge the newer records as duplicates without writing them.
+    // One batcher per producer, each with a single send in flight but for slow ones, and never two
+    // sends of one partition at once (the placement keeps them apart): a retried send racing a newer
+    // one could reuse its idempotence sequence number, and Kafka would acknowledge the newer
+    // records as duplicates without writing them.
     const batchers = Array.from(
       { length: producers.size },
       (_, index) =>
         new MicroBatcher<Message>(
-          async (messages) => {
+          async (messages, release) => {
             // The messages are this plugin's callers' (enqueue reads the partition back).
-            placement.place(index, messages);
+            const placed = placement.place(index, messages);
+            // A broker that does not answer holds only this send: the next goes to another (send-placement.ts).
+            const slow = setTimeout(() => placement.slow(placed, release), SLOW_SEND_MS);
             const end = metrics.produceDuration.startTimer();
             metrics.produceBatchSize.observe(messages.length);
             try {
               await producers.send(index, config.EMAILS_TOPIC, messages, config.ACK_TIMEOUT_MS);
+              placement.settled(placed, false);
               end({ outcome: 'acked' });
             } catch (error) {
+              placement.settled(placed, true);
               end({ outcome: 'error' });
-              app.log.warn({ err: error, records: messages.length }, 'produce failed');
+              app.log.warn({ err: error, records: messages.length, leader: placed.leader }, 'produce failed');
               throw error;
+            } finally {
+              clearTimeout(slow);
             }
           },
           {
@@ -110,24 +117,23 @@ export const kafkaProducerPlugin = fp(
       return messages.map((m) => ({ topic: config.EMAILS_TOPIC, partition: m.partition as number }));
     };
 
-    // Probes come often (kubelet, load balancers, compose): the answer is read at most once a
-    // second, and a burst of probes shares one metadata request.
-    const readiness = new FreshValue(async () => {
-      if (!admin) return false;
-      try {
-        const meta = await withTimeout(admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] }), 2_000, 'readiness metadata');
-        const partitions = meta.topics[0]?.partitions;
+    // Probes come often (kubelet, load balancers, compose): the leaders are read in the background,
+    // at most once a second, and a broker that does not answer does not make the API unready (leader-watch.ts).
+    const leaders = new LeaderWatch(
+      async () => {
+        if (!admin) return undefined;
+        const meta = await admin.fetchTopicMetadata({ topics: [config.EMAILS_TOPIC] });
+        return meta.topics[0]?.partitions;
+      },
+      (partitions) => {
         // Leaders move (a failover, a rebalance): sends follow them.
-        if (partitions && partitions.length === partitionMetadata?.length) placement.update(partitions);
-        return producers.connected && (partitions?.every((p) => p.leader >= 0) ?? false);
-      } catch {
-        return false;
-      }
-    }, 1_000);
+        if (partitions.length === partitionMetadata?.length) placement.update(partitions);
+      },
+    );
     app.decorate('emailQueue', {
       enqueue,
       keyedPartitionOf: (id: string) => keyPartition(id, metadata().length),
-      ready: async () => (app.startup.done ? readiness.get() : false),
+      ready: async () => app.startup.done && admin !== null && (await leaders.led()) && producers.connected,
     });
 
     app.addHook('onClose', async () => {

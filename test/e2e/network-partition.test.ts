@@ -1,0 +1,78 @@
+import t from 'tap';
+import { BrokerProxy } from '../helpers/broker-proxy.js';
+import { leaderOfMost } from '../helpers/cluster.js';
+import { answers, sleep } from '../helpers/env.js';
+import { System } from './harness.js';
+
+// A partial network partition: the services reach Kafka through a proxy (test/helpers/broker-proxy.ts)
+// that cuts them off from one broker, which stays up, in sync and leading its partitions for every
+// other client. Unlike a killed or frozen broker (broker-faults.test.ts), nothing moves its
+// leadership away: the clients must go around it themselves. Only this file's services use the
+// proxy, so it runs beside the others on the shared stack. Production defaults for every timing.
+
+const proxied = process.env.STACK_KAFKA_PROXIED_BROKERS;
+const skip = !proxied && 'the test stack has no proxied listener (an external stack)';
+const CUT_MS = 60_000;
+/** Past ProducerPool's ABANDON_AFTER_MS (60 s): the send stuck on the broker cut off is given up and its producer replaced. */
+const API_CUT_MS = 90_000;
+
+t.test('24. The API cut off from one broker for 90 s under load → only 202 or 503, 0 of the 202s lost (defaults)', { skip }, async (t) => {
+  const proxy = await BrokerProxy.start(t, proxied as string);
+  const system = await System.start(t, { mailers: 1, api: { KAFKA_BROKERS: proxy.brokers } });
+  const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
+  const load = system.load(16);
+  await sleep(5_000);
+  const before = load.timeline.length;
+  proxy.cut(node);
+  // The readiness probe a load balancer or the kubelet asks, once a second throughout the cut.
+  const ready: boolean[] = [];
+  const cutAt = Date.now();
+  while (Date.now() - cutAt < API_CUT_MS) {
+    ready.push(await answers(`${system.apiUrl}/readyz`));
+    await sleep(1_000);
+  }
+  const cut = load.timeline.slice(before, before + API_CUT_MS / 250);
+  proxy.heal();
+  await sleep(5_000);
+  await load.stop();
+  const fives = Array.from({ length: API_CUT_MS / 5_000 }, (_, i) => cut.slice(i * 20, i * 20 + 20).reduce((a, b) => a + b, 0));
+  t.comment(
+    `node ${node} cut off; 202s a 5 s window before: ${load.timeline.slice(before - 20, before).reduce((a, b) => a + b, 0)}; during: ${fives.join(' ')}`,
+  );
+  t.comment(`ready ${ready.filter(Boolean).length} of ${ready.length} probes; ${JSON.stringify(Object.fromEntries(system.outcomes))}`);
+  t.same(system.unexpectedOutcomes('202', '503'), {}, 'only 202 or 503');
+  t.ok(
+    fives.slice(1).every((n) => n > 0),
+    'emails accepted in every 5 s of the cut after the first (the brokers it reaches take them)',
+  );
+  t.ok(ready.slice(5).every(Boolean), 'ready throughout, after the first 5 s');
+  const s = await system.reconcile('the API cut off from one broker (defaults)');
+  t.equal(s.lost, 0, '0 of the 202s lost');
+  t.equal(s.duplicated, 0);
+});
+
+t.test(
+  '25. The mailer cut off from one broker for 60 s under load → every email delivered once the cut heals, 0 lost, 0 twice (defaults)',
+  { skip },
+  async (t) => {
+    const proxy = await BrokerProxy.start(t, proxied as string);
+    const system = await System.start(t, { mailers: 1, mailer: { KAFKA_BROKERS: proxy.brokers } });
+    const node = await leaderOfMost(system.apiEnv.EMAILS_TOPIC!);
+    const load = system.load(4);
+    await sleep(5_000);
+    proxy.cut(node);
+    const cutAt = Date.now();
+    await sleep(CUT_MS);
+    const during = system.sink.received.filter((r) => r.at >= cutAt + 5_000).length;
+    proxy.heal();
+    const healedAt = Date.now();
+    await sleep(5_000);
+    await load.stop();
+    t.comment(`node ${node} cut off; delivered during the cut after its first 5 s: ${during}`);
+    t.same(system.unexpectedOutcomes('202'), {}, 'the API (not cut off) took every request');
+    const s = await system.reconcile('the mailer cut off from one broker (defaults)');
+    t.comment(`every email delivered ${Date.now() - healedAt} ms after the cut healed`);
+    t.equal(s.lost, 0, '0 of the 202s lost');
+    t.equal(s.duplicated, 0);
+  },
+);
