@@ -42,7 +42,17 @@ interface Slot {
   connecting: Promise<void> | null;
   /** A producer with a send given up and still running in kafkajs: at most one per slot, so an outage cannot pile them up. */
   abandoned: Producer | null;
+  /**
+   * The producer replaced last, until its replacement connects: a send that touches none of the
+   * partitions of the send that failed (`avoid`, as topic:partition) goes through it meanwhile. Why:
+   * its sequence numbers are wrong only for those, and a replacement can take seconds to connect
+   * (CONNECT_WITHIN_MS, and more if it too starts at a broker that does not answer), which every
+   * send of the slot waited for: the API's 202s stopped for that long.
+   */
+  previous: { producer: Producer; avoid: Set<string> } | null;
 }
+
+const at = (topic: string, partition: number | undefined) => `${topic}:${partition}`;
 
 /**
  * Idempotent producers, each owning every Nth partition of the topic, so each can have its own
@@ -77,7 +87,7 @@ export class ProducerPool {
   ) {
     this.abandonAfterMs = deadlines.abandonAfterMs ?? ABANDON_AFTER_MS;
     this.connectWithinMs = deadlines.connectWithinMs ?? CONNECT_WITHIN_MS;
-    this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null, abandoned: null }));
+    this.slots = Array.from({ length: size }, () => ({ producer: this.create(), connecting: null, abandoned: null, previous: null }));
     warnUnlessKafkajsPatched(log);
   }
 
@@ -125,7 +135,9 @@ export class ProducerPool {
     slot.connecting = Promise.race([attempt, deadline])
       .then(
         () => {
-          if (!this.closed) this.live.add(producer);
+          if (this.closed) return;
+          this.live.add(producer);
+          if (slot.producer === producer) this.forgetPrevious(slot);
         },
         (error: Error) => {
           if (error instanceof ConnectDeadlineError) this.dropUnconnected(slot, producer, attempt);
@@ -159,6 +171,11 @@ export class ProducerPool {
     let producer: Producer;
     // Again if the slot was replaced while this send waited (a concurrent send of the mailer's shared producer failed).
     do {
+      const previous = this.usablePrevious(slot, topic, messages);
+      if (previous) {
+        producer = previous;
+        break;
+      }
       // A producer dropped for not connecting in time: try its replacement.
       await this.connectSlot(slot).catch((error: Error) => {
         if (!(error instanceof ConnectDeadlineError)) throw error;
@@ -175,18 +192,18 @@ export class ProducerPool {
       .catch((error: Error) => {
         // A kafkajs send that failed, or ten rounds that each left a partition out (this producer's
         // own metadata and connections, each kafkajs producer has its own, keep sending it nowhere).
-        this.replace(slot, producer, error);
+        this.replace(slot, producer, error, topic, messages);
         throw error;
       })
       .finally(() => this.ended(slot, producer));
-    await this.withinDeadline(slot, producer, sent, topic);
+    await this.withinDeadline(slot, producer, sent, topic, messages);
   }
 
   /**
    * `sent`, or a SendAbandonedError once it has run abandonAfterMs. Not while another producer of
    * the slot has a send given up and still running: a long outage then holds one, not one a minute.
    */
-  private withinDeadline(slot: Slot, producer: Producer, sent: Promise<void>, topic: string): Promise<void> {
+  private withinDeadline(slot: Slot, producer: Producer, sent: Promise<void>, topic: string, messages: Message[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout;
       const giveUp = () => {
@@ -197,7 +214,7 @@ export class ProducerPool {
         }
         slot.abandoned = producer;
         const error = new SendAbandonedError(`a send to ${topic} had not ended after ${this.abandonAfterMs} ms`);
-        this.replace(slot, producer, error);
+        this.replace(slot, producer, error, topic, messages);
         reject(error);
       };
       timer = setTimeout(giveUp, this.abandonAfterMs);
@@ -212,20 +229,45 @@ export class ProducerPool {
     else {
       this.sending.delete(producer);
       if (slot.abandoned === producer) slot.abandoned = null;
-      if (this.retired.delete(producer)) void this.quietly(producer.disconnect());
+      this.disconnectIfDone(slot, producer);
     }
   }
 
+  /** A replaced producer with no send left, and no longer the slot's `previous`, is disconnected. */
+  private disconnectIfDone(slot: Slot, producer: Producer): void {
+    if (slot.previous?.producer === producer || this.sending.has(producer)) return;
+    if (this.retired.delete(producer)) void this.quietly(producer.disconnect());
+  }
+
   /** A send of `failed` ended in error: the slot gets a new producer, connected now so readiness holds. */
-  private replace(slot: Slot, failed: Producer, error: Error): void {
+  private replace(slot: Slot, failed: Producer, error: Error, topic: string, messages: Message[]): void {
+    if (this.closed) return;
+    // A send through `previous` failed too: it is no longer safe for any partition.
+    if (slot.previous?.producer === failed) this.forgetPrevious(slot);
     // Another send of the same producer failed first (the mailer shares one across topics).
-    if (this.closed || slot.producer !== failed) return;
+    if (slot.producer !== failed) return;
     this.log.warn({ err: error }, 'a produce failed: replacing its producer, so no later send reuses its sequence numbers');
     slot.producer = this.create();
     slot.connecting = null;
     // Its other sends in flight (other partitions, unaffected) finish first; `send` disconnects it after the last.
     this.retired.add(failed);
+    // Records kafkajs placed itself (no partition) could be anywhere: then nothing goes through it.
+    const pinned = messages.every((m) => m.partition !== undefined);
+    if (pinned && this.live.has(failed)) slot.previous = { producer: failed, avoid: new Set(messages.map((m) => at(topic, m.partition))) };
     this.keepConnecting(slot, slot.producer);
+  }
+
+  /** The slot's previous producer, if `messages` may go through it while its replacement is not connected. */
+  private usablePrevious(slot: Slot, topic: string, messages: Message[]): Producer | null {
+    const previous = slot.previous;
+    if (!previous || this.live.has(slot.producer) || !this.live.has(previous.producer)) return null;
+    return messages.every((m) => m.partition !== undefined && !previous.avoid.has(at(topic, m.partition))) ? previous.producer : null;
+  }
+
+  private forgetPrevious(slot: Slot): void {
+    const previous = slot.previous?.producer;
+    slot.previous = null;
+    if (previous) this.disconnectIfDone(slot, previous);
   }
 
   private keepConnecting(slot: Slot, producer: Producer): void {

@@ -128,6 +128,59 @@ t.test('a producer that does not connect in time is dropped for a new one, at bo
   await pool.disconnect();
 });
 
+t.test('while a replacement connects, a send to other partitions goes through the producer it replaced', async (t) => {
+  // Producer 1, the first replacement, connects through a broker that never answers.
+  const { kafka, made } = fakeKafka(0, new Set([1]));
+  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { connectWithinMs: 300 });
+  await pool.connect();
+  const at = (partition: number) => [{ key: 'k', value: 'v', partition }];
+  const failing = pool.send(0, 'emails', at(0), 1000);
+  await waitUntil(() => made[0]?.sends.length === 1, 1000);
+  made[0]?.sends[0]?.settle(new Error('MESSAGE_TOO_LARGE'));
+  await t.rejects(failing);
+  const other = pool.send(0, 'emails', at(1), 1000);
+  t.ok(await waitUntil(() => made[0]?.sends.length === 2, 100), 'partition 1: at once, through producer 0');
+  const same = pool.send(0, 'emails', at(0), 1000);
+  const elsewhere = pool.send(0, 'retry', at(0), 1000);
+  t.ok(await waitUntil(() => made[0]?.sends.length === 3, 100), 'partition 0 of another topic too');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(made[0]?.sends.length, 3, 'partition 0 of the failed send: never through producer 0');
+  t.ok(await waitUntil(() => made[2]?.sends.length === 1, 2000), 'it waits for a replacement that connects (producer 2)');
+  t.notOk(made[0]?.disconnected, 'producer 0 still carries two sends');
+  made[0]?.sends[1]?.settle();
+  made[0]?.sends[2]?.settle();
+  made[2]?.sends[0]?.settle();
+  await Promise.all([other, same, elsewhere]);
+  t.ok(await waitUntil(() => made[0]?.disconnected === true, 1000), 'then producer 0 is disconnected');
+  const next = pool.send(0, 'emails', at(1), 1000);
+  t.ok(await waitUntil(() => made[2]?.sends.length === 2, 1000), 'and every send goes through producer 2');
+  made[2]?.sends[1]?.settle();
+  await next;
+  await pool.disconnect();
+});
+
+t.test('a send through the replaced producer that fails too: nothing more goes through it', async (t) => {
+  const { kafka, made } = fakeKafka(0, new Set([1]));
+  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { connectWithinMs: 300 });
+  await pool.connect();
+  const at = (partition: number) => [{ key: 'k', value: 'v', partition }];
+  const failing = pool.send(0, 'emails', at(0), 1000);
+  await waitUntil(() => made[0]?.sends.length === 1, 1000);
+  made[0]?.sends[0]?.settle(new Error('MESSAGE_TOO_LARGE'));
+  await t.rejects(failing);
+  const second = pool.send(0, 'emails', at(1), 1000);
+  await waitUntil(() => made[0]?.sends.length === 2, 100);
+  made[0]?.sends[1]?.settle(new Error('MESSAGE_TOO_LARGE'));
+  await t.rejects(second);
+  t.ok(await waitUntil(() => made[0]?.disconnected === true, 1000), 'disconnected at once');
+  const third = pool.send(0, 'emails', at(2), 1000);
+  t.ok(await waitUntil(() => made[2]?.sends.length === 1, 2000), 'the next send waits for the replacement');
+  t.equal(made[0]?.sends.length, 2);
+  made[2]?.sends[0]?.settle();
+  await third;
+  await pool.disconnect();
+});
+
 t.test('no producer asks the cluster to create a topic: one deleted under the service is not remade with its defaults', async (t) => {
   const { kafka, options } = fakeKafka();
   new ProducerPool(kafka, 3, quietLogger);
