@@ -1,6 +1,6 @@
 // test-plan: standalone
 import type { Kafka, Producer, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { quietLogger, waitUntil } from '../../../test/helpers/env.js';
 import { ProducerPool, SendAbandonedError } from '../src/producer-pool.js';
 import { UncoveredSendError } from '../src/send-covered.js';
@@ -128,8 +128,8 @@ t.test('a producer that does not connect in time is dropped for a new one, at bo
   await pool.disconnect();
 });
 
-t.test('while a replacement connects, a send to other partitions goes through the producer it replaced', async (t) => {
-  // Producer 1, the first replacement, connects through a broker that never answers.
+/** Producer 0's send to emails:0 failed; producer 1, its replacement, connects through a broker that never answers. */
+async function afterFailedSend(t: Test) {
   const { kafka, made } = fakeKafka(0, new Set([1]));
   const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { connectWithinMs: 300 });
   await pool.connect();
@@ -138,6 +138,11 @@ t.test('while a replacement connects, a send to other partitions goes through th
   await waitUntil(() => made[0]?.sends.length === 1, 1000);
   made[0]?.sends[0]?.settle(new Error('MESSAGE_TOO_LARGE'));
   await t.rejects(failing);
+  return { pool, made, at };
+}
+
+t.test('while a replacement connects, a send to other partitions goes through the producer it replaced', async (t) => {
+  const { pool, made, at } = await afterFailedSend(t);
   const other = pool.send(0, 'emails', at(1), 1000);
   t.ok(await waitUntil(() => made[0]?.sends.length === 2, 100), 'partition 1: at once, through producer 0');
   const same = pool.send(0, 'emails', at(0), 1000);
@@ -160,14 +165,7 @@ t.test('while a replacement connects, a send to other partitions goes through th
 });
 
 t.test('a send through the replaced producer that fails too: nothing more goes through it', async (t) => {
-  const { kafka, made } = fakeKafka(0, new Set([1]));
-  const pool = new ProducerPool(kafka, 1, quietLogger, 'none', { connectWithinMs: 300 });
-  await pool.connect();
-  const at = (partition: number) => [{ key: 'k', value: 'v', partition }];
-  const failing = pool.send(0, 'emails', at(0), 1000);
-  await waitUntil(() => made[0]?.sends.length === 1, 1000);
-  made[0]?.sends[0]?.settle(new Error('MESSAGE_TOO_LARGE'));
-  await t.rejects(failing);
+  const { pool, made, at } = await afterFailedSend(t);
   const second = pool.send(0, 'emails', at(1), 1000);
   await waitUntil(() => made[0]?.sends.length === 2, 100);
   made[0]?.sends[1]?.settle(new Error('MESSAGE_TOO_LARGE'));

@@ -13,6 +13,20 @@ function reads() {
   const read = () => new Promise<PartitionMetadata[]>((resolve, reject) => pending.push({ resolve, reject }));
   return { read, pending };
 }
+/** A watch on reads the test answers, with a clock it sets. */
+function watched() {
+  const { read, pending } = reads();
+  const clock = { now: 0 };
+  return {
+    pending,
+    clock,
+    watch: new LeaderWatch(
+      read,
+      () => {},
+      () => clock.now,
+    ),
+  };
+}
 const tick = () => new Promise((r) => setImmediate(r));
 
 t.test('a read that does not answer: the probe asks again, and answers from the newest read that ended', async (t) => {
@@ -45,22 +59,16 @@ t.test('a read that does not answer: the probe asks again, and answers from the 
 });
 
 t.test('no read answers: the last answer stands until LEADERS_STALE_MS, and at most three reads are in flight', async (t) => {
-  let clock = 0;
-  const { read, pending } = reads();
-  const watch = new LeaderWatch(
-    read,
-    () => {},
-    () => clock,
-  );
+  const { pending, watch, clock } = watched();
   const first = watch.led();
   pending[0]?.resolve(partitions(1));
   t.ok(await first);
-  clock = 5_000;
+  clock.now = 5_000;
   t.ok(await watch.led(), 'two reads started, neither answered: the last answer, 5 s old');
-  clock = 10_000;
+  clock.now = 10_000;
   t.ok(await watch.led(), 'a third read');
   t.equal(pending.length, 4, 'three in flight');
-  clock = LEADERS_STALE_MS;
+  clock.now = LEADERS_STALE_MS;
   t.notOk(await watch.led(), 'stale: not ready');
   t.equal(pending.length, 4, 'and no fourth read in flight');
   pending[1]?.resolve(partitions(2));
@@ -69,16 +77,10 @@ t.test('no read answers: the last answer stands until LEADERS_STALE_MS, and at m
 });
 
 t.test('a read that fails is no answer; one that finds a partition without a leader is "not ready"', async (t) => {
-  let clock = 0;
-  const { read, pending } = reads();
-  const watch = new LeaderWatch(
-    read,
-    () => {},
-    () => clock,
-  );
+  const { pending, watch, clock } = watched();
   /** A probe whose reads all end as `end` says, at once. */
   const probe = async (end: (p: (typeof pending)[number]) => void) => {
-    clock += 1_000;
+    clock.now += 1_000;
     const answer = watch.led();
     for (const p of pending.splice(0)) end(p);
     await new Promise((r) => setTimeout(r, LEADERS_WAIT_MS + 50));
