@@ -113,9 +113,12 @@ export class ProducerPool {
     return partition % this.slots.length;
   }
 
-  /** Every producer connected. */
+  /**
+   * Every slot can send: its producer connected, or the one it replaces still is (`previous`: it
+   * takes every partition but those of the send that failed while the replacement connects).
+   */
   get connected(): boolean {
-    return this.slots.every((s) => this.live.has(s.producer));
+    return this.slots.every((s) => this.live.has(s.producer) || (s.previous !== null && this.live.has(s.previous.producer)));
   }
 
   async connect(): Promise<void> {
