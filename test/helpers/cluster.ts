@@ -17,6 +17,21 @@ export async function leaderOfMost(topic: string): Promise<number> {
   }
 }
 
+/** The broker coordinating `group`: the leader of its __consumer_offsets partition (Java's String.hashCode, as Kafka computes it). */
+export async function coordinatorOf(group: string): Promise<number> {
+  let hash = 0;
+  for (let i = 0; i < group.length; i++) hash = (Math.imul(hash, 31) + group.charCodeAt(i)) | 0;
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const partitions = (await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!.partitions;
+    const partition = (hash === -(2 ** 31) ? 0 : Math.abs(hash)) % partitions.length; // Kafka's Utils.abs
+    return partitions.find((p) => p.partitionId === partition)!.leader;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Waits (up to a minute) until every partition of `topic` has all three replicas in sync. */
 export async function waitForFullIsr(topic: string): Promise<void> {
   const admin = testKafka().admin();
