@@ -69,11 +69,7 @@ export class BrokerProxy {
       pipe.toBroker.push(chunk);
       this.flush(pipe);
     });
-    const end = () => {
-      this.pipes.delete(pipe);
-      client.destroy();
-      pipe.broker?.destroy();
-    };
+    const end = () => this.end(pipe);
     client.on('error', end).on('close', end);
     this.flush(pipe);
   }
@@ -90,22 +86,22 @@ export class BrokerProxy {
         pipe.toClient.push(chunk);
         this.flush(pipe);
       });
-      const end = () => {
-        this.pipes.delete(pipe);
-        broker.destroy();
-        pipe.client.destroy();
-      };
+      const end = () => this.end(pipe);
       broker.on('error', end).on('close', end);
     }
     for (const chunk of pipe.toBroker.splice(0)) pipe.broker.write(chunk);
     for (const chunk of pipe.toClient.splice(0)) pipe.client.write(chunk);
   }
 
+  /** Either side closed: so does the other. */
+  private end(pipe: Pipe): void {
+    this.pipes.delete(pipe);
+    pipe.client.destroy();
+    pipe.broker?.destroy();
+  }
+
   private async close(): Promise<void> {
-    for (const pipe of this.pipes) {
-      pipe.client.destroy();
-      pipe.broker?.destroy();
-    }
+    for (const pipe of this.pipes) this.end(pipe);
     await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
   }
 }

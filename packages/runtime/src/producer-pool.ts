@@ -3,6 +3,7 @@ import { warnUnlessKafkajsPatched } from './kafkajs-patch.js';
 import type { LogSink } from './logger.js';
 import { fastDefaultPartitioner } from './murmur2.js';
 import { sendCovered } from './send-covered.js';
+import { withTimeout } from './with-timeout.js';
 
 /** How long a replacement producer waits before connecting again after its connect failed. */
 const RECONNECT_MS = 1_000;
@@ -131,11 +132,8 @@ export class ProducerPool {
     const producer = slot.producer;
     if (this.live.has(producer)) return Promise.resolve();
     const attempt = producer.connect();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectDeadlineError(`not connected within ${this.connectWithinMs} ms`)), this.connectWithinMs);
-    });
-    slot.connecting = Promise.race([attempt, deadline])
+    const deadline = () => new ConnectDeadlineError(`not connected within ${this.connectWithinMs} ms`);
+    slot.connecting = withTimeout(attempt, this.connectWithinMs, 'producer connect', deadline)
       .then(
         () => {
           if (this.closed) return;
@@ -148,7 +146,6 @@ export class ProducerPool {
         },
       )
       .finally(() => {
-        clearTimeout(timer);
         if (slot.producer === producer) slot.connecting = null;
       });
     return slot.connecting;

@@ -1,3 +1,4 @@
+import { monotonicMs } from '@postline/runtime';
 import type { Message, PartitionMetadata } from 'kafkajs';
 
 /**
@@ -76,7 +77,7 @@ export class SendPlacement {
   constructor(
     producers: number,
     private readonly owner: (partition: number) => number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicMs,
   ) {
     this.groups = Array.from({ length: producers }, () => []);
     this.turn = Array.from({ length: producers }, () => 0);
@@ -121,13 +122,12 @@ export class SendPlacement {
     if (groups.length === 0) throw new Error(`producer ${index} owns no partition`);
     const start = this.turn[index] as number;
     const at = (i: number) => (start + i) % groups.length;
-    const free = (g: Group) => g.partitions.some((p) => !this.busy.has(p));
     let chosen = -1;
     for (let i = 0; i < groups.length && chosen < 0; i++) {
       const g = groups[at(i)] as Group;
-      if (free(g) && !this.avoided(g.leader)) chosen = at(i);
+      if (this.free(g) && !this.avoided(g.leader)) chosen = at(i);
     }
-    for (let i = 0; i < groups.length && chosen < 0; i++) if (free(groups[at(i)] as Group)) chosen = at(i);
+    for (let i = 0; i < groups.length && chosen < 0; i++) if (this.free(groups[at(i)] as Group)) chosen = at(i);
     if (chosen < 0) throw new NoFreePartitionError(`every partition of producer ${index} is in a send not yet acknowledged`);
     this.turn[index] = (chosen + 1) % groups.length;
     const group = groups[chosen] as Group;
@@ -177,7 +177,11 @@ export class SendPlacement {
   }
 
   private hasFree(index: number): boolean {
-    return (this.groups[index] ?? []).some((g) => g.partitions.some((p) => !this.busy.has(p)));
+    return (this.groups[index] ?? []).some((g) => this.free(g));
+  }
+
+  private free(group: Group): boolean {
+    return group.partitions.some((p) => !this.busy.has(p));
   }
 
   private avoided(leader: number): boolean {
