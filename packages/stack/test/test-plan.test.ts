@@ -12,7 +12,8 @@ t.test(
     t.ok(plan.exclusive.includes('packages/stack/test/cli-start.test.ts'), 'cli-start is marked exclusive by its comment');
     t.ok(plan.standalone.includes('packages/stack/test/test-plan.test.ts'), 'marked standalone by its comment');
     t.ok(plan.shared.includes('services/api/test/idempotency.test.ts'), 'an unmarked file is shared');
-    t.notOk(plan.shared.includes('test/e2e/broker-faults.test.ts'));
+    t.equal(plan.exclusive[0], 'test/e2e/broker-faults.test.ts', 'the longest exclusive file starts first');
+    t.same(plan.exclusive.slice(1), [...plan.exclusive.slice(1)].sort(), 'the others in path order');
     t.ok(plan.standalone.every((f) => !plan.exclusive.includes(f)));
     const all = [...plan.shared, ...plan.exclusive, ...plan.standalone];
     t.equal(new Set(all).size, all.length, 'no file in two phases');
