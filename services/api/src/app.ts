@@ -127,6 +127,8 @@ export function serverOptions(config: ApiConfig) {
     return503OnClosing: false,
     forceCloseConnections: 'idle' as const,
     requestIdHeader: 'x-request-id',
+    // request.ip: the client a listed balancer names, else the connection's address (config.ts).
+    trustProxy: config.HTTP_PROXY_FROM.length > 0 ? [...config.HTTP_PROXY_FROM] : false,
     // Fastify turns off Node's bound on how long a request may take to arrive; without one, a client
     // that trickles a byte now and then (or whose upload goes on after a 401) held its socket forever.
     requestTimeout: REQUEST_TIMEOUT_MS,

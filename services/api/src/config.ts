@@ -13,7 +13,7 @@ import {
 } from '@postline/runtime';
 import { z } from 'zod';
 import { SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from './smtp-connection-limit.js';
-import { proxyFrom } from './smtp-proxy.js';
+import { networkList, proxyFrom } from './smtp-proxy.js';
 
 const apiKeys = fields.commaList
   .pipe(
@@ -58,6 +58,14 @@ const schema = z.object({
   /** How far ahead `scheduledAt` may be. */
   MAX_SCHEDULE_DAYS: fields.positiveInt.max(3650).default(30),
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
+  /** Wrong keys one client may send a minute, HTTP and SMTP AUTH together; past it, refused until the minute ends (auth-failures.ts). */
+  AUTH_FAILURES_PER_MINUTE: fields.positiveInt.default(30),
+  /**
+   * Load balancers in front of the HTTP port whose X-Forwarded-For names the client (fastify's
+   * trustProxy): without it every client behind one has its address, and one client's wrong keys
+   * would refuse them all. From anyone else the header is ignored, so no client can claim another's address.
+   */
+  HTTP_PROXY_FROM: networkList('the load balancers whose X-Forwarded-For names the client'),
   /**
    * Every other authenticated request per API key per minute (status, events, templates,
    * webhooks, suppressions, previews): each reads or writes the ledger, which all keys share.

@@ -29,6 +29,11 @@ export const IdempotencyConflictError = createError(
   'This Idempotency-Key was already used with a different request',
   409,
 );
+export const AuthThrottledError = createError(
+  'EMAIL_ERR_AUTH_THROTTLED',
+  'Too many wrong API keys from this address (AUTH_FAILURES_PER_MINUTE); no key is checked until Retry-After',
+  429,
+);
 export const RateLimitedError = createError('EMAIL_ERR_RATE_LIMITED', 'Rate limit exceeded for this API key', 429);
 export const RenderTimeSpentError = createError(
   'EMAIL_ERR_RENDER_TIME_SPENT',

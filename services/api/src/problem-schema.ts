@@ -25,6 +25,10 @@ export const codedProblem = (code: string, title: string, status: number): z.out
 
 export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemSchema } } });
 
+/** The 429 any authenticated route may give before it looks at the key (auth-failures.ts). */
+export const AUTH_THROTTLED =
+  'or this address sent AUTH_FAILURES_PER_MINUTE wrong keys this minute and no key is checked until it ends (EMAIL_ERR_AUTH_THROTTLED)';
+
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
   401: problem('Missing or wrong API key'),
@@ -32,7 +36,7 @@ export const commonErrors = {
     `The request did not arrive in time: a body that sent nothing for ${BODY_IDLE_MS / 1000} s (EMAIL_ERR_BODY_TIMEOUT), or a request not whole within ${REQUEST_TIMEOUT_MS / 1000} s (EMAIL_ERR_REQUEST_TIMEOUT); the connection is closed`,
   ),
   429: problem(
-    'The API key has made its REQUEST_RATE_LIMIT_PER_MINUTE requests this minute (EMAIL_ERR_RATE_LIMITED): retry after Retry-After',
+    `The API key has made its REQUEST_RATE_LIMIT_PER_MINUTE requests this minute (EMAIL_ERR_RATE_LIMITED), ${AUTH_THROTTLED}: retry after Retry-After`,
   ),
   503: problem(
     'Starting, shutting down, a dependency (Kafka, Postgres) unavailable, or too many request bodies held at once (EMAIL_ERR_BUSY): retry',

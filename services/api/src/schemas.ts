@@ -1,6 +1,6 @@
 import { emailRequestSchema, emailStatusSchema, type RequestLimits, scheduledAtSchema, stuckEmailSchema } from '@postline/contracts';
 import { z } from 'zod';
-import { commonErrors, problem, problemSchema } from './problem-schema.js';
+import { AUTH_THROTTLED, commonErrors, problem, problemSchema } from './problem-schema.js';
 import { templateSchemas } from './template-schemas.js';
 import { resultSchemas } from './webhook-schemas.js';
 
@@ -14,7 +14,7 @@ const acceptErrors = {
   413: problem('Body too large'),
   415: problem('Not application/json'),
   429: problem(
-    'Email rate limit exceeded (RATE_LIMIT_PER_MINUTE; see RateLimit-* and Retry-After headers), or the API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT; Retry-After)',
+    `Email rate limit exceeded (RATE_LIMIT_PER_MINUTE; see RateLimit-* and Retry-After headers), or the API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT; Retry-After), ${AUTH_THROTTLED} (Retry-After)`,
   ),
 };
 

@@ -16,9 +16,11 @@ function balancerEntry(entry: string): { address: string; type: 'ipv4' | 'ipv6';
   return { address, type: familyOf(address), prefix: Number(prefix) };
 }
 
-const balancer = z
-  .string()
-  .refine((entry) => balancerEntry(entry) !== null, 'must be IP addresses or CIDR networks: the load balancers that send a PROXY header');
+/** A comma-separated list of addresses or CIDR networks; `what` they are is in the boot error. */
+export const networkList = (what: string) =>
+  fields.commaList
+    .pipe(z.array(z.string().refine((entry) => balancerEntry(entry) !== null, `must be IP addresses or CIDR networks: ${what}`)))
+    .default([]);
 
 /**
  * The load balancers in front of an SMTP listener that open each connection with a PROXY protocol
@@ -29,7 +31,7 @@ const balancer = z
  * and logs name the balancer. Only connections from these may carry a header (and must), so a
  * client that reaches the listener directly cannot claim another's address.
  */
-export const proxyFrom = fields.commaList.pipe(z.array(balancer)).default([]);
+export const proxyFrom = networkList('the load balancers that send a PROXY header');
 
 /** Bytes a balancer has to send its PROXY v2 header in; a header is one packet in practice. */
 const HEADER_TIMEOUT_MS = 10_000;

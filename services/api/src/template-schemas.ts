@@ -1,6 +1,6 @@
 import { MAX_TEMPLATE_SOURCE, templateName, variablesDeclarationSchema } from '@postline/contracts';
 import { z } from 'zod';
-import { commonErrors, problem } from './problem-schema.js';
+import { AUTH_THROTTLED, commonErrors, problem } from './problem-schema.js';
 
 const timestamp = z.string().meta({ format: 'date-time' });
 const source = (what: string) => z.string().min(1).max(MAX_TEMPLATE_SOURCE).describe(`${what} (Liquid)`);
@@ -53,7 +53,7 @@ export function templateSchemas(registry: z.core.$ZodRegistry<{ id: string }>) {
   registry.add(templateSchema, { id: 'Template' });
   registry.add(versionSchema, { id: 'TemplateVersion' });
   const renderTimeSpent = problem(
-    'The API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT, TEMPLATE_RENDER_MS_PER_SECOND), or its requests this minute (REQUEST_RATE_LIMIT_PER_MINUTE): retry after Retry-After',
+    `The API key has used its template render time (EMAIL_ERR_RENDER_TIME_SPENT, TEMPLATE_RENDER_MS_PER_SECOND), or its requests this minute (REQUEST_RATE_LIMIT_PER_MINUTE), ${AUTH_THROTTLED}: retry after Retry-After`,
   );
   return {
     createTemplate: {

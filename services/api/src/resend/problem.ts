@@ -16,6 +16,7 @@ const BY_CODE: Record<string, { statusCode: number; name: string }> = {
   EMAIL_ERR_SENDER_NOT_ALLOWED: { statusCode: 403, name: 'validation_error' },
   EMAIL_ERR_NOT_FOUND: { statusCode: 404, name: 'not_found' },
   EMAIL_ERR_RATE_LIMITED: { statusCode: 429, name: 'rate_limit_exceeded' },
+  EMAIL_ERR_AUTH_THROTTLED: { statusCode: 429, name: 'rate_limit_exceeded' },
   EMAIL_ERR_RENDER_TIME_SPENT: { statusCode: 429, name: 'rate_limit_exceeded' },
   EMAIL_ERR_TOO_LATE: { statusCode: 409, name: 'validation_error' },
   EMAIL_ERR_QUEUE_UNAVAILABLE: { statusCode: 503, name: 'application_error' },

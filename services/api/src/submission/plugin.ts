@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
+import { countFailure } from '../plugins/auth.js';
 import { preflight } from '../preflight.js';
 import type { apiSchemas } from '../schemas.js';
 import { budgetedOnData } from '../smtp-budgeted-data.js';
@@ -90,7 +91,10 @@ export const submissionPlugin = fp(
           callback();
         },
       }),
-      onAuth: keyAuth((key) => app.accountForKey(key)),
+      onAuth: keyAuth((key) => app.accountForKey(key), {
+        retryAfter: (client) => app.authFailures.retryAfter(client),
+        failed: (client) => countFailure(app, app.authFailures, client),
+      }),
       onMailFrom(address: SMTPServerAddress, session, callback) {
         const refused = unauthenticated(session);
         if (refused) return callback(refused);

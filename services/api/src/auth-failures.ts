@@ -1,0 +1,77 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * Counts failed authentications (a wrong API key over HTTP, a wrong password in SMTP AUTH) by
+ * client address. A client may fail `perMinute` times at once, then once every 60/`perMinute`
+ * seconds (a token bucket, kept as GCRA's one timestamp a client: no edge of a fixed window where
+ * twice the budget passes). A client past it is refused until its next try is due, whatever key it
+ * then sends, so a guess made while refused tells it nothing. Without it one keep-alive connection
+ * tried thousands of keys a second, and an 8-character key is allowed (config.ts). A client is an
+ * IPv4 address or an IPv6 /64 (what one host gets: otherwise every guess could come from a new
+ * address of it).
+ *
+ * Memory is bounded: a client is kept only until its budget is whole again, at most `maxClients`
+ * of them; past that a new one is not counted (`failed()` says so, and the caller logs it). A
+ * client that never failed costs one Map miss.
+ */
+export class AuthFailures {
+  /** Per client: when its budget is whole again (GCRA's theoretical arrival time), in ms. */
+  private readonly due = new Map<string, number>();
+  private readonly intervalMs: number;
+  private readonly toleranceMs: number;
+  private lastSweep = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    perMinute: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxClients = 100_000,
+  ) {
+    this.intervalMs = 60_000 / perMinute;
+    this.toleranceMs = 60_000 - this.intervalMs;
+  }
+
+  /** Seconds until `address` may try again (0: it may now). */
+  retryAfter(address: string | undefined): number {
+    const due = this.due.get(clientOf(address));
+    const wait = due === undefined ? 0 : due - this.now() - this.toleranceMs;
+    return wait > 0 ? Math.ceil(wait / 1000) : 0;
+  }
+
+  /** Counts one failure of `address`; false when it could not be counted (the table is full). */
+  failed(address: string | undefined): boolean {
+    const client = clientOf(address);
+    const now = this.now();
+    const due = this.due.get(client);
+    if (due === undefined && this.due.size >= this.maxClients && !this.sweep(now)) return false;
+    this.due.set(client, Math.max(due ?? now, now) + this.intervalMs);
+    return true;
+  }
+
+  /** Forgets the clients whose budget is whole again, once a second at most; true if that made room. */
+  private sweep(now: number): boolean {
+    if (now - this.lastSweep < 1_000) return false;
+    this.lastSweep = now;
+    for (const [client, due] of this.due) if (due <= now) this.due.delete(client);
+    return this.due.size < this.maxClients;
+  }
+}
+
+/** The address a client is counted by: IPv4 as it is (also when mapped into IPv6), IPv6 by its /64. */
+export function clientOf(address: string | undefined): string {
+  if (!address) return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  if (isIPv4(address) || !isIPv6(address)) return address;
+  return `${expand(address).slice(0, 4).join(':')}::/64`;
+}
+
+/** The groups of an IPv6 address with `::` filled in and no zone (an IPv4 tail counts as two groups). */
+function expand(address: string): string[] {
+  const bare = address.split('%')[0] ?? '';
+  const [head = '', tail] = bare.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - width(left) - width(right))).fill('0'), ...right];
+  return groups.map((g) => (g.includes('.') ? g : Number.parseInt(g, 16).toString(16)));
+}
