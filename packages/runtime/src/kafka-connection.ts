@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import type { KafkaConfig, Mechanism, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { kafkaBrokers } from './config-fields.js';
+import { oauthBearer } from './kafka-oauthbearer.js';
+import { OAuthTokenSource } from './oauth-token.js';
 
 /**
  * How a service reaches Kafka: the brokers and, for a managed or secured cluster (MSK, Confluent
@@ -12,7 +14,7 @@ import { kafkaBrokers } from './config-fields.js';
 export interface KafkaConnection {
   brokers: string[];
   ssl?: KafkaConfig['ssl'];
-  sasl?: SASLOptions;
+  sasl?: SASLOptions | Mechanism;
 }
 
 const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
@@ -27,10 +29,18 @@ export const kafkaConnectionFields = {
   KAFKA_SSL_CERT_FILE: z.string().optional(),
   KAFKA_SSL_KEY_FILE: z.string().optional(),
   KAFKA_SASL_MECHANISM: z
-    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'must be plain, scram-sha-256 or scram-sha-512' })
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'], {
+      error: 'must be plain, scram-sha-256, scram-sha-512 or oauthbearer',
+    })
     .optional(),
+  /** The user, or with oauthbearer the OAuth client's id. */
   KAFKA_SASL_USERNAME: z.string().optional(),
+  /** The password, or with oauthbearer the OAuth client's secret. */
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** oauthbearer: the OAuth provider's token endpoint, asked by the client-credentials grant (oauth-token.ts). */
+  KAFKA_SASL_OAUTHBEARER_TOKEN_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** oauthbearer: the scope to ask for, if the provider wants one. */
+  KAFKA_SASL_OAUTHBEARER_SCOPE: z.string().optional(),
 };
 
 const fieldsSchema = z.object(kafkaConnectionFields);
@@ -65,8 +75,26 @@ export function kafkaConnection(c: Fields): KafkaConnection {
     if (username || password) throw problem('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM');
     return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}) };
   }
-  if (!username || !password) throw problem(`KAFKA_SASL_MECHANISM ${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
-  // PLAIN sends the password as it is: only inside TLS. SCRAM never sends it.
-  if (mechanism === 'plain' && !tls) throw problem('KAFKA_SASL_MECHANISM plain sends the password in the clear; set KAFKA_SSL=true');
+  const tokenUrl = c.KAFKA_SASL_OAUTHBEARER_TOKEN_URL;
+  if (mechanism !== 'oauthbearer' && (tokenUrl || c.KAFKA_SASL_OAUTHBEARER_SCOPE))
+    throw problem('KAFKA_SASL_OAUTHBEARER_TOKEN_URL and KAFKA_SASL_OAUTHBEARER_SCOPE need KAFKA_SASL_MECHANISM oauthbearer');
+  if (!username || !password) {
+    const what = mechanism === 'oauthbearer' ? ' (the OAuth client id and secret)' : '';
+    throw problem(`KAFKA_SASL_MECHANISM ${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD${what}`);
+  }
+  // PLAIN sends the password as it is, OAUTHBEARER a token anyone holding it may use: only inside TLS. SCRAM never sends it.
+  if ((mechanism === 'plain' || mechanism === 'oauthbearer') && !tls)
+    throw problem(
+      `KAFKA_SASL_MECHANISM ${mechanism} sends ${mechanism === 'plain' ? 'the password' : 'its token'} in the clear; set KAFKA_SSL=true`,
+    );
+  if (mechanism === 'oauthbearer') {
+    if (!tokenUrl) throw problem('KAFKA_SASL_MECHANISM oauthbearer needs KAFKA_SASL_OAUTHBEARER_TOKEN_URL');
+    // The client secret goes there: over TLS, but for a provider on this host (a sidecar, a test).
+    const { protocol, hostname } = new URL(tokenUrl);
+    if (protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(hostname))
+      throw problem('KAFKA_SASL_OAUTHBEARER_TOKEN_URL sends the client secret in the clear; use https (http only to this host)');
+    const source = new OAuthTokenSource({ tokenUrl, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE });
+    return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), sasl: oauthBearer(source.token) };
+  }
   return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), sasl: { mechanism, username, password } as SASLOptions };
 }

@@ -34,6 +34,16 @@ t.test("TLS against the system's CAs, or a given bundle; SASL with either mechan
   });
 });
 
+t.test('OAUTHBEARER: TLS, a token endpoint (https, or http to this host), the client id and secret', async (t) => {
+  const env = { KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_USERNAME: 'id', KAFKA_SASL_PASSWORD: 's' };
+  for (const url of ['https://idp.example.com/oauth2/token', 'http://127.0.0.1:8080/token', 'http://localhost/token']) {
+    const sasl = connect({ ...env, KAFKA_SASL_OAUTHBEARER_TOKEN_URL: url }).sasl as { mechanism: string; authenticationProvider?: unknown };
+    t.equal(sasl.mechanism, 'oauthbearer', url);
+    t.type(sasl.authenticationProvider, 'function', "ours, not kafkajs' (kafka-oauthbearer.ts)");
+    t.notOk('password' in sasl, 'the secret is not handed to kafkajs');
+  }
+});
+
 t.test('a combination that cannot work is one sentence naming the settings', async (t) => {
   const refused = (env: Record<string, string>, pattern: RegExp) => {
     let error: unknown;
@@ -58,6 +68,25 @@ t.test('a combination that cannot work is one sentence naming the settings', asy
     /KAFKA_SSL_CERT_FILE: cannot read \/nonexistent\/c\.pem \(ENOENT\)/,
   );
   refused({ KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }, /KAFKA_SSL_CA_FILE: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/);
-  refused({ KAFKA_SASL_MECHANISM: 'gssapi' }, /KAFKA_SASL_MECHANISM: must be plain, scram-sha-256 or scram-sha-512/);
+  refused({ KAFKA_SASL_MECHANISM: 'gssapi' }, /KAFKA_SASL_MECHANISM: must be plain, scram-sha-256, scram-sha-512 or oauthbearer/);
+  const oauth = { KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SASL_USERNAME: 'id', KAFKA_SASL_PASSWORD: 's' };
+  refused(oauth, /oauthbearer sends its token in the clear; set KAFKA_SSL=true/);
+  refused({ ...oauth, KAFKA_SSL: 'true' }, /oauthbearer needs KAFKA_SASL_OAUTHBEARER_TOKEN_URL/);
+  refused(
+    { ...oauth, KAFKA_SSL: 'true', KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'http://idp.example.com/token' },
+    /KAFKA_SASL_OAUTHBEARER_TOKEN_URL sends the client secret in the clear; use https/,
+  );
+  refused(
+    { ...oauth, KAFKA_SSL: 'true', KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'ftp://idp.example.com/token' },
+    /TOKEN_URL: must be an http\(s\) URL/,
+  );
+  refused(
+    { KAFKA_SASL_MECHANISM: 'oauthbearer', KAFKA_SSL: 'true', KAFKA_SASL_OAUTHBEARER_TOKEN_URL: 'https://idp.example.com/token' },
+    /oauthbearer needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD \(the OAuth client id and secret\)/,
+  );
+  refused(
+    { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', KAFKA_SASL_OAUTHBEARER_SCOPE: 'kafka' },
+    /KAFKA_SASL_OAUTHBEARER_TOKEN_URL and KAFKA_SASL_OAUTHBEARER_SCOPE need KAFKA_SASL_MECHANISM oauthbearer/,
+  );
   refused({ KAFKA_SSL: 'yes' }, /KAFKA_SSL: must be true or false/);
 });

@@ -38,6 +38,9 @@ const SECURE_ENV_NAMES = [
   'STACK_KAFKA_SECURE_KEY_FILE',
   'STACK_KAFKA_SECURE_USERNAME',
   'STACK_KAFKA_SECURE_PASSWORD',
+  'STACK_KAFKA_OAUTH_KEY_FILE',
+  'STACK_KAFKA_OAUTH_KID',
+  'STACK_KAFKA_OAUTH_AUDIENCE',
   'STACK_POSTGRES_CA_FILE',
 ];
 
@@ -126,6 +129,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     env.STACK_KAFKA_SECURE_KEY_FILE = kafka.secure.keyFile;
     env.STACK_KAFKA_SECURE_USERNAME = kafka.secure.username;
     env.STACK_KAFKA_SECURE_PASSWORD = kafka.secure.password;
+    // The test's OAuth provider signs tokens with this key (kafka-oauth.ts).
+    env.STACK_KAFKA_OAUTH_KEY_FILE = kafka.secure.oauth.keyFile;
+    env.STACK_KAFKA_OAUTH_KID = kafka.secure.oauth.kid;
+    env.STACK_KAFKA_OAUTH_AUDIENCE = kafka.secure.oauth.audience;
   }
   if (postgres?.caFile) env.STACK_POSTGRES_CA_FILE = postgres.caFile;
   return { dataDir: options.dataDir, env, kafka, postgres, inbox, stop };
