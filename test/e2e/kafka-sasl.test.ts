@@ -5,12 +5,14 @@ import t from 'tap';
 import { repoRoot } from '../../packages/stack/src/paths.js';
 import { answers, sleep } from '../helpers/env.js';
 import { eventually } from '../helpers/mailer.js';
+import { startOAuthProvider } from '../helpers/oauth-provider.js';
 import { userNode } from '../helpers/user-node.js';
 import { System } from './harness.js';
 
 // A cluster that asks for TLS and SASL, as managed ones do (MSK, Confluent Cloud, Aiven): the
-// test stack's brokers have a SASL_SSL listener (PLAIN and SCRAM-SHA-512, a self-signed
-// certificate; packages/stack/src/kafka-secure-listener.ts). Production defaults for every timing.
+// test stack's brokers have a SASL_SSL listener (PLAIN, SCRAM-SHA-512 and OAUTHBEARER, a
+// self-signed certificate; packages/stack/src/kafka-secure-listener.ts, kafka-oauth.ts). The
+// OAuth provider's token endpoint is the test's. Production defaults for every timing.
 
 const secure = {
   brokers: process.env.STACK_KAFKA_SECURE_BROKERS,
@@ -29,12 +31,19 @@ const over = (mechanism: string, password = secure.password) => ({
 });
 
 t.test(
-  '21. TLS and SASL to Kafka: the API (SCRAM-SHA-512) creates the topics, the mailer (PLAIN) and the dispatcher (SCRAM) join, 300 emails, 0 lost, 0 twice; the CLI reads the dead letters; a wrong password is said, not taken for an outage; a client certificate (defaults)',
+  '21. TLS and SASL to Kafka: the API (OAUTHBEARER, one client-credentials token) creates the topics, the mailer (PLAIN) and the dispatcher (SCRAM) join, 300 emails, 0 lost, 0 twice; the CLI reads the dead letters; a wrong password is said, not taken for an outage; a client certificate (defaults)',
   { skip: !secure.brokers && 'the test stack has no SASL_SSL listener (an external stack)' },
   async (t) => {
+    const provider = await startOAuthProvider(t, { id: 'postline-api', secret: 'api-client-secret-0123' });
+    const oauth = {
+      ...over('oauthbearer'),
+      KAFKA_SASL_USERNAME: 'postline-api',
+      KAFKA_SASL_PASSWORD: 'api-client-secret-0123',
+      KAFKA_SASL_OAUTHBEARER_TOKEN_URL: provider.url,
+    };
     const system = await System.start(t, {
       mailers: 1,
-      api: over('scram-sha-512'),
+      api: oauth,
       mailer: over('plain'),
       servicesCreateTopics: true,
     });
@@ -44,6 +53,7 @@ t.test(
     t.equal(s.accepted, 300);
     t.equal(s.lost, 0);
     t.equal(s.duplicated, 0);
+    t.equal(provider.state.issued, 1, "one token served the API's every Kafka client and connection (it lives 300 s)");
 
     const cli = await promisify(execFile)(...userNode([join(repoRoot, 'packages/cli/dist/cli.js'), 'dlq', 'list', '--json']), {
       env: { ...process.env, ...over('scram-sha-512'), DEAD_LETTER_TOPIC: system.apiEnv.DEAD_LETTER_TOPIC! },
