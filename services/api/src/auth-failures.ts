@@ -10,9 +10,10 @@ import { isIPv4, isIPv6 } from 'node:net';
  * IPv4 address or an IPv6 /64 (what one host gets: otherwise every guess could come from a new
  * address of it).
  *
- * Memory is bounded: a client is kept only until its budget is whole again, at most `maxClients`
- * of them; past that a new one is not counted (`failed()` says so, and the caller logs it). A
- * client that never failed costs one Map miss.
+ * Memory is bounded: a client is kept only until its budget is whole again (forgotten at its
+ * next request or within a minute), at most `maxClients` of them (~100 B each); past that a new
+ * one is not counted (`failed()` says so, and the caller logs it). While no client is kept, a
+ * request costs one size check.
  */
 export class AuthFailures {
   /** Per client: when its budget is whole again (GCRA's theoretical arrival time), in ms. */
@@ -30,10 +31,21 @@ export class AuthFailures {
     this.toleranceMs = 60_000 - this.intervalMs;
   }
 
+  /** Clients kept now (for tests and metrics). */
+  get size(): number {
+    return this.due.size;
+  }
+
   /** Seconds until `address` may try again (0: it may now). */
   retryAfter(address: string | undefined): number {
-    const due = this.due.get(clientOf(address));
-    const wait = due === undefined ? 0 : due - this.now() - this.toleranceMs;
+    // Every authenticated request asks: with no client failing, that is all it costs.
+    if (this.due.size === 0) return 0;
+    const client = clientOf(address);
+    const due = this.due.get(client);
+    if (due === undefined) return 0;
+    const now = this.now();
+    if (due <= now) this.due.delete(client); // its budget is whole again
+    const wait = due - now - this.toleranceMs;
     return wait > 0 ? Math.ceil(wait / 1000) : 0;
   }
 
@@ -41,6 +53,8 @@ export class AuthFailures {
   failed(address: string | undefined): boolean {
     const client = clientOf(address);
     const now = this.now();
+    // Clients that stopped failing are forgotten once a minute, or sooner when the table is full.
+    if (now - this.lastSweep >= 60_000) this.sweep(now);
     const due = this.due.get(client);
     if (due === undefined && this.due.size >= this.maxClients && !this.sweep(now)) return false;
     this.due.set(client, Math.max(due ?? now, now) + this.intervalMs);

@@ -55,3 +55,17 @@ t.test('at most maxClients are kept; past them a new one is not counted until on
   t.notOk(failures.failed('192.0.2.4'), 'the table full again, and swept less than a second ago: not counted');
   t.ok(failures.retryAfter('192.0.2.1') > 0, 'the first, failed twice, is still kept');
 });
+
+t.test('a client whose budget is whole again is forgotten: at its next request, or by the sweep within a minute', async (t) => {
+  let now = 0;
+  const failures = new AuthFailures(2, () => now, 10);
+  failures.failed('192.0.2.1');
+  failures.failed('192.0.2.2');
+  t.equal(failures.size, 2);
+  now = 30_000; // each due again at 30 s
+  t.equal(failures.retryAfter('192.0.2.1'), 0);
+  t.equal(failures.size, 1, 'asked about once whole again: forgotten');
+  now = 60_000;
+  failures.failed('192.0.2.3');
+  t.equal(failures.size, 1, 'the sweep a minute on forgot the other; the new one is kept');
+});
