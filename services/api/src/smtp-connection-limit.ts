@@ -1,27 +1,10 @@
-import { isIPv6 } from 'node:net';
 import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { clientOf } from './client-address.js';
 import { smtpError } from './submission/smtp-errors.js';
 
 /** The defaults of both SMTP listeners: connections at once, in all and from one client. */
 export const SMTP_MAX_CONNECTIONS = 1_000;
 export const SMTP_MAX_CONNECTIONS_PER_IP = 50;
-
-/**
- * Who a connection counts against: an IPv4 address, or an IPv6 address's /64 (one subscriber's
- * network: counting each of its 2^64 addresses apart would let one client open as many as it likes).
- */
-export function clientOf(address: string): string {
-  if (!isIPv6(address)) return address;
-  const [head = '', tail] = address.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  // An embedded IPv4 tail (::ffff:1.2.3.4 that was not stripped) is two groups; it is past /64.
-  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
 
 interface Limits {
   total: number;

@@ -1,6 +1,7 @@
 // test-plan: standalone
 import t from 'tap';
-import { AuthFailures, clientOf } from '../../src/auth-failures.js';
+import { AuthFailures } from '../../src/auth-failures.js';
+import { clientOf } from '../../src/client-address.js';
 
 t.test('a client may fail its budget at once, then once per 60/budget s; refused meanwhile; others are not', async (t) => {
   let now = 1_000_000;

@@ -7,7 +7,8 @@ import { buildMemoryApi } from '../../../../test/helpers/memory-api.js';
 import { startMemoryBounceListener } from '../../../../test/helpers/memory-bounce-listener.js';
 import { proxyV2Header } from '../../../../test/helpers/proxy-v2-header.js';
 import { swaks } from '../../../../test/helpers/smtp-clients.js';
-import { clientOf, connectionLimits, SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../../src/smtp-connection-limit.js';
+import { clientOf } from '../../src/client-address.js';
+import { connectionLimits, SMTP_MAX_CONNECTIONS, SMTP_MAX_CONNECTIONS_PER_IP } from '../../src/smtp-connection-limit.js';
 
 // Both SMTP listeners with their defaults (1,000 connections, 50 from one client). A client is
 // told why with a 421 and may come back once one of its own connections has closed. Behind a load
