@@ -22,8 +22,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * Bearer API keys from API_KEYS. Every key is compared, in constant time over fixed-length
  * digests, so neither timing nor early exit tells which key (or how much of one) matched. A
  * client that sent AUTH_FAILURES_PER_MINUTE wrong keys (here or in SMTP AUTH, `app.authFailures`)
- * gets a 429 before its key is looked at, until the minute ends; a request without a key is a
- * 401 and no guess, so it is not counted.
+ * gets a 429 before its key is looked at, until its next try is due; a request without a key is
+ * a 401 and no guess, so it is not counted.
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, { config }: { config: ApiConfig }) => {
