@@ -31,7 +31,7 @@ export const IdempotencyConflictError = createError(
 );
 export const AuthThrottledError = createError(
   'EMAIL_ERR_AUTH_THROTTLED',
-  'Too many wrong API keys from this address (AUTH_FAILURES_PER_MINUTE); no key is checked until Retry-After',
+  'Too many wrong API keys from this address (AUTH_FAILURES_PER_MINUTE); no key of it is checked until Retry-After',
   429,
 );
 export const RateLimitedError = createError('EMAIL_ERR_RATE_LIMITED', 'Rate limit exceeded for this API key', 429);

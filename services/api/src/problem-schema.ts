@@ -27,7 +27,7 @@ export const problem = (description: string) => ({ description, content: { 'appl
 
 /** The 429 any authenticated route may give before it looks at the key (auth-failures.ts). */
 export const AUTH_THROTTLED =
-  'or this address sent AUTH_FAILURES_PER_MINUTE wrong keys this minute and no key is checked until it ends (EMAIL_ERR_AUTH_THROTTLED)';
+  'or this address sent more than AUTH_FAILURES_PER_MINUTE wrong keys and no key of it is checked until its next try is due (EMAIL_ERR_AUTH_THROTTLED)';
 
 /** The error answers every authenticated route may give. */
 export const commonErrors = {
