@@ -20,7 +20,7 @@ const SOH = '\u0001';
 export function oauthBearer(token: () => Promise<{ value: string }>): Mechanism {
   return {
     mechanism: 'oauthbearer',
-    authenticationProvider: ({ host, port, saslAuthenticate }: AuthenticationProviderArgs) => ({
+    authenticationProvider: ({ host, port, logger, saslAuthenticate }: AuthenticationProviderArgs) => ({
       authenticate: async () => {
         const { value } = await token();
         // The GS2 header without an authorization identity, then the token (RFC 7628 §3.1).
@@ -45,6 +45,7 @@ export function oauthBearer(token: () => Promise<{ value: string }>): Mechanism 
         if (answer) {
           throw refused(`SASL OAUTHBEARER authentication failed: broker ${host}:${port} refused the token (${statusOf(answer)})`);
         }
+        logger.debug('SASL OAUTHBEARER authenticated', { broker: `${host}:${port}` });
       },
     }),
   };

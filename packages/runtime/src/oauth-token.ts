@@ -2,10 +2,14 @@
  * Access tokens for SASL OAUTHBEARER, by the OAuth 2.0 client-credentials grant (RFC 6749 §4.4),
  * as Kafka's own clients get them (`sasl.oauthbearer.token.endpoint.url`): the client's id and
  * secret in HTTP Basic (§2.3.1), an optional scope. kafkajs asks for a token each time it
- * authenticates a connection, so one is kept and shared by every client of the process, and a new
- * one is fetched once 80 % of its lifetime has passed (Kafka's `sasl.login.refresh.window.factor`);
- * if that fails while the old one is still valid, the old one is used. Concurrent asks share one
- * request. An error names the endpoint and its answer, never the secret.
+ * authenticates a connection, and again on a connection whose session a broker bounds
+ * (`connections.max.reauth.ms`: then to the token's expiry) once under 10 s of it is left
+ * (its `reauthenticationThreshold`). So one token is kept and shared by every client of the
+ * process, and a new one is fetched once 80 % of its lifetime has passed (Kafka's
+ * `sasl.login.refresh.window.factor`), and at least 15 s before it expires, so a re-authentication
+ * gets a token with more than those 10 s left (else it would be asked again at every request until
+ * the renewal). If a renewal fails while the old token is still valid, the old one is used.
+ * Concurrent asks share one request. An error names the endpoint and its answer, never the secret.
  */
 export interface ClientCredentials {
   tokenUrl: string;
@@ -18,6 +22,8 @@ export interface ClientCredentials {
 export const TOKEN_TIMEOUT_MS = 10_000;
 /** The share of a token's lifetime after which a new one is fetched. */
 const REFRESH_AT = 0.8;
+/** A new token is fetched at least this long before the old one expires (above kafkajs' 10 s). */
+const REFRESH_BEFORE_MS = 15_000;
 /** A lifetime the endpoint did not state (no `expires_in`, no JWT `exp`): short, so a revoked token ages out. */
 const UNSTATED_LIFETIME_S = 60;
 
@@ -95,7 +101,9 @@ export class OAuthTokenSource {
       typeof body.expires_in === 'number' && body.expires_in > 0
         ? body.expires_in
         : (jwtLifetime(body.access_token, started) ?? UNSTATED_LIFETIME_S);
-    return { value: body.access_token, refreshAt: started + lifetimeS * 1000 * REFRESH_AT, expiresAt: started + lifetimeS * 1000 };
+    const lifetimeMs = lifetimeS * 1000;
+    const refreshAfterMs = Math.max(0, Math.min(lifetimeMs * REFRESH_AT, lifetimeMs - REFRESH_BEFORE_MS));
+    return { value: body.access_token, refreshAt: started + refreshAfterMs, expiresAt: started + lifetimeMs };
   }
 }
 

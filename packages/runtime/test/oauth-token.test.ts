@@ -107,10 +107,27 @@ t.test("no expires_in: a JWT's exp, else 60 s", async (t) => {
   t.equal(seen.length, 1, 'a JWT of 1,000 s: kept at 700 s');
   now += 110_000;
   t.same(await source.token(), { value: 'opaque-2' }, 'past 80 % of it: a new one');
-  now += 47_000;
+  now += 44_000;
   await source.token();
-  t.equal(seen.length, 2, 'an opaque one without expires_in: kept for 80 % of 60 s');
+  t.equal(seen.length, 2, 'an opaque one without expires_in: kept for 60 s less 15 s');
   now += 2_000;
   await source.token();
   t.equal(seen.length, 3, 'and then renewed');
+});
+
+t.test("a short-lived token is renewed at least 15 s before it expires, above kafkajs' 10 s re-authentication threshold", async (t) => {
+  const { url, seen } = await endpoint(t, (n) => ({ body: { access_token: `token-${n}`, expires_in: 30 } }));
+  let now = 0;
+  const source = new OAuthTokenSource(credentials(url), { now: () => now });
+  await source.token();
+  now = 14_999;
+  t.same(await source.token(), { value: 'token-1' }, '80 % of 30 s would be 24 s: at 15 s left it is renewed instead');
+  now = 15_000;
+  t.same(await source.token(), { value: 'token-2' });
+  t.equal(seen.length, 2);
+  const tiny = await endpoint(t, (n) => ({ body: { access_token: `tiny-${n}`, expires_in: 5 } }));
+  const short = new OAuthTokenSource(credentials(tiny.url), { now: () => now });
+  await short.token();
+  await short.token();
+  t.equal(tiny.seen.length, 2, 'one of 5 s: a new one at every ask (the provider decides)');
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * SASL OAUTHBEARER on the test brokers' SASL_SSL listener (`npm test` only), as a cluster behind
  * an OAuth provider has it (Strimzi with Keycloak, Confluent Cloud, Redpanda): the brokers check a
  * token's RS256 signature against a JWKS (a file here, an HTTPS URL in production), its expiry
- * and its audience. A test plays the provider: it signs tokens with `keyFile` for the services'
+ * and its audience, and end a session when its token expires. A test plays the provider: it signs tokens with `keyFile` for the services'
  * client-credentials requests (test/helpers/oauth-provider.ts).
  */
 export interface OAuthIssuer {
@@ -42,5 +42,8 @@ export function oauthListenerProperties(o: OAuthIssuer): Record<string, string> 
       'org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler',
     'sasl.oauthbearer.jwks.endpoint.url': `file://${o.jwksFile}`,
     'sasl.oauthbearer.expected.audience': o.audience,
+    // A session lasts until its token expires, as with a provider that bounds them (Confluent
+    // Cloud): a client must re-authenticate on its open connections with a new token, or is cut off.
+    'listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms': '3600000',
   };
 }
