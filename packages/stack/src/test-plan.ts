@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 export interface TestPlan {
   /** Run with --jobs 2. */
   shared: string[];
-  /** Run after the shared ones, each alone on one of the stacks (lanes.ts). */
+  /** Each alone on one of the stacks (lanes.ts): the second's from when the standalone ones end, the first's after the shared ones. */
   exclusive: string[];
   /** Run beside the other two phases, one at a time, with no stack in their environment. */
   standalone: string[];

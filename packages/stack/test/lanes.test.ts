@@ -58,3 +58,30 @@ t.test('once stop() says so, no lane takes another file; what ran is returned', 
   t.same(ran, [1, 2], 'nothing started after the stop');
   t.same(results, [10, 20]);
 });
+
+t.test('a lane takes nothing before it opens; the others do not wait for it', async (t) => {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const taken: string[] = [];
+  const running = runInLanes(
+    ['early', 'late'],
+    [1, 2, 3, 4, 5, 6],
+    async (lane, n) => {
+      taken.push(`${lane}:${n}`);
+      await sleep(10);
+      return n;
+    },
+    () => false,
+    (lane) => (lane === 'late' ? opened : Promise.resolve()),
+  );
+  await sleep(35);
+  t.ok(taken.length >= 2 && taken.every((x) => x.startsWith('early:')), `before it opens, only the early lane takes files (${taken})`);
+  open();
+  t.same(await running, [1, 2, 3, 4, 5, 6], 'every file ran, results in order');
+  t.ok(
+    taken.some((x) => x.startsWith('late:')),
+    'the late lane took files once open',
+  );
+});

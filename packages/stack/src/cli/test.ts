@@ -43,7 +43,7 @@ runMain(async () => {
     return report([await runTap(['--jobs', jobs, ...plan.standalone], withoutStack(process.env))]);
   }
   const laneCount = plan && phase !== 'shared' && plan.exclusive.length > 1 ? Number(process.env.POSTLINE_TEST_LANES ?? 2) : 1;
-  // Every stack starts at once, before any test: the later lanes' stacks idle through the shared phase.
+  // Every stack starts at once, before any test (the second's lane opens during the shared phase).
   const stacks: TestStack[] = [];
   try {
     const starting = KAFKA_PORTS.slice(0, laneCount).map((port) => startTestStack(port));
@@ -58,32 +58,49 @@ runMain(async () => {
       progress(
         `${plan.shared.length} test files ${jobs} at a time, then ${plan.exclusive.length} that stop parts of the stack one at a time on each of ${stacks.length} stacks, beside ${plan.standalone.length} that need no stack`,
       );
-      // The files that need no stack run from the start to the end of both phases, one at a time, on
-      // the CPU the others leave: most of the stack files' time is waiting on production timings.
-      // Beside the fault tests' lanes alone they were the run's bound (550–683 s against the lanes'
-      // 440–470), and two at a time saturated the host (as long, 567 s, and the lanes' fault tests
-      // slowed: broker-faults 168 → 228 s). Not at a lower priority: at nice 10 on a busy host a
-      // file got a few percent of a core, and one whose template must meet its output limit before
-      // the 100 ms render limit (wall time) met the render limit (CI on abec17d). Their output is
-      // held and printed after the others'.
+      // The files that need no stack run from the start, one at a time, on the CPU the others
+      // leave: most of the stack files' time is waiting on production timings. Beside the fault
+      // tests' lanes alone they were the run's bound (550–683 s against the lanes' 440–470), and two
+      // at a time saturated the host (as long, 567 s, and the lanes' fault tests slowed:
+      // broker-faults 168 → 228 s). Not at a lower priority: at nice 10 on a busy host a file got a
+      // few percent of a core, and one whose template must meet its output limit before the 100 ms
+      // render limit (wall time) met the render limit (CI on abec17d). Their output is held and
+      // printed after the others'.
       const standalone = phase === undefined ? runTap(['--jobs', '1', ...plan.standalone], withoutStack(main.env), { echo: false }) : null;
-      if (phase !== 'exclusive') runs.push(await runTap(['--jobs', jobs, ...plan.shared], main.env));
-      // After Ctrl-C the run is over: the missing phase makes it report "did not complete".
-      if (!interruption.seen && phase !== 'shared') {
-        // The exclusive files mostly wait on production timings, so two stacks run them side by
-        // side, each file alone on its stack; each file's output is printed whole when it ends.
-        const exclusive = await runInLanes(
-          stacks,
-          plan.exclusive,
-          async (stack, file) => {
-            const run = await runTap(['--jobs', '1', file], stack.env, { echo: false });
-            process.stdout.write(run.held ?? '');
-            return run;
-          },
-          () => interruption.seen,
-        );
-        runs.push(...exclusive);
-      }
+      const shared = phase !== 'exclusive' ? runTap(['--jobs', jobs, ...plan.shared], main.env) : null;
+      // The shared files print as they run; an exclusive file's output waits for them to end.
+      const held: string[] = [];
+      let sharedEnded = shared === null;
+      const print = (text: string) => (sharedEnded ? process.stdout.write(text) : held.push(text));
+      const sharedDone = (shared ?? Promise.resolve(null)).then((run) => {
+        sharedEnded = true;
+        process.stdout.write(held.join(''));
+        return run;
+      });
+      // The exclusive files mostly wait on production timings, so two stacks run them side by
+      // side, each file alone on its stack; each file's output is printed whole when it ends. The
+      // first stack is the shared files': its lane opens when they end. The second idled through
+      // the whole shared phase (~900–1,100 s in CI, the run's longest) while the exclusive phase
+      // took ~500 s after it: its lane opens once the files that need no stack are done (~740 s
+      // in), in their place beside the shared files, so the host runs what it ran before.
+      const exclusive =
+        phase === 'shared'
+          ? Promise.resolve([])
+          : runInLanes(
+              stacks,
+              plan.exclusive,
+              async (stack, file) => {
+                const run = await runTap(['--jobs', '1', file], stack.env, { echo: false });
+                print(run.held ?? '');
+                return run;
+              },
+              // After Ctrl-C the run is over: no lane takes another file.
+              () => interruption.seen,
+              (stack) => (stack === main ? sharedDone : (standalone ?? Promise.resolve())),
+            );
+      const sharedRun = await sharedDone;
+      if (sharedRun) runs.push(sharedRun);
+      runs.push(...(await exclusive));
       if (standalone) {
         const run = await standalone;
         process.stdout.write(run.held ?? '');
