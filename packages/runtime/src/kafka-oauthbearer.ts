@@ -9,7 +9,7 @@ const refused = (message: string) => new (kafkajs.KafkaJSSASLAuthenticationError
 const SOH = '\u0001';
 
 /**
- * SASL OAUTHBEARER (RFC 7628, KIP-255) for kafkajs, in place of its own. kafkajs' sends the token
+ * SASL OAUTHBEARER (RFC 7628, KIP-255) for kafkajs, in place of its own. kafkajs' own sends the token
  * and reads nothing back, but a broker that refuses a token does not answer with an error code
  * at first: it answers `{"status":"invalid_token"}` (RFC 7628 §3.2.2) and waits for the client to
  * end the exchange. kafkajs took that for success, and its next request, unauthenticated, read an
