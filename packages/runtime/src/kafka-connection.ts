@@ -70,10 +70,11 @@ export function kafkaConnection(c: Fields): KafkaConnection {
     };
   else if (tls) ssl = true;
 
+  const base = { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}) };
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = c;
   if (!mechanism) {
     if (username || password) throw problem('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM');
-    return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}) };
+    return base;
   }
   const tokenUrl = c.KAFKA_SASL_OAUTHBEARER_TOKEN_URL;
   if (mechanism !== 'oauthbearer' && (tokenUrl || c.KAFKA_SASL_OAUTHBEARER_SCOPE))
@@ -94,7 +95,7 @@ export function kafkaConnection(c: Fields): KafkaConnection {
     if (protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(hostname))
       throw problem('KAFKA_SASL_OAUTHBEARER_TOKEN_URL sends the client secret in the clear; use https (http only to this host)');
     const source = new OAuthTokenSource({ tokenUrl, clientId: username, clientSecret: password, scope: c.KAFKA_SASL_OAUTHBEARER_SCOPE });
-    return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), sasl: oauthBearer(source.token) };
+    return { ...base, sasl: oauthBearer(source.token) };
   }
-  return { brokers: c.KAFKA_BROKERS, ...(ssl ? { ssl } : {}), sasl: { mechanism, username, password } as SASLOptions };
+  return { ...base, sasl: { mechanism, username, password } as SASLOptions };
 }

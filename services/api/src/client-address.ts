@@ -7,11 +7,13 @@ import { isIPv4, isIPv6 } from 'node:net';
  */
 export function clientOf(address: string | undefined): string {
   if (!address) return '';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (isIPv4(address) || !isIPv6(address)) return address;
-  return `${expand(address).slice(0, 4).join(':')}::/64`;
+  const plain = plainAddress(address);
+  if (isIPv4(plain) || !isIPv6(plain)) return plain;
+  return `${expand(plain).slice(0, 4).join(':')}::/64`;
 }
+
+/** A dual-stack listener's `::ffff:10.0.0.5` is the IPv4 client 10.0.0.5. */
+export const plainAddress = (address: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address);
 
 /** The groups of an IPv6 address with `::` filled in and no zone (an IPv4 tail counts as two groups). */
 function expand(address: string): string[] {

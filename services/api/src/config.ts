@@ -58,7 +58,7 @@ const schema = z.object({
   /** How far ahead `scheduledAt` may be. */
   MAX_SCHEDULE_DAYS: fields.positiveInt.max(3650).default(30),
   RATE_LIMIT_PER_MINUTE: fields.positiveInt.default(6_000),
-  /** Wrong keys one client may send a minute, HTTP and SMTP AUTH together; past it, refused until the minute ends (auth-failures.ts). */
+  /** Wrong keys one client may send at once, then one every 60/N s, HTTP and SMTP AUTH together; past it, refused until its next try is due (auth-failures.ts). */
   AUTH_FAILURES_PER_MINUTE: fields.positiveInt.default(30),
   /**
    * Load balancers in front of the HTTP port whose X-Forwarded-For names the client (fastify's

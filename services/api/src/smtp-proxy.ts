@@ -2,6 +2,7 @@ import { BlockList, isIP, type Socket } from 'node:net';
 import { fields } from '@postline/runtime';
 import type { SMTPServer } from 'smtp-server';
 import { z } from 'zod';
+import { plainAddress } from './client-address.js';
 import { type Ends, parseProxyV2, V2_SIGNATURE } from './proxy-v2.js';
 
 const familyOf = (address: string) => (isIP(address) === 4 ? 'ipv4' : 'ipv6');
@@ -81,9 +82,6 @@ export function acceptBehindBalancers(server: SMTPServer, from: readonly string[
     readV2(socket).then(pass, drop);
   });
 }
-
-/** A dual-stack listener's `::ffff:10.0.0.5` is the IPv4 client 10.0.0.5. */
-const plainAddress = (address: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address);
 
 /** The v1 line that names `ends`. */
 function v1Line({ source, destination, sourcePort, destinationPort }: Ends): string {
