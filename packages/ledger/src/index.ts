@@ -13,6 +13,7 @@ export {
   takeDue,
 } from './delivery-queries.js';
 export { insertEvents, type ListedEvent, listEvents, OUTBOX_RELAY_LOCK, relayOutbox } from './event-queries.js';
+export { type ListCursor, type ListPage, listEmails } from './list-queries.js';
 export { migrate, migrateDatabase } from './migrate.js';
 export { MIGRATIONS } from './migrations.js';
 export { createLedgerPool, type LedgerOptions } from './open-ledger.js';

@@ -31,7 +31,8 @@ export async function reserve(db: pg.Pool, id: string, account: string, requestH
   return { kind: 'existing', sameRequest, accepted: row.state !== 'accepting' };
 }
 
-interface StatusRow {
+/** An email's row as the status reads it (`STATUS_COLUMNS`). */
+export interface StatusRow {
   id: string;
   /** One of EmailState, or one a later version added (the status schema passes it on). */
   state: string;
@@ -48,10 +49,19 @@ interface StatusRow {
   template_version: number | null;
 }
 
+export interface RecipientRow {
+  address: string;
+  status: string;
+  smtp_response: string | null;
+  updated_at: Date;
+}
+
+export const STATUS_COLUMNS = `id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain,
+            scheduled_at, template_id, template_version`;
+
 const statusStatement = prepared(
   'status',
-  `select id, state, attempts, created_at, updated_at, sent_at, last_error, smtp_response, message_id, uncertain,
-            scheduled_at, template_id, template_version
+  `select ${STATUS_COLUMNS}
      from emails where id = $1 and account = $2 and state <> 'accepting'`,
 );
 
@@ -65,9 +75,11 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
   const { rows } = await db.query<StatusRow>(statusStatement([id, account]));
   const r = rows[0];
   if (!r) return null;
-  const recipients = await db.query<{ address: string; status: string; smtp_response: string | null; updated_at: Date }>(
-    statusRecipientsStatement([id]),
-  );
+  const recipients = await db.query<RecipientRow>(statusRecipientsStatement([id]));
+  return toEmailStatus(r, recipients.rows);
+}
+
+export function toEmailStatus(r: StatusRow, recipients: readonly RecipientRow[]): EmailStatus {
   return {
     id: r.id,
     status: r.state,
@@ -81,7 +93,7 @@ export async function getStatus(db: pg.Pool, id: string, account: string): Promi
     scheduledAt: r.scheduled_at?.toISOString() ?? null,
     template: r.template_id !== null && r.template_version !== null ? { id: r.template_id, version: r.template_version } : null,
     uncertain: r.uncertain,
-    recipients: recipients.rows.map((x) => ({
+    recipients: recipients.map((x) => ({
       address: x.address,
       status: x.status,
       smtpResponse: x.smtp_response,

@@ -1,8 +1,45 @@
-import { emailRequestSchema, emailStatusSchema, type RequestLimits, scheduledAtSchema, stuckEmailSchema } from '@postline/contracts';
+import {
+  EMAIL_ID_PATTERN,
+  emailRequestSchema,
+  emailStatusSchema,
+  type RequestLimits,
+  scheduledAtSchema,
+  stuckEmailSchema,
+} from '@postline/contracts';
 import { z } from 'zod';
 import { AUTH_THROTTLED, commonErrors, problem, problemSchema } from './problem-schema.js';
 import { templateSchemas } from './template-schemas.js';
 import { resultSchemas } from './webhook-schemas.js';
+
+/** Pages of GET /v1/emails, as Resend's: 20 emails by default, 100 at most; the stuck audit's, up to 1,000. */
+export const DEFAULT_LIST_PAGE = 20;
+const MAX_LIST_PAGE = 100;
+const MAX_STUCK_PAGE = 1000;
+/** The answer to a cursor the ledger does not find for the key. */
+export const UNKNOWN_CURSOR = "names no email of this API key (another key's, or one purged by retention)";
+const emailCursor = z.string().regex(new RegExp(`^${EMAIL_ID_PATTERN}$`), 'must be an email id');
+
+/** A page of emails' parameters (Resend's pagination): `limit`, and an email id after or before which it starts. */
+function pageQuery(maxLimit: number, range: string) {
+  return {
+    limit: z.coerce
+      .number({ error: range })
+      .int(range)
+      .min(1, range)
+      .max(maxLimit, range)
+      .optional()
+      .describe(
+        `Emails on the page: 1 to ${MAX_LIST_PAGE} (default ${DEFAULT_LIST_PAGE}); with stuck=true 1 to ${MAX_STUCK_PAGE} (default 100)`,
+      ),
+    after: emailCursor.optional().describe('An email id: the page of emails older than it (the next page: the last id of this one)'),
+    before: emailCursor.optional().describe('An email id: the page of emails newer than it (the previous page: the first id of this one)'),
+  };
+}
+
+function oneCursor(q: { after?: string | undefined; before?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (q.after !== undefined && q.before !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
+}
 
 const acceptErrors = {
   ...commonErrors,
@@ -94,20 +131,40 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
       params: z.object({ id: z.string() }),
       response: { 200: emailStatusSchema, 404: problem('No such email for this API key'), ...commonErrors },
     },
-    stuck: {
-      summary: 'Stuck emails: accepted, with no final outcome STUCK_AFTER_MS after they were due (oldest first)',
-      querystring: z.strictObject({
-        stuck: z.literal('true', { error: 'only stuck=true is supported: list the emails stuck without a final outcome' }),
-        limit: z.coerce
-          .number({ error: 'must be an integer from 1 to 1000' })
-          .int('must be an integer from 1 to 1000')
-          .min(1, 'must be an integer from 1 to 1000')
-          .max(1000, 'must be an integer from 1 to 1000')
-          .default(100),
-      }),
+    /** Resend's emails.list: a page and nothing else (GET /resend/emails). */
+    resendList: z.strictObject(pageQuery(MAX_LIST_PAGE, `must be an integer from 1 to ${MAX_LIST_PAGE}`)).superRefine(oneCursor),
+    list: {
+      summary:
+        "The API key's emails, newest first, a page at a time (cursor: an email id); with stuck=true, the stuck-email audit instead: accepted, with no final outcome STUCK_AFTER_MS after they were due (oldest first)",
+      querystring: z
+        .strictObject({
+          stuck: z.literal('true', { error: 'stuck can only be true: the stuck-email audit' }).optional(),
+          ...pageQuery(MAX_STUCK_PAGE, `must be an integer from 1 to ${MAX_LIST_PAGE} (${MAX_STUCK_PAGE} with stuck=true)`),
+        })
+        .superRefine((q, ctx) => {
+          if (q.stuck) {
+            for (const key of ['after', 'before'] as const)
+              if (q[key] !== undefined)
+                ctx.addIssue({ code: 'custom', path: [key], message: 'the stuck-email audit is one page: no cursor' });
+          } else if (q.limit !== undefined && q.limit > MAX_LIST_PAGE) {
+            ctx.addIssue({ code: 'custom', path: ['limit'], message: `must be an integer from 1 to ${MAX_LIST_PAGE}` });
+          }
+          oneCursor(q, ctx);
+        }),
       response: {
-        200: z.object({ stuckAfterMs: z.number().int(), data: z.array(stuckEmailSchema) }),
-        400: problem('stuck is not true, or limit is out of range'),
+        200: z.union([
+          z
+            .object({
+              object: z.literal('list'),
+              hasMore: z.boolean().describe('More emails lie beyond this page in the direction it was read'),
+              data: z.array(emailStatusSchema),
+            })
+            .describe('A page of emails, newest first'),
+          z
+            .object({ stuckAfterMs: z.number().int(), data: z.array(stuckEmailSchema) })
+            .describe('With stuck=true: the stuck emails, oldest first'),
+        ]),
+        400: problem('A query parameter is out of range, or a cursor names no email of this API key'),
         ...commonErrors,
       },
     },

@@ -1,5 +1,5 @@
 import { canceledEvent, type EmailRequest, scheduledAtSchema, scheduledEvent } from '@postline/contracts';
-import { cancelEmail, getStatus, rescheduleEmail } from '@postline/ledger';
+import { cancelEmail, getStatus, listEmails, rescheduleEmail } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accept, checkSenders } from '../accept.js';
@@ -8,10 +8,10 @@ import { BadIdempotencyKeyError, NotFoundError, retryHint, TooLateError, unlessC
 import { found, fromLedger } from '../from-ledger.js';
 import { shapedJsonParser } from '../json-shape.js';
 import { preflight } from '../preflight.js';
-import type { apiSchemas } from '../schemas.js';
+import { type apiSchemas, DEFAULT_LIST_PAGE, UNKNOWN_CURSOR } from '../schemas.js';
 import { mapInTurns, valid, validationProblem, validatorCompiler } from '../validation.js';
 import { toResendError } from './problem.js';
-import { fetchedAttachments, fromResend, lastEvent } from './translate.js';
+import { fetchedAttachments, fromResend, toResendEmail } from './translate.js';
 
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 // Hidden from /openapi.json: this surface is documented by Resend's own reference.
@@ -87,24 +87,17 @@ export async function resendRoutes(
 
   app.get<{ Params: { id: string } }>('/emails/:id', hidden, async (request) => {
     const id = emailId(request.params.id);
-    const status = found(await fromLedger(() => getStatus(app.ledger, id, request.account)));
-    // The ledger keeps outcomes, not content: from, subject and the bodies live only on the topic.
-    return {
-      object: 'email',
-      id: status.id,
-      to: status.recipients.map((r) => r.address),
-      from: null,
-      subject: null,
-      html: null,
-      text: null,
-      cc: null,
-      bcc: null,
-      reply_to: null,
-      created_at: status.createdAt,
-      scheduled_at: status.scheduledAt,
-      last_event: lastEvent(status.status),
-      message_id: status.messageId,
-    };
+    return toResendEmail(found(await fromLedger(() => getStatus(app.ledger, id, request.account))));
+  });
+
+  // emails.list: Resend's pagination over the same page as GET /v1/emails.
+  const checkList = validatorCompiler({ schema: schemas.resendList, httpPart: 'querystring', method: 'GET', url: '/resend/emails' });
+  app.get('/emails', hidden, async (request) => {
+    const { limit, after, before } = valid<{ limit?: number; after?: string; before?: string }>(checkList, request.query ?? {});
+    const cursor = after ? { after } : before ? { before } : null;
+    const page = await fromLedger(() => listEmails(app.ledger, request.account, limit ?? DEFAULT_LIST_PAGE, cursor));
+    if (!page) throw validationProblem([{ path: after ? '/after' : '/before', message: UNKNOWN_CURSOR }]);
+    return { object: 'list', has_more: page.hasMore, data: page.emails.map(toResendEmail) };
   });
 
   const changed = async (id: string, change: ReturnType<typeof cancelEmail>) => {

@@ -1,3 +1,5 @@
+import type { EmailStatus } from '@postline/contracts';
+
 const MAX_TRANSLATED = 1_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,4 +78,27 @@ export function lastEvent(state: string): string {
     default:
       return state;
   }
+}
+
+/**
+ * An email as Resend's emails.get and emails.list give it. The ledger keeps outcomes, not content:
+ * from, subject and the bodies live only on the topic, so they are null.
+ */
+export function toResendEmail(status: EmailStatus) {
+  return {
+    object: 'email',
+    id: status.id,
+    to: status.recipients.map((r) => r.address),
+    from: null,
+    subject: null,
+    html: null,
+    text: null,
+    cc: null,
+    bcc: null,
+    reply_to: null,
+    created_at: status.createdAt,
+    scheduled_at: status.scheduledAt,
+    last_event: lastEvent(status.status),
+    message_id: status.messageId,
+  };
 }

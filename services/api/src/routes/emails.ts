@@ -1,5 +1,5 @@
 import { canceledEvent, scheduledEvent } from '@postline/contracts';
-import { type Change, cancelEmail, getStatus, listEvents, rescheduleEmail, stuckEmails } from '@postline/ledger';
+import { type Change, cancelEmail, getStatus, listEmails, listEvents, rescheduleEmail, stuckEmails } from '@postline/ledger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accept, checkSenders } from '../accept.js';
@@ -7,8 +7,8 @@ import type { ApiConfig } from '../config.js';
 import { TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
-import type { apiSchemas } from '../schemas.js';
-import { bodyInTurns, valid, validateInTurns, validatorCompiler } from '../validation.js';
+import { type apiSchemas, DEFAULT_LIST_PAGE, UNKNOWN_CURSOR } from '../schemas.js';
+import { bodyInTurns, valid, validateInTurns, validationProblem, validatorCompiler } from '../validation.js';
 
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 
@@ -51,17 +51,28 @@ export async function emailRoutes(
     },
   );
 
+  app.get('/emails', { schema: schemas.list }, async (request) => {
+    const { stuck, limit, after, before } = request.query;
+    if (stuck) return stuckAudit(request.account, limit ?? 100);
+    const cursor = after ? { after } : before ? { before } : null;
+    const page = await fromLedger(() => listEmails(app.ledger, request.account, limit ?? DEFAULT_LIST_PAGE, cursor));
+    if (!page) {
+      throw validationProblem([{ path: after ? '/after' : '/before', message: UNKNOWN_CURSOR }]);
+    }
+    return { object: 'list' as const, hasMore: page.hasMore, data: page.emails };
+  });
+
   // The stuck-email audit for this account: accepted, not final, and overdue by STUCK_AFTER_MS.
-  app.get('/emails', { schema: schemas.stuck }, async (request) => {
-    const rows = await fromLedger(() => stuckEmails(app.ledger, config.STUCK_AFTER_MS, request.query.limit, request.account));
+  const stuckAudit = async (account: string, limit: number) => {
+    const rows = await fromLedger(() => stuckEmails(app.ledger, config.STUCK_AFTER_MS, limit, account));
     const data = rows.map(({ account: _account, ...email }) => ({
       ...email,
-      // Never claimed by a mailer: it still sits where the API produced it. A row with no partition
+      // Never claimed: it still sits where the API produced it. A row with no partition
       // was accepted by an API that partitioned by key (before sticky partitioning).
       kafka: email.kafka ?? { topic: config.EMAILS_TOPIC, partition: app.emailQueue.keyedPartitionOf(email.id), offset: null },
     }));
     return { stuckAfterMs: config.STUCK_AFTER_MS, data };
-  });
+  };
 
   // An id that cannot be an email's is a 404 without asking the ledger.
   const emailId = (id: string) => found(EMAIL_ID.test(id) && id);
