@@ -33,6 +33,12 @@ t.test('the OpenAPI document is generated from the route schemas and is valid Op
   t.equal(request.additionalProperties, false, 'unknown keys rejected, also in the spec');
   t.ok(request.properties.attachments, 'the request schema is the zod one');
   t.ok(doc.paths['/v1/emails'].post.responses['400'].content['application/problem+json'], 'errors are problem+json');
+  t.same(
+    doc.paths['/v1/emails'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`).sort(),
+    ['query:after', 'query:before', 'query:limit', 'query:stuck'],
+    "the list's page parameters are documented",
+  );
+  t.equal(doc.paths['/v1/emails'].get.responses['200'].content['application/json'].schema.anyOf?.length, 2, 'a page, or the stuck audit');
   t.ok(
     doc.paths['/v1/emails'].post.parameters.some((p: { name: string; in: string }) => p.name === 'idempotency-key' && p.in === 'header'),
     'Idempotency-Key documented',
