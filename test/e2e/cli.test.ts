@@ -63,6 +63,13 @@ t.test('postline CLI: send, status, events, dlq list/show, a redrive of 500 kill
   t.equal(sent.code, 0, sent.stderr);
   const { id } = JSON.parse(sent.stdout) as { id: string };
   t.ok(await eventually(async () => JSON.parse((await cli(env, ['status', id])).stdout).status === 'sent', 60_000), 'status: sent');
+  const listed = JSON.parse((await cli(env, ['list', '--limit', '100'])).stdout) as {
+    object: string;
+    data: { id: string; status: string }[];
+  };
+  t.match([listed.object, listed.data.find((e) => e.id === id)], ['list', { status: 'sent' }], 'list: the email among the newest');
+  const refused = await cli(env, ['list', '--limit', '101']);
+  t.match([refused.code, refused.stderr], [1, /400/], 'list: a page over 100 is refused');
   const events = JSON.parse((await cli(env, ['events', id])).stdout) as { type: string }[];
   t.same(events.map((e) => e.type).slice(-1), ['email.sent']);
   const bad = await cli(env, ['send', '--from', 'x@evil.test', '--to', 'a@example.net', '--subject', 's', '--text', 't']);

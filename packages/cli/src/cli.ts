@@ -58,6 +58,32 @@ program
   .action(run(async (config, out, id: string) => out.result(await callApi(config, 'GET', `/v1/emails/${encodeURIComponent(id)}`))));
 
 program
+  .command('list')
+  .description("this key's emails, newest first, a page at a time (GET /v1/emails); --stuck: the stuck ones instead")
+  .option('--limit <n>', 'emails on the page: 1 to 100 (default 20), to 1000 with --stuck')
+  .option('--after <id>', 'the page older than this email (the next page: the last id of this one)')
+  .option('--before <id>', 'the page newer than this email (the previous page)')
+  .option('--stuck', 'the emails accepted and not final long after they were due (oldest first)')
+  .action(
+    run(async (config, out, o: { limit?: string; after?: string; before?: string; stuck?: boolean }) => {
+      const query = new URLSearchParams();
+      if (o.stuck) query.set('stuck', 'true');
+      for (const key of ['limit', 'after', 'before'] as const) if (o[key] !== undefined) query.set(key, String(o[key]));
+      const page = (await callApi(config, 'GET', `/v1/emails${query.size > 0 ? `?${query}` : ''}`)) as {
+        hasMore?: boolean;
+        data: { id: string; status: string; attempts: number; createdAt: string }[];
+      };
+      out.result(
+        page,
+        page.data.map((e) => ({ id: e.id, status: e.status, attempts: e.attempts, createdAt: e.createdAt })),
+      );
+      // On a terminal, where the next page starts (the JSON has hasMore and the ids).
+      const last = page.data.at(-1);
+      if (!out.json && page.hasMore && last) out.progress(`more: postline list --after ${last.id}\n`);
+    }),
+  );
+
+program
   .command('events <id>')
   .description("an email's events, in order")
   .action(
