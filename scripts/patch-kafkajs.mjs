@@ -23,6 +23,9 @@
 // And a consumer stopped while its fetchers rebalance (a broker gone or back) no longer makes new
 // fetchers that spin on the event loop for ever (scripts/kafkajs-fetch-manager-patch.mjs).
 //
+// And a heartbeat the group coordinator does not answer no longer holds every partition's next
+// fetch for the 30 s request timeout (scripts/kafkajs-heartbeat-patch.mjs).
+//
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
 //
@@ -33,10 +36,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
 import { FETCH_MANAGER_PATCH } from './kafkajs-fetch-manager-patch.mjs';
+import { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } from './kafkajs-heartbeat-patch.mjs';
 import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
 export { FETCH_MANAGER_PATCH_MARKER } from './kafkajs-fetch-manager-patch.mjs';
+export { HEARTBEAT_PATCH_MARKER } from './kafkajs-heartbeat-patch.mjs';
 export { RECORD_BATCH_PATCH_MARKER } from './kafkajs-record-batch-patch.mjs';
 
 /** What the patched file says; the services look for it. */
@@ -81,6 +86,8 @@ const PATCHES = [
   ENCODER_PATCH,
   RECORD_BATCH_PATCH,
   FETCH_MANAGER_PATCH,
+  HEARTBEAT_PATCH,
+  HEARTBEAT_PAYLOAD_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */
@@ -109,19 +116,22 @@ export function patchKafkajs(root) {
   const copies = kafkajsCopies(root);
   if (copies.length === 0) throw new Error(`no kafkajs is installed under ${root}: run npm install first`);
   return copies.flatMap((dir) => {
+    // A file may take more than one patch: each applies to the text the one before it left.
+    const texts = new Map();
     const plan = PATCHES.map(({ file: path, original, patched, marker }) => {
       const file = join(dir, path);
-      const text = readFileSync(file, 'utf8');
+      const text = texts.get(file) ?? readFileSync(file, 'utf8');
       if (text.includes(marker)) return { file, state: 'already' };
       const at = text.indexOf(original);
       if (at < 0 || text.indexOf(original, at + 1) >= 0) {
         const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
         throw new Error(`${file} (kafkajs ${version}) is not the text this patch was written for (kafkajs 2.2.4): review the patch`);
       }
-      return { file, state: 'patched', text: text.replace(original, patched) };
+      texts.set(file, text.replace(original, patched));
+      return { file, state: 'patched' };
     });
-    for (const { file, text } of plan) if (text !== undefined) writeFileSync(file, text);
-    return plan.map(({ file, state }) => ({ file, state }));
+    for (const [file, text] of texts) writeFileSync(file, text);
+    return plan;
   });
 }
 

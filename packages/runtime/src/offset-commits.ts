@@ -1,5 +1,19 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { LogSink } from './logger.js';
+import { monotonicMs } from './monotonic-clock.js';
+
+/**
+ * How long the end of a batch waits for a commit's answer, counted from when it was sent: as long
+ * as kafkajs' heartbeat, patched (scripts/kafkajs-heartbeat-patch.mjs). A coordinator that does not
+ * answer held each batch's end for kafkajs' 30 s request timeout, and so its partition's next fetch.
+ */
+const COMMIT_WAIT_MS = 1_000;
+
+interface InFlight {
+  answer: Promise<void>;
+  answerBy: number;
+  late: boolean;
+}
 
 /** The two kafkajs handles of a batch that commit; they act on the consumer's whole group state. */
 export type Committer = Pick<EachBatchPayload, 'commitOffsetsIfNecessary' | 'uncommittedOffsets'>;
@@ -20,6 +34,8 @@ export class OffsetCommits {
   /** The newest batch's handles, valid for as long as its consumer runs. */
   private latest: Committer | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The commit a batch's end sent and has not had its answer (one at a time). */
+  private inFlight: InFlight | null = null;
 
   /**
    * For `consumer.run`: kafkajs' auto-commit commits after every batch whatever its interval, so
@@ -44,10 +60,40 @@ export class OffsetCommits {
     consumer.on(consumer.events.REBALANCING, () => void this.flush());
   }
 
-  /** The end of a batch: commits if the interval has passed, or everything when the consumer is stopping. */
+  /**
+   * The end of a batch: commits if the interval has passed, or everything when the consumer is
+   * stopping. An answer within COMMIT_WAIT_MS of the commit's start is waited for (its error
+   * thrown, as kafkajs would); a later one is not, and while a commit waits for its answer no other
+   * is sent. A commit that fails late is logged: the next one, a second on, carries its offsets too.
+   */
   async afterBatch(batch: Committer, stopping: boolean): Promise<void> {
     this.latest = batch;
-    await (stopping ? batch.commitOffsetsIfNecessary(batch.uncommittedOffsets()) : batch.commitOffsetsIfNecessary());
+    if (stopping) return batch.commitOffsetsIfNecessary(batch.uncommittedOffsets());
+    if (!this.inFlight) this.inFlight = this.send(batch);
+    const commit = this.inFlight;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<InFlight>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, commit.answerBy - monotonicMs()), commit);
+    });
+    try {
+      if ((await Promise.race([commit.answer, late])) !== commit || commit.late) return;
+    } finally {
+      clearTimeout(timer);
+    }
+    commit.late = true;
+    commit.answer.catch((error: unknown) => this.log.debug({ err: error }, 'offset commit deferred'));
+  }
+
+  private send(batch: Committer): InFlight {
+    const clear = () => {
+      if (this.inFlight === commit) this.inFlight = null;
+    };
+    const answer = batch.commitOffsetsIfNecessary().then(clear, (error: unknown) => {
+      clear();
+      throw error;
+    });
+    const commit: InFlight = { answer, answerBy: monotonicMs() + COMMIT_WAIT_MS, late: false };
+    return commit;
   }
 
   start(): void {

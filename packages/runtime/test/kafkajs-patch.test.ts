@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import { FETCH_MANAGER_PATCH_MARKER, KAFKAJS_PATCH_MARKER, kafkajsPatched, warnUnlessKafkajsPatched } from '../src/kafkajs-patch.js';
+import {
+  FETCH_MANAGER_PATCH_MARKER,
+  HEARTBEAT_PATCH_MARKER,
+  KAFKAJS_PATCH_MARKER,
+  kafkajsPatched,
+  warnUnlessKafkajsPatched,
+} from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
 
 const require = createRequire(import.meta.url);
@@ -18,12 +24,14 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   ENCODER_PATCH_MARKER: string;
   RECORD_BATCH_PATCH_MARKER: string;
   FETCH_MANAGER_PATCH_MARKER: string;
+  HEARTBEAT_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
 t.test('the kafkajs installed here carries the mend, under the marker the services look for', async (t) => {
   t.equal(script.KAFKAJS_PATCH_MARKER, KAFKAJS_PATCH_MARKER);
   t.equal(script.FETCH_MANAGER_PATCH_MARKER, FETCH_MANAGER_PATCH_MARKER);
+  t.equal(script.HEARTBEAT_PATCH_MARKER, HEARTBEAT_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
 
@@ -172,6 +180,13 @@ const RECORD_BATCH_END = `  const batch = new Encoder()
 const { FETCH_MANAGER_PATCH } = (await import(pathToFileURL(join(repoRoot, 'scripts/kafkajs-fetch-manager-patch.mjs')).href)) as {
   FETCH_MANAGER_PATCH: { original: string };
 };
+/** kafkajs 2.2.4's runner: its heartbeat and eachBatch's (scripts/kafkajs-heartbeat-patch.mjs). */
+const { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } = (await import(
+  pathToFileURL(join(repoRoot, 'scripts/kafkajs-heartbeat-patch.mjs')).href
+)) as {
+  HEARTBEAT_PATCH: { original: string };
+  HEARTBEAT_PAYLOAD_PATCH: { original: string };
+};
 
 /**
  * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
@@ -185,6 +200,7 @@ function fakeInstall(t: Test): {
   encoderFile: string;
   batchFile: string;
   fetchManagerFile: string;
+  runnerFile: string;
 } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -203,11 +219,16 @@ function fakeInstall(t: Test): {
   mkdirSync(join(dir, 'src/consumer'), { recursive: true });
   const fetchManagerFile = join(dir, 'src/consumer/fetchManager.js');
   writeFileSync(fetchManagerFile, `const createFetchManager = () => {\n${FETCH_MANAGER_PATCH.original}}\n`);
-  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile, fetchManagerFile };
+  const runnerFile = join(dir, 'src/consumer/runner.js');
+  writeFileSync(
+    runnerFile,
+    `class Runner {\n${HEARTBEAT_PATCH.original}\n  payload() {\n    return {\n${HEARTBEAT_PAYLOAD_PATCH.original}\n    }\n  }\n}\n`,
+  );
+  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile } = fakeInstall(t);
+  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -224,6 +245,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: encoderFile, state: 'patched' },
     { file: batchFile, state: 'patched' },
     { file: fetchManagerFile, state: 'patched' },
+    { file: runnerFile, state: 'patched' },
+    { file: runnerFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -242,6 +265,9 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const fetchManagerPatched = readFileSync(fetchManagerFile, 'utf8');
   t.match(fetchManagerPatched, script.FETCH_MANAGER_PATCH_MARKER);
   t.match(fetchManagerPatched, 'if (stopped) break', 'a rebalance after a stop ends start()');
+  const runnerPatched = readFileSync(runnerFile, 'utf8');
+  t.match(runnerPatched, HEARTBEAT_PATCH_MARKER);
+  t.match(runnerPatched, 'heartbeat: () => this.heartbeat(false)', "both of the runner's patches, one after the other");
   t.same(
     script.patchKafkajs(root),
     [
@@ -250,6 +276,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: encoderFile, state: 'already' },
       { file: batchFile, state: 'already' },
       { file: fetchManagerFile, state: 'already' },
+      { file: runnerFile, state: 'already' },
+      { file: runnerFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -258,6 +286,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(encoderFile, 'utf8'), encoderPatched);
   t.equal(readFileSync(batchFile, 'utf8'), batchPatched);
   t.equal(readFileSync(fetchManagerFile, 'utf8'), fetchManagerPatched);
+  t.equal(readFileSync(runnerFile, 'utf8'), runnerPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -282,13 +311,15 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
-  const { root, file, fetchManagerFile } = fakeInstall(t);
+  const { root, file, fetchManagerFile, runnerFile } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
   writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the fetch manager mend existed');
   writeFileSync(fetchManagerFile, `// ${FETCH_MANAGER_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the heartbeat mend existed');
+  writeFileSync(runnerFile, `// ${HEARTBEAT_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 

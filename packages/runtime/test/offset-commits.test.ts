@@ -116,3 +116,47 @@ t.test('an interval of 0 starts no timer: every batch commits', async (t) => {
   await clock.advance(10_000);
   t.same(b.calls, ['due']);
 });
+
+t.test('a commit the coordinator does not answer holds a batch for 1 s, not for the request timeout', async (t) => {
+  const { log } = logs();
+  const debugged: string[] = [];
+  const commits = new OffsetCommits(1_000, { ...(log as object), debug: (_o: unknown, m: string) => debugged.push(m) } as never);
+  let fail: (e: Error) => void = () => {};
+  let sent = 0;
+  const hanging: Committer = {
+    commitOffsetsIfNecessary: () => {
+      sent++;
+      return new Promise<void>((_, reject) => {
+        fail = reject;
+      });
+    },
+    uncommittedOffsets: () => UNCOMMITTED,
+  };
+  const start = performance.now();
+  await commits.afterBatch(hanging, false);
+  const waited = performance.now() - start;
+  t.ok(waited >= 950 && waited < 2_500, `the first batch waited ${waited.toFixed(0)} ms`);
+  const again = performance.now();
+  await commits.afterBatch(hanging, false);
+  t.ok(performance.now() - again < 50, 'the next one goes on at once');
+  t.equal(sent, 1, 'and sends no second commit while the first waits for its answer');
+
+  fail(new Error('Request OffsetCommit timed out'));
+  await settle();
+  t.same(debugged, ['offset commit deferred'], 'its late failure is logged, not thrown');
+  const b = batch();
+  await commits.afterBatch(b.c, false);
+  t.same(b.calls, ['due'], 'then the next batch commits again');
+});
+
+t.test('a commit answered in time is waited for, and its failure thrown, as before', async (t) => {
+  const commits = new OffsetCommits(1_000, logs().log);
+  const slow: Committer = {
+    commitOffsetsIfNecessary: () => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('REBALANCE_IN_PROGRESS')), 100)),
+    uncommittedOffsets: () => UNCOMMITTED,
+  };
+  await t.rejects(commits.afterBatch(slow, false), /REBALANCE_IN_PROGRESS/);
+  const b = batch();
+  await commits.afterBatch(b.c, false);
+  t.same(b.calls, ['due'], 'the failed one is not in flight any more');
+});
