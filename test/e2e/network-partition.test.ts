@@ -73,5 +73,9 @@ t.test(
     t.comment(`every email delivered ${Date.now() - healedAt} ms after the cut healed`);
     t.equal(s.lost, 0, '0 of the 202s lost');
     t.equal(s.duplicated, 0);
+    // The partitions of the brokers it reaches go on (6,263-10,835 in three runs): a heartbeat or a
+    // commit the coordinator does not answer holds a batch 1 s, not 30 (kafkajs-heartbeat-patch.mjs).
+    // Unmended, 1 to 4,269 in seven runs.
+    t.ok(during >= 1_000, `delivered during the cut: ${during} (at least 1,000 in its last 55 s)`);
   },
 );

@@ -1,8 +1,8 @@
-import { Resend } from 'resend';
 import t, { type Test } from 'tap';
 import { buildApi, email } from '../../../test/helpers/api.js';
 import { uniqueName } from '../../../test/helpers/env.js';
 import { ledgerPool } from '../../../test/helpers/mailer.js';
+import { resendSdk } from '../../../test/helpers/resend-sdk.js';
 
 // GET /v1/emails and Resend's emails.list over the real API and ledger. Each test has accounts of
 // its own (the ledger is shared with every other file of the run), so its pages are its emails.
@@ -139,14 +139,7 @@ t.test('GET /v1/emails: bounded pages, one cursor, the stuck audit beside it', a
 t.test("Resend's emails.list through the resend SDK pages the same emails", async (t) => {
   const { app, pool, post, key } = await setUp(t);
   const order = await seven(pool, post);
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const before = process.env.RESEND_BASE_URL;
-  process.env.RESEND_BASE_URL = `${url}/resend`;
-  t.teardown(() => {
-    if (before === undefined) delete process.env.RESEND_BASE_URL;
-    else process.env.RESEND_BASE_URL = before;
-  });
-  const resend = new Resend(key);
+  const resend = await resendSdk(t, app, key);
 
   const first = await resend.emails.list({ limit: 3 });
   t.equal(first.error, null);

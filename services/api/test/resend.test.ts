@@ -1,8 +1,8 @@
-import { Resend } from 'resend';
 import t, { type Test } from 'tap';
 import { buildApi, KEY } from '../../../test/helpers/api.js';
 import { uniqueName } from '../../../test/helpers/env.js';
 import { readTopic, testKafka } from '../../../test/helpers/kafka.js';
+import { resendSdk } from '../../../test/helpers/resend-sdk.js';
 
 // Issue #15 §1: the official `resend` SDK (pinned in devDependencies), pointed at /resend with
 // RESEND_BASE_URL, against the real API (Kafka, Postgres). No hand-made requests: what the SDK
@@ -12,14 +12,7 @@ const from = 'Acme <hello@example.com>';
 
 async function sdk(t: Test, key = KEY) {
   const { app, config } = await buildApi(t);
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const before = process.env.RESEND_BASE_URL;
-  process.env.RESEND_BASE_URL = `${url}/resend`;
-  t.teardown(() => {
-    if (before === undefined) delete process.env.RESEND_BASE_URL;
-    else process.env.RESEND_BASE_URL = before;
-  });
-  return { resend: new Resend(key), app, config };
+  return { resend: await resendSdk(t, app, key), app, config };
 }
 
 t.test('send, batch, get, update, cancel and idempotency through the resend SDK', async (t) => {
