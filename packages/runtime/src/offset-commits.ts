@@ -56,6 +56,8 @@ export class OffsetCommits {
    */
   attach(consumer: Consumer, onCommit: () => void): void {
     this.latest = null;
+    // The old consumer's commit, late, would hold the new one's until its request timed out.
+    this.inFlight = null;
     consumer.on(consumer.events.COMMIT_OFFSETS, onCommit);
     consumer.on(consumer.events.REBALANCING, () => void this.flush());
   }

@@ -160,3 +160,15 @@ t.test('a commit answered in time is waited for, and its failure thrown, as befo
   await commits.afterBatch(b.c, false);
   t.same(b.calls, ['due'], 'the failed one is not in flight any more');
 });
+
+t.test("a new consumer's batches do not wait on the old one's unanswered commit", async (t) => {
+  const commits = new OffsetCommits(1_000, logs().log);
+  const hanging: Committer = { commitOffsetsIfNecessary: () => new Promise<void>(() => {}), uncommittedOffsets: () => UNCOMMITTED };
+  await commits.afterBatch(hanging, false);
+  commits.attach(fakeConsumer().consumer, () => {});
+  const b = batch();
+  const start = performance.now();
+  await commits.afterBatch(b.c, false);
+  t.same(b.calls, ['due'], "the new consumer's batch commits");
+  t.ok(performance.now() - start < 500, 'at once');
+});

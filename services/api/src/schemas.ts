@@ -20,17 +20,9 @@ export const UNKNOWN_CURSOR = "names no email of this API key (another key's, or
 const emailCursor = z.string().regex(new RegExp(`^${EMAIL_ID_PATTERN}$`), 'must be an email id');
 
 /** A page of emails' parameters (Resend's pagination): `limit`, and an email id after or before which it starts. */
-function pageQuery(maxLimit: number, range: string) {
+function pageQuery(maxLimit: number, range: string, described = `Emails on the page: 1 to ${maxLimit} (default ${DEFAULT_LIST_PAGE})`) {
   return {
-    limit: z.coerce
-      .number({ error: range })
-      .int(range)
-      .min(1, range)
-      .max(maxLimit, range)
-      .optional()
-      .describe(
-        `Emails on the page: 1 to ${MAX_LIST_PAGE} (default ${DEFAULT_LIST_PAGE}); with stuck=true 1 to ${MAX_STUCK_PAGE} (default 100)`,
-      ),
+    limit: z.coerce.number({ error: range }).int(range).min(1, range).max(maxLimit, range).optional().describe(described),
     after: emailCursor.optional().describe('An email id: the page of emails older than it (the next page: the last id of this one)'),
     before: emailCursor.optional().describe('An email id: the page of emails newer than it (the previous page: the first id of this one)'),
   };
@@ -139,7 +131,11 @@ export function apiSchemas(limits: RequestLimits, maxBatch: number) {
       querystring: z
         .strictObject({
           stuck: z.literal('true', { error: 'stuck can only be true: the stuck-email audit' }).optional(),
-          ...pageQuery(MAX_STUCK_PAGE, `must be an integer from 1 to ${MAX_LIST_PAGE} (${MAX_STUCK_PAGE} with stuck=true)`),
+          ...pageQuery(
+            MAX_STUCK_PAGE,
+            `must be an integer from 1 to ${MAX_LIST_PAGE} (${MAX_STUCK_PAGE} with stuck=true)`,
+            `Emails on the page: 1 to ${MAX_LIST_PAGE} (default ${DEFAULT_LIST_PAGE}); with stuck=true 1 to ${MAX_STUCK_PAGE} (default 100)`,
+          ),
         })
         .superRefine((q, ctx) => {
           if (q.stuck) {
