@@ -13,9 +13,13 @@
 // Patched, a batch waits for a heartbeat's answer at most HEARTBEAT_WAIT_MS from the moment it was
 // sent (answers come in milliseconds), and then goes on. One heartbeat is in flight at a time, as
 // before (kafkajs shared it already). What a late answer brings is not lost: its error (the group
-// rebalancing, this member unknown, a request timeout) is thrown by the runner's own next heartbeat,
-// the one that ends a batch or follows an empty fetch, exactly where an answer in time throws, so the
-// consumer rejoins and finds its coordinator as before. The heartbeat handed to eachBatch, which an
+// rebalancing, this member unknown) is thrown by the runner's own next heartbeat, the one that ends a
+// batch or follows an empty fetch, exactly where an answer in time throws, so the consumer rejoins as
+// before. A heartbeat that got no answer at all (its request timed out, its connection failed) is
+// thrown so only when the one before it got none either: the runner restarts its fetchers on it, and
+// that restart waited for the fetch in flight to the broker that does not answer (27 s without a
+// delivery in e2e 25). Two in a row still restart them, and a consumer whose restarts keep failing
+// still ends and is made again by its supervisor, which finds the group's coordinator anew. The heartbeat handed to eachBatch, which an
 // app may call at any time and whose errors it may ignore (the mailer does), leaves a late error for
 // the runner's own (the second patch). An answer in time behaves exactly as before.
 //
@@ -42,6 +46,7 @@ const ORIGINAL = `  async heartbeat() {
 const PATCHED = `  // ${HEARTBEAT_PATCH_MARKER} (postline's scripts/kafkajs-heartbeat-patch.mjs says why).
   // \`takeLate\`: false for eachBatch's heartbeat, whose errors an app may ignore.
   async heartbeat(takeLate = true) {
+    const { KafkaJSProtocolError } = require('../errors')
     if (takeLate && this.lateHeartbeatError) {
       const e = this.lateHeartbeatError
       this.lateHeartbeatError = null
@@ -52,6 +57,7 @@ const PATCHED = `  // ${HEARTBEAT_PATCH_MARKER} (postline's scripts/kafkajs-hear
       beat.answer = this.consumerGroup.heartbeat({ interval: this.heartbeatInterval }).then(
         () => {
           this.heartbeatInFlight = null
+          this.lateHeartbeatFailures = 0
         },
         async e => {
           this.heartbeatInFlight = null
@@ -75,9 +81,18 @@ const PATCHED = `  // ${HEARTBEAT_PATCH_MARKER} (postline's scripts/kafkajs-hear
     }
     if (beat.late) return
     beat.late = true
-    beat.answer.catch(e => {
-      this.lateHeartbeatError = e
-    })
+    beat.answer.then(
+      () => {
+        this.lateHeartbeatFailures = 0
+      },
+      e => {
+        // An answer (the group rebalancing, this member unknown) is kept at once; no answer at
+        // all (a timeout, a lost connection) only the second time running: restarting the fetchers
+        // for it waited on the fetch in flight to a broker that does not answer either.
+        this.lateHeartbeatFailures = (this.lateHeartbeatFailures || 0) + 1
+        if (e instanceof KafkaJSProtocolError || this.lateHeartbeatFailures >= 2) this.lateHeartbeatError = e
+      }
+    )
   }
 `;
 

@@ -312,10 +312,12 @@ still leaves at most the sends in flight unrecorded (e2e 3 checks that bound). T
 of the mailer's statements (six each: begin, lock, seqs, events, delete, commit); the lock, the seqs and their events
 are now one statement, the events still read by primary key (the plan test passes unchanged): four a round (five since 2026-12-05, the fifth a planner setting that keeps a round on the outbox's index after a backlog; README, "The statements every email runs").
 Tried and not kept: a claim that waits too (2 ms: G5's p50 3 ms higher, no bulk gain, 905 against 986/s); dropping
-the \`emails_updated_at_idx\` index no query used (3–4 % less WAL, Postgres' CPU inside the noise; since 2026-12-07 it
-is gone, and \`emails_account_created_idx\`, which the list of an account's emails reads, costs more: measured on the
-table alone, an insert and two state changes (each a new version of the row) write 1,331–1,350 bytes of WAL an email
-with it against 1,135–1,158 with the old one, about 5 % of the 3,960 an email of the mailer's rounds; not yet in a full run); the SMTP body and
+the \`emails_updated_at_idx\` index no statement names (3–4 % less WAL, Postgres' CPU inside the noise; and the
+retention purge's generic plan reads it: without it a batch of 1,000 read 2,505 rows instead of 2,000,
+\`retention.test.ts\`). Since 2026-12-07 \`emails_account_created_idx\` on \`(account, created_at)\` serves the list of an
+account's emails: measured on the table alone (an insert and two state changes an email, each a new version of the
+row and so of every index entry), 1,392–1,412 bytes of WAL an email with it against 1,137–1,157 without, about 6 % of
+the 3,960 an email of the mailer's rounds; with the id in the index too, 1,526–1,548; not yet in a full run. Also tried and not kept: the SMTP body and
 its end-of-data line as one write (the socket corked from the 354 to the next turn: 2 system calls an email instead of
 3, and \`bench/smtp-path.mjs\` measured the same CPU, 206–217 against 201–225 µs, for a reach into \`SMTPConnection\`'s
 private socket).

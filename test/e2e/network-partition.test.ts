@@ -63,19 +63,28 @@ t.test(
     proxy.cut(node);
     const cutAt = Date.now();
     await sleep(CUT_MS);
-    const during = system.sink.received.filter((r) => r.at >= cutAt + 5_000).length;
+    const healing = Date.now();
+    const during = system.sink.received.filter((r) => r.at >= cutAt + 5_000).map((r) => r.at);
     proxy.heal();
     const healedAt = Date.now();
+    // The longest the mailer went without delivering, from 5 s into the cut to its end.
+    let longestGap = 0;
+    let previous = cutAt + 5_000;
+    for (const at of [...during.sort((a, b) => a - b), healing]) {
+      longestGap = Math.max(longestGap, at - previous);
+      previous = at;
+    }
     await sleep(5_000);
     await load.stop();
-    t.comment(`coordinator ${node} cut off; delivered during the cut after its first 5 s: ${during}`);
+    t.comment(`coordinator ${node} cut off; delivered during the cut after its first 5 s: ${during.length}, longest gap ${longestGap} ms`);
     const s = await system.reconcile('the mailer cut off from its group coordinator (defaults)');
     t.comment(`every email delivered ${Date.now() - healedAt} ms after the cut healed`);
     t.equal(s.lost, 0, '0 of the 202s lost');
     t.equal(s.duplicated, 0);
-    // The partitions of the brokers it reaches go on (6,263-10,835 in three runs): a heartbeat or a
-    // commit the coordinator does not answer holds a batch 1 s, not 30 (kafkajs-heartbeat-patch.mjs).
-    // Unmended, 1 to 4,269 in seven runs.
-    t.ok(during >= 1_000, `delivered during the cut: ${during} (at least 1,000 in its last 55 s)`);
+    // The partitions of the brokers it reaches go on: a heartbeat or a commit the coordinator does
+    // not answer holds a batch 1 s, not for the 30 s request timeout (kafkajs-heartbeat-patch.mjs).
+    // How many it delivers depends on the host (1,629 to 11,099 in the cut's last 55 s); a stop of
+    // every partition for a request's timeout does not (27 s in a run of the patch's first version).
+    t.ok(longestGap < 10_000, `no delivery for at most ${longestGap} ms during the cut (under 10 s)`);
   },
 );

@@ -15,8 +15,11 @@ export type ListCursor = { after: string } | { before: string } | null;
 /**
  * One page of an account's emails, newest first, by a cursor that is an email id (Resend's
  * pagination): `after` gives the ones older than it, `before` the ones newer. Keyset order on
- * (created_at, id) over emails_account_created_idx, so a page costs its own rows whatever the
- * ledger holds, and emails accepted meanwhile do not shift the pages already read. Rows the API
+ * (created_at, id) over emails_account_created_idx (account, created_at), so a page costs its own
+ * rows whatever the ledger holds, and emails accepted meanwhile do not shift the pages already read.
+ * Many emails share a created_at (the API writes a micro-batch's rows in one statement): the id
+ * orders them, after the index scan, in memory; the id is not in the index, where it cost each
+ * email about 130 bytes more of WAL (docs/benchmarks.md). Rows the API
  * reserved and Kafka never acknowledged ('accepting') are not emails yet: never listed. Null when
  * the cursor names no email of the account (unknown, another account's, or purged by retention).
  */

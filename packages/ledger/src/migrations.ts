@@ -295,11 +295,9 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     name: 'emails listed by account, newest first',
     sql: `
       -- GET /v1/emails (and Resend's emails.list) pages through an account's emails newest
-      -- first by a keyset on (created_at, id): a page reads its own rows, whatever the ledger holds.
-      create index emails_account_created_idx on emails (account, created_at, id);
-      -- Read by no query since version 1 (the purge and the stuck audit have partial indexes of
-      -- their own); it cost every insert and state change an index entry, as the new one now does.
-      drop index emails_updated_at_idx;
+      -- first by a keyset on (created_at, id): a page reads its own rows, whatever the ledger holds
+      -- (list-queries.ts: why the id is not in the index).
+      create index emails_account_created_idx on emails (account, created_at);
     `,
   },
 ];

@@ -94,14 +94,25 @@ t.test('an answer that does not come holds a batch for 1 s, not for the 30 s req
   t.ok(later.ms < 50, `a caller after the wait is over goes on at once (${later.ms.toFixed(1)} ms)`);
   t.equal(answers.length, 1, 'still one heartbeat in flight, as kafkajs shares it');
 
-  // The late answer is a timeout: the runner's own next heartbeat throws it, once.
+  // No answer at all (a timeout), once: not thrown (the runner would restart its fetchers, and wait
+  // on a fetch to the same broker); a new heartbeat goes out instead.
   answers[0]?.reject(new KafkaJSRequestTimeoutError('Request Heartbeat(key: 12, version: 3) timed out'));
   await new Promise((resolve) => setImmediate(resolve));
-  t.match((await timed(r.heartbeat())).error, { name: 'KafkaJSRequestTimeoutError' }, 'the late error, where an answer in time throws');
+  t.same((await timed(r.heartbeat())).error, null, 'a first heartbeat with no answer is not thrown');
+  t.equal(answers.length, 2, 'a new heartbeat is sent');
+  // The second running: thrown by the runner's own next heartbeat, where an answer in time throws.
+  answers[1]?.reject(new KafkaJSRequestTimeoutError('Request Heartbeat(key: 12, version: 3) timed out'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.match((await timed(r.heartbeat())).error, { name: 'KafkaJSRequestTimeoutError' }, 'the second in a row is thrown');
+  // An answer resets the count: one more timeout after it is forgiven again.
   const next = r.heartbeat();
-  t.equal(answers.length, 2, 'then a new heartbeat is sent');
-  answers[1]?.resolve();
+  t.equal(answers.length, 3, 'then a new heartbeat is sent');
+  answers[2]?.resolve();
   t.same((await timed(next)).error, null);
+  await timed(r.heartbeat());
+  answers[3]?.reject(new KafkaJSRequestTimeoutError('Request Heartbeat(key: 12, version: 3) timed out'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same((await timed(r.heartbeat())).error, null, 'after an answer, a timeout is the first again');
 });
 
 t.test("eachBatch's heartbeat leaves a late error to the runner's own", async (t) => {

@@ -81,8 +81,10 @@ t.test("a page reads its own rows: the account's index in the API's session plan
     if (!pageStatement) throw new Error('no page statement recorded');
     const { mode, plan } = await sessionPlan(pool, pageStatement.text, pageStatement.values);
     t.equal(mode, 'force_generic_plan');
+    // The page, one more to tell whether there are more, and one more to end the last creation
+    // time's ties (the index orders by time; ids order the rows of one time after it, in memory).
     const read = rowsRead(plan, 'emails');
-    t.ok(read <= 21, `${JSON.stringify(cursor)}: ${read} rows of emails read for a page of 20 (of 5,000 the account has, 50,000 in all)`);
+    t.ok(read <= 22, `${JSON.stringify(cursor)}: ${read} rows of emails read for a page of 20 (of 5,000 the account has, 50,000 in all)`);
     t.same(scans(plan), ['Index Scan on emails'], `${JSON.stringify(cursor)}: ${scans(plan).join(', ')}`);
   }
 });
