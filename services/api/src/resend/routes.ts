@@ -1,14 +1,15 @@
 import { canceledEvent, type EmailRequest, scheduledAtSchema, scheduledEvent } from '@postline/contracts';
-import { cancelEmail, getStatus, listEmails, rescheduleEmail } from '@postline/ledger';
+import { cancelEmail, getStatus, rescheduleEmail } from '@postline/ledger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
+import { emailPage } from '../email-page.js';
 import { BadIdempotencyKeyError, NotFoundError, retryHint, TooLateError, unlessClientAborted } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { shapedJsonParser } from '../json-shape.js';
 import { preflight } from '../preflight.js';
-import { type apiSchemas, DEFAULT_LIST_PAGE, UNKNOWN_CURSOR } from '../schemas.js';
+import type { apiSchemas } from '../schemas.js';
 import { mapInTurns, valid, validationProblem, validatorCompiler } from '../validation.js';
 import { toResendError } from './problem.js';
 import { fetchedAttachments, fromResend, toResendEmail } from './translate.js';
@@ -93,10 +94,8 @@ export async function resendRoutes(
   // emails.list: Resend's pagination over the same page as GET /v1/emails.
   const checkList = validatorCompiler({ schema: schemas.resendList, httpPart: 'querystring', method: 'GET', url: '/resend/emails' });
   app.get('/emails', hidden, async (request) => {
-    const { limit, after, before } = valid<{ limit?: number; after?: string; before?: string }>(checkList, request.query ?? {});
-    const cursor = after ? { after } : before ? { before } : null;
-    const page = await fromLedger(() => listEmails(app.ledger, request.account, limit ?? DEFAULT_LIST_PAGE, cursor));
-    if (!page) throw validationProblem([{ path: after ? '/after' : '/before', message: UNKNOWN_CURSOR }]);
+    const query = valid<{ limit?: number; after?: string; before?: string }>(checkList, request.query ?? {});
+    const page = await emailPage(app, request.account, query);
     return { object: 'list', has_more: page.hasMore, data: page.emails.map(toResendEmail) };
   });
 

@@ -1,14 +1,15 @@
 import { canceledEvent, scheduledEvent } from '@postline/contracts';
-import { type Change, cancelEmail, getStatus, listEmails, listEvents, rescheduleEmail, stuckEmails } from '@postline/ledger';
+import { type Change, cancelEmail, getStatus, listEvents, rescheduleEmail, stuckEmails } from '@postline/ledger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { accept, checkSenders } from '../accept.js';
 import type { ApiConfig } from '../config.js';
+import { emailPage } from '../email-page.js';
 import { TooLateError } from '../errors.js';
 import { found, fromLedger } from '../from-ledger.js';
 import { preflight } from '../preflight.js';
-import { type apiSchemas, DEFAULT_LIST_PAGE, UNKNOWN_CURSOR } from '../schemas.js';
-import { bodyInTurns, valid, validateInTurns, validationProblem, validatorCompiler } from '../validation.js';
+import type { apiSchemas } from '../schemas.js';
+import { bodyInTurns, valid, validateInTurns, validatorCompiler } from '../validation.js';
 
 const EMAIL_ID = /^[0-9a-f-]{36}$/;
 
@@ -52,13 +53,8 @@ export async function emailRoutes(
   );
 
   app.get('/emails', { schema: schemas.list }, async (request) => {
-    const { stuck, limit, after, before } = request.query;
-    if (stuck) return stuckAudit(request.account, limit ?? 100);
-    const cursor = after ? { after } : before ? { before } : null;
-    const page = await fromLedger(() => listEmails(app.ledger, request.account, limit ?? DEFAULT_LIST_PAGE, cursor));
-    if (!page) {
-      throw validationProblem([{ path: after ? '/after' : '/before', message: UNKNOWN_CURSOR }]);
-    }
+    if (request.query.stuck) return stuckAudit(request.account, request.query.limit ?? 100);
+    const page = await emailPage(app, request.account, request.query);
     return { object: 'list' as const, hasMore: page.hasMore, data: page.emails };
   });
 
