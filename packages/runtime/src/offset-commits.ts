@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { LogSink } from './logger.js';
 import { monotonicMs } from './monotonic-clock.js';
+import { withTimeout } from './with-timeout.js';
 
 /**
  * How long the end of a batch waits for a commit's answer, counted from when it was sent: as long
@@ -8,6 +9,9 @@ import { monotonicMs } from './monotonic-clock.js';
  * answer held each batch's end for kafkajs' 30 s request timeout, and so its partition's next fetch.
  */
 const COMMIT_WAIT_MS = 1_000;
+
+/** What the wait for a commit's answer ends with when the answer is late (never the answer's own error). */
+const UNANSWERED = new Error('offset commit not answered in time');
 
 interface InFlight {
   answer: Promise<void>;
@@ -73,15 +77,12 @@ export class OffsetCommits {
     if (stopping) return batch.commitOffsetsIfNecessary(batch.uncommittedOffsets());
     if (!this.inFlight) this.inFlight = this.send(batch);
     const commit = this.inFlight;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<InFlight>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, commit.answerBy - monotonicMs()), commit);
-    });
     try {
-      if ((await Promise.race([commit.answer, late])) !== commit || commit.late) return;
-    } finally {
-      clearTimeout(timer);
+      return await withTimeout(commit.answer, Math.max(0, commit.answerBy - monotonicMs()), 'offset commit', () => UNANSWERED);
+    } catch (error) {
+      if (error !== UNANSWERED) throw error;
     }
+    if (commit.late) return;
     commit.late = true;
     commit.answer.catch((error: unknown) => this.log.debug({ err: error }, 'offset commit deferred'));
   }
