@@ -19,9 +19,10 @@
 // thrown so only when the one before it got none either: the runner restarts its fetchers on it, and
 // that restart waited for the fetch in flight to the broker that does not answer (27 s without a
 // delivery in e2e 25). Two in a row still restart them, and a consumer whose restarts keep failing
-// still ends and is made again by its supervisor, which finds the group's coordinator anew. The heartbeat handed to eachBatch, which an
-// app may call at any time and whose errors it may ignore (the mailer does), leaves a late error for
-// the runner's own (the second patch). An answer in time behaves exactly as before.
+// still ends and is made again by its supervisor, which finds the group's coordinator anew. The
+// heartbeat handed to eachBatch, which an app may call at any time and whose errors it may ignore
+// (the mailer does), leaves a late error for the runner's own (the second patch). An answer in
+// time behaves exactly as before.
 //
 // The test (packages/runtime/test/kafkajs-heartbeat.test.ts) drives kafkajs' own Runner, patched.
 
@@ -81,18 +82,14 @@ const PATCHED = `  // ${HEARTBEAT_PATCH_MARKER} (postline's scripts/kafkajs-hear
     }
     if (beat.late) return
     beat.late = true
-    beat.answer.then(
-      () => {
-        this.lateHeartbeatFailures = 0
-      },
-      e => {
-        // An answer (the group rebalancing, this member unknown) is kept at once; no answer at
-        // all (a timeout, a lost connection) only the second time running: restarting the fetchers
-        // for it waited on the fetch in flight to a broker that does not answer either.
-        this.lateHeartbeatFailures = (this.lateHeartbeatFailures || 0) + 1
-        if (e instanceof KafkaJSProtocolError || this.lateHeartbeatFailures >= 2) this.lateHeartbeatError = e
-      }
-    )
+    // A late success resets the count where every success does (above).
+    beat.answer.catch(e => {
+      // An answer (the group rebalancing, this member unknown) is kept at once; no answer at
+      // all (a timeout, a lost connection) only the second time running: restarting the fetchers
+      // for it waited on the fetch in flight to a broker that does not answer either.
+      this.lateHeartbeatFailures = (this.lateHeartbeatFailures || 0) + 1
+      if (e instanceof KafkaJSProtocolError || this.lateHeartbeatFailures >= 2) this.lateHeartbeatError = e
+    })
   }
 `;
 
