@@ -71,14 +71,19 @@ const PATCHED = `  // ${HEARTBEAT_PATCH_MARKER} (postline's scripts/kafkajs-hear
       this.heartbeatInFlight = beat
     }
     const beat = this.heartbeatInFlight
-    let timer
-    const late = new Promise(resolve => {
-      timer = setTimeout(resolve, Math.max(0, beat.answerBy - performance.now()), beat)
-    })
-    try {
-      if ((await Promise.race([beat.answer, late])) !== beat) return
-    } finally {
-      clearTimeout(timer)
+    // Past its time already, it is late whatever comes (a timer of 0 ms lost the race to a request
+    // timeout that kafkajs' own timer rejects in the same turn).
+    const wait = beat.answerBy - performance.now()
+    if (wait > 0) {
+      let timer
+      const late = new Promise(resolve => {
+        timer = setTimeout(resolve, wait, beat)
+      })
+      try {
+        if ((await Promise.race([beat.answer, late])) !== beat) return
+      } finally {
+        clearTimeout(timer)
+      }
     }
     if (beat.late) return
     beat.late = true

@@ -8,12 +8,17 @@ export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before 
 export const FETCH_MANAGER_PATCH_MARKER = 'postline: a stop during a rebalance ends the fetchers';
 /** The line scripts/kafkajs-heartbeat-patch.mjs writes (its test checks that they agree). */
 export const HEARTBEAT_PATCH_MARKER = 'postline: a heartbeat the coordinator does not answer holds no batch';
+/** The lines scripts/kafkajs-silent-broker-patch.mjs writes (its test checks that they agree). */
+export const FETCH_TIMEOUT_PATCH_MARKER = 'postline: a fetch a broker did not answer reads the metadata again';
+export const COORDINATOR_TIMEOUT_PATCH_MARKER = 'postline: a heartbeat the coordinator did not answer looks the coordinator up';
 
 /** The mends that change what kafkajs does (the others only make it faster): each file and its marker. */
 const MENDS = [
   { file: 'kafkajs/src/producer/sendMessages.js', marker: KAFKAJS_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/fetchManager.js', marker: FETCH_MANAGER_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/runner.js', marker: HEARTBEAT_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/consumerGroup.js', marker: FETCH_TIMEOUT_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/consumerGroup.js', marker: COORDINATOR_TIMEOUT_PATCH_MARKER },
 ];
 
 /** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mends; false when it cannot tell. */

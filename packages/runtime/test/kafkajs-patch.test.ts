@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import {
+  COORDINATOR_TIMEOUT_PATCH_MARKER,
   FETCH_MANAGER_PATCH_MARKER,
+  FETCH_TIMEOUT_PATCH_MARKER,
   HEARTBEAT_PATCH_MARKER,
   KAFKAJS_PATCH_MARKER,
   kafkajsPatched,
@@ -25,6 +27,8 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   RECORD_BATCH_PATCH_MARKER: string;
   FETCH_MANAGER_PATCH_MARKER: string;
   HEARTBEAT_PATCH_MARKER: string;
+  FETCH_TIMEOUT_PATCH_MARKER: string;
+  COORDINATOR_TIMEOUT_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -32,6 +36,8 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.KAFKAJS_PATCH_MARKER, KAFKAJS_PATCH_MARKER);
   t.equal(script.FETCH_MANAGER_PATCH_MARKER, FETCH_MANAGER_PATCH_MARKER);
   t.equal(script.HEARTBEAT_PATCH_MARKER, HEARTBEAT_PATCH_MARKER);
+  t.equal(script.FETCH_TIMEOUT_PATCH_MARKER, FETCH_TIMEOUT_PATCH_MARKER);
+  t.equal(script.COORDINATOR_TIMEOUT_PATCH_MARKER, COORDINATOR_TIMEOUT_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
 
@@ -187,6 +193,13 @@ const { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } = (await import(
   HEARTBEAT_PATCH: { original: string };
   HEARTBEAT_PAYLOAD_PATCH: { original: string };
 };
+/** kafkajs 2.2.4's consumer group: its heartbeat and the end of recoverFromFetch (scripts/kafkajs-silent-broker-patch.mjs). */
+const { FETCH_TIMEOUT_PATCH, COORDINATOR_TIMEOUT_PATCH } = (await import(
+  pathToFileURL(join(repoRoot, 'scripts/kafkajs-silent-broker-patch.mjs')).href
+)) as {
+  FETCH_TIMEOUT_PATCH: { original: string };
+  COORDINATOR_TIMEOUT_PATCH: { original: string };
+};
 
 /**
  * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
@@ -201,6 +214,7 @@ function fakeInstall(t: Test): {
   batchFile: string;
   fetchManagerFile: string;
   runnerFile: string;
+  consumerGroupFile: string;
 } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -224,11 +238,25 @@ function fakeInstall(t: Test): {
     runnerFile,
     `class Runner {\n${HEARTBEAT_PATCH.original}\n  payload() {\n    return {\n${HEARTBEAT_PAYLOAD_PATCH.original}\n    }\n  }\n}\n`,
   );
-  return { root, file: join(dir, 'src/producer/sendMessages.js'), crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile };
+  const consumerGroupFile = join(dir, 'src/consumer/consumerGroup.js');
+  writeFileSync(
+    consumerGroupFile,
+    `class ConsumerGroup {\n  heartbeat() {\n${COORDINATOR_TIMEOUT_PATCH.original}  }\n\n  async recoverFromFetch(e) {\n${FETCH_TIMEOUT_PATCH.original}}\n`,
+  );
+  return {
+    root,
+    file: join(dir, 'src/producer/sendMessages.js'),
+    crcFile,
+    encoderFile,
+    batchFile,
+    fetchManagerFile,
+    runnerFile,
+    consumerGroupFile,
+  };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile } = fakeInstall(t);
+  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile, consumerGroupFile } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -247,6 +275,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: fetchManagerFile, state: 'patched' },
     { file: runnerFile, state: 'patched' },
     { file: runnerFile, state: 'patched' },
+    { file: consumerGroupFile, state: 'patched' },
+    { file: consumerGroupFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -268,6 +298,10 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const runnerPatched = readFileSync(runnerFile, 'utf8');
   t.match(runnerPatched, HEARTBEAT_PATCH_MARKER);
   t.match(runnerPatched, 'heartbeat: () => this.heartbeat(false)', "both of the runner's patches, one after the other");
+  const consumerGroupPatched = readFileSync(consumerGroupFile, 'utf8');
+  t.match(consumerGroupPatched, FETCH_TIMEOUT_PATCH_MARKER);
+  t.match(consumerGroupPatched, COORDINATOR_TIMEOUT_PATCH_MARKER, 'both of the consumer group patches');
+  t.match(consumerGroupPatched, 'findGroupCoordinatorMetadata', 'a heartbeat that timed out looks the coordinator up');
   t.same(
     script.patchKafkajs(root),
     [
@@ -278,6 +312,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: fetchManagerFile, state: 'already' },
       { file: runnerFile, state: 'already' },
       { file: runnerFile, state: 'already' },
+      { file: consumerGroupFile, state: 'already' },
+      { file: consumerGroupFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -287,6 +323,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(batchFile, 'utf8'), batchPatched);
   t.equal(readFileSync(fetchManagerFile, 'utf8'), fetchManagerPatched);
   t.equal(readFileSync(runnerFile, 'utf8'), runnerPatched);
+  t.equal(readFileSync(consumerGroupFile, 'utf8'), consumerGroupPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -311,7 +348,7 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
-  const { root, file, fetchManagerFile, runnerFile } = fakeInstall(t);
+  const { root, file, fetchManagerFile, runnerFile, consumerGroupFile } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
@@ -320,6 +357,10 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   writeFileSync(fetchManagerFile, `// ${FETCH_MANAGER_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the heartbeat mend existed');
   writeFileSync(runnerFile, `// ${HEARTBEAT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the fetch timeout mend existed');
+  writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy with one of the two consumer group mends');
+  writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 
