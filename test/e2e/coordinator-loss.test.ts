@@ -18,7 +18,7 @@ const LOAD_MS = 20_000;
 /**
  * From the freeze to the last email out. What it takes: the fetch in flight to the frozen broker
  * ends at kafkajs' 30 s request timeout; by then the cluster has fenced the broker (9 s) and moved
- * its partitions, which the next fetches follow. Measured 31–35 s; kafkajs unpatched had emails
+ * its partitions, which the next fetches follow. Measured 31–32 s (six runs); kafkajs unpatched had emails
  * still unsent 140 s after (scripts/kafkajs-silent-broker-patch.mjs).
  */
 const ALL_OUT_MS = 60_000;
