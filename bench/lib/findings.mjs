@@ -317,7 +317,7 @@ retention purge's generic plan reads it: without it a batch of 1,000 read 2,505 
 \`retention.test.ts\`). Since 2026-12-07 \`emails_account_created_idx\` on \`(account, created_at)\` serves the list of an
 account's emails: measured on the table alone (an insert and two state changes an email, each a new version of the
 row and so of every index entry), 1,392–1,412 bytes of WAL an email with it against 1,137–1,157 without, about 6 % of
-the 3,960 an email of the mailer's rounds; with the id in the index too, 1,526–1,548; not yet in a full run. Also tried and not kept: the SMTP body and
+the 3,960 an email of the mailer's rounds; with the id in the index too, 1,526–1,548; the first full run with it, 2026-12-07, below. Also tried and not kept: the SMTP body and
 its end-of-data line as one write (the socket corked from the 354 to the next turn: 2 system calls an email instead of
 3, and \`bench/smtp-path.mjs\` measured the same CPU, 206–217 against 201–225 µs, for a reach into \`SMTPConnection\`'s
 private socket).
@@ -639,7 +639,7 @@ its pieces. G1 read 0.32 and 0.37 (0.23 and 0.28 at 20:32), G2 0.30 (0.20), and 
 (1,205/s at 20:32). The host was faster too (the fastify hello-world at 67,459 against 40,253/s), so the A/B, which
 runs both builds on one stack in turn, is the measure of the change: 4,737 against 3,858/s at 64 clients, 4,567
 against 3,914/s at 256. The 4 MB text row read 33.8 ms, the accepted SMTP messages of 4–5 MB 12.5–26.8 ms.
-On 2026-12-05, 13:36 UTC (this report), the first full run after the ledger's row limits were written into its
+On 2026-12-05, 13:36 UTC, the first full run after the ledger's row limits were written into its
 statements (\`sqlLimit\`) and the outbox relay's round kept to its index (README, "The statements every email runs"); the
 API's request path is unchanged. G1 read 0.34 and 0.41 (0.32 and 0.37 at 23:32), G2 0.22 (0.30), G4 0.39 (0.41), and G3
 held its target at 1,872/s. This host (an AMD EPYC; 23:32 ran on an Intel Xeon) was slower for Node and faster for Kafka: the fastify hello-world at
@@ -647,6 +647,13 @@ held its target at 1,872/s. This host (an AMD EPYC; 23:32 ran on an Intel Xeon) 
 against 14,875/s, raw nodemailer at 1,810 against 1,624/s. G5 missed at 50/s this time (p99 104 ms; 7.6 ms at 23:32)
 with a p50 of 2.1 ms: one short window on a shared host (see G5 above). Every hostile row held: HTTP 3.5–27.8 ms,
 SMTP submission 4.2–23.2 ms.
+On 2026-12-07, 13:51 UTC (this report), the first full run with the list's index (\`emails_account_created_idx\`,
+written by every email's insert and state changes) and the consumer's mends for a broker that stops answering (not on
+this path). On a slower host (the fastify hello-world at 22,232 against 40,606/s, the BullMQ peer at 5,996 against
+10,714/s at 64 clients, ProducerPerformance at 12,177 against 16,892/s, raw nodemailer at 1,062 against 1,810/s): G1
+0.40 and 0.48, G2 0.21, G4 0.43 (0.39), G5 at half of G4 (229/s) p99 1.0 s; G3 held at 1,276/s, peak RSS 143 and
+149 MB, every hostile row held (HTTP up to 33.1 ms). The index's WAL does not show beside the host's own swing: the
+mailer's rounds spread from 142 to 503/s.
 On 2026-12-06, on an Intel Xeon host, \`npm run bench:hostile\` read the 4 MB text at 40–59 ms in three runs: over
 the target. Its work was split into turns, but each pause was one \`setImmediate\`, and the first one is taken where
 the body ends, in an I/O callback: an immediate set there runs in the same iteration of the event loop, before its
