@@ -193,6 +193,21 @@ export class SmtpSink {
     return new Map([...this.arrivals].map(([id, byRecipient]) => [id, Math.max(...byRecipient.values())]));
   }
 
+  /**
+   * The longest time without a delivery from `from` to `until` (or to the last message received),
+   * in ms: how long a fault stopped every partition, a measure the host's speed does not move.
+   */
+  longestGap(from: number, until?: number): number {
+    const times = this.received.filter((r) => r.at >= from && (until === undefined || r.at <= until)).map((r) => r.at);
+    let longest = 0;
+    let previous = from;
+    for (const at of [...times.sort((a, b) => a - b), ...(until === undefined ? [] : [until])]) {
+      longest = Math.max(longest, at - previous);
+      previous = at;
+    }
+    return longest;
+  }
+
   /** Whether a message with this Message-ID arrived: O(1), for polls over thousands of ids. */
   has(messageId: string): boolean {
     return this.arrivals.has(messageId);
