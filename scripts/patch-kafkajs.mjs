@@ -26,9 +26,9 @@
 // And a heartbeat the group coordinator does not answer no longer holds every partition's next
 // fetch for the 30 s request timeout (scripts/kafkajs-heartbeat-patch.mjs).
 //
-// And a consumer whose broker stops answering follows the cluster: a fetch that timed out reads the
-// metadata anew, and a heartbeat that timed out looks the group coordinator up
-// (scripts/kafkajs-silent-broker-patch.mjs).
+// And a consumer or producer whose broker stops answering follows the cluster: a fetch or produce
+// that timed out reads the metadata anew, and a heartbeat that timed out looks the group
+// coordinator up (scripts/kafkajs-silent-broker-patch.mjs).
 //
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
@@ -42,13 +42,17 @@ import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
 import { FETCH_MANAGER_PATCH } from './kafkajs-fetch-manager-patch.mjs';
 import { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } from './kafkajs-heartbeat-patch.mjs';
 import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
-import { COORDINATOR_TIMEOUT_PATCH, FETCH_TIMEOUT_PATCH } from './kafkajs-silent-broker-patch.mjs';
+import { COORDINATOR_TIMEOUT_PATCH, FETCH_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } from './kafkajs-silent-broker-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
 export { FETCH_MANAGER_PATCH_MARKER } from './kafkajs-fetch-manager-patch.mjs';
 export { HEARTBEAT_PATCH_MARKER } from './kafkajs-heartbeat-patch.mjs';
 export { RECORD_BATCH_PATCH_MARKER } from './kafkajs-record-batch-patch.mjs';
-export { COORDINATOR_TIMEOUT_PATCH_MARKER, FETCH_TIMEOUT_PATCH_MARKER } from './kafkajs-silent-broker-patch.mjs';
+export {
+  COORDINATOR_TIMEOUT_PATCH_MARKER,
+  FETCH_TIMEOUT_PATCH_MARKER,
+  PRODUCE_TIMEOUT_PATCH_MARKER,
+} from './kafkajs-silent-broker-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -96,6 +100,7 @@ const PATCHES = [
   HEARTBEAT_PAYLOAD_PATCH,
   FETCH_TIMEOUT_PATCH,
   COORDINATOR_TIMEOUT_PATCH,
+  PRODUCE_TIMEOUT_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

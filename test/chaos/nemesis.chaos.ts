@@ -36,13 +36,7 @@ t.test(
     const system = await System.start(t, { mailers: 2, mailer: { RETRY_BASE_MS: '', RETRY_MAX_MS: '' } });
     const receiver = await new WebhookReceiver().start();
     t.teardown(() => receiver.stop());
-    const registered = await fetch(`${system.apiUrl}/v1/webhooks`, {
-      method: 'POST',
-      headers: { ...AUTH, 'content-type': 'application/json' },
-      body: JSON.stringify({ url: receiver.url, events: ['*'] }),
-    });
-    const endpoint = (await registered.json()) as { id: string; secret: string };
-    receiver.secret = endpoint.secret;
+    const endpointId = await receiver.subscribe(system.apiUrl, AUTH);
     await system.startWebhooks();
     const targets: FaultTargets = {
       system,
@@ -130,7 +124,7 @@ t.test(
       const { rows } = await pool.query<{ outbox: number; pending: number }>(
         `select (select count(*)::int from event_outbox) as outbox,
                 (select count(*)::int from webhook_deliveries where endpoint_id = $1 and status = 'pending') as pending`,
-        [endpoint.id],
+        [endpointId],
       );
       return rows[0]!;
     };

@@ -32,6 +32,18 @@ export async function coordinatorOf(group: string): Promise<number> {
   }
 }
 
+/**
+ * A consumer group name, `prefix` or `prefix-N`, that `node` coordinates (Kafka places a group by
+ * its name's hash): a scenario that loses one broker can put two groups under it.
+ */
+export async function groupCoordinatedBy(node: number, prefix: string): Promise<string> {
+  for (let n = 0; n < 60; n++) {
+    const group = n === 0 ? prefix : `${prefix}-${n}`;
+    if ((await coordinatorOf(group)) === node) return group;
+  }
+  throw new Error(`no group named ${prefix}[-N] is coordinated by broker ${node}`);
+}
+
 /** Waits (up to a minute) until every partition of `topic` has all three replicas in sync. */
 export async function waitForFullIsr(topic: string): Promise<void> {
   const admin = testKafka().admin();

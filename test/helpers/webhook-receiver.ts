@@ -88,6 +88,22 @@ export class WebhookReceiver {
     return `http://127.0.0.1:${this.port}/hooks`;
   }
 
+  /**
+   * Registers this receiver through the API (`auth`: its request headers) for `events`, and keeps the
+   * signing secret it is given. Resolves to the endpoint's id.
+   */
+  async subscribe(apiUrl: string, auth: Record<string, string>, events: string[] = ['*']): Promise<string> {
+    const res = await fetch(`${apiUrl}/v1/webhooks`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: this.url, events }),
+    });
+    if (res.status !== 201) throw new Error(`webhook registration: ${res.status} ${await res.text()}`);
+    const endpoint = (await res.json()) as { id: string; secret: string };
+    this.secret = endpoint.secret;
+    return endpoint.id;
+  }
+
   /** Delivered events of `emailId`, in arrival order. */
   of(emailId: string): Delivery[] {
     return this.byEmail.get(emailId) ?? [];

@@ -11,6 +11,7 @@ export const HEARTBEAT_PATCH_MARKER = 'postline: a heartbeat the coordinator doe
 /** The lines scripts/kafkajs-silent-broker-patch.mjs writes (its test checks that they agree). */
 export const FETCH_TIMEOUT_PATCH_MARKER = 'postline: a fetch a broker did not answer reads the metadata again';
 export const COORDINATOR_TIMEOUT_PATCH_MARKER = 'postline: a heartbeat the coordinator did not answer looks the coordinator up';
+export const PRODUCE_TIMEOUT_PATCH_MARKER = 'postline: a produce a broker did not answer reads the metadata again';
 
 /** The mends that change what kafkajs does (the others only make it faster): each file and its marker. */
 const MENDS = [
@@ -19,6 +20,7 @@ const MENDS = [
   { file: 'kafkajs/src/consumer/runner.js', marker: HEARTBEAT_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: FETCH_TIMEOUT_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: COORDINATOR_TIMEOUT_PATCH_MARKER },
+  { file: 'kafkajs/src/producer/sendMessages.js', marker: PRODUCE_TIMEOUT_PATCH_MARKER },
 ];
 
 /** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mends; false when it cannot tell. */

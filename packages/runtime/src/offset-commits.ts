@@ -132,9 +132,15 @@ export class OffsetCommits {
     await this.flush();
   }
 
+  /**
+   * The timer's commit, one in flight as a batch's end's: a coordinator that does not answer got
+   * one more request a tick, each waiting out kafkajs' 30 s request timeout (e2e 26 saw 30 pile up).
+   */
   private async due(): Promise<void> {
+    if (!this.latest || this.inFlight) return;
+    this.inFlight = this.send(this.latest);
     try {
-      await this.latest?.commitOffsetsIfNecessary();
+      await this.inFlight.answer;
     } catch (error) {
       // A rebalance or a coordinator move: the next batch, or the next tick, commits.
       this.log.debug({ err: error }, 'offset commit deferred');

@@ -14,6 +14,7 @@ import {
   HEARTBEAT_PATCH_MARKER,
   KAFKAJS_PATCH_MARKER,
   kafkajsPatched,
+  PRODUCE_TIMEOUT_PATCH_MARKER,
   warnUnlessKafkajsPatched,
 } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
@@ -29,6 +30,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   HEARTBEAT_PATCH_MARKER: string;
   FETCH_TIMEOUT_PATCH_MARKER: string;
   COORDINATOR_TIMEOUT_PATCH_MARKER: string;
+  PRODUCE_TIMEOUT_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -38,6 +40,7 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.HEARTBEAT_PATCH_MARKER, HEARTBEAT_PATCH_MARKER);
   t.equal(script.FETCH_TIMEOUT_PATCH_MARKER, FETCH_TIMEOUT_PATCH_MARKER);
   t.equal(script.COORDINATOR_TIMEOUT_PATCH_MARKER, COORDINATOR_TIMEOUT_PATCH_MARKER);
+  t.equal(script.PRODUCE_TIMEOUT_PATCH_MARKER, PRODUCE_TIMEOUT_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
 
@@ -193,12 +196,16 @@ const { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } = (await import(
   HEARTBEAT_PATCH: { original: string };
   HEARTBEAT_PAYLOAD_PATCH: { original: string };
 };
-/** kafkajs 2.2.4's consumer group: its heartbeat and the end of recoverFromFetch (scripts/kafkajs-silent-broker-patch.mjs). */
-const { FETCH_TIMEOUT_PATCH, COORDINATOR_TIMEOUT_PATCH } = (await import(
+/**
+ * kafkajs 2.2.4's consumer group (its heartbeat and the end of recoverFromFetch) and the start of
+ * sendMessages' catch (scripts/kafkajs-silent-broker-patch.mjs).
+ */
+const { FETCH_TIMEOUT_PATCH, COORDINATOR_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } = (await import(
   pathToFileURL(join(repoRoot, 'scripts/kafkajs-silent-broker-patch.mjs')).href
 )) as {
   FETCH_TIMEOUT_PATCH: { original: string };
   COORDINATOR_TIMEOUT_PATCH: { original: string };
+  PRODUCE_TIMEOUT_PATCH: { original: string };
 };
 
 /**
@@ -263,7 +270,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     '        const requests = await createProducerRequests(responsePerBroker)',
     '        await Promise.all(requests)',
     '        return Array.from(responsePerBroker.values()).flat()',
-    '',
+    PRODUCE_TIMEOUT_PATCH.original,
   ].join('\n');
   writeFileSync(file, original);
 
@@ -277,11 +284,13 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: runnerFile, state: 'patched' },
     { file: consumerGroupFile, state: 'patched' },
     { file: consumerGroupFile, state: 'patched' },
+    { file, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
   t.match(patched, 'await Promise.allSettled(requests)');
   t.notMatch(patched, 'await Promise.all(requests)');
+  t.match(patched, PRODUCE_TIMEOUT_PATCH_MARKER, "both of the producer's patches, one after the other");
   const crcPatched = readFileSync(crcFile, 'utf8');
   t.match(crcPatched, script.CRC_PATCH_MARKER);
   t.match(crcPatched, "require('@node-rs/crc32').crc32c");
@@ -314,6 +323,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: runnerFile, state: 'already' },
       { file: consumerGroupFile, state: 'already' },
       { file: consumerGroupFile, state: 'already' },
+      { file, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -340,7 +350,10 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
 
 t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own code", async (t) => {
   const { root, crcFile } = fakeInstall(t);
-  writeFileSync(join(root, 'node_modules/kafkajs/src/producer/sendMessages.js'), `// ${KAFKAJS_PATCH_MARKER}\n`);
+  writeFileSync(
+    join(root, 'node_modules/kafkajs/src/producer/sendMessages.js'),
+    `// ${KAFKAJS_PATCH_MARKER}\n// ${PRODUCE_TIMEOUT_PATCH_MARKER}\n`,
+  );
   // kafkajs' JavaScript CRC beside the entry, and no @node-rs/crc32 under this root to find.
   writeFileSync(join(root, 'node_modules/kafkajs/src/protocol/recordBatch/crc32C/crc32C.js'), 'module.exports = () => -1\n');
   script.patchKafkajs(root);
@@ -361,6 +374,8 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy with one of the two consumer group mends');
   writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the produce timeout mend existed');
+  writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n// ${PRODUCE_TIMEOUT_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 

@@ -194,3 +194,32 @@ t.test('a commit past its time is late whatever comes: its timeout, landing as a
   await settle();
   t.same(debugged, ['offset commit deferred'], 'logged as late');
 });
+
+t.test('the timer sends no commit while one waits for its answer, and commits again once it is answered', async (t) => {
+  const clock = mockClock(t, ['setInterval']);
+  const commits = new OffsetCommits(1_000, logs().log);
+  let answer: () => void = () => {};
+  let sent = 0;
+  const hanging: Committer = {
+    commitOffsetsIfNecessary: () => {
+      sent++;
+      return new Promise<void>((resolve) => {
+        answer = resolve;
+      });
+    },
+    uncommittedOffsets: () => UNCOMMITTED,
+  };
+  commits.attach(fakeConsumer().consumer, () => {});
+  commits.start();
+  const ended = commits.afterBatch(hanging, false); // its end waits 1 s of the clock the test runs
+  await clock.advance(1_000);
+  await settle();
+  await clock.advance(30_000);
+  await settle();
+  t.equal(sent, 1, 'a coordinator that does not answer gets one commit in flight, not one a tick (30 before)');
+  answer();
+  await ended;
+  await clock.advance(1_000);
+  await settle();
+  t.equal(sent, 2, 'answered, the next tick commits');
+});

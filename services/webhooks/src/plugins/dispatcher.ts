@@ -78,6 +78,8 @@ export const dispatcherPlugin = fp(
           allowAutoTopicCreation: false,
           retry: CONSUMER_RETRY,
         });
+        // As the mailer's: an operator sees a rebalance or a move to a new coordinator in the log.
+        consumer.on(consumer.events.GROUP_JOIN, (e) => app.log.info({ memberId: e.payload.memberId }, 'joined consumer group'));
         commits.attach(consumer, () => app.webhookMetrics.offsetCommits.inc());
         return consumer;
       },
