@@ -33,10 +33,12 @@ const ALL_OUT_MS = 60_000;
 const REJOIN_MS = 75_000;
 /**
  * From the freeze to the last email's final event at the webhook receiver: the relay's produce to
- * the frozen broker ends at its 30 s timeout and is retried to the new leaders, then the backlog.
- * Measured 32–44 s (four runs); before the produce mend the events waited for the broker to come back.
+ * the frozen broker ends at its 30 s timeout and is retried to the new leaders, then the backlog of
+ * those 30 s is posted at the endpoint's 4 requests at a time (WEBHOOK_CONCURRENCY_PER_ENDPOINT):
+ * 32–45 s measured (six runs, one of them CI; 12–15 s of backlog for 3,300–3,500 emails); the bound allows that
+ * backlog at half the speed. Before the produce mend the events waited for the broker to come back.
  */
-const WEBHOOKS_MS = 60_000;
+const WEBHOOKS_MS = 75_000;
 
 t.test(
   '26. the broker coordinating the mailer’s group lost under load (frozen, as a host without power), with a backlog on its partitions → the mailer follows its partitions and its group to the others: every email out within 60 s, 0 lost, 0 twice, every final event posted to the webhook (defaults)',
