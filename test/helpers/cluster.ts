@@ -17,19 +17,27 @@ export async function leaderOfMost(topic: string): Promise<number> {
   }
 }
 
-/** The broker coordinating `group`: the leader of its __consumer_offsets partition (Java's String.hashCode, as Kafka computes it). */
-export async function coordinatorOf(group: string): Promise<number> {
-  let hash = 0;
-  for (let i = 0; i < group.length; i++) hash = (Math.imul(hash, 31) + group.charCodeAt(i)) | 0;
+/** The brokers coordinating `groups`, in order: the leaders of their __consumer_offsets partitions, from one metadata read. */
+async function coordinatorsOf(groups: string[]): Promise<number[]> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
     const partitions = (await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!.partitions;
-    const partition = (hash === -(2 ** 31) ? 0 : Math.abs(hash)) % partitions.length; // Kafka's Utils.abs
-    return partitions.find((p) => p.partitionId === partition)!.leader;
+    return groups.map((group) => {
+      // Java's String.hashCode, as Kafka computes it, then Kafka's Utils.abs.
+      let hash = 0;
+      for (let i = 0; i < group.length; i++) hash = (Math.imul(hash, 31) + group.charCodeAt(i)) | 0;
+      const partition = (hash === -(2 ** 31) ? 0 : Math.abs(hash)) % partitions.length;
+      return partitions.find((p) => p.partitionId === partition)!.leader;
+    });
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The broker coordinating `group`. */
+export async function coordinatorOf(group: string): Promise<number> {
+  return (await coordinatorsOf([group]))[0]!;
 }
 
 /**
@@ -37,11 +45,11 @@ export async function coordinatorOf(group: string): Promise<number> {
  * its name's hash): a scenario that loses one broker can put two groups under it.
  */
 export async function groupCoordinatedBy(node: number, prefix: string): Promise<string> {
-  for (let n = 0; n < 60; n++) {
-    const group = n === 0 ? prefix : `${prefix}-${n}`;
-    if ((await coordinatorOf(group)) === node) return group;
-  }
-  throw new Error(`no group named ${prefix}[-N] is coordinated by broker ${node}`);
+  const names = Array.from({ length: 60 }, (_, n) => (n === 0 ? prefix : `${prefix}-${n}`));
+  const coordinators = await coordinatorsOf(names);
+  const name = names.find((_, i) => coordinators[i] === node);
+  if (!name) throw new Error(`no group named ${prefix}[-N] is coordinated by broker ${node}`);
+  return name;
 }
 
 /** Waits (up to a minute) until every partition of `topic` has all three replicas in sync. */
