@@ -28,7 +28,15 @@
 //
 // And a consumer or producer whose broker stops answering follows the cluster: a fetch or produce
 // that timed out reads the metadata anew, and a heartbeat that timed out looks the group
-// coordinator up (scripts/kafkajs-silent-broker-patch.mjs).
+// coordinator up (scripts/kafkajs-silent-broker-patch.mjs); a fetcher's stop (a rebalance's, a
+// shutdown's) gives up on a fetch such a broker does not answer after 2 s instead of waiting out
+// its timeout (scripts/kafkajs-fetcher-stop-patch.mjs); and a client that connects while the first
+// broker of its list does not answer tries the next after connectionTimeout, not 30 s later or never
+// (scripts/kafkajs-seed-broker-patch.mjs); and the requests any broker can answer (the coordinator's
+// look-up, a metadata read) go last to a broker with a request long unanswered
+// (scripts/kafkajs-stalled-broker-patch.mjs); and a fetcher resolves the starting offsets of its own
+// broker's partitions only, so one that does not answer holds no other fetcher
+// (scripts/kafkajs-resolve-offsets-patch.mjs).
 //
 // Run by `postinstall` and by scripts/build-artifact.mjs (the images install with
 // --ignore-scripts); the services warn at boot if it is missing (packages/runtime/src/kafkajs-patch.ts).
@@ -40,19 +48,27 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
 import { FETCH_MANAGER_PATCH } from './kafkajs-fetch-manager-patch.mjs';
+import { FETCHER_STOP_PATCH } from './kafkajs-fetcher-stop-patch.mjs';
 import { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } from './kafkajs-heartbeat-patch.mjs';
 import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
+import { RESOLVE_OFFSETS_PATCH, RESOLVE_OFFSETS_SEEK_PATCH } from './kafkajs-resolve-offsets-patch.mjs';
+import { HANDSHAKE_TIMEOUT_PATCH, SEED_TIMEOUT_PATCH } from './kafkajs-seed-broker-patch.mjs';
 import { COORDINATOR_TIMEOUT_PATCH, FETCH_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } from './kafkajs-silent-broker-patch.mjs';
+import { STALLED_BROKER_PATCH, STALLED_CONNECTED_PATCH, STALLED_TIMEOUT_PATCH } from './kafkajs-stalled-broker-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
 export { FETCH_MANAGER_PATCH_MARKER } from './kafkajs-fetch-manager-patch.mjs';
+export { FETCHER_STOP_PATCH_MARKER } from './kafkajs-fetcher-stop-patch.mjs';
 export { HEARTBEAT_PATCH_MARKER } from './kafkajs-heartbeat-patch.mjs';
 export { RECORD_BATCH_PATCH_MARKER } from './kafkajs-record-batch-patch.mjs';
+export { RESOLVE_OFFSETS_PATCH_MARKER } from './kafkajs-resolve-offsets-patch.mjs';
+export { HANDSHAKE_TIMEOUT_PATCH_MARKER, SEED_TIMEOUT_PATCH_MARKER } from './kafkajs-seed-broker-patch.mjs';
 export {
   COORDINATOR_TIMEOUT_PATCH_MARKER,
   FETCH_TIMEOUT_PATCH_MARKER,
   PRODUCE_TIMEOUT_PATCH_MARKER,
 } from './kafkajs-silent-broker-patch.mjs';
+export { STALLED_BROKER_PATCH_MARKER } from './kafkajs-stalled-broker-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -101,6 +117,14 @@ const PATCHES = [
   FETCH_TIMEOUT_PATCH,
   COORDINATOR_TIMEOUT_PATCH,
   PRODUCE_TIMEOUT_PATCH,
+  FETCHER_STOP_PATCH,
+  SEED_TIMEOUT_PATCH,
+  HANDSHAKE_TIMEOUT_PATCH,
+  STALLED_BROKER_PATCH,
+  STALLED_CONNECTED_PATCH,
+  STALLED_TIMEOUT_PATCH,
+  RESOLVE_OFFSETS_SEEK_PATCH,
+  RESOLVE_OFFSETS_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

@@ -22,6 +22,8 @@ async function coordinatorsOf(groups: string[]): Promise<number[]> {
   const admin = testKafka().admin();
   await admin.connect();
   try {
+    // A coordinator look-up: Kafka creates __consumer_offsets on the first one (a fresh stack has none).
+    await admin.describeGroups([groups[0]!]);
     const partitions = (await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!.partitions;
     return groups.map((group) => {
       // Java's String.hashCode, as Kafka computes it, then Kafka's Utils.abs.

@@ -12,6 +12,15 @@ export const HEARTBEAT_PATCH_MARKER = 'postline: a heartbeat the coordinator doe
 export const FETCH_TIMEOUT_PATCH_MARKER = 'postline: a fetch a broker did not answer reads the metadata again';
 export const COORDINATOR_TIMEOUT_PATCH_MARKER = 'postline: a heartbeat the coordinator did not answer looks the coordinator up';
 export const PRODUCE_TIMEOUT_PATCH_MARKER = 'postline: a produce a broker did not answer reads the metadata again';
+/** The line scripts/kafkajs-fetcher-stop-patch.mjs writes (its test checks that they agree). */
+export const FETCHER_STOP_PATCH_MARKER = 'postline: a stop does not wait out a fetch its broker does not answer';
+/** The lines scripts/kafkajs-seed-broker-patch.mjs writes (its test checks that they agree). */
+export const SEED_TIMEOUT_PATCH_MARKER = 'postline: a seed broker that does not answer is passed over';
+export const HANDSHAKE_TIMEOUT_PATCH_MARKER = 'postline: the ApiVersions handshake times out after connectionTimeout';
+/** The line scripts/kafkajs-stalled-broker-patch.mjs writes (its test checks that they agree). */
+export const STALLED_BROKER_PATCH_MARKER = 'postline: a broker with a request long unanswered is asked last';
+/** The line scripts/kafkajs-resolve-offsets-patch.mjs writes (its test checks that they agree). */
+export const RESOLVE_OFFSETS_PATCH_MARKER = "postline: a fetcher resolves its own partitions' offsets";
 
 /** The mends that change what kafkajs does (the others only make it faster): each file and its marker. */
 const MENDS = [
@@ -21,6 +30,12 @@ const MENDS = [
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: FETCH_TIMEOUT_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: COORDINATOR_TIMEOUT_PATCH_MARKER },
   { file: 'kafkajs/src/producer/sendMessages.js', marker: PRODUCE_TIMEOUT_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/fetcher.js', marker: FETCHER_STOP_PATCH_MARKER },
+  { file: 'kafkajs/src/cluster/brokerPool.js', marker: SEED_TIMEOUT_PATCH_MARKER },
+  { file: 'kafkajs/src/network/requestQueue/index.js', marker: HANDSHAKE_TIMEOUT_PATCH_MARKER },
+  { file: 'kafkajs/src/cluster/brokerPool.js', marker: STALLED_BROKER_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/consumerGroup.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
+  { file: 'kafkajs/src/consumer/offsetManager/index.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
 ];
 
 /** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mends; false when it cannot tell. */

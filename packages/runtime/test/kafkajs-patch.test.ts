@@ -11,13 +11,19 @@ import {
   COORDINATOR_TIMEOUT_PATCH_MARKER,
   FETCH_MANAGER_PATCH_MARKER,
   FETCH_TIMEOUT_PATCH_MARKER,
+  FETCHER_STOP_PATCH_MARKER,
+  HANDSHAKE_TIMEOUT_PATCH_MARKER,
   HEARTBEAT_PATCH_MARKER,
   KAFKAJS_PATCH_MARKER,
   kafkajsPatched,
   PRODUCE_TIMEOUT_PATCH_MARKER,
+  RESOLVE_OFFSETS_PATCH_MARKER,
+  SEED_TIMEOUT_PATCH_MARKER,
+  STALLED_BROKER_PATCH_MARKER,
   warnUnlessKafkajsPatched,
 } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
+import { patchFrom } from './helpers/kafkajs-source.js';
 
 const require = createRequire(import.meta.url);
 const repoRoot = join(import.meta.dirname, '../../..');
@@ -31,6 +37,11 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   FETCH_TIMEOUT_PATCH_MARKER: string;
   COORDINATOR_TIMEOUT_PATCH_MARKER: string;
   PRODUCE_TIMEOUT_PATCH_MARKER: string;
+  FETCHER_STOP_PATCH_MARKER: string;
+  SEED_TIMEOUT_PATCH_MARKER: string;
+  HANDSHAKE_TIMEOUT_PATCH_MARKER: string;
+  STALLED_BROKER_PATCH_MARKER: string;
+  RESOLVE_OFFSETS_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
 
@@ -41,6 +52,11 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.FETCH_TIMEOUT_PATCH_MARKER, FETCH_TIMEOUT_PATCH_MARKER);
   t.equal(script.COORDINATOR_TIMEOUT_PATCH_MARKER, COORDINATOR_TIMEOUT_PATCH_MARKER);
   t.equal(script.PRODUCE_TIMEOUT_PATCH_MARKER, PRODUCE_TIMEOUT_PATCH_MARKER);
+  t.equal(script.FETCHER_STOP_PATCH_MARKER, FETCHER_STOP_PATCH_MARKER);
+  t.equal(script.SEED_TIMEOUT_PATCH_MARKER, SEED_TIMEOUT_PATCH_MARKER);
+  t.equal(script.HANDSHAKE_TIMEOUT_PATCH_MARKER, HANDSHAKE_TIMEOUT_PATCH_MARKER);
+  t.equal(script.STALLED_BROKER_PATCH_MARKER, STALLED_BROKER_PATCH_MARKER);
+  t.equal(script.RESOLVE_OFFSETS_PATCH_MARKER, RESOLVE_OFFSETS_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
 
@@ -185,28 +201,24 @@ const RECORD_BATCH_END = `  const batch = new Encoder()
 }
 `;
 
-/** kafkajs 2.2.4's fetch manager, as the script finds it (scripts/kafkajs-fetch-manager-patch.mjs). */
-const { FETCH_MANAGER_PATCH } = (await import(pathToFileURL(join(repoRoot, 'scripts/kafkajs-fetch-manager-patch.mjs')).href)) as {
-  FETCH_MANAGER_PATCH: { original: string };
-};
-/** kafkajs 2.2.4's runner: its heartbeat and eachBatch's (scripts/kafkajs-heartbeat-patch.mjs). */
-const { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } = (await import(
-  pathToFileURL(join(repoRoot, 'scripts/kafkajs-heartbeat-patch.mjs')).href
-)) as {
-  HEARTBEAT_PATCH: { original: string };
-  HEARTBEAT_PAYLOAD_PATCH: { original: string };
-};
-/**
- * kafkajs 2.2.4's consumer group (its heartbeat and the end of recoverFromFetch) and the start of
- * sendMessages' catch (scripts/kafkajs-silent-broker-patch.mjs).
- */
-const { FETCH_TIMEOUT_PATCH, COORDINATOR_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } = (await import(
-  pathToFileURL(join(repoRoot, 'scripts/kafkajs-silent-broker-patch.mjs')).href
-)) as {
-  FETCH_TIMEOUT_PATCH: { original: string };
-  COORDINATOR_TIMEOUT_PATCH: { original: string };
-  PRODUCE_TIMEOUT_PATCH: { original: string };
-};
+// kafkajs 2.2.4's texts, as the scripts find them: the fetch manager's start and stop, the fetcher's,
+// the broker pool's seed connect and broker picks, the request queue's, the consumer group's and
+// offset manager's offset resolution, the runner's heartbeat and eachBatch's, the consumer group's
+// heartbeat and the end of recoverFromFetch, and the start of sendMessages' catch.
+const FETCH_MANAGER_PATCH = await patchFrom('kafkajs-fetch-manager-patch.mjs', 'FETCH_MANAGER_PATCH');
+const FETCHER_STOP_PATCH = await patchFrom('kafkajs-fetcher-stop-patch.mjs', 'FETCHER_STOP_PATCH');
+const SEED_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'SEED_TIMEOUT_PATCH');
+const HANDSHAKE_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'HANDSHAKE_TIMEOUT_PATCH');
+const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
+const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
+const STALLED_TIMEOUT_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_TIMEOUT_PATCH');
+const RESOLVE_OFFSETS_SEEK_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_SEEK_PATCH');
+const RESOLVE_OFFSETS_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_PATCH');
+const HEARTBEAT_PATCH = await patchFrom('kafkajs-heartbeat-patch.mjs', 'HEARTBEAT_PATCH');
+const HEARTBEAT_PAYLOAD_PATCH = await patchFrom('kafkajs-heartbeat-patch.mjs', 'HEARTBEAT_PAYLOAD_PATCH');
+const FETCH_TIMEOUT_PATCH = await patchFrom('kafkajs-silent-broker-patch.mjs', 'FETCH_TIMEOUT_PATCH');
+const COORDINATOR_TIMEOUT_PATCH = await patchFrom('kafkajs-silent-broker-patch.mjs', 'COORDINATOR_TIMEOUT_PATCH');
+const PRODUCE_TIMEOUT_PATCH = await patchFrom('kafkajs-silent-broker-patch.mjs', 'PRODUCE_TIMEOUT_PATCH');
 
 /**
  * A project folder holding a kafkajs 2.2.4 of the files the script patches, removed after the test:
@@ -222,6 +234,10 @@ function fakeInstall(t: Test): {
   fetchManagerFile: string;
   runnerFile: string;
   consumerGroupFile: string;
+  fetcherFile: string;
+  brokerPoolFile: string;
+  requestQueueFile: string;
+  offsetManagerFile: string;
 } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -248,8 +264,25 @@ function fakeInstall(t: Test): {
   const consumerGroupFile = join(dir, 'src/consumer/consumerGroup.js');
   writeFileSync(
     consumerGroupFile,
-    `class ConsumerGroup {\n  heartbeat() {\n${COORDINATOR_TIMEOUT_PATCH.original}  }\n\n  async recoverFromFetch(e) {\n${FETCH_TIMEOUT_PATCH.original}}\n`,
+    `class ConsumerGroup {\n  heartbeat() {\n${COORDINATOR_TIMEOUT_PATCH.original}  }\n\n  async recoverFromFetch(e) {\n${FETCH_TIMEOUT_PATCH.original}}\n\n  async seekOffsets(topicPartitions) {\n    for (;;) {\n      {\n${RESOLVE_OFFSETS_SEEK_PATCH.original}  }\n}\n`,
   );
+  const fetcherFile = join(dir, 'src/consumer/fetcher.js');
+  writeFileSync(fetcherFile, `const createFetcher = () => {\n${FETCHER_STOP_PATCH.original}\n  return { start, stop }\n}\n`);
+  mkdirSync(join(dir, 'src/cluster'), { recursive: true });
+  const brokerPoolFile = join(dir, 'src/cluster/brokerPool.js');
+  writeFileSync(
+    brokerPoolFile,
+    `class BrokerPool {\n  async connect() {\n${SEED_TIMEOUT_PATCH.original}      }\n    })\n  }\n\n${STALLED_BROKER_PATCH.original}  }\n\n  async findConnectedBroker() {\n${STALLED_CONNECTED_PATCH.original}  }\n}\n`,
+  );
+  mkdirSync(join(dir, 'src/network/requestQueue'), { recursive: true });
+  const requestQueueFile = join(dir, 'src/network/requestQueue/index.js');
+  writeFileSync(
+    requestQueueFile,
+    `class RequestQueue {\n  check() {\n${STALLED_TIMEOUT_PATCH.original}          }\n  }\n\n  createSocketRequest(pushedRequest) {\n${HANDSHAKE_TIMEOUT_PATCH.original}  }\n}\n`,
+  );
+  mkdirSync(join(dir, 'src/consumer/offsetManager'), { recursive: true });
+  const offsetManagerFile = join(dir, 'src/consumer/offsetManager/index.js');
+  writeFileSync(offsetManagerFile, `class OffsetManager {\n${RESOLVE_OFFSETS_PATCH.original}  }\n}\n`);
   return {
     root,
     file: join(dir, 'src/producer/sendMessages.js'),
@@ -259,11 +292,28 @@ function fakeInstall(t: Test): {
     fetchManagerFile,
     runnerFile,
     consumerGroupFile,
+    fetcherFile,
+    brokerPoolFile,
+    requestQueueFile,
+    offsetManagerFile,
   };
 }
 
 t.test('the script patches a copy once, and refuses a text it was not written for', async (t) => {
-  const { root, file, crcFile, encoderFile, batchFile, fetchManagerFile, runnerFile, consumerGroupFile } = fakeInstall(t);
+  const {
+    root,
+    file,
+    crcFile,
+    encoderFile,
+    batchFile,
+    fetchManagerFile,
+    runnerFile,
+    consumerGroupFile,
+    fetcherFile,
+    brokerPoolFile,
+    requestQueueFile,
+    offsetManagerFile,
+  } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
     'try {',
@@ -285,6 +335,14 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: consumerGroupFile, state: 'patched' },
     { file: consumerGroupFile, state: 'patched' },
     { file, state: 'patched' },
+    { file: fetcherFile, state: 'patched' },
+    { file: brokerPoolFile, state: 'patched' },
+    { file: requestQueueFile, state: 'patched' },
+    { file: brokerPoolFile, state: 'patched' },
+    { file: brokerPoolFile, state: 'patched' },
+    { file: requestQueueFile, state: 'patched' },
+    { file: consumerGroupFile, state: 'patched' },
+    { file: offsetManagerFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -311,6 +369,21 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.match(consumerGroupPatched, FETCH_TIMEOUT_PATCH_MARKER);
   t.match(consumerGroupPatched, COORDINATOR_TIMEOUT_PATCH_MARKER, 'both of the consumer group patches');
   t.match(consumerGroupPatched, 'findGroupCoordinatorMetadata', 'a heartbeat that timed out looks the coordinator up');
+  t.match(consumerGroupPatched, 'await this.offsetManager.resolveOffsets(topicPartitions)', 'the third consumer group patch');
+  const offsetManagerPatched = readFileSync(offsetManagerFile, 'utf8');
+  t.match(offsetManagerPatched, script.RESOLVE_OFFSETS_PATCH_MARKER);
+  const fetcherPatched = readFileSync(fetcherFile, 'utf8');
+  t.match(fetcherPatched, script.FETCHER_STOP_PATCH_MARKER);
+  t.match(fetcherPatched, 'abandonFetch && abandonFetch()', 'a stop gives up on a fetch in flight after a while');
+  t.ok(fetcherPatched.endsWith('\n  return { start, stop }\n}\n'), 'the rest of the file is kept');
+  const brokerPoolPatched = readFileSync(brokerPoolFile, 'utf8');
+  t.match(brokerPoolPatched, script.SEED_TIMEOUT_PATCH_MARKER);
+  t.match(brokerPoolPatched, "e.name === 'KafkaJSRequestTimeoutError'", 'a seed that timed out is passed over');
+  t.match(brokerPoolPatched, script.STALLED_BROKER_PATCH_MARKER, "the broker pool's three patches, one after the other");
+  t.match(brokerPoolPatched, 'const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))');
+  const requestQueuePatched = readFileSync(requestQueueFile, 'utf8');
+  t.match(requestQueuePatched, script.HANDSHAKE_TIMEOUT_PATCH_MARKER);
+  t.match(requestQueuePatched, 'timedOut.set(this.broker, Date.now())', "the request queue's two patches");
   t.same(
     script.patchKafkajs(root),
     [
@@ -324,6 +397,14 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: consumerGroupFile, state: 'already' },
       { file: consumerGroupFile, state: 'already' },
       { file, state: 'already' },
+      { file: fetcherFile, state: 'already' },
+      { file: brokerPoolFile, state: 'already' },
+      { file: requestQueueFile, state: 'already' },
+      { file: brokerPoolFile, state: 'already' },
+      { file: brokerPoolFile, state: 'already' },
+      { file: requestQueueFile, state: 'already' },
+      { file: consumerGroupFile, state: 'already' },
+      { file: offsetManagerFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -334,6 +415,10 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(fetchManagerFile, 'utf8'), fetchManagerPatched);
   t.equal(readFileSync(runnerFile, 'utf8'), runnerPatched);
   t.equal(readFileSync(consumerGroupFile, 'utf8'), consumerGroupPatched);
+  t.equal(readFileSync(fetcherFile, 'utf8'), fetcherPatched);
+  t.equal(readFileSync(brokerPoolFile, 'utf8'), brokerPoolPatched);
+  t.equal(readFileSync(requestQueueFile, 'utf8'), requestQueuePatched);
+  t.equal(readFileSync(offsetManagerFile, 'utf8'), offsetManagerPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -361,7 +446,8 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
-  const { root, file, fetchManagerFile, runnerFile, consumerGroupFile } = fakeInstall(t);
+  const { root, file, fetchManagerFile, runnerFile, consumerGroupFile, fetcherFile, brokerPoolFile, requestQueueFile, offsetManagerFile } =
+    fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
@@ -376,6 +462,20 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the produce timeout mend existed');
   writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n// ${PRODUCE_TIMEOUT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the fetcher stop mend existed');
+  writeFileSync(fetcherFile, `// ${FETCHER_STOP_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the seed broker mend existed');
+  writeFileSync(brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the handshake timeout mend existed');
+  writeFileSync(requestQueueFile, `// ${HANDSHAKE_TIMEOUT_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the stalled broker mend existed');
+  writeFileSync(brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the resolve offsets mend existed');
+  writeFileSync(
+    consumerGroupFile,
+    `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`,
+  );
+  writeFileSync(offsetManagerFile, `// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 

@@ -1,6 +1,7 @@
 import type { OffsetCommits } from '@postline/runtime';
 import type { EachBatchPayload } from 'kafkajs';
 import type { HandleResult, InboundRecord } from './record-handler.js';
+import type { RejoinSignal } from './rejoin-signal.js';
 import type { StallMonitor } from './stall-monitor.js';
 
 export interface WorkerOptions {
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   heartbeatMs: number;
   /** Commits what the batch resolved, when due (offset-commits.ts). */
   commits: Pick<OffsetCommits, 'afterBatch'>;
+  /** Shared by the consumer's batches: a heartbeat heard that the member must join its group again. */
+  rejoin: RejoinSignal;
 }
 
 /** A record whose handling threw is tried again after this. */
@@ -27,7 +30,10 @@ const ERROR_RETRY_MS = 1_000;
  * Processes one fetched batch of a partition with up to `concurrency` records in flight, and
  * resolves offsets only over the contiguous prefix of finished records: a committed offset
  * never skips a record that is not done. A record that must wait (retry not due, ledger or
- * SMTP down) stops the batch and pauses the partition; it is fetched again on resume.
+ * SMTP down) stops the batch and pauses the partition; it is fetched again on resume. A heartbeat
+ * that says the group is rebalancing stops it too, and the batch then throws that error, so kafkajs
+ * rejoins once the sends in flight end rather than once the whole batch is sent (rejoin-signal.ts);
+ * the rest is fetched again by whoever gets the partition.
  */
 export async function processBatch(payload: EachBatchPayload, options: WorkerOptions): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
@@ -46,14 +52,14 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
       resolveOffset((messages[resolved] as (typeof messages)[number]).offset);
     }
   };
-  const beat = () => heartbeat().catch(() => {});
+  const beat = () => heartbeat().catch((error: unknown) => options.rejoin.heard(error));
   const { topic, partition } = batch;
   // Slow sends must not cost the group membership: a batch of slow records can take longer than
   // the session timeout, and a member evicted mid-batch means its records are sent twice.
   const heartbeats = setInterval(beat, options.heartbeatMs);
   try {
     for (let next = 0; next < messages.length; ) {
-      if (deferred || !isRunning() || isStale() || options.stopping()) break;
+      if (deferred || options.rejoin.pending || !isRunning() || isStale() || options.stopping()) break;
       if (inFlight.size >= options.concurrency) {
         await Promise.race(inFlight);
         continue;
@@ -90,6 +96,8 @@ export async function processBatch(payload: EachBatchPayload, options: WorkerOpt
     if (deferred) options.scheduleResume(pause(), (deferred as { ms: number }).ms);
     await options.commits.afterBatch(payload, options.stopping());
     await beat();
+    const rejoin = options.rejoin.pending;
+    if (rejoin) throw rejoin;
   } finally {
     clearInterval(heartbeats);
   }

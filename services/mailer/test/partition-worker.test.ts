@@ -5,18 +5,18 @@ import t from 'tap';
 import { mockClock, settle } from '../../../test/helpers/mock-clock.js';
 import { processBatch } from '../src/partition-worker.js';
 import type { HandleResult } from '../src/record-handler.js';
+import { RejoinSignal } from '../src/rejoin-signal.js';
 import { StallMonitor } from '../src/stall-monitor.js';
 
-function payload(offsets: string[]) {
+/** A fetched batch of `offsets`; `heartbeat` answers each of its heartbeats (1 for the first). */
+function payload(offsets: string[], heartbeat: (n: number) => Promise<void> = async () => {}) {
   const resolved: string[] = [];
   let paused = false;
   let heartbeats = 0;
   const p = {
     batch: { topic: 't', partition: 0, messages: offsets.map((offset) => ({ offset, key: null, value: null, headers: {} })) },
     resolveOffset: (o: string) => resolved.push(o),
-    heartbeat: async () => {
-      heartbeats++;
-    },
+    heartbeat: async () => heartbeat(++heartbeats),
     isRunning: () => true,
     isStale: () => false,
     pause: () => {
@@ -44,6 +44,7 @@ const options = (handle: (offset: string) => Promise<HandleResult>, concurrency 
       onDefer: () => {},
       onError: () => {},
       stopping: () => false,
+      rejoin: new RejoinSignal(),
       scheduleResume: (_resume: () => void, ms: number) => resumes.push(ms),
       commits: {
         afterBatch: async (_batch: unknown, stopping: boolean) => {
@@ -178,3 +179,64 @@ t.test(
     );
   },
 );
+
+/** What kafkajs throws for a heartbeat the coordinator answers with `type`. */
+const protocolError = (type: string) => Object.assign(new Error(type), { name: 'KafkaJSProtocolError', type });
+
+t.test(
+  'a heartbeat that says the group is rebalancing stops the batch: the sends in flight end and are resolved and committed, nothing new starts, and the batch throws it for kafkajs to rejoin',
+  async (t) => {
+    const rebalancing = protocolError('REBALANCE_IN_PROGRESS');
+    const { p, resolved } = payload(['0', '1', '2', '3', '4', '5', '6', '7'], async (n) => {
+      if (n >= 2) throw rebalancing;
+    });
+    const started: string[] = [];
+    const { o, commits } = options(async (off) => {
+      started.push(off);
+      await new Promise((r) => setTimeout(r, 50));
+      return { kind: 'done' };
+    }, 2);
+    o.heartbeatMs = 30;
+    await t.rejects(processBatch(p, o as never), rebalancing, 'the heartbeat’s error, for the runner');
+    t.ok(started.length < 8, `not every record started (${started.join(' ')})`);
+    t.same(resolved, started, 'every record started was finished and resolved, in order');
+    t.same(commits, [false], 'and committed as a batch end does');
+
+    // Another partition's batch, fetched before the member rejoined: it takes nothing.
+    const other = payload(['20', '21']);
+    started.length = 0;
+    await t.rejects(processBatch(other.p, o as never), rebalancing);
+    t.same(started, [], 'no record of a batch fetched before the rejoin starts');
+
+    o.rejoin.joined();
+    await processBatch(other.p, o as never);
+    t.same(started, ['20', '21'], 'once joined again, batches run');
+  },
+);
+
+t.test('a heartbeat that fails otherwise (a timeout) leaves the batch to run', async (t) => {
+  const { p, resolved } = payload(['0', '1', '2'], async () => {
+    throw Object.assign(new Error('Request Heartbeat timed out'), { name: 'KafkaJSRequestTimeoutError' });
+  });
+  const { o } = options(async () => {
+    await new Promise((r) => setTimeout(r, 30));
+    return { kind: 'done' };
+  }, 1);
+  o.heartbeatMs = 10;
+  await processBatch(p, o as never);
+  t.same(resolved, ['0', '1', '2']);
+  t.equal(o.rejoin.pending, null);
+});
+
+t.test('the errors that make a member rejoin are kept; others are not', async (t) => {
+  for (const type of ['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']) {
+    const signal = new RejoinSignal();
+    signal.heard(protocolError(type));
+    t.equal(signal.pending?.message, type, type);
+  }
+  const signal = new RejoinSignal();
+  signal.heard(protocolError('COORDINATOR_LOAD_IN_PROGRESS'));
+  signal.heard(new Error('socket hang up'));
+  signal.heard(null);
+  t.equal(signal.pending, null);
+});

@@ -16,6 +16,7 @@ import { OutboxRelay } from '../outbox-relay.js';
 import { processBatch } from '../partition-worker.js';
 import { type HandlerDeps, handleRecord } from '../record-handler.js';
 import { RecordProducer } from '../record-producer.js';
+import { RejoinSignal } from '../rejoin-signal.js';
 import { retryReleaser } from '../retry-releaser.js';
 import { scheduleReleaser } from '../schedule-releaser.js';
 import type { StallMonitor } from '../stall-monitor.js';
@@ -64,6 +65,7 @@ export const kafkaPlugin = fp(
     let admin: Admin | null = null;
 
     const commits = new OffsetCommits(config.COMMIT_INTERVAL_MS, app.log);
+    const rejoin = new RejoinSignal();
     const createConsumer = () => {
       const consumer = kafka.consumer({
         groupId: config.CONSUMER_GROUP,
@@ -76,6 +78,7 @@ export const kafkaPlugin = fp(
         retry: CONSUMER_RETRY,
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        rejoin.joined();
         app.log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
         monitor.assigned(e.payload.memberAssignment);
       });
@@ -125,6 +128,7 @@ export const kafkaPlugin = fp(
               monitor,
               heartbeatMs: Math.floor(config.SESSION_TIMEOUT_MS / 10),
               commits,
+              rejoin,
               scheduleResume: (resume, ms) => {
                 const timer = setTimeout(() => {
                   resumeTimers.delete(timer);

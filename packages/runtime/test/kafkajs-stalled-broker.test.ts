@@ -1,0 +1,112 @@
+// test-plan: standalone
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import t from 'tap';
+import { STALLED_BROKER_PATCH_MARKER } from '../src/kafkajs-patch.js';
+import { kafkajsModule, patchFrom } from './helpers/kafkajs-source.js';
+
+// kafkajs' own BrokerPool, as installed here and as kafkajs ships it: which broker it asks for what
+// any broker can answer (the group coordinator's look-up, a metadata read) when one of them has a
+// request long unanswered (scripts/kafkajs-stalled-broker-patch.mjs). e2e 27
+// (test/e2e/network-partition.test.ts) is the same path in a real group, one broker cut off.
+
+const require = createRequire(import.meta.url);
+const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
+const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
+
+interface Pool {
+  brokers: Record<string, object>;
+  withBroker<T>(callback: (b: { nodeId: string }) => Promise<T>): Promise<T | null>;
+  findConnectedBroker(): Promise<{ nodeId: string }>;
+  findBroker(options: { nodeId: string }): Promise<object>;
+}
+type BrokerPool = new (options: object) => Pool;
+
+const logger = { namespace: () => logger, debug() {}, info() {}, warn() {}, error() {} };
+
+/** kafkajs' pool (both halves of the patch undone for 'original') over brokers 1–3, each with requests in flight sent `ages` ms ago. */
+function pool(version: 'installed' | 'original', inflight: Record<string, { apiName: string; age: number }[]>): Pool {
+  const Pool = kafkajsModule<BrokerPool>('kafkajs/src/cluster/brokerPool.js', version, [STALLED_BROKER_PATCH, STALLED_CONNECTED_PATCH]);
+  const p = new Pool({ logger, retry: { retries: 0 }, connectionPoolBuilder: { build: async () => ({}) } });
+  const now = Date.now();
+  for (const nodeId of ['1', '2', '3']) {
+    const requests = (inflight[nodeId] ?? []).map(({ apiName, age }) => ({ entry: { apiName }, sentAt: now - age }));
+    p.brokers[nodeId] = {
+      nodeId,
+      isConnected: () => true,
+      connectionPool: { pool: [{ requestQueue: { inflight: new Map(requests.map((r, i) => [i, r])) } }, {}] },
+    };
+  }
+  p.findBroker = async ({ nodeId }) => p.brokers[nodeId]!;
+  return p;
+}
+
+/** Which broker each of `n` look-ups asked first, counted by node id. */
+async function firstAsked(p: Pool, n: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const nodeId = await p.withBroker(async ({ nodeId }) => nodeId);
+    counts[nodeId!] = (counts[nodeId!] ?? 0) + 1;
+    const connected = (await p.findConnectedBroker()).nodeId;
+    counts[`connected ${connected}`] = (counts[`connected ${connected}`] ?? 0) + 1;
+  }
+  return counts;
+}
+
+t.test('the kafkajs installed here carries the stalled broker mend', async (t) => {
+  t.match(readFileSync(require.resolve('kafkajs/src/cluster/brokerPool.js'), 'utf8'), STALLED_BROKER_PATCH_MARKER);
+});
+
+t.test('a broker with a fetch unanswered for 10 s is asked last, by the look-ups and the metadata reads alike', async (t) => {
+  const counts = await firstAsked(pool('installed', { '1': [{ apiName: 'Fetch', age: 10_000 }] }), 60);
+  t.notOk(counts['1'], `never asked first (${JSON.stringify(counts)})`);
+  t.notOk(counts['connected 1'], 'nor read metadata from');
+  t.ok(counts['2'] && counts['3'], 'the others still picked at random');
+});
+
+t.test('a request answered in time, or a join that waits for the group by design, does not count', async (t) => {
+  const counts = await firstAsked(
+    pool('installed', {
+      '1': [{ apiName: 'Fetch', age: 50 }],
+      '2': [
+        { apiName: 'JoinGroup', age: 40_000 },
+        { apiName: 'SyncGroup', age: 9_000 },
+      ],
+    }),
+    90,
+  );
+  t.ok(counts['1'] && counts['2'] && counts['3'], `each asked first sometimes (${JSON.stringify(counts)})`);
+});
+
+t.test('every broker stalled: kafkajs picks among them as before', async (t) => {
+  const old = { apiName: 'Metadata', age: 20_000 };
+  const counts = await firstAsked(pool('installed', { '1': [old], '2': [old], '3': [old] }), 90);
+  t.ok(counts['1'] && counts['2'] && counts['3'], JSON.stringify(counts));
+});
+
+t.test("kafkajs' own pool asks the stalled broker first a third of the time", async (t) => {
+  const counts = await firstAsked(pool('original', { '1': [{ apiName: 'Fetch', age: 10_000 }] }), 90);
+  t.ok((counts['1'] ?? 0) > 5, `asked first ${counts['1'] ?? 0} times of 90`);
+});
+
+t.test('a broker whose request timed out for another client of the process in the last minute is asked last', async (t) => {
+  const timedOut = new Map([['127.0.0.1:9092', Date.now() - 5_000]]);
+  (globalThis as Record<symbol, unknown>)[Symbol.for('postline.kafkajs.timedOut')] = timedOut;
+  t.teardown(() => {
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('postline.kafkajs.timedOut')];
+  });
+  const p = pool('installed', {});
+  for (const [nodeId, port] of [
+    ['1', 9092],
+    ['2', 9093],
+    ['3', 9094],
+  ] as const) {
+    Object.assign((p.brokers[nodeId] as { connectionPool: object }).connectionPool, { host: '127.0.0.1', port });
+  }
+  const counts = await firstAsked(p, 60);
+  t.notOk(counts['1'], `a new client, nothing in flight: never asked first (${JSON.stringify(counts)})`);
+  timedOut.set('127.0.0.1:9092', Date.now() - 61_000);
+  const later = await firstAsked(p, 60);
+  t.ok(later['1'], 'a minute later, picked again');
+});

@@ -1,0 +1,89 @@
+// The fourteenth patch of scripts/patch-kafkajs.mjs: a broker with a request long unanswered is asked last.
+//
+// kafkajs sends the requests any broker can answer (the group coordinator's look-up, which every
+// join of a group starts with; a metadata read) to a broker it picks at random, trying the next only
+// once one has failed. A broker that takes requests and answers nothing (cut off from this client
+// while the cluster still sees it, e2e 25 and 27; frozen before the cluster fences it, e2e 26) holds
+// each such request for kafkajs' 30 s request timeout. In e2e 27 (test/e2e/network-partition.test.ts:
+// a rolling update of the mailers while they are cut off from one broker), the mailer that stayed
+// joined its group again 5.3 s after the other was stopped in one run and 35 s in the next: its
+// join's look-up had gone to the cut broker. Kafka's Java client sends these to its "least loaded"
+// broker, the one with the fewest requests in flight.
+//
+// Patched, the brokers are still shuffled, then those with a request in flight for more than 6 s, or
+// whose request of any client of this process timed out in the last minute, are put last (a client
+// that has just connected has nothing in flight yet: e2e 27's new mailer read metadata from the cut
+// broker, 30 s, right after its admin client's handshake there had timed out). JoinGroup and
+// SyncGroup wait for the other members by design, so they do not count; a fetch waits at most
+// maxWaitTime (100 ms in postline's consumers, 5 s at kafkajs' default) before the broker answers
+// it, so 6 s is well past any answer. Only the order changes: with every broker stalled, or none,
+// it is kafkajs' random one. The test (packages/runtime/test/kafkajs-stalled-broker.test.ts)
+// runs kafkajs' own BrokerPool, patched and not.
+
+export const STALLED_BROKER_PATCH_MARKER = 'postline: a broker with a request long unanswered is asked last';
+
+const ORIGINAL = `  async withBroker(callback) {
+    const brokers = shuffle(keys(this.brokers))
+`;
+
+const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+  answeringFirst(nodeIds) {
+    const STALLED_AFTER_MS = 6000
+    const now = Date.now()
+    const timedOut = global[Symbol.for('postline.kafkajs.timedOut')] || new Map()
+    const stalled = nodeId => {
+      const pool = this.brokers[nodeId] && this.brokers[nodeId].connectionPool
+      const connections = (pool && pool.pool) || []
+      if (pool && now - (timedOut.get(\`\${pool.host}:\${pool.port}\`) || 0) < 60000) return true
+      return connections.some(connection =>
+        Array.from((connection.requestQueue && connection.requestQueue.inflight.values()) || []).some(
+          request =>
+            request.sentAt != null &&
+            now - request.sentAt > STALLED_AFTER_MS &&
+            !['JoinGroup', 'SyncGroup'].includes(request.entry.apiName)
+        )
+      )
+    }
+    const late = nodeIds.filter(stalled)
+    return late.length === 0 ? nodeIds : nodeIds.filter(nodeId => !late.includes(nodeId)).concat(late)
+  }
+
+  async withBroker(callback) {
+    const brokers = this.answeringFirst(shuffle(keys(this.brokers)))
+`;
+
+const CONNECTED_ORIGINAL = `    const nodeIds = shuffle(keys(this.brokers))
+`;
+
+const CONNECTED_PATCHED = `    const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))
+`;
+
+const TIMEOUT_ORIGINAL = `          if (Date.now() - request.sentAt > request.requestTimeout) {
+            request.timeoutRequest()
+`;
+
+const TIMEOUT_PATCHED = `          if (Date.now() - request.sentAt > request.requestTimeout) {
+            // ${STALLED_BROKER_PATCH_MARKER}: remembered for every client of the process.
+            const timedOut = (global[Symbol.for('postline.kafkajs.timedOut')] =
+              global[Symbol.for('postline.kafkajs.timedOut')] || new Map())
+            timedOut.set(this.broker, Date.now())
+            request.timeoutRequest()
+`;
+
+/** Where a request times out: the broker is remembered (kafkajs' `broker` here is its "host:port"). */
+export const STALLED_TIMEOUT_PATCH = {
+  file: 'src/network/requestQueue/index.js',
+  original: TIMEOUT_ORIGINAL,
+  patched: TIMEOUT_PATCHED,
+  marker: 'timedOut.set(this.broker, Date.now())',
+};
+
+const FILE = 'src/cluster/brokerPool.js';
+export const STALLED_BROKER_PATCH = { file: FILE, original: ORIGINAL, patched: PATCHED, marker: STALLED_BROKER_PATCH_MARKER };
+/** The second place, applied after the first: the marker is the call, which only this half writes there. */
+export const STALLED_CONNECTED_PATCH = {
+  file: FILE,
+  original: CONNECTED_ORIGINAL,
+  patched: CONNECTED_PATCHED,
+  marker: 'const nodeIds = this.answeringFirst(',
+};
