@@ -88,8 +88,10 @@ export class ConsumerSupervisor {
    * Disconnects: kafkajs waits for the batches in progress (which finish the records in flight),
    * then leaves the group so the partitions move at once. But its disconnect also waits for a
    * group join in progress, and with the coordinator unreachable a join can outlast the shutdown
-   * deadline (a chaos run: 30 s, exit 1). No batch running means nothing to finish or commit, so
-   * then it stops waiting: the group drops the member after its session timeout, as after a crash.
+   * deadline (a chaos run: 30 s, exit 1), and for every request in flight, such as a fetch left to a
+   * broker that does not answer (scripts/kafkajs-fetcher-stop-patch.mjs; by then the member has left).
+   * No batch running means nothing to finish or commit, so then it stops waiting: a member that had
+   * not left is dropped by the group after its session timeout, as after a crash.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -116,7 +118,7 @@ export class ConsumerSupervisor {
     const waitedMs = Math.round(performance.now() - started);
     this.log.warn(
       { waitedMs },
-      'stopped without leaving the group: no batch runs, and kafkajs still holds it (a join the coordinator has not answered)',
+      'stopped without waiting for kafkajs to disconnect: no batch runs, and it still waits (for a join the coordinator has not answered, or a broker that does not answer)',
     );
   }
 }
