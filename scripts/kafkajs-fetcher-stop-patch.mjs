@@ -1,4 +1,5 @@
-// The eleventh patch of scripts/patch-kafkajs.mjs: a fetcher's stop does not wait out a fetch its broker does not answer.
+// The eleventh patch of scripts/patch-kafkajs.mjs, in two places of the fetcher (its stop, and the fetch in its loop): a
+// fetcher's stop does not wait out a fetch its broker does not answer.
 //
 // kafkajs runs one fetcher per broker, and a fetcher's stop() waits for its fetch in flight to end.
 // Every stop of the fetch manager waits for all of them: the runner's at a rebalance (before it
@@ -23,52 +24,12 @@
 
 export const FETCHER_STOP_PATCH_MARKER = 'postline: a stop does not wait out a fetch its broker does not answer';
 
-const ORIGINAL = `  const start = async () => {
-    if (isRunning) return
-    isRunning = true
+const FILE = 'src/consumer/fetcher.js';
 
-    while (isRunning) {
-      try {
-        const batches = await fetch(nodeId)
-        if (isRunning) {
-          const availableBatches = filterUnassignedBatches(batches)
-
-          if (availableBatches.length > 0) {
-            availableBatches.forEach(assignTopicPartition)
-            try {
-              await workerQueue.push(...availableBatches)
-            } finally {
-              availableBatches.forEach(unassignTopicPartition)
-            }
-          }
-        }
-      } catch (error) {
-        isRunning = false
-        emitter.emit('end')
-        throw error
-      }
-    }
-    emitter.emit('end')
-  }
-
-  const stop = async () => {
-    if (!isRunning) return
-    isRunning = false
-    await new Promise(resolve => emitter.once('end', () => resolve()))
-  }
+const FETCH_ORIGINAL = `        const batches = await fetch(nodeId)
 `;
 
-const PATCHED = `  // ${FETCHER_STOP_PATCH_MARKER} (postline's scripts/kafkajs-fetcher-stop-patch.mjs says why).
-  const ABANDON_FETCH_AFTER_MS = 2000
-  /** Set while a fetch is in flight: ends the wait for it, as if it had come back empty. */
-  let abandonFetch = null
-
-  const start = async () => {
-    if (isRunning) return
-    isRunning = true
-
-    while (isRunning) {
-      try {
+const FETCH_PATCHED = `        // ${FETCHER_STOP_PATCH_MARKER}: stop() may give this fetch up (abandonFetch).
         const batches = await new Promise((resolve, reject) => {
           abandonFetch = () => {
             logger.warn('A fetch was not answered within 2 s of the stop: left to end on its own', { nodeId })
@@ -78,26 +39,19 @@ const PATCHED = `  // ${FETCHER_STOP_PATCH_MARKER} (postline's scripts/kafkajs-f
         }).finally(() => {
           abandonFetch = null
         })
-        if (isRunning) {
-          const availableBatches = filterUnassignedBatches(batches)
+`;
 
-          if (availableBatches.length > 0) {
-            availableBatches.forEach(assignTopicPartition)
-            try {
-              await workerQueue.push(...availableBatches)
-            } finally {
-              availableBatches.forEach(unassignTopicPartition)
-            }
-          }
-        }
-      } catch (error) {
-        isRunning = false
-        emitter.emit('end')
-        throw error
-      }
-    }
-    emitter.emit('end')
+const ORIGINAL = `  const stop = async () => {
+    if (!isRunning) return
+    isRunning = false
+    await new Promise(resolve => emitter.once('end', () => resolve()))
   }
+`;
+
+const PATCHED = `  // ${FETCHER_STOP_PATCH_MARKER} (postline's scripts/kafkajs-fetcher-stop-patch.mjs says why).
+  const ABANDON_FETCH_AFTER_MS = 2000
+  /** Set by start() while a fetch is in flight: ends the wait for it, as if it had come back empty. */
+  let abandonFetch = null
 
   const stop = async () => {
     if (!isRunning) return
@@ -110,9 +64,12 @@ const PATCHED = `  // ${FETCHER_STOP_PATCH_MARKER} (postline's scripts/kafkajs-f
   }
 `;
 
-export const FETCHER_STOP_PATCH = {
-  file: 'src/consumer/fetcher.js',
-  original: ORIGINAL,
-  patched: PATCHED,
-  marker: FETCHER_STOP_PATCH_MARKER,
+/** The stop, applied first: it declares what the fetch loop's half sets. */
+export const FETCHER_STOP_PATCH = { file: FILE, original: ORIGINAL, patched: PATCHED, marker: FETCHER_STOP_PATCH_MARKER };
+/** The fetch in start()'s loop, which a stop may give up on. */
+export const FETCHER_FETCH_PATCH = {
+  file: FILE,
+  original: FETCH_ORIGINAL,
+  patched: FETCH_PATCHED,
+  marker: 'abandonFetch = () => {',
 };

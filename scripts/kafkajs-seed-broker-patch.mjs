@@ -40,14 +40,14 @@ const ORIGINAL = `    if (!this.seedBroker) {
 
 const PATCHED = `    // ${SEED_TIMEOUT_PATCH_MARKER} (postline's scripts/kafkajs-seed-broker-patch.mjs says why).
     // Another seed than \`silent\`, and than one whose request timed out in the last minute for any
-    // client of this process (scripts/kafkajs-stalled-broker-patch.mjs), unless four picks find none.
+    // client of this process (recentlyTimedOut: scripts/kafkajs-stalled-broker-patch.mjs), unless
+    // four picks find none.
     const createAnsweringSeedBroker = async silent => {
-      const timedOut = global[Symbol.for('postline.kafkajs.timedOut')] || new Map()
       for (let tries = 0; tries < 4; tries++) {
         await this.createSeedBroker()
-        const { host, port } = this.seedBroker.connectionPool
-        const same = silent && host === silent.host && port === silent.port
-        if (!same && Date.now() - (timedOut.get(\`\${host}:\${port}\`) || 0) >= 60000) return
+        const seed = this.seedBroker.connectionPool
+        const same = silent && seed.host === silent.host && seed.port === silent.port
+        if (!same && !this.recentlyTimedOut(seed)) return
       }
     }
 

@@ -27,14 +27,20 @@ const ORIGINAL = `  async withBroker(callback) {
 `;
 
 const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+  // A request to \`host:port\` timed out in the last minute, for any client of this process (the
+  // request queue's key is its "host:port"); the seed pick of kafkajs-seed-broker-patch.mjs asks too.
+  recentlyTimedOut({ host, port }) {
+    const timedOut = global[Symbol.for('postline.kafkajs.timedOut')]
+    return Boolean(timedOut) && Date.now() - (timedOut.get(\`\${host}:\${port}\`) || 0) < 60000
+  }
+
   answeringFirst(nodeIds) {
     const STALLED_AFTER_MS = 6000
     const now = Date.now()
-    const timedOut = global[Symbol.for('postline.kafkajs.timedOut')] || new Map()
     const stalled = nodeId => {
       const pool = this.brokers[nodeId] && this.brokers[nodeId].connectionPool
       const connections = (pool && pool.pool) || []
-      if (pool && now - (timedOut.get(\`\${pool.host}:\${pool.port}\`) || 0) < 60000) return true
+      if (pool && this.recentlyTimedOut(pool)) return true
       return connections.some(connection =>
         Array.from((connection.requestQueue && connection.requestQueue.inflight.values()) || []).some(
           request =>

@@ -48,7 +48,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENCODER_PATCH } from './kafkajs-encoder-patch.mjs';
 import { FETCH_MANAGER_PATCH } from './kafkajs-fetch-manager-patch.mjs';
-import { FETCHER_STOP_PATCH } from './kafkajs-fetcher-stop-patch.mjs';
+import { FETCHER_FETCH_PATCH, FETCHER_STOP_PATCH } from './kafkajs-fetcher-stop-patch.mjs';
 import { HEARTBEAT_PATCH, HEARTBEAT_PAYLOAD_PATCH } from './kafkajs-heartbeat-patch.mjs';
 import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
 import { RESOLVE_OFFSETS_PATCH, RESOLVE_OFFSETS_SEEK_PATCH } from './kafkajs-resolve-offsets-patch.mjs';
@@ -118,6 +118,7 @@ const PATCHES = [
   COORDINATOR_TIMEOUT_PATCH,
   PRODUCE_TIMEOUT_PATCH,
   FETCHER_STOP_PATCH,
+  FETCHER_FETCH_PATCH,
   SEED_TIMEOUT_PATCH,
   HANDSHAKE_TIMEOUT_PATCH,
   STALLED_BROKER_PATCH,

@@ -18,6 +18,7 @@ export { ProducerPool } from './producer-pool.js';
 export { errSerializer, maskUrl } from './redact.js';
 export { ResultBatcher } from './result-batcher.js';
 export { type ServeOptions, serve } from './serve.js';
+export { ShutdownDeadline, shutdownPlugin } from './shutdown-deadline.js';
 export { Startup, startupPlugin } from './startup.js';
 export { collectProcessMetrics, droppedLogLines, STDOUT_BUFFER_BYTES } from './stdout-destination.js';
 export { topicOffsets } from './topic-offsets.js';

@@ -13,6 +13,7 @@ import { kafkajsModule, patchFrom } from './helpers/kafkajs-source.js';
 
 const file = createRequire(import.meta.url).resolve('kafkajs/src/consumer/fetcher.js');
 const FETCHER_STOP_PATCH = await patchFrom('kafkajs-fetcher-stop-patch.mjs', 'FETCHER_STOP_PATCH');
+const FETCHER_FETCH_PATCH = await patchFrom('kafkajs-fetcher-stop-patch.mjs', 'FETCHER_FETCH_PATCH');
 
 interface Fetcher {
   start(): Promise<void>;
@@ -32,7 +33,7 @@ function rig(version: 'installed' | 'original') {
   const fetcher = kafkajsModule<CreateFetcher>(
     'kafkajs/src/consumer/fetcher.js',
     version,
-    FETCHER_STOP_PATCH,
+    [FETCHER_STOP_PATCH, FETCHER_FETCH_PATCH],
   )({
     nodeId: 1,
     logger,

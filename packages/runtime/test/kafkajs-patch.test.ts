@@ -207,6 +207,7 @@ const RECORD_BATCH_END = `  const batch = new Encoder()
 // heartbeat and the end of recoverFromFetch, and the start of sendMessages' catch.
 const FETCH_MANAGER_PATCH = await patchFrom('kafkajs-fetch-manager-patch.mjs', 'FETCH_MANAGER_PATCH');
 const FETCHER_STOP_PATCH = await patchFrom('kafkajs-fetcher-stop-patch.mjs', 'FETCHER_STOP_PATCH');
+const FETCHER_FETCH_PATCH = await patchFrom('kafkajs-fetcher-stop-patch.mjs', 'FETCHER_FETCH_PATCH');
 const SEED_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'SEED_TIMEOUT_PATCH');
 const HANDSHAKE_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'HANDSHAKE_TIMEOUT_PATCH');
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
@@ -267,7 +268,10 @@ function fakeInstall(t: Test): {
     `class ConsumerGroup {\n  heartbeat() {\n${COORDINATOR_TIMEOUT_PATCH.original}  }\n\n  async recoverFromFetch(e) {\n${FETCH_TIMEOUT_PATCH.original}}\n\n  async seekOffsets(topicPartitions) {\n    for (;;) {\n      {\n${RESOLVE_OFFSETS_SEEK_PATCH.original}  }\n}\n`,
   );
   const fetcherFile = join(dir, 'src/consumer/fetcher.js');
-  writeFileSync(fetcherFile, `const createFetcher = () => {\n${FETCHER_STOP_PATCH.original}\n  return { start, stop }\n}\n`);
+  writeFileSync(
+    fetcherFile,
+    `const createFetcher = () => {\n  const start = async () => {\n    while (isRunning) {\n      try {\n${FETCHER_FETCH_PATCH.original}      } catch {}\n    }\n  }\n\n${FETCHER_STOP_PATCH.original}\n  return { start, stop }\n}\n`,
+  );
   mkdirSync(join(dir, 'src/cluster'), { recursive: true });
   const brokerPoolFile = join(dir, 'src/cluster/brokerPool.js');
   writeFileSync(
@@ -336,6 +340,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: consumerGroupFile, state: 'patched' },
     { file, state: 'patched' },
     { file: fetcherFile, state: 'patched' },
+    { file: fetcherFile, state: 'patched' },
     { file: brokerPoolFile, state: 'patched' },
     { file: requestQueueFile, state: 'patched' },
     { file: brokerPoolFile, state: 'patched' },
@@ -375,6 +380,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const fetcherPatched = readFileSync(fetcherFile, 'utf8');
   t.match(fetcherPatched, script.FETCHER_STOP_PATCH_MARKER);
   t.match(fetcherPatched, 'abandonFetch && abandonFetch()', 'a stop gives up on a fetch in flight after a while');
+  t.match(fetcherPatched, 'abandonFetch = () => {', "the fetcher's two patches: the fetch can be given up on");
   t.ok(fetcherPatched.endsWith('\n  return { start, stop }\n}\n'), 'the rest of the file is kept');
   const brokerPoolPatched = readFileSync(brokerPoolFile, 'utf8');
   t.match(brokerPoolPatched, script.SEED_TIMEOUT_PATCH_MARKER);
@@ -397,6 +403,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: consumerGroupFile, state: 'already' },
       { file: consumerGroupFile, state: 'already' },
       { file, state: 'already' },
+      { file: fetcherFile, state: 'already' },
       { file: fetcherFile, state: 'already' },
       { file: brokerPoolFile, state: 'already' },
       { file: requestQueueFile, state: 'already' },

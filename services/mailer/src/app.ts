@@ -1,4 +1,4 @@
-import { startupPlugin } from '@postline/runtime';
+import { shutdownPlugin, startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { MailerConfig } from './config.js';
@@ -15,6 +15,8 @@ import { watchdogPlugin } from './plugins/watchdog.js';
  */
 export const app = fp(async (instance: FastifyInstance, { config }: { config: MailerConfig }) => {
   // Boot work runs in the background (runtime/startup.ts): /healthz answers at once.
+  // First: its preClose starts the one deadline every wait of the close shares.
+  await instance.register(shutdownPlugin, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   await instance.register(startupPlugin);
   await instance.register(metricsPlugin);
   await instance.register(ledgerPlugin, { config });

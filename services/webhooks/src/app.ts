@@ -1,4 +1,4 @@
-import { startupPlugin } from '@postline/runtime';
+import { shutdownPlugin, startupPlugin } from '@postline/runtime';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebhooksConfig } from './config.js';
@@ -12,6 +12,8 @@ import { metricsPlugin } from './plugins/metrics.js';
  * registered last so it closes first (fastify closes LIFO), before the ledger pool.
  */
 export const app = fp(async (instance: FastifyInstance, { config }: { config: WebhooksConfig }) => {
+  // First: its preClose starts the one deadline every wait of the close shares.
+  await instance.register(shutdownPlugin, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   await instance.register(startupPlugin);
   await instance.register(metricsPlugin);
   await instance.register(ledgerPlugin, { config });

@@ -139,12 +139,15 @@ export const kafkaProducerPlugin = fp(
     app.addHook('onClose', async () => {
       // Runs after the server stopped accepting and every in-flight request was answered;
       // whatever is still queued is sent (or times out) before the producer goes.
-      await withTimeout(Promise.all(batchers.map((b) => b.drain())), config.ACK_TIMEOUT_MS, 'draining the produce queue').catch(() =>
-        app.log.warn('produce queue not drained before shutdown'),
+      const drained = withTimeout(Promise.all(batchers.map((b) => b.drain())), config.ACK_TIMEOUT_MS, 'draining the produce queue').catch(
+        () => app.log.warn('produce queue not drained before shutdown'),
       );
-      await producers.disconnect();
-      await admin?.disconnect();
+      // Every wait shares the one shutdown deadline (runtime/shutdown-deadline.ts).
+      const { shutdown } = app;
+      await shutdown.drain('produce queue', drained, 'records still queued belong to requests answered 503 (not accepted)');
+      await shutdown.drain('producers', producers.disconnect(), 'nothing: every accepted email was acknowledged');
+      if (admin) await shutdown.drain('admin client', admin.disconnect(), 'nothing');
     });
   },
-  { name: 'kafka-producer', dependencies: ['metrics', 'startup'] },
+  { name: 'kafka-producer', dependencies: ['metrics', 'startup', 'shutdown'] },
 );

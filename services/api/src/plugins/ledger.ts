@@ -61,11 +61,16 @@ export const ledgerPlugin = fp(
     app.decorate('ledger', pool);
     app.decorate('recordAccepted', (rows: AcceptedEmail[], lookup: SuppressionLookup) => accepted.run({ rows, lookup }));
     app.addHook('onClose', async () => {
-      await withTimeout(accepted.drain(), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
-      await Promise.all([pool.end(), rowsPool.end()]);
+      const inserts = withTimeout(accepted.drain(), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
+      await app.shutdown.drain('ledger inserts', inserts, 'their emails are safe in Kafka; a mailer’s claim writes the missing rows');
+      await app.shutdown.close(
+        'ledger pools',
+        Promise.all([pool.end(), rowsPool.end()]),
+        'connections still in use end with the process (Postgres rolls back their transactions)',
+      );
     });
   },
-  { name: 'ledger', dependencies: ['startup'] },
+  { name: 'ledger', dependencies: ['startup', 'shutdown'] },
 );
 
 const INSERTS_IN_FLIGHT = 2;

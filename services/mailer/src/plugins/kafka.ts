@@ -180,20 +180,27 @@ export const kafkaPlugin = fp(
       stopping = true;
       clearInterval(positionTimer);
       for (const timer of resumeTimers) clearTimeout(timer);
+      // Each wait shares the one shutdown deadline (runtime/shutdown-deadline.ts): with a broker
+      // cut off, these bounded waits in sequence outlasted SHUTDOWN_TIMEOUT_MS (e2e 27).
+      const { shutdown } = app;
       // What the batches resolved since the last commit; batches still running commit their own at their end.
-      await commits.close();
+      await shutdown.drain('offset commit', commits.close(), 'records not committed are redelivered');
+      await shutdown.drain(
+        'schedule and retry releasers',
+        Promise.all([releaser.stop(), retries.stop()]),
+        'due emails not yet produced stay in the ledger for any mailer',
+      );
       // Waits for the batches in progress (which stop starting records and finish the ones in
       // flight), commits what they resolved, and leaves the group so partitions move at once.
-      await Promise.all([releaser.stop(), retries.stop()]);
-      await supervisor.stop();
+      await shutdown.drain('consumer', supervisor.stop(), 'records not committed are redelivered (a resend keeps its Message-ID)');
       // After the last outcomes were written, before the producer goes: publish what they wrote.
-      await relay.stop();
-      await producer.disconnect();
-      await admin?.disconnect();
+      await shutdown.drain('outbox relay', relay.stop(), 'unpublished events stay in the outbox for any mailer');
+      await shutdown.drain('producer', producer.disconnect(), 'records whose retry was not acknowledged are redelivered');
+      if (admin) await shutdown.drain('admin client', admin.disconnect(), 'nothing');
       app.log.info('consumer stopped');
     });
   },
-  { name: 'kafka', dependencies: ['startup', 'metrics', 'ledger', 'smtp', 'watchdog'] },
+  { name: 'kafka', dependencies: ['startup', 'shutdown', 'metrics', 'ledger', 'smtp', 'watchdog'] },
 );
 
 const POSITION_CHECK_MS = 30_000;

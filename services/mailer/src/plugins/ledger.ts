@@ -72,8 +72,12 @@ export const ledgerPlugin = fp(
       clearInterval(timer);
       stop.abort();
       await running;
-      await pool.end();
+      await app.shutdown.close(
+        'ledger pool',
+        pool.end(),
+        'connections still in use end with the process (Postgres rolls back their transactions)',
+      );
     });
   },
-  { name: 'ledger', dependencies: ['startup'] },
+  { name: 'ledger', dependencies: ['startup', 'shutdown'] },
 );

@@ -122,10 +122,12 @@ export const dispatcherPlugin = fp(
       stopping = true;
       clearInterval(gauge);
       // What the batches queued since the last commit; a batch still running commits its own at its end.
-      await commits.close();
-      await supervisor.stop();
-      await deliverer.stop();
+      // Every wait shares the one shutdown deadline (runtime/shutdown-deadline.ts).
+      const { shutdown } = app;
+      await shutdown.drain('offset commit', commits.close(), 'events not committed are read again (no delivery is queued twice)');
+      await shutdown.drain('consumer', supervisor.stop(), 'events not committed are read again (no delivery is queued twice)');
+      await shutdown.drain('deliverer', deliverer.stop(), 'a delivery in flight is tried again once its lease lapses (same webhook-id)');
     });
   },
-  { name: 'dispatcher', dependencies: ['startup', 'metrics', 'ledger'] },
+  { name: 'dispatcher', dependencies: ['startup', 'metrics', 'ledger', 'shutdown'] },
 );

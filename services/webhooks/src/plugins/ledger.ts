@@ -29,8 +29,12 @@ export const ledgerPlugin = fp(
     );
     app.decorate('ledger', pool);
     app.addHook('onClose', async () => {
-      await pool.end();
+      await app.shutdown.close(
+        'ledger pool',
+        pool.end(),
+        'connections still in use end with the process (Postgres rolls back their transactions)',
+      );
     });
   },
-  { name: 'ledger', dependencies: ['startup'] },
+  { name: 'ledger', dependencies: ['startup', 'shutdown'] },
 );

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { LogSink } from './logger.js';
+import { monotonicMs } from './monotonic-clock.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    shutdown: ShutdownDeadline;
+  }
+}
+
+/**
+ * One deadline for the whole of a service's shutdown, counted from the start of its close.
+ *
+ * Why: each wait of a shutdown is bounded on its own (a consumer's stop, the outbox relay's last
+ * round, a produce drain, kafkajs' disconnect), and in sequence the bounds add up past
+ * SHUTDOWN_TIMEOUT_MS. With a broker cut off, a mailer's close reached it (e2e 27, ci109): the
+ * process was then killed mid-close with exit 1, and the closes after it (the ledger pool, the SMTP
+ * pool) never ran. Here the waits share what is left: `drain` ends `reserveMs` before the forced
+ * exit, so what closes after it still has that long; `close` ends just before the exit. A wait
+ * given up is logged with what stays where. Only waits for work that is durable elsewhere are
+ * given up (events stay in the outbox, uncommitted records are redelivered), so exit 0 is honest.
+ */
+export class ShutdownDeadline {
+  private startedAt: number | null = null;
+  private readonly reserveMs: number;
+  private readonly marginMs: number;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly log: LogSink,
+  ) {
+    this.reserveMs = Math.min(RESERVE_MS, timeoutMs / 10);
+    this.marginMs = Math.min(MARGIN_MS, timeoutMs / 50);
+  }
+
+  /** The close started (preClose); later calls keep the first moment. */
+  begin(): void {
+    this.startedAt ??= monotonicMs();
+  }
+
+  /** Milliseconds left for draining work (0 once past). */
+  drainLeftMs(): number {
+    return this.left(this.reserveMs);
+  }
+
+  /** Waits for `work` while draining is allowed; past that, logs `left` (what stays where) and returns false. */
+  drain(what: string, work: Promise<unknown>, left: string): Promise<boolean> {
+    return this.wait(what, work, left, this.reserveMs);
+  }
+
+  /** Waits for a last close (a pool) until just before the forced exit. */
+  close(what: string, work: Promise<unknown>, left: string): Promise<boolean> {
+    return this.wait(what, work, left, this.marginMs);
+  }
+
+  private left(beforeEndMs: number): number {
+    this.begin();
+    const endsAt = (this.startedAt as number) + this.timeoutMs - beforeEndMs;
+    return Math.max(0, endsAt - monotonicMs());
+  }
+
+  private async wait(what: string, work: Promise<unknown>, left: string, beforeEndMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof EXPIRED>((resolve) => {
+      timer = setTimeout(() => resolve(EXPIRED), this.left(beforeEndMs));
+    });
+    try {
+      if ((await Promise.race([work, expired])) !== EXPIRED) return true;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The work goes on; an error it ends with later has no one left to tell.
+    work.catch(() => {});
+    this.log.warn({ step: what, left, timeoutMs: this.timeoutMs }, 'shutdown deadline: stopped waiting');
+    return false;
+  }
+}
+
+const EXPIRED = Symbol('expired');
+/** Kept after the drains for the closes after them (pools) and the logger's flush. */
+const RESERVE_MS = 3_000;
+/** The last closes end this long before close-with-grace's forced exit, so they are logged. */
+const MARGIN_MS = 500;
+
+/** Decorates `app.shutdown`; register it first, so its preClose starts the clock before any other. */
+export const shutdownPlugin = fp(
+  async (app: FastifyInstance, { timeoutMs }: { timeoutMs: number }) => {
+    const deadline = new ShutdownDeadline(timeoutMs, app.log);
+    app.decorate('shutdown', deadline);
+    app.addHook('preClose', async () => deadline.begin());
+  },
+  { name: 'shutdown' },
+);

@@ -1,0 +1,83 @@
+// test-plan: standalone
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify from 'fastify';
+import t from 'tap';
+import { monotonicMs } from '../src/monotonic-clock.js';
+import { ShutdownDeadline, shutdownPlugin } from '../src/shutdown-deadline.js';
+
+const never = () => new Promise<void>(() => {});
+
+function recorder() {
+  const warnings: Array<Record<string, unknown>> = [];
+  const log = {
+    warn: (fields: Record<string, unknown>) => warnings.push(fields),
+    fatal() {},
+    error() {},
+    info() {},
+    debug() {},
+    trace() {},
+    child: () => log,
+  };
+  return { warnings, log: log as never };
+}
+
+t.test('waits share one deadline: a drain after a slow one gets only what is left', async (t) => {
+  // 1,000 ms: drains end 100 ms before it (a tenth), closes 20 ms before it (a fiftieth).
+  const { warnings, log } = recorder();
+  const deadline = new ShutdownDeadline(1_000, log);
+  const started = monotonicMs();
+  deadline.begin();
+  t.equal(await deadline.drain('first', sleep(600), 'nothing'), true, 'a wait that ends in time is waited for');
+  t.equal(await deadline.drain('second', never(), 'records are redelivered'), false, 'a wait past the deadline is given up');
+  const drained = monotonicMs() - started;
+  // Each on its own bound would have waited 600 ms and then 900 ms more.
+  t.ok(drained >= 890 && drained < 1_100, `the second drain ended at the shared deadline (${Math.round(drained)} ms)`);
+  t.same(warnings, [{ step: 'second', left: 'records are redelivered', timeoutMs: 1_000 }], 'what stays where is logged');
+  t.equal(deadline.drainLeftMs(), 0);
+  t.equal(await deadline.drain('third', never(), 'x'), false, 'past it, a drain is not waited for at all');
+  t.ok(monotonicMs() - started < 1_000);
+  t.equal(await deadline.close('pool', never(), 'connections end'), false, 'a close is given up too');
+  const closed = monotonicMs() - started;
+  t.ok(closed >= 970 && closed < 1_100, `a close has until just before the forced exit (${Math.round(closed)} ms)`);
+});
+
+t.test('the clock starts at the first begin (or first wait), not at construction', async (t) => {
+  const { log } = recorder();
+  const deadline = new ShutdownDeadline(1_000, log);
+  await sleep(300);
+  deadline.begin();
+  await sleep(100);
+  deadline.begin();
+  const left = deadline.drainLeftMs();
+  t.ok(left > 750 && left <= 800, `counted from the first begin (${Math.round(left)} ms left)`);
+});
+
+t.test('an error of the work is the wait’s error; one after the deadline is not unhandled', async (t) => {
+  const { log } = recorder();
+  const deadline = new ShutdownDeadline(200, log);
+  await t.rejects(deadline.drain('failing', Promise.reject(new Error('broken')), 'x'), /broken/);
+  const late = sleep(300).then(() => {
+    throw new Error('late');
+  });
+  t.equal(await deadline.drain('late', late, 'x'), false);
+  // An unhandled rejection would fail the test process.
+  await sleep(200);
+});
+
+t.test('the plugin starts the clock at close: onClose waits past it are given up and the close ends in time', async (t) => {
+  const { warnings, log } = recorder();
+  const app = Fastify({ loggerInstance: log });
+  await app.register(shutdownPlugin, { timeoutMs: 1_000 });
+  const order: string[] = [];
+  app.addHook('onClose', async () => {
+    order.push(String(await app.shutdown.drain('stuck', never(), 'events stay in the outbox')));
+  });
+  await app.ready();
+  await sleep(1_100); // time before the close does not count
+  const started = monotonicMs();
+  await app.close();
+  const took = monotonicMs() - started;
+  t.same(order, ['false']);
+  t.ok(took >= 890 && took < 1_000, `closed within its timeout (${Math.round(took)} ms)`);
+  t.same(warnings.at(-1), { step: 'stuck', left: 'events stay in the outbox', timeoutMs: 1_000 });
+});
