@@ -93,3 +93,31 @@ export const STALLED_CONNECTED_PATCH = {
   patched: CONNECTED_PATCHED,
   marker: 'const nodeIds = this.answeringFirst(',
 };
+
+// The seventeenth patch, the same rule for the "controller": kafkajs' admin sends its topic requests
+// (DescribeConfigs, CreateTopics, CreatePartitions) and its idempotent producers their InitProducerId
+// to the broker the metadata names as the cluster's controller. A KRaft broker names a random alive
+// broker there (Kafka's KafkaApis: clients reach the real controller through any broker, which
+// forwards), so the pick is as random as withBroker's, and no better when it is the broker that does
+// not answer: e2e 27's new mailer, started while cut off from one broker, once waited 30 s for its
+// topic check's DescribeConfigs there, then again at the next try, until the cut healed (48 s).
+// Patched, a named controller that answeringFirst would put last gives way to one that answers.
+// With ZooKeeper (a real controller, before Kafka 2.8's forwarding) another broker answers
+// NOT_CONTROLLER, which kafkajs retries: no worse than waiting on a controller that is not there.
+export const STALLED_CONTROLLER_PATCH_MARKER = 'postline: a controller with a request long unanswered gives way';
+
+const CONTROLLER_ORIGINAL = `      const broker = await this.findBroker({ nodeId: metadata.controllerId })
+`;
+
+const CONTROLLER_PATCHED = `      // ${STALLED_CONTROLLER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+      const named = String(metadata.controllerId)
+      const [nodeId] = this.brokerPool.answeringFirst([named, ...keys(this.brokerPool.brokers).filter(id => id !== named)])
+      const broker = await this.findBroker({ nodeId })
+`;
+
+export const STALLED_CONTROLLER_PATCH = {
+  file: 'src/cluster/index.js',
+  original: CONTROLLER_ORIGINAL,
+  patched: CONTROLLER_PATCHED,
+  marker: STALLED_CONTROLLER_PATCH_MARKER,
+};

@@ -54,7 +54,12 @@ import { RECORD_BATCH_PATCH } from './kafkajs-record-batch-patch.mjs';
 import { RESOLVE_OFFSETS_PATCH, RESOLVE_OFFSETS_SEEK_PATCH } from './kafkajs-resolve-offsets-patch.mjs';
 import { HANDSHAKE_TIMEOUT_PATCH, SEED_TIMEOUT_PATCH } from './kafkajs-seed-broker-patch.mjs';
 import { COORDINATOR_TIMEOUT_PATCH, FETCH_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } from './kafkajs-silent-broker-patch.mjs';
-import { STALLED_BROKER_PATCH, STALLED_CONNECTED_PATCH, STALLED_TIMEOUT_PATCH } from './kafkajs-stalled-broker-patch.mjs';
+import {
+  STALLED_BROKER_PATCH,
+  STALLED_CONNECTED_PATCH,
+  STALLED_CONTROLLER_PATCH,
+  STALLED_TIMEOUT_PATCH,
+} from './kafkajs-stalled-broker-patch.mjs';
 
 export { ENCODER_PATCH_MARKER } from './kafkajs-encoder-patch.mjs';
 export { FETCH_MANAGER_PATCH_MARKER } from './kafkajs-fetch-manager-patch.mjs';
@@ -68,7 +73,7 @@ export {
   FETCH_TIMEOUT_PATCH_MARKER,
   PRODUCE_TIMEOUT_PATCH_MARKER,
 } from './kafkajs-silent-broker-patch.mjs';
-export { STALLED_BROKER_PATCH_MARKER } from './kafkajs-stalled-broker-patch.mjs';
+export { STALLED_BROKER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER } from './kafkajs-stalled-broker-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -126,6 +131,7 @@ const PATCHES = [
   STALLED_TIMEOUT_PATCH,
   RESOLVE_OFFSETS_SEEK_PATCH,
   RESOLVE_OFFSETS_PATCH,
+  STALLED_CONTROLLER_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

@@ -30,11 +30,7 @@ function rig(version: 'installed' | 'original') {
   const fetches: { resolve(batches: object[]): void; reject(e: Error): void }[] = [];
   const pushed: object[] = [];
   let releaseWorkers = () => {};
-  const fetcher = kafkajsModule<CreateFetcher>(
-    'kafkajs/src/consumer/fetcher.js',
-    version,
-    [FETCHER_STOP_PATCH, FETCHER_FETCH_PATCH],
-  )({
+  const fetcher = kafkajsModule<CreateFetcher>('kafkajs/src/consumer/fetcher.js', version, [FETCHER_STOP_PATCH, FETCHER_FETCH_PATCH])({
     nodeId: 1,
     logger,
     partitionAssignments: new Map(),

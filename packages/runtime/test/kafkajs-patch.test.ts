@@ -20,6 +20,7 @@ import {
   RESOLVE_OFFSETS_PATCH_MARKER,
   SEED_TIMEOUT_PATCH_MARKER,
   STALLED_BROKER_PATCH_MARKER,
+  STALLED_CONTROLLER_PATCH_MARKER,
   warnUnlessKafkajsPatched,
 } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
@@ -41,6 +42,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   SEED_TIMEOUT_PATCH_MARKER: string;
   HANDSHAKE_TIMEOUT_PATCH_MARKER: string;
   STALLED_BROKER_PATCH_MARKER: string;
+  STALLED_CONTROLLER_PATCH_MARKER: string;
   RESOLVE_OFFSETS_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
@@ -56,6 +58,7 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.SEED_TIMEOUT_PATCH_MARKER, SEED_TIMEOUT_PATCH_MARKER);
   t.equal(script.HANDSHAKE_TIMEOUT_PATCH_MARKER, HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.equal(script.STALLED_BROKER_PATCH_MARKER, STALLED_BROKER_PATCH_MARKER);
+  t.equal(script.STALLED_CONTROLLER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER);
   t.equal(script.RESOLVE_OFFSETS_PATCH_MARKER, RESOLVE_OFFSETS_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
@@ -213,6 +216,7 @@ const HANDSHAKE_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs',
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
 const STALLED_TIMEOUT_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_TIMEOUT_PATCH');
+const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
 const RESOLVE_OFFSETS_SEEK_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_SEEK_PATCH');
 const RESOLVE_OFFSETS_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_PATCH');
 const HEARTBEAT_PATCH = await patchFrom('kafkajs-heartbeat-patch.mjs', 'HEARTBEAT_PATCH');
@@ -239,6 +243,7 @@ function fakeInstall(t: Test): {
   brokerPoolFile: string;
   requestQueueFile: string;
   offsetManagerFile: string;
+  clusterFile: string;
 } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -287,6 +292,8 @@ function fakeInstall(t: Test): {
   mkdirSync(join(dir, 'src/consumer/offsetManager'), { recursive: true });
   const offsetManagerFile = join(dir, 'src/consumer/offsetManager/index.js');
   writeFileSync(offsetManagerFile, `class OffsetManager {\n${RESOLVE_OFFSETS_PATCH.original}  }\n}\n`);
+  const clusterFile = join(dir, 'src/cluster/index.js');
+  writeFileSync(clusterFile, `class Cluster {\n  async findControllerBroker() {\n${STALLED_CONTROLLER_PATCH.original}  }\n}\n`);
   return {
     root,
     file: join(dir, 'src/producer/sendMessages.js'),
@@ -300,6 +307,7 @@ function fakeInstall(t: Test): {
     brokerPoolFile,
     requestQueueFile,
     offsetManagerFile,
+    clusterFile,
   };
 }
 
@@ -317,6 +325,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     brokerPoolFile,
     requestQueueFile,
     offsetManagerFile,
+    clusterFile,
   } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
@@ -348,6 +357,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: requestQueueFile, state: 'patched' },
     { file: consumerGroupFile, state: 'patched' },
     { file: offsetManagerFile, state: 'patched' },
+    { file: clusterFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -377,6 +387,9 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.match(consumerGroupPatched, 'await this.offsetManager.resolveOffsets(topicPartitions)', 'the third consumer group patch');
   const offsetManagerPatched = readFileSync(offsetManagerFile, 'utf8');
   t.match(offsetManagerPatched, script.RESOLVE_OFFSETS_PATCH_MARKER);
+  const clusterPatched = readFileSync(clusterFile, 'utf8');
+  t.match(clusterPatched, script.STALLED_CONTROLLER_PATCH_MARKER);
+  t.match(clusterPatched, 'this.brokerPool.answeringFirst([named', 'a stalled controller gives way');
   const fetcherPatched = readFileSync(fetcherFile, 'utf8');
   t.match(fetcherPatched, script.FETCHER_STOP_PATCH_MARKER);
   t.match(fetcherPatched, 'abandonFetch && abandonFetch()', 'a stop gives up on a fetch in flight after a while');
@@ -412,6 +425,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: requestQueueFile, state: 'already' },
       { file: consumerGroupFile, state: 'already' },
       { file: offsetManagerFile, state: 'already' },
+      { file: clusterFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -426,6 +440,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(brokerPoolFile, 'utf8'), brokerPoolPatched);
   t.equal(readFileSync(requestQueueFile, 'utf8'), requestQueuePatched);
   t.equal(readFileSync(offsetManagerFile, 'utf8'), offsetManagerPatched);
+  t.equal(readFileSync(clusterFile, 'utf8'), clusterPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -453,8 +468,18 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
-  const { root, file, fetchManagerFile, runnerFile, consumerGroupFile, fetcherFile, brokerPoolFile, requestQueueFile, offsetManagerFile } =
-    fakeInstall(t);
+  const {
+    root,
+    file,
+    fetchManagerFile,
+    runnerFile,
+    consumerGroupFile,
+    fetcherFile,
+    brokerPoolFile,
+    requestQueueFile,
+    offsetManagerFile,
+    clusterFile,
+  } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
@@ -483,6 +508,8 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
     `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`,
   );
   writeFileSync(offsetManagerFile, `// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the stalled controller mend existed');
+  writeFileSync(clusterFile, `// ${STALLED_CONTROLLER_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import t from 'tap';
-import { STALLED_BROKER_PATCH_MARKER } from '../src/kafkajs-patch.js';
+import { STALLED_BROKER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER } from '../src/kafkajs-patch.js';
 import { kafkajsModule, patchFrom } from './helpers/kafkajs-source.js';
 
 // kafkajs' own BrokerPool, as installed here and as kafkajs ships it: which broker it asks for what
@@ -14,6 +14,7 @@ import { kafkajsModule, patchFrom } from './helpers/kafkajs-source.js';
 const require = createRequire(import.meta.url);
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
+const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
 
 interface Pool {
   brokers: Record<string, object>;
@@ -109,4 +110,44 @@ t.test('a broker whose request timed out for another client of the process in th
   timedOut.set('127.0.0.1:9092', Date.now() - 61_000);
   const later = await firstAsked(p, 60);
   t.ok(later['1'], 'a minute later, picked again');
+});
+
+interface Cluster {
+  brokerPool: Pool & { metadata: object };
+  findControllerBroker(): Promise<{ nodeId: string }>;
+}
+type ClusterClass = new (options: object) => Cluster;
+
+/** kafkajs' Cluster (its controller pick patched, or as kafkajs ships it) over `p`, whose metadata names broker 1 the controller. */
+function cluster(version: 'installed' | 'original', p: Pool): Cluster {
+  const Cluster = kafkajsModule<ClusterClass>('kafkajs/src/cluster/index.js', version, STALLED_CONTROLLER_PATCH);
+  const c = new Cluster({ logger, brokers: ['127.0.0.1:9092'], clientId: 'test', retry: { retries: 0 } });
+  c.brokerPool = Object.assign(p, { metadata: { controllerId: 1 } });
+  return c;
+}
+
+/** Which broker each of `n` controller look-ups picked, counted by node id. */
+async function controllers(c: Cluster, n: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const { nodeId } = await c.findControllerBroker();
+    counts[nodeId] = (counts[nodeId] ?? 0) + 1;
+  }
+  return counts;
+}
+
+t.test('the metadata\'s "controller" with a request unanswered gives way to a broker that answers', async (t) => {
+  t.match(readFileSync(require.resolve('kafkajs/src/cluster/index.js'), 'utf8'), STALLED_CONTROLLER_PATCH_MARKER);
+  const stalled = { '1': [{ apiName: 'DescribeConfigs', age: 10_000 }] };
+  const picked = await controllers(cluster('installed', pool('installed', stalled)), 60);
+  t.notOk(picked['1'], `never the stalled controller (${JSON.stringify(picked)})`);
+  t.equal((picked['2'] ?? 0) + (picked['3'] ?? 0), 60, 'one of the others');
+  t.same(await controllers(cluster('installed', pool('installed', {})), 20), { '1': 20 }, 'a controller that answers stays the one');
+  const every = { apiName: 'Metadata', age: 20_000 };
+  t.same(
+    await controllers(cluster('installed', pool('installed', { '1': [every], '2': [every], '3': [every] })), 20),
+    { '1': 20 },
+    'every broker stalled: the named one, as before',
+  );
+  t.same(await controllers(cluster('original', pool('installed', stalled)), 20), { '1': 20 }, "kafkajs' own: the stalled one, every time");
 });
