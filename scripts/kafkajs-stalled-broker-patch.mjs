@@ -16,9 +16,12 @@
 // broker, 30 s, right after its admin client's handshake there had timed out). JoinGroup and
 // SyncGroup wait for the other members by design, so they do not count; a fetch waits at most
 // maxWaitTime (100 ms in postline's consumers, 5 s at kafkajs' default) before the broker answers
-// it, so 6 s is well past any answer. Only the order changes: with every broker stalled, or none,
-// it is kafkajs' random one. The test (packages/runtime/test/kafkajs-stalled-broker.test.ts)
-// runs kafkajs' own BrokerPool, patched and not.
+// it, so 6 s is well past any answer. And a broker already connected (it has answered) goes before
+// one not connected yet, as Java's least loaded pick prefers a node with a connection: e2e 27's new
+// mailer, whose seed was a broker that answers, read its next metadata from the cut one, never
+// connected before and so unknown (30 s). Only the order changes: among brokers alike, it is
+// kafkajs' random one. The test (packages/runtime/test/kafkajs-stalled-broker.test.ts) runs kafkajs'
+// own BrokerPool, patched and not.
 
 export const STALLED_BROKER_PATCH_MARKER = 'postline: a broker with a request long unanswered is asked last';
 
@@ -34,7 +37,10 @@ const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs
     return Boolean(timedOut) && Date.now() - (timedOut.get(\`\${host}:\${port}\`) || 0) < 60000
   }
 
-  answeringFirst(nodeIds) {
+  // First the brokers connected and not stalled (they have answered), then those not connected yet
+  // (unknown), then the stalled ones; each group in the order given. \`connectedFirst\` false: only
+  // the stalled ones move (the controller's pick, whose named broker may matter).
+  answeringFirst(nodeIds, connectedFirst = true) {
     const STALLED_AFTER_MS = 6000
     const now = Date.now()
     const stalled = nodeId => {
@@ -50,8 +56,13 @@ const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs
         )
       )
     }
-    const late = nodeIds.filter(stalled)
-    return late.length === 0 ? nodeIds : nodeIds.filter(nodeId => !late.includes(nodeId)).concat(late)
+    const rank = nodeId => {
+      if (stalled(nodeId)) return 2
+      const broker = this.brokers[nodeId]
+      return !connectedFirst || (broker && broker.isConnected()) ? 0 : 1
+    }
+    const ranks = new Map(nodeIds.map(nodeId => [nodeId, rank(nodeId)]))
+    return [0, 1, 2].flatMap(r => nodeIds.filter(nodeId => ranks.get(nodeId) === r))
   }
 
   async withBroker(callback) {
@@ -111,7 +122,7 @@ const CONTROLLER_ORIGINAL = `      const broker = await this.findBroker({ nodeId
 
 const CONTROLLER_PATCHED = `      // ${STALLED_CONTROLLER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
       const named = String(metadata.controllerId)
-      const [nodeId] = this.brokerPool.answeringFirst([named, ...keys(this.brokerPool.brokers).filter(id => id !== named)])
+      const [nodeId] = this.brokerPool.answeringFirst([named, ...keys(this.brokerPool.brokers).filter(id => id !== named)], false)
       const broker = await this.findBroker({ nodeId })
 `;
 

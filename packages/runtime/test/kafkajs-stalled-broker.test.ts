@@ -27,7 +27,12 @@ type BrokerPool = new (options: object) => Pool;
 const logger = { namespace: () => logger, debug() {}, info() {}, warn() {}, error() {} };
 
 /** kafkajs' pool (both halves of the patch undone for 'original') over brokers 1–3, each with requests in flight sent `ages` ms ago. */
-function pool(version: 'installed' | 'original', inflight: Record<string, { apiName: string; age: number }[]>): Pool {
+function pool(
+  version: 'installed' | 'original',
+  inflight: Record<string, { apiName: string; age: number }[]>,
+  /** Brokers with no connection yet (kafkajs connects one when it is first asked). */
+  unconnected: string[] = [],
+): Pool {
   const Pool = kafkajsModule<BrokerPool>('kafkajs/src/cluster/brokerPool.js', version, [STALLED_BROKER_PATCH, STALLED_CONNECTED_PATCH]);
   const p = new Pool({ logger, retry: { retries: 0 }, connectionPoolBuilder: { build: async () => ({}) } });
   const now = Date.now();
@@ -35,7 +40,7 @@ function pool(version: 'installed' | 'original', inflight: Record<string, { apiN
     const requests = (inflight[nodeId] ?? []).map(({ apiName, age }) => ({ entry: { apiName }, sentAt: now - age }));
     p.brokers[nodeId] = {
       nodeId,
-      isConnected: () => true,
+      isConnected: () => !unconnected.includes(nodeId),
       connectionPool: { pool: [{ requestQueue: { inflight: new Map(requests.map((r, i) => [i, r])) } }, {}] },
     };
   }
@@ -91,6 +96,16 @@ t.test("kafkajs' own pool asks the stalled broker first a third of the time", as
   t.ok((counts['1'] ?? 0) > 5, `asked first ${counts['1'] ?? 0} times of 90`);
 });
 
+t.test('a broker not connected yet is asked after the connected ones, and before a stalled one', async (t) => {
+  const stalled = { '3': [{ apiName: 'Metadata', age: 10_000 }] };
+  const counts = await firstAsked(pool('installed', stalled, ['1']), 60);
+  t.same(counts, { '2': 60, 'connected 2': 60 }, 'the connected one that answers, every time');
+  const noneConnected = await firstAsked(pool('installed', stalled, ['1', '2']), 60);
+  t.ok(noneConnected['1'] && noneConnected['2'] && !noneConnected['3'], `then the unknown ones (${JSON.stringify(noneConnected)})`);
+  const original = await firstAsked(pool('original', {}, ['1']), 90);
+  t.ok((original['1'] ?? 0) > 5, `kafkajs' own asks the unconnected one first ${original['1'] ?? 0} times of 90`);
+});
+
 t.test('a broker whose request timed out for another client of the process in the last minute is asked last', async (t) => {
   const timedOut = new Map([['127.0.0.1:9092', Date.now() - 5_000]]);
   (globalThis as Record<symbol, unknown>)[Symbol.for('postline.kafkajs.timedOut')] = timedOut;
@@ -143,6 +158,11 @@ t.test('the metadata\'s "controller" with a request unanswered gives way to a br
   t.notOk(picked['1'], `never the stalled controller (${JSON.stringify(picked)})`);
   t.equal((picked['2'] ?? 0) + (picked['3'] ?? 0), 60, 'one of the others');
   t.same(await controllers(cluster('installed', pool('installed', {})), 20), { '1': 20 }, 'a controller that answers stays the one');
+  t.same(
+    await controllers(cluster('installed', pool('installed', {}, ['1'])), 20),
+    { '1': 20 },
+    'one not connected yet stays the one too (with ZooKeeper, only it may answer)',
+  );
   const every = { apiName: 'Metadata', age: 20_000 };
   t.same(
     await controllers(cluster('installed', pool('installed', { '1': [every], '2': [every], '3': [every] })), 20),
