@@ -132,3 +132,58 @@ export const STALLED_CONTROLLER_PATCH = {
   patched: CONTROLLER_PATCHED,
   marker: STALLED_CONTROLLER_PATCH_MARKER,
 };
+
+// The eighteenth and nineteenth patches: what any broker answers goes to the least loaded one, not to
+// the "controller". kafkajs' admin asks the controller for topics' configs (DescribeConfigs), and its
+// idempotent producer asks it for a producer id (InitProducerId; kafkajs' own comment there says any
+// broker would do); Java's admin and producer send both to their least loaded broker. So here they
+// go where the look-ups go (findConnectedBroker, ordered as above): a connected broker that answers.
+// e2e 27's new mailer, whose seed had answered, sent its topic check's DescribeConfigs to the cut
+// broker, named controller at random and not known to be cut yet, and waited 30 s.
+export const ANY_BROKER_PATCH_MARKER = 'postline: what any broker answers goes to the least loaded one';
+
+const DESCRIBE_CONFIGS_ORIGINAL = `        const controller = await cluster.findControllerBroker()
+        const resourcerByBroker = await groupResourcesByBroker({
+          resources,
+          defaultBroker: controller,
+        })
+
+        const describeConfigsAction = async broker => {
+`;
+
+const DESCRIBE_CONFIGS_PATCHED = `        // ${ANY_BROKER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+        const controller = await cluster.brokerPool.findConnectedBroker()
+        const resourcerByBroker = await groupResourcesByBroker({
+          resources,
+          defaultBroker: controller,
+        })
+
+        const describeConfigsAction = async broker => {
+`;
+
+/** The admin's DescribeConfigs: a topic's configs from any broker (a broker's own still from that broker). */
+export const DESCRIBE_CONFIGS_PATCH = {
+  file: 'src/admin/index.js',
+  original: DESCRIBE_CONFIGS_ORIGINAL,
+  patched: DESCRIBE_CONFIGS_PATCHED,
+  marker: ANY_BROKER_PATCH_MARKER,
+};
+
+const INIT_PRODUCER_ID_ORIGINAL = `            const broker = await (transactional
+              ? findTransactionCoordinator()
+              : cluster.findControllerBroker())
+`;
+
+const INIT_PRODUCER_ID_PATCHED = `            // ${ANY_BROKER_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+            const broker = await (transactional
+              ? findTransactionCoordinator()
+              : cluster.brokerPool.findConnectedBroker())
+`;
+
+/** The idempotent producer's InitProducerId (a transactional one still asks its coordinator). */
+export const INIT_PRODUCER_ID_PATCH = {
+  file: 'src/producer/eosManager/index.js',
+  original: INIT_PRODUCER_ID_ORIGINAL,
+  patched: INIT_PRODUCER_ID_PATCHED,
+  marker: ANY_BROKER_PATCH_MARKER,
+};

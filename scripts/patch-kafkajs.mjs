@@ -55,6 +55,8 @@ import { RESOLVE_OFFSETS_PATCH, RESOLVE_OFFSETS_SEEK_PATCH } from './kafkajs-res
 import { HANDSHAKE_TIMEOUT_PATCH, SEED_TIMEOUT_PATCH } from './kafkajs-seed-broker-patch.mjs';
 import { COORDINATOR_TIMEOUT_PATCH, FETCH_TIMEOUT_PATCH, PRODUCE_TIMEOUT_PATCH } from './kafkajs-silent-broker-patch.mjs';
 import {
+  DESCRIBE_CONFIGS_PATCH,
+  INIT_PRODUCER_ID_PATCH,
   STALLED_BROKER_PATCH,
   STALLED_CONNECTED_PATCH,
   STALLED_CONTROLLER_PATCH,
@@ -73,7 +75,11 @@ export {
   FETCH_TIMEOUT_PATCH_MARKER,
   PRODUCE_TIMEOUT_PATCH_MARKER,
 } from './kafkajs-silent-broker-patch.mjs';
-export { STALLED_BROKER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER } from './kafkajs-stalled-broker-patch.mjs';
+export {
+  ANY_BROKER_PATCH_MARKER,
+  STALLED_BROKER_PATCH_MARKER,
+  STALLED_CONTROLLER_PATCH_MARKER,
+} from './kafkajs-stalled-broker-patch.mjs';
 
 /** What the patched file says; the services look for it. */
 export const KAFKAJS_PATCH_MARKER = 'postline: every broker request ends before a retry';
@@ -132,6 +138,8 @@ const PATCHES = [
   RESOLVE_OFFSETS_SEEK_PATCH,
   RESOLVE_OFFSETS_PATCH,
   STALLED_CONTROLLER_PATCH,
+  DESCRIBE_CONFIGS_PATCH,
+  INIT_PRODUCER_ID_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

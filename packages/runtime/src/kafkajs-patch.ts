@@ -20,6 +20,7 @@ export const HANDSHAKE_TIMEOUT_PATCH_MARKER = 'postline: the ApiVersions handsha
 /** The line scripts/kafkajs-stalled-broker-patch.mjs writes (its test checks that they agree). */
 export const STALLED_BROKER_PATCH_MARKER = 'postline: a broker with a request long unanswered is asked last';
 export const STALLED_CONTROLLER_PATCH_MARKER = 'postline: a controller with a request long unanswered gives way';
+export const ANY_BROKER_PATCH_MARKER = 'postline: what any broker answers goes to the least loaded one';
 /** The line scripts/kafkajs-resolve-offsets-patch.mjs writes (its test checks that they agree). */
 export const RESOLVE_OFFSETS_PATCH_MARKER = "postline: a fetcher resolves its own partitions' offsets";
 
@@ -38,6 +39,8 @@ const MENDS = [
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/offsetManager/index.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
   { file: 'kafkajs/src/cluster/index.js', marker: STALLED_CONTROLLER_PATCH_MARKER },
+  { file: 'kafkajs/src/admin/index.js', marker: ANY_BROKER_PATCH_MARKER },
+  { file: 'kafkajs/src/producer/eosManager/index.js', marker: ANY_BROKER_PATCH_MARKER },
 ];
 
 /** Whether the kafkajs resolved from `from` (this module: the one the process loads) carries scripts/patch-kafkajs.mjs' mends; false when it cannot tell. */

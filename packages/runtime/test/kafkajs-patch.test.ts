@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import {
+  ANY_BROKER_PATCH_MARKER,
   COORDINATOR_TIMEOUT_PATCH_MARKER,
   FETCH_MANAGER_PATCH_MARKER,
   FETCH_TIMEOUT_PATCH_MARKER,
@@ -43,6 +44,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   HANDSHAKE_TIMEOUT_PATCH_MARKER: string;
   STALLED_BROKER_PATCH_MARKER: string;
   STALLED_CONTROLLER_PATCH_MARKER: string;
+  ANY_BROKER_PATCH_MARKER: string;
   RESOLVE_OFFSETS_PATCH_MARKER: string;
   patchKafkajs(root: string): { file: string; state: 'patched' | 'already' }[];
 };
@@ -59,6 +61,7 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.HANDSHAKE_TIMEOUT_PATCH_MARKER, HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.equal(script.STALLED_BROKER_PATCH_MARKER, STALLED_BROKER_PATCH_MARKER);
   t.equal(script.STALLED_CONTROLLER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER);
+  t.equal(script.ANY_BROKER_PATCH_MARKER, ANY_BROKER_PATCH_MARKER);
   t.equal(script.RESOLVE_OFFSETS_PATCH_MARKER, RESOLVE_OFFSETS_PATCH_MARKER);
   t.ok(kafkajsPatched(), 'npm install ran scripts/patch-kafkajs.mjs');
 });
@@ -217,6 +220,8 @@ const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs',
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
 const STALLED_TIMEOUT_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_TIMEOUT_PATCH');
 const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
+const DESCRIBE_CONFIGS_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'DESCRIBE_CONFIGS_PATCH');
+const INIT_PRODUCER_ID_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'INIT_PRODUCER_ID_PATCH');
 const RESOLVE_OFFSETS_SEEK_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_SEEK_PATCH');
 const RESOLVE_OFFSETS_PATCH = await patchFrom('kafkajs-resolve-offsets-patch.mjs', 'RESOLVE_OFFSETS_PATCH');
 const HEARTBEAT_PATCH = await patchFrom('kafkajs-heartbeat-patch.mjs', 'HEARTBEAT_PATCH');
@@ -244,6 +249,8 @@ function fakeInstall(t: Test): {
   requestQueueFile: string;
   offsetManagerFile: string;
   clusterFile: string;
+  adminFile: string;
+  eosFile: string;
 } {
   const root = mkdtempSync(join(tmpdir(), 'postline-kafkajs-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
@@ -294,6 +301,12 @@ function fakeInstall(t: Test): {
   writeFileSync(offsetManagerFile, `class OffsetManager {\n${RESOLVE_OFFSETS_PATCH.original}  }\n}\n`);
   const clusterFile = join(dir, 'src/cluster/index.js');
   writeFileSync(clusterFile, `class Cluster {\n  async findControllerBroker() {\n${STALLED_CONTROLLER_PATCH.original}  }\n}\n`);
+  mkdirSync(join(dir, 'src/admin'), { recursive: true });
+  const adminFile = join(dir, 'src/admin/index.js');
+  writeFileSync(adminFile, `const describeConfigs = async () => {\n${DESCRIBE_CONFIGS_PATCH.original}  }\n}\n`);
+  mkdirSync(join(dir, 'src/producer/eosManager'), { recursive: true });
+  const eosFile = join(dir, 'src/producer/eosManager/index.js');
+  writeFileSync(eosFile, `const initProducerId = async () => {\n${INIT_PRODUCER_ID_PATCH.original}}\n`);
   return {
     root,
     file: join(dir, 'src/producer/sendMessages.js'),
@@ -308,6 +321,8 @@ function fakeInstall(t: Test): {
     requestQueueFile,
     offsetManagerFile,
     clusterFile,
+    adminFile,
+    eosFile,
   };
 }
 
@@ -326,6 +341,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     requestQueueFile,
     offsetManagerFile,
     clusterFile,
+    adminFile,
+    eosFile,
   } = fakeInstall(t);
   // The lines of kafkajs 2.2.4 the patch replaces, in a file of their own.
   const original = [
@@ -358,6 +375,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: consumerGroupFile, state: 'patched' },
     { file: offsetManagerFile, state: 'patched' },
     { file: clusterFile, state: 'patched' },
+    { file: adminFile, state: 'patched' },
+    { file: eosFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -390,6 +409,11 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   const clusterPatched = readFileSync(clusterFile, 'utf8');
   t.match(clusterPatched, script.STALLED_CONTROLLER_PATCH_MARKER);
   t.match(clusterPatched, 'this.brokerPool.answeringFirst([named', 'a stalled controller gives way');
+  const adminPatched = readFileSync(adminFile, 'utf8');
+  t.match(adminPatched, script.ANY_BROKER_PATCH_MARKER);
+  t.match(adminPatched, 'const controller = await cluster.brokerPool.findConnectedBroker()', "topics' configs from any broker");
+  const eosPatched = readFileSync(eosFile, 'utf8');
+  t.match(eosPatched, ': cluster.brokerPool.findConnectedBroker())', 'a producer id from any broker');
   const fetcherPatched = readFileSync(fetcherFile, 'utf8');
   t.match(fetcherPatched, script.FETCHER_STOP_PATCH_MARKER);
   t.match(fetcherPatched, 'abandonFetch && abandonFetch()', 'a stop gives up on a fetch in flight after a while');
@@ -426,6 +450,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: consumerGroupFile, state: 'already' },
       { file: offsetManagerFile, state: 'already' },
       { file: clusterFile, state: 'already' },
+      { file: adminFile, state: 'already' },
+      { file: eosFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -441,6 +467,8 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(requestQueueFile, 'utf8'), requestQueuePatched);
   t.equal(readFileSync(offsetManagerFile, 'utf8'), offsetManagerPatched);
   t.equal(readFileSync(clusterFile, 'utf8'), clusterPatched);
+  t.equal(readFileSync(adminFile, 'utf8'), adminPatched);
+  t.equal(readFileSync(eosFile, 'utf8'), eosPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -479,6 +507,8 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
     requestQueueFile,
     offsetManagerFile,
     clusterFile,
+    adminFile,
+    eosFile,
   } = fakeInstall(t);
   const from = pathToFileURL(join(root, 'service.js'));
   writeFileSync(file, 'await Promise.all(requests)\n');
@@ -510,6 +540,10 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   writeFileSync(offsetManagerFile, `// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the stalled controller mend existed');
   writeFileSync(clusterFile, `// ${STALLED_CONTROLLER_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), 'a copy patched before the any broker mend existed');
+  writeFileSync(adminFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), "a copy with the admin's half only");
+  writeFileSync(eosFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 

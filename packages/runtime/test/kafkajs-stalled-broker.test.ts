@@ -15,6 +15,8 @@ const require = createRequire(import.meta.url);
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
 const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
+const DESCRIBE_CONFIGS_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'DESCRIBE_CONFIGS_PATCH');
+const INIT_PRODUCER_ID_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'INIT_PRODUCER_ID_PATCH');
 
 interface Pool {
   brokers: Record<string, object>;
@@ -170,4 +172,57 @@ t.test('the metadata\'s "controller" with a request unanswered gives way to a br
     'every broker stalled: the named one, as before',
   );
   t.same(await controllers(cluster('original', pool('installed', stalled)), 20), { '1': 20 }, "kafkajs' own: the stalled one, every time");
+});
+
+type CreateAdmin = (options: object) => { describeConfigs(request: object): Promise<unknown> };
+type CreateEosManager = (options: object) => { initProducerId(): Promise<void> };
+
+t.test("topics' configs and an idempotent producer's id are asked of the least loaded broker, not the named controller", async (t) => {
+  const asked = async (version: 'installed' | 'original') => {
+    const requests: string[] = [];
+    const broker = (nodeId: string) => ({
+      nodeId,
+      describeConfigs: async () => {
+        requests.push(`DescribeConfigs ${nodeId}`);
+        return { resources: [] };
+      },
+      initProducerId: async () => {
+        requests.push(`InitProducerId ${nodeId}`);
+        return { producerId: 1, producerEpoch: 0 };
+      },
+    });
+    // The metadata names broker 1 the controller (on KRaft, a random one); the least loaded pick is 2.
+    const cluster = {
+      retry: { retries: 0 },
+      refreshMetadata: async () => {},
+      refreshMetadataIfNecessary: async () => {},
+      findControllerBroker: async () => broker('1'),
+      brokerPool: { findConnectedBroker: async () => broker('2') },
+      findBroker: async ({ nodeId }: { nodeId: string }) => broker(nodeId),
+    };
+    const admin = kafkajsModule<CreateAdmin>(
+      'kafkajs/src/admin/index.js',
+      version,
+      DESCRIBE_CONFIGS_PATCH,
+    )({
+      logger,
+      retry: { retries: 0 },
+      cluster,
+    });
+    await admin.describeConfigs({
+      resources: [
+        { type: 2, name: 'postline.emails' },
+        { type: 4, name: '3' },
+      ],
+    });
+    const eos = kafkajsModule<CreateEosManager>('kafkajs/src/producer/eosManager/index.js', version, INIT_PRODUCER_ID_PATCH);
+    await eos({ logger, cluster, transactional: false }).initProducerId();
+    return requests.sort();
+  };
+  t.same(
+    await asked('installed'),
+    ['DescribeConfigs 2', 'DescribeConfigs 3', 'InitProducerId 2'],
+    "the topic's configs and the producer id from the least loaded broker; a broker's own configs still from it",
+  );
+  t.same(await asked('original'), ['DescribeConfigs 1', 'DescribeConfigs 3', 'InitProducerId 1'], "kafkajs' own: the controller");
 });
