@@ -15,6 +15,7 @@ import { loneSurrogateProblem } from '../unicode-text.js';
 import { mapInTurns, valid, validatorCompiler } from '../validation.js';
 import { offerAuth, unauthenticated, withholdAuth } from './auth-after-tls.js';
 import { keyAuth } from './auth-guard.js';
+import { limitCommandsBeforeTls } from './commands-before-tls.js';
 import { lazyParser } from './lazy-parser.js';
 import { smtpError, toSmtpReply } from './smtp-errors.js';
 import { submittedRequest } from './submitted-request.js';
@@ -124,6 +125,8 @@ export const submissionPlugin = fp(
         deliver,
       ),
     });
+    // Before acceptBehindBalancers, which hands each connection to the handlers registered by then.
+    if (tls) limitCommandsBeforeTls(server);
     acceptBehindBalancers(server, config.SUBMISSION_PROXY_FROM);
     server.on('error', (error) => app.log.warn({ err: error }, 'smtp submission connection error'));
 
