@@ -138,9 +138,12 @@ export class OffsetCommits {
    */
   private async due(): Promise<void> {
     if (!this.latest || this.inFlight) return;
-    this.inFlight = this.send(this.latest);
+    const commit = this.send(this.latest);
+    // Its failure is logged below: a batch's end that finds it late adds no second line.
+    commit.late = true;
+    this.inFlight = commit;
     try {
-      await this.inFlight.answer;
+      await commit.answer;
     } catch (error) {
       // A rebalance or a coordinator move: the next batch, or the next tick, commits.
       this.log.debug({ err: error }, 'offset commit deferred');

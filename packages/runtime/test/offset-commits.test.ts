@@ -195,6 +195,32 @@ t.test('a commit past its time is late whatever comes: its timeout, landing as a
   t.same(debugged, ['offset commit deferred'], 'logged as late');
 });
 
+t.test("the timer's commit, late for a batch's end and then failing, is logged once", async (t) => {
+  const clock = mockClock(t, ['setInterval']);
+  const debugged: string[] = [];
+  const commits = new OffsetCommits(1_000, { ...(logs().log as object), debug: (_o: unknown, m: string) => debugged.push(m) } as never);
+  let fail: (e: Error) => void = () => {};
+  let sent = 0;
+  const slow: Committer = {
+    commitOffsetsIfNecessary: () =>
+      sent++ === 0
+        ? Promise.resolve()
+        : new Promise<void>((_, reject) => {
+            fail = reject;
+          }),
+    uncommittedOffsets: () => UNCOMMITTED,
+  };
+  await commits.afterBatch(slow, false);
+  commits.start();
+  await clock.advance(1_000); // the timer's commit, unanswered
+  const ending = commits.afterBatch(slow, false);
+  await clock.advance(1_000); // past its time: the batch's end finds it late
+  await t.resolves(ending);
+  fail(new Error('Request OffsetCommit(key: 8, version: 5) timed out'));
+  await settle();
+  t.same(debugged, ['offset commit deferred'], 'one line, not one from the timer and one from the batch');
+});
+
 t.test('the timer sends no commit while one waits for its answer, and commits again once it is answered', async (t) => {
   const clock = mockClock(t, ['setInterval']);
   const commits = new OffsetCommits(1_000, logs().log);
