@@ -17,7 +17,7 @@ declare module 'fastify' {
  * SHUTDOWN_TIMEOUT_MS. With a broker cut off, a mailer's close reached it (e2e 27, ci109): the
  * process was then killed mid-close with exit 1, and the closes after it (the ledger pool, the SMTP
  * pool) never ran. Here the waits share what is left: `drain` ends `reserveMs` before the forced
- * exit, so what closes after it still has that long; `close` ends just before the exit. A wait
+ * exit, so what closes after it still has that long; `close` ends `marginMs` before the exit. A wait
  * given up is logged with what stays where. Only waits for work that is durable elsewhere are
  * given up (events stay in the outbox, uncommitted records are redelivered), so exit 0 is honest.
  */
