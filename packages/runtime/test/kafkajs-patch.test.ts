@@ -496,54 +496,41 @@ t.test("where @node-rs/crc32 cannot load, the patched entry runs kafkajs' own co
 });
 
 t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t) => {
-  const {
-    root,
-    file,
-    fetchManagerFile,
-    runnerFile,
-    consumerGroupFile,
-    fetcherFile,
-    brokerPoolFile,
-    requestQueueFile,
-    offsetManagerFile,
-    clusterFile,
-    adminFile,
-    eosFile,
-  } = fakeInstall(t);
-  const from = pathToFileURL(join(root, 'service.js'));
-  writeFileSync(file, 'await Promise.all(requests)\n');
+  const f = fakeInstall(t);
+  const from = pathToFileURL(join(f.root, 'service.js'));
+  writeFileSync(f.file, 'await Promise.all(requests)\n');
   t.notOk(kafkajsPatched(from), 'an unpatched copy');
-  writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n`);
+  writeFileSync(f.file, `// ${KAFKAJS_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the fetch manager mend existed');
-  writeFileSync(fetchManagerFile, `// ${FETCH_MANAGER_PATCH_MARKER}\n`);
+  writeFileSync(f.fetchManagerFile, `// ${FETCH_MANAGER_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the heartbeat mend existed');
-  writeFileSync(runnerFile, `// ${HEARTBEAT_PATCH_MARKER}\n`);
+  writeFileSync(f.runnerFile, `// ${HEARTBEAT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the fetch timeout mend existed');
-  writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n`);
+  writeFileSync(f.consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy with one of the two consumer group mends');
-  writeFileSync(consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n`);
+  writeFileSync(f.consumerGroupFile, `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the produce timeout mend existed');
-  writeFileSync(file, `// ${KAFKAJS_PATCH_MARKER}\n// ${PRODUCE_TIMEOUT_PATCH_MARKER}\n`);
+  writeFileSync(f.file, `// ${KAFKAJS_PATCH_MARKER}\n// ${PRODUCE_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the fetcher stop mend existed');
-  writeFileSync(fetcherFile, `// ${FETCHER_STOP_PATCH_MARKER}\n`);
+  writeFileSync(f.fetcherFile, `// ${FETCHER_STOP_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the seed broker mend existed');
-  writeFileSync(brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n`);
+  writeFileSync(f.brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the handshake timeout mend existed');
-  writeFileSync(requestQueueFile, `// ${HANDSHAKE_TIMEOUT_PATCH_MARKER}\n`);
+  writeFileSync(f.requestQueueFile, `// ${HANDSHAKE_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the stalled broker mend existed');
-  writeFileSync(brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n`);
+  writeFileSync(f.brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the resolve offsets mend existed');
   writeFileSync(
-    consumerGroupFile,
+    f.consumerGroupFile,
     `// ${FETCH_TIMEOUT_PATCH_MARKER}\n// ${COORDINATOR_TIMEOUT_PATCH_MARKER}\n// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`,
   );
-  writeFileSync(offsetManagerFile, `// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`);
+  writeFileSync(f.offsetManagerFile, `// ${RESOLVE_OFFSETS_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the stalled controller mend existed');
-  writeFileSync(clusterFile, `// ${STALLED_CONTROLLER_PATCH_MARKER}\n`);
+  writeFileSync(f.clusterFile, `// ${STALLED_CONTROLLER_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the any broker mend existed');
-  writeFileSync(adminFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
+  writeFileSync(f.adminFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), "a copy with the admin's half only");
-  writeFileSync(eosFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
+  writeFileSync(f.eosFile, `// ${ANY_BROKER_PATCH_MARKER}\n`);
   t.ok(kafkajsPatched(from), 'a patched copy');
   t.notOk(kafkajsPatched(pathToFileURL(join(tmpdir(), 'nowhere', 'x.js'))), 'no kafkajs to read: not known to be patched');
 
