@@ -17,7 +17,7 @@ declare module 'fastify' {
  * SHUTDOWN_TIMEOUT_MS. With a broker cut off, a mailer's close reached it (e2e 27, ci109): the
  * process was then killed mid-close with exit 1, and the closes after it (the ledger pool, the SMTP
  * pool) never ran. Here the waits share what is left: `drain` ends `reserveMs` before the forced
- * exit, so what closes after it still has that long; `close` ends `marginMs` before the exit. A wait
+ * exit, so what closes after it still has that long; `close` ends within a second, and `marginMs` before the exit at the latest. A wait
  * given up is logged with what stays where. Only waits for work that is durable elsewhere are
  * given up (events stay in the outbox, uncommitted records are redelivered), so exit 0 is honest.
  */
@@ -49,9 +49,13 @@ export class ShutdownDeadline {
     return this.wait(what, work, left, this.reserveMs);
   }
 
-  /** Waits for a last close (a pool) until just before the forced exit. */
+  /**
+   * Waits for a last close (a pool) for CLOSE_WAIT_MS at most, and never past `marginMs` before the
+   * forced exit. A pool's end waits for the connections in use: none once every drain ended, and
+   * otherwise ones that work given up holds until its own timeout, which the exit ends anyway.
+   */
   close(what: string, work: Promise<unknown>, left: string): Promise<boolean> {
-    return this.wait(what, work, left, this.marginMs);
+    return this.wait(what, work, left, this.marginMs, CLOSE_WAIT_MS);
   }
 
   private left(beforeEndMs: number): number {
@@ -60,10 +64,10 @@ export class ShutdownDeadline {
     return Math.max(0, endsAt - monotonicMs());
   }
 
-  private async wait(what: string, work: Promise<unknown>, left: string, beforeEndMs: number): Promise<boolean> {
+  private async wait(what: string, work: Promise<unknown>, left: string, beforeEndMs: number, atMostMs = Infinity): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<typeof EXPIRED>((resolve) => {
-      timer = setTimeout(() => resolve(EXPIRED), this.left(beforeEndMs));
+      timer = setTimeout(() => resolve(EXPIRED), Math.min(this.left(beforeEndMs), atMostMs));
     });
     try {
       if ((await Promise.race([work, expired])) !== EXPIRED) return true;
@@ -80,12 +84,14 @@ export class ShutdownDeadline {
 const EXPIRED = Symbol('expired');
 /** Kept after the drains for the closes after them (pools) and the logger's flush. */
 const RESERVE_MS = 4_000;
-/**
- * The last closes end this long before close-with-grace's forced exit. A pool's end waits for the
- * connections in use, which a drain given up may hold until its own timeout (e2e 27: the outbox
- * relay's transaction, so the mailer exited 0 at 29.55 s of 30 with 0.5 s here): well clear of it.
- */
+/** The last closes end this long before close-with-grace's forced exit at the latest: well clear of it. */
 const MARGIN_MS = 2_000;
+/**
+ * A last close's own bound. A pool's end took milliseconds when nothing held a connection; a drain
+ * given up held one until its own timeout: the mailer exited 0 at 29.5 s of 30 in e2e 27 (with a
+ * 0.5 s margin), and at 28.0 s in e2e 11b (2 s), each waiting on its outbox relay's transaction.
+ */
+const CLOSE_WAIT_MS = 1_000;
 
 /** Decorates `app.shutdown`; register it first, so its preClose starts the clock before any other. */
 export const shutdownPlugin = fp(

@@ -41,6 +41,18 @@ t.test('waits share one deadline: a drain after a slow one gets only what is lef
   t.ok(closed >= 890 && closed < 1_000, `a close has until shortly before the forced exit (${Math.round(closed)} ms)`);
 });
 
+t.test('a close waits a second at most, however much time is left', async (t) => {
+  const { warnings, log } = recorder();
+  const deadline = new ShutdownDeadline(30_000, log);
+  deadline.begin();
+  const started = monotonicMs();
+  t.equal(await deadline.close('ledger pool', never(), 'connections end'), false);
+  const took = monotonicMs() - started;
+  t.ok(took >= 990 && took < 1_500, `given up after ${Math.round(took)} ms, not 28 s`);
+  t.same(warnings, [{ step: 'ledger pool', left: 'connections end', timeoutMs: 30_000 }]);
+  t.equal(await deadline.close('quick', sleep(20), 'x'), true, 'a close that ends in time is waited for');
+});
+
 t.test('the clock starts at the first begin (or first wait), not at construction', async (t) => {
   const { log } = recorder();
   const deadline = new ShutdownDeadline(1_000, log);
