@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { LogSink } from './logger.js';
 import { monotonicMs } from './monotonic-clock.js';
+import { withTimeout } from './with-timeout.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,23 +66,29 @@ export class ShutdownDeadline {
   }
 
   private async wait(what: string, work: Promise<unknown>, left: string, beforeEndMs: number, atMostMs = Infinity): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<typeof EXPIRED>((resolve) => {
-      timer = setTimeout(() => resolve(EXPIRED), Math.min(this.left(beforeEndMs), atMostMs));
-    });
     try {
-      if ((await Promise.race([work, expired])) !== EXPIRED) return true;
-    } finally {
-      clearTimeout(timer);
+      // The work goes on past it; the race has handled an error it ends with later.
+      await withTimeout(work, Math.min(this.left(beforeEndMs), atMostMs), what, () => EXPIRED);
+      return true;
+    } catch (error) {
+      if (error !== EXPIRED) throw error;
     }
-    // The work goes on; an error it ends with later has no one left to tell.
-    work.catch(() => {});
     this.log.warn({ step: what, left, timeoutMs: this.timeoutMs }, 'shutdown deadline: stopped waiting');
     return false;
   }
+
+  /** Ends database pools, the last close of a service: see close(). */
+  closePools(what: string, ...pools: { end(): Promise<void> }[]): Promise<boolean> {
+    return this.close(
+      what,
+      Promise.all(pools.map((pool) => pool.end())),
+      'connections still in use end with the process (Postgres rolls back their transactions)',
+    );
+  }
 }
 
-const EXPIRED = Symbol('expired');
+/** What the wait for work ends with at the deadline (never the work's own error). */
+const EXPIRED = new Error('shutdown deadline');
 /** Kept after the drains for the closes after them (pools) and the logger's flush. */
 const RESERVE_MS = 4_000;
 /** The last closes end this long before close-with-grace's forced exit at the latest: well clear of it. */

@@ -63,11 +63,7 @@ export const ledgerPlugin = fp(
     app.addHook('onClose', async () => {
       const inserts = withTimeout(accepted.drain(), config.LEDGER_TIMEOUT_MS, 'ledger inserts').catch(() => {});
       await app.shutdown.drain('ledger inserts', inserts, 'their emails are safe in Kafka; a mailer’s claim writes the missing rows');
-      await app.shutdown.close(
-        'ledger pools',
-        Promise.all([pool.end(), rowsPool.end()]),
-        'connections still in use end with the process (Postgres rolls back their transactions)',
-      );
+      await app.shutdown.closePools('ledger pools', pool, rowsPool);
     });
   },
   { name: 'ledger', dependencies: ['startup', 'shutdown'] },

@@ -72,11 +72,7 @@ export const ledgerPlugin = fp(
       clearInterval(timer);
       stop.abort();
       await running;
-      await app.shutdown.close(
-        'ledger pool',
-        pool.end(),
-        'connections still in use end with the process (Postgres rolls back their transactions)',
-      );
+      await app.shutdown.closePools('ledger pool', pool);
     });
   },
   { name: 'ledger', dependencies: ['startup', 'shutdown'] },

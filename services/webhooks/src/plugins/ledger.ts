@@ -29,11 +29,7 @@ export const ledgerPlugin = fp(
     );
     app.decorate('ledger', pool);
     app.addHook('onClose', async () => {
-      await app.shutdown.close(
-        'ledger pool',
-        pool.end(),
-        'connections still in use end with the process (Postgres rolls back their transactions)',
-      );
+      await app.shutdown.closePools('ledger pool', pool);
     });
   },
   { name: 'ledger', dependencies: ['startup', 'shutdown'] },
