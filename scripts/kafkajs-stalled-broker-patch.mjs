@@ -69,10 +69,22 @@ const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs
     const brokers = this.answeringFirst(shuffle(keys(this.brokers)))
 `;
 
+// findConnectedBroker (every metadata refresh; each of an admin client's metadata reads, its
+// metadataMaxAge being 0) took the first broker with a connection in any order, so a stalled one
+// came before those not connected yet: e2e 24's admin, connected to its seed only, read from the
+// cut broker for the whole 80 s cut, each read waiting out the 30 s timeout. The first broker of
+// answeringFirst's order is the one asked when it is connected; otherwise they are tried in that
+// order (the ones not connected yet connect). Java's client closes a connection whose request
+// timed out, so it too asks a node it can connect to before that one.
+export const STALLED_CONNECTED_PATCH_MARKER = 'postline: a stalled broker is not the connected one asked';
+
 const CONNECTED_ORIGINAL = `    const nodeIds = shuffle(keys(this.brokers))
+    const connectedBrokerId = nodeIds.find(nodeId => this.brokers[nodeId].isConnected())
 `;
 
-const CONNECTED_PATCHED = `    const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))
+const CONNECTED_PATCHED = `    // ${STALLED_CONNECTED_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
+    const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))
+    const connectedBrokerId = nodeIds.slice(0, 1).find(nodeId => this.brokers[nodeId].isConnected())
 `;
 
 const TIMEOUT_ORIGINAL = `          if (Date.now() - request.sentAt > request.requestTimeout) {
@@ -97,12 +109,12 @@ export const STALLED_TIMEOUT_PATCH = {
 
 const FILE = 'src/cluster/brokerPool.js';
 export const STALLED_BROKER_PATCH = { file: FILE, original: ORIGINAL, patched: PATCHED, marker: STALLED_BROKER_PATCH_MARKER };
-/** The second place, applied after the first: the marker is the call, which only this half writes there. */
+/** The second place (findConnectedBroker), applied after the first. */
 export const STALLED_CONNECTED_PATCH = {
   file: FILE,
   original: CONNECTED_ORIGINAL,
   patched: CONNECTED_PATCHED,
-  marker: 'const nodeIds = this.answeringFirst(',
+  marker: STALLED_CONNECTED_PATCH_MARKER,
 };
 
 // The seventeenth patch, the same rule for the "controller": kafkajs' admin sends its topic requests

@@ -78,6 +78,7 @@ export {
 export {
   ANY_BROKER_PATCH_MARKER,
   STALLED_BROKER_PATCH_MARKER,
+  STALLED_CONNECTED_PATCH_MARKER,
   STALLED_CONTROLLER_PATCH_MARKER,
 } from './kafkajs-stalled-broker-patch.mjs';
 

@@ -59,9 +59,9 @@ export async function startOfRateLimitWindow(): Promise<void> {
   if (msLeft < 10_000) await sleep(msLeft + 50);
 }
 
-/** Whether `url` answers 2xx now (false on a refused connection): for polling readiness. */
-export const answers = (url: string): Promise<boolean> =>
-  fetch(url).then(
+/** Whether `url` answers 2xx now (false on a refused connection, or no answer within `timeoutMs`): for polling readiness. */
+export const answers = (url: string, timeoutMs?: number): Promise<boolean> =>
+  fetch(url, timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }).then(
     (r) => r.ok,
     () => false,
   );

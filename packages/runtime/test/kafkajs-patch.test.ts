@@ -21,6 +21,7 @@ import {
   RESOLVE_OFFSETS_PATCH_MARKER,
   SEED_TIMEOUT_PATCH_MARKER,
   STALLED_BROKER_PATCH_MARKER,
+  STALLED_CONNECTED_PATCH_MARKER,
   STALLED_CONTROLLER_PATCH_MARKER,
   warnUnlessKafkajsPatched,
 } from '../src/kafkajs-patch.js';
@@ -43,6 +44,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   SEED_TIMEOUT_PATCH_MARKER: string;
   HANDSHAKE_TIMEOUT_PATCH_MARKER: string;
   STALLED_BROKER_PATCH_MARKER: string;
+  STALLED_CONNECTED_PATCH_MARKER: string;
   STALLED_CONTROLLER_PATCH_MARKER: string;
   ANY_BROKER_PATCH_MARKER: string;
   RESOLVE_OFFSETS_PATCH_MARKER: string;
@@ -60,6 +62,7 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.SEED_TIMEOUT_PATCH_MARKER, SEED_TIMEOUT_PATCH_MARKER);
   t.equal(script.HANDSHAKE_TIMEOUT_PATCH_MARKER, HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.equal(script.STALLED_BROKER_PATCH_MARKER, STALLED_BROKER_PATCH_MARKER);
+  t.equal(script.STALLED_CONNECTED_PATCH_MARKER, STALLED_CONNECTED_PATCH_MARKER);
   t.equal(script.STALLED_CONTROLLER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER);
   t.equal(script.ANY_BROKER_PATCH_MARKER, ANY_BROKER_PATCH_MARKER);
   t.equal(script.RESOLVE_OFFSETS_PATCH_MARKER, RESOLVE_OFFSETS_PATCH_MARKER);
@@ -424,6 +427,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.match(brokerPoolPatched, "e.name === 'KafkaJSRequestTimeoutError'", 'a seed that timed out is passed over');
   t.match(brokerPoolPatched, script.STALLED_BROKER_PATCH_MARKER, "the broker pool's three patches, one after the other");
   t.match(brokerPoolPatched, 'const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))');
+  t.match(brokerPoolPatched, script.STALLED_CONNECTED_PATCH_MARKER, "findConnectedBroker's half");
   const requestQueuePatched = readFileSync(requestQueueFile, 'utf8');
   t.match(requestQueuePatched, script.HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.match(requestQueuePatched, 'timedOut.set(this.broker, Date.now())', "the request queue's two patches");
@@ -519,6 +523,11 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   writeFileSync(f.requestQueueFile, `// ${HANDSHAKE_TIMEOUT_PATCH_MARKER}\n`);
   t.notOk(kafkajsPatched(from), 'a copy patched before the stalled broker mend existed');
   writeFileSync(f.brokerPoolFile, `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n`);
+  t.notOk(kafkajsPatched(from), "a copy patched before findConnectedBroker's stalled broker mend existed");
+  writeFileSync(
+    f.brokerPoolFile,
+    `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n// ${STALLED_CONNECTED_PATCH_MARKER}\n`,
+  );
   t.notOk(kafkajsPatched(from), 'a copy patched before the resolve offsets mend existed');
   writeFileSync(
     f.consumerGroupFile,

@@ -104,6 +104,13 @@ t.test('a broker not connected yet is asked after the connected ones, and before
   t.same(counts, { '2': 60, 'connected 2': 60 }, 'the connected one that answers, every time');
   const noneConnected = await firstAsked(pool('installed', stalled, ['1', '2']), 60);
   t.ok(noneConnected['1'] && noneConnected['2'] && !noneConnected['3'], `then the unknown ones (${JSON.stringify(noneConnected)})`);
+  // e2e 24: an admin client connected to its seed only, which was then cut off, read every metadata from it.
+  t.ok(
+    noneConnected['connected 1'] && noneConnected['connected 2'] && !noneConnected['connected 3'],
+    'metadata is read from an unknown one too, not from the only connected broker, which is stalled',
+  );
+  const originalStalled = await firstAsked(pool('original', stalled, ['1', '2']), 30);
+  t.equal(originalStalled['connected 3'], 30, "kafkajs' own reads metadata from the stalled broker every time");
   const original = await firstAsked(pool('original', {}, ['1']), 90);
   t.ok((original['1'] ?? 0) > 5, `kafkajs' own asks the unconnected one first ${original['1'] ?? 0} times of 90`);
 });

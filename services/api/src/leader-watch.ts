@@ -1,8 +1,13 @@
 import { monotonicMs } from '@postline/runtime';
 import type { PartitionMetadata } from 'kafkajs';
 
-/** How long a probe waits for a read before it asks another broker (a probe's own timeout is often 1–3 s). */
-export const LEADERS_WAIT_MS = 1_000;
+/**
+ * How long a probe waits for a read before it starts another, and then for either: a probe is
+ * answered within twice this, under the kubelet's default probe timeout (1 s), which counts a
+ * slower answer as a failure. With 1 s here, e2e 24's probes took 2 s for the first 30 s of a cut
+ * whenever the reads in flight had gone to the broker cut off.
+ */
+export const LEADERS_WAIT_MS = 300;
 /**
  * How long the last read that answered still answers a probe whose own reads did not. A read that
  * picked a broker the API cannot reach ends at kafkajs' request timeout (30 s), and e2e 24 saw

@@ -58,6 +58,19 @@ t.test('a read that does not answer: the probe asks again, and answers from the 
   pending[3]?.resolve(partitions(3));
 });
 
+t.test("reads that do not answer: a probe is answered within the kubelet's default probe timeout (1 s)", async (t) => {
+  const { pending, watch, clock } = watched();
+  const first = watch.led();
+  pending[0]?.resolve(partitions(1));
+  t.ok(await first);
+  clock.now = 5_000;
+  const asked = performance.now();
+  t.ok(await watch.led(), 'the last answer');
+  const took = performance.now() - asked;
+  // Twice LEADERS_WAIT_MS; with 1 s waits a probe took 2 s, a failure to the kubelet (e2e 24).
+  t.ok(took < 1_000, `answered after ${Math.round(took)} ms`);
+});
+
 t.test('no read answers: the last answer stands until LEADERS_STALE_MS, and at most three reads are in flight', async (t) => {
   const { pending, watch, clock } = watched();
   const first = watch.led();
