@@ -76,14 +76,18 @@ const PATCHED = `  // ${STALLED_BROKER_PATCH_MARKER} (postline's scripts/kafkajs
 // answeringFirst's order is the one asked when it is connected; otherwise they are tried in that
 // order (the ones not connected yet connect). Java's client closes a connection whose request
 // timed out, so it too asks a node it can connect to before that one.
-export const STALLED_CONNECTED_PATCH_MARKER = 'postline: a stalled broker is not the connected one asked';
+export const STALLED_FIND_CONNECTED_PATCH_MARKER = 'postline: a stalled broker is not the connected one asked';
 
 const CONNECTED_ORIGINAL = `    const nodeIds = shuffle(keys(this.brokers))
-    const connectedBrokerId = nodeIds.find(nodeId => this.brokers[nodeId].isConnected())
 `;
 
-const CONNECTED_PATCHED = `    // ${STALLED_CONNECTED_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
-    const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))
+const CONNECTED_PATCHED = `    const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))
+`;
+
+const FIND_CONNECTED_ORIGINAL = `    const connectedBrokerId = nodeIds.find(nodeId => this.brokers[nodeId].isConnected())
+`;
+
+const FIND_CONNECTED_PATCHED = `    // ${STALLED_FIND_CONNECTED_PATCH_MARKER} (postline's scripts/kafkajs-stalled-broker-patch.mjs says why).
     const connectedBrokerId = nodeIds.slice(0, 1).find(nodeId => this.brokers[nodeId].isConnected())
 `;
 
@@ -109,12 +113,19 @@ export const STALLED_TIMEOUT_PATCH = {
 
 const FILE = 'src/cluster/brokerPool.js';
 export const STALLED_BROKER_PATCH = { file: FILE, original: ORIGINAL, patched: PATCHED, marker: STALLED_BROKER_PATCH_MARKER };
-/** The second place (findConnectedBroker), applied after the first. */
+/** The second place, applied after the first: the marker is the call, which only this half writes there. */
 export const STALLED_CONNECTED_PATCH = {
   file: FILE,
   original: CONNECTED_ORIGINAL,
   patched: CONNECTED_PATCHED,
-  marker: STALLED_CONNECTED_PATCH_MARKER,
+  marker: 'const nodeIds = this.answeringFirst(',
+};
+/** The next line of findConnectedBroker: a patch of its own, so an install patched before it takes it too. */
+export const STALLED_FIND_CONNECTED_PATCH = {
+  file: FILE,
+  original: FIND_CONNECTED_ORIGINAL,
+  patched: FIND_CONNECTED_PATCHED,
+  marker: STALLED_FIND_CONNECTED_PATCH_MARKER,
 };
 
 // The seventeenth patch, the same rule for the "controller": kafkajs' admin sends its topic requests

@@ -60,6 +60,7 @@ import {
   STALLED_BROKER_PATCH,
   STALLED_CONNECTED_PATCH,
   STALLED_CONTROLLER_PATCH,
+  STALLED_FIND_CONNECTED_PATCH,
   STALLED_TIMEOUT_PATCH,
 } from './kafkajs-stalled-broker-patch.mjs';
 
@@ -78,8 +79,8 @@ export {
 export {
   ANY_BROKER_PATCH_MARKER,
   STALLED_BROKER_PATCH_MARKER,
-  STALLED_CONNECTED_PATCH_MARKER,
   STALLED_CONTROLLER_PATCH_MARKER,
+  STALLED_FIND_CONNECTED_PATCH_MARKER,
 } from './kafkajs-stalled-broker-patch.mjs';
 
 /** What the patched file says; the services look for it. */
@@ -141,6 +142,7 @@ const PATCHES = [
   STALLED_CONTROLLER_PATCH,
   DESCRIBE_CONFIGS_PATCH,
   INIT_PRODUCER_ID_PATCH,
+  STALLED_FIND_CONNECTED_PATCH,
 ];
 
 /** Every kafkajs the root and its workspaces resolve (one, when npm hoisted it); never one outside `root`. */

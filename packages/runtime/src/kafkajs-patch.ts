@@ -19,7 +19,7 @@ export const SEED_TIMEOUT_PATCH_MARKER = 'postline: a seed broker that does not 
 export const HANDSHAKE_TIMEOUT_PATCH_MARKER = 'postline: the ApiVersions handshake times out after connectionTimeout';
 /** The line scripts/kafkajs-stalled-broker-patch.mjs writes (its test checks that they agree). */
 export const STALLED_BROKER_PATCH_MARKER = 'postline: a broker with a request long unanswered is asked last';
-export const STALLED_CONNECTED_PATCH_MARKER = 'postline: a stalled broker is not the connected one asked';
+export const STALLED_FIND_CONNECTED_PATCH_MARKER = 'postline: a stalled broker is not the connected one asked';
 export const STALLED_CONTROLLER_PATCH_MARKER = 'postline: a controller with a request long unanswered gives way';
 export const ANY_BROKER_PATCH_MARKER = 'postline: what any broker answers goes to the least loaded one';
 /** The line scripts/kafkajs-resolve-offsets-patch.mjs writes (its test checks that they agree). */
@@ -37,7 +37,7 @@ const MENDS = [
   { file: 'kafkajs/src/cluster/brokerPool.js', marker: SEED_TIMEOUT_PATCH_MARKER },
   { file: 'kafkajs/src/network/requestQueue/index.js', marker: HANDSHAKE_TIMEOUT_PATCH_MARKER },
   { file: 'kafkajs/src/cluster/brokerPool.js', marker: STALLED_BROKER_PATCH_MARKER },
-  { file: 'kafkajs/src/cluster/brokerPool.js', marker: STALLED_CONNECTED_PATCH_MARKER },
+  { file: 'kafkajs/src/cluster/brokerPool.js', marker: STALLED_FIND_CONNECTED_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/consumerGroup.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
   { file: 'kafkajs/src/consumer/offsetManager/index.js', marker: RESOLVE_OFFSETS_PATCH_MARKER },
   { file: 'kafkajs/src/cluster/index.js', marker: STALLED_CONTROLLER_PATCH_MARKER },

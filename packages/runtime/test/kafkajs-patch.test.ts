@@ -21,8 +21,8 @@ import {
   RESOLVE_OFFSETS_PATCH_MARKER,
   SEED_TIMEOUT_PATCH_MARKER,
   STALLED_BROKER_PATCH_MARKER,
-  STALLED_CONNECTED_PATCH_MARKER,
   STALLED_CONTROLLER_PATCH_MARKER,
+  STALLED_FIND_CONNECTED_PATCH_MARKER,
   warnUnlessKafkajsPatched,
 } from '../src/kafkajs-patch.js';
 import type { LogSink } from '../src/logger.js';
@@ -44,7 +44,7 @@ const script = (await import(pathToFileURL(join(repoRoot, 'scripts/patch-kafkajs
   SEED_TIMEOUT_PATCH_MARKER: string;
   HANDSHAKE_TIMEOUT_PATCH_MARKER: string;
   STALLED_BROKER_PATCH_MARKER: string;
-  STALLED_CONNECTED_PATCH_MARKER: string;
+  STALLED_FIND_CONNECTED_PATCH_MARKER: string;
   STALLED_CONTROLLER_PATCH_MARKER: string;
   ANY_BROKER_PATCH_MARKER: string;
   RESOLVE_OFFSETS_PATCH_MARKER: string;
@@ -62,7 +62,7 @@ t.test('the kafkajs installed here carries the mend, under the marker the servic
   t.equal(script.SEED_TIMEOUT_PATCH_MARKER, SEED_TIMEOUT_PATCH_MARKER);
   t.equal(script.HANDSHAKE_TIMEOUT_PATCH_MARKER, HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.equal(script.STALLED_BROKER_PATCH_MARKER, STALLED_BROKER_PATCH_MARKER);
-  t.equal(script.STALLED_CONNECTED_PATCH_MARKER, STALLED_CONNECTED_PATCH_MARKER);
+  t.equal(script.STALLED_FIND_CONNECTED_PATCH_MARKER, STALLED_FIND_CONNECTED_PATCH_MARKER);
   t.equal(script.STALLED_CONTROLLER_PATCH_MARKER, STALLED_CONTROLLER_PATCH_MARKER);
   t.equal(script.ANY_BROKER_PATCH_MARKER, ANY_BROKER_PATCH_MARKER);
   t.equal(script.RESOLVE_OFFSETS_PATCH_MARKER, RESOLVE_OFFSETS_PATCH_MARKER);
@@ -221,6 +221,7 @@ const SEED_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'SEE
 const HANDSHAKE_TIMEOUT_PATCH = await patchFrom('kafkajs-seed-broker-patch.mjs', 'HANDSHAKE_TIMEOUT_PATCH');
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
+const STALLED_FIND_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_FIND_CONNECTED_PATCH');
 const STALLED_TIMEOUT_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_TIMEOUT_PATCH');
 const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
 const DESCRIBE_CONFIGS_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'DESCRIBE_CONFIGS_PATCH');
@@ -291,7 +292,7 @@ function fakeInstall(t: Test): {
   const brokerPoolFile = join(dir, 'src/cluster/brokerPool.js');
   writeFileSync(
     brokerPoolFile,
-    `class BrokerPool {\n  async connect() {\n${SEED_TIMEOUT_PATCH.original}      }\n    })\n  }\n\n${STALLED_BROKER_PATCH.original}  }\n\n  async findConnectedBroker() {\n${STALLED_CONNECTED_PATCH.original}  }\n}\n`,
+    `class BrokerPool {\n  async connect() {\n${SEED_TIMEOUT_PATCH.original}      }\n    })\n  }\n\n${STALLED_BROKER_PATCH.original}  }\n\n  async findConnectedBroker() {\n${STALLED_CONNECTED_PATCH.original}${STALLED_FIND_CONNECTED_PATCH.original}  }\n}\n`,
   );
   mkdirSync(join(dir, 'src/network/requestQueue'), { recursive: true });
   const requestQueueFile = join(dir, 'src/network/requestQueue/index.js');
@@ -380,6 +381,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
     { file: clusterFile, state: 'patched' },
     { file: adminFile, state: 'patched' },
     { file: eosFile, state: 'patched' },
+    { file: brokerPoolFile, state: 'patched' },
   ]);
   const patched = readFileSync(file, 'utf8');
   t.match(patched, KAFKAJS_PATCH_MARKER);
@@ -427,7 +429,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.match(brokerPoolPatched, "e.name === 'KafkaJSRequestTimeoutError'", 'a seed that timed out is passed over');
   t.match(brokerPoolPatched, script.STALLED_BROKER_PATCH_MARKER, "the broker pool's three patches, one after the other");
   t.match(brokerPoolPatched, 'const nodeIds = this.answeringFirst(shuffle(keys(this.brokers)))');
-  t.match(brokerPoolPatched, script.STALLED_CONNECTED_PATCH_MARKER, "findConnectedBroker's half");
+  t.match(brokerPoolPatched, script.STALLED_FIND_CONNECTED_PATCH_MARKER, "findConnectedBroker's half");
   const requestQueuePatched = readFileSync(requestQueueFile, 'utf8');
   t.match(requestQueuePatched, script.HANDSHAKE_TIMEOUT_PATCH_MARKER);
   t.match(requestQueuePatched, 'timedOut.set(this.broker, Date.now())', "the request queue's two patches");
@@ -456,6 +458,7 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
       { file: clusterFile, state: 'already' },
       { file: adminFile, state: 'already' },
       { file: eosFile, state: 'already' },
+      { file: brokerPoolFile, state: 'already' },
     ],
     'a second run changes nothing',
   );
@@ -473,6 +476,16 @@ t.test('the script patches a copy once, and refuses a text it was not written fo
   t.equal(readFileSync(clusterFile, 'utf8'), clusterPatched);
   t.equal(readFileSync(adminFile, 'utf8'), adminPatched);
   t.equal(readFileSync(eosFile, 'utf8'), eosPatched);
+
+  // An install patched before findConnectedBroker's second line was (a `git pull` and `npm install`).
+  writeFileSync(brokerPoolFile, brokerPoolPatched.replace(STALLED_FIND_CONNECTED_PATCH.patched, STALLED_FIND_CONNECTED_PATCH.original));
+  const upgraded = script.patchKafkajs(root);
+  t.same(
+    upgraded.filter((p) => p.state === 'patched'),
+    [{ file: brokerPoolFile, state: 'patched' }],
+    'an install patched before takes the new patch, and only it',
+  );
+  t.equal(readFileSync(brokerPoolFile, 'utf8'), brokerPoolPatched);
 
   const other = 'await Promise.all(somethingElse)\n';
   writeFileSync(file, other);
@@ -526,7 +539,7 @@ t.test('a service tells, once, when the kafkajs it loads lacks a mend', async (t
   t.notOk(kafkajsPatched(from), "a copy patched before findConnectedBroker's stalled broker mend existed");
   writeFileSync(
     f.brokerPoolFile,
-    `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n// ${STALLED_CONNECTED_PATCH_MARKER}\n`,
+    `// ${SEED_TIMEOUT_PATCH_MARKER}\n// ${STALLED_BROKER_PATCH_MARKER}\n// ${STALLED_FIND_CONNECTED_PATCH_MARKER}\n`,
   );
   t.notOk(kafkajsPatched(from), 'a copy patched before the resolve offsets mend existed');
   writeFileSync(

@@ -14,6 +14,7 @@ import { kafkajsModule, patchFrom } from './helpers/kafkajs-source.js';
 const require = createRequire(import.meta.url);
 const STALLED_BROKER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_BROKER_PATCH');
 const STALLED_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONNECTED_PATCH');
+const STALLED_FIND_CONNECTED_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_FIND_CONNECTED_PATCH');
 const STALLED_CONTROLLER_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'STALLED_CONTROLLER_PATCH');
 const DESCRIBE_CONFIGS_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'DESCRIBE_CONFIGS_PATCH');
 const INIT_PRODUCER_ID_PATCH = await patchFrom('kafkajs-stalled-broker-patch.mjs', 'INIT_PRODUCER_ID_PATCH');
@@ -28,14 +29,18 @@ type BrokerPool = new (options: object) => Pool;
 
 const logger = { namespace: () => logger, debug() {}, info() {}, warn() {}, error() {} };
 
-/** kafkajs' pool (both halves of the patch undone for 'original') over brokers 1–3, each with requests in flight sent `ages` ms ago. */
+/** kafkajs' pool (every part of the patch undone for 'original') over brokers 1–3, each with requests in flight sent `ages` ms ago. */
 function pool(
   version: 'installed' | 'original',
   inflight: Record<string, { apiName: string; age: number }[]>,
   /** Brokers with no connection yet (kafkajs connects one when it is first asked). */
   unconnected: string[] = [],
 ): Pool {
-  const Pool = kafkajsModule<BrokerPool>('kafkajs/src/cluster/brokerPool.js', version, [STALLED_BROKER_PATCH, STALLED_CONNECTED_PATCH]);
+  const Pool = kafkajsModule<BrokerPool>('kafkajs/src/cluster/brokerPool.js', version, [
+    STALLED_BROKER_PATCH,
+    STALLED_CONNECTED_PATCH,
+    STALLED_FIND_CONNECTED_PATCH,
+  ]);
   const p = new Pool({ logger, retry: { retries: 0 }, connectionPoolBuilder: { build: async () => ({}) } });
   const now = Date.now();
   for (const nodeId of ['1', '2', '3']) {
